@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// Warden: a sandboxed agent hosting runtime for Linux. No third-party Swift packages (DESIGN.md, decision 1).
+import PackageDescription
+
+/// Numeric code must be fast in test (debug) builds too: the inference tests run the real model.
+let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let optimizedC: [CSetting] = [.unsafeFlags(["-O3"])]
+
+let package = Package(
+    name: "Warden",
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+    ],
+    targets: [
+        // System libraries (Debian's -dev packages), wrapped by a shim header of static inline helpers.
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        // The errno layer: one system_<name> wrapper per syscall, file descriptors, pipes, pidfds, fd passing.
+        .target(name: "HostOS"),
+
+        // The code that runs between clone and exec, in C (DESIGN.md, decision 3).
+        .target(name: "CSandboxLauncher", cSettings: optimizedC),
+
+        // Agent specs and policies: strict JSON decoding with file:line:column and JSON-path errors.
+        .target(name: "Specs"),
+
+        // Seccomp compilation, mount plans, cgroups (v1 and v2), the launcher's Swift face, supervision.
+        .target(
+            name: "Sandbox",
+            dependencies: ["HostOS", "Specs", "CSandboxLauncher", "CSeccomp", "CCap"]
+        ),
+
+        // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
+        .target(name: "CInferenceKernels", cSettings: optimizedC),
+
+        // The inference engine: GGUF, tokenizer, llama forward pass, sampler, CPU backend.
+        .target(name: "Inference", dependencies: ["CInferenceKernels"], swiftSettings: optimizedSwift),
+
+        // The command-line tool: argument parsing and one file per command group; no logic.
+        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "Inference"]),
+
+        .testTarget(name: "HostOSTests", dependencies: ["HostOS"]),
+        .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
+        .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: optimizedSwift),
+        .testTarget(name: "WardenCLITests", dependencies: ["HostOS"]),
+    ]
+)

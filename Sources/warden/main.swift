@@ -1,0 +1,47 @@
+import Glibc
+
+/// Every command group, in the order `warden --help` lists them.
+nonisolated let commands: [any WardenCommand.Type] = [
+    RunCommand.self,
+    ExecCommand.self,
+    PolicyCommand.self,
+    ChatCommand.self,
+    GenerateCommand.self,
+    ModelCommand.self,
+]
+
+let version = "0.1.0"
+
+func topLevelUsage() -> String {
+    var text = "usage: warden <command> [arguments]\n\nWarden runs AI agents in Linux sandboxes.\n\ncommands:\n"
+    for command in commands {
+        text += "  " + command.name + String(repeating: " ", count: max(1, 10 - command.name.count)) + command.summary + "\n"
+    }
+    text += "\nwarden <command> --help shows a command's options; warden --version prints the version.\n"
+    return text
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let first = arguments.first else {
+    printError(topLevelUsage())
+    exit(ExitStatus.usage)
+}
+switch first {
+case "--help", "-h", "help":
+    print(topLevelUsage(), terminator: "")
+    exit(ExitStatus.success)
+case "--version", "-V":
+    print("warden \(version)")
+    exit(ExitStatus.success)
+default:
+    guard let command = commands.first(where: { $0.name == first }) else {
+        printError("warden: unknown command '\(first)'\n\n" + topLevelUsage())
+        exit(ExitStatus.usage)
+    }
+    let rest = Array(arguments.dropFirst())
+    if rest.first == "--help" || rest.first == "-h" {
+        print(command.usage, terminator: command.usage.hasSuffix("\n") ? "" : "\n")
+        exit(ExitStatus.success)
+    }
+    exit(command.run(rest))
+}
