@@ -31,19 +31,23 @@ let package = Package(
             dependencies: ["HostOS", "Specs", "CSandboxLauncher", "CSeccomp", "CCap"]
         ),
 
+        // The execution trace: framed, checksummed, hash-chained records; writer, reader, verifier, OTLP export.
+        .target(name: "TraceStore", dependencies: ["HostOS", "Specs"]),
+
         // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
         .target(name: "CInferenceKernels", cSettings: optimizedC),
 
         // The inference engine: GGUF, tokenizer, llama forward pass, sampler, CPU backend.
-        .target(name: "Inference", dependencies: ["CInferenceKernels"], swiftSettings: optimizedSwift),
+        .target(name: "Inference", dependencies: ["Specs", "CInferenceKernels"], swiftSettings: optimizedSwift),
 
         // The command-line tool: argument parsing and one file per command group; no logic.
-        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "Inference"]),
+        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
 
         .testTarget(name: "HostOSTests", dependencies: ["HostOS"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
+        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: optimizedSwift),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS"]),
     ]

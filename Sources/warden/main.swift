@@ -8,6 +8,7 @@ nonisolated let commands: [any WardenCommand.Type] = [
     ChatCommand.self,
     GenerateCommand.self,
     ModelCommand.self,
+    TraceCommand.self,
 ]
 
 let version = "0.1.0"
