@@ -43,12 +43,15 @@ let package = Package(
         // The command-line tool: argument parsing and one file per command group; no logic.
         .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
 
+        // Shared test helpers: locating and running the built `warden`, processes with deadlines.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "HostOSTests", dependencies: ["HostOS"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
-        .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS"]),
-        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: optimizedSwift),
-        .testTarget(name: "WardenCLITests", dependencies: ["HostOS"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
+        .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
+        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: optimizedSwift),
+        .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
     ]
 )
