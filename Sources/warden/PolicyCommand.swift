@@ -7,12 +7,13 @@ enum PolicyCommand: WardenCommand {
     static let name = "policy"
     static let summary = "Checks a policy and shows what it compiles to."
     static let usage = """
-        usage: warden policy check FILE [--json] [--emit-bpf OUT]
+        usage: warden policy check FILE [--json] [--emit-bpf OUT] [--timing]
 
         Validates the policy FILE (unknown keys, types, limits, paths, syscall names) and prints
         what it compiles to: allowed syscalls, BPF instructions, audited syscalls, mounts, limits.
           --json          print the summary as JSON
           --emit-bpf OUT  also write the raw BPF program (struct sock_filter array) to OUT
+          --timing        also measure loading, compiling and a compiled-filter cache hit
         Exit status: 0 valid, 2 invalid (the error names file:line:column and the JSON path), 1 other failure.
         """
 
@@ -21,14 +22,16 @@ enum PolicyCommand: WardenCommand {
         var file: String?
         var json = false
         var bpfOut: String?
+        var timing = false
         do {
             guard cursor.next() == "check" else { throw UsageError("expected 'check'") }
             while !cursor.isEmpty {
                 if cursor.flag("--json") { json = true; continue }
+                if cursor.flag("--timing") { timing = true; continue }
                 if let out = try cursor.value(for: "--emit-bpf") { bpfOut = out; continue }
-                guard let argument = cursor.next(), !argument.hasPrefix("-") || argument == "-", file == nil else {
-                    throw UsageError("unexpected argument '\(arguments.last ?? "")'")
-                }
+                let argument = cursor.next() ?? ""
+                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)'") }
+                if file != nil { throw UsageError("unexpected argument '\(argument)' (one FILE only)") }
                 file = argument
             }
             guard file != nil else { throw UsageError("missing the policy FILE") }
@@ -36,10 +39,10 @@ enum PolicyCommand: WardenCommand {
             printError("warden policy: \(error)\n\n\(usage)")
             return ExitStatus.usage
         }
-        return check(file ?? "", json: json, bpfOut: bpfOut)
+        return check(file ?? "", json: json, bpfOut: bpfOut, timing: timing)
     }
 
-    static func check(_ file: String, json: Bool, bpfOut: String?) -> Int32 {
+    static func check(_ file: String, json: Bool, bpfOut: String?, timing: Bool) -> Int32 {
         let policy: Policy
         let program: SeccompProgram
         do {
@@ -60,6 +63,12 @@ enum PolicyCommand: WardenCommand {
         }
         let summary = PolicySummary(policy: policy, program: program)
         print(json ? JSONWriter.pretty(summary.json) : summary.text)
+        if timing {
+            do { print(try PolicyTiming.report(file: file, policy: policy)) } catch {
+                printError("warden policy: timing failed: \(error)")
+                return ExitStatus.failure
+            }
+        }
         return ExitStatus.success
     }
 
