@@ -28,7 +28,7 @@ enum SpecFile {
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var count = 0
         while true {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            let n = bytes.withUnsafeMutableBytes { buffer in Glibc.read(fd, buffer.baseAddress.map { $0 + count }, buffer.count - count) }
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { throw SpecError(code: .io, file: path, message: "cannot read: \(errnoText())") }
             if n == 0 { break }

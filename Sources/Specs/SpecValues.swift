@@ -52,7 +52,8 @@ extension JSONReader {
         let padded = fraction + String(repeating: "0", count: scale - fraction.count)
         let (scaled, overflow) = whole.multipliedReportingOverflow(by: factor)
         guard !overflow, let small = Int64(padded.isEmpty ? "0" : padded) else { throw specError("\(literal) is too large") }
-        let total = scaled + small
+        let (total, carry) = scaled.addingReportingOverflow(small)
+        guard !carry else { throw specError("\(literal) is too large") }
         guard range.contains(total) else {
             throw specError("\(literal) \(unit) is out of range (\(Self.decimal(range.lowerBound, scale))...\(Self.decimal(range.upperBound, scale)))")
         }

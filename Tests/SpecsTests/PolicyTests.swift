@@ -55,6 +55,7 @@ struct PolicyTests {
         ("cpus precision", "\"cpus\": 1", "\"cpus\": 0.0001", .invalidValue, "$.limits.cpus", "digits after"),
         ("cpus exponent", "\"cpus\": 1", "\"cpus\": 1e2", .invalidValue, "$.limits.cpus", "decimal"),
         ("wall too long", "\"wallSeconds\": 60", "\"wallSeconds\": 99999999999", .invalidValue, "$.limits.wallSeconds", "out of range"),
+        ("wall overflow", "\"wallSeconds\": 60", "\"wallSeconds\": 9223372036854775.999", .invalidValue, "$.limits.wallSeconds", "too large"),
         ("open files zero", "\"openFiles\": 128", "\"openFiles\": 0", .invalidValue, "$.limits.openFiles", "out of range"),
         ("missing limit", ", \"fileSize\": \"16MiB\"", "", .schema, "$.limits", "fileSize"),
         ("relative bind", "{\"source\": \"/usr\", \"readOnly\": true}", "{\"source\": \"usr\"}", .invalidValue, "$.filesystem.binds[0].source", "absolute"),
