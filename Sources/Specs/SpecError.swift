@@ -57,17 +57,21 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Where a value came from in a spec or policy file, kept so that later stages (the seccomp
 /// compiler's syscall-name check) can report errors at the right place.
 public struct SourceRef: Sendable {
-    let reader: JSONReader?
+    // Just the document and the node number: one reference to retain per value, and the JSON path
+    // is reconstructed from the document only when an error is reported.
+    let document: JSONDocument?
+    let node: Int
 
-    init(_ reader: JSONReader?) { self.reader = reader }
+    init(_ reader: JSONReader) { document = reader.document; node = reader.node }
+    private init() { document = nil; node = 0 }
 
     /// A reference to nowhere, for values built in code.
-    public static let none = SourceRef(nil)
+    public static let none = SourceRef()
 
     /// An error located at the referenced value.
     public func error(_ message: String, code: SpecError.Code = .invalidValue) -> SpecError {
-        guard let reader else { return SpecError(code: code, file: "<built-in>", message: message) }
-        var error = SpecError(reader.error(message))
+        guard let document else { return SpecError(code: code, file: "<built-in>", message: message) }
+        var error = SpecError(document.error(.invalidValue, at: node, path: document.path(ofNode: node), message))
         error.code = code
         return error
     }

@@ -48,6 +48,26 @@ struct JSONReaderTests {
         #expect { _ = try limits.required("memory").integer(in: 6...10) } throws: { ($0 as? JSONError)?.code == .invalidValue }
     }
 
+    @Test("a node's path rebuilt from the document equals the path the reader walked to it")
+    func pathOfNode() throws {
+        var rng = SeededGenerator(state: 5)
+        for _ in 0..<100 {
+            let document = try JSONParser.parseDocument(JSONWriter.compactBytes(RandomJSON.value(depth: 0, &rng)))
+            var visited = 0
+            func walk(_ reader: JSONReader) throws {
+                visited += 1
+                #expect(document.path(ofNode: reader.node).description == reader.path.description)
+                switch reader.value {
+                case .array: for child in try reader.array() { try walk(child) }
+                case .object: for member in try reader.anyObject().members { try walk(member.reader) }
+                default: break
+                }
+            }
+            try walk(document.reader)
+            #expect(visited == document.nodeCount)
+        }
+    }
+
     @Test("paths quote keys that are not identifiers")
     func pathRendering() {
         let path = JSONPath.root.appending(key: "seccomp").appending(key: "a b").appending(index: 3).appending(key: "9x")

@@ -42,6 +42,32 @@ public final class JSONDocument: Sendable {
                          path: path.description, message: message)
     }
 
+    /// The JSON path of node `node`, found by walking down from the root with the subtree sizes.
+    public func path(ofNode node: Int) -> JSONPath {
+        var path = JSONPath.root
+        var current = 0
+        var value = root
+        while current != node, node > current, node < current + sizes[current] {
+            var child = current + 1
+            switch value {
+            case .array(let elements):
+                for (i, element) in elements.enumerated() {
+                    if node < child + sizes[child] { path = path.appending(index: i); value = element; break }
+                    child += sizes[child]
+                }
+            case .object(let object):
+                for (key, member) in object.members {
+                    if node < child + sizes[child] { path = path.appending(key: key); value = member; break }
+                    child += sizes[child]
+                }
+            default:
+                return path
+            }
+            current = child
+        }
+        return path
+    }
+
     /// 1-based line and column of node `node`.
     public func lineColumn(ofNode node: Int) -> (line: Int, column: Int) {
         TextPosition.lineColumn(in: bytes, offset: offset(of: node))

@@ -59,7 +59,7 @@ public enum JSONWriter {
         case .object(let object):
             out.append(UInt8(ascii: "{"))
             var order = Array(object.keys.indices)
-            if sorted { order.sort { object.keys[$0].utf16.lexicographicallyPrecedes(object.keys[$1].utf16) } }
+            if sorted { order.sort { utf16Precedes(object.keys[$0], object.keys[$1]) } }
             for (n, i) in order.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(object.keys[i], into: &out)
@@ -101,6 +101,21 @@ public enum JSONWriter {
         }
     }
 
+    /// True when `a` sorts before `b` by UTF-16 code units. UTF-8 byte order is code point order,
+    /// which differs from UTF-16 order only between U+E000...U+FFFF and supplementary characters, so
+    /// strings without a byte >= 0xEE (no code point >= U+E000) compare as bytes.
+    static func utf16Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        let fast = a.withUTF8 { x in
+            b.withUTF8 { y -> Bool? in
+                for byte in x where byte >= 0xEE { return nil }
+                for byte in y where byte >= 0xEE { return nil }
+                return x.lexicographicallyPrecedes(y)
+            }
+        }
+        return fast ?? a.utf16.lexicographicallyPrecedes(b.utf16)
+    }
+
     static func writeNumber(_ number: JSONNumber, canonical: Bool, into out: inout [UInt8]) {
         if canonical, number.literal == "-0" { out.append(UInt8(ascii: "0")) } else { out.append(contentsOf: number.literal.utf8) }
     }
@@ -108,8 +123,13 @@ public enum JSONWriter {
     static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Fast path: most strings need no escaping at all.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8)
+        var copy = text
+        let plain = copy.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
             out.append(UInt8(ascii: "\""))
             return
         }

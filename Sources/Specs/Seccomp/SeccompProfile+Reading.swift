@@ -5,7 +5,7 @@ extension SeccompProfile {
     static func read(_ reader: JSONReader) throws(SpecError) -> SeccompProfile {
         do {
             let object = try reader.object(keys: keys)
-            var seen = SeenSyscalls()
+            var seen = SeenSyscalls(document: reader.document, capacity: 512)
             let defaultAction = try object.optional("defaultAction").map { r throws(SpecError) in try readAction(r) } ?? .errno(1)
             let badArch = try object.optional("badArchAction").map { r throws(SpecError) in try readAction(r) } ?? .killProcess
             if badArch == .allow || badArch == .log, let r = object.optional("badArchAction") {
@@ -31,25 +31,42 @@ extension SeccompProfile {
 
     /// Tracks where each syscall was first named, so a second mention is an error that points at both.
     struct SeenSyscalls {
-        /// Where each name was first listed; paths are rendered only when an error needs them.
-        var firstPaths: [String: JSONPath]
+        /// The node where each name was first listed; paths are rendered only when an error needs them.
+        var firstNodes: [String: Int]
+        let document: JSONDocument?
 
-        init() { firstPaths = Dictionary(minimumCapacity: 512) }
+        init(document: JSONDocument?, capacity: Int = 0) {
+            self.document = document
+            firstNodes = Dictionary(minimumCapacity: capacity)
+        }
 
         /// The JSON path of the first mention of `name`, if any.
-        func place(of name: String) -> String? { firstPaths[name]?.description }
+        func place(of name: String) -> String? {
+            guard let document, let node = firstNodes[name] else { return nil }
+            return document.path(ofNode: node).description
+        }
 
         mutating func claim(_ reader: JSONReader) throws(SpecError) -> Syscall {
-            let name: String
-            do { name = try reader.string() } catch { throw SpecError(error) }
-            // One pass: lower-case letters, digits and '_' only (this also excludes NUL and empty names).
-            let valid = !name.isEmpty && name.utf8.count <= 64
-                && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
-            guard valid else { throw reader.specError("\"\(name)\" is not a syscall name", code: .unknownSyscall) }
-            if let first = firstPaths.updateValue(reader.path, forKey: name) {
-                firstPaths[name] = first
-                throw reader.specError("\(name) is already listed at \(first); each syscall may appear once")
+            let syscall = try Self.syscall(reader)
+            if let first = firstNodes.updateValue(reader.node, forKey: syscall.name) {
+                firstNodes[syscall.name] = first
+                throw reader.specError("\(syscall.name) is already listed at \(reader.document.path(ofNode: first)); each syscall may appear once")
             }
+            return syscall
+        }
+
+        /// A syscall name: lower-case letters, digits and '_' (this also excludes NUL and empty names).
+        static func syscall(_ reader: JSONReader) throws(SpecError) -> Syscall {
+            guard case .string(let name) = reader.value else { throw SpecError(reader.mismatch("a string")) }
+            var valid = !name.isEmpty && name.utf8.count <= 64
+            if valid {
+                var copy = name
+                valid = copy.withUTF8 { bytes in
+                    for byte in bytes where !((byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F) { return false }
+                    return true
+                }
+            }
+            guard valid else { throw reader.specError("\"\(name)\" is not a syscall name", code: .unknownSyscall) }
             return Syscall(name: name, origin: SourceRef(reader))
         }
     }

@@ -17,8 +17,7 @@ extension SeccompProfile {
             do { object = try entry.object(keys: ["syscall", "action", "errno", "when", "comment"]) } catch { throw SpecError(error) }
             let syscallReader: JSONReader
             do { syscallReader = try object.required("syscall") } catch { throw SpecError(error) }
-            var scratch = SeenSyscalls()
-            let syscall = try scratch.claim(syscallReader)
+            let syscall = try SeenSyscalls.syscall(syscallReader)
             if let place = seen.place(of: syscall.name), !allowed.contains(syscall.name) {
                 throw syscallReader.specError("\(syscall.name) is already given a fixed action at \(place), so this rule could never apply")
             }
