@@ -85,6 +85,8 @@ struct PolicyTests {
         ("masked without mask", "\"mask\": \"UINT32_MAX\", ", "", .schema, "$.seccomp.rules[1].when[0]", "needs a \"mask\""),
         ("value outside mask", "\"mask\": \"UINT32_MAX\"", "\"mask\": \"0xff\"", .invalidValue, "$.seccomp.rules[1].when[0].value", "outside the mask"),
         ("allow rule on allowed syscall", "\"ioctl\", \"errno\": \"EPERM\"", "\"ioctl\", \"action\": \"allow\"", .invalidValue, "$.seccomp.rules[1]", "adds nothing"),
+        ("exception shapes differ", "\"rules\": [", "\"rules\": [{\"syscall\": \"ioctl\", \"errno\": \"EPERM\", \"when\": [{\"arg\": 2, \"op\": \"==\", \"value\": 7}]},", .invalidValue, "$.seccomp.rules[2]", "same argument with the same mask as $.seccomp.rules[0]"),
+        ("exception with two conditions", "\"rules\": [", "\"rules\": [{\"syscall\": \"ioctl\", \"errno\": \"EPERM\", \"when\": [{\"arg\": 1, \"op\": \"==\", \"value\": 7}, {\"arg\": 2, \"op\": \"==\", \"value\": 7}]},", .invalidValue, "$.seccomp.rules[0]", "exactly one"),
         ("empty when", "\"when\": [{\"arg\": 0, \"op\": \"==\", \"value\": \"AF_UNIX\"}]", "\"when\": []", .invalidValue, "$.seccomp.rules[0]", "empty"),
         ("trailing comma", "\"network\": \"none\",", "\"network\": \"none\",,", .syntax, "", "expected a member name"),
         ("duplicate key", "\"network\": \"none\",", "\"network\": \"none\", \"network\": \"none\",", .syntax, "", "duplicate key"),

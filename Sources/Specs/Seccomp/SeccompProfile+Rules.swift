@@ -9,51 +9,68 @@
 extension SeccompProfile {
     static func readRules(_ reader: JSONReader, seen: SeenSyscalls, allowed: Set<String>) throws(SpecError) -> [ArgumentRule] {
         var rules: [ArgumentRule] = []
-        var exceptionShape: [String: (argument: Int, mask: UInt64, path: String)] = [:]
+        var exceptionShapes: [String: (argument: Int, mask: UInt64, node: Int)] = [:]
         let entries: [JSONReader]
         do { entries = try reader.array() } catch { throw SpecError(error) }
         for entry in entries {
-            let object: JSONObjectReader
-            do { object = try entry.object(keys: ["syscall", "action", "errno", "when", "comment"]) } catch { throw SpecError(error) }
-            let syscallReader: JSONReader
-            do { syscallReader = try object.required("syscall") } catch { throw SpecError(error) }
-            let syscall = try SeenSyscalls.syscall(syscallReader)
-            if let place = seen.place(of: syscall.name), !allowed.contains(syscall.name) {
-                throw syscallReader.specError("\(syscall.name) is already given a fixed action at \(place), so this rule could never apply")
+            let rule = try readRule(entry, seen: seen, allowed: allowed)
+            if allowed.contains(rule.syscall.name) {
+                try checkException(rule, entry, seen: seen, shapes: &exceptionShapes)
             }
-            let action: Action
-            switch (object.optional("action"), object.optional("errno")) {
-            case (let named?, nil): action = try readAction(named)
-            case (nil, let errno?): action = .errno(try readErrno(errno))
-            default: throw entry.specError("a rule needs exactly one of \"action\" and \"errno\"", code: .schema)
-            }
-            _ = try object.optional("comment")?.text(allowEmpty: true)
-            let when: [JSONReader]
-            do { when = try object.required("when").array() } catch { throw SpecError(error) }
-            guard !when.isEmpty else { throw entry.specError("\"when\" is empty; list the syscall under \"allow\" or \"deny\" instead") }
-            var conditions: [Condition] = []
-            for condition in when {
-                let parsed = try readCondition(condition)
-                if conditions.contains(where: { $0.argument == parsed.argument }) {
-                    throw condition.specError("argument \(parsed.argument) is already compared in this rule; use a second rule")
-                }
-                conditions.append(parsed)
-            }
-            if allowed.contains(syscall.name) {
-                guard action != .allow else {
-                    throw entry.specError("\(syscall.name) is already allowed unconditionally at \(seen.place(of: syscall.name) ?? "allow"); an allow rule adds nothing")
-                }
-                guard conditions.count == 1, let only = conditions.first, only.op == .equal || only.op == .maskedEqual else {
-                    throw entry.specError("an exception to an allowed syscall takes exactly one == or masked== condition")
-                }
-                if let shape = exceptionShape[syscall.name], shape.argument != only.argument || shape.mask != only.mask {
-                    throw entry.specError("exceptions for \(syscall.name) must compare the same argument with the same mask as \(shape.path)")
-                }
-                exceptionShape[syscall.name] = (only.argument, only.mask, entry.path.description)
-            }
-            rules.append(ArgumentRule(syscall: syscall, action: action, conditions: conditions))
+            rules.append(rule)
         }
         return rules
+    }
+
+    static func readRule(_ entry: JSONReader, seen: SeenSyscalls, allowed: Set<String>) throws(SpecError) -> ArgumentRule {
+        let object: JSONObjectReader
+        let syscallReader: JSONReader, whenReader: JSONReader
+        do {
+            object = try entry.object(keys: ["syscall", "action", "errno", "when", "comment"])
+            syscallReader = try object.required("syscall")
+            whenReader = try object.required("when")
+        } catch { throw SpecError(error) }
+        let syscall = try SeenSyscalls.syscall(syscallReader)
+        if let place = seen.place(of: syscall.name), !allowed.contains(syscall.name) {
+            throw syscallReader.specError("\(syscall.name) is already given a fixed action at \(place), so this rule could never apply")
+        }
+        let action: Action
+        switch (object.optional("action"), object.optional("errno")) {
+        case (let named?, nil): action = try readAction(named)
+        case (nil, let errno?): action = .errno(try readErrno(errno))
+        default: throw entry.specError("a rule needs exactly one of \"action\" and \"errno\"", code: .schema)
+        }
+        _ = try object.optional("comment")?.text(allowEmpty: true)
+        let when: [JSONReader]
+        do { when = try whenReader.array() } catch { throw SpecError(error) }
+        guard !when.isEmpty else { throw entry.specError("\"when\" is empty; list the syscall under \"allow\" or \"deny\" instead") }
+        var conditions: [Condition] = []
+        for condition in when {
+            let parsed = try readCondition(condition)
+            if conditions.contains(where: { $0.argument == parsed.argument }) {
+                throw condition.specError("argument \(parsed.argument) is already compared in this rule; use a second rule")
+            }
+            conditions.append(parsed)
+        }
+        return ArgumentRule(syscall: syscall, action: action, conditions: conditions)
+    }
+
+    /// An exception must deny, compare one argument with == or masked==, and agree with the other
+    /// exceptions of its syscall on argument and mask (what the complement construction needs).
+    static func checkException(_ rule: ArgumentRule, _ entry: JSONReader, seen: SeenSyscalls,
+                               shapes: inout [String: (argument: Int, mask: UInt64, node: Int)]) throws(SpecError) {
+        let name = rule.syscall.name
+        guard rule.action != .allow else {
+            throw entry.specError("\(name) is already allowed unconditionally at \(seen.place(of: name) ?? "allow"); an allow rule adds nothing")
+        }
+        guard rule.conditions.count == 1, let only = rule.conditions.first, only.op == .equal || only.op == .maskedEqual else {
+            throw entry.specError("an exception to an allowed syscall takes exactly one == or masked== condition")
+        }
+        if let shape = shapes[name], shape.argument != only.argument || shape.mask != only.mask {
+            let other = entry.document.path(ofNode: shape.node)
+            throw entry.specError("exceptions for \(name) must compare the same argument with the same mask as \(other)")
+        }
+        shapes[name] = (only.argument, only.mask, entry.node)
     }
 
     static func readCondition(_ reader: JSONReader) throws(SpecError) -> Condition {
