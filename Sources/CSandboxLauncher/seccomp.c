@@ -10,6 +10,9 @@
 #include "child.h"
 #include "sys.h"
 
+_Static_assert(WARDEN_SECCOMP_FLAG_LOG == SECCOMP_FILTER_FLAG_LOG, "seccomp flag values");
+_Static_assert(WARDEN_SECCOMP_FLAG_NEW_LISTENER == SECCOMP_FILTER_FLAG_NEW_LISTENER, "seccomp flag values");
+
 /// Installs the plan's filter; with SECCOMP_FILTER_FLAG_NEW_LISTENER, stores the listener fd.
 int warden_install_seccomp(const struct warden_launch *plan, int *listener) {
     *listener = -1;

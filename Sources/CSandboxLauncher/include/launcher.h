@@ -62,6 +62,12 @@ enum {
     WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
 };
 
+/// Seccomp flags Swift can name (<linux/seccomp.h>'s SECCOMP_FILTER_FLAG_*; checked in seccomp.c).
+enum {
+    WARDEN_SECCOMP_FLAG_LOG = 1u << 1,
+    WARDEN_SECCOMP_FLAG_NEW_LISTENER = 1u << 3,
+};
+
 /// Everything the child needs, flat. All pointers must stay valid until finish/abort return.
 struct warden_launch {
     const char *path;                 ///< executable inside the sandbox; no '/' = search PATH in envp
