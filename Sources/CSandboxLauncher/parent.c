@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "netns_pool.h"
 #include "spawner.h"
 
 #ifndef P_PIDFD
@@ -116,7 +117,12 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
 
 static long clone_child(const struct warden_launch *plan, struct warden_child *c, struct warden_child_ctx *ctx) {
     uint64_t flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) flags |= CLONE_NEWNET;
+    int netns_fd = -1;
+    if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) {
+        netns_fd = warden_netns_pool_take();   // prepared, lo up; else a fresh one
+        if (netns_fd < 0) flags |= CLONE_NEWNET;
+        ctx->prepared_net = netns_fd >= 0;
+    }
     if (plan->cgroup_fd >= 0) flags |= CLONE_INTO_CGROUP;
     // The stack ends where the context begins, 16-byte aligned.
     uintptr_t top = ((uintptr_t)ctx) & ~(uintptr_t)15;
@@ -128,7 +134,9 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    return warden_spawn(&args, ctx);
+    long pid = warden_spawn(&args, ctx, netns_fd);
+    if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
+    return pid;
 }
 
 int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c) {

@@ -157,4 +157,12 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
 /// the child had already failed one of its early steps (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);
 
+/// Keeps `depth` (0 to 8) network namespaces with loopback up ready in the background; launches
+/// without WARDEN_LAUNCH_SHARE_NET take one instead of creating theirs (netns_pool.c). 0 stops
+/// refilling. Returns 0 or -errno (the thread could not start).
+int warden_netns_pool_enable(int depth);
+
+/// The pool's depth, with how many namespaces are ready and the errno that stopped it (0: none).
+int warden_netns_pool_status(int *ready, int *failed_errno);
+
 #endif
