@@ -76,7 +76,7 @@ static int wait_for_parent(struct warden_child_ctx *ctx) {
 }
 
 /// Arms the parent-death signal, then checks the supervisor did not die before it was armed: the
-/// parent holds the sync pipe's write end until the child has exec'd, so a hangup means it is gone.
+/// parent holds its end of the release socket until the child has exec'd, so a hangup means it is gone.
 static int arm_parent_death_signal(struct warden_child_ctx *ctx) {
     if (!ctx->plan->pdeath_signal) return 0;
     long r = SYS2(SYS_prctl, PR_SET_PDEATHSIG, ctx->plan->pdeath_signal);

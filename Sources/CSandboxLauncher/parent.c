@@ -95,7 +95,9 @@ static int needs_fd_passing(const struct warden_launch *plan) {
 /// Pipes, socketpair and stack; the child's context lives at the top of its own stack mapping.
 static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct warden_child *c, int child_ends[3]) {
     int sync[2], report[2], pair[2] = {-1, -1};
-    if (pipe2(sync, O_CLOEXEC) < 0) return NULL;
+    // The release channel is a socket, not a pipe: the parent sends with MSG_NOSIGNAL, so a child
+    // that already died of an early failure gives EPIPE rather than a SIGPIPE to the supervisor.
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) return NULL;
     c->sync_fd = sync[1];
     child_ends[0] = sync[0];
     if (pipe2(report, O_CLOEXEC) < 0) return NULL;
@@ -190,7 +192,7 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
     (void)plan;
     char go = 1;
     ssize_t n;
-    do n = write(c->sync_fd, &go, 1); while (n < 0 && errno == EINTR);
+    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
     if (n != 1) {
         record_failure(c, WARDEN_STEP_SYNC, n < 0 ? errno : EIO, -1);
         dispose(c);

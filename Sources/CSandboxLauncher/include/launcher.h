@@ -139,7 +139,7 @@ struct warden_child {
     // Launcher-private state.
     void *stack;
     size_t stack_size;
-    int sync_fd;               ///< write end: one byte releases the child
+    int sync_fd;               ///< release socket: one byte releases the child
     int report_fd;             ///< read end: step reports; EOF at exec
     int fdpass_fd;             ///< our end of the socketpair the child sends fds over
 };
