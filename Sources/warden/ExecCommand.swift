@@ -6,6 +6,6 @@ enum ExecCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden exec: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }

@@ -6,6 +6,6 @@ enum RunCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden run: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }
