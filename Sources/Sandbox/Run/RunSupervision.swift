@@ -1,0 +1,89 @@
+import Glibc
+
+/// The supervision loop of one run: one poll(2) over the process's pidfd and its two output pipes,
+/// with the wall-clock deadline as poll's timeout. No busy waiting, no sleeps.
+struct RunSupervision {
+    let pid: Int32
+    let pidfd: Int32
+    let group: Cgroups.RunGroup?
+    let stdout: OutputPump
+    let stderr: OutputPump
+    let timeoutNanos: UInt64?
+
+    /// How the process ended, as waitid reported it.
+    struct Ending {
+        var exitCode: Int32?
+        var signal: Int32?
+        var timedOut = false
+    }
+
+    /// Pumps output until the process exits or the deadline passes, kills the tree, reaps.
+    func run(startedAt start: UInt64) -> Ending {
+        var ending = Ending()
+        let deadline = timeoutNanos.map { start &+ $0 }
+        var exited = false
+        while !exited {
+            var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+            for pump in [stdout, stderr] where pump.isOpen {
+                fds.append(pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0))
+            }
+            let wait = ending.timedOut ? -1 : Self.millisecondsUntil(deadline)
+            let ready = poll(&fds, nfds_t(fds.count), wait)
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 && !ending.timedOut {
+                // The deadline passed: kill the pid-namespace init (the kernel then kills every
+                // process of the namespace) and the cgroup, then keep looping until the reap.
+                ending.timedOut = true
+                killTree()
+                continue
+            }
+            for entry in fds.dropFirst() where entry.revents != 0 {
+                if entry.fd == stdout.source { stdout.pump() } else { stderr.pump() }
+            }
+            exited = fds[0].revents != 0
+        }
+        reap(into: &ending)
+        drainAfterExit()
+        return ending
+    }
+
+    /// SIGKILL to the process (our unreaped child, so its pid cannot have been reused) and to the
+    /// rest of its cgroup.
+    func killTree() {
+        kill(pid, SIGKILL)
+        try? group?.kill(timeoutMs: 2000)
+    }
+
+    func reap(into ending: inout Ending) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR {}
+        let status = info._sifields._sigchld.si_status
+        if info.si_code == CLD_EXITED {
+            ending.exitCode = status
+        } else {
+            ending.signal = status
+        }
+    }
+
+    /// When init dies, the kernel has killed the whole pid namespace; anything still holding the
+    /// pipes (a process outside the namespace, if the plan shared it) is killed via the cgroup,
+    /// then the pipes are read to their end.
+    func drainAfterExit() {
+        if let group, group.isPopulated { try? group.kill(timeoutMs: 2000) }
+        for pump in [stdout, stderr] {
+            while pump.isOpen {
+                var entry = pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0)
+                if poll(&entry, 1, 1000) <= 0 { pump.finish(); break }
+                pump.pump()
+            }
+        }
+    }
+
+    static func millisecondsUntil(_ deadline: UInt64?) -> Int32 {
+        guard let deadline else { return -1 }
+        let now = Deadline.nowNanos()
+        if now >= deadline { return 0 }
+        // Round up so we never wake a hair early and spin.
+        return Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+    }
+}
