@@ -70,3 +70,16 @@ enum CgroupHost {
 
     struct Failure: Error { var errno: Int32 }
 }
+
+extension CgroupHost {
+    /// Spawns with stdout on `stdout`, closing `closing` in the child.
+    static func spawnWriting(_ argv: [String], stdout: Int32, closing: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_addclose(&actions, stdout)
+        posix_spawn_file_actions_addclose(&actions, closing)
+        return try spawn(argv, actions: &actions)
+    }
+}
