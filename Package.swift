@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // The errno layer: one system_<name> wrapper per syscall, file descriptors, pipes, pidfds, fd passing.
-        .target(name: "HostOS"),
+        .target(name: "HostOS", dependencies: ["CSandboxLauncher"]),
 
         // The code that runs between clone and exec, in C (DESIGN.md, decision 3).
         .target(name: "CSandboxLauncher", cSettings: optimizedC),
