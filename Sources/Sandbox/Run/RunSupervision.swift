@@ -1,10 +1,10 @@
 import Glibc
+import HostOS
 
 /// The supervision loop of one run: one poll(2) over the process's pidfd and its two output pipes,
 /// with the wall-clock deadline as poll's timeout. No busy waiting, no sleeps.
 struct RunSupervision {
-    let pid: Int32
-    let pidfd: Int32
+    let process: SandboxedProcess
     let group: Cgroups.RunGroup?
     let stdout: OutputPump
     let stderr: OutputPump
@@ -23,7 +23,7 @@ struct RunSupervision {
         let deadline = timeoutNanos.map { start &+ $0 }
         var exited = false
         while !exited {
-            var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: process.pidfd.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
             for pump in [stdout, stderr] where pump.isOpen {
                 fds.append(pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0))
             }
@@ -47,21 +47,17 @@ struct RunSupervision {
         return ending
     }
 
-    /// SIGKILL to the process (our unreaped child, so its pid cannot have been reused) and to the
-    /// rest of its cgroup.
+    /// SIGKILL through the pidfd to the namespace's init, then to the rest of its cgroup.
     func killTree() {
-        kill(pid, SIGKILL)
+        try? process.kill(SIGKILL)
         try? group?.kill(timeoutMs: 2000)
     }
 
     func reap(into ending: inout Ending) {
-        var info = siginfo_t()
-        while waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR {}
-        let status = info._sifields._sigchld.si_status
-        if info.si_code == CLD_EXITED {
-            ending.exitCode = status
-        } else {
-            ending.signal = status
+        switch try? process.wait() {
+        case .exited(let code): ending.exitCode = code
+        case .signaled(let signal, _): ending.signal = signal
+        case nil: ending.signal = SIGKILL  // cannot happen for our own unreaped child
         }
     }
 

@@ -29,3 +29,20 @@ public enum RunTiming {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
+
+extension RunTiming {
+    /// Prints the launcher's per-step times (nanoseconds from the start of the launch).
+    public static func steps(_ steps: [(String, UInt64)]) {
+        guard enabled else { return }
+        for (name, nanos) in steps {
+            let line = "warden-timing   launcher:\(name.replacingOccurrences(" ", "_")) +\(formatted(Double(nanos) / 1e6))\n"
+            _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+        }
+    }
+}
+
+private extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}
