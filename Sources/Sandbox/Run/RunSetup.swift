@@ -10,11 +10,13 @@ struct RunSetup {
 
     /// Workspace, cgroup, pipes, launch; returns the running process and its output pumps.
     mutating func start(_ request: SandboxRun.Request, settings: SandboxRun.Settings) throws(Error) -> SandboxRun.StartedRun {
-        let workspace: RunWorkspace
-        if let path = request.workspace {
-            workspace = try RunWorkspace.existing(path)
-        } else {
-            workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID)
+        var workspace: RunWorkspace?
+        if request.workspaceTarget != nil {
+            if let path = request.workspace {
+                workspace = try RunWorkspace.existing(path)
+            } else {
+                workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID)
+            }
         }
         self.workspace = workspace
         let group: Cgroups.RunGroup
@@ -31,7 +33,7 @@ struct RunSetup {
         var plan = LaunchPlan(executable: request.executable, arguments: request.arguments,
                               environment: request.environment, workingDirectory: request.workingDirectory,
                               mounts: request.mounts)
-        plan.mounts.workspace(workspace.path)
+        if let workspace, let target = request.workspaceTarget { plan.mounts.workspace(workspace.path, at: target) }
         if let code = request.codeDirectory { plan.mounts.bindReadOnly(code, at: "/agent") }
         plan.identity = request.identity
         plan.resourceLimits = request.resourceLimits

@@ -14,8 +14,10 @@ extension SandboxRun {
         public var mounts: MountPlan
         /// A host directory bound read-only at /agent (the agent's code), if any.
         public var codeDirectory: String?
-        /// A host directory to mount at /workspace; nil makes a fresh temporary one.
+        /// A host directory to mount at `workspaceTarget`; nil makes a fresh temporary one.
         public var workspace: String?
+        /// Where the workspace appears inside the sandbox (nil: no workspace at all).
+        public var workspaceTarget: String?
         /// The ids the agent runs as, inside and on the host.
         public var identity: SandboxIdentity
         /// rlimits set in the child.
@@ -39,6 +41,7 @@ extension SandboxRun {
             self.mounts = mounts
             codeDirectory = nil
             workspace = nil
+            workspaceTarget = "/workspace"
             identity = .nobody
             resourceLimits = []
             seccomp = nil

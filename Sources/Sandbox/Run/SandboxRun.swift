@@ -15,9 +15,7 @@ public struct SandboxRun: Sendable {
 
     /// Supervision settings that are not part of the launch plan.
     public struct Settings: Sendable {
-        /// Memory, pids and CPU limits for the run's cgroup.
-        public var limits: Cgroups.Limits
-        /// Wall-clock timeout in nanoseconds (nil: none).
+        /// Wall-clock timeout in nanoseconds when the request has none (nil: none).
         public var timeoutNanos: UInt64?
         /// Bytes forwarded per stream before the rest is drained and dropped.
         public var outputLimit: Int
@@ -26,10 +24,9 @@ public struct SandboxRun: Sendable {
         /// In hybrid mode, also place the run in the cgroup2 hierarchy (cgroup.kill, events).
         public var useUnifiedHierarchy: Bool
 
-        public init(limits: Cgroups.Limits = .init(), timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
+        public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
                     useUnifiedHierarchy: Bool = true) {
-            self.limits = limits
             self.timeoutNanos = timeoutNanos
             self.outputLimit = outputLimit
             self.stdout = stdout
