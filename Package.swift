@@ -43,6 +43,9 @@ let package = Package(
         // The command-line tool: argument parsing and one file per command group; no logic.
         .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
 
+        // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
+        .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
+
         // Shared test helpers: locating and running the built `warden`, processes with deadlines.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 

@@ -202,13 +202,17 @@ static int place_entry(struct warden_child_ctx *ctx, int rootfd, size_t i, const
     } else if (m->kind == WARDEN_MOUNT_BIND) {
         r = is_directory_tree(src->bind[i]);
         if (r >= 0) r = create_leaf(dir, leaf, r, r ? 0755 : 0644);
-        warden_mark(ctx, WARDEN_STEP_MOUNT);
-        ctx->index = (int)i;
-        if (!r) r = (int)SYS5(SYS_move_mount, src->bind[i], "", dir, leaf, MOVE_MOUNT_F_EMPTY_PATH);
+        if (!r) {
+            warden_mark(ctx, WARDEN_STEP_MOUNT);
+            ctx->index = (int)i;
+            r = (int)SYS5(SYS_move_mount, src->bind[i], "", dir, leaf, MOVE_MOUNT_F_EMPTY_PATH);
+        }
     } else {
         r = create_leaf(dir, leaf, 1, m->kind == WARDEN_MOUNT_DIR ? m->mode : 0755);
-        warden_mark(ctx, WARDEN_STEP_MOUNT);
-        ctx->index = (int)i;
+        if (!r && m->kind != WARDEN_MOUNT_DIR) {
+            warden_mark(ctx, WARDEN_STEP_MOUNT);
+            ctx->index = (int)i;
+        }
         if (!r && m->kind == WARDEN_MOUNT_TMPFS) {
             char options[128];
             tmpfs_options(options, m->mode, m->size, ctx->plan);

@@ -35,12 +35,38 @@ static void record_failure(struct warden_child *c, int step, int error, int inde
     c->failed_index = index;
 }
 
-/// Kills (if still alive) and reaps the child, then frees everything the launch holds.
-static void dispose(struct warden_child *c) {
+/// Reads the child's report until EOF: nothing means execve succeeded (or the child never got
+/// to report). Blocks until every write end is closed.
+static int read_report(struct warden_child *c, struct warden_report *report) {
+    size_t got = 0;
+    char *buffer = (char *)report;
+    while (got < sizeof(*report)) {
+        ssize_t n = read(c->report_fd, buffer + got, sizeof(*report) - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    if (got == sizeof(*report)) {
+        char extra;   // then EOF: the child must be off its stack before the stack is unmapped
+        while (read(c->report_fd, &extra, 1) < 0 && errno == EINTR) {}
+    }
+    return got == sizeof(*report);
+}
+
+/// Kills (if still alive) and reaps the child, then frees everything the launch holds. A report
+/// the child wrote before it died (it runs its early steps while the parent works) replaces
+/// `failed_*`: it names the first thing that went wrong. Returns whether there was one.
+static int dispose(struct warden_child *c) {
+    int reported = 0;
     if (c->pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
         siginfo_t info;
         while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &info, WEXITED) < 0 && errno == EINTR) {}
+        struct warden_report report;
+        if (c->report_fd >= 0 && read_report(c, &report)) {
+            record_failure(c, report.step, report.error, report.index);
+            reported = 1;
+        }
     }
     close_if_open(&c->pidfd);
     close_if_open(&c->sync_fd);
@@ -50,6 +76,7 @@ static void dispose(struct warden_child *c) {
     for (int i = 0; i < 16; i++) close_if_open(&c->listeners[i]);
     if (c->stack) munmap(c->stack, c->stack_size);
     c->stack = NULL;
+    return reported;
 }
 
 static void reset(struct warden_child *c) {
@@ -130,23 +157,6 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
     return 0;
 }
 
-/// Reads the child's report until EOF: nothing means execve succeeded.
-static int read_report(struct warden_child *c, struct warden_report *report) {
-    size_t got = 0;
-    char *buffer = (char *)report;
-    while (got < sizeof(*report)) {
-        ssize_t n = read(c->report_fd, buffer + got, sizeof(*report) - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    if (got == sizeof(*report)) {
-        char extra;   // then EOF: the child must be off its stack before the stack is unmapped
-        while (read(c->report_fd, &extra, 1) < 0 && errno == EINTR) {}
-    }
-    return got == sizeof(*report);
-}
-
 /// Takes the fds the child sent: TCP listeners (tagged by index) and the seccomp listener.
 static void receive_fds(struct warden_child *c) {
     for (;;) {
@@ -195,6 +205,6 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
     return 0;
 }
 
-void warden_launch_abort(struct warden_child *c) {
-    dispose(c);
+int warden_launch_abort(struct warden_child *c) {
+    return dispose(c);
 }

@@ -3,7 +3,7 @@
 import Glibc
 
 /// How a process ended.
-public enum ExitStatus: Equatable, Hashable, Sendable, CustomStringConvertible {
+public enum TerminationStatus: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// It called exit with this code.
     case exited(Int32)
     /// A signal killed it.
@@ -47,7 +47,7 @@ public struct ProcessDescriptor: Hashable, Sendable {
 
     /// Reaps the process, waiting for it unless `nonBlocking` (then nil while it runs).
     /// The corresponding C function is `waitid(P_PIDFD)`.
-    public func wait(nonBlocking: Bool = false) throws(Errno) -> ExitStatus? {
+    public func wait(nonBlocking: Bool = false) throws(Errno) -> TerminationStatus? {
         var code: Int32 = 0, status: Int32 = 0, pid: pid_t = 0
         let options = WEXITED | (nonBlocking ? WNOHANG : 0)
         try nothingOrErrno { system_waitid_pidfd(descriptor.rawValue, options, &code, &status, &pid) }

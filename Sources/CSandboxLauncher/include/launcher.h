@@ -153,7 +153,8 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
 /// child has been killed and reaped and its pidfd closed).
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *child);
 
-/// Kills and reaps a child that has not been released, and frees its resources.
-void warden_launch_abort(struct warden_child *child);
+/// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
+/// the child had already failed one of its early steps (then `failed_*` says which), else 0.
+int warden_launch_abort(struct warden_child *child);
 
 #endif

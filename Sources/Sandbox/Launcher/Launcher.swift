@@ -28,7 +28,8 @@ public enum Launcher {
             try beforeExec(storage.child.pointee.pid)
         } catch {
             let pid = storage.child.pointee.pid
-            warden_launch_abort(storage.child)
+            // A child that failed an early step first is the cause (the hook may have tripped on its death).
+            if warden_launch_abort(storage.child) != 0 { throw failure(storage, plan) }
             throw LaunchError(step: .beforeExec, errno: nil, detail: "\(error)", pid: pid)
         }
         guard warden_launch_finish(storage.launch, storage.child) == 0 else {

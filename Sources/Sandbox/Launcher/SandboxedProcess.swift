@@ -16,7 +16,7 @@ public struct SandboxedProcess: Sendable {
     public let stepTimes: [(step: LaunchStep, nanoseconds: UInt64)]
 
     /// Waits for the process to end and reaps it.
-    public func wait() throws(Errno) -> ExitStatus {
+    public func wait() throws(Errno) -> TerminationStatus {
         guard let status = try pidfd.wait() else { throw Errno.resourceTemporarilyUnavailable }
         return status
     }
