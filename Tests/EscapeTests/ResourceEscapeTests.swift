@@ -78,7 +78,7 @@ extension EscapeSuite {
             let workspace = try ProbeWorkspace()
             let run = try ProbeRunner.unsandboxed(workspace, ["daemonize"])
             #expect(run.result("daemonize")?.detail == "daemon started=1")
-            let survivors = HostFacts.survivors(named: workspace.probeName)
+            let survivors = HostFacts.processes(named: workspace.probeName)
             #expect(survivors.count == 1, "the survivor check missed the daemon")
             survivors.forEach { kill($0, SIGKILL) }
         }
