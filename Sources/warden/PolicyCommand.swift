@@ -6,6 +6,6 @@ enum PolicyCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden policy: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }

@@ -6,6 +6,6 @@ enum TraceCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden trace: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }
