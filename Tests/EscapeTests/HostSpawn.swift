@@ -96,7 +96,8 @@ struct BoundedCapture: Sendable {
     var head: [UInt8] = []
     var tail: [UInt8] = []
     var total = 0
-    static let headLimit = 4 << 20, tailLimit = 256 << 10
+    // The head holds a whole --json report, whose captured output warden bounds at 16 MiB.
+    static let headLimit = 64 << 20, tailLimit = 256 << 10
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         total += bytes.count

@@ -23,16 +23,20 @@ struct ProbeRun {
 
     init(_ outcome: HostSpawn.Outcome) {
         self.outcome = outcome
-        var results: [String: [ProbeResult]] = [:]
         var report: [String: Any]?
-        for line in outcome.stdout.lines + outcome.stderr.lines {
-            if line.hasPrefix("RESULT ") {
-                let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-                guard fields.count >= 3 else { continue }
-                results[fields[1], default: []].append(ProbeResult(status: fields[2], detail: fields.count > 3 ? fields[3] : ""))
-            } else if line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
-                report = object
-            }
+        for line in outcome.stdout.lines where line.hasPrefix("{") {
+            report = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? report
+        }
+        // With --json, warden captures the probe's output (bounded) into the report.
+        var lines = outcome.stdout.lines + outcome.stderr.lines
+        for key in ["stdout", "stderr"] {
+            lines += (report?[key] as? String)?.split(separator: "\n").map(String.init) ?? []
+        }
+        var results: [String: [ProbeResult]] = [:]
+        for line in lines where line.hasPrefix("RESULT ") {
+            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 3 else { continue }
+            results[fields[1], default: []].append(ProbeResult(status: fields[2], detail: fields.count > 3 ? fields[3] : ""))
         }
         self.results = results
         self.report = report
@@ -55,7 +59,7 @@ struct ProbeRun {
     /// Everything printed, for failure messages.
     var transcript: String {
         "exit=\(outcome.exitCode.map(String.init) ?? "-") signal=\(outcome.signal.map(String.init) ?? "-")\n"
-            + "stdout:\n\(outcome.stdout.text.prefix(4000))\nstderr:\n\(outcome.stderr.text.prefix(4000))"
+            + "stdout:\n\(outcome.stdout.text.prefix(6000))\nstderr:\n\(outcome.stderr.text.prefix(4000))"
     }
 }
 
@@ -69,23 +73,11 @@ enum ProbeRunner {
     /// Whether `path` exists on the host (kernel features differ between hosts).
     static func hostHas(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// A copy of the default policy with `limits.<key>` replaced, written into `workspace.base`.
-    static func policy(_ workspace: ProbeWorkspace, limit key: String, _ value: String) throws -> String {
-        let text = try String(contentsOfFile: defaultPolicy, encoding: .utf8)
-        let pattern = "\"\(key)\"\\s*:\\s*(\"[^\"]*\"|[0-9.]+)"
-        guard let range = text.range(of: pattern, options: .regularExpression) else {
-            throw HostSpawn.SpawnError(description: "no limits.\(key) in \(defaultPolicy)")
-        }
-        let path = workspace.base + "/policy-\(key).json"
-        try text.replacingCharacters(in: range, with: "\"\(key)\": \(value)").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     /// `warden exec --policy P --workspace DIR --json -- /workspace/<probe> ARGS`.
-    static func sandboxed(_ workspace: ProbeWorkspace, _ arguments: [String], policy: String? = nil,
+    static func sandboxed(_ workspace: ProbeWorkspace, _ arguments: [String], options: [String] = [],
                           stdin: Int32? = nil, deadline: Double = 60) throws -> ProbeRun {
-        let command = ["exec", "--policy", policy ?? defaultPolicy, "--workspace", workspace.directory, "--json",
-                       "--", workspace.probeInside] + arguments
+        let command = ["exec", "--policy", defaultPolicy, "--workspace", workspace.directory, "--json"] + options
+            + ["--", workspace.probeInside] + arguments
         return ProbeRun(try HostSpawn.run(WardenTool.binary, command, stdin: stdin, deadline: deadline))
     }
 

@@ -57,8 +57,7 @@ extension EscapeSuite {
 
         @Test func spinnerIgnoringSIGTERMIsKilledAtTheTimeout() throws {
             let workspace = try ProbeWorkspace()
-            let policy = try ProbeRunner.policy(workspace, limit: "wallSeconds", "2")
-            let run = try ProbeRunner.sandboxed(workspace, ["spin"], policy: policy, deadline: 30)
+            let run = try ProbeRunner.sandboxed(workspace, ["spin"], options: ["--timeout", "2"], deadline: 30)
             #expect(run.flag("timedOut"), "\(run.transcript)")
             #expect(run.outcome.exitCode == 124, "\(run.transcript)")
             #expect(run.result("spin")?.status == "info", "the probe never started: \(run.transcript)")
