@@ -63,6 +63,13 @@ enum ModelFixture {
 
     static func tokenizer() throws -> Tokenizer { try sharedTokenizer.get() }
 
+    /// The model's `tokenizer.chat_template`.
+    static func chatTemplateSource() throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "/tmp/meta.json"))
+        let meta = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return meta["tokenizer.chat_template"] as! String
+    }
+
     static func loadTokenizer(from path: String) throws -> Tokenizer {
         // DEV ONLY: replaced by the GGUF reader once merged.
         let data = try Data(contentsOf: URL(fileURLWithPath: "/tmp/meta.json"))
