@@ -67,7 +67,7 @@ struct ModelStoreTests {
 
     @Test("the default model in place is valid, and pulling it again fetches nothing")
     func defaultStorePresent() throws {
-        let path = try ModelFixture.modelPath()
+        let path = try TextFixture.modelPath()
         let store = ModelStore(directory: String(path.dropLast(ModelSource.smolLM2.fileName.count + 1)))
         #expect(store.isValid(.smolLM2))
         #expect(try store.pull(.smolLM2) == .alreadyPresent)

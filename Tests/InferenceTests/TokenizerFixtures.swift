@@ -47,9 +47,9 @@ struct Reference: Decodable, Sendable {
     static func load() throws -> Reference { try shared.get() }
 }
 
-/// The real model's tokenizer, loaded once from the default model file. A missing model is a test
-/// failure that says how to fetch it, never a silent skip.
-enum ModelFixture {
+/// The real model's tokenizer and template, loaded once from the default model file. A missing model
+/// is a test failure that says how to fetch it, never a silent skip.
+enum TextFixture {
     static func modelPath() throws -> String {
         let path = try #require(ModelLocation.defaultModelPath(), "no models directory: set WARDEN_MODEL_DIR or HOME")
         try #require(FileManager.default.fileExists(atPath: path),
@@ -57,26 +57,16 @@ enum ModelFixture {
         return path
     }
 
+    static let sharedFile: Result<GGUFFile, any Error> = Result { try GGUFFile(path: modelPath()) }
     static let sharedTokenizer: Result<Tokenizer, any Error> = Result {
-        try loadTokenizer(from: modelPath())
+        try Tokenizer(gguf: sharedFile.get().metadata)
     }
 
+    static func file() throws -> GGUFFile { try sharedFile.get() }
     static func tokenizer() throws -> Tokenizer { try sharedTokenizer.get() }
 
     /// The model's `tokenizer.chat_template`.
     static func chatTemplateSource() throws -> String {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "/tmp/meta.json"))
-        let meta = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return meta["tokenizer.chat_template"] as! String
-    }
-
-    static func loadTokenizer(from path: String) throws -> Tokenizer {
-        // DEV ONLY: replaced by the GGUF reader once merged.
-        let data = try Data(contentsOf: URL(fileURLWithPath: "/tmp/meta.json"))
-        let meta = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return try Tokenizer(tokens: meta["tokenizer.ggml.tokens"] as! [String],
-                             types: (meta["tokenizer.ggml.token_type"] as! [Int]).map { Int32($0) },
-                             merges: meta["tokenizer.ggml.merges"] as! [String],
-                             preTokenizer: meta["tokenizer.ggml.pre"] as! String, eosID: 2, bosID: 1)
+        try file().metadata.string("tokenizer.chat_template")
     }
 }

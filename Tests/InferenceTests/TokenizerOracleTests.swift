@@ -64,11 +64,11 @@ struct TextGenerator {
 struct TokenizerOracleTests {
     @Test("500 generated strings and the round-trip table encode exactly as llama.cpp does")
     func generatedStrings() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         var generator = TextGenerator(state: 20_261_202)
         var texts = TokenizerTests.roundTrips
         for _ in 0..<500 { texts.append(generator.text()) }
-        let expected = try LlamaCppOracle.tokenize(texts, model: ModelFixture.modelPath())
+        let expected = try LlamaCppOracle.tokenize(texts, model: TextFixture.modelPath())
         try #require(expected.count == texts.count)
         var mismatches = 0
         for (text, ids) in zip(texts, expected) {

@@ -9,7 +9,7 @@ struct TokenizerTests {
     @Test("encodes every reference string exactly as llama.cpp, special parsing on and off",
           arguments: referenceTexts)
     func referenceVectors(text: String) throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         let item = try #require(try Reference.load().tokenizer_cases.first { $0.text == text })
         #expect(tokenizer.encode(text, parseSpecial: true) == item.ids_parse_special)
         #expect(tokenizer.encode(text, parseSpecial: false) == item.ids_no_special)
@@ -17,7 +17,7 @@ struct TokenizerTests {
 
     @Test("decodes the reference ids back to the original text")
     func referenceDecode() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         for item in try Reference.load().tokenizer_cases {
             #expect(tokenizer.decode(item.ids_no_special) == item.text)
             #expect(tokenizer.decode(item.ids_parse_special, renderSpecial: true) == item.text)
@@ -26,7 +26,7 @@ struct TokenizerTests {
 
     @Test("the rendered chat prompts tokenize to the reference prompt ids")
     func renderedPrompts() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         for item in try Reference.load().cases {
             #expect(tokenizer.encode(item.rendered_prompt, parseSpecial: true) == item.prompt_token_ids, "\(item.name)")
         }
@@ -34,7 +34,7 @@ struct TokenizerTests {
 
     @Test("the greedy reference outputs decode to their recorded text")
     func referenceOutputsDecode() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         for item in try Reference.load().cases {
             #expect(tokenizer.decode(item.greedy_token_ids) == item.greedy_text, "\(item.name)")
         }
@@ -42,7 +42,7 @@ struct TokenizerTests {
 
     @Test("special ids and the end-of-generation set match llama.cpp's")
     func specialIDs() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         let reference = try Reference.load()
         #expect(tokenizer.eosID == reference.eos_token_id)
         #expect(tokenizer.endOfGenerationIDs == Set(reference.eog_token_ids_llama_cpp))
@@ -66,7 +66,7 @@ struct TokenizerTests {
     @Test("decode(encode(s)) == s for unicode, emoji, whitespace runs, digits, contractions, empty",
           arguments: roundTrips)
     func roundTrip(text: String) throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         let ids = tokenizer.encode(text)
         #expect(tokenizer.decode(ids) == text)
         #expect(ids.allSatisfy { $0 >= 17 && $0 < 49152 }, "ordinary text never yields control tokens")
@@ -75,7 +75,7 @@ struct TokenizerTests {
 
     @Test("digits are split one per token (smollm pre-tokenizer)")
     func digitsSplit() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         let ids = tokenizer.encode("2024")
         #expect(ids.count == 4)
         #expect(ids.map { tokenizer.decode([$0]) } == ["2", "0", "2", "4"])
@@ -83,7 +83,7 @@ struct TokenizerTests {
 
     @Test("special tokens in text: parsed as one id with parsing on, as text with it off")
     func specialParsing() throws {
-        let tokenizer = try ModelFixture.tokenizer()
+        let tokenizer = try TextFixture.tokenizer()
         #expect(tokenizer.encode("<|im_end|>", parseSpecial: true) == [2])
         #expect(tokenizer.encode("a<|endoftext|>b", parseSpecial: true).contains(0))
         #expect(!tokenizer.encode("a<|endoftext|>b", parseSpecial: false).contains(0))
