@@ -12,7 +12,7 @@ public struct ModelConfig: Equatable, Sendable {
     public var kvHeadCount: Int
     /// Width of one head (`embeddingLength / headCount`).
     public var headDimension: Int
-    /// Vocabulary size (rows of the embedding).
+    /// Vocabulary size (rows of the embedding; 0 in a config read from metadata that does not say).
     public var vocabularySize: Int
     /// Trained context length (`context_length`).
     public var contextLength: Int
@@ -79,7 +79,7 @@ public struct ModelConfig: Equatable, Sendable {
         try check(headCount >= 1 && embeddingLength % headCount == 0, "head_count \(headCount) does not divide embedding_length \(embeddingLength)")
         try check(kvHeadCount >= 1 && headCount % kvHeadCount == 0, "head_count_kv \(kvHeadCount) does not divide head_count \(headCount)")
         try check(headDimension % 2 == 0 && headDimension <= 512, "head dimension \(headDimension) must be even and at most 512")
-        try check((1...1 << 22).contains(vocabularySize), "vocabulary size \(vocabularySize) is out of range")
+        try check(vocabularySize == 0 || (1...1 << 22).contains(vocabularySize), "vocabulary size \(vocabularySize) is out of range")
         try check((1...1 << 22).contains(contextLength), "context_length \(contextLength) is out of range")
         try check(ropeTheta.isFinite && ropeTheta > 0, "rope.freq_base \(ropeTheta) must be positive")
         try check(rmsEpsilon.isFinite && rmsEpsilon > 0 && rmsEpsilon < 1, "layer_norm_rms_epsilon \(rmsEpsilon) is out of range")
