@@ -1,0 +1,1 @@
+print("trace-bench: not built yet")
