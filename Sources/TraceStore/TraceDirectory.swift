@@ -60,3 +60,18 @@ enum FileLock {
 
     static func unlock(_ fd: Int32) { flock(fd, LOCK_UN) }
 }
+
+extension TraceDirectory {
+    /// Runs known to the host index, in the order they started.
+    public func listRuns() throws(TraceError) -> [IndexedRun] {
+        IndexedRun.collect(from: try HostIndex(directory: self).scan()).runs
+    }
+
+    /// Reads one run's file (all valid records; `problem` set when the file is damaged).
+    public func readRun(_ runID: String) throws(TraceError) -> TraceFileScan {
+        guard RunID.isValid(runID) else { throw TraceError(.invalidArgument, "invalid run id '\(runID)'") }
+        let path = runPath(runID)
+        guard TraceFileIO.exists(path) else { throw TraceError(.notFound, "no trace for run \(runID)", file: path) }
+        return try TraceReader.scan(path: path)
+    }
+}

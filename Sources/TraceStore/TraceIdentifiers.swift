@@ -60,20 +60,12 @@ public enum RunID {
     }
 }
 
-/// `count` bytes from getrandom(2), never all zero.
+/// `count` random bytes, never all zero (SystemRandomNumberGenerator reads getrandom(2) on Linux).
 func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
     var out = [UInt8](repeating: 0, count: count)
     repeat {
-        var filled = 0
-        while filled < count {
-            let n = out.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
-            if n > 0 { filled += n } else if errno != EINTR { break }
-        }
-        if filled < count {
-            // getrandom cannot fail on kernels >= 3.17 once the pool is seeded; fall back to arc4random-style mixing.
-            var generator = SystemRandomNumberGenerator()
-            for i in 0..<count { out[i] = UInt8.random(in: 0...255, using: &generator) }
-        }
+        for i in 0..<count { out[i] = UInt8.random(in: 0...255, using: &generator) }
     } while !out.contains(where: { $0 != 0 })
     return out
 }

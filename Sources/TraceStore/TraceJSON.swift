@@ -9,7 +9,7 @@ enum TraceJSON {
 
     /// Compact JSON keeping key order (for `--json` output and OTLP files).
     static func compact(_ value: JSONValue) -> [UInt8] {
-        JSONWriter.compact(value)
+        JSONWriter.compactBytes(value)
     }
 
     static func parse(_ bytes: [UInt8]) throws -> JSONValue {

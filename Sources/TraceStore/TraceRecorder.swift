@@ -47,7 +47,7 @@ public final class TraceRecorder: @unchecked Sendable {
         try directory.create()
         let path = directory.runPath(start.runID)
         let fd = try TraceFileIO.open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND)
-        do {
+        do throws(TraceError) {
             try FileLock.lock(fd, path: path)
             var code = TraceFileIO.writeAll(fd, TraceFormat.header(kind: .run))
             if code == 0 { code = TraceFileIO.dataSync(fd) }
