@@ -20,6 +20,19 @@ enum AppendBenchmark {
             }
             close(fd)
             unlink(path)
+        case "encode", "json", "frame":
+            // Where the per-record time goes: canonical JSON, framing (CRC-32C), chaining (SHA-256).
+            let body = JSONObject([("text", .string(text))])
+            let span = SpanID.random()
+            var prev = SHA256Digest.zero
+            for seq in 0..<UInt64(count) {
+                let record = TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: "bench.record", span: span,
+                                         parent: span, body: body, prev: prev)
+                if mode == "json" { _ = record.payload(); continue }
+                let frame = record.frame()
+                if mode == "frame" { continue }
+                prev = SHA256Digest(hashing: frame)
+            }
         default:
             let sync: WriterConfiguration.SyncMode
             switch mode {

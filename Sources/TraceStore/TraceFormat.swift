@@ -85,6 +85,19 @@ public enum TraceFormat {
         return out
     }
 
+    /// Completes a frame whose payload follows 8 placeholder bytes: fills length and CRC, appends the trailer.
+    static func sealFrame(_ bytes: inout [UInt8]) -> [UInt8] {
+        let length = UInt32(bytes.count - 8)
+        for i in 0..<4 { bytes[i] = UInt8((length >> UInt32(8 * i)) & 0xFF) }
+        let crc = bytes.withUnsafeBytes { raw in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8...]),
+                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<4])))
+        }
+        for i in 0..<4 { bytes[4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
+        append32(&bytes, length)
+        return bytes
+    }
+
     /// What is at an offset of a file's bytes.
     public enum FrameScan: Equatable, Sendable {
         /// A valid frame: payload bytes `payload`, next frame at `end`.

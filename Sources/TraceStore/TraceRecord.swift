@@ -56,18 +56,37 @@ public struct TraceRecord: Sendable, Equatable {
         self.prev = prev
     }
 
-    /// The payload: canonical JSON of the record.
+    /// The payload: canonical JSON of the record (keys written in their sorted order).
     public func payload() -> [UInt8] {
-        let object = JSONObject([
-            ("body", .object(body)),
-            ("parent", parent.map { .string($0.hex) } ?? .null),
-            ("prev", .string(prev.hex)),
-            ("seq", .number(JSONNumber(seq))),
-            ("span", .string(span.hex)),
-            ("ts", .number(JSONNumber(timestamp))),
-            ("type", .string(type.rawValue)),
-        ])
-        return TraceJSON.canonical(.object(object))
+        var encoder = CanonicalEncoder(capacity: 256)
+        encode(into: &encoder)
+        return encoder.bytes
+    }
+
+    /// The whole frame (length, CRC-32C, payload, trailer), built in one buffer.
+    public func frame() -> [UInt8] {
+        var encoder = CanonicalEncoder(capacity: 512)
+        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+        encode(into: &encoder)
+        return TraceFormat.sealFrame(&encoder.bytes)
+    }
+
+    private func encode(into encoder: inout CanonicalEncoder) {
+        encoder.raw("{\"body\":")
+        encoder.object(body)
+        encoder.raw(",\"parent\":")
+        if let parent { encoder.hexString(parent.bytes) } else { encoder.raw("null") }
+        encoder.raw(",\"prev\":")
+        encoder.hexString(prev.bytes)
+        encoder.raw(",\"seq\":")
+        encoder.unsigned(seq)
+        encoder.raw(",\"span\":")
+        encoder.hexString(span.bytes)
+        encoder.raw(",\"ts\":")
+        encoder.unsigned(timestamp)
+        encoder.raw(",\"type\":")
+        encoder.string(type.rawValue)
+        encoder.raw("}")
     }
 
     static let payloadKeys: Set<String> = ["body", "parent", "prev", "seq", "span", "ts", "type"]

@@ -81,7 +81,7 @@ public final class TraceRecorder: @unchecked Sendable {
     public func append(_ type: RecordType, span: SpanID, parent: SpanID?, body: JSONObject) throws(TraceError) -> UInt64 {
         try writer.append(type: type.rawValue, critical: type.isSecurityCritical) { seq, prev in
             TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span,
-                        parent: parent, body: body, prev: prev).payload()
+                        parent: parent, body: body, prev: prev).frame()
         }
     }
 

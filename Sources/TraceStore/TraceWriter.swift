@@ -26,6 +26,7 @@ public final class TraceWriter: @unchecked Sendable {
     private var closing = false
     private var closed = false
     private var failure: TraceError?
+    private var idle = false             // the writer thread waits with no deadline
     private var lastDurableType = ""
     private var typesInFlight: [(seq: Int64, type: String)] = []
 
@@ -55,7 +56,7 @@ public final class TraceWriter: @unchecked Sendable {
     /// The durability failure seen so far, if any (under `.warn` the writer keeps running).
     public var durabilityFailure: TraceError? { lock.lock(); defer { lock.unlock() }; return failure }
 
-    /// Appends one record: `encode(seq, prev)` returns its payload. Returns the record's seq.
+    /// Appends one record: `encode(seq, prev)` returns its whole frame. Returns the record's seq.
     /// `critical` records are synced at once instead of within the window.
     @discardableResult
     func append(type: String, critical: Bool = false,
@@ -66,15 +67,22 @@ public final class TraceWriter: @unchecked Sendable {
         while pending.count >= configuration.queueCapacityBytes && failure == nil && !closing { lock.wait() }
         try checkUsable()
         let seq = nextSeq
-        let frame = TraceFormat.frame(payload: try encode(seq, head))
+        let frame = try encode(seq, head)
         head = SHA256Digest(hashing: frame)
         nextSeq += 1
-        if pending.isEmpty { pendingFirstAt = TraceClock.monotonicNanoseconds() }
+        let wasEmpty = pending.isEmpty
+        if wasEmpty { pendingFirstAt = TraceClock.monotonicNanoseconds() }
         pending.append(contentsOf: frame)
         appended = Int64(seq)
         typesInFlight.append((Int64(seq), type))
-        if critical || configuration.sync == .everyRecord { syncRequested = true }
-        lock.broadcast()
+        // Wake the writer only when it has something to decide: a sync, a full batch, or a first
+        // record to time; waking it per record would cost two context switches per append.
+        if critical || configuration.sync == .everyRecord {
+            syncRequested = true
+            lock.broadcast()
+        } else if (pending.count >= writeThreshold && pending.count - frame.count < writeThreshold) || (wasEmpty && idle) {
+            lock.broadcast()
+        }
         if configuration.sync == .everyRecord { try waitDurable(Int64(seq)) }
         return seq
     }
@@ -118,7 +126,7 @@ public final class TraceWriter: @unchecked Sendable {
 }
 
 extension TraceWriter {
-    /// The writer thread: write queued frames, fdatasync when the window closes or a barrier asks.
+    /// The writer thread: write queued frames in batches and fdatasync when the window closes or a barrier asks.
     private func writerLoop() {
         lock.lock()
         defer { lock.unlock() }
@@ -131,18 +139,37 @@ extension TraceWriter {
                 lock.wait()
                 continue
             }
-            if !pending.isEmpty {
+            let now = TraceClock.monotonicNanoseconds()
+            if !pending.isEmpty && (syncRequested || closing || pending.count >= writeThreshold || now >= pendingFirstAt + window) {
                 writePending()
                 continue
             }
-            if written > durable {
-                if shouldSyncNow() { syncWritten() } else { lock.wait(untilMonotonic: syncDeadline()) }
+            if written > durable && shouldSyncNow(now) {
+                syncWritten()
                 continue
             }
-            if closing { return }
-            lock.wait()
+            if closing && pending.isEmpty { return }
+            var deadline = UInt64.max
+            if !pending.isEmpty { deadline = pendingFirstAt + window }
+            if written > durable, case .groupCommit = configuration.sync, let since = writtenSince { deadline = min(deadline, since + window) }
+            if deadline == UInt64.max {
+                idle = true
+                lock.wait()
+                idle = false
+            } else {
+                lock.wait(untilMonotonic: deadline)
+            }
         }
     }
+
+    /// How long a record may wait before it is written (and, under group commit, synced).
+    private var window: UInt64 {
+        if case .groupCommit(let window) = configuration.sync { return window }
+        return 5_000_000
+    }
+
+    /// Bytes queued that make the writer write at once instead of waiting for the window.
+    private var writeThreshold: Int { max(4096, min(64 << 10, configuration.queueCapacityBytes / 2)) }
 
     private func writePending() {
         let batch = pending
@@ -158,18 +185,13 @@ extension TraceWriter {
         if writtenSince == nil { writtenSince = batchFirstAt }
     }
 
-    private func shouldSyncNow() -> Bool {
+    private func shouldSyncNow(_ now: UInt64) -> Bool {
         if syncRequested || closing { return true }
         switch configuration.sync {
         case .none: return false
         case .everyRecord: return true
-        case .groupCommit: return TraceClock.monotonicNanoseconds() >= syncDeadline()
+        case .groupCommit(let window): return now >= (writtenSince ?? now) + window
         }
-    }
-
-    private func syncDeadline() -> UInt64 {
-        guard case .groupCommit(let window) = configuration.sync, let since = writtenSince else { return UInt64.max / 2 }
-        return since + window
     }
 
     private func syncWritten() {

@@ -16,7 +16,7 @@ struct WriterTests {
     static func append(_ writer: TraceWriter, _ i: Int, critical: Bool = false) throws -> UInt64 {
         try writer.append(type: "t", critical: critical) { seq, prev in
             TraceRecord(seq: seq, timestamp: 1, type: "t", span: SpanID(hex: "0102030405060708")!, parent: nil,
-                        body: JSONObject([("i", .number(JSONNumber(i)))]), prev: prev).payload()
+                        body: JSONObject([("i", .number(JSONNumber(i)))]), prev: prev).frame()
         }
     }
 
