@@ -34,7 +34,7 @@ enum PolicyCommand: WardenCommand {
             guard file != nil else { throw UsageError("missing the policy FILE") }
         } catch {
             printError("warden policy: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         return check(file ?? "", json: json, bpfOut: bpfOut)
     }
@@ -46,21 +46,21 @@ enum PolicyCommand: WardenCommand {
             policy = try Policy.load(path: file)
         } catch {
             printError("warden policy: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         do {
             program = try SeccompCompiler.compile(policy.seccomp)
         } catch {
             printError("warden policy: \(error)")
-            return error.code == .policy ? TerminationStatus.usage : TerminationStatus.failure
+            return error.code == .policy ? ExitCode.usage : ExitCode.failure
         }
         if let bpfOut, let problem = writeFile(bpfOut, program.bpf) {
             printError("warden policy: cannot write \(bpfOut): \(problem)")
-            return TerminationStatus.failure
+            return ExitCode.failure
         }
         let summary = PolicySummary(policy: policy, program: program)
         print(json ? JSONWriter.pretty(summary.json) : summary.text)
-        return TerminationStatus.success
+        return ExitCode.success
     }
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
