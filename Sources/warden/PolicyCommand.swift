@@ -37,7 +37,7 @@ enum PolicyCommand: WardenCommand {
             guard file != nil else { throw UsageError("missing the policy FILE") }
         } catch {
             printError("warden policy: \(error)\n\n\(usage)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         return check(file ?? "", json: json, bpfOut: bpfOut, timing: timing)
     }
@@ -49,27 +49,27 @@ enum PolicyCommand: WardenCommand {
             policy = try Policy.load(path: file)
         } catch {
             printError("warden policy: \(error)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         do {
             program = try SeccompCompiler.compile(policy.seccomp)
         } catch {
             printError("warden policy: \(error)")
-            return error.code == .policy ? ExitStatus.usage : ExitStatus.failure
+            return error.code == .policy ? ExitCode.usage : ExitCode.failure
         }
         if let bpfOut, let problem = writeFile(bpfOut, program.bpf) {
             printError("warden policy: cannot write \(bpfOut): \(problem)")
-            return ExitStatus.failure
+            return ExitCode.failure
         }
         let summary = PolicySummary(policy: policy, program: program)
         print(json ? JSONWriter.pretty(summary.json) : summary.text)
         if timing {
             do { print(try PolicyTiming.report(file: file, policy: policy)) } catch {
                 printError("warden policy: timing failed: \(error)")
-                return ExitStatus.failure
+                return ExitCode.failure
             }
         }
-        return ExitStatus.success
+        return ExitCode.success
     }
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
