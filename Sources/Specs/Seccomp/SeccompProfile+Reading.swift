@@ -11,11 +11,12 @@ extension SeccompProfile {
             if badArch == .allow || badArch == .log, let r = object.optional("badArchAction") {
                 throw r.specError("\(badArch) would let calls through a foreign ABI (i386, x32) bypass the filter")
             }
-            let allow = try readAllow(try object.required("allow"), seen: &seen)
+            let allowReader = try object.required("allow")
+            let allow = try readAllow(allowReader, seen: &seen)
+            seen.allowNodes = allowReader.node..<(allowReader.node + reader.document.sizes[allowReader.node])
             let deny = try object.optional("deny").map { r throws(SpecError) in try readDeny(r, seen: &seen) } ?? []
             let audit = try object.optional("audit").map { r throws(SpecError) in try readAudit(r, seen: &seen) } ?? []
-            let allowedNames = Set(allow.flatMap { $0.syscalls.map(\.name) })
-            let rules = try object.optional("rules").map { r throws(SpecError) in try readRules(r, seen: seen, allowed: allowedNames) } ?? []
+            let rules = try object.optional("rules").map { r throws(SpecError) in try readRules(r, seen: seen) } ?? []
             let log = try object.optional("logDenials")?.bool() ?? false
             return SeccompProfile(defaultAction: defaultAction, badArchAction: badArch, allow: allow, deny: deny,
                                   audit: audit, rules: rules, logDenials: log,
@@ -39,6 +40,12 @@ extension SeccompProfile {
             self.document = document
             firstNodes = Dictionary(minimumCapacity: capacity)
         }
+
+        /// The nodes of the `allow` object: names first listed there are allowed unconditionally.
+        var allowNodes = 0..<0
+
+        /// True when `name` is listed under `allow`.
+        func isAllowed(_ name: String) -> Bool { firstNodes[name].map { allowNodes.contains($0) } ?? false }
 
         /// The JSON path of the first mention of `name`, if any.
         func place(of name: String) -> String? {

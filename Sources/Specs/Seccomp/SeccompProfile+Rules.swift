@@ -7,14 +7,14 @@
 /// conditional rule on the same syscall, so the compiler turns the allow into its complement;
 /// that is only possible for single `==`/`masked==` conditions sharing one argument and mask.
 extension SeccompProfile {
-    static func readRules(_ reader: JSONReader, seen: SeenSyscalls, allowed: Set<String>) throws(SpecError) -> [ArgumentRule] {
+    static func readRules(_ reader: JSONReader, seen: SeenSyscalls) throws(SpecError) -> [ArgumentRule] {
         var rules: [ArgumentRule] = []
         var exceptionShapes: [String: (argument: Int, mask: UInt64, node: Int)] = [:]
         let entries: [JSONReader]
         do { entries = try reader.array() } catch { throw SpecError(error) }
         for entry in entries {
-            let rule = try readRule(entry, seen: seen, allowed: allowed)
-            if allowed.contains(rule.syscall.name) {
+            let rule = try readRule(entry, seen: seen)
+            if seen.isAllowed(rule.syscall.name) {
                 try checkException(rule, entry, seen: seen, shapes: &exceptionShapes)
             }
             rules.append(rule)
@@ -22,7 +22,7 @@ extension SeccompProfile {
         return rules
     }
 
-    static func readRule(_ entry: JSONReader, seen: SeenSyscalls, allowed: Set<String>) throws(SpecError) -> ArgumentRule {
+    static func readRule(_ entry: JSONReader, seen: SeenSyscalls) throws(SpecError) -> ArgumentRule {
         let object: JSONObjectReader
         let syscallReader: JSONReader, whenReader: JSONReader
         do {
@@ -31,7 +31,7 @@ extension SeccompProfile {
             whenReader = try object.required("when")
         } catch { throw SpecError(error) }
         let syscall = try SeenSyscalls.syscall(syscallReader)
-        if let place = seen.place(of: syscall.name), !allowed.contains(syscall.name) {
+        if !seen.isAllowed(syscall.name), let place = seen.place(of: syscall.name) {
             throw syscallReader.specError("\(syscall.name) is already given a fixed action at \(place), so this rule could never apply")
         }
         let action: Action
