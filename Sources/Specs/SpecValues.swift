@@ -117,25 +117,35 @@ enum PathRules {
             if !allowRoot { try fail("\"/\" is not allowed here") }
             return
         }
-        let components = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        for (i, component) in components.enumerated() {
-            if component == ".." { try fail("\"\(path)\" must not contain '..'") }
-            if component == "." { try fail("\"\(path)\" must not contain '.' components") }
-            if component.isEmpty && i != components.count - 1 { try fail("\"\(path)\" must not contain '//'") }
+        // One pass over the bytes: components between slashes; a trailing slash is fine.
+        var copy = path
+        let problem: String? = copy.withUTF8 { bytes in
+            var start = 1
+            for end in 1...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: "/") {
+                let length = end - start
+                if length == 0 && end != bytes.count { return "must not contain '//'" }
+                if length == 1 && bytes[start] == UInt8(ascii: ".") { return "must not contain '.' components" }
+                if length == 2 && bytes[start] == UInt8(ascii: ".") && bytes[start + 1] == UInt8(ascii: ".") { return "must not contain '..'" }
+                start = end + 1
+            }
+            return nil
         }
+        if let problem { try fail("\"\(path)\" " + problem) }
         if path.utf8.count > 4095 { try fail("path is longer than 4095 bytes") }
     }
 
     /// True when `path` is `prefix` or lies under it.
     static func isWithin(_ path: String, _ prefix: String) -> Bool {
         let p = normalized(path), q = normalized(prefix)
-        return q == "/" || p == q || p.hasPrefix(q + "/")
+        if q == "/" || p == q { return true }
+        return p.utf8.count > q.utf8.count && p.hasPrefix(q) && p.utf8.dropFirst(q.utf8.count).first == UInt8(ascii: "/")
     }
 
     /// `path` without a trailing slash (except for the root).
     static func normalized(_ path: String) -> String {
+        guard path.utf8.count > 1, path.utf8.last == UInt8(ascii: "/") else { return path }
         var path = path
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        while path.utf8.count > 1 && path.utf8.last == UInt8(ascii: "/") { path.removeLast() }
         return path
     }
 }

@@ -40,8 +40,20 @@ public enum SeccompConstants {
     static func resolveValue(_ text: String) -> ResolvedValue {
         if let number = values[text] { return .success(number) }
         var total: UInt64 = 0
-        for rawPart in text.split(separator: "|", omittingEmptySubsequences: false) {
-            let part = rawPart.trimmingSpaces
+        var copy = text
+        let parts: [String] = copy.withUTF8 { bytes in
+            var parts: [String] = []
+            var start = 0
+            for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: "|") {
+                var (low, high) = (start, end)
+                while low < high && bytes[low] == 0x20 { low += 1 }
+                while high > low && bytes[high - 1] == 0x20 { high -= 1 }
+                parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[low..<high]), as: UTF8.self))
+                start = end + 1
+            }
+            return parts
+        }
+        for part in parts {
             if let number = values[part] {
                 total |= number
             } else if part.hasPrefix("0x"), let number = UInt64(part.dropFirst(2), radix: 16) {
@@ -60,13 +72,4 @@ public enum SeccompConstants {
 enum ResolvedValue {
     case success(UInt64)
     case failure(String)
-}
-
-extension Substring {
-    /// The text without leading and trailing spaces.
-    var trimmingSpaces: String {
-        let bytes = utf8
-        guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else { return "" }
-        return String(self[first...last])
-    }
 }

@@ -78,6 +78,9 @@ extension SeccompProfile {
         }
     }
 
+    static let actionNames: [String: Action] = ["allow": .allow, "kill_process": .killProcess, "kill_thread": .killThread,
+                                                "trap": .trap, "log": .log]
+
     static func readAction(_ reader: JSONReader) throws(SpecError) -> Action {
         if case .object = reader.value {
             let object: JSONObjectReader
@@ -86,8 +89,7 @@ extension SeccompProfile {
             do { errnoReader = try object.required("errno") } catch { throw SpecError(error) }
             return .errno(try readErrno(errnoReader))
         }
-        let names: [String: Action] = ["allow": .allow, "kill_process": .killProcess, "kill_thread": .killThread,
-                                       "trap": .trap, "log": .log]
+        let names = actionNames
         let word = try reader.text()
         guard let action = names[word] else {
             var message = "unknown action \"\(word)\"; use one of \(names.keys.sorted().joined(separator: ", ")) or {\"errno\": \"EPERM\"}"
