@@ -16,6 +16,7 @@ struct SeccompCacheTests {
     @Test("miss stores, hit returns the identical program")
     func hitAndMiss() throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try SeccompCompiler.compileCached(profile, directory: directory)
         #expect(first.outcome == .compiled(stored: true))
         let second = try SeccompCompiler.compileCached(profile, directory: directory)
@@ -30,6 +31,7 @@ struct SeccompCacheTests {
     @Test("a missing directory is created private (0700)")
     func createsDirectory() throws {
         let (profile, directory, _) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let nested = directory + "/a/b/seccomp"
         #expect(try SeccompCompiler.compileCached(profile, directory: nested).outcome == .compiled(stored: true))
         var info = stat()
@@ -39,6 +41,7 @@ struct SeccompCacheTests {
     @Test("truncated or corrupted files are recompiled and rewritten", arguments: ["truncate", "flip", "empty", "garbage"])
     func corruption(kind: String) throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let good = try SeccompCompiler.compileCached(profile, directory: directory).program
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
         switch kind {
@@ -57,6 +60,7 @@ struct SeccompCacheTests {
     @Test("a file for another key at this key's path is never used (hash collision)")
     func collision() throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let strict = try SeccompTestSupport.policy("strict").seccomp
         _ = try SeccompCompiler.compileCached(strict, directory: directory)
         let strictFile = SeccompCache.path(for: SeccompCache.key(for: strict), in: directory)
@@ -69,6 +73,7 @@ struct SeccompCacheTests {
     @Test("files writable by others are ignored")
     func wrongMode() throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = try SeccompCompiler.compileCached(profile, directory: directory)
         #expect(chmod(file, 0o666) == 0)
         #expect(try SeccompCompiler.compileCached(profile, directory: directory).outcome == .compiled(stored: true))
@@ -77,6 +82,7 @@ struct SeccompCacheTests {
     @Test("files owned by another user are ignored", .enabled(if: geteuid() == 0, "needs root to chown"))
     func wrongOwner() throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = try SeccompCompiler.compileCached(profile, directory: directory)
         #expect(chown(file, 65534, 65534) == 0)
         #expect(try SeccompCompiler.compileCached(profile, directory: directory).outcome == .compiled(stored: true))
@@ -85,6 +91,7 @@ struct SeccompCacheTests {
     @Test("a directory writable by others or a symlinked file bypasses the cache")
     func unsafeDirectory() throws {
         let (profile, directory, file) = try setup()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(chmod(directory, 0o777) == 0)
         let result = try SeccompCompiler.compileCached(profile, directory: directory)
         guard case .bypassed(let reason) = result.outcome else { Issue.record("expected bypass, got \(result.outcome)"); return }

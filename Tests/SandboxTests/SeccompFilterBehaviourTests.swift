@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Sandbox
 import Specs
@@ -72,7 +73,9 @@ struct SeccompFilterBehaviourTests {
                   (try? SeccompCompiler.compileCached(policy.seccomp, directory: directory)) != nil,
                   let cached = try? SeccompCompiler.compileCached(policy.seccomp, directory: directory),
                   cached.outcome == .hit, S.install(cached.program) else { exit(100) }
-            exit(S.call(S.NR.unshare, 0x1000_0000) == -Int(EPERM) && S.call(S.NR.getpid) == Int(getpid()) ? 0 : 1)
+            let ok = S.call(S.NR.unshare, 0x1000_0000) == -Int(EPERM) && S.call(S.NR.getpid) == Int(getpid())
+            try? FileManager.default.removeItem(atPath: directory)
+            exit(ok ? 0 : 1)
         }
     }
 }

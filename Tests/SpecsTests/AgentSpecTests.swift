@@ -29,6 +29,7 @@ struct AgentSpecTests {
     @Test("a valid spec loads its policy and tightens the limits")
     func valid() throws {
         let path = try fixture(Self.validSpec)
+        defer { PolicyFixtures.remove(directoryOf: path) }
         let spec = try AgentSpec.load(path: path)
         let dir = (path as NSString).deletingLastPathComponent
         #expect(spec.name == "agent")
@@ -74,6 +75,7 @@ struct AgentSpecTests {
         let (what, old, new, code, path, fragment) = testCase
         #expect(Self.validSpec.contains(old), "\(what): fixture text missing")
         let file = try fixture(Self.validSpec.replacingOccurrences(of: old, with: new))
+        defer { PolicyFixtures.remove(directoryOf: file) }
         #expect {
             _ = try AgentSpec.load(path: file)
         } throws: { error in
@@ -88,6 +90,7 @@ struct AgentSpecTests {
     @Test("an error inside the referenced policy names the policy file")
     func policyError() throws {
         let dir = try PolicyFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         try PolicyFixtures.write(PolicyFixtures.policy(replacing: "\"pids\": 64", with: "\"pids\": -3"), "policies/mini.json", in: dir)
         try PolicyFixtures.write("", "code/run.sh", in: dir)
         let file = try PolicyFixtures.write(Self.validSpec, "spec.json", in: dir)

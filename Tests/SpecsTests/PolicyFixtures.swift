@@ -44,6 +44,11 @@ enum PolicyFixtures {
         return url.path
     }
 
+    /// Removes the temporary directory holding `file`.
+    static func remove(directoryOf file: String) {
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: file).deletingLastPathComponent())
+    }
+
     /// `minimalPolicy` with `old` replaced by `new` (the replacement must apply).
     static func policy(replacing old: String, with new: String) -> String {
         precondition(minimalPolicy.contains(old), "fixture does not contain \(old)")

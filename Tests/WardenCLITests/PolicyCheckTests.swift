@@ -15,6 +15,10 @@ struct PolicyCheckTests {
         return url.path
     }
 
+    func removeDirectory(of file: String) {
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: file).deletingLastPathComponent())
+    }
+
     @Test("the shipped policies check out and the summary says what they compile to", arguments: ["default", "strict"])
     func shipped(name: String) throws {
         let result = try WardenTool.run(["policy", "check", "Policies/\(name).json"])
@@ -28,6 +32,7 @@ struct PolicyCheckTests {
     @Test("--json gives the same facts to machines, and --emit-bpf writes the program")
     func jsonAndBPF() throws {
         let bpf = try temporaryFile("", name: "default.bpf")
+        defer { removeDirectory(of: bpf) }
         let result = try WardenTool.run(["policy", "check", "Policies/default.json", "--json", "--emit-bpf", bpf])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -59,6 +64,7 @@ struct PolicyCheckTests {
         let original = try String(contentsOf: Self.policiesDir.appendingPathComponent("default.json"), encoding: .utf8)
         #expect(original.contains(old), "\(what): default.json no longer contains the text to replace")
         let file = try temporaryFile(original.replacingOccurrences(of: old, with: new))
+        defer { removeDirectory(of: file) }
         let result = try WardenTool.run(["policy", "check", file])
         #expect(result.status == 2, "\(what): \(result.stderr)")
         #expect(result.stdout.isEmpty)
