@@ -37,7 +37,8 @@ static const char *const step_names[WARDEN_STEP_COUNT] = {
     [WARDEN_STEP_FDS] = "file descriptors",
     [WARDEN_STEP_CAPS] = "drop capabilities",
     [WARDEN_STEP_NO_NEW_PRIVS] = "no_new_privs",
-    [WARDEN_STEP_SIGNALS] = "signal mask",
+    [WARDEN_STEP_SIGNALS] = "signal dispositions",
+    [WARDEN_STEP_UNBLOCK_SIGNALS] = "signal mask",
     [WARDEN_STEP_SECCOMP] = "seccomp",
     [WARDEN_STEP_SEND_LISTENER] = "send seccomp listener",
     [WARDEN_STEP_EXECVE] = "execve",
@@ -156,7 +157,7 @@ int warden_child_main(void *arg) {
     STEP(ctx, WARDEN_STEP_FDS, warden_arrange_fds(ctx));            // only 0, 1, 2 and the listed fds survive exec
     STEP(ctx, WARDEN_STEP_CAPS, warden_drop_capabilities());        // all five sets
     STEP(ctx, WARDEN_STEP_NO_NEW_PRIVS, warden_set_no_new_privs());
-    STEP(ctx, WARDEN_STEP_SIGNALS, warden_unblock_signals());       // before seccomp, which may deny rt_sigprocmask
+    STEP(ctx, WARDEN_STEP_UNBLOCK_SIGNALS, warden_unblock_signals());       // before seccomp, which may deny rt_sigprocmask
     STEP(ctx, WARDEN_STEP_SECCOMP, warden_install_seccomp(plan, &listener)); // last but for the hand-off and exec
     if (listener >= 0) {
         STEP(ctx, WARDEN_STEP_SEND_LISTENER, warden_send_fd(ctx->fdpass_fd, listener, WARDEN_FDPASS_SECCOMP));

@@ -185,6 +185,8 @@ static int populate_dev(struct warden_child_ctx *ctx, const struct warden_mount 
         tmpfs_options(options, 01777, 64u << 20, ctx->plan);
         if (!r) r = mount_fs("tmpfs", shm, MS_NOSUID | MS_NODEV | MS_NOEXEC, options);
     }
+    // The agent owns this tmpfs (it was created under its ids): read-only, so it cannot add to /dev.
+    if (!r) r = mount_fs(NULL, m->target, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
     return r;
 }
 
