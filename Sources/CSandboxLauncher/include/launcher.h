@@ -104,14 +104,14 @@ enum warden_step {
     WARDEN_STEP_HOSTNAME,
     WARDEN_STEP_LOOPBACK,
     WARDEN_STEP_LISTEN,           ///< index = listen port entry
-    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source (index = mount entry)
+    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source, fsmount of a proc (index = mount entry)
+    WARDEN_STEP_ROOT_TMPFS,
+    WARDEN_STEP_PIVOT_ROOT,
     WARDEN_STEP_SYNC,             ///< waiting for the parent's release
     WARDEN_STEP_CGROUP_NS,
     WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
-    WARDEN_STEP_ROOT_TMPFS,
     WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
     WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
-    WARDEN_STEP_PIVOT_ROOT,
     WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
     WARDEN_STEP_CHDIR,
     WARDEN_STEP_FDS,              ///< index = fd entry
