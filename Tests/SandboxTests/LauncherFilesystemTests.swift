@@ -91,6 +91,25 @@ struct LauncherFilesystemTests {
         try b.readEnd.close()
     }
 
+    @Test func noExecBindRefusesExecution() throws {
+        var plan = LaunchPlan(executable: "/nx/true")
+        plan.mounts.bindReadOnly("/usr/bin", at: "/nx", noExec: true)
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .execve)
+        #expect(error.errno == .permissionDenied)
+    }
+
+    @Test func sharedMemoryIsWritableOnlyWhenAsked() throws {
+        let script = "echo x > /dev/shm/f && echo shm-writable || echo shm-refused"
+        var plan = LauncherFixture.shell(script)
+        #expect(try LauncherFixture.run(plan).stdout == "shm-refused\n")
+        plan.mounts.entries = plan.mounts.entries.map {
+            if case .dev(let target, _) = $0 { return .dev(target: target, sharedMemory: true) }
+            return $0
+        }
+        #expect(try LauncherFixture.run(plan).stdout == "shm-writable\n")
+    }
+
     @Test func standardPlanFollowsTheHostLayout() {
         let plan = MountPlan.standard()
         #expect(plan.rootReadOnly)
