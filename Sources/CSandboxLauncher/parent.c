@@ -117,6 +117,31 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
     return ctx;
 }
 
+/// What the spawner thread does for a launch right after clone3.
+struct after_clone_work {
+    const struct warden_launch *plan;
+    struct warden_child *c;
+    int error;
+};
+
+/// Sends the one byte that lets the child continue past its early steps.
+static int release(struct warden_child *c) {
+    char go = 1;
+    ssize_t n;
+    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    if (n == 1) { c->released = 1; return 0; }
+    return n < 0 ? -errno : -EIO;
+}
+
+/// On the spawner thread: the id maps, and the release when there is no hook to wait for, so a
+/// launch without a hook never waits for the calling thread to be scheduled again.
+static int after_clone(long pid, void *arg) {
+    struct after_clone_work *work = arg;
+    int error = warden_parent_write_id_maps((pid_t)pid, work->plan);
+    if (!error && (work->plan->flags & WARDEN_LAUNCH_RELEASE_AT_ONCE)) error = release(work->c);
+    return error;
+}
+
 static long clone_child(const struct warden_launch *plan, struct warden_child *c, struct warden_child_ctx *ctx) {
     uint64_t flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
     int netns_fd = -1;
@@ -136,8 +161,14 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    long pid = warden_spawn(&args, ctx, netns_fd);
+    struct after_clone_work work = {plan, c, 0};
+    long pid = warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
     if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
+    if (pid > 0 && work.error) {
+        c->pid = (pid_t)pid;
+        record_failure(c, c->released ? WARDEN_STEP_SYNC : WARDEN_STEP_ID_MAP, -work.error, -1);
+        return -EAGAIN;   // recorded; the caller disposes
+    }
     return pid;
 }
 
@@ -151,6 +182,10 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
     struct warden_child_ctx *ctx = prepare(plan, c, child_ends);
     long pid = ctx ? clone_child(plan, c, ctx) : -errno;
     for (int i = 0; i < 3; i++) close_if_open(&child_ends[i]);   // the child has its own copies
+    if (pid == -EAGAIN && c->failed_step) {   // cloned, but the id maps or the release failed
+        dispose(c);
+        return -1;
+    }
     if (pid < 0) {
         record_failure(c, WARDEN_STEP_SPAWN, (int)-pid, -1);
         c->pidfd = -1;
@@ -158,12 +193,6 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
         return -1;
     }
     c->pid = (pid_t)pid;
-    int error = warden_parent_write_id_maps(c->pid, plan);
-    if (error) {
-        record_failure(c, WARDEN_STEP_ID_MAP, -error, -1);
-        dispose(c);
-        return -1;
-    }
     return 0;
 }
 
@@ -190,11 +219,9 @@ static void receive_fds(struct warden_child *c) {
 
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *c) {
     (void)plan;
-    char go = 1;
-    ssize_t n;
-    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-    if (n != 1) {
-        record_failure(c, WARDEN_STEP_SYNC, n < 0 ? errno : EIO, -1);
+    int error = c->released ? 0 : release(c);
+    if (error) {
+        record_failure(c, WARDEN_STEP_SYNC, -error, -1);
         dispose(c);
         return -1;
     }

@@ -147,4 +147,15 @@ struct LauncherEarlyFailureTests {
         #expect(error.pid == hookPid)
         #expect(LauncherFixture.isGone(hookPid))
     }
+
+    /// Without a hook the spawner thread releases the child right after mapping its ids; an early
+    /// failure is still the one reported, whichever side gets there first.
+    @Test func earlyFailureWithoutHook() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.loopbackListenPorts = [8934, 8934]
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .listen)
+        #expect(error.errno == .addressInUse)
+        #expect(LauncherFixture.isGone(try #require(error.pid)))
+    }
 }

@@ -60,6 +60,7 @@ enum {
     WARDEN_LAUNCH_ROOT_READONLY = 1u << 0, ///< remount the tmpfs root read-only before pivot
     WARDEN_LAUNCH_SHARE_NET = 1u << 1,     ///< stay in the host network namespace (tests, tools)
     WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
+    WARDEN_LAUNCH_RELEASE_AT_ONCE = 1u << 3, ///< no hook: release the child as soon as its ids are mapped
 };
 
 /// Seccomp flags Swift can name (<linux/seccomp.h>'s SECCOMP_FILTER_FLAG_*; checked in seccomp.c).
@@ -143,6 +144,7 @@ struct warden_child {
     int sync_fd;               ///< release socket: one byte releases the child
     int report_fd;             ///< read end: step reports; EOF at exec
     int fdpass_fd;             ///< our end of the socketpair the child sends fds over
+    int released;              ///< the release byte has been sent
 };
 
 /// Clones the child into new namespaces and writes its id maps. On success returns 0 and the

@@ -12,20 +12,22 @@ import Glibc
 /// killed and reaped before it is thrown.
 public enum Launcher {
     /// Launches `plan`, calling `beforeExec` with the child's host pid while it waits after clone.
+    /// Without a hook the child is released as soon as its ids are mapped (the cgroup v2 path:
+    /// `LaunchPlan.cgroup` places it at clone time).
     public static func launch(
-        _ plan: LaunchPlan, beforeExec: (Int32) throws -> Void = { _ in }
+        _ plan: LaunchPlan, beforeExec: ((Int32) throws -> Void)? = nil
     ) throws(LaunchError) -> SandboxedProcess {
         try plan.validate()
         let devNull = try openDevNullIfNeeded(plan)
         defer { try? devNull?.close() }
         let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
-        let storage = LaunchPlanStorage(plan, stdio: stdio)
+        let storage = LaunchPlanStorage(plan, stdio: stdio, releaseAtOnce: beforeExec == nil)
         let started = clockNanoseconds()
         guard warden_launch_begin(storage.launch, storage.child) == 0 else {
             throw failure(storage, plan)
         }
         do {
-            try beforeExec(storage.child.pointee.pid)
+            try beforeExec?(storage.child.pointee.pid)
         } catch {
             let pid = storage.child.pointee.pid
             // A child that failed an early step first is the cause (the hook may have tripped on its death).
