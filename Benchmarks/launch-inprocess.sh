@@ -23,6 +23,8 @@ echo "machine: $(nproc) cores, kernel $(uname -r), $(date -u +%FT%TZ)"
 
 echo; echo "== Warden in-process, fresh network namespace per launch, step breakdown (load $(load))"
 nice -n -20 "$BENCH" "$RUNS" --trace
+echo; echo "== Warden in-process, with an (empty) beforeExec hook, as a cgroup v1 attach needs (load $(load))"
+nice -n -20 "$BENCH" "$RUNS" --with-hook
 echo; echo "== Warden in-process, fresh network namespaces, paired with bwrap (load $(load))"
 nice -n -20 "$BENCH" "$RUNS" --paired-bwrap
 echo; echo "== Warden in-process, prepared network namespaces, paired with bwrap (load $(load))"

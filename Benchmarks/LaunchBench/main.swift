@@ -4,7 +4,8 @@
 // rlimits, caps dropped, no_new_privs, a 300-instruction seccomp allowlist), each timed from
 // launch() to the exit being reaped. Prints median, p99, mean, and a per-step breakdown.
 //
-// Usage: LaunchBench [runs] [--trace] [--prepared-netns] [--paired-bwrap] [--dump-filter FILE]
+// Usage: LaunchBench [runs] [--trace] [--prepared-netns] [--paired-bwrap] [--with-hook] [--dump-filter FILE]
+// (--with-hook passes an empty beforeExec hook: the path a cgroup v1 attach takes.)
 // (--paired-bwrap alternates each launch with one bwrap run of the same setup: a paired comparison.)
 // (--dump-filter writes the seccomp program and exits: the peer, bwrap, takes the same bytes.)
 import Glibc
@@ -79,6 +80,7 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 let arguments = CommandLine.arguments
 let runs = arguments.count > 1 ? Int(arguments[1]) ?? 200 : 200
 let trace = arguments.contains("--trace")
+let withHook = arguments.contains("--with-hook")
 if let flag = arguments.firstIndex(of: "--dump-filter"), flag + 1 < arguments.count {
     do {
         let file = try FileDescriptor.open(arguments[flag + 1], .writeOnly, options: [.create, .truncate])
@@ -118,7 +120,7 @@ for run in 0..<(runs + 10) {
     let cpuStart = cpuMilliseconds()
     let start = nowNanoseconds()
     do {
-        let process = try Launcher.launch(plan)
+        let process = withHook ? try Launcher.launch(plan) { _ in } : try Launcher.launch(plan)
         let launched = nowNanoseconds()
         let status = try process.wait()
         let end = nowNanoseconds()

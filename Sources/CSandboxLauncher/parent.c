@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -80,6 +81,14 @@ static int dispose(struct warden_child *c) {
     return reported;
 }
 
+/// Timestamps a parent-side step when the plan asks for step tracing.
+static void trace(const struct warden_launch *plan, struct warden_child *c, int step) {
+    if (!(plan->flags & WARDEN_LAUNCH_TRACE_STEPS)) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    c->step_ns[step] = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
 static void reset(struct warden_child *c) {
     memset(c, 0, sizeof(*c));
     c->pid = -1;
@@ -137,6 +146,7 @@ static int release(struct warden_child *c) {
 /// launch without a hook never waits for the calling thread to be scheduled again.
 static int after_clone(long pid, void *arg) {
     struct after_clone_work *work = arg;
+    trace(work->plan, work->c, WARDEN_STEP_ID_MAP);
     int error = warden_parent_write_id_maps((pid_t)pid, work->plan);
     if (!error && (work->plan->flags & WARDEN_LAUNCH_RELEASE_AT_ONCE)) error = release(work->c);
     return error;
@@ -178,6 +188,7 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
         record_failure(c, WARDEN_STEP_SPAWN, EINVAL, -1);
         return -1;
     }
+    trace(plan, c, WARDEN_STEP_SPAWN);
     int child_ends[3] = {-1, -1, -1};
     struct warden_child_ctx *ctx = prepare(plan, c, child_ends);
     long pid = ctx ? clone_child(plan, c, ctx) : -errno;
