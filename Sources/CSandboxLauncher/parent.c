@@ -119,10 +119,11 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
     if (stack == MAP_FAILED) return NULL;
     c->stack = stack;
     c->stack_size = CHILD_STACK_SIZE;
-    if (mprotect(stack, 4096, PROT_NONE) < 0) return NULL;   // guard page: overflow faults, never corrupts
+    // Guard page: an overflow faults instead of corrupting the supervisor's memory next to it.
+    if (mprotect(stack, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) < 0) return NULL;
     struct warden_child_ctx *ctx = (struct warden_child_ctx *)((char *)stack + CHILD_STACK_SIZE) - 1;
     *ctx = (struct warden_child_ctx){.plan = plan, .shared = c, .sync_fd = sync[0], .report_fd = report[1],
-                                     .fdpass_fd = pair[1], .parent_pid = getpid(), .index = -1};
+                                     .fdpass_fd = pair[1], .index = -1};
     return ctx;
 }
 
