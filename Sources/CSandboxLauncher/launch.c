@@ -19,6 +19,7 @@ static const char *const step_names[WARDEN_STEP_COUNT] = {
     [WARDEN_STEP_NONE] = "none",
     [WARDEN_STEP_SPAWN] = "clone3",
     [WARDEN_STEP_ID_MAP] = "uid/gid map",
+    [WARDEN_STEP_HOOK] = "beforeExec hook",
     [WARDEN_STEP_SYNC] = "wait for supervisor",
     [WARDEN_STEP_PDEATHSIG] = "parent-death signal",
     [WARDEN_STEP_CGROUP_NS] = "cgroup namespace",

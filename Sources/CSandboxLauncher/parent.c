@@ -131,6 +131,7 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
 struct after_clone_work {
     const struct warden_launch *plan;
     struct warden_child *c;
+    int step;     ///< the step after_clone was in
     int error;
 };
 
@@ -143,14 +144,23 @@ static int release(struct warden_child *c) {
     return n < 0 ? -errno : -EIO;
 }
 
-/// On the spawner thread: the id maps, and the release when there is no hook to wait for, so a
-/// launch without a hook never waits for the calling thread to be scheduled again.
+/// On the spawner thread, while the caller waits: the id maps, the hook, and the release. The
+/// child never waits for the calling thread to be scheduled again (a delay of a scheduler slice
+/// on a loaded machine); the caller wakes once, when the child has exec'd or failed.
 static int after_clone(long pid, void *arg) {
     struct after_clone_work *work = arg;
-    trace(work->plan, work->c, WARDEN_STEP_ID_MAP);
-    int error = warden_parent_write_id_maps((pid_t)pid, work->plan);
-    if (!error && (work->plan->flags & WARDEN_LAUNCH_RELEASE_AT_ONCE)) error = release(work->c);
-    return error;
+    const struct warden_launch *plan = work->plan;
+    trace(plan, work->c, WARDEN_STEP_ID_MAP);
+    work->step = WARDEN_STEP_ID_MAP;
+    int error = warden_parent_write_id_maps((pid_t)pid, plan);
+    if (error) return error;
+    if (plan->before_exec) {
+        trace(plan, work->c, WARDEN_STEP_HOOK);
+        work->step = WARDEN_STEP_HOOK;
+        if (plan->before_exec((pid_t)pid, plan->before_exec_context) != 0) return -ECANCELED;
+    }
+    work->step = WARDEN_STEP_SYNC;
+    return release(work->c);
 }
 
 static long clone_child(const struct warden_launch *plan, struct warden_child *c, struct warden_child_ctx *ctx) {
@@ -172,12 +182,12 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    struct after_clone_work work = {plan, c, 0};
+    struct after_clone_work work = {plan, c, 0, 0};
     long pid = warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
     if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
     if (pid > 0 && work.error) {
         c->pid = (pid_t)pid;
-        record_failure(c, c->released ? WARDEN_STEP_SYNC : WARDEN_STEP_ID_MAP, -work.error, -1);
+        record_failure(c, work.step, -work.error, -1);
         return -EAGAIN;   // recorded; the caller disposes
     }
     return pid;

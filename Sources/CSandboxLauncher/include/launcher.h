@@ -60,7 +60,6 @@ enum {
     WARDEN_LAUNCH_ROOT_READONLY = 1u << 0, ///< remount the tmpfs root read-only before pivot
     WARDEN_LAUNCH_SHARE_NET = 1u << 1,     ///< stay in the host network namespace (tests, tools)
     WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
-    WARDEN_LAUNCH_RELEASE_AT_ONCE = 1u << 3, ///< no hook: release the child as soon as its ids are mapped
 };
 
 /// Seccomp flags Swift can name (<linux/seccomp.h>'s SECCOMP_FILTER_FLAG_*; checked in seccomp.c).
@@ -91,6 +90,11 @@ struct warden_launch {
     size_t listen_port_count;
     int cgroup_fd;                    ///< cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1
     int pdeath_signal;                ///< signal the child gets when the supervisor dies (0: none)
+    /// Called on the launcher's thread right after the id maps are written, while the child
+    /// waits (the supervisor attaches cgroup v1 groups here); nonzero fails the launch with
+    /// WARDEN_STEP_HOOK. NULL: the child is released at once.
+    int (*before_exec)(pid_t pid, void *context);
+    void *before_exec_context;
     unsigned int flags;               ///< WARDEN_LAUNCH_* flags
 };
 
@@ -99,6 +103,7 @@ enum warden_step {
     WARDEN_STEP_NONE = 0,
     WARDEN_STEP_SPAWN,            ///< parent: pipes, stack, clone3
     WARDEN_STEP_ID_MAP,           ///< parent: uid_map, setgroups, gid_map
+    WARDEN_STEP_HOOK,             ///< parent: the before_exec callback
     WARDEN_STEP_SIGNALS,          ///< child: default dispositions
     WARDEN_STEP_PDEATHSIG,
     WARDEN_STEP_SETSID,

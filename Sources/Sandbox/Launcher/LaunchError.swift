@@ -10,7 +10,7 @@ public struct LaunchStep: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// The plan was rejected before anything was started.
     public static let validation = LaunchStep(rawValue: -1)
     /// The caller's `beforeExec` hook threw.
-    public static let beforeExec = LaunchStep(rawValue: -2)
+    public static let beforeExec = LaunchStep(rawValue: Int32(WARDEN_STEP_HOOK.rawValue))
     public static let spawn = LaunchStep(rawValue: Int32(WARDEN_STEP_SPAWN.rawValue))
     public static let idMap = LaunchStep(rawValue: Int32(WARDEN_STEP_ID_MAP.rawValue))
     public static let bindSource = LaunchStep(rawValue: Int32(WARDEN_STEP_BIND_SOURCE.rawValue))
@@ -34,7 +34,6 @@ public struct LaunchStep: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String {
         switch self {
         case .validation: "plan validation"
-        case .beforeExec: "beforeExec hook"
         default: String(cString: warden_step_name(rawValue))
         }
     }

@@ -11,7 +11,7 @@ final class LaunchPlanStorage {
     let child = UnsafeMutablePointer<warden_child>.allocate(capacity: 1)
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    init(_ plan: LaunchPlan, stdio: [FileDescriptor], releaseAtOnce: Bool) {
+    init(_ plan: LaunchPlan, stdio: [FileDescriptor]) {
         var c = warden_launch()
         c.path = UnsafePointer(string(plan.executable))
         c.argv = UnsafePointer(stringArray(plan.arguments))
@@ -45,7 +45,6 @@ final class LaunchPlanStorage {
         c.flags = (plan.mounts.rootReadOnly ? UInt32(WARDEN_LAUNCH_ROOT_READONLY) : 0)
             | (plan.shareHostNetwork ? UInt32(WARDEN_LAUNCH_SHARE_NET) : 0)
             | (plan.traceSteps ? UInt32(WARDEN_LAUNCH_TRACE_STEPS) : 0)
-            | (releaseAtOnce ? UInt32(WARDEN_LAUNCH_RELEASE_AT_ONCE) : 0)
         launch.initialize(to: c)
         child.initialize(to: warden_child())
     }
