@@ -15,6 +15,7 @@ public enum Launcher {
     /// (its ids are mapped; nothing of the plan has run). The hook runs on the launcher's own
     /// thread while the caller waits, so the child never waits for the caller to be scheduled.
     /// Without a hook the child is released at once (the cgroup v2 path: `LaunchPlan.cgroup`).
+    /// The hook must be short and must not launch (launches are serialized on that thread).
     public static func launch(
         _ plan: LaunchPlan, beforeExec: ((Int32) throws -> Void)? = nil
     ) throws(LaunchError) -> SandboxedProcess {
