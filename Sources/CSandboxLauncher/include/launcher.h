@@ -2,11 +2,12 @@
 // The sandbox launcher's one flat C interface (DESIGN.md, decision 3).
 //
 // Swift fills a `struct warden_launch` with plain arrays and C strings, then calls
-// warden_launch_begin (clone into new namespaces; the child blocks), writes nothing itself,
-// runs its beforeExec hook, and calls warden_launch_finish (the child builds its root, drops
-// privileges, installs seccomp last and execs). Everything between clone and exec is C that
-// runs on its own stack in the parent's address space, using raw system calls only: no malloc,
-// no errno, no locks (the supervisor is multi-threaded).
+// warden_launch_begin (clone3 into new namespaces on the launcher's thread, which then writes the
+// id maps, calls before_exec and releases the child) and warden_launch_finish (waits until the
+// child has exec'd or failed; on failure it is killed and reaped). The child's checklist is in
+// launch.c. Everything between clone and exec is C that runs on its own stack in the parent's
+// address space, using raw system calls only: no malloc, no errno, no locks (the supervisor is
+// multi-threaded).
 #ifndef WARDEN_LAUNCHER_H
 #define WARDEN_LAUNCHER_H
 
@@ -152,17 +153,17 @@ struct warden_child {
     int released;              ///< the release byte has been sent
 };
 
-/// Clones the child into new namespaces and writes its id maps. On success returns 0 and the
-/// child waits for warden_launch_finish or warden_launch_abort; on failure returns -1 with
+/// Clones the child into new namespaces, writes its id maps, calls `before_exec` and releases the
+/// child. On success returns 0 (finish must follow); on failure returns -1 with
 /// `failed_step`/`failed_errno` set and nothing left behind.
 int warden_launch_begin(const struct warden_launch *plan, struct warden_child *child);
 
-/// Releases the child and waits until it has exec'd (0) or failed (-1, step/errno set; the
-/// child has been killed and reaped and its pidfd closed).
+/// Waits until the child has exec'd (0) or failed (-1, step/errno set; the child has been killed
+/// and reaped and its pidfd closed), then collects the fds it sent.
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *child);
 
-/// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
-/// the child had already failed one of its early steps (then `failed_*` says which), else 0.
+/// Kills and reaps a child between begin and finish, and frees its resources. Returns 1 when
+/// the child had already failed a step (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);
 
 /// Keeps `depth` (0 to 8) network namespaces with loopback up ready in the background; launches

@@ -5,11 +5,14 @@ import Glibc
 
 /// Starts sandboxed processes: the Swift face of the C launcher (CSandboxLauncher).
 ///
-/// Sequence: validate the plan; clone3 into new user, pid, mount, network, ipc, uts (and then
-/// cgroup) namespaces with the child blocked; write its uid/gid maps; run `beforeExec(pid)` (attach
-/// the cgroup there); release the child, which builds its root, drops privileges, installs seccomp
-/// last and execs. Any failure is a `LaunchError`, and the process, if one was started, has been
-/// killed and reaped before it is thrown.
+/// Sequence: validate the plan; clone3 (on the launcher's own thread) into new user, pid, mount,
+/// network, ipc and uts namespaces; while the child runs the steps that need no id map (session,
+/// hostname, loopback, bind sources opened, pivot into an empty tmpfs root), write its uid/gid maps
+/// and run `beforeExec(pid)` (attach the cgroup there); release it; it enters a new cgroup
+/// namespace, becomes the agent's ids, builds the root, applies rlimits, keeps only the listed
+/// descriptors, drops every capability, sets no_new_privs, installs seccomp last and execs.
+/// Any failure is a `LaunchError`, and the process, if one was started, has been killed and
+/// reaped before it is thrown.
 public enum Launcher {
     /// Launches `plan`, calling `beforeExec` with the child's host pid while it waits after clone
     /// (its ids are mapped; nothing of the plan has run). The hook runs on the launcher's own
