@@ -105,6 +105,25 @@ struct LauncherIsolationTests {
         #expect(try LauncherFixture.run(plan).stdout == "/work\n123\n0\n")
     }
 
+    /// Step tracing records the checklist in order, ending with execve; without it nothing is recorded.
+    @Test func stepTracingFollowsTheChecklist() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.traceSteps = true
+        let traced = try Launcher.launch(plan)
+        #expect(try traced.wait() == .exited(0))
+        traced.closeDescriptors()
+        let order = traced.stepTimes.map(\.step)
+        #expect(order.last == .execve)
+        let pivot = try #require(order.firstIndex(of: .pivotRoot)), mount = try #require(order.firstIndex(of: .mountTarget))
+        let seccomp = try #require(order.firstIndex(of: .seccomp))
+        #expect(pivot < mount && mount < seccomp)
+        plan.traceSteps = false
+        let untraced = try Launcher.launch(plan)
+        #expect(try untraced.wait() == .exited(0))
+        untraced.closeDescriptors()
+        #expect(untraced.stepTimes.isEmpty)
+    }
+
     /// The agent has no controlling terminal and leads its own session (no TIOCSTI into the host's tty).
     @Test func newSessionWithoutTerminal() throws {
         let output = try LauncherFixture.run(LauncherFixture.shell("cat /proc/self/stat | cut -d' ' -f6,7; tty"))
