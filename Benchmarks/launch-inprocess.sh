@@ -5,10 +5,11 @@
 # the merged-/usr symlinks; fresh /proc; minimal /dev; a /tmp tmpfs; a read-write workspace;
 # rlimits; every capability dropped; no_new_privs; a 310-instruction seccomp allowlist.
 #
-# Runs it with fresh network namespaces and with prepared ones (Launcher.prepareNetworkNamespaces),
-# then the peer in the same sitting: bwrap with the comparable mount set and the same seccomp bytes,
-# through hyperfine (which subtracts its shell's startup). Everything runs under nice -n -20, as
-# the research measurements did; the machine is shared, so the load average is printed with each.
+# Three sittings: fresh network namespaces with a per-step breakdown; then fresh and prepared
+# namespaces (Launcher.prepareNetworkNamespaces) each *paired* with the peer, bwrap with the same
+# mount set and the same seccomp bytes, alternating launch by launch so both see the same load
+# (this machine is shared). Then plain /bin/true as the floor. Everything runs under nice -n -20,
+# as the research measurements did, and the load average is printed with each sitting.
 #
 # Usage: Benchmarks/launch-inprocess.sh   (as root; RUNS=200 by default)
 set -euo pipefail
@@ -17,32 +18,18 @@ RUNS="${RUNS:-200}"
 
 swift build -c release --product LaunchBench >/dev/null
 BENCH=.build/release/LaunchBench
-SCRATCH="$(mktemp -d /tmp/warden-launch-bench.XXXXXX)"
-trap 'rm -rf "$SCRATCH"' EXIT
-"$BENCH" --dump-filter "$SCRATCH/filter.bpf"
-mkdir -p "$SCRATCH/workspace"
-
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "machine: $(nproc) cores, kernel $(uname -r), $(date -u +%FT%TZ)"
 
-echo; echo "== Warden in-process, fresh network namespace per launch (load $(load))"
+echo; echo "== Warden in-process, fresh network namespace per launch, step breakdown (load $(load))"
 nice -n -20 "$BENCH" "$RUNS" --trace
-echo; echo "== Warden in-process, prepared network namespaces (load $(load))"
-nice -n -20 "$BENCH" "$RUNS" --prepared-netns
-
-if command -v bwrap >/dev/null && command -v hyperfine >/dev/null; then
-    BW="bwrap --unshare-all --unshare-user --uid 65534 --gid 65534 --die-with-parent --new-session"
-    BW="$BW --cap-drop ALL --clearenv --setenv PATH /usr/bin:/bin --ro-bind /usr /usr"
-    BW="$BW --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib --symlink usr/lib64 /lib64"
-    BW="$BW --proc /proc --dev /dev --tmpfs /tmp --bind $SCRATCH/workspace /workspace --chdir /workspace"
-    echo; echo "== peer: bwrap, same mounts and seccomp bytes (load $(load))"
-    nice -n -20 hyperfine --style basic --runs "$RUNS" --warmup 10 --export-json "$SCRATCH/bwrap.json" \
-        -n bwrap "$BW --seccomp 3 /bin/true 3< $SCRATCH/filter.bpf" -n plain-true "/bin/true" >/dev/null
-    python3 - "$SCRATCH/bwrap.json" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    t = sorted(r["times"])
-    print(f'{r["command"]:10s} median: {t[len(t)//2]*1e3:.3f} ms  p99: {t[min(len(t)-1, round(0.99*(len(t)-1)))]*1e3:.3f} ms  '
-          f'mean: {sum(t)/len(t)*1e3:.3f} ms  min: {t[0]*1e3:.3f} ms')
-PY
+echo; echo "== Warden in-process, with an (empty) beforeExec hook, as a cgroup v1 attach needs (load $(load))"
+nice -n -20 "$BENCH" "$RUNS" --with-hook
+echo; echo "== Warden in-process, fresh network namespaces, paired with bwrap (load $(load))"
+nice -n -20 "$BENCH" "$RUNS" --paired-bwrap
+echo; echo "== Warden in-process, prepared network namespaces, paired with bwrap (load $(load))"
+nice -n -20 "$BENCH" "$RUNS" --prepared-netns --paired-bwrap
+if command -v hyperfine >/dev/null; then
+    echo; echo "== floor: plain /bin/true (load $(load))"
+    nice -n -20 hyperfine -N --style basic --runs "$RUNS" --warmup 10 /bin/true 2>&1 | grep -E "Time|Range"
 fi

@@ -4,7 +4,9 @@
 // rlimits, caps dropped, no_new_privs, a 300-instruction seccomp allowlist), each timed from
 // launch() to the exit being reaped. Prints median, p99, mean, and a per-step breakdown.
 //
-// Usage: LaunchBench [runs] [--trace] [--prepared-netns] [--dump-filter FILE]
+// Usage: LaunchBench [runs] [--trace] [--prepared-netns] [--paired-bwrap] [--with-hook] [--dump-filter FILE]
+// (--with-hook passes an empty beforeExec hook: the path a cgroup v1 attach takes.)
+// (--paired-bwrap alternates each launch with one bwrap run of the same setup: a paired comparison.)
 // (--dump-filter writes the seccomp program and exits: the peer, bwrap, takes the same bytes.)
 import Glibc
 import HostOS
@@ -78,6 +80,7 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 let arguments = CommandLine.arguments
 let runs = arguments.count > 1 ? Int(arguments[1]) ?? 200 : 200
 let trace = arguments.contains("--trace")
+let withHook = arguments.contains("--with-hook")
 if let flag = arguments.firstIndex(of: "--dump-filter"), flag + 1 < arguments.count {
     do {
         let file = try FileDescriptor.open(arguments[flag + 1], .writeOnly, options: [.create, .truncate])
@@ -108,24 +111,31 @@ plan.traceSteps = trace
 
 var samples: [Double] = []
 var cpuSamples: [Double] = []
+var peerSamples: [Double] = []
+let peer = arguments.contains("--paired-bwrap") ? BubblewrapPeer(workspace: workspace, filter: allowlistFilter()) : nil
+if arguments.contains("--paired-bwrap") && peer == nil { print("bwrap is not available"); exit(1) }
 var stepSums: [LaunchStep: Double] = [:]
 var stepOrder: [LaunchStep] = []
 for run in 0..<(runs + 10) {
     let cpuStart = cpuMilliseconds()
     let start = nowNanoseconds()
     do {
-        let process = try Launcher.launch(plan)
+        let process = withHook ? try Launcher.launch(plan) { _ in } : try Launcher.launch(plan)
         let launched = nowNanoseconds()
         let status = try process.wait()
         let end = nowNanoseconds()
+        let cpuUsed = cpuMilliseconds() - cpuStart
         process.closeDescriptors()
         guard status == .exited(0) else {
             print("run \(run): /bin/true \(status)")
             exit(1)
         }
+        let peerTime = peer?.run()
+        if peer != nil && peerTime == nil { print("run \(run): bwrap failed"); exit(1) }
         guard run >= 10 else { continue }   // warm-up
+        if let peerTime { peerSamples.append(peerTime) }
         samples.append(Double(end - start) / 1e6)
-        cpuSamples.append(cpuMilliseconds() - cpuStart)
+        cpuSamples.append(cpuUsed)
         if trace {
             for (step, ns) in process.stepTimes {
                 if stepSums[step] == nil { stepOrder.append(step) }
@@ -142,6 +152,12 @@ let sorted = samples.sorted()
 let mean = samples.reduce(0, +) / Double(samples.count)
 print("launches: \(samples.count)  median: \(ms(percentile(sorted, 0.5))) ms  p99: \(ms(percentile(sorted, 0.99))) ms  "
     + "mean: \(ms(mean)) ms  min: \(ms(sorted[0])) ms  max: \(ms(sorted[sorted.count - 1])) ms")
+if !peerSamples.isEmpty {
+    let peerSorted = peerSamples.sorted()
+    print("bwrap (alternating): median: \(ms(percentile(peerSorted, 0.5))) ms  p99: \(ms(percentile(peerSorted, 0.99))) ms  "
+        + "mean: \(ms(peerSamples.reduce(0, +) / Double(peerSamples.count))) ms  min: \(ms(peerSorted[0])) ms")
+    print("median ratio warden / bwrap: \(ms(percentile(sorted, 0.5) / percentile(peerSorted, 0.5)))")
+}
 print("CPU per launch (supervisor + sandbox, user + system): mean \(ms(cpuSamples.reduce(0, +) / Double(cpuSamples.count))) ms")
 if trace {
     print("mean time from launch() start to each step (ms):")

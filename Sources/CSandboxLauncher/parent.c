@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -80,6 +81,14 @@ static int dispose(struct warden_child *c) {
     return reported;
 }
 
+/// Timestamps a parent-side step when the plan asks for step tracing.
+static void trace(const struct warden_launch *plan, struct warden_child *c, int step) {
+    if (!(plan->flags & WARDEN_LAUNCH_TRACE_STEPS)) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    c->step_ns[step] = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
 static void reset(struct warden_child *c) {
     memset(c, 0, sizeof(*c));
     c->pid = -1;
@@ -110,11 +119,48 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
     if (stack == MAP_FAILED) return NULL;
     c->stack = stack;
     c->stack_size = CHILD_STACK_SIZE;
-    if (mprotect(stack, 4096, PROT_NONE) < 0) return NULL;   // guard page: overflow faults, never corrupts
+    // Guard page: an overflow faults instead of corrupting the supervisor's memory next to it.
+    if (mprotect(stack, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) < 0) return NULL;
     struct warden_child_ctx *ctx = (struct warden_child_ctx *)((char *)stack + CHILD_STACK_SIZE) - 1;
     *ctx = (struct warden_child_ctx){.plan = plan, .shared = c, .sync_fd = sync[0], .report_fd = report[1],
-                                     .fdpass_fd = pair[1], .parent_pid = getpid(), .index = -1};
+                                     .fdpass_fd = pair[1], .index = -1};
     return ctx;
+}
+
+/// What the spawner thread does for a launch right after clone3.
+struct after_clone_work {
+    const struct warden_launch *plan;
+    struct warden_child *c;
+    int step;     ///< the step after_clone was in
+    int error;
+};
+
+/// Sends the one byte that lets the child continue past its early steps.
+static int release(struct warden_child *c) {
+    char go = 1;
+    ssize_t n;
+    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    if (n == 1) { c->released = 1; return 0; }
+    return n < 0 ? -errno : -EIO;
+}
+
+/// On the spawner thread, while the caller waits: the id maps, the hook, and the release. The
+/// child never waits for the calling thread to be scheduled again (a delay of a scheduler slice
+/// on a loaded machine); the caller wakes once, when the child has exec'd or failed.
+static int after_clone(long pid, void *arg) {
+    struct after_clone_work *work = arg;
+    const struct warden_launch *plan = work->plan;
+    trace(plan, work->c, WARDEN_STEP_ID_MAP);
+    work->step = WARDEN_STEP_ID_MAP;
+    int error = warden_parent_write_id_maps((pid_t)pid, plan);
+    if (error) return error;
+    if (plan->before_exec) {
+        trace(plan, work->c, WARDEN_STEP_HOOK);
+        work->step = WARDEN_STEP_HOOK;
+        if (plan->before_exec((pid_t)pid, plan->before_exec_context) != 0) return -ECANCELED;
+    }
+    work->step = WARDEN_STEP_SYNC;
+    return release(work->c);
 }
 
 static long clone_child(const struct warden_launch *plan, struct warden_child *c, struct warden_child_ctx *ctx) {
@@ -136,8 +182,14 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    long pid = warden_spawn(&args, ctx, netns_fd);
+    struct after_clone_work work = {plan, c, 0, 0};
+    long pid = warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
     if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
+    if (pid > 0 && work.error) {
+        c->pid = (pid_t)pid;
+        record_failure(c, work.step, -work.error, -1);
+        return -EAGAIN;   // recorded; the caller disposes
+    }
     return pid;
 }
 
@@ -147,10 +199,15 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
         record_failure(c, WARDEN_STEP_SPAWN, EINVAL, -1);
         return -1;
     }
+    trace(plan, c, WARDEN_STEP_SPAWN);
     int child_ends[3] = {-1, -1, -1};
     struct warden_child_ctx *ctx = prepare(plan, c, child_ends);
     long pid = ctx ? clone_child(plan, c, ctx) : -errno;
     for (int i = 0; i < 3; i++) close_if_open(&child_ends[i]);   // the child has its own copies
+    if (pid == -EAGAIN && c->failed_step) {   // cloned, but the id maps or the release failed
+        dispose(c);
+        return -1;
+    }
     if (pid < 0) {
         record_failure(c, WARDEN_STEP_SPAWN, (int)-pid, -1);
         c->pidfd = -1;
@@ -158,12 +215,6 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
         return -1;
     }
     c->pid = (pid_t)pid;
-    int error = warden_parent_write_id_maps(c->pid, plan);
-    if (error) {
-        record_failure(c, WARDEN_STEP_ID_MAP, -error, -1);
-        dispose(c);
-        return -1;
-    }
     return 0;
 }
 
@@ -190,11 +241,9 @@ static void receive_fds(struct warden_child *c) {
 
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *c) {
     (void)plan;
-    char go = 1;
-    ssize_t n;
-    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-    if (n != 1) {
-        record_failure(c, WARDEN_STEP_SYNC, n < 0 ? errno : EIO, -1);
+    int error = c->released ? 0 : release(c);
+    if (error) {
+        record_failure(c, WARDEN_STEP_SYNC, -error, -1);
         dispose(c);
         return -1;
     }

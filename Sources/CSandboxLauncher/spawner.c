@@ -78,6 +78,9 @@ static struct {
     struct clone_args *args;
     void *arg;
     int netns_fd;
+    int (*after_clone)(long pid, void *arg);
+    void *after_arg;
+    int after_result;
     long result;
     pthread_t thread;
     int start_error;
@@ -109,6 +112,9 @@ static void *spawner_loop(void *unused) {
     for (;;) {
         while (!spawner.pending) pthread_cond_wait(&spawner.ready, &spawner.lock);
         spawner.result = clone_in_namespace(spawner.args, spawner.arg, spawner.netns_fd);
+        // Right here, not after waking the caller: the child is waiting for what this does.
+        spawner.after_result = spawner.result > 0 && spawner.after_clone
+            ? spawner.after_clone(spawner.result, spawner.after_arg) : 0;
         spawner.pending = 0;
         pthread_cond_signal(&spawner.done);
     }
@@ -130,7 +136,8 @@ static void spawner_start(void) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd) {
+long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,
+                  int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result) {
     pthread_once(&spawner_once, spawner_start);
     if (spawner.start_error) return -spawner.start_error;
     if (netns_fd >= 0 && spawner.host_netns_fd < 0) return -EBADF;
@@ -139,10 +146,13 @@ long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd) {
     spawner.args = args;
     spawner.arg = child_ctx;
     spawner.netns_fd = netns_fd;
+    spawner.after_clone = after_clone;
+    spawner.after_arg = after_arg;
     spawner.pending = 1;
     pthread_cond_signal(&spawner.ready);
     while (spawner.pending) pthread_cond_wait(&spawner.done, &spawner.lock);
     long result = spawner.result;
+    *after_result = spawner.after_result;
     pthread_mutex_unlock(&spawner.lock);
     pthread_mutex_unlock(&spawner.callers);
     return result;

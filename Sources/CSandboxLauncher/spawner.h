@@ -4,7 +4,10 @@
 #include <linux/sched.h>
 
 /// Runs clone3(args) on the launcher's long-lived thread; the child runs warden_child_main(child_ctx).
-/// With `netns_fd` >= 0 the clone happens inside that network namespace. Returns the pid or -errno.
-long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd);
+/// With `netns_fd` >= 0 the clone happens inside that network namespace. On success the spawner
+/// thread then runs `after_clone(pid, after_arg)` and stores its result (0 or -errno) in
+/// *after_result. Returns the pid or -errno.
+long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,
+                  int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result);
 
 #endif

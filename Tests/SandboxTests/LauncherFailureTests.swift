@@ -89,6 +89,7 @@ struct LauncherFailureTests {
         case "duplicate fd":
             plan.descriptors = [DescriptorMapping(parent: .standardError, child: 5), DescriptorMapping(parent: .standardOutput, child: 5)]
         case "too many mounts": plan.mounts.entries += (0..<70).map { .directory(target: "/d\($0)") }
+        case "host root": plan.identity = SandboxIdentity(insideUID: 0, insideGID: 0, hostUID: 0, hostGID: 0)
         default: Issue.record("unknown variant \(name)")
         }
         return plan
@@ -96,7 +97,7 @@ struct LauncherFailureTests {
 
     @Test(arguments: ["empty argv", "empty executable", "relative target", "dot-dot target", "root target",
                       "relative bind source", "bad env name", "relative cwd", "seccomp length", "soft above hard",
-                      "stdio number", "duplicate fd", "too many mounts"])
+                      "stdio number", "duplicate fd", "too many mounts", "host root"])
     func invalidPlansAreRejected(_ name: String) throws {
         let plan = Self.invalidVariant(name)
         let error = try #require(throws: LaunchError.self, "\(name)") { try Launcher.launch(plan) }
@@ -146,5 +147,16 @@ struct LauncherEarlyFailureTests {
         #expect(error.detail == "127.0.0.1:8933")
         #expect(error.pid == hookPid)
         #expect(LauncherFixture.isGone(hookPid))
+    }
+
+    /// Without a hook the spawner thread releases the child right after mapping its ids; an early
+    /// failure is still the one reported, whichever side gets there first.
+    @Test func earlyFailureWithoutHook() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.loopbackListenPorts = [8934, 8934]
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .listen)
+        #expect(error.errno == .addressInUse)
+        #expect(LauncherFixture.isGone(try #require(error.pid)))
     }
 }

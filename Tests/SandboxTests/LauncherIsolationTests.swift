@@ -53,8 +53,9 @@ struct LauncherIsolationTests {
 
     /// The agent is pid 1 of its own pid namespace and sees only its own processes.
     @Test func ownPidNamespace() throws {
-        let output = try LauncherFixture.run(LauncherFixture.shell("echo $$; ls -d /proc/[0-9]* | wc -l"))
-        #expect(output.stdout == "1\n3\n")   // the shell and the two commands of its pipeline
+        // The shell expands the glob itself, before forking anything: only pid 1 exists.
+        let output = try LauncherFixture.run(LauncherFixture.shell("echo $$ /proc/[0-9]*"))
+        #expect(output.stdout == "1 /proc/1\n")
     }
 
     @Test func onlyLoopbackAndItIsUp() throws {
@@ -102,6 +103,25 @@ struct LauncherIsolationTests {
         plan.workingDirectory = "/work"
         plan.resourceLimits = [ResourceLimit(.openFiles, soft: 123, hard: 200), ResourceLimit(.coreSize, soft: 0)]
         #expect(try LauncherFixture.run(plan).stdout == "/work\n123\n0\n")
+    }
+
+    /// Step tracing records the checklist in order, ending with execve; without it nothing is recorded.
+    @Test func stepTracingFollowsTheChecklist() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.traceSteps = true
+        let traced = try Launcher.launch(plan)
+        #expect(try traced.wait() == .exited(0))
+        traced.closeDescriptors()
+        let order = traced.stepTimes.map(\.step)
+        #expect(order.last == .execve)
+        let pivot = try #require(order.firstIndex(of: .pivotRoot)), mount = try #require(order.firstIndex(of: .mountTarget))
+        let seccomp = try #require(order.firstIndex(of: .seccomp))
+        #expect(pivot < mount && mount < seccomp)
+        plan.traceSteps = false
+        let untraced = try Launcher.launch(plan)
+        #expect(try untraced.wait() == .exited(0))
+        untraced.closeDescriptors()
+        #expect(untraced.stepTimes.isEmpty)
     }
 
     /// The agent has no controlling terminal and leads its own session (no TIOCSTI into the host's tty).

@@ -19,7 +19,7 @@ enum LauncherFixture {
     }
 
     /// Launches `plan` with stdout and stderr captured, waits, and reaps.
-    static func run(_ plan: LaunchPlan, beforeExec: (Int32) throws -> Void = { _ in }) throws -> SandboxOutput {
+    static func run(_ plan: LaunchPlan, beforeExec: ((Int32) throws -> Void)? = nil) throws -> SandboxOutput {
         var plan = plan
         let out = try FileDescriptor.pipe(), err = try FileDescriptor.pipe()
         plan.standardOutput = out.writeEnd

@@ -2,11 +2,12 @@
 // The sandbox launcher's one flat C interface (DESIGN.md, decision 3).
 //
 // Swift fills a `struct warden_launch` with plain arrays and C strings, then calls
-// warden_launch_begin (clone into new namespaces; the child blocks), writes nothing itself,
-// runs its beforeExec hook, and calls warden_launch_finish (the child builds its root, drops
-// privileges, installs seccomp last and execs). Everything between clone and exec is C that
-// runs on its own stack in the parent's address space, using raw system calls only: no malloc,
-// no errno, no locks (the supervisor is multi-threaded).
+// warden_launch_begin (clone3 into new namespaces on the launcher's thread, which then writes the
+// id maps, calls before_exec and releases the child) and warden_launch_finish (waits until the
+// child has exec'd or failed; on failure it is killed and reaped). The child's checklist is in
+// launch.c. Everything between clone and exec is C that runs on its own stack in the parent's
+// address space, using raw system calls only: no malloc, no errno, no locks (the supervisor is
+// multi-threaded).
 #ifndef WARDEN_LAUNCHER_H
 #define WARDEN_LAUNCHER_H
 
@@ -90,33 +91,40 @@ struct warden_launch {
     size_t listen_port_count;
     int cgroup_fd;                    ///< cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1
     int pdeath_signal;                ///< signal the child gets when the supervisor dies (0: none)
+    /// Called on the launcher's thread right after the id maps are written, while the child
+    /// waits (the supervisor attaches cgroup v1 groups here); nonzero fails the launch with
+    /// WARDEN_STEP_HOOK. NULL: the child is released at once.
+    int (*before_exec)(pid_t pid, void *context);
+    void *before_exec_context;
     unsigned int flags;               ///< WARDEN_LAUNCH_* flags
 };
 
-/// The setup steps, in the order the child runs them. A failure names one of these.
+/// The setup steps, in the order they run. A failure names one of these.
 enum warden_step {
     WARDEN_STEP_NONE = 0,
     WARDEN_STEP_SPAWN,            ///< parent: pipes, stack, clone3
     WARDEN_STEP_ID_MAP,           ///< parent: uid_map, setgroups, gid_map
-    WARDEN_STEP_SYNC,             ///< child: waiting for the parent
+    WARDEN_STEP_HOOK,             ///< parent: the before_exec callback
+    WARDEN_STEP_SIGNALS,          ///< child: default dispositions
     WARDEN_STEP_PDEATHSIG,
-    WARDEN_STEP_CGROUP_NS,
-    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source (index = mount entry)
-    WARDEN_STEP_ROOT_TMPFS,
-    WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
-    WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
-    WARDEN_STEP_PIVOT_ROOT,
-    WARDEN_STEP_HOSTNAME,
-    WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
     WARDEN_STEP_SETSID,
-    WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
+    WARDEN_STEP_HOSTNAME,
     WARDEN_STEP_LOOPBACK,
     WARDEN_STEP_LISTEN,           ///< index = listen port entry
+    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source, fsmount of a proc (index = mount entry)
+    WARDEN_STEP_ROOT_TMPFS,
+    WARDEN_STEP_PIVOT_ROOT,
+    WARDEN_STEP_SYNC,             ///< waiting for the parent's release
+    WARDEN_STEP_CGROUP_NS,
+    WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
+    WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
+    WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
+    WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
     WARDEN_STEP_CHDIR,
     WARDEN_STEP_FDS,              ///< index = fd entry
     WARDEN_STEP_CAPS,
     WARDEN_STEP_NO_NEW_PRIVS,
-    WARDEN_STEP_SIGNALS,
+    WARDEN_STEP_UNBLOCK_SIGNALS,
     WARDEN_STEP_SECCOMP,
     WARDEN_STEP_SEND_LISTENER,
     WARDEN_STEP_EXECVE,
@@ -142,19 +150,20 @@ struct warden_child {
     int sync_fd;               ///< release socket: one byte releases the child
     int report_fd;             ///< read end: step reports; EOF at exec
     int fdpass_fd;             ///< our end of the socketpair the child sends fds over
+    int released;              ///< the release byte has been sent
 };
 
-/// Clones the child into new namespaces and writes its id maps. On success returns 0 and the
-/// child waits for warden_launch_finish or warden_launch_abort; on failure returns -1 with
+/// Clones the child into new namespaces, writes its id maps, calls `before_exec` and releases the
+/// child. On success returns 0 (finish must follow); on failure returns -1 with
 /// `failed_step`/`failed_errno` set and nothing left behind.
 int warden_launch_begin(const struct warden_launch *plan, struct warden_child *child);
 
-/// Releases the child and waits until it has exec'd (0) or failed (-1, step/errno set; the
-/// child has been killed and reaped and its pidfd closed).
+/// Waits until the child has exec'd (0) or failed (-1, step/errno set; the child has been killed
+/// and reaped and its pidfd closed), then collects the fds it sent.
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *child);
 
-/// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
-/// the child had already failed one of its early steps (then `failed_*` says which), else 0.
+/// Kills and reaps a child between begin and finish, and frees its resources. Returns 1 when
+/// the child had already failed a step (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);
 
 /// Keeps `depth` (0 to 8) network namespaces with loopback up ready in the background; launches

@@ -4,25 +4,40 @@ import HostOS
 
 /// A step of a launch, in the order they run; a failure names one.
 public struct LaunchStep: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The C launcher's step number (enum warden_step), or negative for Swift-side steps.
     public let rawValue: Int32
+    /// Wraps a step number.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// The plan was rejected before anything was started.
     public static let validation = LaunchStep(rawValue: -1)
     /// The caller's `beforeExec` hook threw.
-    public static let beforeExec = LaunchStep(rawValue: -2)
+    public static let beforeExec = LaunchStep(rawValue: Int32(WARDEN_STEP_HOOK.rawValue))
+    /// Pipes, stack or clone3 in the parent.
     public static let spawn = LaunchStep(rawValue: Int32(WARDEN_STEP_SPAWN.rawValue))
+    /// Writing the uid/gid maps.
     public static let idMap = LaunchStep(rawValue: Int32(WARDEN_STEP_ID_MAP.rawValue))
+    /// Opening a bind source (or creating a /proc) before the root exists.
     public static let bindSource = LaunchStep(rawValue: Int32(WARDEN_STEP_BIND_SOURCE.rawValue))
+    /// Creating a mount point in the new root.
     public static let mountTarget = LaunchStep(rawValue: Int32(WARDEN_STEP_MOUNT_TARGET.rawValue))
+    /// Attaching a mount in the new root.
     public static let mount = LaunchStep(rawValue: Int32(WARDEN_STEP_MOUNT.rawValue))
+    /// pivot_root and the old root's detach.
     public static let pivotRoot = LaunchStep(rawValue: Int32(WARDEN_STEP_PIVOT_ROOT.rawValue))
+    /// setgroups, setresgid, setresuid.
     public static let identity = LaunchStep(rawValue: Int32(WARDEN_STEP_IDENTITY.rawValue))
+    /// An rlimit.
     public static let resourceLimits = LaunchStep(rawValue: Int32(WARDEN_STEP_RLIMITS.rawValue))
+    /// A loopback listener.
     public static let listen = LaunchStep(rawValue: Int32(WARDEN_STEP_LISTEN.rawValue))
+    /// chdir to the working directory.
     public static let workingDirectory = LaunchStep(rawValue: Int32(WARDEN_STEP_CHDIR.rawValue))
+    /// Moving the listed descriptors into place.
     public static let descriptors = LaunchStep(rawValue: Int32(WARDEN_STEP_FDS.rawValue))
+    /// Installing the seccomp filter.
     public static let seccomp = LaunchStep(rawValue: Int32(WARDEN_STEP_SECCOMP.rawValue))
+    /// execve of the program.
     public static let execve = LaunchStep(rawValue: Int32(WARDEN_STEP_EXECVE.rawValue))
 
     /// Every step the C launcher knows, in order (for step timings).
@@ -34,7 +49,6 @@ public struct LaunchStep: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String {
         switch self {
         case .validation: "plan validation"
-        case .beforeExec: "beforeExec hook"
         default: String(cString: warden_step_name(rawValue))
         }
     }
@@ -57,6 +71,7 @@ public struct LaunchError: Error, Sendable, CustomStringConvertible {
         public var description: String { "\(kind)" }
     }
 
+    /// The kind of failure.
     public var code: Code
     /// The step that failed.
     public var step: LaunchStep

@@ -18,6 +18,9 @@ extension LaunchPlan {
         if let hostname, hostname.utf8.count > 64 || hostname.isEmpty {
             throw .invalid("hostname must be 1 to 64 bytes")
         }
+        guard identity.hostUID != 0, identity.hostGID != 0 else {
+            throw .invalid("the sandbox may not map to host uid or gid 0 (it must be unprivileged on the host)")
+        }
         try validateMounts()
         try validateLimits()
         try validateDescriptors()

@@ -24,9 +24,11 @@ public struct LaunchPlan: Sendable {
     public var seccomp: SeccompFilter?
     /// Extra descriptors the agent receives, at the numbers it sees them.
     public var descriptors: [DescriptorMapping]
-    /// The agent's stdin, stdout and stderr; nil means /dev/null.
+    /// The agent's stdin; nil means /dev/null. The caller keeps ownership of every descriptor.
     public var standardInput: FileDescriptor?
+    /// The agent's stdout; nil means /dev/null.
     public var standardOutput: FileDescriptor?
+    /// The agent's stderr; nil means /dev/null.
     public var standardError: FileDescriptor?
     /// TCP ports to listen on at 127.0.0.1 inside the sandbox's network namespace; the listening
     /// sockets come back in `SandboxedProcess.listeners` (the broker's endpoint, DESIGN.md decision 4).
@@ -66,9 +68,13 @@ public struct LaunchPlan: Sendable {
 
 /// The agent's uid and gid inside the user namespace and the host ids they map to.
 public struct SandboxIdentity: Sendable, Hashable {
+    /// The uid the agent sees itself as.
     public var insideUID: UInt32
+    /// The gid the agent sees itself as.
     public var insideGID: UInt32
+    /// The host uid files and processes of the agent belong to (never 0).
     public var hostUID: UInt32
+    /// The host gid.
     public var hostGID: UInt32
 
     /// Maps `insideUID`/`insideGID` to `hostUID`/`hostGID`.
@@ -104,8 +110,11 @@ public struct ResourceLimit: Sendable, Hashable {
         }
     }
 
+    /// What is limited.
     public var resource: Resource
+    /// The limit the kernel enforces.
     public var soft: UInt64
+    /// The ceiling the process may raise `soft` to.
     public var hard: UInt64
 
     /// `soft` and `hard` limits on `resource` (`hard` defaults to `soft`).
@@ -139,7 +148,9 @@ public struct SeccompFilter: Sendable, Hashable {
 
 /// A supervisor descriptor the agent receives as `child`.
 public struct DescriptorMapping: Sendable, Hashable {
+    /// The supervisor's descriptor (kept open by the caller until launch returns).
     public var parent: FileDescriptor
+    /// The number the agent sees it as (3 or more).
     public var child: Int32
 
     /// `parent` becomes the agent's descriptor number `child`.

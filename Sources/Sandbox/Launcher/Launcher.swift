@@ -5,15 +5,22 @@ import Glibc
 
 /// Starts sandboxed processes: the Swift face of the C launcher (CSandboxLauncher).
 ///
-/// Sequence: validate the plan; clone3 into new user, pid, mount, network, ipc, uts (and then
-/// cgroup) namespaces with the child blocked; write its uid/gid maps; run `beforeExec(pid)` (attach
-/// the cgroup there); release the child, which builds its root, drops privileges, installs seccomp
-/// last and execs. Any failure is a `LaunchError`, and the process, if one was started, has been
-/// killed and reaped before it is thrown.
+/// Sequence: validate the plan; clone3 (on the launcher's own thread) into new user, pid, mount,
+/// network, ipc and uts namespaces; while the child runs the steps that need no id map (session,
+/// hostname, loopback, bind sources opened, pivot into an empty tmpfs root), write its uid/gid maps
+/// and run `beforeExec(pid)` (attach the cgroup there); release it; it enters a new cgroup
+/// namespace, becomes the agent's ids, builds the root, applies rlimits, keeps only the listed
+/// descriptors, drops every capability, sets no_new_privs, installs seccomp last and execs.
+/// Any failure is a `LaunchError`, and the process, if one was started, has been killed and
+/// reaped before it is thrown.
 public enum Launcher {
-    /// Launches `plan`, calling `beforeExec` with the child's host pid while it waits after clone.
+    /// Launches `plan`, calling `beforeExec` with the child's host pid while it waits after clone
+    /// (its ids are mapped; nothing of the plan has run). The hook runs on the launcher's own
+    /// thread while the caller waits, so the child never waits for the caller to be scheduled.
+    /// Without a hook the child is released at once (the cgroup v2 path: `LaunchPlan.cgroup`).
+    /// The hook must be short and must not launch (launches are serialized on that thread).
     public static func launch(
-        _ plan: LaunchPlan, beforeExec: (Int32) throws -> Void = { _ in }
+        _ plan: LaunchPlan, beforeExec: ((Int32) throws -> Void)? = nil
     ) throws(LaunchError) -> SandboxedProcess {
         try plan.validate()
         let devNull = try openDevNullIfNeeded(plan)
@@ -21,19 +28,23 @@ public enum Launcher {
         let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
         let storage = LaunchPlanStorage(plan, stdio: stdio)
         let started = clockNanoseconds()
-        guard warden_launch_begin(storage.launch, storage.child) == 0 else {
-            throw failure(storage, plan)
+        let begun: Bool
+        let hookError: (any Error)?
+        if let beforeExec {
+            (begun, hookError) = withoutActuallyEscaping(beforeExec) { hook in
+                let box = HookBox(hook)
+                storage.launch.pointee.before_exec = { pid, context in
+                    Unmanaged<HookBox>.fromOpaque(context!).takeUnretainedValue().call(pid)
+                }
+                storage.launch.pointee.before_exec_context = Unmanaged.passUnretained(box).toOpaque()
+                let begun = withExtendedLifetime(box) { warden_launch_begin(storage.launch, storage.child) == 0 }
+                return (begun, box.error)
+            }
+        } else {
+            (begun, hookError) = (warden_launch_begin(storage.launch, storage.child) == 0, nil)
         }
-        do {
-            try beforeExec(storage.child.pointee.pid)
-        } catch {
-            let pid = storage.child.pointee.pid
-            // A child that failed an early step first is the cause (the hook may have tripped on its death).
-            if warden_launch_abort(storage.child) != 0 { throw failure(storage, plan) }
-            throw LaunchError(step: .beforeExec, errno: nil, detail: "\(error)", pid: pid)
-        }
-        guard warden_launch_finish(storage.launch, storage.child) == 0 else {
-            throw failure(storage, plan)
+        guard begun, warden_launch_finish(storage.launch, storage.child) == 0 else {
+            throw failure(storage, plan, hookError: hookError)
         }
         return process(from: storage.child.pointee, plan: plan, started: started)
     }
@@ -88,9 +99,12 @@ public enum Launcher {
     }
 
     /// The C launcher's failure record as a LaunchError naming what the step was working on.
-    private static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan) -> LaunchError {
+    private static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan, hookError: (any Error)?) -> LaunchError {
         let child = storage.child.pointee
         let step = LaunchStep(rawValue: child.failed_step)
+        if step == .beforeExec {
+            return LaunchError(step: .beforeExec, errno: nil, detail: hookError.map { "\($0)" } ?? "", pid: child.pid)
+        }
         let index = Int(child.failed_index)
         var detail = ""
         switch step {
@@ -121,6 +135,23 @@ public enum Launcher {
         case .dev(let target, _): "mount[\(index)] dev \(target)"
         case .symlink(let target, let destination): "mount[\(index)] symlink \(target) -> \(destination)"
         case .directory(let target, _): "mount[\(index)] directory \(target)"
+        }
+    }
+
+    /// The caller's hook, callable from C on the launcher's thread; keeps what it threw.
+    private final class HookBox {
+        let hook: (Int32) throws -> Void
+        var error: (any Error)?
+        init(_ hook: @escaping (Int32) throws -> Void) { self.hook = hook }
+
+        func call(_ pid: Int32) -> Int32 {
+            do {
+                try hook(pid)
+                return 0
+            } catch {
+                self.error = error
+                return -1
+            }
         }
     }
 
