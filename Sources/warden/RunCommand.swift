@@ -87,6 +87,9 @@ struct RunOptions {
         do throws(SandboxRun.Error) {
             var request = try makeRequest()
             RunTiming.mark("request_ready")
+            // Runs left behind by a supervisor that was killed (SIGKILL, OOM) are ours to clean up.
+            Cgroups.removeOrphanedRuns(layout: .host)
+            RunTiming.mark("orphans_checked")
             if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
             result = try SandboxRun.execute(request, settings: settings)
         } catch {
