@@ -30,4 +30,11 @@ static inline struct scmp_arg_cmp warden_scmp_arg(unsigned int arg, enum scmp_co
 /// module hides memfd_create behind _GNU_SOURCE).
 static inline int warden_memfd_cloexec(const char *name) { return (int)syscall(SYS_memfd_create, name, 1u); }
 
+/// A raw system call with six arguments (Swift cannot call the variadic syscall()); tests use it to
+/// probe a filter with exact argument values, including ones libc would never pass.
+static inline long warden_raw_syscall6(long nr, unsigned long a0, unsigned long a1, unsigned long a2,
+                                       unsigned long a3, unsigned long a4, unsigned long a5) {
+    return syscall(nr, a0, a1, a2, a3, a4, a5);
+}
+
 #endif

@@ -122,15 +122,15 @@ public struct FilesystemPolicy: Sendable {
 
     /// Mount targets seen so far: each may be used once, and none may take a launcher-owned path.
     struct TargetSet {
-        var seen: [String: String] = [:]
+        var seen: [String: JSONReader] = [:]
 
         mutating func claim(_ target: String, _ reader: JSONReader) throws(SpecError) {
             let normalized = PathRules.normalized(target)
             if let reserved = FilesystemPolicy.reservedTargets.first(where: { PathRules.isWithin(normalized, $0) }) {
                 throw reader.specError("\(reserved) is managed by the launcher and cannot be a mount target")
             }
-            if let first = seen[normalized] { throw reader.specError("\(normalized) is already used at \(first)") }
-            seen[normalized] = reader.path.description
+            if let first = seen[normalized] { throw reader.specError("\(normalized) is already used at \(first.path)") }
+            seen[normalized] = reader
         }
     }
 }

@@ -38,6 +38,7 @@ public enum SeccompConstants {
 
     /// Resolves `"A|B|0x10"` to a number; nil with the offending part when a name is unknown.
     static func resolveValue(_ text: String) -> ResolvedValue {
+        if let number = values[text] { return .success(number) }
         var total: UInt64 = 0
         for rawPart in text.split(separator: "|", omittingEmptySubsequences: false) {
             let part = rawPart.trimmingSpaces
@@ -62,7 +63,10 @@ enum ResolvedValue {
 }
 
 extension Substring {
+    /// The text without leading and trailing spaces.
     var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+        let bytes = utf8
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else { return "" }
+        return String(self[first...last])
     }
 }

@@ -31,16 +31,25 @@ extension SeccompProfile {
 
     /// Tracks where each syscall was first named, so a second mention is an error that points at both.
     struct SeenSyscalls {
-        var places: [String: String] = [:]
+        /// Where each name was first listed; paths are rendered only when an error needs them.
+        var firstPaths: [String: JSONPath]
+
+        init() { firstPaths = Dictionary(minimumCapacity: 512) }
+
+        /// The JSON path of the first mention of `name`, if any.
+        func place(of name: String) -> String? { firstPaths[name]?.description }
 
         mutating func claim(_ reader: JSONReader) throws(SpecError) -> Syscall {
-            let name = try reader.text()
-            let valid = name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
-            guard valid, name.utf8.count <= 64 else { throw reader.specError("\"\(name)\" is not a syscall name", code: .unknownSyscall) }
-            if let first = places[name] {
+            let name: String
+            do { name = try reader.string() } catch { throw SpecError(error) }
+            // One pass: lower-case letters, digits and '_' only (this also excludes NUL and empty names).
+            let valid = !name.isEmpty && name.utf8.count <= 64
+                && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+            guard valid else { throw reader.specError("\"\(name)\" is not a syscall name", code: .unknownSyscall) }
+            if let first = firstPaths.updateValue(reader.path, forKey: name) {
+                firstPaths[name] = first
                 throw reader.specError("\(name) is already listed at \(first); each syscall may appear once")
             }
-            places[name] = reader.path.description
             return Syscall(name: name, origin: SourceRef(reader))
         }
     }

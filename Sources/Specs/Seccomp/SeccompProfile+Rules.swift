@@ -19,7 +19,7 @@ extension SeccompProfile {
             do { syscallReader = try object.required("syscall") } catch { throw SpecError(error) }
             var scratch = SeenSyscalls()
             let syscall = try scratch.claim(syscallReader)
-            if let place = seen.places[syscall.name], !allowed.contains(syscall.name) {
+            if let place = seen.place(of: syscall.name), !allowed.contains(syscall.name) {
                 throw syscallReader.specError("\(syscall.name) is already given a fixed action at \(place), so this rule could never apply")
             }
             let action: Action
@@ -42,7 +42,7 @@ extension SeccompProfile {
             }
             if allowed.contains(syscall.name) {
                 guard action != .allow else {
-                    throw entry.specError("\(syscall.name) is already allowed unconditionally at \(seen.places[syscall.name] ?? "allow"); an allow rule adds nothing")
+                    throw entry.specError("\(syscall.name) is already allowed unconditionally at \(seen.place(of: syscall.name) ?? "allow"); an allow rule adds nothing")
                 }
                 guard conditions.count == 1, let only = conditions.first, only.op == .equal || only.op == .maskedEqual else {
                     throw entry.specError("an exception to an allowed syscall takes exactly one == or masked== condition")
