@@ -26,8 +26,8 @@ done
 
 warden=${WARDEN_BIN:-.build/release/warden}
 if [[ -z ${WARDEN_BIN:-} ]]; then
-    # The statically linked Swift runtime saves the dynamic loader ~1 ms of relocations per start.
-    swift build -c release --product warden --static-swift-stdlib >/dev/null
+    # The same release build Scripts/bootstrap makes (see there for why these link flags).
+    swift build -c release --product warden $(Scripts/release-flags) >/dev/null
 fi
 policy=${POLICY:-Policies/default.json}
 scratch=$(mktemp -d /tmp/warden-launch-bench.XXXXXX)

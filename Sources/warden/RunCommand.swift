@@ -82,14 +82,12 @@ struct RunOptions {
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
     func execute(commandName: String, _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
+        settings.removeOrphanedRuns = true
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {
             var request = try makeRequest()
             RunTiming.mark("request_ready")
-            // Runs left behind by a supervisor that was killed (SIGKILL, OOM) are ours to clean up.
-            Cgroups.removeOrphanedRuns(layout: .host)
-            RunTiming.mark("orphans_checked")
             if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
             result = try SandboxRun.execute(request, settings: settings)
         } catch {

@@ -115,4 +115,15 @@ struct ExecCommandTests {
         #expect(try WardenTool.run(["exec", "--workspace", "/no/such/dir", "--", "/bin/true"]).status == 1)
         #expect(SandboxScratch.leakedRunCgroups() == [])
     }
+
+    @Test("a run removes the cgroups a killed supervisor left behind")
+    func orphans() throws {
+        let parent = "/sys/fs/cgroup/pids/warden"
+        guard FileManager.default.fileExists(atPath: parent) || (try? FileManager.default.createDirectory(
+            atPath: parent, withIntermediateDirectories: false)) != nil else { return }
+        let orphan = parent + "/run-999999999-7-1-test"
+        try FileManager.default.createDirectory(atPath: orphan, withIntermediateDirectories: false)
+        #expect(try WardenTool.run(["exec", "--", "/bin/true"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+    }
 }

@@ -27,6 +27,9 @@ public struct SandboxRun: Sendable {
         public var runName: String?
         /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
         public var temporaryDirectory: String?
+        /// Also remove the cgroups of runs whose supervisor died, while this run's process execs
+        /// (off the launch path: the supervisor would otherwise just wait in poll).
+        public var removeOrphanedRuns: Bool
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -38,6 +41,7 @@ public struct SandboxRun: Sendable {
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
             self.temporaryDirectory = nil
+            self.removeOrphanedRuns = false
         }
     }
 
