@@ -11,8 +11,8 @@ enum ExecCommand: WardenCommand {
 
         Runs COMMAND in a new sandbox under a policy: new user, pid, mount, network (loopback only),
         ipc, uts and cgroup namespaces, the policy's read-only binds, seccomp filter, rlimits and
-        cgroup limits. The workspace (a fresh temporary directory, removed afterwards, unless
-        --workspace names one) is mounted read-write at /workspace and is the working directory.
+        cgroup limits. The workspace is mounted read-write at /workspace and is the working
+        directory: the directory --workspace names, else a fresh tmpfs that vanishes with the run.
         The environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/workspace.
 
         options:

@@ -25,8 +25,6 @@ public struct SandboxRun: Sendable {
         public var useUnifiedHierarchy: Bool
         /// The run's cgroup directory name (default: a fresh `run-<pid>-<start>-<n>-<random>`).
         public var runName: String?
-        /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
-        public var temporaryDirectory: String?
         /// Also remove the cgroups of runs whose supervisor died, while this run's process execs
         /// (off the launch path: the supervisor would otherwise just wait in poll).
         public var removeOrphanedRuns: Bool
@@ -40,7 +38,6 @@ public struct SandboxRun: Sendable {
             self.stderr = stderr
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
-            self.temporaryDirectory = nil
             self.removeOrphanedRuns = false
         }
     }
