@@ -32,7 +32,11 @@ let package = Package(
         ),
 
         // The execution trace: framed, checksummed, hash-chained records; writer, reader, verifier, OTLP export.
-        .target(name: "TraceStore", dependencies: ["HostOS", "Specs"]),
+        .target(name: "TraceStore", dependencies: ["HostOS", "Specs", "CTraceDigest"]),
+        // SHA-256 and CRC-32C for the trace store, with SHA-NI / SSE4.2 paths chosen at run time.
+        .target(name: "CTraceDigest", cSettings: optimizedC),
+        // Trace append benchmarks and the crash-test writer child (Benchmarks/TraceBench).
+        .executableTarget(name: "trace-bench", dependencies: ["TraceStore", "Specs"], path: "Benchmarks/TraceBench"),
 
         // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
         .target(name: "CInferenceKernels", cSettings: optimizedC),
@@ -53,7 +57,7 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
-        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "TestSupport"]),
+        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "CTraceDigest", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: optimizedSwift),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
     ]

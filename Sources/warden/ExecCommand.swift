@@ -51,7 +51,7 @@ enum ExecCommand: WardenCommand {
             if command.isEmpty { throw UsageError("missing command: warden exec [options] -- COMMAND [ARG...]") }
         } catch {
             printError("warden exec: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         let path = policyPath ?? PolicyDirectory.defaultPolicy()
         let policy: Policy
@@ -59,7 +59,7 @@ enum ExecCommand: WardenCommand {
             policy = try Policy.load(path: path)
         } catch {
             printError("warden exec: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         RunTiming.mark("policy_loaded")
         return options.execute(commandName: "exec") { () throws(SandboxRun.Error) in

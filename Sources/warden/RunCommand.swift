@@ -45,14 +45,14 @@ enum RunCommand: WardenCommand {
             if specPath == nil { throw UsageError("missing SPEC") }
         } catch {
             printError("warden run: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         let spec: AgentSpec
         do throws(SpecError) {
             spec = try AgentSpec.load(path: specPath ?? "")
         } catch {
             printError("warden run: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         return options.execute(commandName: "run") { () throws(SandboxRun.Error) in
             try SandboxRun.Request.agent(spec, workspace: workspace)
@@ -97,7 +97,7 @@ struct RunOptions {
         }
         let report = result.report
         if json {
-            guard case .object(var object) = report.json else { return TerminationStatus.failure }
+            guard case .object(var object) = report.json else { return ExitCode.failure }
             object["stdout"] = .string(String(decoding: result.stdout, as: UTF8.self))
             object["stderr"] = .string(String(decoding: result.stderr, as: UTF8.self))
             print(JSONWriter.compact(.object(object)))
@@ -111,8 +111,8 @@ struct RunOptions {
     static func status(for error: SandboxRun.Error) -> Int32 {
         switch error.code {
         case .exec: return error.errno == ENOENT ? 127 : 126
-        case .configuration: return TerminationStatus.usage
-        default: return TerminationStatus.failure
+        case .configuration: return ExitCode.usage
+        default: return ExitCode.failure
         }
     }
 }
