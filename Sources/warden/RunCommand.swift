@@ -103,6 +103,9 @@ struct RunOptions {
             print(JSONWriter.compact(.object(object)))
         } else if verbose || !report.succeeded {
             printError("warden \(commandName): \(report.summary) [cgroups: \(report.cgroupMode.rawValue)]")
+        } else if !report.unenforced.isEmpty {
+            // A limit the policy asked for but this host could not apply is never silent.
+            printError("warden \(commandName): warning: not enforced here: " + report.unenforced.joined(separator: "; "))
         }
         return report.exitStatus
     }
