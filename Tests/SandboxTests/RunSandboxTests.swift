@@ -50,6 +50,18 @@ struct RunSandboxTests {
         #expect(!result.report.timedOut)
     }
 
+    @Test("a flood of output is forwarded up to the limit and the rest drained and counted")
+    func flood() throws {
+        var request = SandboxRun.Request(arguments: ["/usr/bin/head", "-c", String(200 << 20), "/dev/zero"])
+        request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
+        let result = try SandboxRun.execute(request, settings: .init(outputLimit: 1 << 20, stdout: .capture, stderr: .capture))
+        #expect(result.report.exitCode == 0)
+        #expect(result.stdout.count == 1 << 20)
+        #expect(result.report.stdoutBytes == 1 << 20)
+        #expect(result.report.stdoutDropped == (200 << 20) - (1 << 20))
+        #expect(result.report.summary.contains("bytes of stdout dropped"))
+    }
+
     /// Other suites run sandboxes concurrently, so the counts are of this run's own things: its
     /// named cgroup, host mounts, and the pid the launcher started.
     @Test("setup failures leave no process, mount, cgroup or workspace behind",
