@@ -11,12 +11,13 @@ enum RunCommand: WardenCommand {
 
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
-        its code directory is mounted read-only at /agent and a workspace read-write at /workspace.
+        its code directory is mounted read-only at /agent and a workspace read-write at /workspace
+        (--workspace DIR, else a fresh tmpfs that vanishes with the run).
         The agent's stdout and stderr stream through, bounded to 16 MiB each (the rest is dropped
         and counted). The cgroup mode used, and any limit this host cannot enforce, are reported.
 
         options:
-          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh temporary one
+          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh tmpfs
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
           --json             print the run report as one JSON object on stdout; the agent's output
                              is captured (bounded) into it instead of being streamed
@@ -82,6 +83,7 @@ struct RunOptions {
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
     func execute(commandName: String, _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
+        settings.removeOrphanedRuns = true
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {
@@ -101,6 +103,9 @@ struct RunOptions {
             print(JSONWriter.compact(.object(object)))
         } else if verbose || !report.succeeded {
             printError("warden \(commandName): \(report.summary) [cgroups: \(report.cgroupMode.rawValue)]")
+        } else if !report.unenforced.isEmpty {
+            // A limit the policy asked for but this host could not apply is never silent.
+            printError("warden \(commandName): warning: not enforced here: " + report.unenforced.joined(separator: "; "))
         }
         return report.exitStatus
     }

@@ -18,6 +18,10 @@ extension SandboxRun {
         }
         RunTiming.mark("launched")
         let launched = Deadline.nowNanos()
+        if settings.removeOrphanedRuns {
+            Cgroups.removeOrphanedRuns(layout: .host)
+            RunTiming.mark("orphans_checked")
+        }
         let supervision = RunSupervision(
             process: started.process, group: started.group, stdout: started.stdout, stderr: started.stderr,
             timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos)
