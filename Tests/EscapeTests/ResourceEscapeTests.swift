@@ -84,6 +84,17 @@ extension EscapeSuite {
             survivors.forEach { kill($0, SIGKILL) }
         }
 
+        /// Negative control for the cgroup check: a leftover run directory is found.
+        @Test(.enabled(if: getuid() == 0 && !HostFacts.wardenParents().isEmpty, "needs a writable warden cgroup parent"))
+        func cgroupCheckFindsALeftoverGroup() throws {
+            let parent = try #require(HostFacts.wardenParents().first)
+            let fakeSupervisor: Int32 = 999_999_999
+            let leftover = parent + "/run-\(fakeSupervisor)-escape-control"
+            try #require(mkdir(leftover, 0o755) == 0, "mkdir \(leftover): \(String(cString: strerror(errno)))")
+            defer { rmdir(leftover) }
+            #expect(HostFacts.cgroupDirectories(ofSupervisor: fakeSupervisor) == [leftover])
+        }
+
         @Test func stdoutFloodIsBoundedAndWardenStaysSmall() throws {
             let workspace = try ProbeWorkspace()
             let run = try ProbeRunner.sandboxed(workspace, ["flood", "2"], deadline: 120)
