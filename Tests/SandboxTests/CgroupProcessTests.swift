@@ -8,7 +8,7 @@ import Testing
 struct CgroupProcessTests {
     @Test("the pids limit stops a fork loop and is reported as a pids-limit hit")
     func pidsLimit() throws {
-        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(pids: 6))
+        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(pids: 6), unified: false)
         let pid = try group.withCallingThreadInside {
             try CgroupHost.spawn(["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/sleep 30 & done; wait"])
         }
@@ -24,7 +24,7 @@ struct CgroupProcessTests {
 
     @Test("the memory limit OOM-kills an allocator, reported as an OOM kill")
     func memoryLimit() throws {
-        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(memoryBytes: 32 << 20))
+        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(memoryBytes: 32 << 20), unified: false)
         let pid = try group.withCallingThreadInside {
             try CgroupHost.spawn(["/usr/bin/python3", "-c", "b = b'x' * (256 << 20)"])
         }
@@ -55,7 +55,7 @@ struct CgroupProcessTests {
 
     @Test("CPU time is accounted to the run")
     func cpuTime() throws {
-        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(cpuCores: 0.5))
+        let group = try Cgroups.RunGroup.create(layout: CgroupHost.layout, limits: .init(cpuCores: 0.5), unified: false)
         let pid = try group.withCallingThreadInside {
             try CgroupHost.spawn(["/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"])
         }

@@ -50,47 +50,47 @@ struct RunSandboxTests {
         #expect(!result.report.timedOut)
     }
 
+    /// Other suites run sandboxes concurrently, so the counts are of this run's own things: its
+    /// named cgroup, its private temporary directory, host mounts, and the pid the launcher started.
     @Test("setup failures leave no process, mount, cgroup or workspace behind",
-          arguments: ["/no/such/program", "missing-bind"])
+          arguments: ["/no/such/program", "missing-bind", "bad-cwd"])
     func setupFailure(kind: String) throws {
-        let before = RunHost.snapshot()
-        #expect(throws: SandboxRun.Error.self) {
-            _ = try Self.capture([kind == "missing-bind" ? "/bin/true" : kind]) { request in
-                if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
-            }
+        let scratch = try RunHost.scratchDirectory()
+        defer { rmdir(scratch) }
+        let name = "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-leak-\(kind)"
+        let mountsBefore = RunHost.mountCount()
+        var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
+        settings.runName = name
+        settings.temporaryDirectory = scratch
+        var request = SandboxRun.Request(arguments: [kind == "/no/such/program" ? kind : "/bin/true"])
+        request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
+        if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
+        if kind == "bad-cwd" { request.workingDirectory = "/no/such/cwd" }
+        var failure: SandboxRun.Error?
+        do { _ = try SandboxRun.execute(request, settings: settings) } catch { failure = error }
+        #expect(failure != nil)
+        if let pid = failure?.pid { #expect(kill(pid, 0) != 0, "the started process was reaped") }
+        #expect(RunHost.mountCount() == mountsBefore)
+        #expect(RunHost.entries(scratch).isEmpty, "no temporary workspace left")
+        let layout = Cgroups.Layout.host
+        for own in layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? []) {
+            #expect(!CgroupFile.exists(own + "/warden/" + name))
         }
-        #expect(RunHost.snapshot() == before)
     }
 }
 
 /// Host-side counts for leak checks.
 enum RunHost {
-    struct Snapshot: Equatable {
-        var children: Int
-        var mounts: Int
-        var runGroups: Int
-        var workspaces: Int
+    static func mountCount() -> Int {
+        (CgroupFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").count
     }
 
-    static func snapshot() -> Snapshot {
-        Snapshot(children: children(), mounts: (CgroupFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").count,
-                 runGroups: runGroups(), workspaces: entries("/tmp").filter { $0.hasPrefix("warden-workspace-") }.count)
-    }
-
-    /// Processes whose parent is this test process.
-    static func children() -> Int {
-        entries("/proc").compactMap { Int32($0) }.filter { pid in
-            guard let stat = CgroupFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == getpid()
-        }.count
-    }
-
-    /// This process's run groups in every hierarchy.
-    static func runGroups() -> Int {
-        let layout = Cgroups.Layout.host
-        let parents = layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? [])
-        return parents.map { entries($0 + "/warden").filter { $0.hasPrefix("run-\(getpid())-") }.count }.reduce(0, +)
+    static func scratchDirectory() throws -> String {
+        var template = Array("/tmp/warden-leak-test-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw CgroupHost.Failure(errno: errno)
+        }
+        return String(cString: made)
     }
 
     static func processes(named marker: String) -> Int {

@@ -24,8 +24,9 @@ extension Cgroups.RunGroup {
             case .v2:
                 try buildV2()
             case .v1, .hybrid:
-                try buildV1()
-                if layout.mode == .hybrid && unified, let hierarchy = layout.v2 {
+                let withV2 = layout.mode == .hybrid && unified && layout.v2 != nil
+                try buildV1(needed: neededV1Controllers(withV2: withV2))
+                if withV2, let hierarchy = layout.v2 {
                     v2 = try makeDirectory(in: hierarchy.ownDirectory)
                 }
             }
@@ -37,9 +38,21 @@ extension Cgroups.RunGroup {
             if limits.cpuCores != nil { unenforced.append("cpu: \(reason)") }
         }
 
-        /// One directory per v1 hierarchy that carries a controller we use (co-mounted ones share).
-        mutating func buildV1() throws(Error) {
-            for hierarchy in layout.v1 {
+        /// The v1 controllers a run needs: those with a limit, plus (without a cgroup2 group for
+        /// kill and accounting) pids and freezer to find and stop every member and cpuacct for CPU
+        /// time. Each hierarchy left out saves a mkdir, an attach write and an rmdir per launch.
+        func neededV1Controllers(withV2: Bool) -> Set<Cgroups.Controller> {
+            var needed: Set<Cgroups.Controller> = []
+            if limits.memoryBytes != nil { needed.insert(.memory) }
+            if limits.pids != nil { needed.insert(.pids) }
+            if limits.cpuCores != nil { needed.insert(.cpu) }
+            if !withV2 { needed.formUnion([.pids, .freezer, .cpuacct, .memory]) }
+            return needed
+        }
+
+        /// One directory per v1 hierarchy that carries a controller we need (co-mounted ones share).
+        mutating func buildV1(needed: Set<Cgroups.Controller>) throws(Error) {
+            for hierarchy in layout.v1 where !hierarchy.controllers.isDisjoint(with: needed) {
                 let path = try makeDirectory(in: hierarchy.ownDirectory)
                 v1.append(Directory(controllers: hierarchy.controllers, path: path, ownDirectory: hierarchy.ownDirectory))
             }

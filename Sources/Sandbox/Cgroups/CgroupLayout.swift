@@ -50,10 +50,9 @@ extension Cgroups {
                 ownPaths[String(parts[1])] = String(parts[2])
             }
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
-            for line in mountinfo.split(separator: "\n") {
-                let fields = line.split(separator: " ").map(String.init)
-                guard let dash = fields.firstIndex(of: "-"), dash + 3 < fields.count + 1, fields.count > dash + 2,
-                      fields.count > 4 else { continue }
+            for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) where isCgroupMount(line) {
+                let fields = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+                guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 1, dash > 4 else { continue }
                 let root = unescape(fields[3]), mountPoint = unescape(fields[4])
                 let fsType = fields[dash + 1]
                 let superOptions = fields.count > dash + 3 ? fields[dash + 3].split(separator: ",").map(String.init) : []
@@ -73,6 +72,17 @@ extension Cgroups {
                 }
             }
             return layout
+        }
+
+        /// Cheap pre-filter: only lines whose filesystem type starts with "cgroup" are parsed.
+        static func isCgroupMount(_ line: Substring.UTF8View.SubSequence) -> Bool {
+            let marker = Array(" - cgroup".utf8)
+            let bytes = Array(line)
+            guard bytes.count >= marker.count else { return false }
+            for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] && bytes[start + 1] == marker[1] {
+                if Array(bytes[start..<(start + marker.count)]) == marker { return true }
+            }
+            return false
         }
 
         /// The v1 hierarchy carrying `controller`, if any.
@@ -106,7 +116,7 @@ extension Cgroups {
             let bytes = Array(field.utf8)
             var i = 0
             while i < bytes.count {
-                if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count + 0,
+                if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
                    let value = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
                     out.append(value)
                     i += 4

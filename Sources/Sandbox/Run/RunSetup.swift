@@ -15,14 +15,16 @@ struct RunSetup {
             if let path = request.workspace {
                 workspace = try RunWorkspace.existing(path)
             } else {
-                workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID)
+                workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID,
+                                                       in: settings.temporaryDirectory)
             }
         }
         self.workspace = workspace
         let group: Cgroups.RunGroup
         do throws(Cgroups.Error) {
             group = try Cgroups.RunGroup.create(layout: .host, limits: request.cgroupLimits,
-                                                unified: settings.useUnifiedHierarchy)
+                                                unified: settings.useUnifiedHierarchy,
+                                                name: settings.runName ?? Cgroups.RunGroup.nextName())
         } catch {
             throw Error(.cgroup, "cannot create the run's cgroup: \(error)", errno: error.errno)
         }
@@ -77,11 +79,11 @@ struct RunSetup {
         switch error.code {
         case .execFailed:
             let reason = error.errno.map { $0.message } ?? "cannot execute"
-            return Error(.exec, "\(plan.executable): \(reason)", errno: number)
+            return Error(.exec, "\(plan.executable): \(reason)", errno: number, pid: error.pid)
         case .invalidPlan:
             return Error(.configuration, "\(error)", errno: number)
         default:
-            return Error(.launch, "\(error)", errno: number)
+            return Error(.launch, "\(error)", errno: number, pid: error.pid)
         }
     }
 

@@ -1,26 +1,21 @@
 import Glibc
 
 /// Launch-path markers printed to stderr when `WARDEN_TIMING` is set, for Benchmarks/launch.sh:
-/// each line is `warden-timing <step> <ms since process start>`.
+/// each line is `warden-timing <step> <ms since the first marker>` (the first is `main`; the cost
+/// of process start-up before main is measured separately with `warden --version`).
 public enum RunTiming {
     /// True when markers are wanted (read once).
     public static let enabled: Bool = getenv("WARDEN_TIMING") != nil
 
-    /// Prints one marker (milliseconds since the process started, from /proc/self/stat's clock).
+    nonisolated(unsafe) private static var origin: UInt64 = 0
+
+    /// Prints one marker. Called from the launching thread only.
     public static func mark(_ step: StaticString) {
         guard enabled else { return }
-        let line = "warden-timing \(step) \(formatted(sinceStartMs()))\n"
+        let now = Deadline.nowNanos()
+        if origin == 0 { origin = now }
+        let line = "warden-timing \(step) \(formatted(Double(now - origin) / 1e6))\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
-    }
-
-    /// Monotonic milliseconds since this process started (CLOCK_MONOTONIC vs the boot-relative
-    /// start time, both in the same clock base as /proc/uptime on Linux: CLOCK_BOOTTIME).
-    static func sinceStartMs() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &now)
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let start = Double(processStartTime(getpid()) ?? 0) / ticks
-        return (Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - start) * 1000
     }
 
     static func formatted(_ value: Double) -> String {

@@ -20,9 +20,9 @@ public struct RunWorkspace: Sendable {
         return RunWorkspace(path: absolute(path), isTemporary: false)
     }
 
-    /// Creates a fresh directory under $TMPDIR (or /tmp) owned by `uid`:`gid`, mode 0700.
-    public static func temporary(uid: UInt32, gid: UInt32) throws(SandboxRun.Error) -> RunWorkspace {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// Creates a fresh directory under `parent` (default $TMPDIR, else /tmp) owned by `uid`:`gid`, mode 0700.
+    public static func temporary(uid: UInt32, gid: UInt32, in parent: String? = nil) throws(SandboxRun.Error) -> RunWorkspace {
+        let base = parent ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((base + "/warden-workspace-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
         guard let made else {

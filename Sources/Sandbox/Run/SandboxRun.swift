@@ -23,6 +23,10 @@ public struct SandboxRun: Sendable {
         public var stdout: OutputSink, stderr: OutputSink
         /// In hybrid mode, also place the run in the cgroup2 hierarchy (cgroup.kill, events).
         public var useUnifiedHierarchy: Bool
+        /// The run's cgroup directory name (default: a fresh `run-<pid>-<start>-<n>-<random>`).
+        public var runName: String?
+        /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
+        public var temporaryDirectory: String?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -32,6 +36,8 @@ public struct SandboxRun: Sendable {
             self.stdout = stdout
             self.stderr = stderr
             self.useUnifiedHierarchy = useUnifiedHierarchy
+            self.runName = nil
+            self.temporaryDirectory = nil
         }
     }
 

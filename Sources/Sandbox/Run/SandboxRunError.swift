@@ -22,11 +22,14 @@ extension SandboxRun {
         public var message: String
         /// The errno of the failed step, when there is one (ENOENT for a missing command, ...).
         public var errno: Int32
+        /// The process that was started for the run and has been killed and reaped, if any.
+        public var pid: Int32?
 
-        public init(_ code: Code, _ message: String, errno: Int32 = 0) {
+        public init(_ code: Code, _ message: String, errno: Int32 = 0, pid: Int32? = nil) {
             self.code = code
             self.message = message
             self.errno = errno
+            self.pid = pid
         }
 
         public var description: String { message }
