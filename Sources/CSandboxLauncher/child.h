@@ -10,10 +10,11 @@
 struct warden_child_ctx {
     const struct warden_launch *plan;
     struct warden_child *shared;   ///< the parent's record (same memory): step timestamps only
-    int sync_fd;                   ///< read end: one byte from the parent means go
+    int sync_fd;                   ///< release socket: one byte from the parent means go
     int report_fd;                 ///< write end, CLOEXEC: a struct warden_report on failure
     int fdpass_fd;                 ///< socketpair end for listener fds, or -1
-    pid_t parent_pid;              ///< the supervisor's pid, to catch its death before pdeathsig
+    pid_t parent_pid;              ///< the supervisor's pid
+    int prepared_net;              ///< cloned into a pooled netns: lo is up, and it is not ours to configure
     int step;                      ///< the step running now (enum warden_step)
     int index;                     ///< entry index of the failing step, -1 if none
 };
@@ -40,13 +41,14 @@ int warden_set_identity(const struct warden_launch *plan);
 // ns_mount.c
 #define WARDEN_MAX_MOUNTS 64
 #define WARDEN_DEVICE_COUNT 5
-/// Detached mount trees of the bind sources and host device nodes, opened before the root exists.
+/// Detached mounts opened before the root exists: bind sources and /proc (by mount entry), device nodes.
 struct warden_mount_sources {
     int bind[WARDEN_MAX_MOUNTS];
     int device[WARDEN_DEVICE_COUNT];
 };
 int warden_open_mount_sources(struct warden_child_ctx *ctx, struct warden_mount_sources *src);
-int warden_build_root(struct warden_child_ctx *ctx, const struct warden_mount_sources *src);
+int warden_enter_new_root(struct warden_child_ctx *ctx);
+int warden_populate_root(struct warden_child_ctx *ctx, const struct warden_mount_sources *src);
 // caps.c
 int warden_drop_capabilities(void);
 int warden_set_no_new_privs(void);

@@ -37,7 +37,8 @@ static const char *const step_names[WARDEN_STEP_COUNT] = {
     [WARDEN_STEP_FDS] = "file descriptors",
     [WARDEN_STEP_CAPS] = "drop capabilities",
     [WARDEN_STEP_NO_NEW_PRIVS] = "no_new_privs",
-    [WARDEN_STEP_SIGNALS] = "signal mask",
+    [WARDEN_STEP_SIGNALS] = "signal dispositions",
+    [WARDEN_STEP_UNBLOCK_SIGNALS] = "signal mask",
     [WARDEN_STEP_SECCOMP] = "seccomp",
     [WARDEN_STEP_SEND_LISTENER] = "send seccomp listener",
     [WARDEN_STEP_EXECVE] = "execve",
@@ -76,7 +77,7 @@ static int wait_for_parent(struct warden_child_ctx *ctx) {
 }
 
 /// Arms the parent-death signal, then checks the supervisor did not die before it was armed: the
-/// parent holds the sync pipe's write end until the child has exec'd, so a hangup means it is gone.
+/// parent holds its end of the release socket until the child has exec'd, so a hangup means it is gone.
 static int arm_parent_death_signal(struct warden_child_ctx *ctx) {
     if (!ctx->plan->pdeath_signal) return 0;
     long r = SYS2(SYS_prctl, PR_SET_PDEATHSIG, ctx->plan->pdeath_signal);
@@ -141,21 +142,23 @@ int warden_child_main(void *arg) {
     STEP(ctx, WARDEN_STEP_SETSID, SYS0(SYS_setsid));                // no controlling terminal: no TIOCSTI into the host's
     STEP(ctx, WARDEN_STEP_HOSTNAME, set_hostname(plan));
     if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) {
-        STEP(ctx, WARDEN_STEP_LOOPBACK, warden_loopback_up());      // needs CAP_NET_ADMIN in the new netns
+        if (!ctx->prepared_net)
+            STEP(ctx, WARDEN_STEP_LOOPBACK, warden_loopback_up());  // needs CAP_NET_ADMIN in the new netns
         STEP(ctx, WARDEN_STEP_LISTEN, warden_open_listeners(ctx));  // the broker's endpoint, created inside
     }
-    STEP(ctx, WARDEN_STEP_BIND_SOURCE, warden_open_mount_sources(ctx, &sources)); // looked up with the supervisor's rights
+    STEP(ctx, WARDEN_STEP_BIND_SOURCE, warden_open_mount_sources(ctx, &sources)); // host paths, with the supervisor's rights
+    STEP(ctx, WARDEN_STEP_ROOT_TMPFS, warden_enter_new_root(ctx));  // empty tmpfs root, pivot_root, old root detached
     STEP(ctx, WARDEN_STEP_SYNC, wait_for_parent(ctx));              // id maps written, cgroup attached
     STEP(ctx, WARDEN_STEP_CGROUP_NS, SYS1(SYS_unshare, CLONE_NEWCGROUP)); // rooted at the run's cgroup, now that we are in it
     STEP(ctx, WARDEN_STEP_IDENTITY, warden_set_identity(plan));     // the agent's ids; capabilities in the userns stay
     STEP(ctx, WARDEN_STEP_PDEATHSIG, arm_parent_death_signal(ctx)); // the uid change cleared it
-    CHECK(ctx, warden_build_root(ctx, &sources));                   // tmpfs root, binds, proc, dev, pivot_root (marks its steps)
+    CHECK(ctx, warden_populate_root(ctx, &sources));                // binds, proc, dev, tmpfs, links; root read-only
     STEP(ctx, WARDEN_STEP_RLIMITS, warden_apply_rlimits(ctx));
     STEP(ctx, WARDEN_STEP_CHDIR, change_directory(plan));
     STEP(ctx, WARDEN_STEP_FDS, warden_arrange_fds(ctx));            // only 0, 1, 2 and the listed fds survive exec
     STEP(ctx, WARDEN_STEP_CAPS, warden_drop_capabilities());        // all five sets
     STEP(ctx, WARDEN_STEP_NO_NEW_PRIVS, warden_set_no_new_privs());
-    STEP(ctx, WARDEN_STEP_SIGNALS, warden_unblock_signals());       // before seccomp, which may deny rt_sigprocmask
+    STEP(ctx, WARDEN_STEP_UNBLOCK_SIGNALS, warden_unblock_signals());       // before seccomp, which may deny rt_sigprocmask
     STEP(ctx, WARDEN_STEP_SECCOMP, warden_install_seccomp(plan, &listener)); // last but for the hand-off and exec
     if (listener >= 0) {
         STEP(ctx, WARDEN_STEP_SEND_LISTENER, warden_send_fd(ctx->fdpass_fd, listener, WARDEN_FDPASS_SECCOMP));

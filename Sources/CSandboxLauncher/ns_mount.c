@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// Mount namespace: a tmpfs root built from the plan's mount list, then pivot_root into it.
+// Mount namespace: pivot into an empty tmpfs root, then build it from the plan's mount list.
 //
 // Order, and why:
-// 1. Every bind source (and the host's device nodes for /dev) is cloned first with
-//    open_tree(OPEN_TREE_CLONE) into a detached tree, and given its attributes (nosuid, nodev,
-//    read-only, private propagation) with mount_setattr while still detached. Nothing of the host
-//    is looked up by path after this, so the root tmpfs may cover any host directory.
-// 2. The child switches to the agent's ids (launch.c): a tmpfs of the new user namespace cannot
-//    hold files of an unmapped owner (EOVERFLOW), and the agent should own what it sees created.
-// 3. The root tmpfs is mounted over /tmp of this (private, new) mount namespace; the host never
-//    sees it. Targets are created below it one component at a time with O_NOFOLLOW, so a symlink
-//    planted by an earlier bind can never redirect a mount onto the host.
-// 4. pivot_root(".", ".") and a lazy unmount of the old root, as runc does: no put_old directory.
+// 1. Before the parent releases the child (launch.c), with the supervisor's credentials:
+//    every bind source and the host's device nodes for /dev are cloned with
+//    open_tree(OPEN_TREE_CLONE) into detached trees and given their attributes (nosuid, nodev,
+//    read-only, private propagation) with mount_setattr; each /proc is created detached with
+//    fsopen/fsmount (procfs may only be mounted while the host's /proc is still visible).
+// 2. Still before the release: an empty tmpfs goes over /tmp of this private mount namespace,
+//    pivot_root(".", ".") moves into it and the old root is lazily detached, as runc does. The
+//    detach waits for an RCU grace period; done here, that wait overlaps the parent's id-map
+//    writes and its cgroup attach instead of adding to them.
+// 3. After the release, as the agent (a tmpfs of the new user namespace cannot hold files of an
+//    unmapped owner: EOVERFLOW), targets are created one component at a time with O_NOFOLLOW and
+//    the trees attached; the root becomes read-only last.
 // Minimum kernel: 5.12 (mount_setattr).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +28,8 @@
 #define MNT_DETACH 2   /* from <sys/mount.h>, which conflicts with <linux/mount.h> in glibc 2.36 */
 #endif
 
+/// Where the new root is mounted before pivot_root: any directory of the (private) mount
+/// namespace will do, since every host path the plan names was opened before.
 #define ROOT_ATTACH "/tmp"
 
 static const char *const device_nodes[] = {"null", "zero", "full", "random", "urandom"};
@@ -49,6 +53,16 @@ static int clone_tree(const char *source, uint64_t attributes) {
     return (int)fd;
 }
 
+/// A procfs of the child's pid namespace as a detached mount (fsopen + fsmount).
+static int detached_proc(void) {
+    long fs = SYS2(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+    if (fs < 0) return (int)fs;
+    long r = SYS5(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+    if (!r) r = SYS3(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    SYS1(SYS_close, fs);
+    return (int)r;
+}
+
 int warden_open_mount_sources(struct warden_child_ctx *ctx, struct warden_mount_sources *src) {
     const struct warden_launch *plan = ctx->plan;
     src->device[0] = -1;
@@ -62,6 +76,10 @@ int warden_open_mount_sources(struct warden_child_ctx *ctx, struct warden_mount_
             if (m->flags & WARDEN_MOUNT_READONLY) attributes |= MOUNT_ATTR_RDONLY;
             if (m->flags & WARDEN_MOUNT_NOEXEC) attributes |= MOUNT_ATTR_NOEXEC;
             int fd = clone_tree(m->source, attributes);
+            if (fd < 0) return fd;
+            src->bind[i] = fd;
+        } else if (m->kind == WARDEN_MOUNT_PROC) {
+            int fd = detached_proc();
             if (fd < 0) return fd;
             src->bind[i] = fd;
         } else if (m->kind == WARDEN_MOUNT_DEV && src->device[0] < 0) {
@@ -132,14 +150,10 @@ static int is_directory_tree(int fd) {
     return (stx.stx_mode & 0170000) == 0040000;
 }
 
-/// mount(2) of a fresh filesystem at `target` below the attached root.
+/// mount(2) of a fresh filesystem at `target`, a path in the new root that open_parent has walked
+/// without meeting a symlink.
 static int mount_fs(const char *fstype, const char *target, unsigned long flags, const char *data) {
-    char path[4096];
-    size_t at = 0;
-    int r = append(path, sizeof(path), &at, ROOT_ATTACH);
-    if (!r) r = append(path, sizeof(path), &at, target);
-    if (r) return r;
-    return (int)SYS5(SYS_mount, fstype, path, fstype, flags, data);
+    return (int)SYS5(SYS_mount, fstype, target, fstype, flags, data);
 }
 
 /// "mode=...,size=...,uid=...,gid=..." for a tmpfs owned by the agent.
@@ -185,6 +199,8 @@ static int populate_dev(struct warden_child_ctx *ctx, const struct warden_mount 
         tmpfs_options(options, 01777, 64u << 20, ctx->plan);
         if (!r) r = mount_fs("tmpfs", shm, MS_NOSUID | MS_NODEV | MS_NOEXEC, options);
     }
+    // The agent owns this tmpfs (it was created under its ids): read-only, so it cannot add to /dev.
+    if (!r) r = mount_fs(NULL, m->target, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
     return r;
 }
 
@@ -221,7 +237,7 @@ static int place_entry(struct warden_child_ctx *ctx, int rootfd, size_t i, const
             if (!r && (m->flags & WARDEN_MOUNT_READONLY))
                 r = mount_fs(NULL, m->target, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL);
         } else if (!r && m->kind == WARDEN_MOUNT_PROC) {
-            r = mount_fs("proc", m->target, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+            r = (int)SYS5(SYS_move_mount, src->bind[i], "", dir, leaf, MOVE_MOUNT_F_EMPTY_PATH);
         } else if (!r && m->kind == WARDEN_MOUNT_DEV) {
             r = populate_dev(ctx, m, dir, leaf, src);
         }
@@ -230,38 +246,41 @@ static int place_entry(struct warden_child_ctx *ctx, int rootfd, size_t i, const
     return r;
 }
 
-/// Makes the root read-only if asked, then pivots into it and detaches the host's tree.
-static int pivot(struct warden_child_ctx *ctx, int rootfd) {
+int warden_enter_new_root(struct warden_child_ctx *ctx) {
+    // The agent creates the mount points after the release, in a root it does not own: world-
+    // writable until it is made read-only (sticky when it stays writable).
+    const char *options = (ctx->plan->flags & WARDEN_LAUNCH_ROOT_READONLY) ? "mode=0777" : "mode=01777";
+    long r = SYS5(SYS_mount, "tmpfs", ROOT_ATTACH, "tmpfs", MS_NOSUID | MS_NODEV, options);
+    if (r < 0) return (int)r;
+    long rootfd = SYS4(SYS_openat, AT_FDCWD, ROOT_ATTACH, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (rootfd < 0) return (int)rootfd;
     warden_mark(ctx, WARDEN_STEP_PIVOT_ROOT);
-    if (ctx->plan->flags & WARDEN_LAUNCH_ROOT_READONLY) {
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-        long r = SYS5(SYS_mount_setattr, rootfd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
-        if (r < 0) return (int)r;
-    }
-    long r = SYS1(SYS_fchdir, rootfd);
+    r = SYS1(SYS_fchdir, rootfd);
+    SYS1(SYS_close, rootfd);
     if (!r) r = SYS2(SYS_pivot_root, ".", ".");
-    // The old root now sits under the new one; a lazy unmount detaches all of it at once.
+    // The old root now sits on top of the new one; a lazy unmount detaches all of it at once.
     if (!r) r = SYS2(SYS_umount2, ".", MNT_DETACH);
     if (!r) r = SYS1(SYS_chdir, "/");
     return (int)r;
 }
 
-int warden_build_root(struct warden_child_ctx *ctx, const struct warden_mount_sources *src) {
+int warden_populate_root(struct warden_child_ctx *ctx, const struct warden_mount_sources *src) {
     const struct warden_launch *plan = ctx->plan;
     long old_umask = SYS1(SYS_umask, 0);   // modes below are meant literally
-    warden_mark(ctx, WARDEN_STEP_ROOT_TMPFS);
-    int r = (int)SYS5(SYS_mount, "tmpfs", ROOT_ATTACH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-    if (r < 0) return r;
-    int rootfd = (int)SYS4(SYS_openat, AT_FDCWD, ROOT_ATTACH, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    int rootfd = (int)SYS4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
     if (rootfd < 0) return rootfd;
-    for (size_t i = 0; i < plan->mount_count; i++) {
+    int r = 0;
+    for (size_t i = 0; i < plan->mount_count && r == 0; i++) {
         r = place_entry(ctx, rootfd, i, src);
-        if (r < 0) return r;
         if (src->bind[i] >= 0) SYS1(SYS_close, src->bind[i]);
     }
     if (src->device[0] >= 0)
         for (int k = 0; k < WARDEN_DEVICE_COUNT; k++) SYS1(SYS_close, src->device[k]);
-    r = pivot(ctx, rootfd);
+    if (!r && (plan->flags & WARDEN_LAUNCH_ROOT_READONLY)) {
+        warden_mark(ctx, WARDEN_STEP_MOUNT);
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+        r = (int)SYS5(SYS_mount_setattr, rootfd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+    }
     SYS1(SYS_close, rootfd);
     SYS1(SYS_umask, old_umask);
     return r;

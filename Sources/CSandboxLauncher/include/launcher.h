@@ -93,30 +93,31 @@ struct warden_launch {
     unsigned int flags;               ///< WARDEN_LAUNCH_* flags
 };
 
-/// The setup steps, in the order the child runs them. A failure names one of these.
+/// The setup steps, in the order they run. A failure names one of these.
 enum warden_step {
     WARDEN_STEP_NONE = 0,
     WARDEN_STEP_SPAWN,            ///< parent: pipes, stack, clone3
     WARDEN_STEP_ID_MAP,           ///< parent: uid_map, setgroups, gid_map
-    WARDEN_STEP_SYNC,             ///< child: waiting for the parent
+    WARDEN_STEP_SIGNALS,          ///< child: default dispositions
     WARDEN_STEP_PDEATHSIG,
-    WARDEN_STEP_CGROUP_NS,
-    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source (index = mount entry)
-    WARDEN_STEP_ROOT_TMPFS,
-    WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
-    WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
-    WARDEN_STEP_PIVOT_ROOT,
-    WARDEN_STEP_HOSTNAME,
-    WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
     WARDEN_STEP_SETSID,
-    WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
+    WARDEN_STEP_HOSTNAME,
     WARDEN_STEP_LOOPBACK,
     WARDEN_STEP_LISTEN,           ///< index = listen port entry
+    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source, fsmount of a proc (index = mount entry)
+    WARDEN_STEP_ROOT_TMPFS,
+    WARDEN_STEP_PIVOT_ROOT,
+    WARDEN_STEP_SYNC,             ///< waiting for the parent's release
+    WARDEN_STEP_CGROUP_NS,
+    WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
+    WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
+    WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
+    WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
     WARDEN_STEP_CHDIR,
     WARDEN_STEP_FDS,              ///< index = fd entry
     WARDEN_STEP_CAPS,
     WARDEN_STEP_NO_NEW_PRIVS,
-    WARDEN_STEP_SIGNALS,
+    WARDEN_STEP_UNBLOCK_SIGNALS,
     WARDEN_STEP_SECCOMP,
     WARDEN_STEP_SEND_LISTENER,
     WARDEN_STEP_EXECVE,
@@ -139,7 +140,7 @@ struct warden_child {
     // Launcher-private state.
     void *stack;
     size_t stack_size;
-    int sync_fd;               ///< write end: one byte releases the child
+    int sync_fd;               ///< release socket: one byte releases the child
     int report_fd;             ///< read end: step reports; EOF at exec
     int fdpass_fd;             ///< our end of the socketpair the child sends fds over
 };
@@ -156,5 +157,13 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
 /// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
 /// the child had already failed one of its early steps (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);
+
+/// Keeps `depth` (0 to 8) network namespaces with loopback up ready in the background; launches
+/// without WARDEN_LAUNCH_SHARE_NET take one instead of creating theirs (netns_pool.c). 0 stops
+/// refilling. Returns 0 or -errno (the thread could not start).
+int warden_netns_pool_enable(int depth);
+
+/// The pool's depth, with how many namespaces are ready and the errno that stopped it (0: none).
+int warden_netns_pool_status(int *ready, int *failed_errno);
 
 #endif
