@@ -39,14 +39,14 @@ int probe_daemonize(int argc, char **argv) {
     return 0;
 }
 
-/// argv: [GIB]. Writes GIB gibibytes of text to stdout as fast as the pipe takes it.
+/// argv: [MIB]. Writes MIB mebibytes of text to stdout as fast as the pipe takes it.
 int probe_flood(int argc, char **argv) {
-    long gib = argc > 0 ? atol(argv[0]) : 2;
+    long mib = argc > 0 ? atol(argv[0]) : 2048;
     static char chunk[1 << 20];
     memset(chunk, 'F', sizeof chunk);
     for (size_t i = 127; i < sizeof chunk; i += 128) chunk[i] = '\n';
     signal(SIGPIPE, SIG_IGN);
-    long long total = 0, goal = (long long)gib << 30;
+    long long total = 0, goal = (long long)mib << 20;
     while (total < goal) {
         ssize_t n = write(1, chunk, sizeof chunk);
         if (n <= 0) break;

@@ -1,6 +1,7 @@
 // Sockets and network reach: raw, packet, AF_ALG and AF_VSOCK sockets (created and closed, never
-// used), a TCP connect to the host's loopback service on PORT, and with "outside" a connect to
-// TEST-NET-1 (192.0.2.1, never routed on the internet). argv: PORT [outside].
+// used), a TCP connect to the host's loopback service on PORT and to its abstract unix socket
+// @NAME, and with "outside" a connect to TEST-NET-1 (192.0.2.1, never routed on the internet).
+// argv: PORT NAME [outside].
 #include "probe.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -8,6 +9,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <stddef.h>
+#include <sys/un.h>
 
 static void try_socket(const char *name, int domain, int type, int protocol) {
     int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
@@ -39,6 +42,17 @@ static void try_connect(const char *name, const char *address, int port) {
     else result(name, "blocked errno=%s", errname(err));
 }
 
+/// Connects to the abstract unix socket @name (abstract names belong to the network namespace).
+static void try_abstract(const char *name) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strnlen(name, sizeof sa.sun_path - 2);
+    memcpy(sa.sun_path + 1, name, len);
+    int rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len));
+    if (fd >= 0) close(fd);
+    expect_fail("connect-host-abstract", rc, "connected to the host's abstract unix socket");
+}
+
 /// The interface names the sandbox can see, from /proc/net/dev ("lo" only when contained).
 static void list_interfaces(void) {
     FILE *f = fopen("/proc/net/dev", "re");
@@ -61,8 +75,8 @@ static void list_interfaces(void) {
 }
 
 int probe_net(int argc, char **argv) {
-    if (argc < 1) {
-        fprintf(stderr, "net: PORT [outside]\n");
+    if (argc < 2) {
+        fprintf(stderr, "net: PORT NAME [outside]\n");
         return 2;
     }
     list_interfaces();
@@ -72,6 +86,7 @@ int probe_net(int argc, char **argv) {
     try_socket("af-alg", AF_ALG, SOCK_SEQPACKET, 0);
     try_socket("af-vsock", AF_VSOCK, SOCK_STREAM, 0);
     try_connect("connect-host-loopback", "127.0.0.1", atoi(argv[0]));
-    if (argc > 1 && strcmp(argv[1], "outside") == 0) try_connect("connect-outside", "192.0.2.1", 80);
+    try_abstract(argv[1]);
+    if (argc > 2 && strcmp(argv[2], "outside") == 0) try_connect("connect-outside", "192.0.2.1", 80);
     return 0;
 }

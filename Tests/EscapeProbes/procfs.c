@@ -14,8 +14,31 @@ static void try_open_write(const char *name, const char *path) {
     result(name, "ESCAPED opened %s for writing", path);
 }
 
+/// Kernel addresses from /proc/kallsyms: all zero unless the reader may see kernel pointers.
+static void try_kallsyms(void) {
+    FILE *f = fopen("/proc/kallsyms", "re");
+    if (!f) {
+        result("kallsyms", "blocked errno=%s", errname(errno));
+        return;
+    }
+    char line[256];
+    unsigned long long address = 0;
+    int lines = 0;
+    while (!address && lines < 1000 && fgets(line, sizeof line, f)) {
+        address = strtoull(line, NULL, 16);
+        lines++;
+    }
+    fclose(f);
+    if (address) result("kallsyms", "ESCAPED kernel address %llx visible", address);
+    else result("kallsyms", "blocked zeroed");
+}
+
 int probe_procfs(int argc, char **argv) {
     (void)argc, (void)argv;
+    try_kallsyms();
+    int kcore = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+    if (kcore >= 0) close(kcore);
+    expect_fail("kcore", kcore, "opened /proc/kcore");
     try_open_write("core-pattern", "/proc/sys/kernel/core_pattern");
     try_open_write("sysrq-trigger", "/proc/sysrq-trigger");
     try_open_write("modprobe-path", "/proc/sys/kernel/modprobe");

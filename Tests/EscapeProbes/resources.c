@@ -53,11 +53,21 @@ int probe_fill_tmp(int argc, char **argv) {
 }
 
 /// argv: MODE(ignore|signal) [CAP_MIB]. Writes workspace/big past RLIMIT_FSIZE: with SIGXFSZ
-/// ignored the write fails with EFBIG; with the default action the kernel kills us with SIGXFSZ.
+/// ignored the write fails with EFBIG; with the default action the kernel kills the writer with
+/// SIGXFSZ. The writer is a child in "signal" mode: as pid-namespace init we would be immune to
+/// default-action signals, and the file is kept for the host to measure.
 int probe_fsize(int argc, char **argv) {
     int ignore = argc > 0 && strcmp(argv[0], "ignore") == 0;
     long cap = (argc > 1 ? atol(argv[1]) : 1024) * MIB;
     if (ignore) signal(SIGXFSZ, SIG_IGN);
+    pid_t writer = ignore ? 0 : fork();
+    if (writer > 0) {
+        int status = 0;
+        waitpid(writer, &status, 0);
+        if (WIFSIGNALED(status)) result("fsize", "blocked signal=%s", sigabbrev_np(WTERMSIG(status)));
+        else result("fsize", "ESCAPED the writer exited with status %d", WEXITSTATUS(status));
+        return 0;
+    }
     int fd = open("big", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         result("fsize", "info open errno=%s", errname(errno));
@@ -66,7 +76,7 @@ int probe_fsize(int argc, char **argv) {
     int err;
     long total = fill(fd, cap, &err);
     close(fd);
-    unlink("big");
+    if (ignore) unlink("big");
     if (total >= cap) result("fsize", "ESCAPED wrote %ld MiB to one file", total / MIB);
     else result("fsize", "blocked errno=%s bytes=%ld", errname(err), total);
     return 0;

@@ -30,36 +30,56 @@ final class HostSleeper {
     }
 }
 
-/// A TCP listener on 127.0.0.1 of the host, on a kernel-chosen port.
-final class LoopbackListener {
-    let fd: Int32
+/// Host services the sandbox must not reach: a TCP listener on 127.0.0.1 (kernel-chosen port) and
+/// a listener on an abstract unix socket name.
+final class HostListeners {
+    let tcp: Int32, unix: Int32
     let port: Int
+    let abstractName = "warden-escape-\(UInt32.random(in: 0...UInt32.max))"
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        tcp = socket(AF_INET, flags, 0)
+        unix = socket(AF_UNIX, flags, 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let tcp = tcp
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, length) == 0 && getsockname(tcp, $0, &length) == 0 }
         }
-        guard fd >= 0, bound, listen(fd, 16) == 0 else {
-            if fd >= 0 { close(fd) }
-            throw HostSpawn.SpawnError(description: "loopback listener")
-        }
-        self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
+        guard bound, listen(tcp, 16) == 0, bindAbstract(), listen(unix, 16) == 0 else {
+            throw HostSpawn.SpawnError(description: "host listeners: \(String(cString: strerror(errno)))")
+        }
     }
 
-    /// Whether a connection has arrived (accepts and closes it).
-    var connectionArrived: Bool {
+    /// Binds `unix` to "\0" + abstractName.
+    private func bindAbstract() -> Bool {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array(abstractName.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            for (i, byte) in name.enumerated() { path[i + 1] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.count)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(unix, $0, length) == 0 }
+        }
+    }
+
+    /// Whether a connection has arrived on `fd` (accepts and closes it).
+    func connectionArrived(_ fd: Int32) -> Bool {
         let client = accept(fd, nil, nil)
         if client >= 0 { close(client) }
         return client >= 0
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(tcp)
+        close(unix)
+    }
 }
 
 extension EscapeSuite {
@@ -107,24 +127,28 @@ extension EscapeSuite {
 
         @Test func networkReachesNothing() throws {
             let workspace = try ProbeWorkspace()
-            let listener = try LoopbackListener()
-            let run = try ProbeRunner.sandboxed(workspace, ["net", String(listener.port), "outside"])
+            let listener = try HostListeners()
+            let run = try ProbeRunner.sandboxed(workspace, ["net", String(listener.port), listener.abstractName, "outside"])
             expectBlocked(run, [
                 "raw-inet": "EPERM", "raw-inet6": "EPERM", "packet": "EPERM", "af-alg": "EPERM", "af-vsock": "EPERM",
-                "connect-host-loopback": "ECONNREFUSED", "connect-outside": "ENETUNREACH",
+                "connect-host-loopback": "ECONNREFUSED", "connect-host-abstract": "ECONNREFUSED",
+                "connect-outside": "ENETUNREACH",
             ])
             #expect(run.result("interfaces")?.detail == "lo", "\(run.transcript)")
-            #expect(!listener.connectionArrived, "the sandbox connected to the host's loopback service")
+            #expect(!listener.connectionArrived(listener.tcp), "the sandbox connected to the host's loopback service")
+            #expect(!listener.connectionArrived(listener.unix), "the sandbox connected to the host's abstract socket")
             expectCleanRun(run, workspace)
         }
 
         /// Negative control: unsandboxed, the probe reaches the loopback service and the test sees it.
         @Test func netProbeDetectsHostConnection() throws {
             let workspace = try ProbeWorkspace()
-            let listener = try LoopbackListener()
-            let run = try ProbeRunner.unsandboxed(workspace, ["net", String(listener.port)])
+            let listener = try HostListeners()
+            let run = try ProbeRunner.unsandboxed(workspace, ["net", String(listener.port), listener.abstractName])
             #expect(run.result("connect-host-loopback")?.escaped == true, "\(run.transcript)")
-            #expect(listener.connectionArrived)
+            #expect(run.result("connect-host-abstract")?.escaped == true, "\(run.transcript)")
+            #expect(listener.connectionArrived(listener.tcp))
+            #expect(listener.connectionArrived(listener.unix))
         }
     }
 }

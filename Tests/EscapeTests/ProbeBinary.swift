@@ -31,6 +31,8 @@ enum ProbeBinary {
         let directory = NSTemporaryDirectory() + "warden-escape-probe-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = directory + "/probe"
+        // Removed when the test process exits (no suite-level teardown in Swift Testing).
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "warden-escape-probe-\(getpid())") }
         let arguments = ["-static", "-O2", "-Wall", "-o", output] + files
         guard let run = try? WardenTool.runProcess("/usr/bin/cc", arguments, timeout: 120) else {
             return .failure(BuildError(description: "could not start /usr/bin/cc"))

@@ -74,9 +74,11 @@ enum ProbeRunner {
     static func hostHas(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// `warden exec --policy P --workspace DIR --json -- /workspace/<probe> ARGS`.
-    static func sandboxed(_ workspace: ProbeWorkspace, _ arguments: [String], options: [String] = [],
+    /// Without `json`, warden streams the probe's output (bounded) instead of reporting.
+    static func sandboxed(_ workspace: ProbeWorkspace, _ arguments: [String], options: [String] = [], json: Bool = true,
                           stdin: Int32? = nil, deadline: Double = 60) throws -> ProbeRun {
-        let command = ["exec", "--policy", defaultPolicy, "--workspace", workspace.directory, "--json"] + options
+        let command = ["exec", "--policy", defaultPolicy, "--workspace", workspace.directory] + (json ? ["--json"] : [])
+            + options
             + ["--", workspace.probeInside] + arguments
         return ProbeRun(try HostSpawn.run(WardenTool.binary, command, stdin: stdin, deadline: deadline))
     }
