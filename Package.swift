@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // The errno layer: one system_<name> wrapper per syscall, file descriptors, pipes, pidfds, fd passing.
-        .target(name: "HostOS"),
+        .target(name: "HostOS", dependencies: ["CSandboxLauncher"]),
 
         // The code that runs between clone and exec, in C (DESIGN.md, decision 3).
         .target(name: "CSandboxLauncher", cSettings: optimizedC),
@@ -32,7 +32,11 @@ let package = Package(
         ),
 
         // The execution trace: framed, checksummed, hash-chained records; writer, reader, verifier, OTLP export.
-        .target(name: "TraceStore", dependencies: ["HostOS", "Specs"]),
+        .target(name: "TraceStore", dependencies: ["HostOS", "Specs", "CTraceDigest"]),
+        // SHA-256 and CRC-32C for the trace store, with SHA-NI / SSE4.2 paths chosen at run time.
+        .target(name: "CTraceDigest", cSettings: optimizedC),
+        // Trace append benchmarks and the crash-test writer child (Benchmarks/TraceBench).
+        .executableTarget(name: "trace-bench", dependencies: ["TraceStore", "Specs"], path: "Benchmarks/TraceBench"),
 
         // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
         .target(name: "CInferenceKernels", cSettings: optimizedC),
@@ -43,6 +47,9 @@ let package = Package(
         // The command-line tool: argument parsing and one file per command group; no logic.
         .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
 
+        // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
+        .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
+
         // Shared test helpers: locating and running the built `warden`, processes with deadlines.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
@@ -50,7 +57,7 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
-        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "TestSupport"]),
+        .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "CTraceDigest", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: optimizedSwift),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
     ]

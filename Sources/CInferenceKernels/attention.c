@@ -79,8 +79,13 @@ static void attention_avx2(const float *q, const uint16_t *k, const uint16_t *v,
 
 void wk_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim, size_t stride,
                       float scale, float *scores, float *out) {
+    wk_attention_f16_at(wk_level(), q, k, v, n, head_dim, stride, scale, scores, out);
+}
+
+void wk_attention_f16_at(int level, const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim,
+                         size_t stride, float scale, float *scores, float *out) {
 #if defined(__x86_64__)
-    const int level = wk_level();
+    if (level > wk_isa_detect()) level = wk_isa_detect();
     if (level == WK_ISA_AVX512VNNI && head_dim % 16 == 0 && head_dim <= 256) {
         attention_avx512(q, k, v, n, head_dim, stride, scale, scores, out);
         return;

@@ -4,7 +4,9 @@
 
 int wk_isa_level = -1;
 
-int wk_isa_detect(void) {
+static int detected = -1;
+
+static int detect(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -15,6 +17,11 @@ int wk_isa_detect(void) {
         return WK_ISA_AVX2;
 #endif
     return WK_ISA_SCALAR;
+}
+
+int wk_isa_detect(void) {
+    if (detected < 0) detected = detect();
+    return detected;
 }
 
 int wk_isa_current(void) {

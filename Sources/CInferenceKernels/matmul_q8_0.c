@@ -99,8 +99,12 @@ static void q8_0_avx2(const uint8_t *w, int rows, int nb, int g0, int g1, const 
 #endif
 
 void wk_matmul_q8_0(const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy) {
+    wk_matmul_q8_0_at(wk_level(), w, rows, k, g0, g1, x, nv, y, ldy);
+}
+
+void wk_matmul_q8_0_at(int level, const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy) {
 #if defined(__x86_64__)
-    switch (wk_level()) {
+    switch (level > wk_isa_detect() ? wk_isa_detect() : level) {
     case WK_ISA_AVX512VNNI: q8_0_avx512(w, rows, k / 32, g0, g1, x, nv, y, ldy); return;
     case WK_ISA_AVX2: q8_0_avx2(w, rows, k / 32, g0, g1, x, nv, y, ldy); return;
     default: break;

@@ -31,11 +31,11 @@ enum ChatCommand: WardenCommand {
             options = try parse(arguments)
         } catch {
             printError("warden chat: \(error.description)\n\n\(usage)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         guard let prompt = options.prompt else {
             printError("warden chat: missing the prompt\n\n\(usage)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         var messages = [ChatMessage(role: "user", content: prompt)]
         if let system = options.system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
@@ -95,20 +95,20 @@ enum InferenceRun {
     /// Exit status for an inference error: the request's fault (2) or a runtime failure (1).
     static func status(for error: InferenceError) -> Int32 {
         [.contextOverflow, .invalidArgument, .chatTemplate, .invalidToken].contains(error.code)
-            ? ExitStatus.usage : ExitStatus.failure
+            ? ExitCode.usage : ExitCode.failure
     }
 
     /// Streams a reply to stdout as it is generated.
     static func stream(modelPath: String?, messages: [ChatMessage], maxTokens: Int, sampling: SamplingParameters,
                        command: String) -> Int32 {
-        guard let path = resolveModel(modelPath, command: command) else { return ExitStatus.usage }
+        guard let path = resolveModel(modelPath, command: command) else { return ExitCode.usage }
         do {
             let model = try LoadedModel(path: path)
             let prompt = try model.promptTokens(for: messages)
             let request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling)
             _ = try model.generator.generate(request) { writeOut($0) }
             writeOut("\n")
-            return ExitStatus.success
+            return ExitCode.success
         } catch {
             printError("\(command): \(error)")
             return status(for: error)

@@ -30,20 +30,20 @@ enum GenerateCommand: WardenCommand {
             }
         } catch {
             printError("warden generate: \(error.description)\n\n\(usage)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         let request: ChatRequest
         do {
             request = try ChatRequest(json: readStandardInput(), file: "<stdin>")
         } catch {
             printError("warden generate: \(error)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
         guard !request.stream else {
             printError("warden generate: \"stream\": true is not supported here (warden chat streams)")
-            return ExitStatus.usage
+            return ExitCode.usage
         }
-        guard let path = InferenceRun.resolveModel(modelPath, command: "warden generate") else { return ExitStatus.usage }
+        guard let path = InferenceRun.resolveModel(modelPath, command: "warden generate") else { return ExitCode.usage }
         var sampling = request.sampling
         if !request.hasSeed { sampling.seed = UInt64.random(in: .min ... .max) }
         do {
@@ -53,7 +53,7 @@ enum GenerateCommand: WardenCommand {
                                                stop: request.stop)
             let result = try model.generator.generate(generation)
             print(JSONWriter.compact(output(result, seed: sampling.seed, model: path)))
-            return ExitStatus.success
+            return ExitCode.success
         } catch {
             printError("warden generate: \(error)")
             return InferenceRun.status(for: error)

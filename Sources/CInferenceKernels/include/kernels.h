@@ -51,6 +51,10 @@ void wk_repack_q8_0(const void *src, int rows, int k, void *dst);
 void wk_matmul_q4_1(const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy);
 void wk_matmul_q8_0(const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy);
 
+/// The same at a given instruction-set level (clamped to what the CPU supports), for tests.
+void wk_matmul_q4_1_at(int level, const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy);
+void wk_matmul_q8_0_at(int level, const void *w, int rows, int k, int g0, int g1, const wk_block_q8 *x, int nv, float *y, int ldy);
+
 /// IEEE half <-> single conversions (round to nearest even).
 void wk_f32_to_f16(const float *x, uint16_t *y, int n);
 void wk_f16_to_f32(const uint16_t *x, float *y, int n);
@@ -60,5 +64,9 @@ void wk_f16_to_f32(const uint16_t *x, float *y, int n);
 /// `scores` is scratch of n floats. head_dim is any even number.
 void wk_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim, size_t stride,
                       float scale, float *scores, float *out);
+
+/// wk_attention_f16 at a given instruction-set level (clamped), for tests.
+void wk_attention_f16_at(int level, const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim,
+                         size_t stride, float scale, float *scores, float *out);
 
 #endif

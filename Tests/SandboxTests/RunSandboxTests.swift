@@ -1,0 +1,116 @@
+import Glibc
+import Testing
+@testable import Sandbox
+import HostOS
+
+/// Whole runs through the in-process API: real sandboxes, real processes, real cgroups.
+@Suite("sandbox runs", .serialized, .enabled(if: getuid() == 0, "sandboxes need root here"))
+struct RunSandboxTests {
+    static func capture(_ arguments: [String], edit: (inout SandboxRun.Request) -> Void = { _ in }) throws -> SandboxRun.Result {
+        var request = SandboxRun.Request(arguments: arguments)
+        request.cgroupLimits = .init(memoryBytes: 256 << 20, pids: 64, cpuCores: 1)
+        edit(&request)
+        return try SandboxRun.execute(request, settings: .init(stdout: .capture, stderr: .capture))
+    }
+
+    @Test("exit code, stdout and stderr come back; the run is in pid 1 of its own namespace")
+    func basics() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "echo $$; echo err >&2; exit 3"])
+        #expect(result.report.exitCode == 3)
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "1\n")
+        #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
+        #expect(result.report.cgroupMode == Cgroups.Layout.host.mode)
+    }
+
+    @Test("a double-forked background process does not outlive the run")
+    func doubleFork() throws {
+        let marker = "warden-orphan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let result = try Self.capture(["/bin/sh", "-c", "(exec -a \(marker) /bin/sleep 300 &) ; echo started"])
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "started\n")
+        #expect(RunHost.processes(named: marker) == 0)
+    }
+
+    @Test("a wall-clock timeout kills a process that ignores SIGTERM")
+    func timeout() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "trap '' TERM; while :; do :; done"]) {
+            $0.timeoutNanos = 300_000_000
+        }
+        #expect(result.report.timedOut)
+        #expect(result.report.signal == SIGKILL)
+        #expect(result.report.exitStatus == 124)
+    }
+
+    @Test("a fork bomb stops at the pids limit and is reported; the supervisor stays responsive")
+    func forkBomb() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "i=0; while [ $i -lt 64 ]; do /bin/sleep 5 & i=$((i+1)); done; exit 0"]) {
+            $0.cgroupLimits.pids = 8
+            $0.timeoutNanos = 20_000_000_000
+        }
+        #expect(result.report.pidsLimitHit)
+        #expect(!result.report.timedOut)
+    }
+
+    @Test("setup failures leave no process, mount, cgroup or workspace behind",
+          arguments: ["/no/such/program", "missing-bind"])
+    func setupFailure(kind: String) throws {
+        let before = RunHost.snapshot()
+        #expect(throws: SandboxRun.Error.self) {
+            _ = try Self.capture([kind == "missing-bind" ? "/bin/true" : kind]) { request in
+                if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
+            }
+        }
+        #expect(RunHost.snapshot() == before)
+    }
+}
+
+/// Host-side counts for leak checks.
+enum RunHost {
+    struct Snapshot: Equatable {
+        var children: Int
+        var mounts: Int
+        var runGroups: Int
+        var workspaces: Int
+    }
+
+    static func snapshot() -> Snapshot {
+        Snapshot(children: children(), mounts: (CgroupFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").count,
+                 runGroups: runGroups(), workspaces: entries("/tmp").filter { $0.hasPrefix("warden-workspace-") }.count)
+    }
+
+    /// Processes whose parent is this test process.
+    static func children() -> Int {
+        entries("/proc").compactMap { Int32($0) }.filter { pid in
+            guard let stat = CgroupFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == getpid()
+        }.count
+    }
+
+    /// This process's run groups in every hierarchy.
+    static func runGroups() -> Int {
+        let layout = Cgroups.Layout.host
+        let parents = layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? [])
+        return parents.map { entries($0 + "/warden").filter { $0.hasPrefix("run-\(getpid())-") }.count }.reduce(0, +)
+    }
+
+    static func processes(named marker: String) -> Int {
+        entries("/proc").compactMap { Int32($0) }.filter { pid in
+            (CgroupFile.read("/proc/\(pid)/cmdline") ?? "").contains(marker)
+        }.count
+    }
+
+    static func entries(_ path: String) -> [String] { Cgroups.subdirectories(of: path) + files(path) }
+
+    static func files(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type != UInt8(DT_DIR) else { continue }
+            names.append(withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            })
+        }
+        return names
+    }
+}
