@@ -87,10 +87,17 @@ struct ModelStoreTests {
         #expect(try store.pull(.smolLM2) == .alreadyPresent)
     }
 
-    @Test("a failing fetch tool is an error naming the step; nothing is left behind")
+    @Test("a failing fetch tool is an error naming the step; nothing is left behind, old leftovers go")
     func fetchFailure() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warden-models-bad-\(getpid())")
         defer { try? FileManager.default.removeItem(at: directory) }
+        // A pull that died two hours ago left its directory; a live one (fresh mtime) must survive.
+        let stale = directory.appendingPathComponent(".pull-dead01/unzipped")
+        let live = directory.appendingPathComponent(".pull-live01")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)],
+                                              ofItemAtPath: stale.deletingLastPathComponent().path)
         for python in ["/bin/false", "/nonexistent/python3"] {
             let store = ModelStore(directory: directory.path, python: python)
             do {
@@ -100,7 +107,7 @@ struct ModelStoreTests {
                 #expect(error.code == .modelFetch, "\(error)")
                 #expect(error.message.contains(python), "\(error)")
             }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [".pull-live01"])
         }
     }
 }

@@ -143,4 +143,29 @@ struct SamplerTests {
         let top40 = Set((0..<logits.count).sorted { logits[$0] > logits[$1] }.prefix(40).map(Int32.init))
         for _ in 0..<200 { #expect(top40.contains(sampler.sample(logits))) }
     }
+
+    @Test("top-p over the whole vocabulary keeps exactly the nucleus, peaked or flat", arguments: [0.3, 3.0])
+    func vocabularyNucleus(spread: Double) throws {
+        var generator = Xoshiro256StarStar(seed: 8)
+        let logits = (0..<49_152).map { _ in Float(-log(generator.nextUnit() + 1e-12) * spread) }
+        // Brute force: sort everything, keep the shortest prefix reaching 0.9.
+        let order = (0..<logits.count).sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
+        let maxLogit = Double(logits[order[0]])
+        let total = logits.reduce(0.0) { $0 + exp(Double($1) - maxLogit) }
+        var cumulative = 0.0
+        var nucleus = Set<Int32>()
+        for index in order {
+            nucleus.insert(Int32(index))
+            cumulative += exp(Double(logits[index]) - maxLogit) / total
+            if cumulative >= 0.9 { break }
+        }
+        var sampler = try Sampler(Self.parameters(topK: 0, topP: 0.9, seed: 4))
+        var seen = Set<Int32>()
+        for _ in 0..<300 {
+            let token = sampler.sample(logits)
+            #expect(nucleus.contains(token))
+            seen.insert(token)
+        }
+        #expect(seen.count > 1)
+    }
 }

@@ -64,6 +64,7 @@ public struct ModelStore: Sendable {
         let hadFile = FileSteps.exists(target)
         if hadFile && isValid(source) { return .alreadyPresent }
         try FileSteps.makeDirectories(directory)
+        removeAbandonedPulls()
         var template = Array((directory + "/.pull-XXXXXX").utf8CString)
         guard let work = mkdtemp(&template).map({ String(cString: $0) }) else {
             throw InferenceError(.io, "cannot create a temporary directory: \(String(cString: strerror(errno)))", path: directory)
@@ -80,6 +81,17 @@ public struct ModelStore: Sendable {
         }
         FileSteps.sync(directory)
         return hadFile ? .replacedCorrupt : .fetched
+    }
+
+    /// Removes `.pull-*` directories left by pulls that died more than an hour ago (each holds up to
+    /// two copies of the model); a pull still running elsewhere has touched its directory recently.
+    private func removeAbandonedPulls() {
+        let cutoff = time(nil) - 3600
+        for name in FileSteps.entries(of: directory) where name.hasPrefix(".pull-") {
+            var info = stat()
+            let path = directory + "/" + name
+            if lstat(path, &info) == 0, info.st_mtim.tv_sec < cutoff { FileSteps.removeTree(path) }
+        }
     }
 
     /// Downloads and checks the wheel, unzips it; returns the extracted model's path.

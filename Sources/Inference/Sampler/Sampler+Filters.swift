@@ -1,7 +1,7 @@
 import Glibc
 
 extension Sampler {
-    /// Sorts the candidates by logit (descending, ties by id) and applies min-p and top-p.
+    /// Applies min-p and top-p to the candidates (top-p leaves them sorted by logit, descending).
     ///
     /// Both filters keep a prefix of the sorted list and both compare probabilities normalised over
     /// the same top-k set, so applying min-p first (it needs no sort and usually leaves a handful of
@@ -15,25 +15,46 @@ extension Sampler {
             let floor = maxLogit + logf(parameters.minP)
             filter { _, value in value >= floor }
         }
-        sortDescending()
-        if parameters.topP < 1 {
-            var cumulative = 0.0
-            var keep = values.count
-            for (index, value) in values.enumerated() {
-                cumulative += exp(Double(value - maxLogit)) / total
-                if cumulative >= Double(parameters.topP) {
-                    keep = index + 1
-                    break
-                }
-            }
-            ids.removeLast(ids.count - keep)
-            values.removeLast(values.count - keep)
+        guard parameters.topP < 1 else { return }
+        // The nucleus is usually a few hundred tokens at most: sort only the best 256 first, and the
+        // whole list only when they do not reach top_p.
+        if values.count > 1024, let keep = nucleus(of: topCandidates(256), maxLogit: maxLogit, total: total) {
+            (ids, values) = (Array(keep.ids), Array(keep.values))
+            return
         }
+        sortDescending()
+        let keep = nucleus(of: (ids, values), maxLogit: maxLogit, total: total)?.ids.count ?? values.count
+        ids.removeLast(ids.count - keep)
+        values.removeLast(values.count - keep)
+    }
+
+    /// The shortest prefix of sorted candidates whose probability reaches top_p, or nil if none does.
+    private func nucleus(of sorted: (ids: [Int32], values: [Float]), maxLogit: Float,
+                         total: Double) -> (ids: ArraySlice<Int32>, values: ArraySlice<Float>)? {
+        var cumulative = 0.0
+        for (index, value) in sorted.values.enumerated() {
+            cumulative += exp(Double(value - maxLogit)) / total
+            if cumulative >= Double(parameters.topP) {
+                return (sorted.ids[...index], sorted.values[...index])
+            }
+        }
+        return nil
+    }
+
+    /// The best `count` candidates, sorted by logit descending (ties by id).
+    private func topCandidates(_ count: Int) -> (ids: [Int32], values: [Float]) {
+        var heap = CandidateHeap(capacity: count)
+        for index in ids.indices { heap.offer(ids[index], values[index]) }
+        let (topIDs, topValues) = heap.contents()
+        let order = topIDs.indices.sorted {
+            topValues[$0] != topValues[$1] ? topValues[$0] > topValues[$1] : topIDs[$0] < topIDs[$1]
+        }
+        return (order.map { topIDs[$0] }, order.map { topValues[$0] })
     }
 
     /// Temperature, softmax, and one draw: the first candidate whose cumulative probability passes u.
     mutating func draw() -> Int32 {
-        guard let first = ids.first, let maxLogit = values.first else { return 0 }
+        guard let first = ids.first, let maxLogit = values.max() else { return 0 }
         let scale = 1 / Double(parameters.temperature)
         let weights = values.map { exp((Double($0) - Double(maxLogit)) * scale) }
         let total = weights.reduce(0, +)
@@ -57,10 +78,22 @@ extension Sampler {
         values.removeLast(values.count - write)
     }
 
+    /// Sorts by logit descending, ties by id, as one sort of packed integer keys (no comparator
+    /// closure: this is the one O(V log V) step, when top-p needs the whole vocabulary sorted).
     private mutating func sortDescending() {
-        let order = ids.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : ids[$0] < ids[$1] }
-        ids = order.map { ids[$0] }
-        values = order.map { values[$0] }
+        var keys = [UInt64](repeating: 0, count: ids.count)
+        for index in ids.indices {
+            let bits = values[index].bitPattern
+            let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            keys[index] = UInt64(~ordered) << 32 | UInt64(UInt32(bitPattern: ids[index]))
+        }
+        keys.sort()
+        for (index, key) in keys.enumerated() {
+            let ordered = ~UInt32(truncatingIfNeeded: key >> 32)
+            let bits = ordered & 0x8000_0000 != 0 ? ordered & 0x7FFF_FFFF : ~ordered
+            values[index] = Float(bitPattern: bits)
+            ids[index] = Int32(bitPattern: UInt32(truncatingIfNeeded: key))
+        }
     }
 }
 

@@ -5,25 +5,56 @@
 /// Pairs are looked up by id, not by string: a merge `"A B"` is stored as `(id(A), id(B)) → (rank,
 /// id(AB))`, so a word never has to be turned back into strings while it is being merged.
 struct BPEMerges: Sendable {
-    /// `(left << 32 | right)` → `(rank << 32 | merged id)`.
-    private let table: [UInt64: UInt64]
-
-    init(table: [UInt64: UInt64]) { self.table = table }
-
+    /// Open-addressing table `(left << 32 | right)` → `(rank << 32 | merged id)`, linear probing with a
+    /// multiplicative hash: the merge loop does a lookup per adjacent pair, and the standard
+    /// Dictionary's SipHash made that the tokenizer's main cost.
+    private let keys: [UInt64]
+    private let values: [UInt64]
+    private let shift: UInt64
     /// Number of merges that can apply.
-    var count: Int { table.count }
+    let count: Int
+
+    private static let empty = UInt64.max
+
+    init(table: [UInt64: UInt64]) {
+        var capacity = 16
+        while capacity < table.count * 2 { capacity *= 2 }
+        var keys = [UInt64](repeating: Self.empty, count: capacity)
+        var values = [UInt64](repeating: 0, count: capacity)
+        let shift = UInt64(64 - capacity.trailingZeroBitCount)
+        for (key, value) in table {
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while keys[slot] != Self.empty { slot = (slot + 1) & (capacity - 1) }
+            keys[slot] = key
+            values[slot] = value
+        }
+        (self.keys, self.values, self.shift, count) = (keys, values, shift, table.count)
+    }
 
     @inline(__always)
     private func lookup(_ left: Int32, _ right: Int32) -> (rank: UInt32, merged: Int32)? {
-        guard left >= 0, right >= 0,
-              let entry = table[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] else { return nil }
-        return (UInt32(truncatingIfNeeded: entry >> 32), Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF))
+        guard left >= 0, right >= 0 else { return nil }
+        let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
+        return keys.withUnsafeBufferPointer { keys in
+            let mask = keys.count - 1
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while true {
+                let stored = keys[slot]
+                if stored == key {
+                    let entry = values[slot]
+                    return (UInt32(truncatingIfNeeded: entry >> 32), Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF))
+                }
+                if stored == Self.empty { return nil }
+                slot = (slot + 1) & mask
+            }
+        }
     }
 
     /// Merges `symbols` (one id per byte; -1 for a byte with no token) in place of the result.
     func merge(_ symbols: inout [Int32], scratch: inout MergeScratch) {
         let n = symbols.count
         guard n > 1 else { return }
+        if n <= 12 { return mergeShort(&symbols) }
         scratch.reset(count: n)
         for i in 0..<(n - 1) { push(symbols, i, i + 1, &scratch) }
         while let candidate = scratch.heap.popMin() {
@@ -46,6 +77,22 @@ struct BPEMerges: Sendable {
             write += 1
         }
         symbols.removeLast(n - write)
+    }
+
+    /// The same merges for a short word by rescanning all pairs: no heap, no links, and for the
+    /// few bytes of a typical word far cheaper than the queue.
+    private func mergeShort(_ symbols: inout [Int32]) {
+        while symbols.count > 1 {
+            var best: (rank: UInt32, index: Int, merged: Int32)?
+            for i in 0..<(symbols.count - 1) {
+                if let found = lookup(symbols[i], symbols[i + 1]), found.rank < (best?.rank ?? .max) {
+                    best = (found.rank, i, found.merged)
+                }
+            }
+            guard let best else { return }
+            symbols[best.index] = best.merged
+            symbols.remove(at: best.index + 1)
+        }
     }
 
     @inline(__always)

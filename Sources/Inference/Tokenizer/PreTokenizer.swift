@@ -36,51 +36,42 @@ struct PreTokenizer: Sendable {
         return pieces
     }
 
-    /// The GPT-2 regex over the scalars in `range`; appends byte ranges.
+    /// The GPT-2 regex over the scalars in `range`; appends byte ranges. Written as one loop over
+    /// plain indices (no captured closures) because it runs once per scalar of every prompt.
     private func splitGPT2(_ s: ScalarRun, _ range: Range<Int>, into pieces: inout [Range<Int>]) {
         let end = range.upperBound
         var pos = range.lowerBound
         var pieceStart = pos
-        func emit(_ upTo: Int) {
-            if upTo > pieceStart { pieces.append(s.offsets[pieceStart]..<s.offsets[upTo]) }
-            pieceStart = upTo
-        }
-        func classes(_ at: Int) -> ScalarClass? { at < end ? s.classes[at] : nil }
-
-        while pos < end {
-            let cpt = s.values[pos]
-            if let length = contractionLength(s, at: pos, end: end) {
-                pos += length
-                emit(pos)
-                continue
+        let none: ScalarClass = [.letter, .number, .whitespace]
+        s.classes.withUnsafeBufferPointer { classes in
+            while pos < end {
+                let cpt = s.values[pos]
+                if let length = contractionLength(s, at: pos, end: end) {
+                    pos += length
+                } else {
+                    let leadingSpace = cpt == 0x20
+                    let headIndex = leadingSpace ? pos + 1 : pos
+                    let head: ScalarClass? = headIndex < end ? classes[headIndex] : nil
+                    if let head, head.contains(.letter) || head.contains(.number) {
+                        // ` ?\p{L}+` or ` ?\p{N}+`
+                        let wanted: ScalarClass = head.contains(.letter) ? .letter : .number
+                        pos = headIndex
+                        while pos < end && classes[pos].contains(wanted) { pos += 1 }
+                    } else if let head, head.isDisjoint(with: none) {
+                        // ` ?[^\s\p{L}\p{N}]+`
+                        pos = headIndex
+                        while pos < end && classes[pos].isDisjoint(with: none) { pos += 1 }
+                    } else {
+                        var spaces = 0
+                        while pos + spaces < end && classes[pos + spaces].contains(.whitespace) { spaces += 1 }
+                        // `\s+(?!\S)` leaves the run's last space to the next piece unless the run ends
+                        // the text; `\s+`, or no rule at all, takes at least one scalar.
+                        pos += spaces > 1 && pos + spaces < end ? spaces - 1 : max(spaces, 1)
+                    }
+                }
+                if pos > pieceStart { pieces.append(s.offsets[pieceStart]..<s.offsets[pos]) }
+                pieceStart = pos
             }
-            let leadingSpace = cpt == 0x20
-            let head = leadingSpace ? classes(pos + 1) : classes(pos)
-            if let head, head.contains(.letter) || head.contains(.number) {
-                // ` ?\p{L}+` or ` ?\p{N}+`
-                let wanted: ScalarClass = head.contains(.letter) ? .letter : .number
-                if leadingSpace { pos += 1 }
-                while let c = classes(pos), c.contains(wanted) { pos += 1 }
-                emit(pos)
-                continue
-            }
-            if let head, head.isDisjoint(with: [.letter, .number, .whitespace]) {
-                // ` ?[^\s\p{L}\p{N}]+`
-                if leadingSpace { pos += 1 }
-                while let c = classes(pos), c.isDisjoint(with: [.letter, .number, .whitespace]) { pos += 1 }
-                emit(pos)
-                continue
-            }
-            var spaces = 0
-            while let c = classes(pos + spaces), c.contains(.whitespace) { spaces += 1 }
-            if spaces > 1 && pos + spaces < end {
-                // `\s+(?!\S)`: the run minus its last space, which starts the next piece.
-                pos += spaces - 1
-            } else {
-                // `\s+`, or no rule matched: one scalar.
-                pos += max(spaces, 1)
-            }
-            emit(pos)
         }
     }
 
