@@ -52,7 +52,9 @@ final class Scratch: @unchecked Sendable {
     var delta: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × d] Wo or Wdown output, added next phase
     var hb: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × ff] gate, then silu(gate)·up
     var hb2: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × ff] up
+    var rope: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × headDim] (cos, sin) per pair
     var xq: UnsafeMutableRawPointer = .allocate(byteCount: 64, alignment: 64)  // [T × max(d, ff)/32] blocks
+    var xqHidden: UnsafeMutableRawPointer = .allocate(byteCount: 64, alignment: 64)  // [T × ff/32] blocks of hb
     var logits: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [S × vocab]
     var scores: UnsafeMutablePointer<Float>  // [threads × context] attention scores
     var floatScratch: UnsafeMutablePointer<Float>  // [threads × max(d, ff)] for the float-dot fallback
@@ -65,8 +67,9 @@ final class Scratch: @unchecked Sendable {
     }
 
     deinit {
-        for p in [x, xb, q, k, v, delta, hb, hb2, logits, scores, floatScratch] { p.deallocate() }
+        for p in [x, xb, q, k, v, delta, hb, hb2, rope, logits, scores, floatScratch] { p.deallocate() }
         xq.deallocate()
+        xqHidden.deallocate()
     }
 
     /// Makes room for `count` tokens and `outputs` logit rows.
@@ -78,8 +81,9 @@ final class Scratch: @unchecked Sendable {
             logitCapacity = outputs * vocab
         }
         guard count > tokens else { return }
-        for p in [x, xb, q, k, v, delta, hb, hb2] { p.deallocate() }
+        for p in [x, xb, q, k, v, delta, hb, hb2, rope] { p.deallocate() }
         xq.deallocate()
+        xqHidden.deallocate()
         x = .allocate(capacity: count * c.embeddingLength)
         xb = .allocate(capacity: count * c.embeddingLength)
         q = .allocate(capacity: count * c.embeddingLength)
@@ -88,8 +92,10 @@ final class Scratch: @unchecked Sendable {
         delta = .allocate(capacity: count * c.embeddingLength)
         hb = .allocate(capacity: count * c.feedForwardLength)
         hb2 = .allocate(capacity: count * c.feedForwardLength)
+        rope = .allocate(capacity: count * c.headDimension)
         let blocks = (max(c.embeddingLength, c.feedForwardLength) + 31) / 32
         xq = .allocate(byteCount: count * blocks * ReferenceKernels.q8BlockBytes, alignment: 64)
+        xqHidden = .allocate(byteCount: count * blocks * ReferenceKernels.q8BlockBytes, alignment: 64)
         tokens = count
     }
 
