@@ -17,7 +17,12 @@ final class KVCache: @unchecked Sendable {
         self.capacity = capacity
         self.layerCount = config.layerCount
         self.kvDimension = config.kvDimension
-        byteCount = config.layerCount * 2 * capacity * config.kvDimension * 2
+        let perToken = config.kvValuesPerToken * 2
+        let (bytes, overflow) = perToken.multipliedReportingOverflow(by: capacity)
+        guard !overflow, bytes <= 1 << 46 else {
+            throw InferenceError(.invalidArgument, "a KV cache of \(capacity) tokens × \(perToken) bytes is too large")
+        }
+        byteCount = bytes
         guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             throw InferenceError(.io, "cannot map a \(byteCount)-byte KV cache for \(capacity) tokens: \(String(cString: strerror(errno)))")
         }
