@@ -44,6 +44,12 @@ let package = Package(
         // The inference engine: GGUF, tokenizer, llama forward pass, sampler, CPU backend.
         .target(name: "Inference", dependencies: ["Specs", "CInferenceKernels"], swiftSettings: optimizedSwift),
 
+        // Benchmarks/inference.sh's driver: Warden's side of the side-by-side with llama.cpp.
+        .executableTarget(
+            name: "InferenceBench", dependencies: ["Inference", "CInferenceKernels"],
+            path: "Benchmarks/InferenceBench", swiftSettings: optimizedSwift
+        ),
+
         // The command-line tool: argument parsing and one file per command group; no logic.
         .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
 

@@ -5,7 +5,7 @@
 #include "kernels.h"
 #include "internal.h"
 
-enum { GB = WK_Q4_1_GROUP_BLOCK_BYTES, R = WK_GROUP_ROWS };
+enum { GB = WK_Q4_1_GROUP_BLOCK_BYTES, R = WK_GROUP_ROWS, PREFETCH = 10 * WK_Q4_1_GROUP_BLOCK_BYTES };
 
 static inline int32_t load_i32(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
@@ -46,6 +46,8 @@ static void q4_1_avx512(const uint8_t *w, int rows, int nb, int g0, int g1, cons
             __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
             for (int b = 0; b < nb; b++) {
                 const uint8_t *blk = wg + (size_t)b * GB;
+                // Stream ahead: the next blocks of this group (and then the next group, which follows it).
+                for (int line = 0; line < GB; line += 64) _mm_prefetch((const char *)blk + PREFETCH + line, _MM_HINT_T0);
                 const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
                 const __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32)));
                 __m512i lo[4], hi[4];

@@ -4,7 +4,7 @@
 #include "kernels.h"
 #include "internal.h"
 
-enum { GB = WK_Q8_0_GROUP_BLOCK_BYTES, R = WK_GROUP_ROWS };
+enum { GB = WK_Q8_0_GROUP_BLOCK_BYTES, R = WK_GROUP_ROWS, PREFETCH = 6 * WK_Q8_0_GROUP_BLOCK_BYTES };
 
 static inline int32_t load_i32(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
@@ -40,6 +40,7 @@ static void q8_0_avx512(const uint8_t *w, int rows, int nb, int g0, int g1, cons
             __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
             for (int b = 0; b < nb; b++) {
                 const uint8_t *blk = wg + (size_t)b * GB;
+                for (int line = 0; line < GB; line += 64) _mm_prefetch((const char *)blk + PREFETCH + line, _MM_HINT_T0);
                 const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
                 __m512i q[8];
                 for (int c = 0; c < 8; c++) q[c] = _mm512_loadu_si512(blk + 32 + 64 * c);

@@ -92,10 +92,14 @@ import Testing
         var rng = SplitMix64(seed: 7)
         var x = (0..<256).map { _ in Float.random(in: -10...10, using: &rng) }
         x[40..<72] = ArraySlice(repeating: 0, count: 32)  // an all-zero block: d = 0, no division by zero
+        for j in 0..<32 { x[128 + j] = 127 / 10 * (Float(j) - 15.5) / 15.5 * 10 }  // values at exact .5 steps
+        x[160..<192] = ArraySlice((0..<32).map { Float($0) - 15.5 })
         let swift = Self.quantized(x, vectors: 1, k: 256)
-        var c = [UInt8](repeating: 0xAA, count: swift.count)
-        c.withUnsafeMutableBytes { wk_quantize_q8(x, 256, $0.baseAddress!.assumingMemoryBound(to: wk_block_q8.self)) }
-        #expect(c == swift)
+        for level in Self.levels {
+            var c = [UInt8](repeating: 0xAA, count: swift.count)
+            c.withUnsafeMutableBytes { wk_quantize_q8_at(level, x, 256, $0.baseAddress!.assumingMemoryBound(to: wk_block_q8.self)) }
+            #expect(c == swift, "level \(level)")
+        }
     }
 
     @Test func halfConversionsRoundTripEveryHalf() {

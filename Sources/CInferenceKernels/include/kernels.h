@@ -29,6 +29,8 @@ int wk_isa_set(int level);
 
 /// Quantizes n floats (n a multiple of 32) into n/32 blocks: d = max|x|/127, qs = round(x/d).
 void wk_quantize_q8(const float *x, int n, wk_block_q8 *out);
+/// wk_quantize_q8 at a given instruction-set level (clamped), for tests.
+void wk_quantize_q8_at(int level, const float *x, int n, wk_block_q8 *out);
 
 /// Rows per group of the repacked weight layouts.
 #define WK_GROUP_ROWS 16

@@ -82,7 +82,7 @@ final class ThreadPool: @unchecked Sendable {
         var spins = 0
         while barrierPhase.load(ordering: .acquiring) == phase {
             spins += 1
-            if spins > 20_000 { sched_yield() }
+            if spins > 4_000 { sched_yield() }
         }
     }
 

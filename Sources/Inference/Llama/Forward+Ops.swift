@@ -19,23 +19,24 @@ extension LlamaForward {
         for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
-    /// RoPE, llama.cpp's NORM style: rotate consecutive pairs (x[2i], x[2i+1]) of each head by p·θ^(−2i/hd).
-    func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
-        let hd = model.config.headDimension, half = hd / 2
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: hd) { cs in
-            for i in 0..<half {
-                let angle = Float(position) * inverseFrequency(i)
-                cs[2 * i] = cosf(angle)
-                cs[2 * i + 1] = sinf(angle)
-            }
-            for h in 0..<heads {
-                let v = x + h * hd
-                for i in 0..<half {
-                    let (a, b, cos, sin) = (v[2 * i], v[2 * i + 1], cs[2 * i], cs[2 * i + 1])
-                    v[2 * i] = a * cos - b * sin
-                    v[2 * i + 1] = a * sin + b * cos
-                }
-            }
+    /// (cos, sin) of p·θ^(−2i/hd) for each rotated pair i of a head, for one position.
+    func ropeTable(position: Int, into table: UnsafeMutablePointer<Float>) {
+        for i in 0..<model.config.headDimension / 2 {
+            let angle = Float(position) * inverseFrequency(i)
+            table[2 * i] = cosf(angle)
+            table[2 * i + 1] = sinf(angle)
+        }
+    }
+
+    /// RoPE, llama.cpp's NORM style, on rows `rows` (even bounds) of a q or k vector: rotate each
+    /// consecutive pair (x[2i], x[2i+1]) of a head by its angle from `table`.
+    func rotate(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, table: UnsafeMutablePointer<Float>) {
+        let hd = model.config.headDimension
+        for r in stride(from: rows.lowerBound, to: rows.upperBound, by: 2) {
+            let i = r % hd  // 2 × the pair index within the head
+            let (a, b, cos, sin) = (x[r], x[r + 1], table[i], table[i + 1])
+            x[r] = a * cos - b * sin
+            x[r + 1] = a * sin + b * cos
         }
     }
 

@@ -12,8 +12,9 @@ struct PassToken {
 
 /// The llama forward pass over a batch of positions from several sequences (llama2.c's `forward`,
 /// batched): every matrix multiplies all T positions at once, so each weight byte is read once per pass.
-/// Runs inside one ThreadPool.run; phases are separated by barriers; each thread takes a slice of the
-/// positions (elementwise work) or of the 16-row groups (matrices).
+/// Runs inside one ThreadPool.run. Each thread takes a slice of the positions (norms), of the 16-row
+/// groups of the matrices (and finishes its own rows: RoPE, cache writes, residual adds, SwiGLU), or of
+/// the (position, head) pairs (attention); seven barriers per layer separate the phases.
 final class LlamaForward: @unchecked Sendable {
     let model: LlamaModel
     let prepared: PreparedModel
@@ -39,122 +40,105 @@ final class LlamaForward: @unchecked Sendable {
     /// Runs `tokens` (whose cache slots must exist: position < capacity) and writes the logits of the
     /// positions listed in `outputs` to `scratch.logits`, one vocabulary-sized row each, in that order.
     func run(_ tokens: [PassToken], outputs: [Int]) {
-        let c = model.config, T = tokens.count
+        let c = model.config, T = tokens.count, d = c.embeddingLength
         scratch.reserve(tokens: T, outputs: outputs.count)
         pool.run { tid in
-            let width = pool.width
-            let rows = ThreadPool.share(T, tid: tid, width: width)
-            for t in rows { embed(token: tokens[t].token, into: scratch.x + t * c.embeddingLength) }
-            for l in 0..<c.layerCount {
-                layer(l, tokens: tokens, tid: tid, rows: rows)
+            let rows = ThreadPool.share(T, tid: tid, width: pool.width)
+            for t in rows {
+                embed(token: tokens[t].token, into: scratch.x + t * d)
+                ropeTable(position: tokens[t].position, into: scratch.rope + t * c.headDimension)
+            }
+            for l in 0..<c.layerCount { layer(l, tokens: tokens, tid: tid, rows: rows) }
+            // logits = head · (rmsnorm(x) ⊙ output_norm), only at the positions asked for.
+            for i in ThreadPool.share(outputs.count, tid: tid, width: pool.width) {
+                normalize(scratch.x + outputs[i] * d, model.outputNorm, into: scratch.xb + i * d)
+                quantize(scratch.xb + i * d, d, at: i)
             }
             pool.barrier()
-            let outRows = ThreadPool.share(outputs.count, tid: tid, width: width)
-            for (i, t) in zip(outRows, outRows.map { outputs[$0] }) {
-                normalize(scratch.x + t * c.embeddingLength, model.outputNorm, into: scratch.xb + i * c.embeddingLength)
-                quantize(scratch.xb + i * c.embeddingLength, c.embeddingLength, at: i)
-            }
-            pool.barrier()
-            multiply(prepared.head, tid: tid, nv: outputs.count, y: scratch.logits, ldy: c.vocabularySize)
+            let head = prepared.head
+            head.multiply(groups: share(head.groupCount, tid), xq: scratch.xq, xf: scratch.xb, nv: outputs.count,
+                          y: scratch.logits, ldy: c.vocabularySize, scratch: floatScratch(tid))
         }
     }
 
-    /// One transformer block over all positions.
+    /// One transformer block over all positions; every thread calls this with its share.
     private func layer(_ l: Int, tokens: [PassToken], tid: Int, rows: Range<Int>) {
         let c = model.config, w = model.layers[l], m = prepared.layers[l], T = tokens.count
-        let d = c.embeddingLength, kvd = c.kvDimension, ff = c.feedForwardLength, s = scratch
-        // Attention: h = rmsnorm(x) ⊙ attn_norm; q, k, v = Wq·h, Wk·h, Wv·h.
-        for t in rows {
-            normalize(s.x + t * d, w.attentionNorm, into: s.xb + t * d)
-            quantize(s.xb + t * d, d, at: t)
+        let d = c.embeddingLength, kvd = c.kvDimension, s = scratch
+        // h = rmsnorm(x) ⊙ attn_norm
+        for t in rows { normalize(s.x + t * d, w.attentionNorm, into: s.xb + t * d); quantize(s.xb + t * d, d, at: t) }
+        pool.barrier()
+        // q, k, v = Wq·h, Wk·h, Wv·h; RoPE on q and k; k and v appended to each sequence's cache.
+        let qkv = [m.query, m.key, m.value]
+        for (j, groups) in split(qkv, tid) {
+            let outs = [s.q, s.k, s.v], widths = [d, kvd, kvd]
+            qkv[j].multiply(groups: groups, xq: s.xq, xf: s.xb, nv: T, y: outs[j], ldy: widths[j], scratch: floatScratch(tid))
+            let r = rowRange(groups, qkv[j].rows)
+            for t in 0..<T {
+                let row = outs[j] + t * widths[j], cache = tokens[t].cache, p = tokens[t].position
+                if j < 2 { rotate(row, rows: r, table: s.rope + t * c.headDimension) }
+                if j > 0 {
+                    let dst = (j == 1 ? cache.keys(l) : cache.values(l)) + p * kvd + r.lowerBound
+                    wk_f32_to_f16(row + r.lowerBound, dst, Int32(r.count))
+                }
+            }
         }
         pool.barrier()
-        multiply([(m.query, s.q, d), (m.key, s.k, kvd), (m.value, s.v, kvd)], tid: tid, nv: T)
+        attend(layer: l, tokens: tokens, tid: tid)  // → xb (quantized into xq)
         pool.barrier()
-        // RoPE on q and k, then append k and v to each sequence's cache.
-        for t in rows {
-            let p = tokens[t].position, cache = tokens[t].cache
-            rotate(s.q + t * d, heads: c.headCount, position: p)
-            rotate(s.k + t * kvd, heads: c.kvHeadCount, position: p)
-            wk_f32_to_f16(s.k + t * kvd, cache.keys(l) + p * kvd, Int32(kvd))
-            wk_f32_to_f16(s.v + t * kvd, cache.values(l) + p * kvd, Int32(kvd))
-        }
+        // x += Wo·att
+        multiplyAdd(m.output, input: s.xq, tid: tid, nv: T)
         pool.barrier()
-        attend(layer: l, tokens: tokens, tid: tid)
+        // h = rmsnorm(x) ⊙ ffn_norm
+        for t in rows { normalize(s.x + t * d, w.ffnNorm, into: s.xb + t * d); quantize(s.xb + t * d, d, at: t) }
         pool.barrier()
-        for t in rows { quantize(s.xb + t * d, d, at: t) }
+        // x += Wdown·(silu(Wgate·h) ⊙ Wup·h)
+        feedForward(m, tid: tid, nv: T)
         pool.barrier()
-        multiply([(m.output, s.delta, d)], tid: tid, nv: T)
+        multiplyAdd(m.down, input: s.xqHidden, tid: tid, nv: T)
         pool.barrier()
-        // FFN: x += Wo·att; h = rmsnorm(x) ⊙ ffn_norm; x += Wdown·(silu(Wgate·h) ⊙ Wup·h).
-        for t in rows {
-            add(s.delta + t * d, into: s.x + t * d, count: d)
-            normalize(s.x + t * d, w.ffnNorm, into: s.xb + t * d)
-            quantize(s.xb + t * d, d, at: t)
-        }
-        pool.barrier()
-        multiply([(m.gate, s.hb, ff), (m.up, s.hb2, ff)], tid: tid, nv: T)
-        pool.barrier()
-        for t in rows {
-            swiglu(s.hb + t * ff, s.hb2 + t * ff, count: ff)
-            quantize(s.hb + t * ff, ff, at: t)
-        }
-        pool.barrier()
-        multiply([(m.down, s.delta, d)], tid: tid, nv: T)
-        pool.barrier()
-        for t in rows { add(s.delta + t * d, into: s.x + t * d, count: d) }
     }
 
-    /// Each query head of each position attends over its sequence's positions 0...p (causal).
+    /// Each query head of each position attends over its sequence's positions 0...p (causal), and the
+    /// head's slice of the output is quantized right away (its blocks belong to this head alone).
     private func attend(layer l: Int, tokens: [PassToken], tid: Int) {
-        let c = model.config, hd = c.headDimension, group = c.headCount / c.kvHeadCount
+        let c = model.config, hd = c.headDimension, group = c.headCount / c.kvHeadCount, d = c.embeddingLength
         let scale = 1 / Float(hd).squareRoot()
         let scores = scratch.scores + tid * c.contextLength
+        let headBlocks = hd % 32 == 0
         for item in ThreadPool.share(tokens.count * c.headCount, tid: tid, width: pool.width) {
             let t = item / c.headCount, h = item % c.headCount
-            let cache = tokens[t].cache, kvOffset = (h / group) * hd
-            wk_attention_f16(scratch.q + t * c.embeddingLength + h * hd, cache.keys(l) + kvOffset, cache.values(l) + kvOffset,
-                             Int32(tokens[t].position + 1), Int32(hd), c.kvDimension, scale, scores,
-                             scratch.xb + t * c.embeddingLength + h * hd)
+            let cache = tokens[t].cache, kv = (h / group) * hd, out = scratch.xb + t * d + h * hd
+            wk_attention_f16(scratch.q + t * d + h * hd, cache.keys(l) + kv, cache.values(l) + kv,
+                             Int32(tokens[t].position + 1), Int32(hd), c.kvDimension, scale, scores, out)
+            if headBlocks { quantizeBlocks(out, count: hd, block: (t * d + h * hd) / 32, into: scratch.xq) }
+        }
+        if !headBlocks {  // heads do not align with 32-wide blocks: quantize whole positions afterwards
+            pool.barrier()
+            for t in ThreadPool.share(tokens.count, tid: tid, width: pool.width) { quantize(scratch.xb + t * d, d, at: t) }
         }
     }
 
-    /// Multiplies the same quantized input by several matrices, splitting all their row groups across threads.
-    private func multiply(_ jobs: [(PreparedMatrix, UnsafeMutablePointer<Float>, Int)], tid: Int, nv: Int) {
-        let total = jobs.reduce(0) { $0 + $1.0.groupCount }
-        let mine = ThreadPool.share(total, tid: tid, width: pool.width)
-        var start = 0
-        for (matrix, y, ldy) in jobs {
-            let range = start..<(start + matrix.groupCount)
-            let lo = max(range.lowerBound, mine.lowerBound), hi = min(range.upperBound, mine.upperBound)
-            if lo < hi {
-                matrix.multiply(groups: (lo - start)..<(hi - start), xq: scratch.xq, xf: xfInput(matrix), nv: nv,
-                                y: y, ldy: ldy, scratch: floatScratch(tid))
+    /// hb = silu(Wgate·h) ⊙ Wup·h, quantized; each thread owns the same 32-row slices of gate and up.
+    private func feedForward(_ m: PreparedModel.Layer, tid: Int, nv: Int) {
+        let ff = model.config.feedForwardLength, s = scratch
+        let unit = ff % 32 == 0 ? 2 : m.gate.groupCount  // groups per slice: whole quantization blocks
+        let slices = (m.gate.groupCount + unit - 1) / unit
+        let mine = share(slices, tid)
+        let groups = (mine.lowerBound * unit)..<min(m.gate.groupCount, mine.upperBound * unit)
+        m.gate.multiply(groups: groups, xq: s.xq, xf: s.xb, nv: nv, y: s.hb, ldy: ff, scratch: floatScratch(tid))
+        m.up.multiply(groups: groups, xq: s.xq, xf: s.xb, nv: nv, y: s.hb2, ldy: ff, scratch: floatScratch(tid))
+        let r = rowRange(groups, ff)
+        for t in 0..<nv where !r.isEmpty {
+            swiglu(s.hb + t * ff + r.lowerBound, s.hb2 + t * ff + r.lowerBound, count: r.count)
+            // Into the second block buffer: other threads may still be reading xq for their gate/up rows.
+            if ff % 32 == 0 {
+                quantizeBlocks(s.hb + t * ff + r.lowerBound, count: r.count, block: (t * ff + r.lowerBound) / 32, into: s.xqHidden)
             }
-            start += matrix.groupCount
         }
-    }
-
-    private func multiply(_ matrix: PreparedMatrix, tid: Int, nv: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        multiply([(matrix, y, ldy)], tid: tid, nv: nv)
-    }
-
-    /// The float input a matrix of this width reads (the F32/F16 fallback): hb for the FFN-width input.
-    private func xfInput(_ matrix: PreparedMatrix) -> UnsafePointer<Float> {
-        UnsafePointer(matrix.cols == model.config.embeddingLength ? scratch.xb : scratch.hb)
-    }
-
-    private func floatScratch(_ tid: Int) -> UnsafeMutablePointer<Float> {
-        scratch.floatScratch + tid * max(model.config.embeddingLength, model.config.feedForwardLength)
-    }
-
-    /// Quantizes position t's input of width n into its slot of `xq`.
-    private func quantize(_ x: UnsafeMutablePointer<Float>, _ n: Int, at t: Int) {
-        let out = scratch.xq + t * (n / 32) * ReferenceKernels.q8BlockBytes
-        if native {
-            wk_quantize_q8(x, Int32(n), out.assumingMemoryBound(to: wk_block_q8.self))
-        } else {
-            ReferenceKernels.quantizeQ8(x, k: n, into: out)
+        if ff % 32 != 0 {
+            pool.barrier()
+            for t in share(nv, tid) { quantizeBlocks(s.hb + t * ff, count: ff, block: t * ff / 32, into: s.xqHidden) }
         }
     }
 }

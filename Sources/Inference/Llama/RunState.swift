@@ -17,7 +17,12 @@ final class KVCache: @unchecked Sendable {
         self.capacity = capacity
         self.layerCount = config.layerCount
         self.kvDimension = config.kvDimension
-        byteCount = config.layerCount * 2 * capacity * config.kvDimension * 2
+        let perToken = config.kvValuesPerToken * 2
+        let (bytes, overflow) = perToken.multipliedReportingOverflow(by: capacity)
+        guard !overflow, bytes <= 1 << 46 else {
+            throw InferenceError(.invalidArgument, "a KV cache of \(capacity) tokens × \(perToken) bytes is too large")
+        }
+        byteCount = bytes
         guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             throw InferenceError(.io, "cannot map a \(byteCount)-byte KV cache for \(capacity) tokens: \(String(cString: strerror(errno)))")
         }
@@ -52,7 +57,9 @@ final class Scratch: @unchecked Sendable {
     var delta: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × d] Wo or Wdown output, added next phase
     var hb: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × ff] gate, then silu(gate)·up
     var hb2: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × ff] up
+    var rope: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [T × headDim] (cos, sin) per pair
     var xq: UnsafeMutableRawPointer = .allocate(byteCount: 64, alignment: 64)  // [T × max(d, ff)/32] blocks
+    var xqHidden: UnsafeMutableRawPointer = .allocate(byteCount: 64, alignment: 64)  // [T × ff/32] blocks of hb
     var logits: UnsafeMutablePointer<Float> = .allocate(capacity: 1)  // [S × vocab]
     var scores: UnsafeMutablePointer<Float>  // [threads × context] attention scores
     var floatScratch: UnsafeMutablePointer<Float>  // [threads × max(d, ff)] for the float-dot fallback
@@ -65,8 +72,9 @@ final class Scratch: @unchecked Sendable {
     }
 
     deinit {
-        for p in [x, xb, q, k, v, delta, hb, hb2, logits, scores, floatScratch] { p.deallocate() }
+        for p in [x, xb, q, k, v, delta, hb, hb2, rope, logits, scores, floatScratch] { p.deallocate() }
         xq.deallocate()
+        xqHidden.deallocate()
     }
 
     /// Makes room for `count` tokens and `outputs` logit rows.
@@ -78,8 +86,9 @@ final class Scratch: @unchecked Sendable {
             logitCapacity = outputs * vocab
         }
         guard count > tokens else { return }
-        for p in [x, xb, q, k, v, delta, hb, hb2] { p.deallocate() }
+        for p in [x, xb, q, k, v, delta, hb, hb2, rope] { p.deallocate() }
         xq.deallocate()
+        xqHidden.deallocate()
         x = .allocate(capacity: count * c.embeddingLength)
         xb = .allocate(capacity: count * c.embeddingLength)
         q = .allocate(capacity: count * c.embeddingLength)
@@ -88,8 +97,10 @@ final class Scratch: @unchecked Sendable {
         delta = .allocate(capacity: count * c.embeddingLength)
         hb = .allocate(capacity: count * c.feedForwardLength)
         hb2 = .allocate(capacity: count * c.feedForwardLength)
+        rope = .allocate(capacity: count * c.headDimension)
         let blocks = (max(c.embeddingLength, c.feedForwardLength) + 31) / 32
         xq = .allocate(byteCount: count * blocks * ReferenceKernels.q8BlockBytes, alignment: 64)
+        xqHidden = .allocate(byteCount: count * blocks * ReferenceKernels.q8BlockBytes, alignment: 64)
         tokens = count
     }
 
