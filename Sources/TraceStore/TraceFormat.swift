@@ -85,17 +85,17 @@ public enum TraceFormat {
         return out
     }
 
-    /// Completes a frame whose payload follows 8 placeholder bytes: fills length and CRC, appends the trailer.
-    static func sealFrame(_ bytes: inout [UInt8]) -> [UInt8] {
-        let length = UInt32(bytes.count - 8)
-        for i in 0..<4 { bytes[i] = UInt8((length >> UInt32(8 * i)) & 0xFF) }
+    /// Completes the frame starting at `start` whose payload follows 8 placeholder bytes:
+    /// fills in length and CRC and appends the trailer.
+    static func sealFrame(_ bytes: inout [UInt8], from start: Int) {
+        let length = UInt32(bytes.count - start - 8)
+        for i in 0..<4 { bytes[start + i] = UInt8((length >> UInt32(8 * i)) & 0xFF) }
         let crc = bytes.withUnsafeBytes { raw in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8...]),
-                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<4])))
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)...]),
+                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<start + 4])))
         }
-        for i in 0..<4 { bytes[4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
+        for i in 0..<4 { bytes[start + 4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
         append32(&bytes, length)
-        return bytes
     }
 
     /// What is at an offset of a file's bytes.

@@ -27,7 +27,10 @@ public struct RecordType: Hashable, Sendable, CustomStringConvertible, Expressib
 
     /// Types whose loss would hide a security decision: synced at once, not within the window.
     public var isSecurityCritical: Bool {
-        [.seccompDenial, .limitEvent, .runEnd, .guardrailDecision, .processExit].contains(self)
+        switch rawValue {
+        case "seccomp.denial", "limit.event", "run.end", "guardrail.decision", "process.exit": return true
+        default: return false
+        }
     }
 }
 
@@ -65,23 +68,34 @@ public struct TraceRecord: Sendable, Equatable {
 
     /// The whole frame (length, CRC-32C, payload, trailer), built in one buffer.
     public func frame() -> [UInt8] {
-        var encoder = CanonicalEncoder(capacity: 512)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        appendFrame(to: &bytes)
+        return bytes
+    }
+
+    /// Appends the whole frame to `bytes` (the writer's queue), encoding in place.
+    public func appendFrame(to bytes: inout [UInt8]) {
+        var encoder = CanonicalEncoder(capacity: 0)
+        swap(&encoder.bytes, &bytes)  // move, not copy: the queue's buffer stays uniquely referenced
+        let start = encoder.bytes.count
         encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
         encode(into: &encoder)
-        return TraceFormat.sealFrame(&encoder.bytes)
+        TraceFormat.sealFrame(&encoder.bytes, from: start)
+        swap(&encoder.bytes, &bytes)
     }
 
     private func encode(into encoder: inout CanonicalEncoder) {
         encoder.raw("{\"body\":")
         encoder.object(body)
         encoder.raw(",\"parent\":")
-        if let parent { encoder.hexString(parent.bytes) } else { encoder.raw("null") }
+        if let parent { parent.withBytes { encoder.hexString($0) } } else { encoder.raw("null") }
         encoder.raw(",\"prev\":")
-        encoder.hexString(prev.bytes)
+        prev.withBytes { encoder.hexString($0) }
         encoder.raw(",\"seq\":")
         encoder.unsigned(seq)
         encoder.raw(",\"span\":")
-        encoder.hexString(span.bytes)
+        span.withBytes { encoder.hexString($0) }
         encoder.raw(",\"ts\":")
         encoder.unsigned(timestamp)
         encoder.raw(",\"type\":")
