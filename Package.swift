@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // The errno layer: one system_<name> wrapper per syscall, file descriptors, pipes, pidfds, fd passing.
-        .target(name: "HostOS"),
+        .target(name: "HostOS", dependencies: ["CSandboxLauncher"]),
 
         // The code that runs between clone and exec, in C (DESIGN.md, decision 3).
         .target(name: "CSandboxLauncher", cSettings: optimizedC),
@@ -46,6 +46,9 @@ let package = Package(
 
         // The command-line tool: argument parsing and one file per command group; no logic.
         .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
+
+        // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
+        .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
 
         // Shared test helpers: locating and running the built `warden`, processes with deadlines.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

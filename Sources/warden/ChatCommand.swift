@@ -6,6 +6,6 @@ enum ChatCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden chat: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }

@@ -1,11 +1,69 @@
+import Glibc
+import Sandbox
+import Specs
+
 /// `warden exec`: Runs one command in a sandbox.
 enum ExecCommand: WardenCommand {
     static let name = "exec"
     static let summary = "Runs one command in a sandbox."
-    static let usage = "usage: warden exec ..."
+    static let usage = """
+        usage: warden exec [--policy FILE] [--workspace DIR] [--timeout SECONDS] [--json] [--verbose] -- COMMAND [ARG...]
+
+        Runs COMMAND in a new sandbox under a policy: new user, pid, mount, network (loopback only),
+        ipc, uts and cgroup namespaces, the policy's read-only binds, seccomp filter, rlimits and
+        cgroup limits. The workspace (a fresh temporary directory, removed afterwards, unless
+        --workspace names one) is mounted read-write at /workspace and is the working directory.
+        The environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/workspace.
+
+        options:
+          --policy FILE      the policy (default: default.json in $WARDEN_POLICY_DIR, else the
+                             Policies/ directory of the checkout warden was built in, else
+                             /usr/local/share/warden/policies)
+          --workspace DIR    use DIR (kept afterwards) as /workspace
+          --timeout SECONDS  wall-clock limit (default: the policy's)
+          --json             print the run report as one JSON object on stdout; the command's output
+                             is captured (bounded) into it instead of being streamed
+          --verbose          print the one-line summary of how the run ended even when it exited 0
+
+        exit status (the conventions of timeout(1) and container runtimes):
+          the command's own status; 128+N if it was killed by signal N (137 for an OOM kill);
+          124 if it was killed at the wall-clock timeout; 127 if COMMAND was not found and 126 if it
+          could not be executed; 1 if the sandbox could not be set up; 2 for a usage error or a bad
+          policy (the message names file:line:column and the JSON path).
+        """
 
     static func run(_ arguments: [String]) -> Int32 {
-        printError("warden exec: not built yet")
-        return ExitStatus.failure
+        RunTiming.mark("main")
+        var options = RunOptions()
+        var policyPath: String?
+        var workspace: String?
+        var command: [String] = []
+        var cursor = ArgumentCursor(arguments)
+        do throws(UsageError) {
+            while let head = cursor.peek {
+                if head == "--" { command = cursor.rest(); break }
+                if let value = try cursor.value(for: "--policy") { policyPath = value; continue }
+                if let value = try cursor.value(for: "--workspace") { workspace = value; continue }
+                if try options.parse(&cursor) { continue }
+                if head.hasPrefix("-") { throw UsageError("unknown option \(head)") }
+                command = cursor.rest()
+            }
+            if command.isEmpty { throw UsageError("missing command: warden exec [options] -- COMMAND [ARG...]") }
+        } catch {
+            printError("warden exec: \(error)\n\n\(usage)")
+            return TerminationStatus.usage
+        }
+        let path = policyPath ?? PolicyDirectory.defaultPolicy()
+        let policy: Policy
+        do throws(SpecError) {
+            policy = try Policy.load(path: path)
+        } catch {
+            printError("warden exec: \(error)")
+            return TerminationStatus.usage
+        }
+        RunTiming.mark("policy_loaded")
+        return options.execute(commandName: "exec") { () throws(SandboxRun.Error) in
+            try SandboxRun.Request.command(command, policy: policy, workspace: workspace)
+        }
     }
 }

@@ -6,6 +6,6 @@ enum GenerateCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden generate: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }

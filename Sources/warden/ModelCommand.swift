@@ -6,6 +6,6 @@ enum ModelCommand: WardenCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         printError("warden model: not built yet")
-        return ExitStatus.failure
+        return TerminationStatus.failure
     }
 }

@@ -1,11 +1,119 @@
+import Glibc
+import Sandbox
+import Specs
+
 /// `warden run`: Runs an agent spec in a sandbox.
 enum RunCommand: WardenCommand {
     static let name = "run"
     static let summary = "Runs an agent spec in a sandbox."
-    static let usage = "usage: warden run ..."
+    static let usage = """
+        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--json] [--verbose]
+
+        Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
+        names, with the spec's entrypoint, environment (nothing inherited) and working directory;
+        its code directory is mounted read-only at /agent and a workspace read-write at /workspace.
+        The agent's stdout and stderr stream through, bounded to 16 MiB each (the rest is dropped
+        and counted). The cgroup mode used, and any limit this host cannot enforce, are reported.
+
+        options:
+          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh temporary one
+          --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
+          --json             print the run report as one JSON object on stdout; the agent's output
+                             is captured (bounded) into it instead of being streamed
+          --verbose          print the one-line summary of how the run ended even when it exited 0
+
+        exit status: the agent's own status; 128+N if killed by signal N (137 for an OOM kill);
+        124 at the wall-clock timeout (as timeout(1)); 127/126 if the entrypoint cannot be found or
+        executed; 1 if the sandbox could not be set up; 2 for a usage error or a bad spec or policy
+        (the message names file:line:column and the JSON path).
+        """
 
     static func run(_ arguments: [String]) -> Int32 {
-        printError("warden run: not built yet")
-        return ExitStatus.failure
+        var options = RunOptions()
+        var workspace: String?
+        var specPath: String?
+        var cursor = ArgumentCursor(arguments)
+        do throws(UsageError) {
+            while let head = cursor.peek {
+                if let value = try cursor.value(for: "--workspace") { workspace = value; continue }
+                if try options.parse(&cursor) { continue }
+                if head.hasPrefix("-") { throw UsageError("unknown option \(head)") }
+                if specPath != nil { throw UsageError("one spec at a time (got \(head) too)") }
+                specPath = cursor.next()
+            }
+            if specPath == nil { throw UsageError("missing SPEC") }
+        } catch {
+            printError("warden run: \(error)\n\n\(usage)")
+            return TerminationStatus.usage
+        }
+        let spec: AgentSpec
+        do throws(SpecError) {
+            spec = try AgentSpec.load(path: specPath ?? "")
+        } catch {
+            printError("warden run: \(error)")
+            return TerminationStatus.usage
+        }
+        return options.execute(commandName: "run") { () throws(SandboxRun.Error) in
+            try SandboxRun.Request.agent(spec, workspace: workspace)
+        }
+    }
+}
+
+/// The options `warden run` and `warden exec` share, and how both report a finished run.
+struct RunOptions {
+    var json = false
+    var verbose = false
+    var timeoutSeconds: Double?
+
+    /// Consumes one shared option if it is next; false if the next argument is not one of them.
+    mutating func parse(_ cursor: inout ArgumentCursor) throws(UsageError) -> Bool {
+        if cursor.flag("--json") { json = true; return true }
+        if cursor.flag("--verbose") || cursor.flag("-v") { verbose = true; return true }
+        if let value = try cursor.value(for: "--timeout") {
+            guard let seconds = Double(value), seconds > 0, seconds < 1e9 else {
+                throw UsageError("--timeout needs a positive number of seconds, got '\(value)'")
+            }
+            timeoutSeconds = seconds
+            return true
+        }
+        return false
+    }
+
+    /// Builds the request, runs it, and turns the outcome into output and an exit status.
+    func execute(commandName: String, _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
+        var settings = SandboxRun.Settings()
+        if json { settings.stdout = .capture; settings.stderr = .capture }
+        let result: SandboxRun.Result
+        do throws(SandboxRun.Error) {
+            var request = try makeRequest()
+            RunTiming.mark("request_ready")
+            // Runs left behind by a supervisor that was killed (SIGKILL, OOM) are ours to clean up.
+            Cgroups.removeOrphanedRuns(layout: .host)
+            RunTiming.mark("orphans_checked")
+            if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
+            result = try SandboxRun.execute(request, settings: settings)
+        } catch {
+            printError("warden \(commandName): \(error)")
+            return Self.status(for: error)
+        }
+        let report = result.report
+        if json {
+            guard case .object(var object) = report.json else { return TerminationStatus.failure }
+            object["stdout"] = .string(String(decoding: result.stdout, as: UTF8.self))
+            object["stderr"] = .string(String(decoding: result.stderr, as: UTF8.self))
+            print(JSONWriter.compact(.object(object)))
+        } else if verbose || !report.succeeded {
+            printError("warden \(commandName): \(report.summary) [cgroups: \(report.cgroupMode.rawValue)]")
+        }
+        return report.exitStatus
+    }
+
+    /// Exit statuses for runs that never started, as shells and timeout(1) use them.
+    static func status(for error: SandboxRun.Error) -> Int32 {
+        switch error.code {
+        case .exec: return error.errno == ENOENT ? 127 : 126
+        case .configuration: return TerminationStatus.usage
+        default: return TerminationStatus.failure
+        }
     }
 }

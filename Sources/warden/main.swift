@@ -25,24 +25,24 @@ func topLevelUsage() -> String {
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let first = arguments.first else {
     printError(topLevelUsage())
-    exit(ExitStatus.usage)
+    exit(TerminationStatus.usage)
 }
 switch first {
 case "--help", "-h", "help":
     print(topLevelUsage(), terminator: "")
-    exit(ExitStatus.success)
+    exit(TerminationStatus.success)
 case "--version", "-V":
     print("warden \(version)")
-    exit(ExitStatus.success)
+    exit(TerminationStatus.success)
 default:
     guard let command = commands.first(where: { $0.name == first }) else {
         printError("warden: unknown command '\(first)'\n\n" + topLevelUsage())
-        exit(ExitStatus.usage)
+        exit(TerminationStatus.usage)
     }
     let rest = Array(arguments.dropFirst())
     if rest.first == "--help" || rest.first == "-h" {
         print(command.usage, terminator: command.usage.hasSuffix("\n") ? "" : "\n")
-        exit(ExitStatus.success)
+        exit(TerminationStatus.success)
     }
     exit(command.run(rest))
 }

@@ -46,6 +46,16 @@ struct JSONParserTests {
         }
     }
 
+    @Test("duplicate keys are found in small and large objects", arguments: [2, 15, 16, 17, 40])
+    func duplicatesAtEverySize(count: Int) {
+        let members = (0..<count).map { "\"k\($0)\":\($0)" }
+        #expect(throws: Never.self) { _ = try JSONParser.parse("{" + members.joined(separator: ",") + "}") }
+        for position in [0, count / 2, count - 1] {
+            let text = "{" + (members + ["\"k\(position)\":0"]).joined(separator: ",") + "}"
+            #expect { _ = try JSONParser.parse(text) } throws: { ($0 as? JSONError)?.code == .duplicateKey }
+        }
+    }
+
     @Test("invalid UTF-8 is rejected: bare continuation, overlong, surrogate, beyond U+10FFFF, truncated",
           arguments: [[0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF]] as [[UInt8]])
     func invalidUTF8(sequence: [UInt8]) {

@@ -1,5 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sandbox launcher's one flat C interface (DESIGN.md, decision 3).
+//
+// Swift fills a `struct warden_launch` with plain arrays and C strings, then calls
+// warden_launch_begin (clone into new namespaces; the child blocks), writes nothing itself,
+// runs its beforeExec hook, and calls warden_launch_finish (the child builds its root, drops
+// privileges, installs seccomp last and execs). Everything between clone and exec is C that
+// runs on its own stack in the parent's address space, using raw system calls only: no malloc,
+// no errno, no locks (the supervisor is multi-threaded).
 #ifndef WARDEN_LAUNCHER_H
 #define WARDEN_LAUNCHER_H
-// Placeholder: the launcher's flat launch struct and launch() are declared here.
-int warden_launcher_placeholder(void);
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// One entry of the new root's mount list, applied in order. Targets are absolute paths
+/// inside the sandbox; they are created (mkdir -p, or an empty file for a file bind) on the
+/// fly without following symlinks.
+enum warden_mount_kind {
+    WARDEN_MOUNT_BIND = 1,    ///< recursive bind of host `source` at `target`
+    WARDEN_MOUNT_TMPFS = 2,   ///< tmpfs at `target` (`size` bytes, 0 = kernel default; `mode`)
+    WARDEN_MOUNT_PROC = 3,    ///< a fresh procfs of the new pid namespace
+    WARDEN_MOUNT_DEV = 4,     ///< tmpfs with null, zero, full, random, urandom bound from the host
+    WARDEN_MOUNT_SYMLINK = 5, ///< symlink at `target` whose contents are `source`
+    WARDEN_MOUNT_DIR = 6,     ///< directory at `target` with `mode`
+};
+
+/// Flags of a mount entry.
+enum {
+    WARDEN_MOUNT_READONLY = 1u << 0, ///< read-only (recursively, for binds)
+    WARDEN_MOUNT_NOEXEC = 1u << 1,   ///< no execution
+    WARDEN_MOUNT_DEV_SHM = 1u << 2,  ///< WARDEN_MOUNT_DEV: also a tmpfs at /dev/shm
+};
+
+struct warden_mount {
+    int kind;                 ///< enum warden_mount_kind
+    unsigned int flags;       ///< WARDEN_MOUNT_* flags
+    const char *source;       ///< bind: host path; symlink: link contents; otherwise NULL
+    const char *target;       ///< absolute path inside the sandbox
+    uint64_t size;            ///< tmpfs: size in bytes (0: kernel default)
+    unsigned int mode;        ///< tmpfs and dir: permission bits
+};
+
+/// A resource limit applied with prlimit(2) in the child.
+struct warden_rlimit {
+    int resource;             ///< RLIMIT_*
+    uint64_t soft;
+    uint64_t hard;
+};
+
+/// A descriptor of the parent that the child receives as `child_fd`.
+struct warden_fd_map {
+    int parent_fd;
+    int child_fd;
+};
+
+/// Launch-wide flags.
+enum {
+    WARDEN_LAUNCH_ROOT_READONLY = 1u << 0, ///< remount the tmpfs root read-only before pivot
+    WARDEN_LAUNCH_SHARE_NET = 1u << 1,     ///< stay in the host network namespace (tests, tools)
+    WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
+};
+
+/// Seccomp flags Swift can name (<linux/seccomp.h>'s SECCOMP_FILTER_FLAG_*; checked in seccomp.c).
+enum {
+    WARDEN_SECCOMP_FLAG_LOG = 1u << 1,
+    WARDEN_SECCOMP_FLAG_NEW_LISTENER = 1u << 3,
+};
+
+/// Everything the child needs, flat. All pointers must stay valid until finish/abort return.
+struct warden_launch {
+    const char *path;                 ///< executable inside the sandbox; no '/' = search PATH in envp
+    char *const *argv;                ///< NULL-terminated
+    char *const *envp;                ///< NULL-terminated; exactly the agent's environment
+    const char *cwd;                  ///< working directory inside the sandbox
+    const char *hostname;             ///< UTS hostname (NULL: leave the kernel default)
+    const struct warden_mount *mounts;
+    size_t mount_count;
+    uint32_t inside_uid, inside_gid;  ///< the agent's ids inside the user namespace
+    uint32_t host_uid, host_gid;      ///< the unprivileged host ids they map to
+    const struct warden_rlimit *rlimits;
+    size_t rlimit_count;
+    const void *seccomp_filter;       ///< raw `struct sock_filter` array, or NULL
+    size_t seccomp_length;            ///< bytes; a multiple of 8
+    unsigned int seccomp_flags;       ///< SECCOMP_FILTER_FLAG_* (NEW_LISTENER sends the fd back)
+    const struct warden_fd_map *fds;  ///< stdio entries (child 0, 1, 2) included
+    size_t fd_count;
+    const uint16_t *listen_ports;     ///< TCP listeners bound to 127.0.0.1 in the new netns
+    size_t listen_port_count;
+    int cgroup_fd;                    ///< cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1
+    int pdeath_signal;                ///< signal the child gets when the supervisor dies (0: none)
+    unsigned int flags;               ///< WARDEN_LAUNCH_* flags
+};
+
+/// The setup steps, in the order the child runs them. A failure names one of these.
+enum warden_step {
+    WARDEN_STEP_NONE = 0,
+    WARDEN_STEP_SPAWN,            ///< parent: pipes, stack, clone3
+    WARDEN_STEP_ID_MAP,           ///< parent: uid_map, setgroups, gid_map
+    WARDEN_STEP_SYNC,             ///< child: waiting for the parent
+    WARDEN_STEP_PDEATHSIG,
+    WARDEN_STEP_CGROUP_NS,
+    WARDEN_STEP_BIND_SOURCE,      ///< open_tree of a bind source (index = mount entry)
+    WARDEN_STEP_ROOT_TMPFS,
+    WARDEN_STEP_MOUNT_TARGET,     ///< creating a mount target (index = mount entry)
+    WARDEN_STEP_MOUNT,            ///< attaching a mount (index = mount entry)
+    WARDEN_STEP_PIVOT_ROOT,
+    WARDEN_STEP_HOSTNAME,
+    WARDEN_STEP_IDENTITY,         ///< setgroups, setresgid, setresuid
+    WARDEN_STEP_SETSID,
+    WARDEN_STEP_RLIMITS,          ///< index = rlimit entry
+    WARDEN_STEP_LOOPBACK,
+    WARDEN_STEP_LISTEN,           ///< index = listen port entry
+    WARDEN_STEP_CHDIR,
+    WARDEN_STEP_FDS,              ///< index = fd entry
+    WARDEN_STEP_CAPS,
+    WARDEN_STEP_NO_NEW_PRIVS,
+    WARDEN_STEP_SIGNALS,
+    WARDEN_STEP_SECCOMP,
+    WARDEN_STEP_SEND_LISTENER,
+    WARDEN_STEP_EXECVE,
+    WARDEN_STEP_COUNT
+};
+
+/// The name of a step ("execve", "mount", ...), for messages.
+const char *warden_step_name(int step);
+
+/// A launch in progress, between begin and finish. Opaque fields belong to the launcher.
+struct warden_child {
+    pid_t pid;                 ///< host pid of the sandboxed process
+    int pidfd;                 ///< pidfd of the process (CLOEXEC); the caller owns it after finish
+    int seccomp_listener;      ///< seccomp user-notification fd, or -1
+    int listeners[16];         ///< TCP listeners, in listen_ports order; -1 when absent
+    int failed_step;           ///< enum warden_step on failure, else 0
+    int failed_errno;          ///< errno of the failed step
+    int failed_index;          ///< mount/rlimit/fd/port entry of the failed step, or -1
+    uint64_t step_ns[WARDEN_STEP_COUNT]; ///< CLOCK_MONOTONIC per step (TRACE_STEPS only)
+    // Launcher-private state.
+    void *stack;
+    size_t stack_size;
+    int sync_fd;               ///< write end: one byte releases the child
+    int report_fd;             ///< read end: step reports; EOF at exec
+    int fdpass_fd;             ///< our end of the socketpair the child sends fds over
+};
+
+/// Clones the child into new namespaces and writes its id maps. On success returns 0 and the
+/// child waits for warden_launch_finish or warden_launch_abort; on failure returns -1 with
+/// `failed_step`/`failed_errno` set and nothing left behind.
+int warden_launch_begin(const struct warden_launch *plan, struct warden_child *child);
+
+/// Releases the child and waits until it has exec'd (0) or failed (-1, step/errno set; the
+/// child has been killed and reaped and its pidfd closed).
+int warden_launch_finish(const struct warden_launch *plan, struct warden_child *child);
+
+/// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
+/// the child had already failed one of its early steps (then `failed_*` says which), else 0.
+int warden_launch_abort(struct warden_child *child);
+
 #endif

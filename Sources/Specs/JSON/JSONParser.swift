@@ -155,7 +155,15 @@ struct ByteParser {
             }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw fail(.duplicateKey, "duplicate key \"\(key)\"", at: keyStart) }
+            // Small objects: a linear scan beats hashing; large ones switch to a set.
+            let duplicate: Bool
+            if object.count < 16 {
+                duplicate = object.keys.contains(key)
+                if object.count == 15 { seen = Set(object.keys); seen.insert(key) }
+            } else {
+                duplicate = !seen.insert(key).inserted
+            }
+            guard !duplicate else { throw fail(.duplicateKey, "duplicate key \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count else { throw fail(.unexpectedEnd, "unexpected end of input in an object") }
             guard bytes[index] == UInt8(ascii: ":") else { throw fail(.syntax, "expected ':' after member name \"\(key)\"") }

@@ -10,7 +10,7 @@ public final class JSONPath: Sendable, CustomStringConvertible {
     let parent: JSONPath?
     let component: Component
 
-    private init(parent: JSONPath?, component: Component) {
+    init(parent: JSONPath?, component: Component) {
         self.parent = parent
         self.component = component
     }

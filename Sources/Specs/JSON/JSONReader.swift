@@ -11,11 +11,26 @@ public struct JSONReader: Sendable {
     public let value: JSONValue
     /// The node's pre-order index in the document.
     public let node: Int
-    /// The node's JSON path.
-    public let path: JSONPath
+    /// The parent's path and this node's step from it; the node's own `JSONPath` object is only
+    /// allocated when asked for (errors, or descending into a container), which keeps leaf-heavy
+    /// documents such as syscall lists cheap to walk.
+    let parentPath: JSONPath?
+    let step: JSONPath.Component
 
     init(document: JSONDocument, value: JSONValue, node: Int, path: JSONPath) {
-        self.document = document; self.value = value; self.node = node; self.path = path
+        self.document = document; self.value = value; self.node = node
+        self.parentPath = path.parent; self.step = path.component
+    }
+
+    init(document: JSONDocument, value: JSONValue, node: Int, parent: JSONPath, step: JSONPath.Component) {
+        self.document = document; self.value = value; self.node = node
+        self.parentPath = parent; self.step = step
+    }
+
+    /// The node's JSON path.
+    public var path: JSONPath {
+        guard let parentPath else { return .root }
+        return JSONPath(parent: parentPath, component: step)
     }
 
     /// An error located at this node (at its member key when `atKey` is true).
@@ -68,8 +83,9 @@ public struct JSONReader: Sendable {
         var readers: [JSONReader] = []
         readers.reserveCapacity(elements.count)
         var child = node + 1
+        let path = self.path
         for (i, element) in elements.enumerated() {
-            readers.append(JSONReader(document: document, value: element, node: child, path: path.appending(index: i)))
+            readers.append(JSONReader(document: document, value: element, node: child, parent: path, step: .index(i)))
             child += document.sizes[child]
         }
         return readers
@@ -103,9 +119,10 @@ public struct JSONReader: Sendable {
         var members: [JSONObjectReader.Member] = []
         members.reserveCapacity(object.count)
         var child = node + 1
+        let path = self.path
         for (key, member) in object.members {
             members.append(.init(key: key, reader: JSONReader(document: document, value: member, node: child,
-                                                              path: path.appending(key: key))))
+                                                              parent: path, step: .key(key))))
             child += document.sizes[child]
         }
         return JSONObjectReader(reader: self, members: members)

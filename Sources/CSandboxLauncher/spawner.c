@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// clone3 on a dedicated, long-lived thread.
+//
+// Why a thread: PR_SET_PDEATHSIG fires when the *thread* that created the child exits, not the
+// process (prctl(2)); the Swift supervisor launches from pool threads that come and go. So every
+// clone happens on one thread that lives as long as the process, with all signals blocked, which
+// the child inherits until it has reset its handlers (nothing of the supervisor's may run on the
+// child's stack).
+//
+// Why assembly: clone3 with CLONE_VM starts the child on a new stack with no frame to return to;
+// glibc has no public clone3 wrapper (2.36), and CLONE_INTO_CGROUP needs clone3.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#include "child.h"
+#include "spawner.h"
+
+/// long warden_clone3_trampoline(struct clone_args *args, size_t size, int (*fn)(void *), void *arg)
+/// Parent: returns the pid or -errno. Child: calls fn(arg) on the new stack, then exits with its result.
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl warden_clone3_trampoline\n"
+        ".hidden warden_clone3_trampoline\n"
+        ".type warden_clone3_trampoline,@function\n"
+        "warden_clone3_trampoline:\n"
+        "    mov %rdx, %r9\n"       // fn: r8/r9 survive the syscall and are copied to the child
+        "    mov %rcx, %r8\n"       // arg
+        "    mov $435, %eax\n"      // SYS_clone3; rdi = args, rsi = size already
+        "    syscall\n"
+        "    test %rax, %rax\n"
+        "    jnz 1f\n"
+        "    xor %ebp, %ebp\n"      // child: outermost frame
+        "    mov %r8, %rdi\n"
+        "    call *%r9\n"
+        "    mov %rax, %rdi\n"
+        "    mov $231, %eax\n"      // SYS_exit_group
+        "    syscall\n"
+        "    hlt\n"
+        "1:  ret\n"
+        ".size warden_clone3_trampoline, .-warden_clone3_trampoline\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl warden_clone3_trampoline\n"
+        ".hidden warden_clone3_trampoline\n"
+        ".type warden_clone3_trampoline,%function\n"
+        "warden_clone3_trampoline:\n"
+        "    mov x10, x2\n"
+        "    mov x11, x3\n"
+        "    mov x8, #435\n"
+        "    svc #0\n"
+        "    cbnz x0, 1f\n"
+        "    mov x29, xzr\n"
+        "    mov x0, x11\n"
+        "    blr x10\n"
+        "    mov x8, #94\n"         // SYS_exit_group
+        "    svc #0\n"
+        "    brk #0\n"
+        "1:  ret\n"
+        ".size warden_clone3_trampoline, .-warden_clone3_trampoline\n");
+#endif
+
+long warden_clone3_trampoline(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+
+/// The one outstanding request; callers take `callers` to own it.
+static struct {
+    pthread_mutex_t callers;
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    pthread_cond_t done;
+    int pending;
+    struct clone_args *args;
+    void *arg;
+    long result;
+    pthread_t thread;
+    int start_error;
+} spawner = {
+    .callers = PTHREAD_MUTEX_INITIALIZER,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .ready = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+
+static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
+
+static void *spawner_loop(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&spawner.lock);
+    for (;;) {
+        while (!spawner.pending) pthread_cond_wait(&spawner.ready, &spawner.lock);
+        spawner.result = warden_clone3_trampoline(spawner.args, sizeof(*spawner.args),
+                                                  warden_child_main, spawner.arg);
+        spawner.pending = 0;
+        pthread_cond_signal(&spawner.done);
+    }
+    return NULL;
+}
+
+static void spawner_start(void) {
+    sigset_t all, old;
+    sigfillset(&all);
+    // The new thread inherits this mask: blocked for good, and so are its children until they reset.
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    spawner.start_error = pthread_create(&spawner.thread, &attr, spawner_loop, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+long warden_spawn(struct clone_args *args, void *child_ctx) {
+    pthread_once(&spawner_once, spawner_start);
+    if (spawner.start_error) return -spawner.start_error;
+    pthread_mutex_lock(&spawner.callers);
+    pthread_mutex_lock(&spawner.lock);
+    spawner.args = args;
+    spawner.arg = child_ctx;
+    spawner.pending = 1;
+    pthread_cond_signal(&spawner.ready);
+    while (spawner.pending) pthread_cond_wait(&spawner.done, &spawner.lock);
+    long result = spawner.result;
+    pthread_mutex_unlock(&spawner.lock);
+    pthread_mutex_unlock(&spawner.callers);
+    return result;
+}

@@ -1,0 +1,56 @@
+import Glibc
+
+extension Cgroups {
+    /// Kills and removes run groups whose supervisor is gone (for example killed with SIGKILL).
+    ///
+    /// A run belongs to the supervisor whose pid and start time are in its name; if no process
+    /// with that pid and start time exists, nobody will clean it up but us. Returns the names removed.
+    @discardableResult
+    public static func removeOrphanedRuns(layout: Layout = .detect()) -> [String] {
+        var parents = layout.v1.map(\.ownDirectory)
+        if let v2 = layout.v2 { parents.append(v2.ownDirectory) }
+        var removed: Set<String> = []
+        for own in parents {
+            let parent = own + "/" + RunGroup.parentName
+            for name in subdirectories(of: parent) where isOrphan(name) {
+                let path = parent + "/" + name
+                killAndRemove(path, pure: layout.mode == .v2)
+                if !CgroupFile.exists(path) { removed.insert(name) }
+            }
+        }
+        return removed.sorted()
+    }
+
+    /// True for `run-<pid>-<start>-...` names whose supervisor no longer exists.
+    static func isOrphan(_ name: String) -> Bool {
+        let parts = name.split(separator: "-")
+        guard parts.count >= 3, parts[0] == "run", let pid = Int32(parts[1]), let start = UInt64(parts[2]) else {
+            return false
+        }
+        return processStartTime(pid) != start
+    }
+
+    static func killAndRemove(_ path: String, pure: Bool) {
+        if CgroupFile.exists(path + "/cgroup.kill") { CgroupFile.write(path + "/cgroup.kill", "1") }
+        let deadline = Deadline(milliseconds: 2000)
+        while !CgroupFile.pids(path + "/cgroup.procs").isEmpty && !deadline.expired {
+            for pid in CgroupFile.pids(path + "/cgroup.procs") { kill(pid, SIGKILL) }
+            if CgroupFile.exists(path + "/freezer.state") { CgroupFile.write(path + "/freezer.state", "THAWED") }
+            deadline.pause()
+        }
+        rmdir(path)
+    }
+
+    static func subdirectories(of path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if entry.pointee.d_type == UInt8(DT_DIR) && name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}

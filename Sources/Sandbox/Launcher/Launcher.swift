@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+import CSandboxLauncher
+import HostOS
+import Glibc
+
+/// Starts sandboxed processes: the Swift face of the C launcher (CSandboxLauncher).
+///
+/// Sequence: validate the plan; clone3 into new user, pid, mount, network, ipc, uts (and then
+/// cgroup) namespaces with the child blocked; write its uid/gid maps; run `beforeExec(pid)` (attach
+/// the cgroup there); release the child, which builds its root, drops privileges, installs seccomp
+/// last and execs. Any failure is a `LaunchError`, and the process, if one was started, has been
+/// killed and reaped before it is thrown.
+public enum Launcher {
+    /// Launches `plan`, calling `beforeExec` with the child's host pid while it waits after clone.
+    public static func launch(
+        _ plan: LaunchPlan, beforeExec: (Int32) throws -> Void = { _ in }
+    ) throws(LaunchError) -> SandboxedProcess {
+        try plan.validate()
+        let devNull = try openDevNullIfNeeded(plan)
+        defer { try? devNull?.close() }
+        let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
+        let storage = LaunchPlanStorage(plan, stdio: stdio)
+        let started = clockNanoseconds()
+        guard warden_launch_begin(storage.launch, storage.child) == 0 else {
+            throw failure(storage, plan)
+        }
+        do {
+            try beforeExec(storage.child.pointee.pid)
+        } catch {
+            let pid = storage.child.pointee.pid
+            // A child that failed an early step first is the cause (the hook may have tripped on its death).
+            if warden_launch_abort(storage.child) != 0 { throw failure(storage, plan) }
+            throw LaunchError(step: .beforeExec, errno: nil, detail: "\(error)", pid: pid)
+        }
+        guard warden_launch_finish(storage.launch, storage.child) == 0 else {
+            throw failure(storage, plan)
+        }
+        return process(from: storage.child.pointee, plan: plan, started: started)
+    }
+
+    private static func openDevNullIfNeeded(_ plan: LaunchPlan) throws(LaunchError) -> FileDescriptor? {
+        guard plan.standardInput == nil || plan.standardOutput == nil || plan.standardError == nil else { return nil }
+        do {
+            return try FileDescriptor.open("/dev/null", .readWrite)
+        } catch {
+            throw LaunchError(step: .spawn, errno: error, detail: "/dev/null for the agent's stdio")
+        }
+    }
+
+    private static func process(from child: warden_child, plan: LaunchPlan, started: UInt64) -> SandboxedProcess {
+        let listeners = withUnsafeBytes(of: child.listeners) { Array($0.bindMemory(to: Int32.self)) }
+            .prefix(plan.loopbackListenPorts.count)
+            .map { FileDescriptor(rawValue: $0) }
+        var times: [(step: LaunchStep, nanoseconds: UInt64)] = []
+        if plan.traceSteps {
+            let stamps = withUnsafeBytes(of: child.step_ns) { Array($0.bindMemory(to: UInt64.self)) }
+            for step in LaunchStep.all where stamps[Int(step.rawValue)] != 0 {
+                times.append((step, stamps[Int(step.rawValue)] &- started))
+            }
+            times.sort { $0.nanoseconds < $1.nanoseconds }
+        }
+        return SandboxedProcess(
+            pid: child.pid,
+            pidfd: ProcessDescriptor(descriptor: FileDescriptor(rawValue: child.pidfd)),
+            seccompListener: child.seccomp_listener >= 0 ? FileDescriptor(rawValue: child.seccomp_listener) : nil,
+            listeners: listeners,
+            stepTimes: times
+        )
+    }
+
+    /// The C launcher's failure record as a LaunchError naming what the step was working on.
+    private static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan) -> LaunchError {
+        let child = storage.child.pointee
+        let step = LaunchStep(rawValue: child.failed_step)
+        let index = Int(child.failed_index)
+        var detail = ""
+        switch step {
+        case .bindSource where plan.mounts.entries.indices.contains(index),
+             .mountTarget where plan.mounts.entries.indices.contains(index),
+             .mount where plan.mounts.entries.indices.contains(index):
+            detail = describe(plan.mounts.entries[index], index: index)
+        case .resourceLimits where plan.resourceLimits.indices.contains(index):
+            detail = "\(plan.resourceLimits[index].resource)"
+        case .listen where plan.loopbackListenPorts.indices.contains(index):
+            detail = "127.0.0.1:\(plan.loopbackListenPorts[index])"
+        case .descriptors where index >= 3 && plan.descriptors.indices.contains(index - 3):
+            detail = "fd \(plan.descriptors[index - 3].parent.rawValue) -> \(plan.descriptors[index - 3].child)"
+        case .execve: detail = plan.executable
+        case .workingDirectory: detail = plan.workingDirectory
+        default: break
+        }
+        let pid: Int32? = child.pid > 0 ? child.pid : nil
+        return LaunchError(step: step, errno: Errno(rawValue: child.failed_errno), detail: detail, pid: pid)
+    }
+
+    private static func describe(_ entry: MountPlan.Entry, index: Int) -> String {
+        switch entry {
+        case .bind(let source, let target, let readOnly, _):
+            "mount[\(index)] bind \(source) -> \(target)\(readOnly ? " (ro)" : "")"
+        case .tmpfs(let target, _, _, _): "mount[\(index)] tmpfs \(target)"
+        case .proc(let target): "mount[\(index)] proc \(target)"
+        case .dev(let target, _): "mount[\(index)] dev \(target)"
+        case .symlink(let target, let destination): "mount[\(index)] symlink \(target) -> \(destination)"
+        case .directory(let target, _): "mount[\(index)] directory \(target)"
+        }
+    }
+
+    private static func clockNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}

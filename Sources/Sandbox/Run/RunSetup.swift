@@ -1,0 +1,122 @@
+import Glibc
+import HostOS
+
+/// The setup of one run, step by step, remembering what to undo if a later step fails.
+struct RunSetup {
+    typealias Error = SandboxRun.Error
+    private var workspace: RunWorkspace?
+    private var group: Cgroups.RunGroup?
+    private var descriptors: [FileDescriptor] = []
+
+    /// Workspace, cgroup, pipes, launch; returns the running process and its output pumps.
+    mutating func start(_ request: SandboxRun.Request, settings: SandboxRun.Settings) throws(Error) -> SandboxRun.StartedRun {
+        var workspace: RunWorkspace?
+        if request.workspaceTarget != nil {
+            if let path = request.workspace {
+                workspace = try RunWorkspace.existing(path)
+            } else {
+                workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID,
+                                                       in: settings.temporaryDirectory)
+            }
+        }
+        self.workspace = workspace
+        let group: Cgroups.RunGroup
+        do throws(Cgroups.Error) {
+            group = try Cgroups.RunGroup.create(layout: .host, limits: request.cgroupLimits,
+                                                unified: settings.useUnifiedHierarchy,
+                                                name: settings.runName ?? Cgroups.RunGroup.nextName())
+        } catch {
+            throw Error(.cgroup, "cannot create the run's cgroup: \(error)", errno: error.errno)
+        }
+        self.group = group
+        RunTiming.mark("cgroup_created")
+        let (outRead, outWrite) = try pipe()
+        let (errRead, errWrite) = try pipe()
+        var plan = LaunchPlan(executable: request.executable, arguments: request.arguments,
+                              environment: request.environment, workingDirectory: request.workingDirectory,
+                              mounts: request.mounts)
+        if let workspace, let target = request.workspaceTarget { plan.mounts.workspace(workspace.path, at: target) }
+        if let code = request.codeDirectory { plan.mounts.bindReadOnly(code, at: "/agent") }
+        plan.identity = request.identity
+        plan.resourceLimits = request.resourceLimits
+        plan.seccomp = request.seccomp
+        plan.hostname = request.hostname
+        plan.standardOutput = outWrite
+        plan.standardError = errWrite
+        plan.traceSteps = RunTiming.enabled
+        // cgroup2 (pure v2, or hybrid's unified mount): born in the group by CLONE_INTO_CGROUP.
+        let v2 = group.openV2Directory()
+        if v2 >= 0 { plan.cgroup = FileDescriptor(rawValue: v2) }
+        defer { if v2 >= 0 { close(v2) } }
+        let process = try launch(plan, group: group, v2Attached: v2 >= 0)
+        for fd in [outWrite, errWrite] { close(fd.rawValue) }
+        descriptors.removeAll { $0 == outWrite || $0 == errWrite }
+        descriptors.removeAll { $0 == outRead || $0 == errRead }  // owned by the pumps from here
+        let limit = settings.outputLimit
+        return SandboxRun.StartedRun(
+            process: process, group: group,
+            stdout: OutputPump(source: outRead.rawValue, sink: Self.sink(settings.stdout), limit: limit),
+            stderr: OutputPump(source: errRead.rawValue, sink: Self.sink(settings.stderr), limit: limit))
+    }
+
+    /// Launches with the child attached to the v1 groups while it waits after clone.
+    private func launch(_ plan: LaunchPlan, group: Cgroups.RunGroup, v2Attached: Bool) throws(Error) -> SandboxedProcess {
+        if RunTiming.enabled { RunTiming.mark("launch_begin") }
+        do throws(LaunchError) {
+            let process = try Launcher.launch(plan) { pid in
+                try group.attach(pid: pid, includingV2: !v2Attached)
+                RunTiming.mark("cgroup_attached")
+            }
+            if RunTiming.enabled { RunTiming.steps(process.stepTimes.map { ($0.step.description, $0.nanoseconds) }) }
+            return process
+        } catch {
+            throw Self.translate(error, plan: plan)
+        }
+    }
+
+    static func translate(_ error: LaunchError, plan: LaunchPlan) -> Error {
+        let number = error.errno?.rawValue ?? 0
+        switch error.code {
+        case .execFailed:
+            let reason = error.errno.map { $0.message } ?? "cannot execute"
+            return Error(.exec, "\(plan.executable): \(reason)", errno: number, pid: error.pid)
+        case .invalidPlan:
+            return Error(.configuration, "\(error)", errno: number)
+        default:
+            return Error(.launch, "\(error)", errno: number, pid: error.pid)
+        }
+    }
+
+    private mutating func pipe() throws(Error) -> (FileDescriptor, FileDescriptor) {
+        do throws(Errno) {
+            let ends = try FileDescriptor.pipe()
+            descriptors += [ends.readEnd, ends.writeEnd]
+            return ends
+        } catch {
+            throw Error(.launch, "cannot create the output pipes: \(error)", errno: error.rawValue)
+        }
+    }
+
+    private static func sink(_ sink: SandboxRun.OutputSink) -> OutputPump.Sink {
+        switch sink {
+        case .descriptor(let fd): .descriptor(fd)
+        case .capture: .capture
+        case .discard: .discard
+        }
+    }
+
+    /// After a failed start: closes our pipe ends, removes the cgroup and a temporary workspace.
+    mutating func undo() {
+        for fd in descriptors { close(fd.rawValue) }
+        descriptors = []
+        finish()
+    }
+
+    /// After a run: removes the cgroup (killing anything left) and a temporary workspace.
+    mutating func finish() {
+        try? group?.remove()
+        group = nil
+        workspace?.removeIfTemporary()
+        workspace = nil
+    }
+}

@@ -1,0 +1,68 @@
+import Specs
+
+extension SandboxRun.Request {
+    /// A request for one command under `policy` (`warden exec`): the policy's root, limits and
+    /// seccomp filter; the environment `defaultEnvironment`; the workspace as working directory.
+    public static func command(_ arguments: [String], policy: Policy, workspace: String?) throws(SandboxRun.Error) -> Self {
+        var request = Self(arguments: arguments, mounts: mounts(for: policy.filesystem))
+        request.workspace = workspace
+        request.workspaceTarget = policy.filesystem.workspace?.path
+        request.workingDirectory = request.workspaceTarget ?? "/"
+        try request.apply(limits: policy.limits, seccomp: policy.seccomp)
+        return request
+    }
+
+    /// A request for an agent spec (`warden run`): its entrypoint, exact environment, working
+    /// directory and code directory (read-only at /agent), under its policy and effective limits.
+    public static func agent(_ spec: AgentSpec, workspace: String?) throws(SandboxRun.Error) -> Self {
+        var environment: [String: String] = [:]
+        for variable in spec.environment { environment[variable.name] = variable.value }
+        var request = Self(arguments: spec.entrypoint, environment: environment,
+                           mounts: mounts(for: spec.policy.filesystem))
+        request.workingDirectory = spec.workingDirectory
+        request.codeDirectory = spec.codeDirectory
+        request.workspace = workspace
+        request.workspaceTarget = spec.policy.filesystem.workspace?.path
+        try request.apply(limits: spec.limits, seccomp: spec.policy.seccomp)
+        return request
+    }
+
+    /// The policy's filesystem view as a launcher mount plan (plus the /proc and /dev every
+    /// sandbox gets); the workspace and /agent are added by the run.
+    static func mounts(for filesystem: FilesystemPolicy) -> MountPlan {
+        var plan = MountPlan()
+        for bind in filesystem.binds {
+            if bind.readOnly { plan.bindReadOnly(bind.source, at: bind.target) }
+            else { plan.bindReadWrite(bind.source, at: bind.target) }
+        }
+        for link in filesystem.symlinks { plan.symlink(at: link.path, pointingTo: link.target) }
+        for tmpfs in filesystem.tmpfs { plan.tmpfs(at: tmpfs.path, sizeBytes: tmpfs.sizeBytes, mode: tmpfs.mode) }
+        plan.proc()
+        plan.dev()
+        return plan
+    }
+
+    /// Limits into cgroup limits, rlimits and the timeout; the seccomp profile into BPF (cached on
+    /// disk, so a launch does not pay libseccomp's compile).
+    mutating func apply(limits: ResourceLimits, seccomp profile: SeccompProfile) throws(SandboxRun.Error) {
+        cgroupLimits = .init(memoryBytes: limits.memoryBytes, pids: limits.pids,
+                             cpuCores: Double(limits.cpuMillis) / 1000)
+        // RLIMIT_NPROC is left out on purpose: it counts every process of the host uid (shared by
+        // all sandboxes), so the per-run cgroup pids limit is the real bound.
+        resourceLimits = [
+            ResourceLimit(.openFiles, soft: UInt64(limits.openFiles)),
+            ResourceLimit(.fileSize, soft: limits.fileSizeBytes),
+        ]
+        timeoutNanos = UInt64(limits.wallMilliseconds) * 1_000_000
+        let program: SeccompProgram
+        do throws(SeccompError) {
+            program = try SeccompCompiler.compileCached(profile).program
+        } catch {
+            throw SandboxRun.Error(.configuration, "seccomp: \(error)")
+        }
+        // Audited syscalls need a supervisor answering notifications; without one the kernel
+        // fails them with ENOSYS, which is what a plain run gives them.
+        seccomp = SeccompFilter(bpf: program.bpf, wantsListener: false,
+                                logActions: program.installFlags & SeccompProgram.flagLog != 0)
+    }
+}

@@ -1,0 +1,50 @@
+import Glibc
+
+/// One sandboxed run of an agent or command: cgroup, launch, bounded output, wall-clock timeout,
+/// tree kill, reap, cleanup, and a `RunReport`.
+public struct SandboxRun: Sendable {
+    /// Where an output stream of the agent goes.
+    public enum OutputSink: Sendable, Equatable {
+        /// Copied to this descriptor of the supervisor (its own stdout or stderr).
+        case descriptor(Int32)
+        /// Kept in memory and returned in the result.
+        case capture
+        /// Dropped.
+        case discard
+    }
+
+    /// Supervision settings that are not part of the launch plan.
+    public struct Settings: Sendable {
+        /// Wall-clock timeout in nanoseconds when the request has none (nil: none).
+        public var timeoutNanos: UInt64?
+        /// Bytes forwarded per stream before the rest is drained and dropped.
+        public var outputLimit: Int
+        /// Where the agent's stdout and stderr go.
+        public var stdout: OutputSink, stderr: OutputSink
+        /// In hybrid mode, also place the run in the cgroup2 hierarchy (cgroup.kill, events).
+        public var useUnifiedHierarchy: Bool
+        /// The run's cgroup directory name (default: a fresh `run-<pid>-<start>-<n>-<random>`).
+        public var runName: String?
+        /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
+        public var temporaryDirectory: String?
+
+        public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
+                    stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
+                    useUnifiedHierarchy: Bool = true) {
+            self.timeoutNanos = timeoutNanos
+            self.outputLimit = outputLimit
+            self.stdout = stdout
+            self.stderr = stderr
+            self.useUnifiedHierarchy = useUnifiedHierarchy
+            self.runName = nil
+            self.temporaryDirectory = nil
+        }
+    }
+
+    /// What a finished run returns: the report and any captured output.
+    public struct Result: Sendable {
+        public var report: RunReport
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+    }
+}

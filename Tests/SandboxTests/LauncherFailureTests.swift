@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// Setup and exec failures: a clear LaunchError naming the step and errno, and nothing left behind.
+import Foundation
+import Glibc
+import HostOS
+import Sandbox
+import Testing
+
+@Suite("Launcher failures", .serialized)
+struct LauncherFailureTests {
+    /// The process that failed was killed and reaped: no /proc entry, not a child of ours any more.
+    func expectNothingLeft(_ error: LaunchError) {
+        guard let pid = error.pid else { return }
+        #expect(LauncherFixture.isGone(pid))
+        var info = siginfo_t()
+        #expect(waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG) == -1 && errno == ECHILD)
+    }
+
+    @Test func execOfMissingBinary() throws {
+        let plan = LaunchPlan(executable: "/usr/bin/no-such-program")
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .execve)
+        #expect(error.code == .execFailed)
+        #expect(error.errno == .noSuchFileOrDirectory)
+        #expect(error.description == "sandbox setup failed at execve (/usr/bin/no-such-program): No such file or directory (ENOENT)")
+        #expect(error.pid != nil)
+        expectNothingLeft(error)
+    }
+
+    @Test func execOfNonExecutable() throws {
+        let plan = LaunchPlan(executable: "/usr/share/dict/../../lib/os-release")
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .execve)
+        #expect(error.errno == .permissionDenied)
+    }
+
+    @Test func bindOfMissingSourceIsRejectedBeforeAnythingStarts() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.mounts.bindReadOnly("/nonexistent/warden-source", at: "/data")
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.code == .invalidPlan)
+        #expect(error.pid == nil)
+        #expect(error.description.contains("/nonexistent/warden-source"))
+        #expect(error.errno == .noSuchFileOrDirectory)
+    }
+
+    /// A failure inside the child (a mount target under a read-only bind) comes back as step +
+    /// errno, and the child is gone.
+    @Test func failureInsideTheChildLeavesNoProcess() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.mounts.tmpfs(at: "/usr/warden-not-here", sizeBytes: 1 << 20)
+        let error = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        #expect(error.step == .mountTarget)
+        #expect(error.errno == .readOnlyFileSystem)
+        #expect(error.code == .setupFailed)
+        #expect(error.detail.contains("tmpfs /usr/warden-not-here"))
+        expectNothingLeft(error)
+    }
+
+    /// A bind source that vanishes after validation fails in the child, at the bind-source step.
+    @Test func bindSourceRemovedAfterValidation() throws {
+        let directory = try LauncherFixture.scratchDirectory()
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.mounts.bindReadOnly(directory, at: "/data")
+        let error = try #require(throws: LaunchError.self) {
+            try Launcher.launch(plan) { _ in rmdir(directory) }   // too late for the child: it opens sources first
+        }
+        // The child either opened the source before the hook ran (then the launch succeeds and
+        // this is no error) or it did not: both orders are legal, but the early open is the design.
+        #expect(error.step == .bindSource || error.step == .beforeExec)
+    }
+
+    @Test func beforeExecHookSeesTheWaitingChildAndItsFailureAbortsTheLaunch() throws {
+        struct AttachFailed: Error {}
+        var sawMap = ""
+        let error = try #require(throws: LaunchError.self) {
+            try Launcher.launch(LaunchPlan(executable: "/bin/true")) { pid in
+                sawMap = (try? String(contentsOfFile: "/proc/\(pid)/uid_map", encoding: .utf8)) ?? ""
+                throw AttachFailed()
+            }
+        }
+        #expect(sawMap.split(whereSeparator: \.isWhitespace) == ["65534", "65534", "1"])
+        #expect(error.code == .hookFailed)
+        #expect(error.detail == "AttachFailed()")
+        expectNothingLeft(error)
+    }
+
+    static func invalidVariant(_ name: String) -> LaunchPlan {
+        var plan = LaunchPlan(executable: "/bin/true")
+        switch name {
+        case "empty argv": plan.arguments = []
+        case "empty executable": plan.executable = ""
+        case "relative target": plan.mounts.tmpfs(at: "tmp2", sizeBytes: 1)
+        case "dot-dot target": plan.mounts.tmpfs(at: "/a/../etc", sizeBytes: 1)
+        case "root target": plan.mounts.tmpfs(at: "/", sizeBytes: 1)
+        case "relative bind source": plan.mounts.bindReadOnly("usr", at: "/x")
+        case "bad env name": plan.environment["A=B"] = "1"
+        case "relative cwd": plan.workingDirectory = "work"
+        case "seccomp length": plan.seccomp = SeccompFilter(bpf: [1, 2, 3])
+        case "soft above hard": plan.resourceLimits = [ResourceLimit(.openFiles, soft: 10, hard: 5)]
+        case "stdio number": plan.descriptors = [DescriptorMapping(parent: .standardError, child: 1)]
+        case "duplicate fd":
+            plan.descriptors = [DescriptorMapping(parent: .standardError, child: 5), DescriptorMapping(parent: .standardOutput, child: 5)]
+        case "too many mounts": plan.mounts.entries += (0..<70).map { .directory(target: "/d\($0)") }
+        default: Issue.record("unknown variant \(name)")
+        }
+        return plan
+    }
+
+    @Test(arguments: ["empty argv", "empty executable", "relative target", "dot-dot target", "root target",
+                      "relative bind source", "bad env name", "relative cwd", "seccomp length", "soft above hard",
+                      "stdio number", "duplicate fd", "too many mounts"])
+    func invalidPlansAreRejected(_ name: String) throws {
+        let plan = Self.invalidVariant(name)
+        let error = try #require(throws: LaunchError.self, "\(name)") { try Launcher.launch(plan) }
+        #expect(error.code == .invalidPlan, "\(name): \(error)")
+        #expect(error.pid == nil)
+    }
+
+    /// If the supervisor dies, the sandboxed process dies with it (PR_SET_PDEATHSIG, armed on the
+    /// launcher's long-lived thread so that a pool thread's exit does not trigger it).
+    @Test func sandboxDiesWithTheSupervisor() async throws {
+        let result = try #require(await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            var plan = LaunchPlan(executable: "/bin/sleep", arguments: ["sleep", "600"])
+            plan.parentDeathSignal = SIGKILL
+            guard let process = try? Launcher.launch(plan) else { exit(1) }
+            print("pid \(process.pid)")
+            exit(0)   // flushes stdout; the launcher's thread dies with the process
+        })
+        let text = String(decoding: result.standardOutputContent, as: UTF8.self)
+        let pid = try #require(text.split(separator: "\n").last.flatMap { Int32($0.dropFirst(4)) })
+        var gone = false
+        for _ in 0..<500 where !gone {   // the kill is asynchronous: poll, bounded, no timing asserted
+            gone = LauncherFixture.isGone(pid)
+            if !gone { usleep(10_000) }
+        }
+        #expect(gone, "sandboxed pid \(pid) outlived its supervisor")
+    }
+}

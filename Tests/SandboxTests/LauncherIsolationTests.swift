@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sandboxed process as the host sees it and as it sees itself: ids, namespaces, capabilities,
+// network, hostname, environment, limits.
+import Foundation
+import Glibc
+import HostOS
+import Sandbox
+import Testing
+
+@Suite("Launcher isolation", .serialized)
+struct LauncherIsolationTests {
+    /// The agent is an unprivileged uid on the host too, even though the supervisor runs as root.
+    @Test func identityInsideAndOnTheHost() throws {
+        try LauncherFixture.inspectRunning(LauncherFixture.shell("read line")) { (process: SandboxedProcess) throws in
+            #expect(try LauncherFixture.status(process.pid, "Uid") == "65534\t65534\t65534\t65534")
+            #expect(try LauncherFixture.status(process.pid, "Gid") == "65534\t65534\t65534\t65534")
+            #expect(try LauncherFixture.status(process.pid, "Groups") == "")
+        }
+        let output = try LauncherFixture.run(LauncherFixture.shell("id -u; id -g; id -G"))
+        #expect(output.stdout == "65534\n65534\n65534\n")
+        #expect(output.status == .exited(0))
+    }
+
+    /// Another host id can be chosen; the inside id may differ from it.
+    @Test func configurableHostIdentity() throws {
+        var plan = LauncherFixture.shell("read line")
+        plan.identity = SandboxIdentity(insideUID: 1000, insideGID: 1000, hostUID: 60001, hostGID: 60002)
+        try LauncherFixture.inspectRunning(plan) { (process: SandboxedProcess) throws in
+            #expect(try LauncherFixture.status(process.pid, "Uid") == "60001\t60001\t60001\t60001")
+            #expect(try LauncherFixture.status(process.pid, "Gid") == "60002\t60002\t60002\t60002")
+            let map = try String(contentsOfFile: "/proc/\(process.pid)/uid_map", encoding: .utf8)
+            #expect(map.split(whereSeparator: \.isWhitespace) == ["1000", "60001", "1"])
+        }
+    }
+
+    @Test(arguments: ["user", "pid", "mnt", "net", "ipc", "uts", "cgroup"])
+    func namespaceDiffersFromTheHost(_ namespace: String) throws {
+        try LauncherFixture.inspectRunning(LauncherFixture.shell("read line")) { (process: SandboxedProcess) throws in
+            let mine = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\(namespace)")
+            let theirs = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process.pid)/ns/\(namespace)")
+            #expect(mine != theirs)
+        }
+    }
+
+    @Test func allCapabilitiesDroppedAndNoNewPrivileges() throws {
+        try LauncherFixture.inspectRunning(LauncherFixture.shell("read line")) { (process: SandboxedProcess) throws in
+            for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+                #expect(try LauncherFixture.status(process.pid, set) == "0000000000000000", "\(set)")
+            }
+            #expect(try LauncherFixture.status(process.pid, "NoNewPrivs") == "1")
+        }
+    }
+
+    /// The agent is pid 1 of its own pid namespace and sees only its own processes.
+    @Test func ownPidNamespace() throws {
+        let output = try LauncherFixture.run(LauncherFixture.shell("echo $$; ls -d /proc/[0-9]* | wc -l"))
+        #expect(output.stdout == "1\n3\n")   // the shell and the two commands of its pipeline
+    }
+
+    @Test func onlyLoopbackAndItIsUp() throws {
+        let output = try LauncherFixture.run(LauncherFixture.shell("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"))
+        #expect(output.stdout == "lo\n")
+        // A listener created inside the namespace by the launcher, reached from inside.
+        var plan = LaunchPlan(executable: "/usr/bin/python3", arguments: [
+            "python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 8931)); s.sendall(b'hello broker')",
+        ])
+        plan.loopbackListenPorts = [8931]
+        let process = try Launcher.launch(plan)
+        defer { process.closeDescriptors() }
+        let listener = try #require(process.listeners.first)
+        let connection = accept(listener.rawValue, nil, nil)
+        try #require(connection >= 0)
+        let received = try FileDescriptor(rawValue: connection).readAll(limit: 100)
+        try FileDescriptor(rawValue: connection).close()
+        #expect(String(decoding: received, as: UTF8.self) == "hello broker")
+        #expect(try process.wait() == .exited(0))
+    }
+
+    @Test func hostnameIsSet() throws {
+        var plan = LauncherFixture.shell("cat /proc/sys/kernel/hostname")
+        plan.hostname = "agent-7"
+        #expect(try LauncherFixture.run(plan).stdout == "agent-7\n")
+    }
+
+    /// The environment is exactly the plan's: nothing of the supervisor's leaks in.
+    @Test func environmentIsExactlyThePlans() throws {
+        setenv("WARDEN_SUPERVISOR_SECRET", "leak", 1)
+        defer { unsetenv("WARDEN_SUPERVISOR_SECRET") }
+        let plan = LaunchPlan(executable: "/usr/bin/env", environment: ["A": "1", "PATH": "/usr/bin", "Z": "last"])
+        let output = try LauncherFixture.run(plan)
+        #expect(output.stdout == "A=1\nPATH=/usr/bin\nZ=last\n")
+    }
+
+    @Test func bareExecutableNameSearchesThePlansPath() throws {
+        let plan = LaunchPlan(executable: "printf", arguments: ["printf", "found"], environment: ["PATH": "/nonexistent:/usr/bin"])
+        #expect(try LauncherFixture.run(plan).stdout == "found")
+    }
+
+    @Test func workingDirectoryAndResourceLimits() throws {
+        var plan = LauncherFixture.shell("pwd; ulimit -n; ulimit -c")
+        plan.mounts.tmpfs(at: "/work", sizeBytes: 1 << 20)
+        plan.workingDirectory = "/work"
+        plan.resourceLimits = [ResourceLimit(.openFiles, soft: 123, hard: 200), ResourceLimit(.coreSize, soft: 0)]
+        #expect(try LauncherFixture.run(plan).stdout == "/work\n123\n0\n")
+    }
+
+    /// The agent has no controlling terminal and leads its own session (no TIOCSTI into the host's tty).
+    @Test func newSessionWithoutTerminal() throws {
+        let output = try LauncherFixture.run(LauncherFixture.shell("cat /proc/self/stat | cut -d' ' -f6,7; tty"))
+        let lines = output.stdout.split(separator: "\n")
+        #expect(lines.first == "1 0")   // session id 1 (itself, pid 1), tty_nr 0
+        #expect(lines.last == "not a tty")
+    }
+}

@@ -1,0 +1,116 @@
+import Glibc
+import Testing
+@testable import Sandbox
+import HostOS
+
+/// Whole runs through the in-process API: real sandboxes, real processes, real cgroups.
+@Suite("sandbox runs", .serialized, .enabled(if: getuid() == 0, "sandboxes need root here"))
+struct RunSandboxTests {
+    static func capture(_ arguments: [String], edit: (inout SandboxRun.Request) -> Void = { _ in }) throws -> SandboxRun.Result {
+        var request = SandboxRun.Request(arguments: arguments)
+        request.cgroupLimits = .init(memoryBytes: 256 << 20, pids: 64, cpuCores: 1)
+        edit(&request)
+        return try SandboxRun.execute(request, settings: .init(stdout: .capture, stderr: .capture))
+    }
+
+    @Test("exit code, stdout and stderr come back; the run is in pid 1 of its own namespace")
+    func basics() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "echo $$; echo err >&2; exit 3"])
+        #expect(result.report.exitCode == 3)
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "1\n")
+        #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
+        #expect(result.report.cgroupMode == Cgroups.Layout.host.mode)
+    }
+
+    @Test("a double-forked background process does not outlive the run")
+    func doubleFork() throws {
+        let marker = "warden-orphan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let result = try Self.capture(["/bin/sh", "-c", "(exec -a \(marker) /bin/sleep 300 &) ; echo started"])
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "started\n")
+        #expect(RunHost.processes(named: marker) == 0)
+    }
+
+    @Test("a wall-clock timeout kills a process that ignores SIGTERM")
+    func timeout() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "trap '' TERM; while :; do :; done"]) {
+            $0.timeoutNanos = 300_000_000
+        }
+        #expect(result.report.timedOut)
+        #expect(result.report.signal == SIGKILL)
+        #expect(result.report.exitStatus == 124)
+    }
+
+    @Test("a fork bomb stops at the pids limit and is reported; the supervisor stays responsive")
+    func forkBomb() throws {
+        let result = try Self.capture(["/bin/sh", "-c", "i=0; while [ $i -lt 64 ]; do /bin/sleep 5 & i=$((i+1)); done; exit 0"]) {
+            $0.cgroupLimits.pids = 8
+            $0.timeoutNanos = 20_000_000_000
+        }
+        #expect(result.report.pidsLimitHit)
+        #expect(!result.report.timedOut)
+    }
+
+    /// Other suites run sandboxes concurrently, so the counts are of this run's own things: its
+    /// named cgroup, its private temporary directory, host mounts, and the pid the launcher started.
+    @Test("setup failures leave no process, mount, cgroup or workspace behind",
+          arguments: ["/no/such/program", "missing-bind", "bad-cwd"])
+    func setupFailure(kind: String) throws {
+        let scratch = try RunHost.scratchDirectory()
+        defer { rmdir(scratch) }
+        let name = "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-leak-\(kind)"
+        let mountsBefore = RunHost.mountCount()
+        var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
+        settings.runName = name
+        settings.temporaryDirectory = scratch
+        var request = SandboxRun.Request(arguments: [kind == "/no/such/program" ? kind : "/bin/true"])
+        request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
+        if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
+        if kind == "bad-cwd" { request.workingDirectory = "/no/such/cwd" }
+        var failure: SandboxRun.Error?
+        do { _ = try SandboxRun.execute(request, settings: settings) } catch { failure = error }
+        #expect(failure != nil)
+        if let pid = failure?.pid { #expect(kill(pid, 0) != 0, "the started process was reaped") }
+        #expect(RunHost.mountCount() == mountsBefore)
+        #expect(RunHost.entries(scratch).isEmpty, "no temporary workspace left")
+        let layout = Cgroups.Layout.host
+        for own in layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? []) {
+            #expect(!CgroupFile.exists(own + "/warden/" + name))
+        }
+    }
+}
+
+/// Host-side counts for leak checks.
+enum RunHost {
+    static func mountCount() -> Int {
+        (CgroupFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").count
+    }
+
+    static func scratchDirectory() throws -> String {
+        var template = Array("/tmp/warden-leak-test-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw CgroupHost.Failure(errno: errno)
+        }
+        return String(cString: made)
+    }
+
+    static func processes(named marker: String) -> Int {
+        entries("/proc").compactMap { Int32($0) }.filter { pid in
+            (CgroupFile.read("/proc/\(pid)/cmdline") ?? "").contains(marker)
+        }.count
+    }
+
+    static func entries(_ path: String) -> [String] { Cgroups.subdirectories(of: path) + files(path) }
+
+    static func files(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type != UInt8(DT_DIR) else { continue }
+            names.append(withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            })
+        }
+        return names
+    }
+}
