@@ -1,4 +1,5 @@
 import Glibc
+import TraceStore
 
 /// One sandboxed run of an agent or command: cgroup, launch, bounded output, wall-clock timeout,
 /// tree kill, reap, cleanup, and a `RunReport`.
@@ -27,6 +28,8 @@ public struct SandboxRun: Sendable {
         public var runName: String?
         /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
         public var temporaryDirectory: String?
+        /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
+        public var trace: TraceRecorder?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -38,6 +41,7 @@ public struct SandboxRun: Sendable {
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
             self.temporaryDirectory = nil
+            self.trace = nil
         }
     }
 
@@ -46,5 +50,7 @@ public struct SandboxRun: Sendable {
         public var report: RunReport
         public var stdout: [UInt8]
         public var stderr: [UInt8]
+        /// Set when the trace could not record the run (under fail-closed the run was stopped).
+        public var traceError: TraceError?
     }
 }
