@@ -62,3 +62,52 @@ struct TraceRunTests {
         #expect(try Self.warden(directory, ["trace", "verify", try #require(run["run"] as? String)]).status == 0)
     }
 }
+
+@Suite("audited syscalls: seccomp user notification into the trace")
+struct SeccompAuditTests {
+    /// The default policy with mkdir and mkdirat moved from "allow" to "audit" (answered with EROFS).
+    static func auditPolicy(_ directory: String) throws -> String {
+        let source = WardenTool.packageRoot.appendingPathComponent("Policies/default.json")
+        var policy = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
+        var seccomp = try #require(policy["seccomp"] as? [String: Any])
+        var allow = try #require(seccomp["allow"] as? [String: Any])
+        allow["files"] = (allow["files"] as? [String])?.filter { $0 != "mkdir" && $0 != "mkdirat" }
+        seccomp["allow"] = allow
+        seccomp["audit"] = [["errno": "EROFS", "syscalls": ["mkdir", "mkdirat"]]]
+        policy["seccomp"] = seccomp
+        let path = directory + "/audit-policy.json"
+        try JSONSerialization.data(withJSONObject: policy).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("a sandboxed mkdir under an audit rule: exactly one denial record, and the policy's errno")
+    func auditedMkdir() throws {
+        let directory = try TraceTools.makeTemporaryDirectory("trace-audit")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = try Self.auditPolicy(directory)
+        let result = try TraceRunTests.warden(directory, ["exec", "--trace", "--policy", policy, "--",
+                                                          "/bin/sh", "-c", "mkdir /workspace/audited-dir; echo mkdir-status=$?"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("mkdir-status=1"))
+        #expect(result.stderr.contains("Read-only file system"), "the agent sees EROFS: \(result.stderr)")
+        let runID = try #require(try TraceRunTests.lastRun(directory)["run"] as? String)
+        let show = try TraceRunTests.warden(directory, ["trace", "show", runID, "--json"])
+        let records = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["records"] as? [[String: Any]])
+        let denials = records.filter { $0["type"] as? String == "seccomp.denial" }.compactMap { $0["body"] as? [String: Any] }
+        #expect(denials.count == 1)
+        #expect(denials.first?["syscall"] as? String == "mkdir" || denials.first?["syscall"] as? String == "mkdirat")
+        #expect(denials.first?["errno"] as? Int == 30)
+        #expect((denials.first?["args"] as? [Any])?.count == 6)
+        #expect(try TraceRunTests.warden(directory, ["trace", "verify"]).status == 0)
+    }
+
+    @Test("without --trace the audited syscall still gets the policy's errno (not ENOSYS)")
+    func auditedWithoutTrace() throws {
+        let directory = try TraceTools.makeTemporaryDirectory("audit-notrace")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = try Self.auditPolicy(directory)
+        let result = try TraceRunTests.warden(directory, ["exec", "--policy", policy, "--", "/bin/sh", "-c", "mkdir /workspace/d"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("Read-only file system"), "\(result.stderr)")
+    }
+}

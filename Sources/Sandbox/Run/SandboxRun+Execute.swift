@@ -19,10 +19,12 @@ extension SandboxRun {
         RunTiming.mark("launched")
         let launched = Deadline.nowNanos()
         let tracer = settings.trace.map { RunTracer(recorder: $0, request: request, started: started) }
+        let auditor = startAuditor(request, started, tracer)
         let supervision = RunSupervision(
             process: started.process, group: started.group, stdout: started.stdout, stderr: started.stderr,
             timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos)
         let ending = supervision.run(startedAt: launched)
+        auditor?.stop()
         RunTiming.mark("exited")
         let exited = Deadline.nowNanos()
         var report = RunReport()

@@ -1,16 +1,19 @@
 import Glibc
+import Synchronization
 import TraceStore
 
 /// Records one SandboxRun in the execution trace: the process spawn, its output (bounded by the
 /// recorder), limit events, the exit with its flags and usage, and the run end, synced before the
 /// run is reported finished. If the trace cannot record (a durability failure under fail-closed),
 /// the agent is killed at once rather than left running unaudited, and the error is returned.
-final class RunTracer {
+final class RunTracer: @unchecked Sendable {
     let recorder: TraceRecorder
     let process: SandboxedProcess
     let group: Cgroups.RunGroup
     private(set) var span: SpanID?
-    private(set) var error: TraceError?
+    /// The first recording failure; the auditor thread records too, hence the mutex.
+    private let failure = Mutex<TraceError?>(nil)
+    var error: TraceError? { failure.withLock { $0 } }
 
     init(recorder: TraceRecorder, request: SandboxRun.Request, started: SandboxRun.StartedRun) {
         self.recorder = recorder
@@ -30,10 +33,15 @@ final class RunTracer {
     }
 
     /// Runs one recording step; the first failure stops the agent (fail-closed) and is kept.
-    private func record(_ step: () throws(TraceError) -> Void) {
+    fileprivate func record(_ step: () throws(TraceError) -> Void) {
         guard error == nil else { return }
         do { try step() } catch {
-            self.error = error
+            let first = failure.withLock { current -> Bool in
+                if current != nil { return false }
+                current = error
+                return true
+            }
+            guard first else { return }
             try? process.kill(SIGKILL)
             try? group.kill(timeoutMs: 2000)
         }
@@ -56,7 +64,32 @@ final class RunTracer {
         let status = report.succeeded ? "ok" : report.timedOut ? "timed_out" : report.signal != nil ? "killed" : "failed"
         let end = RunEnd(status: error == nil ? status : "trace_failed", exitCode: report.exitCode, signal: report.signal,
                          reason: error.map { "trace: \($0)" } ?? report.summary, notEnforced: report.unenforced)
-        do { try recorder.finish(end) } catch { if self.error == nil { self.error = error } }
+        do { try recorder.finish(end) } catch { failure.withLock { if $0 == nil { $0 = error } } }
         return self.error
+    }
+}
+
+extension SandboxRun {
+    /// Starts answering audited syscalls when the filter has any (nil otherwise). Without a
+    /// listener the kernel would fail them with ENOSYS; the auditor answers with the policy's errno.
+    static func startAuditor(_ request: Request, _ started: StartedRun, _ tracer: RunTracer?) -> SeccompAuditor? {
+        guard !request.auditedSyscalls.isEmpty, let listener = started.process.seccompListener else { return nil }
+        let audited = request.auditedSyscalls.map { (name: $0.name, number: $0.number, errno: $0.errno) }
+        return try? SeccompAuditor(listener: listener.rawValue, audited: audited) { denial in
+            tracer?.denied(denial)
+        }
+    }
+}
+
+extension RunTracer {
+    /// An audited syscall was refused: recorded (and synced at once) before the agent gets its errno.
+    func denied(_ denial: SeccompAuditor.Denial) {
+        let span = self.span ?? recorder.runSpan
+        record { () throws(TraceError) in
+            try recorder.seccompDenied(SeccompDenial(pid: denial.pid, syscall: denial.name, number: denial.number,
+                                                     arguments: denial.arguments, errno: denial.errno,
+                                                     architecture: denial.architecture == 0xC000_003E ? "x86_64" : "arch_\(denial.architecture)"),
+                                       span: span)
+        }
     }
 }
