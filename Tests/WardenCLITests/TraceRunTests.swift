@@ -7,6 +7,8 @@ struct TraceRunTests {
     static func warden(_ directory: String, _ arguments: [String]) throws -> WardenTool.Result {
         var environment = ProcessInfo.processInfo.environment
         environment["WARDEN_TRACE_DIR"] = directory
+        // Fresh workspaces go here, not into the shared $TMPDIR another suite watches for leaks.
+        environment["TMPDIR"] = directory
         return try WardenTool.run(arguments, environment: environment)
     }
 
