@@ -25,10 +25,13 @@ public struct RecordType: Hashable, Sendable, CustomStringConvertible, Expressib
     public static let indexClose: RecordType = "index.close"
     public static let indexRecovered: RecordType = "index.recovered"
 
-    /// Types whose loss would hide a security decision: synced at once, not within the window.
+    /// Rare records that end something (a limit kill, a process exit, the run): synced at once
+    /// instead of within the window. Denials and guardrail verdicts can come in storms, so they
+    /// ride group commit (durable within the window); every record, these included, is durable
+    /// before `TraceRecorder.finish` returns, i.e. before the run is reported finished.
     public var isSecurityCritical: Bool {
         switch rawValue {
-        case "seccomp.denial", "limit.event", "run.end", "guardrail.decision", "process.exit": return true
+        case "limit.event", "run.end", "process.exit": return true
         default: return false
         }
     }

@@ -101,7 +101,8 @@ struct RunOptions {
             RunTiming.mark("orphans_checked")
             if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
             if trace, let traceStart {
-                guard let recorder = Self.startTrace(commandName, traceStart) else { return TerminationStatus.failure }
+                let audited = request.auditedSyscalls.map(\.name)
+                guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return TerminationStatus.failure }
                 settings.trace = recorder
             }
             result = try SandboxRun.execute(request, settings: settings)
@@ -127,9 +128,11 @@ struct RunOptions {
     }
 
     /// Opens the run's trace (SandboxRun+Trace.swift records into it); nil after printing why not.
-    static func startTrace(_ commandName: String, _ traceStart: () throws(TraceError) -> RunStart) -> TraceRecorder? {
+    static func startTrace(_ commandName: String, audited: [String], _ traceStart: () throws(TraceError) -> RunStart) -> TraceRecorder? {
         do {
-            return try TraceRecorder.start(try traceStart(), directory: TraceDirectory.resolve())
+            var start = try traceStart()
+            start.auditedSyscalls = audited
+            return try TraceRecorder.start(start, directory: TraceDirectory.resolve())
         } catch {
             printError("warden \(commandName): cannot start the trace: \(error)")
             return nil

@@ -100,6 +100,8 @@ struct SeccompAuditTests {
         #expect(denials.first?["syscall"] as? String == "mkdir" || denials.first?["syscall"] as? String == "mkdirat")
         #expect(denials.first?["errno"] as? Int == 30)
         #expect((denials.first?["args"] as? [Any])?.count == 6)
+        let start = records.first?["body"] as? [String: Any]
+        #expect(start?["audited_syscalls"] as? [String] == ["mkdir", "mkdirat"], "run.start says which syscalls are audited")
         #expect(try TraceRunTests.warden(directory, ["trace", "verify"]).status == 0)
     }
 
