@@ -88,12 +88,25 @@ public struct TraceRecord: Sendable, Equatable {
         swap(&encoder.bytes, &bytes)
     }
 
-    private func encode(into encoder: inout CanonicalEncoder) {
+    /// The frame with `prev` left as zeros, and the offset of its 64 hex digits in the frame:
+    /// the caller encodes, the writer thread fills in the chain link (`TraceFormat.chain`).
+    func unchainedFrame() -> (frame: [UInt8], prevOffset: Int) {
+        var encoder = CanonicalEncoder(capacity: 512)
+        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+        let prevOffset = encode(into: &encoder)
+        TraceFormat.sealFrame(&encoder.bytes, from: 0, checksum: false)
+        return (encoder.bytes, prevOffset)
+    }
+
+    /// Writes the payload; returns where the hex digits of `prev` start in `encoder.bytes`.
+    @discardableResult
+    private func encode(into encoder: inout CanonicalEncoder) -> Int {
         encoder.raw("{\"body\":")
         encoder.object(body)
         encoder.raw(",\"parent\":")
         if let parent { parent.withBytes { encoder.hexString($0) } } else { encoder.raw("null") }
         encoder.raw(",\"prev\":")
+        let prevOffset = encoder.bytes.count + 1
         prev.withBytes { encoder.hexString($0) }
         encoder.raw(",\"seq\":")
         encoder.unsigned(seq)
@@ -104,6 +117,7 @@ public struct TraceRecord: Sendable, Equatable {
         encoder.raw(",\"type\":")
         encoder.string(type.rawValue)
         encoder.raw("}")
+        return prevOffset
     }
 
     static let payloadKeys: Set<String> = ["body", "parent", "prev", "seq", "span", "ts", "type"]

@@ -3,11 +3,12 @@ import Specs
 
 /// Appends framed, hash-chained records to one trace file with group commit.
 ///
-/// `append` only assigns the sequence number and queues the record (bounded; it blocks when full).
-/// One writer thread takes everything queued, encodes it (canonical JSON, CRC-32C, SHA-256 chain:
-/// this must run in order anyway), writes it with one `write`, and runs `fdatasync` at the latest
-/// `window` after the oldest unsynced append, or at once for critical records and `sync()` barriers.
-/// Encoding on the writer thread keeps appends cheap and overlaps the work with the caller's.
+/// `append` assigns the sequence number, encodes the record's canonical JSON frame with `prev` left
+/// blank, and queues it (bounded; it blocks when full). One writer thread takes everything queued,
+/// links it into the chain (fills in `prev`, CRC-32C, SHA-256: this part must run in order), writes
+/// it with one `write`, and runs `fdatasync` at the latest `window` after the oldest unsynced append,
+/// or at once for critical records and `sync()` barriers. Splitting the work this way lets the
+/// caller's encoding overlap the writer's hashing.
 public final class TraceWriter: @unchecked Sendable {
     public let path: String
     public let configuration: WriterConfiguration
@@ -15,14 +16,13 @@ public final class TraceWriter: @unchecked Sendable {
     private let lock = ConditionLock()
     private var thread: pthread_t?
 
-    /// A record waiting for the writer thread: everything but its `prev`.
+    /// A record waiting for the writer thread: its frame, encoded by the appender with `prev`
+    /// still zero, which the writer fills in (the chain must be built in order, the JSON need not).
     struct Queued {
         var seq: UInt64
-        var timestamp: UInt64
         var type: RecordType
-        var span: SpanID
-        var parent: SpanID?
-        var body: JSONObject
+        var frame: [UInt8]
+        var prevOffset: Int
     }
 
     // Guarded by `lock`.
@@ -90,7 +90,9 @@ public final class TraceWriter: @unchecked Sendable {
         nextSeq += 1
         let wasEmpty = queue.isEmpty
         if wasEmpty { queueFirstAt = TraceClock.monotonicNanoseconds() }
-        queue.append(Queued(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span, parent: parent, body: body))
+        let encoded = TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span, parent: parent,
+                                  body: body, prev: .zero).unchainedFrame()
+        queue.append(Queued(seq: seq, type: type, frame: encoded.frame, prevOffset: encoded.prevOffset))
         appended = Int64(seq)
         // Wake the writer only when it has something to decide: a sync, a full batch, or a first
         // record to time; waking it per record would cost two context switches per append.
@@ -199,9 +201,8 @@ extension TraceWriter {
         buffer.removeAll(keepingCapacity: true)
         for item in batch {
             let start = buffer.count
-            TraceRecord(seq: item.seq, timestamp: item.timestamp, type: item.type, span: item.span, parent: item.parent,
-                        body: item.body, prev: chainHead).appendFrame(to: &buffer)
-            chainHead = SHA256Digest(hashing: buffer[start...])
+            buffer.append(contentsOf: item.frame)
+            chainHead = TraceFormat.chain(&buffer, frameAt: start, prevOffset: item.prevOffset, prev: chainHead)
         }
         let code = TraceFileIO.writeAll(fd, buffer)
         lock.lock()
