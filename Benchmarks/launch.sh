@@ -26,8 +26,8 @@ done
 
 warden=${WARDEN_BIN:-.build/release/warden}
 if [[ -z ${WARDEN_BIN:-} ]]; then
-    # The statically linked Swift runtime saves the dynamic loader ~1 ms of relocations per start.
-    swift build -c release --product warden --static-swift-stdlib >/dev/null
+    # The same release build Scripts/bootstrap makes (see there for why these link flags).
+    swift build -c release --product warden $(Scripts/release-flags) >/dev/null
 fi
 policy=${POLICY:-Policies/default.json}
 scratch=$(mktemp -d /tmp/warden-launch-bench.XXXXXX)
@@ -62,13 +62,16 @@ nice -n -20 hyperfine -N --runs "$runs" --warmup "$warmup" --export-json "$scrat
 
 python3 - "$scratch/launch.json" <<'PY'
 import json, statistics, sys
-results = {r["command"]: sorted(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
+raw = json.load(open(sys.argv[1]))["results"]
+results = {r["command"]: sorted(r["times"]) for r in raw}
+cpu = {r["command"]: r["user"] + r["system"] for r in raw}
 def p(ts, q): return ts[min(len(ts) - 1, int(round(q * (len(ts) - 1))))]
 bw = statistics.median(results["bwrap_seccomp"])
-print(f"\n| variant | median ms | mean ms | p95 ms | median / bwrap |\n|---|---:|---:|---:|---:|")
+print(f"\n| variant | median ms | mean ms | p95 ms | CPU ms (user+sys, mean) | median / bwrap |")
+print("|---|---:|---:|---:|---:|---:|")
 for name, ts in results.items():
     med = statistics.median(ts)
-    print(f"| {name} | {med*1e3:.2f} | {statistics.mean(ts)*1e3:.2f} | {p(ts, .95)*1e3:.2f} | {med/bw:.2f} |")
+    print(f"| {name} | {med*1e3:.2f} | {statistics.mean(ts)*1e3:.2f} | {p(ts, .95)*1e3:.2f} | {cpu[name]*1e3:.2f} | {med/bw:.2f} |")
 PY
 
 if [[ $timing == 1 ]]; then

@@ -4,7 +4,8 @@
 // rlimits, caps dropped, no_new_privs, a 300-instruction seccomp allowlist), each timed from
 // launch() to the exit being reaped. Prints median, p99, mean, and a per-step breakdown.
 //
-// Usage: LaunchBench [runs] [--trace]
+// Usage: LaunchBench [runs] [--trace] [--prepared-netns] [--dump-filter FILE]
+// (--dump-filter writes the seccomp program and exits: the peer, bwrap, takes the same bytes.)
 import Glibc
 import HostOS
 import Sandbox
@@ -58,6 +59,18 @@ func padded(_ text: String, _ width: Int) -> String {
     text + String(repeating: " ", count: max(0, width - text.count))
 }
 
+/// CPU time of this process and its reaped children (user + system), in ms.
+func cpuMilliseconds() -> Double {
+    var total = 0.0
+    for who in [RUSAGE_SELF, RUSAGE_CHILDREN] {
+        var usage = rusage()
+        getrusage(who.rawValue, &usage)
+        total += Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+    }
+    return total
+}
+
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
@@ -65,6 +78,21 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 let arguments = CommandLine.arguments
 let runs = arguments.count > 1 ? Int(arguments[1]) ?? 200 : 200
 let trace = arguments.contains("--trace")
+if let flag = arguments.firstIndex(of: "--dump-filter"), flag + 1 < arguments.count {
+    do {
+        let file = try FileDescriptor.open(arguments[flag + 1], .writeOnly, options: [.create, .truncate])
+        try file.writeAll(allowlistFilter())
+        try file.close()
+        exit(0)
+    } catch {
+        print("--dump-filter: \(error)")
+        exit(1)
+    }
+}
+if arguments.contains("--prepared-netns") {
+    do { try Launcher.prepareNetworkNamespaces(depth: 4) } catch { print("\(error)"); exit(1) }
+    while Launcher.preparedNetworkNamespaces.ready < 4 && Launcher.preparedNetworkNamespaces.stoppedBy == nil { usleep(1000) }
+}
 let workspace = "/tmp/warden-launchbench-\(getpid())"
 mkdir(workspace, 0o755)
 defer { rmdir(workspace) }
@@ -79,9 +107,11 @@ plan.seccomp = SeccompFilter(bpf: allowlistFilter())
 plan.traceSteps = trace
 
 var samples: [Double] = []
+var cpuSamples: [Double] = []
 var stepSums: [LaunchStep: Double] = [:]
 var stepOrder: [LaunchStep] = []
 for run in 0..<(runs + 10) {
+    let cpuStart = cpuMilliseconds()
     let start = nowNanoseconds()
     do {
         let process = try Launcher.launch(plan)
@@ -95,6 +125,7 @@ for run in 0..<(runs + 10) {
         }
         guard run >= 10 else { continue }   // warm-up
         samples.append(Double(end - start) / 1e6)
+        cpuSamples.append(cpuMilliseconds() - cpuStart)
         if trace {
             for (step, ns) in process.stepTimes {
                 if stepSums[step] == nil { stepOrder.append(step) }
@@ -111,6 +142,7 @@ let sorted = samples.sorted()
 let mean = samples.reduce(0, +) / Double(samples.count)
 print("launches: \(samples.count)  median: \(ms(percentile(sorted, 0.5))) ms  p99: \(ms(percentile(sorted, 0.99))) ms  "
     + "mean: \(ms(mean)) ms  min: \(ms(sorted[0])) ms  max: \(ms(sorted[sorted.count - 1])) ms")
+print("CPU per launch (supervisor + sandbox, user + system): mean \(ms(cpuSamples.reduce(0, +) / Double(cpuSamples.count))) ms")
 if trace {
     print("mean time from launch() start to each step (ms):")
     for step in stepOrder { print("  \(padded("\(step)", 24)) \(ms(stepSums[step]! / Double(samples.count)))") }

@@ -10,10 +10,11 @@
 struct warden_child_ctx {
     const struct warden_launch *plan;
     struct warden_child *shared;   ///< the parent's record (same memory): step timestamps only
-    int sync_fd;                   ///< read end: one byte from the parent means go
+    int sync_fd;                   ///< release socket: one byte from the parent means go
     int report_fd;                 ///< write end, CLOEXEC: a struct warden_report on failure
     int fdpass_fd;                 ///< socketpair end for listener fds, or -1
-    pid_t parent_pid;              ///< the supervisor's pid, to catch its death before pdeathsig
+    pid_t parent_pid;              ///< the supervisor's pid
+    int prepared_net;              ///< cloned into a pooled netns: lo is up, and it is not ours to configure
     int step;                      ///< the step running now (enum warden_step)
     int index;                     ///< entry index of the failing step, -1 if none
 };

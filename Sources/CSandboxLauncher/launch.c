@@ -76,7 +76,7 @@ static int wait_for_parent(struct warden_child_ctx *ctx) {
 }
 
 /// Arms the parent-death signal, then checks the supervisor did not die before it was armed: the
-/// parent holds the sync pipe's write end until the child has exec'd, so a hangup means it is gone.
+/// parent holds its end of the release socket until the child has exec'd, so a hangup means it is gone.
 static int arm_parent_death_signal(struct warden_child_ctx *ctx) {
     if (!ctx->plan->pdeath_signal) return 0;
     long r = SYS2(SYS_prctl, PR_SET_PDEATHSIG, ctx->plan->pdeath_signal);
@@ -141,7 +141,8 @@ int warden_child_main(void *arg) {
     STEP(ctx, WARDEN_STEP_SETSID, SYS0(SYS_setsid));                // no controlling terminal: no TIOCSTI into the host's
     STEP(ctx, WARDEN_STEP_HOSTNAME, set_hostname(plan));
     if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) {
-        STEP(ctx, WARDEN_STEP_LOOPBACK, warden_loopback_up());      // needs CAP_NET_ADMIN in the new netns
+        if (!ctx->prepared_net)
+            STEP(ctx, WARDEN_STEP_LOOPBACK, warden_loopback_up());  // needs CAP_NET_ADMIN in the new netns
         STEP(ctx, WARDEN_STEP_LISTEN, warden_open_listeners(ctx));  // the broker's endpoint, created inside
     }
     STEP(ctx, WARDEN_STEP_BIND_SOURCE, warden_open_mount_sources(ctx, &sources)); // looked up with the supervisor's rights

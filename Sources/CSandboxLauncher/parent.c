@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "netns_pool.h"
 #include "spawner.h"
 
 #ifndef P_PIDFD
@@ -94,7 +95,9 @@ static int needs_fd_passing(const struct warden_launch *plan) {
 /// Pipes, socketpair and stack; the child's context lives at the top of its own stack mapping.
 static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct warden_child *c, int child_ends[3]) {
     int sync[2], report[2], pair[2] = {-1, -1};
-    if (pipe2(sync, O_CLOEXEC) < 0) return NULL;
+    // The release channel is a socket, not a pipe: the parent sends with MSG_NOSIGNAL, so a child
+    // that already died of an early failure gives EPIPE rather than a SIGPIPE to the supervisor.
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) return NULL;
     c->sync_fd = sync[1];
     child_ends[0] = sync[0];
     if (pipe2(report, O_CLOEXEC) < 0) return NULL;
@@ -116,7 +119,12 @@ static struct warden_child_ctx *prepare(const struct warden_launch *plan, struct
 
 static long clone_child(const struct warden_launch *plan, struct warden_child *c, struct warden_child_ctx *ctx) {
     uint64_t flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) flags |= CLONE_NEWNET;
+    int netns_fd = -1;
+    if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) {
+        netns_fd = warden_netns_pool_take();   // prepared, lo up; else a fresh one
+        if (netns_fd < 0) flags |= CLONE_NEWNET;
+        ctx->prepared_net = netns_fd >= 0;
+    }
     if (plan->cgroup_fd >= 0) flags |= CLONE_INTO_CGROUP;
     // The stack ends where the context begins, 16-byte aligned.
     uintptr_t top = ((uintptr_t)ctx) & ~(uintptr_t)15;
@@ -128,7 +136,9 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    return warden_spawn(&args, ctx);
+    long pid = warden_spawn(&args, ctx, netns_fd);
+    if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
+    return pid;
 }
 
 int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c) {
@@ -182,7 +192,7 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
     (void)plan;
     char go = 1;
     ssize_t n;
-    do n = write(c->sync_fd, &go, 1); while (n < 0 && errno == EINTR);
+    do n = send(c->sync_fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
     if (n != 1) {
         record_failure(c, WARDEN_STEP_SYNC, n < 0 ? errno : EIO, -1);
         dispose(c);

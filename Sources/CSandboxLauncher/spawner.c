@@ -11,6 +11,8 @@
 // glibc has no public clone3 wrapper (2.36), and CLONE_INTO_CGROUP needs clone3.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -75,9 +77,11 @@ static struct {
     int pending;
     struct clone_args *args;
     void *arg;
+    int netns_fd;
     long result;
     pthread_t thread;
     int start_error;
+    int host_netns_fd;
 } spawner = {
     .callers = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -87,13 +91,24 @@ static struct {
 
 static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
 
+/// clone3, from inside network namespace `netns_fd` when one is given (the child inherits it),
+/// returning to the host's namespace afterwards.
+static long clone_in_namespace(struct clone_args *args, void *arg, int netns_fd) {
+    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) return -errno;
+    long result = warden_clone3_trampoline(args, sizeof(*args), warden_child_main, arg);
+    if (netns_fd >= 0 && setns(spawner.host_netns_fd, CLONE_NEWNET) < 0) {
+        // Stuck in an agent's namespace: never clone again from here.
+        spawner.start_error = errno;
+    }
+    return result;
+}
+
 static void *spawner_loop(void *unused) {
     (void)unused;
     pthread_mutex_lock(&spawner.lock);
     for (;;) {
         while (!spawner.pending) pthread_cond_wait(&spawner.ready, &spawner.lock);
-        spawner.result = warden_clone3_trampoline(spawner.args, sizeof(*spawner.args),
-                                                  warden_child_main, spawner.arg);
+        spawner.result = clone_in_namespace(spawner.args, spawner.arg, spawner.netns_fd);
         spawner.pending = 0;
         pthread_cond_signal(&spawner.done);
     }
@@ -101,6 +116,7 @@ static void *spawner_loop(void *unused) {
 }
 
 static void spawner_start(void) {
+    spawner.host_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     sigset_t all, old;
     sigfillset(&all);
     // The new thread inherits this mask: blocked for good, and so are its children until they reset.
@@ -114,13 +130,15 @@ static void spawner_start(void) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-long warden_spawn(struct clone_args *args, void *child_ctx) {
+long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd) {
     pthread_once(&spawner_once, spawner_start);
     if (spawner.start_error) return -spawner.start_error;
+    if (netns_fd >= 0 && spawner.host_netns_fd < 0) return -EBADF;
     pthread_mutex_lock(&spawner.callers);
     pthread_mutex_lock(&spawner.lock);
     spawner.args = args;
     spawner.arg = child_ctx;
+    spawner.netns_fd = netns_fd;
     spawner.pending = 1;
     pthread_cond_signal(&spawner.ready);
     while (spawner.pending) pthread_cond_wait(&spawner.done, &spawner.lock);

@@ -17,7 +17,7 @@ protocol WardenCommand {
 }
 
 /// Exit statuses shared by every command.
-enum TerminationStatus {
+enum ExitCode {
     static let success: Int32 = 0
     static let failure: Int32 = 1
     static let usage: Int32 = 2

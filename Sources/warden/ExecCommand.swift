@@ -12,9 +12,11 @@ enum ExecCommand: WardenCommand {
 
         Runs COMMAND in a new sandbox under a policy: new user, pid, mount, network (loopback only),
         ipc, uts and cgroup namespaces, the policy's read-only binds, seccomp filter, rlimits and
-        cgroup limits. The workspace (a fresh temporary directory, removed afterwards, unless
-        --workspace names one) is mounted read-write at /workspace and is the working directory.
-        The environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/workspace.
+        cgroup limits. The workspace is mounted read-write at /workspace and is the working
+        directory: the directory --workspace names, else a fresh tmpfs that vanishes with the run.
+        The environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/workspace; stdin is
+        /dev/null. COMMAND is pid 1 of its pid namespace: when it exits, everything it started is
+        killed, and signals it sends itself without a handler are ignored, as for any init.
 
         options:
           --policy FILE      the policy (default: default.json in $WARDEN_POLICY_DIR, else the
@@ -53,7 +55,7 @@ enum ExecCommand: WardenCommand {
             if command.isEmpty { throw UsageError("missing command: warden exec [options] -- COMMAND [ARG...]") }
         } catch {
             printError("warden exec: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         let path = policyPath ?? PolicyDirectory.defaultPolicy()
         let policy: Policy
@@ -61,7 +63,7 @@ enum ExecCommand: WardenCommand {
             policy = try Policy.load(path: path)
         } catch {
             printError("warden exec: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         RunTiming.mark("policy_loaded")
         let traceStart = { () throws(TraceError) -> RunStart in

@@ -7,13 +7,12 @@ enum PolicyCommand: WardenCommand {
     static let name = "policy"
     static let summary = "Checks a policy and shows what it compiles to."
     static let usage = """
-        usage: warden policy check FILE [--json] [--emit-bpf OUT] [--timing]
+        usage: warden policy check FILE [--json] [--emit-bpf OUT]
 
         Validates the policy FILE (unknown keys, types, limits, paths, syscall names) and prints
         what it compiles to: allowed syscalls, BPF instructions, audited syscalls, mounts, limits.
           --json          print the summary as JSON
           --emit-bpf OUT  also write the raw BPF program (struct sock_filter array) to OUT
-          --timing        also measure loading, compiling and a compiled-filter cache hit
         Exit status: 0 valid, 2 invalid (the error names file:line:column and the JSON path), 1 other failure.
         """
 
@@ -22,54 +21,46 @@ enum PolicyCommand: WardenCommand {
         var file: String?
         var json = false
         var bpfOut: String?
-        var timing = false
         do {
             guard cursor.next() == "check" else { throw UsageError("expected 'check'") }
             while !cursor.isEmpty {
                 if cursor.flag("--json") { json = true; continue }
-                if cursor.flag("--timing") { timing = true; continue }
                 if let out = try cursor.value(for: "--emit-bpf") { bpfOut = out; continue }
-                let argument = cursor.next() ?? ""
-                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)'") }
-                if file != nil { throw UsageError("unexpected argument '\(argument)' (one FILE only)") }
+                guard let argument = cursor.next(), !argument.hasPrefix("-") || argument == "-", file == nil else {
+                    throw UsageError("unexpected argument '\(arguments.last ?? "")'")
+                }
                 file = argument
             }
             guard file != nil else { throw UsageError("missing the policy FILE") }
         } catch {
             printError("warden policy: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
-        return check(file ?? "", json: json, bpfOut: bpfOut, timing: timing)
+        return check(file ?? "", json: json, bpfOut: bpfOut)
     }
 
-    static func check(_ file: String, json: Bool, bpfOut: String?, timing: Bool) -> Int32 {
+    static func check(_ file: String, json: Bool, bpfOut: String?) -> Int32 {
         let policy: Policy
         let program: SeccompProgram
         do {
             policy = try Policy.load(path: file)
         } catch {
             printError("warden policy: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         do {
             program = try SeccompCompiler.compile(policy.seccomp)
         } catch {
             printError("warden policy: \(error)")
-            return error.code == .policy ? TerminationStatus.usage : TerminationStatus.failure
+            return error.code == .policy ? ExitCode.usage : ExitCode.failure
         }
         if let bpfOut, let problem = writeFile(bpfOut, program.bpf) {
             printError("warden policy: cannot write \(bpfOut): \(problem)")
-            return TerminationStatus.failure
+            return ExitCode.failure
         }
         let summary = PolicySummary(policy: policy, program: program)
         print(json ? JSONWriter.pretty(summary.json) : summary.text)
-        if timing {
-            do { print(try PolicyTiming.report(file: file, policy: policy)) } catch {
-                printError("warden policy: timing failed: \(error)")
-                return TerminationStatus.failure
-            }
-        }
-        return TerminationStatus.success
+        return ExitCode.success
     }
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {

@@ -12,12 +12,13 @@ enum RunCommand: WardenCommand {
 
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
-        its code directory is mounted read-only at /agent and a workspace read-write at /workspace.
+        its code directory is mounted read-only at /agent and a workspace read-write at /workspace
+        (--workspace DIR, else a fresh tmpfs that vanishes with the run).
         The agent's stdout and stderr stream through, bounded to 16 MiB each (the rest is dropped
         and counted). The cgroup mode used, and any limit this host cannot enforce, are reported.
 
         options:
-          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh temporary one
+          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh tmpfs
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
           --trace            record the run in the execution trace (warden trace ls)
           --json             print the run report as one JSON object on stdout; the agent's output
@@ -46,14 +47,14 @@ enum RunCommand: WardenCommand {
             if specPath == nil { throw UsageError("missing SPEC") }
         } catch {
             printError("warden run: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         let spec: AgentSpec
         do throws(SpecError) {
             spec = try AgentSpec.load(path: specPath ?? "")
         } catch {
             printError("warden run: \(error)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         }
         let traceStart = { () throws(TraceError) -> RunStart in
             RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
@@ -91,18 +92,16 @@ struct RunOptions {
     func execute(commandName: String, traceStart: (() throws(TraceError) -> RunStart)? = nil,
                  _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
+        settings.removeOrphanedRuns = true
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {
             var request = try makeRequest()
             RunTiming.mark("request_ready")
-            // Runs left behind by a supervisor that was killed (SIGKILL, OOM) are ours to clean up.
-            Cgroups.removeOrphanedRuns(layout: .host)
-            RunTiming.mark("orphans_checked")
             if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
             if trace, let traceStart {
                 let audited = request.auditedSyscalls.map(\.name)
-                guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return TerminationStatus.failure }
+                guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return ExitCode.failure }
                 settings.trace = recorder
             }
             result = try SandboxRun.execute(request, settings: settings)
@@ -113,16 +112,19 @@ struct RunOptions {
         let report = result.report
         if let traceError = result.traceError {
             printError("warden \(commandName): the trace could not record the run, so it was stopped: \(traceError)")
-            return TerminationStatus.failure
+            return ExitCode.failure
         }
         if verbose, let recorder = settings.trace { printError("warden \(commandName): trace \(recorder.runID)") }
         if json {
-            guard case .object(var object) = report.json else { return TerminationStatus.failure }
+            guard case .object(var object) = report.json else { return ExitCode.failure }
             object["stdout"] = .string(String(decoding: result.stdout, as: UTF8.self))
             object["stderr"] = .string(String(decoding: result.stderr, as: UTF8.self))
             print(JSONWriter.compact(.object(object)))
         } else if verbose || !report.succeeded {
             printError("warden \(commandName): \(report.summary) [cgroups: \(report.cgroupMode.rawValue)]")
+        } else if !report.unenforced.isEmpty {
+            // A limit the policy asked for but this host could not apply is never silent.
+            printError("warden \(commandName): warning: not enforced here: " + report.unenforced.joined(separator: "; "))
         }
         return report.exitStatus
     }
@@ -143,8 +145,8 @@ struct RunOptions {
     static func status(for error: SandboxRun.Error) -> Int32 {
         switch error.code {
         case .exec: return error.errno == ENOENT ? 127 : 126
-        case .configuration: return TerminationStatus.usage
-        default: return TerminationStatus.failure
+        case .configuration: return ExitCode.usage
+        default: return ExitCode.failure
         }
     }
 }

@@ -34,13 +34,13 @@ enum TraceCommand: WardenCommand {
             }
         } catch let error as UsageError {
             printError("warden trace: \(error)\n\n\(usage)")
-            return TerminationStatus.usage
+            return ExitCode.usage
         } catch let error as TraceError {
             printError("warden trace: \(error)")
-            return error.code == .invalidArgument ? TerminationStatus.usage : TerminationStatus.failure
+            return error.code == .invalidArgument ? ExitCode.usage : ExitCode.failure
         } catch {
             printError("warden trace: \(error)")
-            return TerminationStatus.failure
+            return ExitCode.failure
         }
     }
 
@@ -50,11 +50,11 @@ enum TraceCommand: WardenCommand {
         let runs = try directory.listRuns()
         if json {
             writeOut(JSONWriter.compact(.array(runs.map(TraceListing.json))) + "\n")
-            return TerminationStatus.success
+            return ExitCode.success
         }
         if runs.isEmpty { writeOut("no runs in \(directory.path)\n") }
         for run in runs { writeOut(TraceListing.line(run) + "\n") }
-        return TerminationStatus.success
+        return ExitCode.success
     }
 
     static func show(_ cursor: inout ArgumentCursor, _ directory: TraceDirectory) throws -> Int32 {
@@ -69,7 +69,7 @@ enum TraceCommand: WardenCommand {
         let records = scan.records.map(\.record)
         writeOut(json ? JSONWriter.compact(TraceShow.json(runID: runID, records: records)) + "\n" : TraceShow.text(records: records))
         if let problem = scan.problem { printError("warden trace: WARNING: the trace is damaged after the records shown: \(problem)") }
-        return TerminationStatus.success
+        return ExitCode.success
     }
 
     static func verify(_ cursor: inout ArgumentCursor, _ directory: TraceDirectory) throws -> Int32 {
@@ -83,7 +83,7 @@ enum TraceCommand: WardenCommand {
         for run in report.openRuns { writeOut("open \(run): not closed (still running, or left by a crash: warden trace recover)\n") }
         let verdict = report.ok ? "ok" : "FAILED"
         writeOut("\(verdict): \(report.runsChecked) runs, \(report.recordsChecked) records checked; host index head \(report.hostHead)\n")
-        return report.ok ? TerminationStatus.success : TerminationStatus.failure
+        return report.ok ? ExitCode.success : ExitCode.failure
     }
 
     static func export(_ cursor: inout ArgumentCursor, _ directory: TraceDirectory) throws -> Int32 {
@@ -103,7 +103,7 @@ enum TraceCommand: WardenCommand {
         let document = try OTLPExport.export(records: scan.records.map(\.record), wardenVersion: version)
         let text = JSONWriter.compact(document) + "\n"
         if let outputPath { try writeFile(outputPath, text) } else { writeOut(text) }
-        return TerminationStatus.success
+        return ExitCode.success
     }
 
     static func recover(_ cursor: inout ArgumentCursor, _ directory: TraceDirectory) throws -> Int32 {
@@ -116,7 +116,7 @@ enum TraceCommand: WardenCommand {
         for run in report.liveRuns { writeOut("skipped live run \(run)\n") }
         for problem in report.refused { writeOut("REFUSED \(problem): damage that is not a torn tail is never repaired\n") }
         if report.cuts.isEmpty && report.closedRuns.isEmpty && report.refused.isEmpty { writeOut("nothing to recover\n") }
-        return report.refused.isEmpty ? TerminationStatus.success : TerminationStatus.failure
+        return report.refused.isEmpty ? ExitCode.success : ExitCode.failure
     }
 
     static func expectEnd(_ cursor: ArgumentCursor) throws {

@@ -25,24 +25,24 @@ func topLevelUsage() -> String {
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let first = arguments.first else {
     printError(topLevelUsage())
-    exit(TerminationStatus.usage)
+    exit(ExitCode.usage)
 }
 switch first {
 case "--help", "-h", "help":
     print(topLevelUsage(), terminator: "")
-    exit(TerminationStatus.success)
+    exit(ExitCode.success)
 case "--version", "-V":
     print("warden \(version)")
-    exit(TerminationStatus.success)
+    exit(ExitCode.success)
 default:
     guard let command = commands.first(where: { $0.name == first }) else {
         printError("warden: unknown command '\(first)'\n\n" + topLevelUsage())
-        exit(TerminationStatus.usage)
+        exit(ExitCode.usage)
     }
     let rest = Array(arguments.dropFirst())
     if rest.first == "--help" || rest.first == "-h" {
         print(command.usage, terminator: command.usage.hasSuffix("\n") ? "" : "\n")
-        exit(TerminationStatus.success)
+        exit(ExitCode.success)
     }
     exit(command.run(rest))
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Sandbox
 
@@ -84,5 +85,14 @@ struct CgroupLayoutTests {
         let group = try Cgroups.RunGroup.create(layout: layout, limits: .init(memoryBytes: 1 << 20, pids: 4, cpuCores: 1))
         #expect(group.unenforced == ["memory: no cgroupfs", "pids: no cgroupfs", "cpu: no cgroupfs"])
         #expect(group.directories.isEmpty)
+    }
+
+    @Test("a hierarchy we cannot write is reported, so detection falls back to mode none")
+    func unwritable() {
+        let hierarchy = Cgroups.Layout.Hierarchy(mountPoint: "/no/such", ownDirectory: "/no/such/group", controllers: [.memory])
+        let layout = Cgroups.Layout(mode: .v1, v1: [hierarchy], v2: nil, v2Controllers: [], note: nil)
+        #expect(layout.unwritableDirectory() == "/no/such/group")
+        let host = Cgroups.Layout.detect()
+        if getuid() == 0 && host.mode != .none { #expect(host.unwritableDirectory() == nil) }
     }
 }

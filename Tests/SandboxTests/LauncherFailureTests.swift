@@ -57,19 +57,6 @@ struct LauncherFailureTests {
         expectNothingLeft(error)
     }
 
-    /// A bind source that vanishes after validation fails in the child, at the bind-source step.
-    @Test func bindSourceRemovedAfterValidation() throws {
-        let directory = try LauncherFixture.scratchDirectory()
-        var plan = LaunchPlan(executable: "/bin/true")
-        plan.mounts.bindReadOnly(directory, at: "/data")
-        let error = try #require(throws: LaunchError.self) {
-            try Launcher.launch(plan) { _ in rmdir(directory) }   // too late for the child: it opens sources first
-        }
-        // The child either opened the source before the hook ran (then the launch succeeds and
-        // this is no error) or it did not: both orders are legal, but the early open is the design.
-        #expect(error.step == .bindSource || error.step == .beforeExec)
-    }
-
     @Test func beforeExecHookSeesTheWaitingChildAndItsFailureAbortsTheLaunch() throws {
         struct AttachFailed: Error {}
         var sawMap = ""
@@ -135,5 +122,29 @@ struct LauncherFailureTests {
             if !gone { usleep(10_000) }
         }
         #expect(gone, "sandboxed pid \(pid) outlived its supervisor")
+    }
+}
+
+@Suite("Launcher early failures", .serialized)
+struct LauncherEarlyFailureTests {
+    /// The child runs its network steps before the parent releases it. When one fails, the child
+    /// is already dead when the parent releases it: the launch reports the child's own step and
+    /// errno (not a broken pipe, and no SIGPIPE), and nothing is left behind.
+    @Test func childThatDiedBeforeReleaseReportsItsOwnStep() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.loopbackListenPorts = [8933, 8933]
+        var hookPid: Int32 = 0
+        let error = try #require(throws: LaunchError.self) {
+            try Launcher.launch(plan) { pid in
+                hookPid = pid
+                // Let the child reach its failure first, so the release finds it dead.
+                for _ in 0..<500 where !LauncherFixture.isGone(pid) { usleep(2_000) }
+            }
+        }
+        #expect(error.step == .listen)
+        #expect(error.errno == .addressInUse)
+        #expect(error.detail == "127.0.0.1:8933")
+        #expect(error.pid == hookPid)
+        #expect(LauncherFixture.isGone(hookPid))
     }
 }

@@ -55,8 +55,11 @@ struct LauncherFilesystemTests {
     /// A descriptor the supervisor opened without close-on-exec does not reach the agent;
     /// a listed one arrives at the number the plan names.
     @Test func onlyListedDescriptorsAreInherited() throws {
-        let leaked = open("/dev/null", O_RDONLY)   // no O_CLOEXEC on purpose
-        try #require(leaked >= 0)
+        let file = open("/dev/null", O_RDONLY)   // no O_CLOEXEC on purpose
+        try #require(file >= 0)
+        let leaked = dup2(file, 250)                // a number nothing else in the sandbox uses
+        close(file)
+        try #require(leaked == 250)
         defer { close(leaked) }
         let channel = try FileDescriptor.pipe()
         var plan = LauncherFixture.shell("ls /proc/self/fd | tr '\\n' ' '; test -e /proc/self/fd/\(leaked) && echo leaked; echo hi >&7")

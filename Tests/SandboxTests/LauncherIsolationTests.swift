@@ -112,3 +112,48 @@ struct LauncherIsolationTests {
         #expect(lines.last == "not a tty")
     }
 }
+
+@Suite("Launcher prepared network namespaces", .serialized)
+struct LauncherNetworkPoolTests {
+    /// A prepared namespace is as isolated as a fresh one (only lo, up, own namespace, listeners
+    /// work), is never shared between two agents, and the agent cannot reconfigure it.
+    @Test(.enabled(if: getuid() == 0, "creating namespaces ahead needs CAP_SYS_ADMIN"))
+    func preparedNamespacesIsolateLikeFreshOnes() throws {
+        try Launcher.prepareNetworkNamespaces(depth: 2)
+        defer { try? Launcher.prepareNetworkNamespaces(depth: 0) }
+        for _ in 0..<200 where Launcher.preparedNetworkNamespaces.ready < 2 { usleep(10_000) }
+        #expect(Launcher.preparedNetworkNamespaces.ready == 2)
+        var seen: Set<String> = []
+        for _ in 0..<2 {
+            try LauncherFixture.inspectRunning(LauncherFixture.shell("read line")) { (process: SandboxedProcess) throws in
+                seen.insert(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process.pid)/ns/net"))
+            }
+        }
+        #expect(seen.count == 2)
+        #expect(!seen.contains(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")))
+        var plan = LaunchPlan(executable: "/usr/bin/python3", arguments: ["python3", "-c", """
+            import socket, fcntl, struct
+            print(open('/proc/net/dev').read().split('\\n')[2].split(':')[0].strip())
+            s = socket.create_connection(('127.0.0.1', 8932)); s.sendall(b'ok')
+            try:
+                fcntl.ioctl(socket.socket(), 0x8914, struct.pack('16sH14x', b'lo', 0))  # SIOCSIFFLAGS: lo down
+                print('reconfigured')
+            except PermissionError:
+                print('refused')
+            """])
+        plan.loopbackListenPorts = [8932]
+        let out = try FileDescriptor.pipe()
+        plan.standardOutput = out.writeEnd
+        let process = try Launcher.launch(plan)
+        try out.writeEnd.close()
+        let connection = accept(try #require(process.listeners.first).rawValue, nil, nil)
+        try #require(connection >= 0)
+        #expect(try FileDescriptor(rawValue: connection).readAll(limit: 10) == Array("ok".utf8))
+        try FileDescriptor(rawValue: connection).close()
+        let printed = String(decoding: try out.readEnd.readAll(), as: UTF8.self)
+        try out.readEnd.close()
+        #expect(printed == "lo\nrefused\n")
+        #expect(try process.wait() == .exited(0))
+        process.closeDescriptors()
+    }
+}

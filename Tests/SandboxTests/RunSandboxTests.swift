@@ -50,18 +50,27 @@ struct RunSandboxTests {
         #expect(!result.report.timedOut)
     }
 
+    @Test("a flood of output is forwarded up to the limit and the rest drained and counted")
+    func flood() throws {
+        var request = SandboxRun.Request(arguments: ["/usr/bin/head", "-c", String(200 << 20), "/dev/zero"])
+        request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
+        let result = try SandboxRun.execute(request, settings: .init(outputLimit: 1 << 20, stdout: .capture, stderr: .capture))
+        #expect(result.report.exitCode == 0)
+        #expect(result.stdout.count == 1 << 20)
+        #expect(result.report.stdoutBytes == 1 << 20)
+        #expect(result.report.stdoutDropped == (200 << 20) - (1 << 20))
+        #expect(result.report.summary.contains("bytes of stdout dropped"))
+    }
+
     /// Other suites run sandboxes concurrently, so the counts are of this run's own things: its
-    /// named cgroup, its private temporary directory, host mounts, and the pid the launcher started.
+    /// named cgroup, host mounts, and the pid the launcher started.
     @Test("setup failures leave no process, mount, cgroup or workspace behind",
           arguments: ["/no/such/program", "missing-bind", "bad-cwd"])
     func setupFailure(kind: String) throws {
-        let scratch = try RunHost.scratchDirectory()
-        defer { rmdir(scratch) }
         let name = "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-leak-\(kind)"
         let mountsBefore = RunHost.mountCount()
         var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
         settings.runName = name
-        settings.temporaryDirectory = scratch
         var request = SandboxRun.Request(arguments: [kind == "/no/such/program" ? kind : "/bin/true"])
         request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
         if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
@@ -71,7 +80,6 @@ struct RunSandboxTests {
         #expect(failure != nil)
         if let pid = failure?.pid { #expect(kill(pid, 0) != 0, "the started process was reaped") }
         #expect(RunHost.mountCount() == mountsBefore)
-        #expect(RunHost.entries(scratch).isEmpty, "no temporary workspace left")
         let layout = Cgroups.Layout.host
         for own in layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? []) {
             #expect(!CgroupFile.exists(own + "/warden/" + name))
@@ -85,13 +93,6 @@ enum RunHost {
         (CgroupFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").count
     }
 
-    static func scratchDirectory() throws -> String {
-        var template = Array("/tmp/warden-leak-test-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
-            throw CgroupHost.Failure(errno: errno)
-        }
-        return String(cString: made)
-    }
 
     static func processes(named marker: String) -> Int {
         entries("/proc").compactMap { Int32($0) }.filter { pid in

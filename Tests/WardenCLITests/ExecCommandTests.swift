@@ -53,14 +53,15 @@ struct ExecCommandTests {
         #expect(written == "from agent\n")
     }
 
-    @Test("a fresh workspace is writable and removed afterwards")
+    @Test("without --workspace, /workspace is a fresh writable tmpfs private to the run")
     func temporaryWorkspace() throws {
-        let before = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("warden-workspace-") }
-        let result = try WardenTool.run(["exec", "--", "/bin/sh", "-c", "echo x > /workspace/f && cat /workspace/f"])
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "x\n")
-        let after = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("warden-workspace-") }
-        #expect(Set(after).subtracting(before).isEmpty)
+        let script = "test -z \"$(ls -A /workspace)\" && echo x > /workspace/f && cat /workspace/f && " +
+            "grep ' /workspace ' /proc/self/mounts | cut -d' ' -f3"
+        let first = try WardenTool.run(["exec", "--", "/bin/sh", "-c", script])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == "x\ntmpfs\n")
+        let second = try WardenTool.run(["exec", "--", "/bin/sh", "-c", script])
+        #expect(second.stdout == "x\ntmpfs\n", "the next run starts empty again")
     }
 
     @Test("a command past its wall-clock timeout is killed, exit 124, reported as a timeout")
@@ -114,5 +115,16 @@ struct ExecCommandTests {
         #expect(try WardenTool.run(["exec", "--", "/no/such/program"]).status == 127)
         #expect(try WardenTool.run(["exec", "--workspace", "/no/such/dir", "--", "/bin/true"]).status == 1)
         #expect(SandboxScratch.leakedRunCgroups() == [])
+    }
+
+    @Test("a run removes the cgroups a killed supervisor left behind")
+    func orphans() throws {
+        let parent = "/sys/fs/cgroup/pids/warden"
+        guard FileManager.default.fileExists(atPath: parent) || (try? FileManager.default.createDirectory(
+            atPath: parent, withIntermediateDirectories: false)) != nil else { return }
+        let orphan = parent + "/run-999999999-7-1-test"
+        try FileManager.default.createDirectory(atPath: orphan, withIntermediateDirectories: false)
+        #expect(try WardenTool.run(["exec", "--", "/bin/true"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: orphan))
     }
 }

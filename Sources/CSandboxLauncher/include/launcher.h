@@ -139,7 +139,7 @@ struct warden_child {
     // Launcher-private state.
     void *stack;
     size_t stack_size;
-    int sync_fd;               ///< write end: one byte releases the child
+    int sync_fd;               ///< release socket: one byte releases the child
     int report_fd;             ///< read end: step reports; EOF at exec
     int fdpass_fd;             ///< our end of the socketpair the child sends fds over
 };
@@ -156,5 +156,13 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
 /// Kills and reaps a child that has not been released, and frees its resources. Returns 1 when
 /// the child had already failed one of its early steps (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);
+
+/// Keeps `depth` (0 to 8) network namespaces with loopback up ready in the background; launches
+/// without WARDEN_LAUNCH_SHARE_NET take one instead of creating theirs (netns_pool.c). 0 stops
+/// refilling. Returns 0 or -errno (the thread could not start).
+int warden_netns_pool_enable(int depth);
+
+/// The pool's depth, with how many namespaces are ready and the errno that stopped it (0: none).
+int warden_netns_pool_status(int *ready, int *failed_errno);
 
 #endif

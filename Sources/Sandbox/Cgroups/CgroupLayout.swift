@@ -38,6 +38,12 @@ extension Cgroups {
             if layout.mode == .none && layout.note == nil {
                 layout.note = "no cgroup hierarchy with memory or pids controllers is mounted"
             }
+            if layout.mode != .none, let unwritable = layout.unwritableDirectory() {
+                // Typical for an unprivileged user without a delegated subtree: fall back to
+                // rlimits and the pid namespace, and say so in every run's report.
+                layout.note = "cgroups are not writable here (\(unwritable), uid \(geteuid())): only rlimits and the pid namespace bound the run"
+                layout.mode = .none
+            }
             return layout
         }
 
@@ -88,6 +94,22 @@ extension Cgroups {
         /// The v1 hierarchy carrying `controller`, if any.
         public func v1Hierarchy(for controller: Controller) -> Hierarchy? {
             v1.first { $0.controllers.contains(controller) }
+        }
+
+        /// The first directory runs would be created in that we may not write, if any.
+        func unwritableDirectory() -> String? {
+            var candidates: [String] = []
+            switch mode {
+            case .v2: candidates = v2.map { [$0.ownDirectory] } ?? []
+            case .v1, .hybrid: candidates = [.memory, .pids].compactMap { v1Hierarchy(for: $0)?.ownDirectory }
+            case .none: return nil
+            }
+            for own in candidates {
+                let parent = own + "/" + RunGroup.parentName
+                let target = access(parent, F_OK) == 0 ? parent : own
+                if access(target, W_OK) != 0 { return target }
+            }
+            return nil
         }
 
         func chooseMode() -> Mode {

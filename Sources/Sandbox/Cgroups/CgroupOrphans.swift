@@ -27,6 +27,7 @@ extension Cgroups {
         guard parts.count >= 3, parts[0] == "run", let pid = Int32(parts[1]), let start = UInt64(parts[2]) else {
             return false
         }
+        if pid == getpid() { return start != ownStartTime }
         return processStartTime(pid) != start
     }
 

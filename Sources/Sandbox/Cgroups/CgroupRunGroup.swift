@@ -51,7 +51,7 @@ extension Cgroups {
         public static func nextName() -> String {
             let sequence = RunSequence.next()
             let random = UInt16.random(in: 0...UInt16.max)
-            return "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-\(sequence)-\(String(random, radix: 16))"
+            return "run-\(getpid())-\(ownStartTime)-\(sequence)-\(String(random, radix: 16))"
         }
 
         /// Every directory of this run, v1 first.
@@ -68,6 +68,9 @@ enum RunSequence {
 
     static func next() -> Int { value.add(1, ordering: .relaxed).newValue }
 }
+
+/// This process's start time (read once: generating /proc/PID/stat is not free).
+let ownStartTime: UInt64 = processStartTime(getpid()) ?? 0
 
 /// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), which with the
 /// pid identifies a process across pid reuse.

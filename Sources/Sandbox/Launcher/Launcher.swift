@@ -38,6 +38,25 @@ public enum Launcher {
         return process(from: storage.child.pointee, plan: plan, started: started)
     }
 
+    /// Keeps `depth` (0 to 8) network namespaces, loopback up, prepared in the background so that
+    /// launches skip creating one (a third of a launch's CPU time). Each is used once. Without the
+    /// privilege to create them the pool stays empty and launches create their own, as with depth 0.
+    /// Agents in a prepared namespace hold no capability over it (it belongs to the supervisor's
+    /// user namespace).
+    public static func prepareNetworkNamespaces(depth: Int) throws(LaunchError) {
+        let result = warden_netns_pool_enable(Int32(clamping: depth))
+        if result < 0 {
+            throw LaunchError(step: .spawn, errno: Errno(rawValue: -result), detail: "network namespace pool thread")
+        }
+    }
+
+    /// How many prepared network namespaces are ready, and why preparing stopped (nil: it did not).
+    public static var preparedNetworkNamespaces: (ready: Int, stoppedBy: Errno?) {
+        var ready: Int32 = 0, failed: Int32 = 0
+        _ = warden_netns_pool_status(&ready, &failed)
+        return (Int(ready), failed == 0 ? nil : Errno(rawValue: failed))
+    }
+
     private static func openDevNullIfNeeded(_ plan: LaunchPlan) throws(LaunchError) -> FileDescriptor? {
         guard plan.standardInput == nil || plan.standardOutput == nil || plan.standardError == nil else { return nil }
         do {

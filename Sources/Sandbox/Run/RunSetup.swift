@@ -4,22 +4,12 @@ import HostOS
 /// The setup of one run, step by step, remembering what to undo if a later step fails.
 struct RunSetup {
     typealias Error = SandboxRun.Error
-    private var workspace: RunWorkspace?
     private var group: Cgroups.RunGroup?
     private var descriptors: [FileDescriptor] = []
 
     /// Workspace, cgroup, pipes, launch; returns the running process and its output pumps.
     mutating func start(_ request: SandboxRun.Request, settings: SandboxRun.Settings) throws(Error) -> SandboxRun.StartedRun {
-        var workspace: RunWorkspace?
-        if request.workspaceTarget != nil {
-            if let path = request.workspace {
-                workspace = try RunWorkspace.existing(path)
-            } else {
-                workspace = try RunWorkspace.temporary(uid: request.identity.hostUID, gid: request.identity.hostGID,
-                                                       in: settings.temporaryDirectory)
-            }
-        }
-        self.workspace = workspace
+        let workspace = try request.workspace.map { (path: String) throws(Error) in try RunWorkspace.existing(path) }
         let group: Cgroups.RunGroup
         do throws(Cgroups.Error) {
             group = try Cgroups.RunGroup.create(layout: .host, limits: request.cgroupLimits,
@@ -35,7 +25,18 @@ struct RunSetup {
         var plan = LaunchPlan(executable: request.executable, arguments: request.arguments,
                               environment: request.environment, workingDirectory: request.workingDirectory,
                               mounts: request.mounts)
-        if let workspace, let target = request.workspaceTarget { plan.mounts.workspace(workspace.path, at: target) }
+        if let target = request.workspaceTarget {
+            if let workspace {
+                plan.mounts.workspace(workspace.path, at: target)
+            } else {
+                // A fresh workspace is a tmpfs inside the sandbox's own mount namespace: nothing to
+                // create, chown or remove on the host, and it vanishes with the namespace. (A host
+                // directory under /tmp cost a synchronous discard on rmdir here: ext4 -o discard.)
+                // Its pages are charged to the run's memory cgroup; the size caps it without one.
+                let size = request.cgroupLimits.memoryBytes ?? RunWorkspace.defaultTemporarySize
+                plan.mounts.tmpfs(at: target, sizeBytes: size, mode: 0o1777)
+            }
+        }
         if let code = request.codeDirectory { plan.mounts.bindReadOnly(code, at: "/agent") }
         plan.identity = request.identity
         plan.resourceLimits = request.resourceLimits
@@ -105,18 +106,16 @@ struct RunSetup {
         }
     }
 
-    /// After a failed start: closes our pipe ends, removes the cgroup and a temporary workspace.
+    /// After a failed start: closes our pipe ends and removes the cgroup.
     mutating func undo() {
         for fd in descriptors { close(fd.rawValue) }
         descriptors = []
         finish()
     }
 
-    /// After a run: removes the cgroup (killing anything left) and a temporary workspace.
+    /// After a run: removes the cgroup (killing anything left).
     mutating func finish() {
         try? group?.remove()
         group = nil
-        workspace?.removeIfTemporary()
-        workspace = nil
     }
 }

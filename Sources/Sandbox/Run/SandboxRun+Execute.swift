@@ -18,6 +18,10 @@ extension SandboxRun {
         }
         RunTiming.mark("launched")
         let launched = Deadline.nowNanos()
+        if settings.removeOrphanedRuns {
+            Cgroups.removeOrphanedRuns(layout: .host)
+            RunTiming.mark("orphans_checked")
+        }
         let tracer = settings.trace.map { RunTracer(recorder: $0, request: request, started: started) }
         let auditor = startAuditor(request, started, tracer)
         let supervision = RunSupervision(

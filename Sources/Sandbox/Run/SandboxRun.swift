@@ -26,8 +26,9 @@ public struct SandboxRun: Sendable {
         public var useUnifiedHierarchy: Bool
         /// The run's cgroup directory name (default: a fresh `run-<pid>-<start>-<n>-<random>`).
         public var runName: String?
-        /// Where a fresh workspace is created (default: $TMPDIR, else /tmp).
-        public var temporaryDirectory: String?
+        /// Also remove the cgroups of runs whose supervisor died, while this run's process execs
+        /// (off the launch path: the supervisor would otherwise just wait in poll).
+        public var removeOrphanedRuns: Bool
         /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
         public var trace: TraceRecorder?
 
@@ -40,7 +41,7 @@ public struct SandboxRun: Sendable {
             self.stderr = stderr
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
-            self.temporaryDirectory = nil
+            self.removeOrphanedRuns = false
             self.trace = nil
         }
     }
