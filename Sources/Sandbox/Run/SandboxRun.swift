@@ -1,4 +1,5 @@
 import Glibc
+import TraceStore
 
 /// One sandboxed run of an agent or command: cgroup, launch, bounded output, wall-clock timeout,
 /// tree kill, reap, cleanup, and a `RunReport`.
@@ -28,6 +29,8 @@ public struct SandboxRun: Sendable {
         /// Also remove the cgroups of runs whose supervisor died, while this run's process execs
         /// (off the launch path: the supervisor would otherwise just wait in poll).
         public var removeOrphanedRuns: Bool
+        /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
+        public var trace: TraceRecorder?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -39,6 +42,7 @@ public struct SandboxRun: Sendable {
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
             self.removeOrphanedRuns = false
+            self.trace = nil
         }
     }
 
@@ -47,5 +51,7 @@ public struct SandboxRun: Sendable {
         public var report: RunReport
         public var stdout: [UInt8]
         public var stderr: [UInt8]
+        /// Set when the trace could not record the run (under fail-closed the run was stopped).
+        public var traceError: TraceError?
     }
 }
