@@ -8,7 +8,7 @@ enum RunCommand: WardenCommand {
     static let name = "run"
     static let summary = "Runs an agent spec in a sandbox."
     static let usage = """
-        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--trace] [--json] [--verbose]
+        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--no-trace] [--json] [--verbose]
 
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
@@ -20,7 +20,7 @@ enum RunCommand: WardenCommand {
         options:
           --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh tmpfs
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
-          --trace            record the run in the execution trace (warden trace ls)
+          --no-trace         do not record the run in the execution trace (recorded by default: warden trace ls)
           --json             print the run report as one JSON object on stdout; the agent's output
                              is captured (bounded) into it instead of being streamed
           --verbose          print the one-line summary of how the run ended even when it exited 0
@@ -32,7 +32,7 @@ enum RunCommand: WardenCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        var options = RunOptions()
+        var options = RunOptions(trace: true)
         var workspace: String?
         var specPath: String?
         var cursor = ArgumentCursor(arguments)
@@ -71,12 +71,15 @@ struct RunOptions {
     var json = false
     var verbose = false
     var timeoutSeconds: Double?
+    /// Whether the run is recorded in the execution trace: always for `warden run` (agents) unless
+    /// `--no-trace`; for `warden exec`, the bubblewrap-like one-off, only with `--trace`.
     var trace = false
 
     /// Consumes one shared option if it is next; false if the next argument is not one of them.
     mutating func parse(_ cursor: inout ArgumentCursor) throws(UsageError) -> Bool {
         if cursor.flag("--json") { json = true; return true }
         if cursor.flag("--trace") { trace = true; return true }
+        if cursor.flag("--no-trace") { trace = false; return true }
         if cursor.flag("--verbose") || cursor.flag("-v") { verbose = true; return true }
         if let value = try cursor.value(for: "--timeout") {
             guard let seconds = Double(value), seconds > 0, seconds < 1e9 else {
