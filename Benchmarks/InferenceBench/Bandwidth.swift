@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CInferenceKernels
 import Dispatch
 
 /// Read bandwidth in GB/s: `threads` threads each summing their share of a 512 MiB array, best of 10.

@@ -67,6 +67,9 @@ void wk_f16_to_f32(const uint16_t *x, float *y, int n);
 void wk_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim, size_t stride,
                       float scale, float *scores, float *out);
 
+/// Sum of n floats, read once in order (the benchmark's read-bandwidth loop).
+float wk_sum_f32(const float *x, size_t n);
+
 /// wk_attention_f16 at a given instruction-set level (clamped), for tests.
 void wk_attention_f16_at(int level, const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim,
                          size_t stride, float scale, float *scores, float *out);
