@@ -136,6 +136,19 @@ static void spawner_start(void) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+long warden_spawn_here(struct clone_args *args, void *child_ctx,
+                       int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result) {
+    sigset_t all, old;
+    sigfillset(&all);
+    // The child starts with everything blocked, as from the spawner thread, until it has reset
+    // its dispositions: no handler of the supervisor's may run on the child's stack.
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long result = warden_clone3_trampoline(args, sizeof(*args), warden_child_main, child_ctx);
+    *after_result = result > 0 && after_clone ? after_clone(result, after_arg) : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return result;
+}
+
 long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,
                   int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result) {
     pthread_once(&spawner_once, spawner_start);

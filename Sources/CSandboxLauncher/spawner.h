@@ -10,4 +10,9 @@
 long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,
                   int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result);
 
+/// The same, on the calling thread (WARDEN_LAUNCH_CALLING_THREAD): the parent-death signal then
+/// follows this thread, so it must outlive the child. No pooled network namespace here.
+long warden_spawn_here(struct clone_args *args, void *child_ctx,
+                       int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result);
+
 #endif

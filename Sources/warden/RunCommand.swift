@@ -84,6 +84,7 @@ struct RunOptions {
     func execute(commandName: String, _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
+        settings.cloneOnCallingThread = true   // the main thread lives until the run has ended
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {

@@ -118,6 +118,8 @@ public enum Launcher {
             detail = "127.0.0.1:\(plan.loopbackListenPorts[index])"
         case .descriptors where index >= 3 && plan.descriptors.indices.contains(index - 3):
             detail = "fd \(plan.descriptors[index - 3].parent.rawValue) -> \(plan.descriptors[index - 3].child)"
+        case .cgroupAttach where plan.cgroupTaskFiles.indices.contains(index):
+            detail = "tasks fd \(plan.cgroupTaskFiles[index].rawValue)"
         case .execve: detail = plan.executable
         case .workingDirectory: detail = plan.workingDirectory
         default: break
