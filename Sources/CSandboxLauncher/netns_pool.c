@@ -34,6 +34,7 @@ static struct {
     int count;
     int depth;
     int started;
+    int once;          ///< warden_netns_pool_prepare_one: stop refilling after the first take
     int failed_errno;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wanted = PTHREAD_COND_INITIALIZER};
 
@@ -82,10 +83,11 @@ static void *pool_loop(void *unused) {
     return NULL;
 }
 
-int warden_netns_pool_enable(int depth) {
+static int enable(int depth, int once) {
     if (depth < 0) depth = 0;
     if (depth > POOL_CAPACITY) depth = POOL_CAPACITY;
     pthread_mutex_lock(&pool.lock);
+    pool.once = once;
     int error = 0;
     if (!pool.started && depth > 0) {
         sigset_t all, old;
@@ -109,9 +111,18 @@ int warden_netns_pool_enable(int depth) {
     return -error;
 }
 
+int warden_netns_pool_enable(int depth) {
+    return enable(depth, 0);
+}
+
+int warden_netns_pool_prepare_one(void) {
+    return enable(1, 1);
+}
+
 int warden_netns_pool_take(void) {
     pthread_mutex_lock(&pool.lock);
     int fd = pool.count > 0 ? pool.fds[--pool.count] : -1;
+    if (pool.once) pool.depth = 0;   // one launch was prepared for: nothing more to create
     if (pool.started) pthread_cond_signal(&pool.wanted);
     pthread_mutex_unlock(&pool.lock);
     return fd;

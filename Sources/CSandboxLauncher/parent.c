@@ -183,9 +183,9 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    struct after_clone_work work = {plan, c, 0, 0};
-    long pid = (plan->flags & WARDEN_LAUNCH_CALLING_THREAD) && netns_fd < 0
-        ? warden_spawn_here(&args, ctx, after_clone, &work, &work.error)
+    struct after_clone_work work = {plan, c, WARDEN_STEP_SPAWN, 0};   // a failure before the id maps is a spawn failure
+    long pid = (plan->flags & WARDEN_LAUNCH_CALLING_THREAD)
+        ? warden_spawn_here(&args, ctx, netns_fd, after_clone, &work, &work.error)
         : warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
     if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
     if (pid > 0 && work.error) {

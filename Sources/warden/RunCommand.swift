@@ -47,6 +47,7 @@ enum RunCommand: WardenCommand {
             printError("warden run: \(error)\n\n\(usage)")
             return ExitCode.usage
         }
+        Launcher.prepareOneNetworkNamespace()   // made on another core while the spec loads
         let spec: AgentSpec
         do throws(SpecError) {
             spec = try AgentSpec.load(path: specPath ?? "")

@@ -63,7 +63,7 @@ enum {
     WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
     /// clone3 on the calling thread instead of the launcher's spawner thread (two thread hand-offs
     /// fewer). The parent-death signal follows the thread that clones, so only for a thread that
-    /// outlives the child, such as the main thread of the one-shot CLI. Ignored with a pooled netns.
+    /// outlives the child, such as the main thread of the one-shot CLI.
     WARDEN_LAUNCH_CALLING_THREAD = 1u << 3,
 };
 
@@ -181,6 +181,11 @@ int warden_launch_abort(struct warden_child *child);
 /// without WARDEN_LAUNCH_SHARE_NET take one instead of creating theirs (netns_pool.c). 0 stops
 /// refilling. Returns 0 or -errno (the thread could not start).
 int warden_netns_pool_enable(int depth);
+
+/// Prepares one network namespace in the background for the next launch, and no more (a one-shot
+/// command starts it first thing, so that the namespace is made while it loads its policy).
+/// Returns 0 or -errno.
+int warden_netns_pool_prepare_one(void);
 
 /// The pool's depth, with how many namespaces are ready and the errno that stopped it (0: none).
 int warden_netns_pool_status(int *ready, int *failed_errno);

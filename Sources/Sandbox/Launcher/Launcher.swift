@@ -61,6 +61,14 @@ public enum Launcher {
         }
     }
 
+    /// Starts preparing one network namespace in the background for the next launch, and no more:
+    /// a one-shot command calls this first thing, so that the namespace (the largest single cost
+    /// of a launch) is made on another core while it loads its policy and creates its cgroup. If
+    /// it is not ready in time the launch creates its own, as without it.
+    public static func prepareOneNetworkNamespace() {
+        _ = warden_netns_pool_prepare_one()
+    }
+
     /// How many prepared network namespaces are ready, and why preparing stopped (nil: it did not).
     public static var preparedNetworkNamespaces: (ready: Int, stoppedBy: Errno?) {
         var ready: Int32 = 0, failed: Int32 = 0
