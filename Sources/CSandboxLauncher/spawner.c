@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 
 #include "child.h"
+#include "netns_pool.h"
 #include "spawner.h"
 
 /// long warden_clone3_trampoline(struct clone_args *args, size_t size, int (*fn)(void *), void *arg)
@@ -141,8 +142,8 @@ long warden_spawn_here(struct clone_args *args, void *child_ctx, int netns_fd,
                        int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result) {
     int home = -1;
     if (netns_fd >= 0) {   // enter the prepared namespace just for clone3, as the spawner does
-        home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (home < 0) return -errno;
+        home = warden_thread_netns_fd();
+        if (home < 0) return home;
         if (setns(netns_fd, CLONE_NEWNET) < 0) { int error = errno; close(home); return -error; }
     }
     sigset_t all, old;
