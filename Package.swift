@@ -28,7 +28,7 @@ let package = Package(
         // Seccomp compilation, mount plans, cgroups (v1 and v2), the launcher's Swift face, supervision.
         .target(
             name: "Sandbox",
-            dependencies: ["HostOS", "Specs", "CSandboxLauncher", "CSeccomp", "CCap"]
+            dependencies: ["HostOS", "Specs", "CSandboxLauncher", "CSeccomp", "CCap", "TraceStore"]
         ),
 
         // The execution trace: framed, checksummed, hash-chained records; writer, reader, verifier, OTLP export.

@@ -13,19 +13,22 @@ swift build -c release --product trace-bench >/dev/null
 bench=.build/release/trace-bench
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Modes are interleaved within each repeat so that load from other processes hits all of them alike.
-declare -A samples rate
+declare -A samples rate cpu
 modes="write-loop none group every"
 for _ in $(seq "$repeats"); do
     for mode in $modes; do
         count=$n
         [ "$mode" = every ] && count=$((n / 50))   # fdatasync per record is ~1000x slower
         rm -rf "$dir/run"
-        samples[$mode]+="$("$bench" append "$dir/run" "$mode" "$count" | sed 's/.*records_per_second=//') "
+        line=$("$bench" append "$dir/run" "$mode" "$count")
+        samples[$mode]+="$(echo "$line" | sed 's/.*records_per_second=//') "
+        cpu[$mode]+="$(echo "$line" | sed 's/.*cpu_us_per_record=\([0-9.]*\).*/\1/') "
     done
 done
 for mode in $modes; do
     rate[$mode]=$(echo ${samples[$mode]} | tr ' ' '\n' | median)
-    printf '%-10s %10s records/s  median of: %s\n' "$mode" "${rate[$mode]}" "${samples[$mode]}"
+    cpumed=$(echo ${cpu[$mode]} | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%-10s %10s records/s  %6s CPU us/record  (records/s of each repeat: %s)\n' "$mode" "${rate[$mode]}" "$cpumed" "${samples[$mode]}"
 done
 rm -rf "$dir/run"
 awk -v g="${rate[group]}" -v f="${rate[write-loop]}" -v x="${rate[none]}" \

@@ -9,6 +9,7 @@ enum AppendBenchmark {
         try directory.create()
         let text = String(repeating: "x", count: 290)
         let start = TraceClock.monotonicNanoseconds()
+        let cpuStart = cpuSeconds()
         switch mode {
         case "write-loop":
             let path = directory.path + "/write-loop.bin"
@@ -49,6 +50,15 @@ enum AppendBenchmark {
             try recorder.finish(RunEnd(status: "ok", exitCode: 0))
         }
         let elapsed = Double(TraceClock.monotonicNanoseconds() - start) / 1e9
-        say("\(mode) records=\(count) seconds=\(elapsed) records_per_second=\(Int(Double(count) / elapsed))")
+        let cpu = cpuSeconds() - cpuStart
+        say("\(mode) records=\(count) seconds=\(elapsed) cpu_us_per_record=\(Double(Int(cpu / Double(count) * 1e8)) / 100)"
+            + " records_per_second=\(Int(Double(count) / elapsed))")
+    }
+
+    /// User + system CPU time of this process (all threads), in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

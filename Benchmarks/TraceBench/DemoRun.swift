@@ -31,7 +31,7 @@ enum DemoRun {
 enum CrashWriter {
     static func run(directory: TraceDirectory) throws -> Never {
         let recorder = try TraceRecorder.start(sampleStart(RunID.make(), agent: "crash"), directory: directory,
-                                               configuration: RecorderConfiguration(writer: WriterConfiguration(queueCapacityBytes: 64 << 10)))
+                                               configuration: RecorderConfiguration(writer: WriterConfiguration(queueCapacity: 64)))
         say("run \(recorder.runID)")
         var seq: UInt64 = 0
         var random = SystemRandomNumberGenerator()

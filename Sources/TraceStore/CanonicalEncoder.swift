@@ -127,19 +127,17 @@ struct CanonicalEncoder {
     }
 
     /// Lowercase hex of `raw` as a JSON string, written in place.
-    mutating func hexString(_ raw: [UInt8]) {
+    mutating func hexString(_ raw: UnsafeRawBufferPointer) {
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: raw.count * 2 + 2))
         let hex: StaticString = "0123456789abcdef"
         hex.withUTF8Buffer { digits in
             bytes.withUnsafeMutableBufferPointer { out in
-                raw.withUnsafeBufferPointer { input in
-                    var at = start + 1
-                    for byte in input {
-                        out[at] = digits[Int(byte >> 4)]
-                        out[at + 1] = digits[Int(byte & 0xF)]
-                        at += 2
-                    }
+                var at = start + 1
+                for byte in raw {
+                    out[at] = digits[Int(byte >> 4)]
+                    out[at + 1] = digits[Int(byte & 0xF)]
+                    at += 2
                 }
             }
         }

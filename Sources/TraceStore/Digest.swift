@@ -1,39 +1,57 @@
 import CTraceDigest
 
-/// A SHA-256 digest: the link in the record hash chain.
+/// A SHA-256 digest: the link in the record hash chain. Stored inline (no heap allocation per hash).
 public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
-    /// The 32 raw bytes.
-    public let bytes: [UInt8]
+    /// The 32 bytes in order, as four words in memory order.
+    private var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     /// The all-zero digest: what the very first record on a host chains to.
-    public static let zero = SHA256Digest(unchecked: [UInt8](repeating: 0, count: 32))
+    public static let zero = SHA256Digest()
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    private init() {}
+
+    init(unchecked bytes: [UInt8]) {
+        withUnsafeMutableBytes(of: &storage) { out in
+            for (i, byte) in bytes.prefix(32).enumerated() { out[i] = byte }
+        }
+    }
 
     /// Hashes `data` with the best implementation the CPU offers.
     public init(hashing data: some Collection<UInt8>) {
-        var out = [UInt8](repeating: 0, count: 32)
         let hashed: Void? = data.withContiguousStorageIfAvailable { buffer in
-            out.withUnsafeMutableBufferPointer { wd_sha256(buffer.baseAddress, buffer.count, $0.baseAddress) }
+            withUnsafeMutableBytes(of: &storage) { wd_sha256(buffer.baseAddress, buffer.count, $0.baseAddress) }
         }
         if hashed == nil {
             let copy = Array(data)
             copy.withUnsafeBufferPointer { buffer in
-                out.withUnsafeMutableBufferPointer { wd_sha256(buffer.baseAddress, buffer.count, $0.baseAddress) }
+                withUnsafeMutableBytes(of: &storage) { wd_sha256(buffer.baseAddress, buffer.count, $0.baseAddress) }
             }
         }
-        bytes = out
     }
 
     /// Parses 64 hex digits; nil for anything else.
     public init?(hex: String) {
         guard let raw = Hex.decode(hex), raw.count == 32 else { return nil }
-        bytes = raw
+        self.init(unchecked: raw)
     }
 
+    /// The 32 raw bytes.
+    public var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
+
+    /// Calls `body` with the 32 bytes, without copying them.
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T { withUnsafeBytes(of: storage) { body($0) } }
+
     /// Lowercase hex, 64 digits.
-    public var hex: String { Hex.encode(bytes) }
+    public var hex: String { withUnsafeBytes(of: storage) { Hex.encode($0) } }
     public var description: String { hex }
+
+    public static func == (a: SHA256Digest, b: SHA256Digest) -> Bool {
+        a.storage.0 == b.storage.0 && a.storage.1 == b.storage.1 && a.storage.2 == b.storage.2 && a.storage.3 == b.storage.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0); hasher.combine(storage.1); hasher.combine(storage.2); hasher.combine(storage.3)
+    }
 }
 
 /// Streaming SHA-256 for callers that hash in pieces (file contents, cut tails).
@@ -58,7 +76,7 @@ public struct SHA256Hasher {
     public mutating func finalize() -> SHA256Digest {
         var out = [UInt8](repeating: 0, count: 32)
         out.withUnsafeMutableBufferPointer { wd_sha256_final(&context, $0.baseAddress) }
-        return SHA256Digest(unchecked: out)
+        return SHA256Digest(unchecked: out)  // once per stream; the per-record path hashes in one shot
     }
 }
 

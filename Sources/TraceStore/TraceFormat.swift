@@ -85,17 +85,44 @@ public enum TraceFormat {
         return out
     }
 
-    /// Completes a frame whose payload follows 8 placeholder bytes: fills length and CRC, appends the trailer.
-    static func sealFrame(_ bytes: inout [UInt8]) -> [UInt8] {
-        let length = UInt32(bytes.count - 8)
-        for i in 0..<4 { bytes[i] = UInt8((length >> UInt32(8 * i)) & 0xFF) }
+    /// Completes the frame starting at `start` whose payload follows 8 placeholder bytes:
+    /// fills in length and CRC and appends the trailer.
+    static func sealFrame(_ bytes: inout [UInt8], from start: Int, checksum: Bool = true) {
+        let length = UInt32(bytes.count - start - 8)
+        for i in 0..<4 { bytes[start + i] = UInt8((length >> UInt32(8 * i)) & 0xFF) }
+        defer { append32(&bytes, length) }
+        guard checksum else { return }  // `chain` computes it once `prev` is filled in
         let crc = bytes.withUnsafeBytes { raw in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8...]),
-                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<4])))
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)...]),
+                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<start + 4])))
         }
-        for i in 0..<4 { bytes[4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
-        append32(&bytes, length)
-        return bytes
+        for i in 0..<4 { bytes[start + 4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
+    }
+
+    /// Links a frame made by `TraceRecord.unchainedFrame` into the chain: writes `prev` as hex at
+    /// `prevOffset` (relative to the frame at `start` of `bytes`), recomputes the CRC, and returns
+    /// the frame's hash, which the next frame links to.
+    static func chain(_ bytes: inout [UInt8], frameAt start: Int, prevOffset: Int, prev: SHA256Digest) -> SHA256Digest {
+        let hex: StaticString = "0123456789abcdef"
+        bytes.withUnsafeMutableBufferPointer { out in
+            hex.withUTF8Buffer { digits in
+                prev.withBytes { raw in
+                    var at = start + prevOffset
+                    for byte in raw {
+                        out[at] = digits[Int(byte >> 4)]
+                        out[at + 1] = digits[Int(byte & 0xF)]
+                        at += 2
+                    }
+                }
+            }
+        }
+        let end = bytes.count
+        let crc = bytes.withUnsafeBytes { raw in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)..<(end - 4)]),
+                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<start + 4])))
+        }
+        for i in 0..<4 { bytes[start + 4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
+        return SHA256Digest(hashing: bytes[start...])
     }
 
     /// What is at an offset of a file's bytes.

@@ -1,21 +1,31 @@
 import Glibc
 
-/// An 8-byte span id, written as 16 lowercase hex digits (the OTLP span id).
+/// An 8-byte span id, written as 16 lowercase hex digits (the OTLP span id). Stored inline.
 public struct SpanID: Hashable, Sendable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    /// The 8 bytes in memory order.
+    private let value: UInt64
 
-    /// A random non-zero span id from getrandom(2).
+    /// A random non-zero span id.
     public static func random() -> SpanID { SpanID(unchecked: randomBytes(8)) }
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    init(unchecked bytes: [UInt8]) {
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { out in for (i, byte) in bytes.prefix(8).enumerated() { out[i] = byte } }
+        self.value = value
+    }
 
     /// Parses 16 hex digits that are not all zero.
     public init?(hex: String) {
         guard let raw = Hex.decode(hex), raw.count == 8, raw.contains(where: { $0 != 0 }) else { return nil }
-        bytes = raw
+        self.init(unchecked: raw)
     }
 
-    public var hex: String { Hex.encode(bytes) }
+    public var bytes: [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+
+    /// Calls `body` with the 8 bytes, without copying them.
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T { withUnsafeBytes(of: value) { body($0) } }
+
+    public var hex: String { withUnsafeBytes(of: value) { Hex.encode($0) } }
     public var description: String { hex }
 }
 

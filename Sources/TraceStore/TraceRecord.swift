@@ -25,9 +25,15 @@ public struct RecordType: Hashable, Sendable, CustomStringConvertible, Expressib
     public static let indexClose: RecordType = "index.close"
     public static let indexRecovered: RecordType = "index.recovered"
 
-    /// Types whose loss would hide a security decision: synced at once, not within the window.
+    /// Rare records that end something (a limit kill, a process exit, the run): synced at once
+    /// instead of within the window. Denials and guardrail verdicts can come in storms, so they
+    /// ride group commit (durable within the window); every record, these included, is durable
+    /// before `TraceRecorder.finish` returns, i.e. before the run is reported finished.
     public var isSecurityCritical: Bool {
-        [.seccompDenial, .limitEvent, .runEnd, .guardrailDecision, .processExit].contains(self)
+        switch rawValue {
+        case "limit.event", "run.end", "process.exit": return true
+        default: return false
+        }
     }
 }
 
@@ -65,28 +71,53 @@ public struct TraceRecord: Sendable, Equatable {
 
     /// The whole frame (length, CRC-32C, payload, trailer), built in one buffer.
     public func frame() -> [UInt8] {
-        var encoder = CanonicalEncoder(capacity: 512)
-        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        encode(into: &encoder)
-        return TraceFormat.sealFrame(&encoder.bytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        appendFrame(to: &bytes)
+        return bytes
     }
 
-    private func encode(into encoder: inout CanonicalEncoder) {
+    /// Appends the whole frame to `bytes` (the writer's queue), encoding in place.
+    public func appendFrame(to bytes: inout [UInt8]) {
+        var encoder = CanonicalEncoder(capacity: 0)
+        swap(&encoder.bytes, &bytes)  // move, not copy: the queue's buffer stays uniquely referenced
+        let start = encoder.bytes.count
+        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+        encode(into: &encoder)
+        TraceFormat.sealFrame(&encoder.bytes, from: start)
+        swap(&encoder.bytes, &bytes)
+    }
+
+    /// The frame with `prev` left as zeros, and the offset of its 64 hex digits in the frame:
+    /// the caller encodes, the writer thread fills in the chain link (`TraceFormat.chain`).
+    func unchainedFrame() -> (frame: [UInt8], prevOffset: Int) {
+        var encoder = CanonicalEncoder(capacity: 512)
+        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+        let prevOffset = encode(into: &encoder)
+        TraceFormat.sealFrame(&encoder.bytes, from: 0, checksum: false)
+        return (encoder.bytes, prevOffset)
+    }
+
+    /// Writes the payload; returns where the hex digits of `prev` start in `encoder.bytes`.
+    @discardableResult
+    private func encode(into encoder: inout CanonicalEncoder) -> Int {
         encoder.raw("{\"body\":")
         encoder.object(body)
         encoder.raw(",\"parent\":")
-        if let parent { encoder.hexString(parent.bytes) } else { encoder.raw("null") }
+        if let parent { parent.withBytes { encoder.hexString($0) } } else { encoder.raw("null") }
         encoder.raw(",\"prev\":")
-        encoder.hexString(prev.bytes)
+        let prevOffset = encoder.bytes.count + 1
+        prev.withBytes { encoder.hexString($0) }
         encoder.raw(",\"seq\":")
         encoder.unsigned(seq)
         encoder.raw(",\"span\":")
-        encoder.hexString(span.bytes)
+        span.withBytes { encoder.hexString($0) }
         encoder.raw(",\"ts\":")
         encoder.unsigned(timestamp)
         encoder.raw(",\"type\":")
         encoder.string(type.rawValue)
         encoder.raw("}")
+        return prevOffset
     }
 
     static let payloadKeys: Set<String> = ["body", "parent", "prev", "seq", "span", "ts", "type"]

@@ -79,10 +79,7 @@ public final class TraceRecorder: @unchecked Sendable {
     /// Appends a record of any type (the broker uses this for its own types). Returns its seq.
     @discardableResult
     public func append(_ type: RecordType, span: SpanID, parent: SpanID?, body: JSONObject) throws(TraceError) -> UInt64 {
-        try writer.append(type: type.rawValue, critical: type.isSecurityCritical) { seq, prev in
-            TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span,
-                        parent: parent, body: body, prev: prev).frame()
-        }
+        try writer.append(type, span: span, parent: parent, body: body, critical: type.isSecurityCritical)
     }
 
     /// A process started; returns its span (the parent of its output, denials and calls).

@@ -66,7 +66,8 @@ public enum TraceVerifier {
             report.problems.append(problem)
             return
         }
-        if let first = scan.records.first?.record,
+        // A writer that crashed before run.start leaves only recovery's record, which is fine.
+        if let first = scan.records.first?.record, first.type != .traceRecovered,
            first.type != .runStart || first.body.string("run") != run.runID {
             report.problems.append(TraceError(.chain, "first record is not the run.start of run \(run.runID)",
                                               file: path, offset: Int64(TraceFormat.headerSize), seq: first.seq))

@@ -1,11 +1,14 @@
 import Glibc
+import Specs
 
 /// Appends framed, hash-chained records to one trace file with group commit.
 ///
-/// Callers encode and chain records under a lock (so sequence numbers and `prev` hashes follow the
-/// append order) and hand the frames to a queue; one writer thread writes whatever has queued up
-/// in one `write` and runs `fdatasync` at the latest `window` after the oldest unsynced append.
-/// `sync()` is the barrier the supervisor calls before reporting a run finished.
+/// `append` assigns the sequence number, encodes the record's canonical JSON frame with `prev` left
+/// blank, and queues it (bounded; it blocks when full). One writer thread takes everything queued,
+/// links it into the chain (fills in `prev`, CRC-32C, SHA-256: this part must run in order), writes
+/// it with one `write`, and runs `fdatasync` at the latest `window` after the oldest unsynced append,
+/// or at once for critical records and `sync()` barriers. Splitting the work this way lets the
+/// caller's encoding overlap the writer's hashing.
 public final class TraceWriter: @unchecked Sendable {
     public let path: String
     public let configuration: WriterConfiguration
@@ -13,22 +16,35 @@ public final class TraceWriter: @unchecked Sendable {
     private let lock = ConditionLock()
     private var thread: pthread_t?
 
-    // All below guarded by `lock`.
+    /// A record waiting for the writer thread: its frame, encoded by the appender with `prev`
+    /// still zero, which the writer fills in (the chain must be built in order, the JSON need not).
+    struct Queued {
+        var seq: UInt64
+        var type: RecordType
+        var frame: [UInt8]
+        var prevOffset: Int
+    }
+
+    // Guarded by `lock`.
     private var nextSeq: UInt64
-    private var head: SHA256Digest
-    private var pending: [UInt8] = []
-    private var pendingFirstAt: UInt64 = 0
-    private var appended: Int64 = -1     // last seq handed to append
-    private var written: Int64 = -1      // last seq written to the file
-    private var durable: Int64 = -1      // last seq known to be on disk
-    private var writtenSince: UInt64?    // monotonic time of the oldest written-but-unsynced append
+    private var head: SHA256Digest           // hash of the last written record
+    private var queue: [Queued] = []
+    private var queueFirstAt: UInt64 = 0
+    private var appended: Int64 = -1         // last seq handed to append
+    private var written: Int64 = -1          // last seq written to the file
+    private var durable: Int64 = -1          // last seq known to be on disk
+    private var writtenSince: UInt64?        // monotonic time of the oldest written-but-unsynced append
     private var syncRequested = false
     private var closing = false
     private var closed = false
     private var failure: TraceError?
-    private var idle = false             // the writer thread waits with no deadline
+    private var idle = false                 // the writer thread waits with no deadline
+    private var writtenLastType = ""
     private var lastDurableType = ""
-    private var typesInFlight: [(seq: Int64, type: String)] = []
+
+    // Owned by the writer thread.
+    private var chainHead: SHA256Digest
+    private var buffer: [UInt8] = []
 
     /// Takes ownership of `fd` (opened O_APPEND at the end of a valid file) and starts the writer thread.
     init(path: String, fd: Int32, nextSeq: UInt64, head: SHA256Digest, configuration: WriterConfiguration) throws(TraceError) {
@@ -36,10 +52,12 @@ public final class TraceWriter: @unchecked Sendable {
         self.fd = fd
         self.nextSeq = nextSeq
         self.head = head
+        self.chainHead = head
         self.configuration = configuration
         appended = Int64(nextSeq) - 1
         written = appended
         durable = appended
+        buffer.reserveCapacity(64 << 10)
         thread = try startThread { [self] in writerLoop() }
     }
 
@@ -47,7 +65,7 @@ public final class TraceWriter: @unchecked Sendable {
         if !closed { _ = try? close() }
     }
 
-    /// The hash of the last appended record (what the next one chains to).
+    /// The hash of the last record written (after `sync()`: of the last record appended).
     public var lastHash: SHA256Digest { lock.lock(); defer { lock.unlock() }; return head }
     /// The sequence number the next record gets.
     public var nextSequence: UInt64 { lock.lock(); defer { lock.unlock() }; return nextSeq }
@@ -56,31 +74,32 @@ public final class TraceWriter: @unchecked Sendable {
     /// The durability failure seen so far, if any (under `.warn` the writer keeps running).
     public var durabilityFailure: TraceError? { lock.lock(); defer { lock.unlock() }; return failure }
 
-    /// Appends one record: `encode(seq, prev)` returns its whole frame. Returns the record's seq.
-    /// `critical` records are synced at once instead of within the window.
+    /// Queues one record and returns its seq. `critical` records are synced at once, not within the window.
     @discardableResult
-    func append(type: String, critical: Bool = false,
-                encode: (UInt64, SHA256Digest) throws(TraceError) -> [UInt8]) throws(TraceError) -> UInt64 {
+    func append(_ type: RecordType, span: SpanID, parent: SpanID?, body: JSONObject, critical: Bool = false) throws(TraceError) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
         try checkUsable()
-        while pending.count >= configuration.queueCapacityBytes && failure == nil && !closing { lock.wait() }
+        while queue.count >= configuration.queueCapacity && failure == nil && !closing {
+            syncRequested = syncRequested || critical
+            lock.broadcast()
+            lock.wait()
+        }
         try checkUsable()
         let seq = nextSeq
-        let frame = try encode(seq, head)
-        head = SHA256Digest(hashing: frame)
         nextSeq += 1
-        let wasEmpty = pending.isEmpty
-        if wasEmpty { pendingFirstAt = TraceClock.monotonicNanoseconds() }
-        pending.append(contentsOf: frame)
+        let wasEmpty = queue.isEmpty
+        if wasEmpty { queueFirstAt = TraceClock.monotonicNanoseconds() }
+        let encoded = TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span, parent: parent,
+                                  body: body, prev: .zero).unchainedFrame()
+        queue.append(Queued(seq: seq, type: type, frame: encoded.frame, prevOffset: encoded.prevOffset))
         appended = Int64(seq)
-        typesInFlight.append((Int64(seq), type))
         // Wake the writer only when it has something to decide: a sync, a full batch, or a first
         // record to time; waking it per record would cost two context switches per append.
         if critical || configuration.sync == .everyRecord {
             syncRequested = true
             lock.broadcast()
-        } else if (pending.count >= writeThreshold && pending.count - frame.count < writeThreshold) || (wasEmpty && idle) {
+        } else if queue.count == batchRecords || (wasEmpty && idle) {
             lock.broadcast()
         }
         if configuration.sync == .everyRecord { try waitDurable(Int64(seq)) }
@@ -123,34 +142,44 @@ public final class TraceWriter: @unchecked Sendable {
         while durable < seq && failure == nil { lock.wait() }
         if let failure, configuration.onDurabilityFailure == .failClosed { throw failure }
     }
+
+    /// How long a record may wait before it is written (and, under group commit, synced).
+    var window: UInt64 {
+        if case .groupCommit(let window) = configuration.sync { return window }
+        return 5_000_000
+    }
+
+    /// Queued records that make the writer start at once instead of waiting for the window.
+    var batchRecords: Int { max(1, min(256, configuration.queueCapacity / 2)) }
 }
 
 extension TraceWriter {
-    /// The writer thread: write queued frames in batches and fdatasync when the window closes or a barrier asks.
+    /// The writer thread: encode and write queued records in batches; fdatasync when the window
+    /// closes or a barrier asks.
     private func writerLoop() {
         lock.lock()
         defer { lock.unlock() }
         while true {
             if failure != nil {
                 // Nothing more may reach this file: a frame after a failed write would sit behind a torn one.
-                pending.removeAll()
+                queue.removeAll()
                 lock.broadcast()
                 if closing { return }
                 lock.wait()
                 continue
             }
             let now = TraceClock.monotonicNanoseconds()
-            if !pending.isEmpty && (syncRequested || closing || pending.count >= writeThreshold || now >= pendingFirstAt + window) {
-                writePending()
+            if !queue.isEmpty && (syncRequested || closing || queue.count >= batchRecords || now >= queueFirstAt + window) {
+                writeQueued()
                 continue
             }
             if written > durable && shouldSyncNow(now) {
                 syncWritten()
                 continue
             }
-            if closing && pending.isEmpty { return }
+            if closing && queue.isEmpty { return }
             var deadline = UInt64.max
-            if !pending.isEmpty { deadline = pendingFirstAt + window }
+            if !queue.isEmpty { deadline = queueFirstAt + window }
             if written > durable, case .groupCommit = configuration.sync, let since = writtenSince { deadline = min(deadline, since + window) }
             if deadline == UInt64.max {
                 idle = true
@@ -162,27 +191,26 @@ extension TraceWriter {
         }
     }
 
-    /// How long a record may wait before it is written (and, under group commit, synced).
-    private var window: UInt64 {
-        if case .groupCommit(let window) = configuration.sync { return window }
-        return 5_000_000
-    }
-
-    /// Bytes queued that make the writer write at once instead of waiting for the window.
-    private var writeThreshold: Int { max(4096, min(64 << 10, configuration.queueCapacityBytes / 2)) }
-
-    private func writePending() {
-        let batch = pending
-        let batchSeq = appended
-        let batchFirstAt = pendingFirstAt
-        pending = []
+    /// Takes the queue, encodes and chains it outside the lock, writes it in one call.
+    private func writeQueued() {
+        var batch: [Queued] = []
+        swap(&batch, &queue)
+        let firstAt = queueFirstAt
         lock.broadcast()  // room in the queue again
         lock.unlock()
-        let code = TraceFileIO.writeAll(fd, batch)
+        buffer.removeAll(keepingCapacity: true)
+        for item in batch {
+            let start = buffer.count
+            buffer.append(contentsOf: item.frame)
+            chainHead = TraceFormat.chain(&buffer, frameAt: start, prevOffset: item.prevOffset, prev: chainHead)
+        }
+        let code = TraceFileIO.writeAll(fd, buffer)
         lock.lock()
         if code != 0 { return fail("write", code) }
-        written = batchSeq
-        if writtenSince == nil { writtenSince = batchFirstAt }
+        head = chainHead
+        written = Int64(batch[batch.count - 1].seq)
+        writtenLastType = batch[batch.count - 1].type.rawValue
+        if writtenSince == nil { writtenSince = firstAt }
     }
 
     private func shouldSyncNow(_ now: UInt64) -> Bool {
@@ -203,10 +231,7 @@ extension TraceWriter {
         if code != 0 { return fail("fdatasync", code) }
         durable = target
         writtenSince = nil
-        if let index = typesInFlight.lastIndex(where: { $0.seq <= target }) {
-            lastDurableType = typesInFlight[index].type
-            typesInFlight.removeFirst(index + 1)
-        }
+        if target == written { lastDurableType = writtenLastType }
         lock.broadcast()
     }
 

@@ -21,18 +21,18 @@ public struct WriterConfiguration: Sendable {
     }
 
     public var sync: SyncMode
-    /// Bytes of framed records that may wait for the writer thread before `append` blocks.
-    public var queueCapacityBytes: Int
+    /// Records that may wait for the writer thread before `append` blocks (the bounded queue).
+    public var queueCapacity: Int
     public var onDurabilityFailure: DurabilityFailurePolicy
     /// Where the `.warn` policy's loud warnings go (standard error by default).
     public var warning: @Sendable (String) -> Void
 
-    /// The default: 5 ms group commit, 4 MiB queue, fail closed.
-    public init(sync: SyncMode = .groupCommit(windowNanoseconds: 5_000_000), queueCapacityBytes: Int = 4 << 20,
+    /// The default: 5 ms group commit, 8192-record queue, fail closed.
+    public init(sync: SyncMode = .groupCommit(windowNanoseconds: 5_000_000), queueCapacity: Int = 8192,
                 onDurabilityFailure: DurabilityFailurePolicy = .failClosed,
                 warning: @escaping @Sendable (String) -> Void = WriterConfiguration.standardErrorWarning) {
         self.sync = sync
-        self.queueCapacityBytes = queueCapacityBytes
+        self.queueCapacity = max(1, queueCapacity)
         self.onDurabilityFailure = onDurabilityFailure
         self.warning = warning
     }

@@ -1,13 +1,14 @@
 import Glibc
 import Sandbox
 import Specs
+import TraceStore
 
 /// `warden exec`: Runs one command in a sandbox.
 enum ExecCommand: WardenCommand {
     static let name = "exec"
     static let summary = "Runs one command in a sandbox."
     static let usage = """
-        usage: warden exec [--policy FILE] [--workspace DIR] [--timeout SECONDS] [--json] [--verbose] -- COMMAND [ARG...]
+        usage: warden exec [--policy FILE] [--workspace DIR] [--timeout SECONDS] [--trace] [--json] [--verbose] -- COMMAND [ARG...]
 
         Runs COMMAND in a new sandbox under a policy: new user, pid, mount, network (loopback only),
         ipc, uts and cgroup namespaces, the policy's read-only binds, seccomp filter, rlimits and
@@ -23,6 +24,7 @@ enum ExecCommand: WardenCommand {
                              /usr/local/share/warden/policies)
           --workspace DIR    use DIR (kept afterwards) as /workspace
           --timeout SECONDS  wall-clock limit (default: the policy's)
+          --trace            record the run in the execution trace (warden trace ls)
           --json             print the run report as one JSON object on stdout; the command's output
                              is captured (bounded) into it instead of being streamed
           --verbose          print the one-line summary of how the run ended even when it exited 0
@@ -65,7 +67,11 @@ enum ExecCommand: WardenCommand {
             return ExitCode.usage
         }
         RunTiming.mark("policy_loaded")
-        return options.execute(commandName: "exec") { () throws(SandboxRun.Error) in
+        let traceStart = { () throws(TraceError) -> RunStart in
+            RunStart.make(agentName: String(command[0].split(separator: "/").last ?? "exec"),
+                          spec: RunStart.commandSnapshot(command), policy: try RunStart.snapshot(path: path), wardenVersion: version)
+        }
+        return options.execute(commandName: "exec", traceStart: traceStart) { () throws(SandboxRun.Error) in
             try SandboxRun.Request.command(command, policy: policy, workspace: workspace)
         }
     }

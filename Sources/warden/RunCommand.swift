@@ -1,13 +1,14 @@
 import Glibc
 import Sandbox
 import Specs
+import TraceStore
 
 /// `warden run`: Runs an agent spec in a sandbox.
 enum RunCommand: WardenCommand {
     static let name = "run"
     static let summary = "Runs an agent spec in a sandbox."
     static let usage = """
-        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--json] [--verbose]
+        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--no-trace] [--json] [--verbose]
 
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
@@ -19,6 +20,7 @@ enum RunCommand: WardenCommand {
         options:
           --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh tmpfs
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
+          --no-trace         do not record the run in the execution trace (recorded by default: warden trace ls)
           --json             print the run report as one JSON object on stdout; the agent's output
                              is captured (bounded) into it instead of being streamed
           --verbose          print the one-line summary of how the run ended even when it exited 0
@@ -30,7 +32,7 @@ enum RunCommand: WardenCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        var options = RunOptions()
+        var options = RunOptions(trace: true)
         var workspace: String?
         var specPath: String?
         var cursor = ArgumentCursor(arguments)
@@ -55,7 +57,11 @@ enum RunCommand: WardenCommand {
             printError("warden run: \(error)")
             return ExitCode.usage
         }
-        return options.execute(commandName: "run") { () throws(SandboxRun.Error) in
+        let traceStart = { () throws(TraceError) -> RunStart in
+            RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
+                          policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: version)
+        }
+        return options.execute(commandName: "run", traceStart: traceStart) { () throws(SandboxRun.Error) in
             try SandboxRun.Request.agent(spec, workspace: workspace)
         }
     }
@@ -66,10 +72,15 @@ struct RunOptions {
     var json = false
     var verbose = false
     var timeoutSeconds: Double?
+    /// Whether the run is recorded in the execution trace: always for `warden run` (agents) unless
+    /// `--no-trace`; for `warden exec`, the bubblewrap-like one-off, only with `--trace`.
+    var trace = false
 
     /// Consumes one shared option if it is next; false if the next argument is not one of them.
     mutating func parse(_ cursor: inout ArgumentCursor) throws(UsageError) -> Bool {
         if cursor.flag("--json") { json = true; return true }
+        if cursor.flag("--trace") { trace = true; return true }
+        if cursor.flag("--no-trace") { trace = false; return true }
         if cursor.flag("--verbose") || cursor.flag("-v") { verbose = true; return true }
         if let value = try cursor.value(for: "--timeout") {
             guard let seconds = Double(value), seconds > 0, seconds < 1e9 else {
@@ -82,7 +93,8 @@ struct RunOptions {
     }
 
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
-    func execute(commandName: String, _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
+    func execute(commandName: String, traceStart: (() throws(TraceError) -> RunStart)? = nil,
+                 _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
         settings.cloneOnCallingThread = true   // the main thread lives until the run has ended
@@ -92,12 +104,22 @@ struct RunOptions {
             var request = try makeRequest()
             RunTiming.mark("request_ready")
             if let timeoutSeconds { request.timeoutNanos = UInt64(timeoutSeconds * 1e9) }
+            if trace, let traceStart {
+                let audited = request.auditedSyscalls.map(\.name)
+                guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return ExitCode.failure }
+                settings.trace = recorder
+            }
             result = try SandboxRun.execute(request, settings: settings)
         } catch {
             printError("warden \(commandName): \(error)")
             return Self.status(for: error)
         }
         let report = result.report
+        if let traceError = result.traceError {
+            printError("warden \(commandName): the trace could not record the run, so it was stopped: \(traceError)")
+            return ExitCode.failure
+        }
+        if verbose, let recorder = settings.trace { printError("warden \(commandName): trace \(recorder.runID)") }
         if json {
             guard case .object(var object) = report.json else { return ExitCode.failure }
             object["stdout"] = .string(String(decoding: result.stdout, as: UTF8.self))
@@ -110,6 +132,18 @@ struct RunOptions {
             printError("warden \(commandName): warning: not enforced here: " + report.unenforced.joined(separator: "; "))
         }
         return report.exitStatus
+    }
+
+    /// Opens the run's trace (SandboxRun+Trace.swift records into it); nil after printing why not.
+    static func startTrace(_ commandName: String, audited: [String], _ traceStart: () throws(TraceError) -> RunStart) -> TraceRecorder? {
+        do {
+            var start = try traceStart()
+            start.auditedSyscalls = audited
+            return try TraceRecorder.start(start, directory: TraceDirectory.resolve())
+        } catch {
+            printError("warden \(commandName): cannot start the trace: \(error)")
+            return nil
+        }
     }
 
     /// Exit statuses for runs that never started, as shells and timeout(1) use them.

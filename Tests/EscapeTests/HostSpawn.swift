@@ -6,7 +6,7 @@ import Glibc
 /// WardenTool.runProcess (Foundation's Process) closes every descriptor but stdio in the child and
 /// keeps all output; the escape suite needs the opposite on both counts: descriptors the test
 /// opened without O_CLOEXEC must reach `warden` (the sandbox must close them), stdin may be a pty,
-/// and a probe may print gigabytes. It also needs the child's rusage (peak RSS) from wait4.
+/// and a probe may print gigabytes. It also samples the process's peak RSS while it runs.
 struct HostSpawn {
     /// What a process wrote and how it ended.
     struct Outcome {
@@ -16,7 +16,9 @@ struct HostSpawn {
         var signal: Int32?
         var stdout: BoundedCapture
         var stderr: BoundedCapture
-        /// Peak resident set of the process (and of the children it reaped), in KiB.
+        /// Peak resident set of the process's own memory (VmHWM), in KiB. Not wait4's ru_maxrss:
+        /// that keeps the high-water mark of the memory posix_spawn's vfork child shared with the
+        /// test process before exec, so it reports the (large) test runner, not the process.
         var maxRSSKiB: Int
         /// The test's own deadline ran out and it killed the process: a hang.
         var killedAtDeadline: Bool
@@ -74,7 +76,10 @@ struct HostSpawn {
         var usage = rusage()
         let end = Date().addingTimeInterval(seconds)
         var killed = false
+        var highWater = 0
         while true {
+            // VmHWM only grows, so the last reading before exit is the process's peak.
+            highWater = max(highWater, residentHighWaterKiB(pid: pid) ?? 0)
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
             if r < 0 && errno != EINTR { break }
@@ -87,8 +92,15 @@ struct HostSpawn {
         let exited = (status & 0x7f) == 0
         return Outcome(pid: pid, exitCode: exited ? (status >> 8) & 0xff : nil,
                        signal: exited ? nil : status & 0x7f, stdout: BoundedCapture(), stderr: BoundedCapture(),
-                       maxRSSKiB: Int(usage.ru_maxrss), killedAtDeadline: killed, pipesOutlivedProcess: false)
+                       maxRSSKiB: highWater, killedAtDeadline: killed, pipesOutlivedProcess: false)
     }
+}
+
+/// VmHWM of a live process from /proc/PID/status, in KiB.
+private func residentHighWaterKiB(pid: pid_t) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+    return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
 }
 
 /// Keeps the first `headLimit` bytes and the last `tailLimit` bytes of a stream, and counts all.

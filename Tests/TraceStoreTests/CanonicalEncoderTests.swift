@@ -49,4 +49,18 @@ struct CanonicalEncoderTests {
         #expect(Array(record.frame()[8..<(record.frame().count - 4)]) == record.payload())
         #expect(record.frame() == TraceFormat.frame(payload: record.payload()))
     }
+
+    @Test("a frame encoded with a blank prev and chained later equals the frame encoded with it")
+    func chainLater() {
+        let prev = SHA256Digest(hashing: Array("previous".utf8))
+        var record = TraceRecord(seq: 3, timestamp: 42, type: "t", span: SpanID.random(), parent: SpanID.random(),
+                                 body: JSONObject([("k", .string("v\"prev\":"))]), prev: .zero)
+        let blank = record.unchainedFrame()
+        var buffer: [UInt8] = [9, 9, 9]
+        buffer += blank.frame
+        let hash = TraceFormat.chain(&buffer, frameAt: 3, prevOffset: blank.prevOffset, prev: prev)
+        record.prev = prev
+        #expect(Array(buffer[3...]) == record.frame())
+        #expect(hash == SHA256Digest(hashing: record.frame()))
+    }
 }

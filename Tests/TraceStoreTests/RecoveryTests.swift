@@ -120,4 +120,20 @@ struct RecoveryTests {
         #expect(types == [.indexOpen, .indexClose, .indexRecovered, .indexOpen, .indexClose])
         #expect(try fixture.verify().ok)
     }
+
+    @Test("a writer that died before run.start (header only) is closed by recovery and verifies")
+    func headerOnly() throws {
+        let fixture = try TraceFixture("header-only")
+        defer { fixture.remove() }
+        try fixture.directory.create()
+        let runID = RunID.make()
+        try fixture.write(fixture.path(runID), TraceFormat.header(kind: .run))
+        try HostIndex(directory: fixture.directory).append(type: .indexOpen, span: SpanID.random(), body: JSONObject([
+            ("run", .string(runID)), ("agent", .string("x")), ("trace_id", .string(TraceID.random().hex)),
+        ]))
+        let report = try TraceRecovery.recover(directory: fixture.directory)
+        #expect(report.closedRuns == [runID] && report.cuts.isEmpty)
+        let verify = try fixture.verify()
+        #expect(verify.ok, "\(verify.problems)")
+    }
 }

@@ -14,10 +14,8 @@ struct WriterTests {
     }
 
     static func append(_ writer: TraceWriter, _ i: Int, critical: Bool = false) throws -> UInt64 {
-        try writer.append(type: "t", critical: critical) { seq, prev in
-            TraceRecord(seq: seq, timestamp: 1, type: "t", span: SpanID(hex: "0102030405060708")!, parent: nil,
-                        body: JSONObject([("i", .number(JSONNumber(i)))]), prev: prev).frame()
-        }
+        try writer.append("t", span: SpanID(hex: "0102030405060708")!, parent: nil,
+                          body: JSONObject([("i", .number(JSONNumber(i)))]), critical: critical)
     }
 
     static let modes: [WriterConfiguration.SyncMode] = [.none, .groupCommit(windowNanoseconds: 5_000_000), .everyRecord]
@@ -28,7 +26,7 @@ struct WriterTests {
         defer { fixture.remove() }
         try fixture.directory.create()
         let path = fixture.directory.path + "/w.trace"
-        let writer = try Self.writer(path, WriterConfiguration(sync: mode, queueCapacityBytes: 4096))
+        let writer = try Self.writer(path, WriterConfiguration(sync: mode, queueCapacity: 16))
         for i in 0..<500 { _ = try Self.append(writer, i) }
         try writer.sync()
         #expect(writer.durableSequence == 499)
@@ -58,7 +56,7 @@ struct WriterTests {
         defer { fixture.remove() }
         try fixture.directory.create()
         let path = fixture.directory.path + "/w.trace"
-        let writer = try Self.writer(path, WriterConfiguration(queueCapacityBytes: 2048))
+        let writer = try Self.writer(path, WriterConfiguration(queueCapacity: 8))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<4 { group.addTask { for i in 0..<200 { _ = try Self.append(writer, t * 1000 + i, critical: i % 50 == 0) } } }
             try await group.waitForAll()

@@ -23,6 +23,8 @@ final class OutputPump {
     private(set) var captured: [UInt8] = []
     private(set) var isOpen = true
     private var buffer: UnsafeMutableRawBufferPointer
+    /// Sees every chunk read, before the forwarding limit (the trace applies its own bound).
+    var tap: ((UnsafeRawBufferPointer) -> Void)?
 
     init(source: Int32, sink: Sink, limit: Int) {
         self.source = source
@@ -41,6 +43,7 @@ final class OutputPump {
             return
         }
         if n == 0 { finish(); return }
+        tap?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         let keep = min(n, max(0, limit - forwarded))
         if keep > 0 { deliver(UnsafeRawBufferPointer(rebasing: buffer[0..<keep])) }
         forwarded += keep

@@ -22,10 +22,13 @@ extension SandboxRun {
             Cgroups.removeOrphanedRuns(layout: .host)
             RunTiming.mark("orphans_checked")
         }
+        let tracer = settings.trace.map { RunTracer(recorder: $0, request: request, started: started) }
+        let auditor = startAuditor(request, started, tracer)
         let supervision = RunSupervision(
             process: started.process, group: started.group, stdout: started.stdout, stderr: started.stderr,
             timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos)
         let ending = supervision.run(startedAt: launched)
+        auditor?.stop()
         RunTiming.mark("exited")
         let exited = Deadline.nowNanos()
         var report = RunReport()
@@ -44,13 +47,14 @@ extension SandboxRun {
         report.stdoutDropped = started.stdout.dropped
         report.stderrBytes = started.stderr.forwarded
         report.stderrDropped = started.stderr.dropped
+        let traceError = tracer?.finish(report)  // synced before the run is reported finished
         started.process.closeDescriptors()
         setup.finish()
         RunTiming.mark("cleaned_up")
         report.setupNanos = launched - start
         report.runNanos = exited - launched
         report.teardownNanos = Deadline.nowNanos() - exited
-        return Result(report: report, stdout: started.stdout.captured, stderr: started.stderr.captured)
+        return Result(report: report, stdout: started.stdout.captured, stderr: started.stderr.captured, traceError: traceError)
     }
 
     /// What `RunSetup.start` hands to supervision.

@@ -24,6 +24,8 @@ extension SandboxRun {
         public var resourceLimits: [ResourceLimit]
         /// The seccomp filter, installed last before exec.
         public var seccomp: SeccompFilter?
+        /// Syscalls the filter hands to the supervisor (user notification), answered by SeccompAuditor.
+        public var auditedSyscalls: [SeccompProgram.AuditedSyscall]
         /// The UTS hostname.
         public var hostname: String?
         /// cgroup memory, pids and CPU limits.
@@ -45,6 +47,7 @@ extension SandboxRun {
             identity = .nobody
             resourceLimits = []
             seccomp = nil
+            auditedSyscalls = []
             hostname = "warden"
             cgroupLimits = .init()
             timeoutNanos = nil

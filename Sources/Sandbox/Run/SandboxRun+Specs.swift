@@ -60,9 +60,13 @@ extension SandboxRun.Request {
         } catch {
             throw SandboxRun.Error(.configuration, "seccomp: \(error)")
         }
-        // Audited syscalls need a supervisor answering notifications; without one the kernel
-        // fails them with ENOSYS, which is what a plain run gives them.
-        seccomp = SeccompFilter(bpf: program.bpf, wantsListener: false,
+        // Audited syscalls are answered by the supervisor (SeccompAuditor) through the listener
+        // the launcher hands back; sendmsg must never be audited (it carries that hand-off).
+        if program.auditedSyscalls.contains(where: { $0.name == "sendmsg" }) {
+            throw SandboxRun.Error(.configuration, "seccomp: sendmsg cannot be audited (the listener is handed over with it)")
+        }
+        auditedSyscalls = program.auditedSyscalls
+        seccomp = SeccompFilter(bpf: program.bpf, wantsListener: !program.auditedSyscalls.isEmpty,
                                 logActions: program.installFlags & SeccompProgram.flagLog != 0)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import TraceStore
 
 /// One sandboxed run of an agent or command: cgroup, launch, bounded output, wall-clock timeout,
 /// tree kill, reap, cleanup, and a `RunReport`.
@@ -31,6 +32,8 @@ public struct SandboxRun: Sendable {
         /// Launch from the calling thread (`LaunchPlan.cloneOnCallingThread`): only when that
         /// thread outlives the run, as the main thread of the one-shot CLI does.
         public var cloneOnCallingThread: Bool
+        /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
+        public var trace: TraceRecorder?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -43,6 +46,7 @@ public struct SandboxRun: Sendable {
             self.runName = nil
             self.removeOrphanedRuns = false
             self.cloneOnCallingThread = false
+            self.trace = nil
         }
     }
 
@@ -51,5 +55,7 @@ public struct SandboxRun: Sendable {
         public var report: RunReport
         public var stdout: [UInt8]
         public var stderr: [UInt8]
+        /// Set when the trace could not record the run (under fail-closed the run was stopped).
+        public var traceError: TraceError?
     }
 }
