@@ -33,8 +33,8 @@ public struct LaunchPlan: Sendable {
     /// TCP ports to listen on at 127.0.0.1 inside the sandbox's network namespace; the listening
     /// sockets come back in `SandboxedProcess.listeners` (the broker's endpoint, DESIGN.md decision 4).
     public var loopbackListenPorts: [UInt16]
-    /// A cgroup v2 directory to start the process in (clone3 CLONE_INTO_CGROUP), or nil to attach
-    /// it in `beforeExec` (cgroup v1 and hybrid hosts).
+    /// A cgroup v2 directory to start the process in (clone3 CLONE_INTO_CGROUP); nil leaves the
+    /// process in ours (v1 groups go through `cgroupTaskFiles`, or `beforeExec`).
     public var cgroup: FileDescriptor?
     /// cgroup v1 `tasks` files opened for writing (`Cgroups.RunGroup.openV1TaskFiles`): the child
     /// moves itself into each as one of its first steps, before exec, with no `beforeExec` write.

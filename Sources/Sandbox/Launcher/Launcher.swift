@@ -5,10 +5,11 @@ import Glibc
 
 /// Starts sandboxed processes: the Swift face of the C launcher (CSandboxLauncher).
 ///
-/// Sequence: validate the plan; clone3 (on the launcher's own thread) into new user, pid, mount,
-/// network, ipc and uts namespaces; while the child runs the steps that need no id map (session,
-/// hostname, loopback, bind sources opened, pivot into an empty tmpfs root), write its uid/gid maps
-/// and run `beforeExec(pid)` (attach the cgroup there); release it; it enters a new cgroup
+/// Sequence: validate the plan; clone3 (on the launcher's own thread, or the caller's with
+/// `cloneOnCallingThread`) into new user, pid, mount, network, ipc and uts namespaces (and the
+/// cgroup2 group); while the child runs the steps that need no id map (joining the v1 groups
+/// through `cgroupTaskFiles`, session, hostname, loopback, bind sources opened, pivot into an
+/// empty tmpfs root), write its uid/gid maps and run `beforeExec(pid)` if given; release it; it enters a new cgroup
 /// namespace, becomes the agent's ids, builds the root, applies rlimits, keeps only the listed
 /// descriptors, drops every capability, sets no_new_privs, installs seccomp last and execs.
 /// Any failure is a `LaunchError`, and the process, if one was started, has been killed and
