@@ -23,6 +23,7 @@ static const char *const step_names[WARDEN_STEP_COUNT] = {
     [WARDEN_STEP_SYNC] = "wait for supervisor",
     [WARDEN_STEP_PDEATHSIG] = "parent-death signal",
     [WARDEN_STEP_CGROUP_NS] = "cgroup namespace",
+    [WARDEN_STEP_CGROUP_ATTACH] = "cgroup attach",
     [WARDEN_STEP_BIND_SOURCE] = "bind source",
     [WARDEN_STEP_ROOT_TMPFS] = "root tmpfs",
     [WARDEN_STEP_MOUNT_TARGET] = "mount target",
@@ -90,6 +91,21 @@ static int arm_parent_death_signal(struct warden_child_ctx *ctx) {
     return (pfd.revents & (0x10 /* POLLHUP */ | 0x8 /* POLLERR */)) ? -ECANCELED : 0;
 }
 
+/// Moves this process (one thread: a CLONE_VM child has no others) into each v1 group by writing
+/// "0" to the `tasks` fd the supervisor opened, then closes the fds.
+static int attach_cgroups(struct warden_child_ctx *ctx) {
+    const struct warden_launch *plan = ctx->plan;
+    for (size_t i = 0; i < plan->cgroup_task_fd_count; i++) {
+        ctx->index = (int)i;
+        long r;
+        do r = SYS3(SYS_write, plan->cgroup_task_fds[i], "0", 1); while (r == -EINTR);
+        if (r < 0) return (int)r;
+        SYS1(SYS_close, plan->cgroup_task_fds[i]);
+    }
+    ctx->index = -1;
+    return 0;
+}
+
 static int set_hostname(const struct warden_launch *plan) {
     if (!plan->hostname) return 0;
     return (int)SYS2(SYS_sethostname, plan->hostname, warden_strlen(plan->hostname));
@@ -140,6 +156,7 @@ int warden_child_main(void *arg) {
     // while the parent writes the maps and runs its hook (two cores do both at once).
     STEP(ctx, WARDEN_STEP_SIGNALS, warden_reset_signals());         // nothing of the supervisor's may run here
     STEP(ctx, WARDEN_STEP_PDEATHSIG, arm_parent_death_signal(ctx)); // die with the supervisor, from now on
+    STEP(ctx, WARDEN_STEP_CGROUP_ATTACH, attach_cgroups(ctx));      // v1 limits before anything heavy (v2: born inside)
     STEP(ctx, WARDEN_STEP_SETSID, SYS0(SYS_setsid));                // no controlling terminal: no TIOCSTI into the host's
     STEP(ctx, WARDEN_STEP_HOSTNAME, set_hostname(plan));
     if (!(plan->flags & WARDEN_LAUNCH_SHARE_NET)) {
@@ -149,7 +166,7 @@ int warden_child_main(void *arg) {
     }
     STEP(ctx, WARDEN_STEP_BIND_SOURCE, warden_open_mount_sources(ctx, &sources)); // host paths, with the supervisor's rights
     STEP(ctx, WARDEN_STEP_ROOT_TMPFS, warden_enter_new_root(ctx));  // empty tmpfs root, pivot_root, old root detached
-    STEP(ctx, WARDEN_STEP_SYNC, wait_for_parent(ctx));              // id maps written, cgroup attached
+    STEP(ctx, WARDEN_STEP_SYNC, wait_for_parent(ctx));              // id maps written, the hook (if any) run
     STEP(ctx, WARDEN_STEP_CGROUP_NS, SYS1(SYS_unshare, CLONE_NEWCGROUP)); // rooted at the run's cgroup, now that we are in it
     STEP(ctx, WARDEN_STEP_IDENTITY, warden_set_identity(plan));     // the agent's ids; capabilities in the userns stay
     STEP(ctx, WARDEN_STEP_PDEATHSIG, arm_parent_death_signal(ctx)); // the uid change cleared it

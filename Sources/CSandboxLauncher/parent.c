@@ -144,7 +144,8 @@ static int release(struct warden_child *c) {
     return n < 0 ? -errno : -EIO;
 }
 
-/// On the spawner thread, while the caller waits: the id maps, the hook, and the release. The
+/// On the spawner thread, while the caller waits (or on the caller's own thread with
+/// WARDEN_LAUNCH_CALLING_THREAD): the id maps, the hook, and the release. The
 /// child never waits for the calling thread to be scheduled again (a delay of a scheduler slice
 /// on a loaded machine); the caller wakes once, when the child has exec'd or failed.
 static int after_clone(long pid, void *arg) {
@@ -182,8 +183,10 @@ static long clone_child(const struct warden_launch *plan, struct warden_child *c
         .stack_size = top - (uintptr_t)c->stack,
         .cgroup = plan->cgroup_fd >= 0 ? (uint64_t)plan->cgroup_fd : 0,
     };
-    struct after_clone_work work = {plan, c, 0, 0};
-    long pid = warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
+    struct after_clone_work work = {plan, c, WARDEN_STEP_SPAWN, 0};   // a failure before the id maps is a spawn failure
+    long pid = (plan->flags & WARDEN_LAUNCH_CALLING_THREAD)
+        ? warden_spawn_here(&args, ctx, netns_fd, after_clone, &work, &work.error)
+        : warden_spawn(&args, ctx, netns_fd, after_clone, &work, &work.error);
     if (netns_fd >= 0) close(netns_fd);   // the child holds the namespace now
     if (pid > 0 && work.error) {
         c->pid = (pid_t)pid;

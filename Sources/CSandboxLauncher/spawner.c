@@ -17,9 +17,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <sys/syscall.h>
 
 #include "child.h"
+#include "netns_pool.h"
 #include "spawner.h"
 
 /// long warden_clone3_trampoline(struct clone_args *args, size_t size, int (*fn)(void *), void *arg)
@@ -134,6 +136,30 @@ static void spawner_start(void) {
     spawner.start_error = pthread_create(&spawner.thread, &attr, spawner_loop, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+long warden_spawn_here(struct clone_args *args, void *child_ctx, int netns_fd,
+                       int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result) {
+    int home = -1;
+    if (netns_fd >= 0) {   // enter the prepared namespace just for clone3, as the spawner does
+        home = warden_thread_netns_fd();
+        if (home < 0) return home;
+        if (setns(netns_fd, CLONE_NEWNET) < 0) { int error = errno; close(home); return -error; }
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    // The child starts with everything blocked, as from the spawner thread, until it has reset
+    // its dispositions: no handler of the supervisor's may run on the child's stack.
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long result = warden_clone3_trampoline(args, sizeof(*args), warden_child_main, child_ctx);
+    int back = 0;
+    if (home >= 0) {
+        if (setns(home, CLONE_NEWNET) < 0) back = -errno;   // then the launch is abandoned
+        close(home);
+    }
+    *after_result = result <= 0 ? 0 : back ? back : after_clone ? after_clone(result, after_arg) : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return result;
 }
 
 long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,

@@ -10,4 +10,10 @@
 long warden_spawn(struct clone_args *args, void *child_ctx, int netns_fd,
                   int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result);
 
+/// The same, on the calling thread (WARDEN_LAUNCH_CALLING_THREAD): the parent-death signal then
+/// follows this thread, so it must outlive the child. With `netns_fd` >= 0 this thread enters that
+/// namespace for clone3 and returns to its own; if it cannot, *after_result is an error.
+long warden_spawn_here(struct clone_args *args, void *child_ctx, int netns_fd,
+                       int (*after_clone)(long pid, void *arg), void *after_arg, int *after_result);
+
 #endif

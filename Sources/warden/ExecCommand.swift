@@ -57,6 +57,7 @@ enum ExecCommand: WardenCommand {
             printError("warden exec: \(error)\n\n\(usage)")
             return ExitCode.usage
         }
+        Launcher.prepareOneNetworkNamespace()   // made on another core while the policy loads
         let path = policyPath ?? PolicyDirectory.defaultPolicy()
         let policy: Policy
         do throws(SpecError) {

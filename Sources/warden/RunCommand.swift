@@ -49,6 +49,7 @@ enum RunCommand: WardenCommand {
             printError("warden run: \(error)\n\n\(usage)")
             return ExitCode.usage
         }
+        Launcher.prepareOneNetworkNamespace()   // made on another core while the spec loads
         let spec: AgentSpec
         do throws(SpecError) {
             spec = try AgentSpec.load(path: specPath ?? "")
@@ -96,6 +97,7 @@ struct RunOptions {
                  _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
+        settings.cloneOnCallingThread = true   // the main thread lives until the run has ended
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {

@@ -176,4 +176,30 @@ struct LauncherNetworkPoolTests {
         #expect(try process.wait() == .exited(0))
         process.closeDescriptors()
     }
+
+    /// The one-shot CLI's path: one namespace prepared in the background, taken by a launch that
+    /// clones on the calling thread (which enters it for clone3 only and returns to its own).
+    @Test(.enabled(if: getuid() == 0, "creating namespaces ahead needs CAP_SYS_ADMIN"))
+    func oneShotNamespaceTakenFromTheCallingThread() throws {
+        defer { try? Launcher.prepareNetworkNamespaces(depth: 0) }
+        let link = { (path: String) throws -> String in try FileManager.default.destinationOfSymbolicLink(atPath: path) }
+        let ownBefore = try link("/proc/thread-self/ns/net")
+        Launcher.prepareOneNetworkNamespace()
+        for _ in 0..<200 where Launcher.preparedNetworkNamespaces.ready < 1 { usleep(10_000) }
+        let ready = Launcher.preparedNetworkNamespaces.ready   // more if an earlier test left some
+        #expect(ready >= 1)
+        var plan = LauncherFixture.shell("read line; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+        plan.cloneOnCallingThread = true
+        let out = try FileDescriptor.pipe()
+        plan.standardOutput = out.writeEnd
+        try LauncherFixture.inspectRunning(plan) { (process: SandboxedProcess) throws in
+            let agent = try link("/proc/\(process.pid)/ns/net")
+            #expect(agent != ownBefore)
+            #expect(try link("/proc/thread-self/ns/net") == ownBefore)
+        }
+        try out.writeEnd.close()
+        #expect(String(decoding: try out.readEnd.readAll(), as: UTF8.self) == "lo\n")
+        try out.readEnd.close()
+        #expect(Launcher.preparedNetworkNamespaces.ready < ready)   // taken (other suites may take too), not refilled
+    }
 }

@@ -61,6 +61,10 @@ enum {
     WARDEN_LAUNCH_ROOT_READONLY = 1u << 0, ///< remount the tmpfs root read-only before pivot
     WARDEN_LAUNCH_SHARE_NET = 1u << 1,     ///< stay in the host network namespace (tests, tools)
     WARDEN_LAUNCH_TRACE_STEPS = 1u << 2,   ///< record a timestamp per step (benchmarks)
+    /// clone3 on the calling thread instead of the launcher's spawner thread (two thread hand-offs
+    /// fewer). The parent-death signal follows the thread that clones, so only for a thread that
+    /// outlives the child, such as the main thread of the one-shot CLI.
+    WARDEN_LAUNCH_CALLING_THREAD = 1u << 3,
 };
 
 /// Seccomp flags Swift can name (<linux/seccomp.h>'s SECCOMP_FILTER_FLAG_*; checked in seccomp.c).
@@ -90,6 +94,12 @@ struct warden_launch {
     const uint16_t *listen_ports;     ///< TCP listeners bound to 127.0.0.1 in the new netns
     size_t listen_port_count;
     int cgroup_fd;                    ///< cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1
+    /// cgroup v1 `tasks` files the supervisor opened for writing: the child writes "0" to each as
+    /// one of its first steps (a thread moving itself skips the kernel's global threadgroup lock;
+    /// the kernel checks the opener's credentials, not the writer's). They reach the child in the
+    /// fd table clone3 copies, and it closes them.
+    const int *cgroup_task_fds;
+    size_t cgroup_task_fd_count;
     int pdeath_signal;                ///< signal the child gets when the supervisor dies (0: none)
     /// Called on the launcher's thread right after the id maps are written, while the child
     /// waits (the supervisor attaches cgroup v1 groups here); nonzero fails the launch with
@@ -107,6 +117,7 @@ enum warden_step {
     WARDEN_STEP_HOOK,             ///< parent: the before_exec callback
     WARDEN_STEP_SIGNALS,          ///< child: default dispositions
     WARDEN_STEP_PDEATHSIG,
+    WARDEN_STEP_CGROUP_ATTACH,    ///< child: moving itself into the v1 groups (index = tasks fd entry)
     WARDEN_STEP_SETSID,
     WARDEN_STEP_HOSTNAME,
     WARDEN_STEP_LOOPBACK,
@@ -170,6 +181,11 @@ int warden_launch_abort(struct warden_child *child);
 /// without WARDEN_LAUNCH_SHARE_NET take one instead of creating theirs (netns_pool.c). 0 stops
 /// refilling. Returns 0 or -errno (the thread could not start).
 int warden_netns_pool_enable(int depth);
+
+/// Prepares one network namespace in the background for the next launch, and no more (a one-shot
+/// command starts it first thing, so that the namespace is made while it loads its policy).
+/// Returns 0 or -errno.
+int warden_netns_pool_prepare_one(void);
 
 /// The pool's depth, with how many namespaces are ready and the errno that stopped it (0: none).
 int warden_netns_pool_status(int *ready, int *failed_errno);

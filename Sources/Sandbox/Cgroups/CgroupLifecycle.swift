@@ -17,6 +17,26 @@ extension Cgroups.RunGroup {
         }
     }
 
+    /// Opens each v1 directory's `tasks` file for writing, for `LaunchPlan.cgroupTaskFiles`: the
+    /// launched child writes "0" to them itself, so it moves only its own thread and the kernel
+    /// skips the global threadgroup lock (no pid write by the supervisor, no RCU grace period).
+    /// The kernel checks the credentials of the opener, so the fds carry our right to move tasks.
+    /// On failure nothing stays open.
+    public func openV1TaskFiles() throws(Cgroups.Error) -> [Int32] {
+        var fds: [Int32] = []
+        for directory in v1 {
+            let path = directory.path + "/tasks"
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 {
+                let failure = errno
+                for opened in fds { close(opened) }
+                throw Cgroups.Error(.attach, path: path, errno: failure)
+            }
+            fds.append(fd)
+        }
+        return fds
+    }
+
     /// Opens the run's cgroup2 directory for clone3's CLONE_INTO_CGROUP (-1 if there is none):
     /// the child is born in the group, with no cgroup.procs write (and no global lock) at all.
     public func openV2Directory() -> Int32 {

@@ -17,6 +17,8 @@ public struct LaunchStep: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let spawn = LaunchStep(rawValue: Int32(WARDEN_STEP_SPAWN.rawValue))
     /// Writing the uid/gid maps.
     public static let idMap = LaunchStep(rawValue: Int32(WARDEN_STEP_ID_MAP.rawValue))
+    /// The child moving itself into a cgroup v1 group (`LaunchPlan.cgroupTaskFiles`).
+    public static let cgroupAttach = LaunchStep(rawValue: Int32(WARDEN_STEP_CGROUP_ATTACH.rawValue))
     /// Opening a bind source (or creating a /proc) before the root exists.
     public static let bindSource = LaunchStep(rawValue: Int32(WARDEN_STEP_BIND_SOURCE.rawValue))
     /// Creating a mount point in the new root.

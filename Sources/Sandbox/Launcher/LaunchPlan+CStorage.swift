@@ -41,10 +41,13 @@ final class LaunchPlanStorage {
         c.listen_ports = UnsafePointer(array(plan.loopbackListenPorts))
         c.listen_port_count = plan.loopbackListenPorts.count
         c.cgroup_fd = plan.cgroup?.rawValue ?? -1
+        c.cgroup_task_fds = UnsafePointer(array(plan.cgroupTaskFiles.map(\.rawValue)))
+        c.cgroup_task_fd_count = plan.cgroupTaskFiles.count
         c.pdeath_signal = plan.parentDeathSignal
         c.flags = (plan.mounts.rootReadOnly ? UInt32(WARDEN_LAUNCH_ROOT_READONLY) : 0)
             | (plan.shareHostNetwork ? UInt32(WARDEN_LAUNCH_SHARE_NET) : 0)
             | (plan.traceSteps ? UInt32(WARDEN_LAUNCH_TRACE_STEPS) : 0)
+            | (plan.cloneOnCallingThread ? UInt32(WARDEN_LAUNCH_CALLING_THREAD) : 0)
         launch.initialize(to: c)
         child.initialize(to: warden_child())
     }

@@ -33,9 +33,18 @@ public struct LaunchPlan: Sendable {
     /// TCP ports to listen on at 127.0.0.1 inside the sandbox's network namespace; the listening
     /// sockets come back in `SandboxedProcess.listeners` (the broker's endpoint, DESIGN.md decision 4).
     public var loopbackListenPorts: [UInt16]
-    /// A cgroup v2 directory to start the process in (clone3 CLONE_INTO_CGROUP), or nil to attach
-    /// it in `beforeExec` (cgroup v1 and hybrid hosts).
+    /// A cgroup v2 directory to start the process in (clone3 CLONE_INTO_CGROUP); nil leaves the
+    /// process in ours (v1 groups go through `cgroupTaskFiles`, or `beforeExec`).
     public var cgroup: FileDescriptor?
+    /// cgroup v1 `tasks` files opened for writing (`Cgroups.RunGroup.openV1TaskFiles`): the child
+    /// moves itself into each as one of its first steps, before exec, with no `beforeExec` write.
+    /// The caller keeps ownership; they must stay open until `launch` returns.
+    public var cgroupTaskFiles: [FileDescriptor]
+    /// Clone on the calling thread instead of the launcher's own thread: two thread hand-offs
+    /// fewer. The parent-death signal follows the thread that clones, so only for a thread that
+    /// outlives the process (the main thread of a one-shot command). Concurrent launches with it
+    /// are fine; a pooled network namespace falls back to the launcher's thread.
+    public var cloneOnCallingThread: Bool
     /// The signal the process receives if the supervisor dies (0: none).
     public var parentDeathSignal: Int32
     /// Stay in the host's network namespace (for tools that need it; never for agents).
@@ -60,6 +69,8 @@ public struct LaunchPlan: Sendable {
         self.descriptors = []
         self.loopbackListenPorts = []
         self.cgroup = nil
+        self.cgroupTaskFiles = []
+        self.cloneOnCallingThread = false
         self.parentDeathSignal = SIGKILL
         self.shareHostNetwork = false
         self.traceSteps = false

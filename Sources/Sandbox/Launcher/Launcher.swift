@@ -5,10 +5,11 @@ import Glibc
 
 /// Starts sandboxed processes: the Swift face of the C launcher (CSandboxLauncher).
 ///
-/// Sequence: validate the plan; clone3 (on the launcher's own thread) into new user, pid, mount,
-/// network, ipc and uts namespaces; while the child runs the steps that need no id map (session,
-/// hostname, loopback, bind sources opened, pivot into an empty tmpfs root), write its uid/gid maps
-/// and run `beforeExec(pid)` (attach the cgroup there); release it; it enters a new cgroup
+/// Sequence: validate the plan; clone3 (on the launcher's own thread, or the caller's with
+/// `cloneOnCallingThread`) into new user, pid, mount, network, ipc and uts namespaces (and the
+/// cgroup2 group); while the child runs the steps that need no id map (joining the v1 groups
+/// through `cgroupTaskFiles`, session, hostname, loopback, bind sources opened, pivot into an
+/// empty tmpfs root), write its uid/gid maps and run `beforeExec(pid)` if given; release it; it enters a new cgroup
 /// namespace, becomes the agent's ids, builds the root, applies rlimits, keeps only the listed
 /// descriptors, drops every capability, sets no_new_privs, installs seccomp last and execs.
 /// Any failure is a `LaunchError`, and the process, if one was started, has been killed and
@@ -59,6 +60,14 @@ public enum Launcher {
         if result < 0 {
             throw LaunchError(step: .spawn, errno: Errno(rawValue: -result), detail: "network namespace pool thread")
         }
+    }
+
+    /// Starts preparing one network namespace in the background for the next launch, and no more:
+    /// a one-shot command calls this first thing, so that the namespace (the largest single cost
+    /// of a launch) is made on another core while it loads its policy and creates its cgroup. If
+    /// it is not ready in time the launch creates its own, as without it.
+    public static func prepareOneNetworkNamespace() {
+        _ = warden_netns_pool_prepare_one()
     }
 
     /// How many prepared network namespaces are ready, and why preparing stopped (nil: it did not).
@@ -118,6 +127,8 @@ public enum Launcher {
             detail = "127.0.0.1:\(plan.loopbackListenPorts[index])"
         case .descriptors where index >= 3 && plan.descriptors.indices.contains(index - 3):
             detail = "fd \(plan.descriptors[index - 3].parent.rawValue) -> \(plan.descriptors[index - 3].child)"
+        case .cgroupAttach where plan.cgroupTaskFiles.indices.contains(index):
+            detail = "tasks fd \(plan.cgroupTaskFiles[index].rawValue)"
         case .execve: detail = plan.executable
         case .workingDirectory: detail = plan.workingDirectory
         default: break

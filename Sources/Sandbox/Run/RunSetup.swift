@@ -45,11 +45,21 @@ struct RunSetup {
         plan.standardOutput = outWrite
         plan.standardError = errWrite
         plan.traceSteps = RunTiming.enabled
+        plan.cloneOnCallingThread = settings.cloneOnCallingThread
         // cgroup2 (pure v2, or hybrid's unified mount): born in the group by CLONE_INTO_CGROUP.
+        // cgroup v1: the child moves itself in through tasks files we open (no pid write).
         let v2 = group.openV2Directory()
         if v2 >= 0 { plan.cgroup = FileDescriptor(rawValue: v2) }
         defer { if v2 >= 0 { close(v2) } }
-        let process = try launch(plan, group: group, v2Attached: v2 >= 0)
+        let tasks: [Int32]
+        do throws(Cgroups.Error) {
+            tasks = try group.openV1TaskFiles()
+        } catch {
+            throw Error(.cgroup, "cannot attach to the run's cgroup: \(error)", errno: error.errno)
+        }
+        defer { for fd in tasks { close(fd) } }
+        plan.cgroupTaskFiles = tasks.map { FileDescriptor(rawValue: $0) }
+        let process = try launch(plan, group: group, v2Attached: v2 >= 0 || group.v2Directory == nil)
         for fd in [outWrite, errWrite] { close(fd.rawValue) }
         descriptors.removeAll { $0 == outWrite || $0 == errWrite }
         descriptors.removeAll { $0 == outRead || $0 == errRead }  // owned by the pumps from here
@@ -60,12 +70,13 @@ struct RunSetup {
             stderr: OutputPump(source: errRead.rawValue, sink: Self.sink(settings.stderr), limit: limit))
     }
 
-    /// Launches with the child attached to the v1 groups while it waits after clone.
+    /// Launches; only a cgroup2 group that could not be opened for CLONE_INTO_CGROUP still needs
+    /// the `beforeExec` pid write (the v1 groups are joined by the child itself).
     private func launch(_ plan: LaunchPlan, group: Cgroups.RunGroup, v2Attached: Bool) throws(Error) -> SandboxedProcess {
         if RunTiming.enabled { RunTiming.mark("launch_begin") }
         do throws(LaunchError) {
-            let process = try Launcher.launch(plan) { pid in
-                try group.attach(pid: pid, includingV2: !v2Attached)
+            let process = try v2Attached ? Launcher.launch(plan) : Launcher.launch(plan) { pid in
+                try group.attachV2(pid: pid)
                 RunTiming.mark("cgroup_attached")
             }
             if RunTiming.enabled { RunTiming.steps(process.stepTimes.map { ($0.step.description, $0.nanoseconds) }) }

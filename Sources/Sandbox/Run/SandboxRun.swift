@@ -29,6 +29,9 @@ public struct SandboxRun: Sendable {
         /// Also remove the cgroups of runs whose supervisor died, while this run's process execs
         /// (off the launch path: the supervisor would otherwise just wait in poll).
         public var removeOrphanedRuns: Bool
+        /// Launch from the calling thread (`LaunchPlan.cloneOnCallingThread`): only when that
+        /// thread outlives the run, as the main thread of the one-shot CLI does.
+        public var cloneOnCallingThread: Bool
         /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
         public var trace: TraceRecorder?
 
@@ -42,6 +45,7 @@ public struct SandboxRun: Sendable {
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
             self.removeOrphanedRuns = false
+            self.cloneOnCallingThread = false
             self.trace = nil
         }
     }
