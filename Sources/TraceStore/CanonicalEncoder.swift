@@ -37,18 +37,22 @@ struct CanonicalEncoder {
 
     mutating func object(_ object: JSONObject) {
         bytes.append(UInt8(ascii: "{"))
-        let keys = object.keys
-        var order = Array(keys.indices)
-        if !isSorted(keys) { order.sort { Self.precedes(keys[$0], keys[$1]) } }
-        var first = true
-        for i in order {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            string(keys[i])
-            bytes.append(UInt8(ascii: ":"))
-            value(object.values[i])
+        let keys = object.keys, values = object.values
+        if isSorted(keys) {
+            // The common case (bodies are built in key order): no index array to allocate.
+            for i in keys.indices { member(i, keys[i], values[i]) }
+        } else {
+            let order = keys.indices.sorted { Self.precedes(keys[$0], keys[$1]) }
+            for (n, i) in order.enumerated() { member(n, keys[i], values[i]) }
         }
         bytes.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func member(_ position: Int, _ key: String, _ value: JSONValue) {
+        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        self.value(value)
     }
 
     private func isSorted(_ keys: [String]) -> Bool {

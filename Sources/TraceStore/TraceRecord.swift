@@ -91,11 +91,23 @@ public struct TraceRecord: Sendable, Equatable {
     /// The frame with `prev` left as zeros, and the offset of its 64 hex digits in the frame:
     /// the caller encodes, the writer thread fills in the chain link (`TraceFormat.chain`).
     func unchainedFrame() -> (frame: [UInt8], prevOffset: Int) {
-        var encoder = CanonicalEncoder(capacity: 512)
-        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        let prevOffset = encode(into: &encoder)
-        TraceFormat.sealFrame(&encoder.bytes, from: 0, checksum: false)
-        return (encoder.bytes, prevOffset)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        let prevOffset = appendUnchainedFrame(to: &bytes)
+        return (bytes, prevOffset)
+    }
+
+    /// Appends the frame with `prev` left as zeros to `bytes` (the writer's pending batch, so no
+    /// buffer is allocated per record); returns the offset of `prev`'s hex digits in the frame.
+    func appendUnchainedFrame(to bytes: inout [UInt8]) -> Int {
+        var encoder = CanonicalEncoder(capacity: 0)
+        swap(&encoder.bytes, &bytes)  // move, not copy: the batch stays uniquely referenced
+        let start = encoder.bytes.count
+        encoder.bytes.append(contentsOf: repeatElement(0, count: 8))
+        let prevOffset = encode(into: &encoder) - start
+        TraceFormat.sealFrame(&encoder.bytes, from: start, checksum: false)
+        swap(&encoder.bytes, &bytes)
+        return prevOffset
     }
 
     /// Writes the payload; returns where the hex digits of `prev` start in `encoder.bytes`.
