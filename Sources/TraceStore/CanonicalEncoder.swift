@@ -130,37 +130,21 @@ struct CanonicalEncoder {
         }
     }
 
-    /// Lowercase hex of `raw` as a JSON string, written in place.
+    /// Lowercase hex of `raw` (at most 32 bytes) as a JSON string, appended with one call.
     mutating func hexString(_ raw: UnsafeRawBufferPointer) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: raw.count * 2 + 2))
-        let hex: StaticString = "0123456789abcdef"
-        hex.withUTF8Buffer { digits in
-            bytes.withUnsafeMutableBufferPointer { out in
-                var at = start + 1
-                for byte in raw {
-                    out[at] = digits[Int(byte >> 4)]
-                    out[at + 1] = digits[Int(byte & 0xF)]
-                    at += 2
-                }
-            }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 66) { scratch in
+            var out = ScratchWriter(scratch)
+            out.hexQuoted(UnsafeRawBufferPointer(rebasing: raw.prefix(32)))
+            bytes.append(contentsOf: out.written)
         }
     }
 
     /// A non-negative integer in decimal.
     mutating func unsigned(_ value: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            var out = ScratchWriter(scratch)
+            out.unsigned(value)
+            bytes.append(contentsOf: out.written)
         }
     }
 }

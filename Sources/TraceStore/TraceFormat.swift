@@ -158,7 +158,7 @@ public enum TraceFormat {
     }
 
     static func append32(_ out: inout [UInt8], _ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((value >> UInt32(shift)) & 0xFF)) }
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     static func read16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 {

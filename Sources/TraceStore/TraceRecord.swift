@@ -103,8 +103,8 @@ public struct TraceRecord: Sendable, Equatable {
         var encoder = CanonicalEncoder(capacity: 0)
         swap(&encoder.bytes, &bytes)  // move, not copy: the batch stays uniquely referenced
         let start = encoder.bytes.count
-        encoder.bytes.append(contentsOf: repeatElement(0, count: 8))
-        let prevOffset = encode(into: &encoder) - start
+        encoder.raw("\0\0\0\0\0\0\0\0")  // length and CRC, filled in by sealFrame and chain
+        let prevOffset = encode(into: &encoder, blankPrev: true) - start
         TraceFormat.sealFrame(&encoder.bytes, from: start, checksum: false)
         swap(&encoder.bytes, &bytes)
         return prevOffset
@@ -112,21 +112,32 @@ public struct TraceRecord: Sendable, Equatable {
 
     /// Writes the payload; returns where the hex digits of `prev` start in `encoder.bytes`.
     @discardableResult
-    private func encode(into encoder: inout CanonicalEncoder) -> Int {
+    private func encode(into encoder: inout CanonicalEncoder, blankPrev: Bool = false) -> Int {
         encoder.raw("{\"body\":")
         encoder.object(body)
-        encoder.raw(",\"parent\":")
-        if let parent { parent.withBytes { encoder.hexString($0) } } else { encoder.raw("null") }
-        encoder.raw(",\"prev\":")
-        let prevOffset = encoder.bytes.count + 1
-        prev.withBytes { encoder.hexString($0) }
-        encoder.raw(",\"seq\":")
-        encoder.unsigned(seq)
-        encoder.raw(",\"span\":")
-        span.withBytes { encoder.hexString($0) }
-        encoder.raw(",\"ts\":")
-        encoder.unsigned(timestamp)
-        encoder.raw(",\"type\":")
+        // The fixed fields go through scratch memory and reach the array in one append.
+        let tailStart = encoder.bytes.count
+        var prevOffset = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 192) { scratch in  // the fields below: <= 189 bytes
+            var out = ScratchWriter(scratch)
+            out.raw(",\"parent\":")
+            if let parent { parent.withBytes { out.hexQuoted($0) } } else { out.raw("null") }
+            out.raw(",\"prev\":")
+            prevOffset = tailStart + out.count + 1
+            if blankPrev {
+                out.raw("\"0000000000000000000000000000000000000000000000000000000000000000\"")  // chain fills it in
+            } else {
+                prev.withBytes { out.hexQuoted($0) }
+            }
+            out.raw(",\"seq\":")
+            out.unsigned(seq)
+            out.raw(",\"span\":")
+            span.withBytes { out.hexQuoted($0) }
+            out.raw(",\"ts\":")
+            out.unsigned(timestamp)
+            out.raw(",\"type\":")
+            encoder.bytes.append(contentsOf: out.written)
+        }
         encoder.string(type.rawValue)
         encoder.raw("}")
         return prevOffset

@@ -66,4 +66,12 @@ struct CanonicalEncoderTests {
         #expect(Array(buffer[3..<end]) == record.frame() && buffer[end...] == [7, 7])
         #expect(hash == SHA256Digest(hashing: record.frame()))
     }
+
+    @Test("unsigned integers print as decimal, two digits at a time",
+          arguments: [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 12345, 1_764_000_000_123_456_789, UInt64.max] as [UInt64])
+    func unsignedDecimal(value: UInt64) {
+        var encoder = CanonicalEncoder(capacity: 0)
+        encoder.unsigned(value)
+        #expect(encoder.bytes == Array(String(value).utf8))
+    }
 }
