@@ -36,8 +36,8 @@ struct ScratchWriter {
     mutating func unsigned(_ value: UInt64) {
         let pairs = Self.pairs.utf8Start
         var digits = 1
-        var probe = value
-        while probe >= 10 { probe /= 10; digits += 1 }
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound { digits += 1; bound &*= 10 }  // compares, not divisions
         var at = count + digits
         var rest = value
         while rest >= 100 {
