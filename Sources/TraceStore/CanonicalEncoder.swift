@@ -37,18 +37,22 @@ struct CanonicalEncoder {
 
     mutating func object(_ object: JSONObject) {
         bytes.append(UInt8(ascii: "{"))
-        let keys = object.keys
-        var order = Array(keys.indices)
-        if !isSorted(keys) { order.sort { Self.precedes(keys[$0], keys[$1]) } }
-        var first = true
-        for i in order {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            string(keys[i])
-            bytes.append(UInt8(ascii: ":"))
-            value(object.values[i])
+        let keys = object.keys, values = object.values
+        if isSorted(keys) {
+            // The common case (bodies are built in key order): no index array to allocate.
+            for i in keys.indices { member(i, keys[i], values[i]) }
+        } else {
+            let order = keys.indices.sorted { Self.precedes(keys[$0], keys[$1]) }
+            for (n, i) in order.enumerated() { member(n, keys[i], values[i]) }
         }
         bytes.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func member(_ position: Int, _ key: String, _ value: JSONValue) {
+        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        self.value(value)
     }
 
     private func isSorted(_ keys: [String]) -> Bool {
@@ -126,37 +130,21 @@ struct CanonicalEncoder {
         }
     }
 
-    /// Lowercase hex of `raw` as a JSON string, written in place.
+    /// Lowercase hex of `raw` (at most 32 bytes) as a JSON string, appended with one call.
     mutating func hexString(_ raw: UnsafeRawBufferPointer) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: raw.count * 2 + 2))
-        let hex: StaticString = "0123456789abcdef"
-        hex.withUTF8Buffer { digits in
-            bytes.withUnsafeMutableBufferPointer { out in
-                var at = start + 1
-                for byte in raw {
-                    out[at] = digits[Int(byte >> 4)]
-                    out[at + 1] = digits[Int(byte & 0xF)]
-                    at += 2
-                }
-            }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 66) { scratch in
+            var out = ScratchWriter(scratch)
+            out.hexQuoted(UnsafeRawBufferPointer(rebasing: raw.prefix(32)))
+            bytes.append(contentsOf: out.written)
         }
     }
 
     /// A non-negative integer in decimal.
     mutating func unsigned(_ value: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            var out = ScratchWriter(scratch)
+            out.unsigned(value)
+            bytes.append(contentsOf: out.written)
         }
     }
 }

@@ -101,8 +101,8 @@ public enum TraceFormat {
 
     /// Links a frame made by `TraceRecord.unchainedFrame` into the chain: writes `prev` as hex at
     /// `prevOffset` (relative to the frame at `start` of `bytes`), recomputes the CRC, and returns
-    /// the frame's hash, which the next frame links to.
-    static func chain(_ bytes: inout [UInt8], frameAt start: Int, prevOffset: Int, prev: SHA256Digest) -> SHA256Digest {
+    /// the frame's hash, which the next frame links to. The frame ends at `end` (default: the end of `bytes`).
+    static func chain(_ bytes: inout [UInt8], frameAt start: Int, end: Int? = nil, prevOffset: Int, prev: SHA256Digest) -> SHA256Digest {
         let hex: StaticString = "0123456789abcdef"
         bytes.withUnsafeMutableBufferPointer { out in
             hex.withUTF8Buffer { digits in
@@ -116,13 +116,13 @@ public enum TraceFormat {
                 }
             }
         }
-        let end = bytes.count
+        let end = end ?? bytes.count
         let crc = bytes.withUnsafeBytes { raw in
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)..<(end - 4)]),
                             continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<start + 4])))
         }
         for i in 0..<4 { bytes[start + 4 + i] = UInt8((crc >> UInt32(8 * i)) & 0xFF) }
-        return SHA256Digest(hashing: bytes[start...])
+        return SHA256Digest(hashing: bytes[start..<end])
     }
 
     /// What is at an offset of a file's bytes.
@@ -158,7 +158,7 @@ public enum TraceFormat {
     }
 
     static func append32(_ out: inout [UInt8], _ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((value >> UInt32(shift)) & 0xFF)) }
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     static func read16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 {

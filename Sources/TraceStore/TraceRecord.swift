@@ -91,30 +91,53 @@ public struct TraceRecord: Sendable, Equatable {
     /// The frame with `prev` left as zeros, and the offset of its 64 hex digits in the frame:
     /// the caller encodes, the writer thread fills in the chain link (`TraceFormat.chain`).
     func unchainedFrame() -> (frame: [UInt8], prevOffset: Int) {
-        var encoder = CanonicalEncoder(capacity: 512)
-        encoder.bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        let prevOffset = encode(into: &encoder)
-        TraceFormat.sealFrame(&encoder.bytes, from: 0, checksum: false)
-        return (encoder.bytes, prevOffset)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        let prevOffset = appendUnchainedFrame(to: &bytes)
+        return (bytes, prevOffset)
+    }
+
+    /// Appends the frame with `prev` left as zeros to `bytes` (the writer's pending batch, so no
+    /// buffer is allocated per record); returns the offset of `prev`'s hex digits in the frame.
+    func appendUnchainedFrame(to bytes: inout [UInt8]) -> Int {
+        var encoder = CanonicalEncoder(capacity: 0)
+        swap(&encoder.bytes, &bytes)  // move, not copy: the batch stays uniquely referenced
+        let start = encoder.bytes.count
+        encoder.raw("\0\0\0\0\0\0\0\0")  // length and CRC, filled in by sealFrame and chain
+        let prevOffset = encode(into: &encoder, blankPrev: true) - start
+        TraceFormat.sealFrame(&encoder.bytes, from: start, checksum: false)
+        swap(&encoder.bytes, &bytes)
+        return prevOffset
     }
 
     /// Writes the payload; returns where the hex digits of `prev` start in `encoder.bytes`.
     @discardableResult
-    private func encode(into encoder: inout CanonicalEncoder) -> Int {
+    private func encode(into encoder: inout CanonicalEncoder, blankPrev: Bool = false) -> Int {
         encoder.raw("{\"body\":")
         encoder.object(body)
-        encoder.raw(",\"parent\":")
-        if let parent { parent.withBytes { encoder.hexString($0) } } else { encoder.raw("null") }
-        encoder.raw(",\"prev\":")
-        let prevOffset = encoder.bytes.count + 1
-        prev.withBytes { encoder.hexString($0) }
-        encoder.raw(",\"seq\":")
-        encoder.unsigned(seq)
-        encoder.raw(",\"span\":")
-        span.withBytes { encoder.hexString($0) }
-        encoder.raw(",\"ts\":")
-        encoder.unsigned(timestamp)
-        encoder.raw(",\"type\":")
+        // The fixed fields go through scratch memory and reach the array in one append.
+        let tailStart = encoder.bytes.count
+        var prevOffset = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 192) { scratch in  // the fields below: <= 189 bytes
+            var out = ScratchWriter(scratch)
+            out.raw(",\"parent\":")
+            if let parent { parent.withBytes { out.hexQuoted($0) } } else { out.raw("null") }
+            out.raw(",\"prev\":")
+            prevOffset = tailStart + out.count + 1
+            if blankPrev {
+                out.raw("\"0000000000000000000000000000000000000000000000000000000000000000\"")  // chain fills it in
+            } else {
+                prev.withBytes { out.hexQuoted($0) }
+            }
+            out.raw(",\"seq\":")
+            out.unsigned(seq)
+            out.raw(",\"span\":")
+            span.withBytes { out.hexQuoted($0) }
+            out.raw(",\"ts\":")
+            out.unsigned(timestamp)
+            out.raw(",\"type\":")
+            encoder.bytes.append(contentsOf: out.written)
+        }
         encoder.string(type.rawValue)
         encoder.raw("}")
         return prevOffset

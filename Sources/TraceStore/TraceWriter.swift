@@ -16,12 +16,12 @@ public final class TraceWriter: @unchecked Sendable {
     private let lock = ConditionLock()
     private var thread: pthread_t?
 
-    /// A record waiting for the writer thread: its frame, encoded by the appender with `prev`
-    /// still zero, which the writer fills in (the chain must be built in order, the JSON need not).
+    /// A record waiting for the writer thread: where its frame lies in `pending`, encoded by the
+    /// appender with `prev` still zero, which the writer fills in (the chain must be built in
+    /// order, the JSON need not). Plain integers: queueing a record allocates and retains nothing.
     struct Queued {
         var seq: UInt64
-        var type: RecordType
-        var frame: [UInt8]
+        var end: Int
         var prevOffset: Int
     }
 
@@ -29,6 +29,8 @@ public final class TraceWriter: @unchecked Sendable {
     private var nextSeq: UInt64
     private var head: SHA256Digest           // hash of the last written record
     private var queue: [Queued] = []
+    private var pending: [UInt8] = []        // the queued records' frames, back to back
+    private var queuedLastType = ""
     private var queueFirstAt: UInt64 = 0
     private var appended: Int64 = -1         // last seq handed to append
     private var written: Int64 = -1          // last seq written to the file
@@ -44,7 +46,8 @@ public final class TraceWriter: @unchecked Sendable {
 
     // Owned by the writer thread.
     private var chainHead: SHA256Digest
-    private var buffer: [UInt8] = []
+    private var buffer: [UInt8] = []         // swapped with `pending`: the two buffers take turns
+    private var batch: [Queued] = []         // swapped with `queue`
 
     /// Takes ownership of `fd` (opened O_APPEND at the end of a valid file) and starts the writer thread.
     init(path: String, fd: Int32, nextSeq: UInt64, head: SHA256Digest, configuration: WriterConfiguration) throws(TraceError) {
@@ -57,7 +60,8 @@ public final class TraceWriter: @unchecked Sendable {
         appended = Int64(nextSeq) - 1
         written = appended
         durable = appended
-        buffer.reserveCapacity(64 << 10)
+        buffer.reserveCapacity(256 << 10)
+        pending.reserveCapacity(256 << 10)
         thread = try startThread { [self] in writerLoop() }
     }
 
@@ -90,9 +94,10 @@ public final class TraceWriter: @unchecked Sendable {
         nextSeq += 1
         let wasEmpty = queue.isEmpty
         if wasEmpty { queueFirstAt = TraceClock.monotonicNanoseconds() }
-        let encoded = TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span, parent: parent,
-                                  body: body, prev: .zero).unchainedFrame()
-        queue.append(Queued(seq: seq, type: type, frame: encoded.frame, prevOffset: encoded.prevOffset))
+        let prevOffset = TraceRecord(seq: seq, timestamp: TraceClock.wallNanoseconds(), type: type, span: span, parent: parent,
+                                     body: body, prev: .zero).appendUnchainedFrame(to: &pending)
+        queue.append(Queued(seq: seq, end: pending.count, prevOffset: prevOffset))
+        queuedLastType = type.rawValue
         appended = Int64(seq)
         // Wake the writer only when it has something to decide: a sync, a full batch, or a first
         // record to time; waking it per record would cost two context switches per append.
@@ -163,6 +168,7 @@ extension TraceWriter {
             if failure != nil {
                 // Nothing more may reach this file: a frame after a failed write would sit behind a torn one.
                 queue.removeAll()
+                pending.removeAll(keepingCapacity: true)
                 lock.broadcast()
                 if closing { return }
                 lock.wait()
@@ -192,24 +198,29 @@ extension TraceWriter {
     }
 
     /// Takes the queue, encodes and chains it outside the lock, writes it in one call.
+    /// Takes the queue (swapping buffers, no copy), chains it in place outside the lock, writes
+    /// it with one call.
     private func writeQueued() {
-        var batch: [Queued] = []
         swap(&batch, &queue)
+        swap(&buffer, &pending)
         let firstAt = queueFirstAt
+        let lastType = queuedLastType
         lock.broadcast()  // room in the queue again
         lock.unlock()
-        buffer.removeAll(keepingCapacity: true)
+        var start = 0
         for item in batch {
-            let start = buffer.count
-            buffer.append(contentsOf: item.frame)
-            chainHead = TraceFormat.chain(&buffer, frameAt: start, prevOffset: item.prevOffset, prev: chainHead)
+            chainHead = TraceFormat.chain(&buffer, frameAt: start, end: item.end, prevOffset: item.prevOffset, prev: chainHead)
+            start = item.end
         }
         let code = TraceFileIO.writeAll(fd, buffer)
+        let last = batch[batch.count - 1].seq
+        batch.removeAll(keepingCapacity: true)
+        buffer.removeAll(keepingCapacity: true)
         lock.lock()
         if code != 0 { return fail("write", code) }
         head = chainHead
-        written = Int64(batch[batch.count - 1].seq)
-        writtenLastType = batch[batch.count - 1].type.rawValue
+        written = Int64(last)
+        writtenLastType = lastType
         if writtenSince == nil { writtenSince = firstAt }
     }
 

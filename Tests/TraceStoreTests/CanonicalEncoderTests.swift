@@ -57,10 +57,21 @@ struct CanonicalEncoderTests {
                                  body: JSONObject([("k", .string("v\"prev\":"))]), prev: .zero)
         let blank = record.unchainedFrame()
         var buffer: [UInt8] = [9, 9, 9]
-        buffer += blank.frame
-        let hash = TraceFormat.chain(&buffer, frameAt: 3, prevOffset: blank.prevOffset, prev: prev)
+        let prevOffset = record.appendUnchainedFrame(to: &buffer)
+        #expect(Array(buffer[3...]) == blank.frame && prevOffset == blank.prevOffset)
+        let end = buffer.count
+        buffer += [7, 7]  // the next frame of a batch follows: chaining must stop at `end`
+        let hash = TraceFormat.chain(&buffer, frameAt: 3, end: end, prevOffset: prevOffset, prev: prev)
         record.prev = prev
-        #expect(Array(buffer[3...]) == record.frame())
+        #expect(Array(buffer[3..<end]) == record.frame() && buffer[end...] == [7, 7])
         #expect(hash == SHA256Digest(hashing: record.frame()))
+    }
+
+    @Test("unsigned integers print as decimal, two digits at a time",
+          arguments: [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 12345, 1_764_000_000_123_456_789, UInt64.max] as [UInt64])
+    func unsignedDecimal(value: UInt64) {
+        var encoder = CanonicalEncoder(capacity: 0)
+        encoder.unsigned(value)
+        #expect(encoder.bytes == Array(String(value).utf8))
     }
 }
