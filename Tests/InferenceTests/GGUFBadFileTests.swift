@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Inference
+import TestSupport
 
 /// Hand-made hostile files: each must be refused with `.malformedFile` and a message naming the problem.
 @Suite struct GGUFBadFileTests {
@@ -66,7 +67,7 @@ import Testing
     @Test func fuzzMutatedHeaders() {
         let good = GGUFBuilder.file()
         let headerEnd = good.count - 200
-        var rng = SplitMix64(seed: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         var accepted = 0, refused = 0
         for iteration in 0..<5000 {
             var bytes = good
@@ -88,18 +89,5 @@ import Testing
             }
         }
         #expect(refused > 1000 && accepted > 100, "accepted \(accepted), refused \(refused)")
-    }
-}
-
-/// A small deterministic generator (tests must be reproducible).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -2,13 +2,14 @@ import CInferenceKernels
 import Foundation
 import Testing
 @testable import Inference
+import TestSupport
 
 /// The C kernels at every instruction-set level this CPU has, against the Swift reference kernels.
 @Suite struct KernelTests {
     static let levels: [Int32] = Array(0...wk_isa_detect())
 
     /// A random GGUF matrix of `rows` x `k` in `type` with realistic scales (f16 d in [0.01, 0.5], Q4_1 m < 0).
-    static func randomMatrix(_ type: GGMLType, rows: Int, k: Int, rng: inout SplitMix64) -> [UInt8] {
+    static func randomMatrix(_ type: GGMLType, rows: Int, k: Int, rng: inout SeededGenerator) -> [UInt8] {
         var bytes: [UInt8] = []
         for _ in 0..<(rows * k / 32) {
             let d = Float16(Float.random(in: 0.01...0.5, using: &rng))
@@ -37,7 +38,7 @@ import Testing
 
     @Test(arguments: [GGMLType.q4_1, .q8_0], [(rows: 40, k: 96, nv: 1), (rows: 48, k: 576, nv: 3), (rows: 7, k: 64, nv: 9)])
     func matmulMatchesSwiftReference(type: GGMLType, shape: (rows: Int, k: Int, nv: Int)) throws {
-        var rng = SplitMix64(seed: UInt64(shape.rows * 1000 + shape.k))
+        var rng = SeededGenerator(seed: UInt64(shape.rows * 1000 + shape.k))
         let (rows, k, nv) = shape
         let w = Self.randomMatrix(type, rows: rows, k: k, rng: &rng)
         let x = (0..<(nv * k)).map { _ in Float.random(in: -3...3, using: &rng) }
@@ -89,7 +90,7 @@ import Testing
     }
 
     @Test func quantizeMatchesSwiftReference() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         var x = (0..<256).map { _ in Float.random(in: -10...10, using: &rng) }
         x[40..<72] = ArraySlice(repeating: 0, count: 32)  // an all-zero block: d = 0, no division by zero
         for j in 0..<32 { x[128 + j] = 127 / 10 * (Float(j) - 15.5) / 15.5 * 10 }  // values at exact .5 steps
@@ -111,7 +112,7 @@ import Testing
             #expect(floats[Int(h)] == Float(Float16(bitPattern: h)))
             #expect(back[Int(h)] == h)
         }
-        var rng = SplitMix64(seed: 3)
+        var rng = SeededGenerator(seed: 3)
         let xs = (0..<20000).map { _ in Float(bitPattern: UInt32.random(in: 0x2000_0000...0x4800_0000, using: &rng)) * (Bool.random(using: &rng) ? 1 : -1) }
         var hs = [UInt16](repeating: 0, count: xs.count)
         wk_f32_to_f16(xs, &hs, Int32(xs.count))
@@ -120,7 +121,7 @@ import Testing
 
     @Test(arguments: [1, 7, 300])
     func attentionMatchesSwiftReference(positions n: Int) {
-        var rng = SplitMix64(seed: UInt64(n))
+        var rng = SeededGenerator(seed: UInt64(n))
         let hd = 64, stride = 192
         let q = (0..<hd).map { _ in Float.random(in: -2...2, using: &rng) }
         let kf = (0..<(n * stride)).map { _ in Float.random(in: -2...2, using: &rng) }

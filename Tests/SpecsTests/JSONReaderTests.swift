@@ -1,5 +1,6 @@
 import Testing
 @testable import Specs
+import TestSupport
 
 @Suite("JSON reader")
 struct JSONReaderTests {
@@ -50,7 +51,7 @@ struct JSONReaderTests {
 
     @Test("a node's path rebuilt from the document equals the path the reader walked to it")
     func pathOfNode() throws {
-        var rng = SeededGenerator(state: 5)
+        var rng = SeededGenerator(seed: 5)
         for _ in 0..<100 {
             let document = try JSONParser.parseDocument(JSONWriter.compactBytes(RandomJSON.value(depth: 0, &rng)))
             var visited = 0

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Specs
+import TestSupport
 
 /// Hostile policy and spec files: every truncation, and random replacements of single values deep
 /// inside a real policy, must end in a located `SpecError` or a valid policy, never a crash.
@@ -44,7 +45,7 @@ struct PolicyFuzzTests {
     @Test("random values planted anywhere in default.json never crash the decoder")
     func plantedValues() throws {
         let original = try JSONParser.parse(Self.defaultPolicy)
-        var rng = SeededGenerator(state: 99)
+        var rng = SeededGenerator(seed: 99)
         let hostile: [JSONValue] = [
             .number(JSONNumber(literal: "-1")!), .number(JSONNumber(literal: "0")!), .number(JSONNumber(literal: "1e400")!),
             .number(JSONNumber(literal: "99999999999999999999999")!), .number(JSONNumber(literal: "0.5")!),

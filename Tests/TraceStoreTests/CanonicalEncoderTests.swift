@@ -1,6 +1,7 @@
 import Specs
 import Testing
 @testable import TraceStore
+import TestSupport
 
 @Suite("the record encoder writes exactly Specs.JSONWriter's canonical form")
 struct CanonicalEncoderTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import TraceStore
+import TestSupport
 
 @Suite("CTraceDigest: SHA-256 and CRC-32C")
 struct DigestTests {

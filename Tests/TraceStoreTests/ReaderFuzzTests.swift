@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TraceStore
+import TestSupport
 
 @Suite("reader fuzz: random, truncated and mutated files give errors, never crashes")
 struct ReaderFuzzTests {
