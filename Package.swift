@@ -50,8 +50,20 @@ let package = Package(
             path: "Benchmarks/InferenceBench", swiftSettings: optimizedSwift
         ),
 
+        // A small HTTP/1.1 server (broker endpoints, later the control API) and client (http.fetch).
+        .target(name: "HTTPServer", dependencies: ["HostOS"]),
+
+        // Guardrail detectors (secrets, PII, injection, deny lists, size), one protocol, one pipeline.
+        .target(name: "Guardrails", dependencies: ["Specs"]),
+
+        // The broker: OpenAI and MCP surfaces in front of policy, guardrails, tools, models and the trace.
+        .target(
+            name: "Broker",
+            dependencies: ["HostOS", "Specs", "HTTPServer", "Guardrails", "TraceStore", "Sandbox", "Inference"]
+        ),
+
         // The command-line tool: argument parsing and one file per command group; no logic.
-        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference"]),
+        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference", "Broker"]),
 
         // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
         .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
@@ -65,6 +77,9 @@ let package = Package(
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "CTraceDigest", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: optimizedSwift),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HostOS", "TestSupport"]),
+        .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Specs", "TestSupport"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "HTTPServer", "Guardrails", "Specs", "TraceStore", "Sandbox", "Inference", "HostOS", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
     ]
 )

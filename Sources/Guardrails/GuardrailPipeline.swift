@@ -1,0 +1,85 @@
+import Specs
+
+// CONTRACT (written by the lead so the broker can compile against it; the guardrails work replaces
+// the bodies marked CONTRACT with the real pipeline and keeps these signatures).
+
+/// Where in a broker call a text is checked.
+public enum GuardrailStage: String, Sendable, CaseIterable {
+    /// Every message sent to a model (tool results included: injections arrive there).
+    case modelInput = "input"
+    /// What a model generates (streamed or not).
+    case modelOutput = "output"
+    /// A tool call's arguments, before the tool runs.
+    case toolArguments = "tool_call"
+    /// What a tool returns, before the agent sees it.
+    case toolResult = "tool_result"
+}
+
+/// One match of one detector rule.
+public struct Finding: Sendable, Equatable {
+    /// The detector: `secrets`, `pii`, `injection`, `denylist`, `size`.
+    public var detector: String
+    /// The rule within it, also the redaction placeholder's type: `aws_access_key` -> `[REDACTED:aws_access_key]`.
+    public var rule: String
+    /// UTF-8 byte offsets in the scanned text.
+    public var range: Range<Int>
+
+    public init(detector: String, rule: String, range: Range<Int>) {
+        self.detector = detector; self.rule = rule; self.range = range
+    }
+}
+
+/// What the pipeline concluded about a text (the verdict) and what it enforced (the action);
+/// they differ in shadow mode, where a verdict is recorded but never enforced.
+public struct GuardrailVerdict: Sendable {
+    public enum Action: String, Sendable {
+        case passed, blocked, redacted, flagged
+    }
+    /// Every finding, in text order.
+    public var findings: [Finding]
+    /// `allow`, `deny` (block), `modify` (redact) or `warn` (flag): the strongest rule that matched.
+    public var verdict: String
+    /// What the broker must do.
+    public var action: Action
+    /// The text to pass on: redacted when `action == .redacted`, else the input unchanged.
+    public var text: String
+    /// For a block: a short reason naming the detector and rule, safe to show the agent (no secret in it).
+    public var reason: String?
+
+    public init(findings: [Finding], verdict: String, action: Action, text: String, reason: String? = nil) {
+        self.findings = findings; self.verdict = verdict; self.action = action; self.text = text; self.reason = reason
+    }
+}
+
+/// The detectors a policy turns on, run in order over each text.
+public final class GuardrailPipeline: Sendable {
+    public let settings: GuardrailSettings
+
+    /// Builds the pipeline (compiles deny-list patterns); errors name the policy value at fault.
+    public init(settings: GuardrailSettings) throws(SpecError) {
+        self.settings = settings  // CONTRACT
+    }
+
+    /// Checks a whole text at `stage`.
+    public func check(_ text: String, stage: GuardrailStage) -> GuardrailVerdict {
+        GuardrailVerdict(findings: [], verdict: "allow", action: .passed, text: text)  // CONTRACT
+    }
+
+    /// A checker for streamed output that holds back as many bytes as the longest possible match.
+    public func stream(stage: GuardrailStage) -> GuardrailStream { GuardrailStream(pipeline: self, stage: stage) }
+}
+
+/// Streamed checking: feed text as it is generated; release only what can no longer change.
+public struct GuardrailStream: Sendable {
+    public enum Step: Sendable {
+        /// Text now safe to send (possibly redacted; possibly empty while held back).
+        case release(String, GuardrailVerdict?)
+        /// Stop the stream: the verdict blocks.
+        case blocked(GuardrailVerdict)
+    }
+    let pipeline: GuardrailPipeline
+    let stage: GuardrailStage
+
+    public mutating func feed(_ text: String) -> Step { .release(text, nil) }  // CONTRACT
+    public mutating func finish() -> Step { .release("", nil) }                // CONTRACT
+}
