@@ -23,6 +23,9 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
     private var dead = false
     private var pumpPosted = false
     private var closeAfter = false
+    /// The connection's unsent output as of the loop's last look: with `pending` it makes the
+    /// queue the producer is held to (so the total stays within `maxQueued` plus one write).
+    private var loopQueued = 0
 
     init(connectionID: UInt64, mailbox: LoopMailbox, maxQueued: Int, isHead: Bool, minorVersion: Int, keepAlive: Bool) {
         self.connectionID = connectionID; self.mailbox = mailbox; self.loopThread = pthread_self()
@@ -57,7 +60,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         if bytes.isEmpty || isHead { lock.unlock(); return true }
         if !onLoopThread {
             // The loop signals when it takes bytes or the connection dies (peer gone, write stall).
-            while pending.count >= maxQueued && !dead { lock.wait(untilNanoseconds: monotonicNanoseconds() + 1_000_000_000) }
+            while pending.count + loopQueued >= maxQueued && !dead { lock.wait(untilNanoseconds: monotonicNanoseconds() + 1_000_000_000) }
             if dead { lock.unlock(); return false }
         }
         if canChunk { ResponseEncoder.appendChunk(&pending, bytes) } else { pending += bytes }
@@ -92,17 +95,27 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
 
     // MARK: Loop side
 
-    /// Moves pending bytes into `out` (when `room`), and reports whether the response is complete
-    /// and whether the connection closes after it.
-    func take(into out: inout [UInt8], room: Bool) -> (finished: Bool, close: Bool, queued: Int) {
+    /// Moves the pending bytes into `out` (which holds `queued` unsent bytes), and reports whether
+    /// the response is complete and whether the connection closes after it.
+    func take(into out: inout [UInt8], queued: Int) -> (finished: Bool, close: Bool) {
         lock.lock()
         defer { lock.unlock() }
         pumpPosted = false
-        if room && !pending.isEmpty {
+        let moved = pending.count
+        if moved > 0 {
             if out.isEmpty { swap(&out, &pending) } else { out += pending; pending.removeAll(keepingCapacity: true) }
-            lock.broadcast()
         }
-        return (phase == .done && pending.isEmpty, closeAfter, pending.count)
+        if moved > 0 || queued < loopQueued { lock.broadcast() }
+        loopQueued = queued + moved
+        return (phase == .done, closeAfter)
+    }
+
+    /// The connection's unsent output after a write: wakes a producer waiting for room.
+    func report(queued: Int) {
+        lock.lock()
+        if queued < loopQueued { lock.broadcast() }
+        loopQueued = queued
+        lock.unlock()
     }
 
     /// The connection is gone: producers stop and `write` returns false from now on.
