@@ -78,6 +78,7 @@ public final class HTTPClientConnection {
 
     /// Sends raw bytes (tests use this for malformed requests).
     public func sendRaw(_ bytes: [UInt8], timeout: Duration = .seconds(10)) throws(HTTPServerError) {
+        if closed { throw HTTPServerError(.connectionClosed, "the connection is closed") }
         try ClientSocket.writeAll(fd, bytes, deadline: monotonicNanoseconds() &+ timeout.nanoseconds)
     }
 
@@ -110,6 +111,8 @@ public final class HTTPClientConnection {
 
     /// Reads more bytes into the buffer; false at end of stream.
     func fill(deadline: UInt64) throws(HTTPServerError) -> Bool {
+        // Never touch the number after close: it may already name someone else's descriptor.
+        if closed { throw HTTPServerError(.connectionClosed, "the connection is closed") }
         if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
         if start > 64 * 1024 { buffer.removeFirst(start); start = 0 }
         let result: Result<Int, HTTPServerError> = scratch.withUnsafeMutableBytes { raw in
