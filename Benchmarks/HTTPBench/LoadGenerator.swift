@@ -1,0 +1,175 @@
+import Glibc
+import HTTPServer
+
+/// N keep-alive connections, one thread each, sending the same request back to back; each call's
+/// latency (request written to response fully read) goes into a per-thread array.
+struct LoadResult {
+    var calls: Int
+    var seconds: Double
+    var latencies: [UInt64]
+    var errors: Int
+
+    func percentile(_ fraction: Double) -> Double {
+        guard !latencies.isEmpty else { return 0 }
+        let index = min(latencies.count - 1, Int(Double(latencies.count) * fraction))
+        return Double(latencies[index]) / 1000
+    }
+
+    var line: String {
+        let rate = Double(calls) / max(seconds, 1e-9)
+        return "calls=\(calls) errors=\(errors) calls_per_second=\(Int(rate)) p50_us=\(format(percentile(0.5))) " +
+            "p99_us=\(format(percentile(0.99))) max_us=\(format(percentile(1.0)))"
+    }
+
+    private func format(_ value: Double) -> String {
+        let scaled = Int((value * 10).rounded())
+        return "\(scaled / 10).\(scaled % 10)"
+    }
+}
+
+final class LoadGenerator: @unchecked Sendable {
+    let port: UInt16
+    let request: [UInt8]
+    let connections: Int
+    let callsPerConnection: Int
+    let warmup: Int
+    private var results: [[UInt64]]
+    private var errors: [Int]
+
+    init(port: UInt16, request: HTTPRequest, connections: Int, calls: Int, warmup: Int) {
+        self.port = port
+        self.connections = connections
+        self.callsPerConnection = max(1, calls / connections)
+        self.warmup = warmup
+        self.request = Self.encode(request)
+        results = Array(repeating: [], count: connections)
+        errors = Array(repeating: 0, count: connections)
+    }
+
+    static func encode(_ request: HTTPRequest) -> [UInt8] {
+        var text = "\(request.method) \(request.target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for field in request.headers { text += "\(field.name): \(field.value)\r\n" }
+        if !request.body.isEmpty { text += "Content-Length: \(request.body.count)\r\n" }
+        return Array((text + "\r\n").utf8) + request.body
+    }
+
+    func run() throws -> LoadResult {
+        var threads: [pthread_t] = []
+        let start = monotonicSeconds()
+        for index in 0..<connections {
+            let box = Unmanaged.passRetained(Worker(generator: self, index: index)).toOpaque()
+            var handle = pthread_t()
+            pthread_create(&handle, nil, { context in
+                Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, box)
+            threads.append(handle)
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        let seconds = monotonicSeconds() - start
+        let latencies = results.flatMap { $0 }.sorted()
+        return LoadResult(calls: latencies.count, seconds: seconds, latencies: latencies, errors: errors.reduce(0, +))
+    }
+
+    private final class Worker {
+        let generator: LoadGenerator
+        let index: Int
+        init(generator: LoadGenerator, index: Int) { self.generator = generator; self.index = index }
+
+        func run() {
+            var latencies: [UInt64] = []
+            latencies.reserveCapacity(generator.callsPerConnection)
+            var failures = 0
+            do {
+                let client = try LeanClient(port: generator.port)
+                defer { client.close() }
+                for _ in 0..<generator.warmup { try client.call(generator.request) }
+                for _ in 0..<generator.callsPerConnection {
+                    let begin = monotonicNanos()
+                    try client.call(generator.request)
+                    latencies.append(monotonicNanos() - begin)
+                }
+            } catch {
+                failures += 1
+            }
+            generator.results[index] = latencies
+            generator.errors[index] = failures
+        }
+    }
+}
+
+/// A keep-alive client with as little work per call as possible: one write, then reads until the
+/// head and its Content-Length body are in (chunked bodies are not supported here).
+final class LeanClient {
+    struct Failure: Error { let message: String }
+    private let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+
+    init(port: UInt16) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, result == 0 else { throw Failure(message: "connect: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    func close() { Glibc.close(fd) }
+
+    func call(_ request: [UInt8]) throws {
+        let written = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard written == request.count else { throw Failure(message: "short write") }
+        var filled = 0
+        var needed = -1
+        while needed < 0 || filled < needed {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, $0.count - filled, 0) }
+            guard count > 0 else { throw Failure(message: "connection closed") }
+            filled += count
+            if needed < 0, let total = Self.responseLength(buffer, filled) { needed = total }
+        }
+    }
+
+    /// Head length plus Content-Length, once the head is complete.
+    static func responseLength(_ buffer: [UInt8], _ count: Int) -> Int? {
+        var index = 3
+        while index < count {
+            if buffer[index] == 10 && buffer[index - 1] == 13 && buffer[index - 2] == 10 && buffer[index - 3] == 13 { break }
+            index += 1
+        }
+        guard index < count else { return nil }
+        let headLength = index + 1
+        let name: [UInt8] = Array("content-length:".utf8)
+        var line = 0
+        while line < headLength {
+            var matches = line + name.count < headLength
+            var offset = 0
+            while matches && offset < name.count {
+                matches = buffer[line + offset] | 0x20 == name[offset]
+                offset += 1
+            }
+            if matches {
+                var position = line + name.count
+                var length = 0
+                while buffer[position] == 32 { position += 1 }
+                while buffer[position] >= 48 && buffer[position] <= 57 { length = length * 10 + Int(buffer[position] - 48); position += 1 }
+                return headLength + length
+            }
+            while line < headLength && buffer[line] != 10 { line += 1 }
+            line += 1
+        }
+        return headLength
+    }
+}
+
+func monotonicNanos() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+func monotonicSeconds() -> Double { Double(monotonicNanos()) / 1e9 }
