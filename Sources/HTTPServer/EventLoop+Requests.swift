@@ -162,7 +162,7 @@ extension EventLoop {
         server.stats.update { $0.requests += 1 }
         let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body)
         server.handler.handle(request, connection: HTTPConnectionInfo(listener: connection.listener.tag, connection: connection.id),
-                              responder: channel)
+                              responder: ResponderHandle(channel))
     }
 
     /// Takes the producer's bytes; true when the response is complete and the next request may be read.

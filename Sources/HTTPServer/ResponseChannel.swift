@@ -93,6 +93,28 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         if post { mailbox.post(.pump(self)) }
     }
 
+    /// The handler let go of the responder without finishing: a fresh response becomes a 500; a
+    /// started stream ends by closing the connection (a truncated chunked body reads as an error
+    /// on the peer), so the connection never hangs on a lost responder.
+    func abandon() {
+        lock.lock()
+        switch phase {
+        case .done: lock.unlock(); return
+        case .fresh where !dead:
+            let body = Array("the handler dropped the request without answering\n".utf8)
+            pending += ResponseEncoder.head(status: 500, headers: HTTPHeaders(), framing: .length(body.count), close: closeAfter)
+            if !isHead { pending += body }
+        default:
+            closeAfter = true
+        }
+        phase = .done
+        let post = !pumpPosted
+        pumpPosted = true
+        lock.unlock()
+        // Posted even on the loop thread: the release may come from outside a handler call.
+        if post { mailbox.post(.pump(self)) }
+    }
+
     // MARK: Loop side
 
     /// Moves the pending bytes into `out` (which holds `queued` unsent bytes), and reports whether
@@ -162,4 +184,18 @@ final class LoopMailbox: @unchecked Sendable {
             return taken
         }
     }
+}
+
+/// What the handler holds: forwards to the channel, and abandons it when released unanswered.
+final class ResponderHandle: HTTPResponder, @unchecked Sendable {
+    let channel: ResponseChannel
+
+    init(_ channel: ResponseChannel) { self.channel = channel }
+
+    deinit { channel.abandon() }
+
+    func respond(_ response: HTTPResponse) { channel.respond(response) }
+    func startStream(status: Int, headers: HTTPHeaders) { channel.startStream(status: status, headers: headers) }
+    @discardableResult func write(_ bytes: [UInt8]) -> Bool { channel.write(bytes) }
+    func finish() { channel.finish() }
 }

@@ -128,3 +128,71 @@ import Testing
         #expect(error?.code == .notListening)
     }
 }
+
+/// Responders: lost, racing a disconnect, or blocked when the server stops.
+@Suite struct HTTPResponderTests {
+    /// Drops the responder of `/drop` and of `/drop-stream` (after starting a stream).
+    struct DroppingHandler: HTTPHandler {
+        func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
+            if request.path == "/drop-stream" {
+                Thread.detachNewThread {
+                    responder.startStream(status: 200, headers: HTTPHeaders())
+                    responder.write(Array("partial".utf8))
+                }
+            }
+        }
+    }
+
+    @Test func aDroppedResponderBecomesA500AndTheConnectionLivesOn() throws {
+        let server = HTTPServer(handler: DroppingHandler())
+        defer { server.stop() }
+        let (fd, port) = try HTTPServer.listenLoopback()
+        try server.addListener(fd, tag: 1)
+        try server.start()
+        let connection = try HTTPClientConnection(host: "127.0.0.1", port: port)
+        #expect(try connection.send(HTTPRequest(method: "GET", target: "/drop")).status == 500)
+        #expect(try connection.send(HTTPRequest(method: "GET", target: "/drop")).status == 500)
+        let stream = try connection.stream(HTTPRequest(method: "GET", target: "/drop-stream"))
+        #expect(stream.status == 200)
+        // The abandoned stream ends by closing: the client sees a truncated chunked body.
+        let error = #expect(throws: HTTPServerError.self) { try stream.readAll() }
+        #expect(error?.code == .connectionClosed)
+    }
+
+    @Test func aPeerThatLeavesMidStreamStopsTheProducer() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let connection = try fixture.connect()
+        let stream = try connection.stream(HTTPRequest(method: "GET", target: "/big?mb=512"), maxResponseBytes: 1 << 30)
+        _ = try stream.next()
+        connection.close()
+        for _ in 0..<600 where fixture.handler.streamsDone == 0 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(fixture.handler.streamsDone == 1)
+        #expect(fixture.handler.writeFailures == 1)
+    }
+
+    @Test func stoppingTheServerReleasesABlockedProducer() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxQueuedOutputBytes = 64 * 1024
+        let fixture = try TestServer(limits: limits)
+        let connection = try fixture.connect()
+        defer { connection.close() }
+        try connection.sendRaw(Array("GET /big?mb=512 HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        // Give the producer time to fill the queue and block (not required for the outcome).
+        Thread.sleep(forTimeInterval: 0.1)
+        fixture.stop()
+        for _ in 0..<600 where fixture.handler.streamsDone == 0 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(fixture.handler.streamsDone == 1)
+        #expect(fixture.handler.writeFailures == 1)
+    }
+
+    @Test func serverSentEventEncoding() {
+        #expect(String(decoding: ServerSentEvent(data: "a\nb", event: "delta", id: "7").encoded, as: UTF8.self)
+                == "event: delta\nid: 7\ndata: a\ndata: b\n\n")
+        #expect(String(decoding: ServerSentEvent(data: "x", event: "bad\nname").encoded, as: UTF8.self) == "event: badname\ndata: x\n\n")
+        var decoder = ServerSentEventDecoder()
+        let events = decoder.feed(Array(": comment\r\nevent: e\r\ndata: 1\r\ndata:2\r\n\r\ndata: tail".utf8))
+        #expect(events == [ServerSentEvent(data: "1\n2", event: "e")])
+        #expect(decoder.feed([10, 10]) == [ServerSentEvent(data: "tail")])
+    }
+}
