@@ -77,9 +77,14 @@ public final class HTTPServer: Sendable {
         if accepting == 0 { throw HTTPServerError(.notListening, "\(fd) is a socket that is not listening") }
         let flags = fcntl(fd.rawValue, F_GETFL)
         if flags < 0 || fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) != 0 { throw .system("fcntl(O_NONBLOCK)") }
-        let stopped = state.withLock { phase == .stopped }
-        if stopped { throw HTTPServerError(.invalidState, "the server is stopped") }
-        mailbox.post(.addListener(fd.rawValue, tag))
+        // Checked and posted under the state lock: a stop cannot slip in between and strand the
+        // descriptor in a mailbox nobody drains.
+        let posted = state.withLock {
+            if phase == .stopped { return false }
+            mailbox.post(.addListener(fd.rawValue, tag))
+            return true
+        }
+        if !posted { throw HTTPServerError(.invalidState, "the server is stopped") }
     }
 
     /// Closes the listeners tagged `tag` and all their connections (producers' writes return false).

@@ -39,7 +39,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         lock.lock()
         guard phase == .fresh, !dead else { lock.unlock(); return }
         pending += ResponseEncoder.head(status: response.status, headers: response.headers,
-                                        framing: .length(response.body.count), close: closeAfter)
+                                        framing: .length(response.body.count), close: closeAfter, keepAlive: !canChunk)
         if !isHead && response.status >= 200 && response.status != 204 && response.status != 304 { pending += response.body }
         phase = .done
         requestPumpLocked()
