@@ -33,8 +33,6 @@ final class LoadGenerator: @unchecked Sendable {
     let connections: Int
     let callsPerConnection: Int
     let warmup: Int
-    private var results: [[UInt64]]
-    private var errors: [Int]
 
     init(port: UInt16, request: HTTPRequest, connections: Int, calls: Int, warmup: Int) {
         self.port = port
@@ -42,8 +40,6 @@ final class LoadGenerator: @unchecked Sendable {
         self.callsPerConnection = max(1, calls / connections)
         self.warmup = warmup
         self.request = Self.encode(request)
-        results = Array(repeating: [], count: connections)
-        errors = Array(repeating: 0, count: connections)
     }
 
     static func encode(_ request: HTTPRequest) -> [UInt8] {
@@ -55,9 +51,11 @@ final class LoadGenerator: @unchecked Sendable {
 
     func run() throws -> LoadResult {
         var threads: [pthread_t] = []
+        // Each worker keeps its own results, read only after its thread is joined.
+        let workers = (0..<connections).map { _ in Worker(generator: self) }
         let start = monotonicSeconds()
-        for index in 0..<connections {
-            let box = Unmanaged.passRetained(Worker(generator: self, index: index)).toOpaque()
+        for worker in workers {
+            let box = Unmanaged.passRetained(worker).toOpaque()
             var handle = pthread_t()
             pthread_create(&handle, nil, { context in
                 Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().run()
@@ -67,19 +65,18 @@ final class LoadGenerator: @unchecked Sendable {
         }
         for thread in threads { pthread_join(thread, nil) }
         let seconds = monotonicSeconds() - start
-        let latencies = results.flatMap { $0 }.sorted()
-        return LoadResult(calls: latencies.count, seconds: seconds, latencies: latencies, errors: errors.reduce(0, +))
+        let latencies = workers.flatMap(\.latencies).sorted()
+        return LoadResult(calls: latencies.count, seconds: seconds, latencies: latencies, errors: workers.map(\.failures).reduce(0, +))
     }
 
     private final class Worker {
         let generator: LoadGenerator
-        let index: Int
-        init(generator: LoadGenerator, index: Int) { self.generator = generator; self.index = index }
+        var latencies: [UInt64] = []
+        var failures = 0
+        init(generator: LoadGenerator) { self.generator = generator }
 
         func run() {
-            var latencies: [UInt64] = []
             latencies.reserveCapacity(generator.callsPerConnection)
-            var failures = 0
             do {
                 let client = try LeanClient(port: generator.port)
                 defer { client.close() }
@@ -92,8 +89,6 @@ final class LoadGenerator: @unchecked Sendable {
             } catch {
                 failures += 1
             }
-            generator.results[index] = latencies
-            generator.errors[index] = failures
         }
     }
 }

@@ -119,6 +119,17 @@ import Testing
         #expect(try other.send(HTTPRequest(method: "GET", target: "/echo")).headers["x-listener"] == "7")
     }
 
+    @Test func nonsensicalLimitsAreRaisedToWorkableOnes() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxQueuedOutputBytes = 0
+        limits.maxConnectionsPerListener = -3
+        let fixture = try TestServer(limits: limits)
+        defer { fixture.stop() }
+        let connection = try fixture.connect()
+        let text = String(decoding: try connection.stream(HTTPRequest(method: "GET", target: "/stream?n=50")).readAll(), as: UTF8.self)
+        #expect(text.hasSuffix("piece 49\n"))
+    }
+
     @Test func addListenerRefusesASocketThatIsNotListening() throws {
         let server = HTTPServer(handler: TestHandler())
         defer { server.stop() }
