@@ -69,7 +69,7 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
 }
 
 /// A started server on a loopback port, with its handler; `stop()` when done.
-final class TestServer {
+final class TestServer: Sendable {
     let server: HTTPServer
     let handler: TestHandler
     let port: UInt16
