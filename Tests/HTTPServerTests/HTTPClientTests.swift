@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HostOS
 import Testing
 @testable import HTTPServer
 
@@ -140,5 +141,42 @@ final class ScriptedPeer: @unchecked Sendable {
         try fd.close()
         let error = #expect(throws: HTTPServerError.self) { try HTTPClientConnection(host: "127.0.0.1", port: port) }
         #expect(error?.code == .system)
+    }
+}
+
+/// A listening socket on [::1] made by hand (as the broker's come from elsewhere), or nil when the
+/// machine has no IPv6 loopback.
+func listenIPv6Loopback() -> (Int32, UInt16)? {
+    let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_addr = in6addr_loopback
+    var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound, listen(fd, 16) == 0 else { close(fd); return nil }
+    return (fd, UInt16(bigEndian: address.sin6_port))
+}
+
+@Suite struct HTTPClientIPv6Tests {
+    static let available: Bool = {
+        guard let (fd, _) = listenIPv6Loopback() else { return false }
+        close(fd)
+        return true
+    }()
+
+    @Test(.enabled(if: available, "no IPv6 loopback on this machine"))
+    func clientAndServerOverIPv6() throws {
+        let handler = TestHandler()
+        let server = HTTPServer(handler: handler)
+        defer { server.stop() }
+        let (fd, port) = try #require(listenIPv6Loopback())
+        try server.addListener(FileDescriptor(rawValue: fd), tag: 6)
+        try server.start()
+        let response = try HTTPClient.fetch(try HTTPURL(parsing: "http://[::1]:\(port)/echo"), method: "POST", body: [6])
+        #expect(response.body == [6])
+        #expect(response.headers["x-listener"] == "6")
     }
 }
