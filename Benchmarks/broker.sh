@@ -3,7 +3,7 @@
 # process with the load generator (N keep-alive connections on threads, back-to-back calls), and
 # the first mode is the baseline the others' added p50 is measured against.
 #   Benchmarks/broker.sh [CALLS (default 100000)] [CONNECTIONS (default 4)] [REPEATS (default 3)]
-#   MODES="raw-echo http-echo" (default; `http-bench modes` lists them, BenchModes.swift adds them)
+#   MODES="raw-echo http-echo http-stream" (default; `http-bench modes` lists them, BenchModes.swift adds them)
 # Reports the median over REPEATS of calls/s, p50 and p99; modes interleave within each repeat so
 # load from other processes hits them alike. The bar: added p50 <= 100 us, >= 10,000 calls/s.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 calls=${1:-100000}
 connections=${2:-4}
 repeats=${3:-3}
-modes=${MODES:-"raw-echo http-echo"}
+modes=${MODES:-"raw-echo http-echo http-stream"}
 swift build -c release --product http-bench >/dev/null
 bench=.build/release/http-bench
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

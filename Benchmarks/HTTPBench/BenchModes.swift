@@ -21,6 +21,17 @@ struct BenchMode: Sendable {
             request: HTTPRequest(method: "GET", target: "/echo")
         ),
         BenchMode(
+            name: "http-stream", summary: "HTTPServer answering with a 3-event SSE stream written from another thread",
+            start: {
+                let server = HTTPServer(handler: StreamHandler())
+                let (fd, port) = try HTTPServer.listenLoopback()
+                try server.addListener(fd, tag: 0)
+                try server.start()
+                return (port, server.stop)
+            },
+            request: HTTPRequest(method: "GET", target: "/stream")
+        ),
+        BenchMode(
             name: "http-echo", summary: "HTTPServer with a handler answering inline (parsing, framing, keep-alive)",
             start: {
                 let server = HTTPServer(handler: EchoHandler())
@@ -42,5 +53,19 @@ struct EchoHandler: HTTPHandler {
 
     func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
         responder.respond(HTTPResponse(status: 200, body: request.body.isEmpty ? Self.ok : request.body))
+    }
+}
+
+/// Streams three server-sent events from a worker thread (the cross-thread path: eventfd wake-ups,
+/// chunked framing), as a streamed chat completion would.
+final class StreamHandler: HTTPHandler, @unchecked Sendable {
+    private let queue = WorkQueue()
+
+    func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
+        queue.submit {
+            responder.startEventStream()
+            for index in 0..<3 { responder.send(ServerSentEvent(data: "{\"i\":\(index)}")) }
+            responder.finish()
+        }
     }
 }

@@ -94,9 +94,11 @@ final class LoadGenerator: @unchecked Sendable {
 }
 
 /// A keep-alive client with as little work per call as possible: one write, then reads until the
-/// head and its Content-Length body are in (chunked bodies are not supported here).
+/// head and its body are in: Content-Length bodies by count, chunked ones (streamed answers) up to
+/// the last chunk (trailers are not expected). A status other than 2xx counts as an error.
 final class LeanClient {
     struct Failure: Error { let message: String }
+    enum Framing { case length(Int), chunked(head: Int) }
     private let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
@@ -120,17 +122,33 @@ final class LeanClient {
         let written = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard written == request.count else { throw Failure(message: "short write") }
         var filled = 0
-        var needed = -1
-        while needed < 0 || filled < needed {
+        var framing: Framing?
+        while !Self.complete(framing, buffer, filled) {
+            if filled == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, $0.count - filled, 0) }
             guard count > 0 else { throw Failure(message: "connection closed") }
             filled += count
-            if needed < 0, let total = Self.responseLength(buffer, filled) { needed = total }
+            if framing == nil, let found = Self.responseFraming(buffer, filled) {
+                guard filled > 9, buffer[9] == 0x32 else { throw Failure(message: "status \(String(decoding: buffer[9..<12], as: UTF8.self))") }
+                framing = found
+            }
         }
     }
 
-    /// Head length plus Content-Length, once the head is complete.
-    static func responseLength(_ buffer: [UInt8], _ count: Int) -> Int? {
+    static func complete(_ framing: Framing?, _ buffer: [UInt8], _ filled: Int) -> Bool {
+        switch framing {
+        case nil: return false
+        case .length(let total): return filled >= total
+        case .chunked(let head):
+            let last: [UInt8] = Array("0\r\n\r\n".utf8)
+            guard filled >= head + 5, buffer[(filled - 5)..<filled].elementsEqual(last) else { return false }
+            return filled == head + 5 || (buffer[filled - 7] == 13 && buffer[filled - 6] == 10)
+        }
+    }
+
+    /// How the response is framed, once its head is complete: the total length for Content-Length
+    /// (head only when there is neither), or chunked.
+    static func responseFraming(_ buffer: [UInt8], _ count: Int) -> Framing? {
         var index = 3
         while index < count {
             if buffer[index] == 10 && buffer[index - 1] == 13 && buffer[index - 2] == 10 && buffer[index - 3] == 13 { break }
@@ -138,7 +156,19 @@ final class LeanClient {
         }
         guard index < count else { return nil }
         let headLength = index + 1
-        let name: [UInt8] = Array("content-length:".utf8)
+        if let value = fieldValue("content-length:", buffer, headLength) {
+            var length = 0
+            var position = value
+            while buffer[position] >= 48 && buffer[position] <= 57 { length = length * 10 + Int(buffer[position] - 48); position += 1 }
+            return .length(headLength + length)
+        }
+        if fieldValue("transfer-encoding:", buffer, headLength) != nil { return .chunked(head: headLength) }
+        return .length(headLength)
+    }
+
+    /// Where the value of the field `name` (lowercase, with the colon) starts in the head, or nil.
+    static func fieldValue(_ name: StaticString, _ buffer: [UInt8], _ headLength: Int) -> Int? {
+        let name = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
         var line = 0
         while line < headLength {
             var matches = line + name.count < headLength
@@ -149,15 +179,13 @@ final class LeanClient {
             }
             if matches {
                 var position = line + name.count
-                var length = 0
                 while buffer[position] == 32 { position += 1 }
-                while buffer[position] >= 48 && buffer[position] <= 57 { length = length * 10 + Int(buffer[position] - 48); position += 1 }
-                return headLength + length
+                return position
             }
             while line < headLength && buffer[line] != 10 { line += 1 }
             line += 1
         }
-        return headLength
+        return nil
     }
 }
 
