@@ -2,13 +2,15 @@ import Glibc
 
 /// One-shot requests: connect, send, read the whole response, close.
 public enum HTTPClient {
-    /// Fetches `url` with a total `timeout` and at most `maxResponseBytes` of body.
+    /// Fetches `url` with a total `timeout` and at most `maxResponseBytes` of body. `allowAddress`
+    /// vets each address the host resolves to (numeric text) before connecting.
     public static func fetch(
         _ url: HTTPURL, method: String = "GET", headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-        timeout: Duration = .seconds(30), maxResponseBytes: Int = 16 * 1024 * 1024
+        timeout: Duration = .seconds(30), maxResponseBytes: Int = 16 * 1024 * 1024,
+        allowAddress: (@Sendable (String) -> Bool)? = nil
     ) throws(HTTPServerError) -> HTTPResponse {
         let deadline = monotonicNanoseconds() &+ timeout.nanoseconds
-        let connection = try HTTPClientConnection(host: url.host, port: url.port, deadline: deadline)
+        let connection = try HTTPClientConnection(host: url.host, port: url.port, deadline: deadline, allowAddress: allowAddress)
         defer { connection.close() }
         var headers = headers
         if headers["connection"] == nil { headers.add("Connection", "close") }
@@ -31,13 +33,15 @@ public final class HTTPClientConnection {
     public internal(set) var isReusable = true
     private var closed = false
 
-    /// Connects to `host`:`port` (a name, or an IPv4 or IPv6 literal) within `timeout`.
-    public convenience init(host: String, port: UInt16, timeout: Duration = .seconds(10)) throws(HTTPServerError) {
-        try self.init(host: host, port: port, deadline: monotonicNanoseconds() &+ timeout.nanoseconds)
+    /// Connects to `host`:`port` (a name, or an IPv4 or IPv6 literal) within `timeout`, trying only
+    /// the resolved addresses `allowAddress` accepts (all when nil).
+    public convenience init(host: String, port: UInt16, timeout: Duration = .seconds(10),
+                            allowAddress: (@Sendable (String) -> Bool)? = nil) throws(HTTPServerError) {
+        try self.init(host: host, port: port, deadline: monotonicNanoseconds() &+ timeout.nanoseconds, allowAddress: allowAddress)
     }
 
-    init(host: String, port: UInt16, deadline: UInt64) throws(HTTPServerError) {
-        fd = try ClientSocket.connect(host: host, port: port, deadline: deadline)
+    init(host: String, port: UInt16, deadline: UInt64, allowAddress: (@Sendable (String) -> Bool)? = nil) throws(HTTPServerError) {
+        fd = try ClientSocket.connect(host: host, port: port, deadline: deadline, allowAddress: allowAddress)
         hostHeader = HTTPURL(host: host, port: port).hostHeader
     }
 

@@ -136,6 +136,18 @@ final class ScriptedPeer: @unchecked Sendable {
         #expect(HTTPURL(host: "example.com").hostHeader == "example.com")
     }
 
+    @Test func addressFilterSeesResolvedAddresses() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let url = try HTTPURL(parsing: "http://localhost:\(fixture.port)/echo")
+        let refused = #expect(throws: HTTPServerError.self) {
+            try HTTPClient.fetch(url, allowAddress: { !$0.hasPrefix("127.") && $0 != "::1" })
+        }
+        #expect(refused?.code == .addressNotAllowed)
+        #expect(refused?.message.contains("localhost") == true)
+        #expect(try HTTPClient.fetch(url, allowAddress: { $0 == "127.0.0.1" }).status == 200)
+    }
+
     @Test func connectingToAClosedPortFails() throws {
         let (fd, port) = try HTTPServer.listenLoopback()
         try fd.close()
