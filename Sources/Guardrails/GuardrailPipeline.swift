@@ -54,15 +54,30 @@ public struct GuardrailVerdict: Sendable {
 /// The detectors a policy turns on, run in order over each text.
 public final class GuardrailPipeline: Sendable {
     public let settings: GuardrailSettings
+    /// The enabled detectors with their settings, in run order.
+    let entries: [DetectorRegistry.Entry]
 
     /// Builds the pipeline (compiles deny-list patterns); errors name the policy value at fault.
     public init(settings: GuardrailSettings) throws(SpecError) {
-        self.settings = settings  // CONTRACT
+        self.settings = settings
+        entries = try DetectorRegistry.entries(for: settings)
+    }
+
+    /// A pipeline with extra detectors appended (custom rules, tests of fault handling).
+    public init(settings: GuardrailSettings, extra: [(any Detector, GuardrailSettings.Detector)]) throws(SpecError) {
+        self.settings = settings
+        entries = try DetectorRegistry.entries(for: settings) + extra.map { DetectorRegistry.Entry(detector: $0.0, settings: $0.1) }
     }
 
     /// Checks a whole text at `stage`.
     public func check(_ text: String, stage: GuardrailStage) -> GuardrailVerdict {
-        GuardrailVerdict(findings: [], verdict: "allow", action: .passed, text: text)  // CONTRACT
+        let active = entries.filter { $0.settings.stages.contains(stage.rawValue) }
+        guard !active.isEmpty else { return GuardrailVerdict(findings: [], verdict: "allow", action: .passed, text: text) }
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            let scan = PipelineScan.run(active, UnsafeBufferPointer(buffer), from: 0, final: true)
+            return decide(scan, text: text, bytes: UnsafeBufferPointer(buffer), range: 0..<buffer.count)
+        }
     }
 
     /// A checker for streamed output that holds back as many bytes as the longest possible match.
@@ -79,7 +94,10 @@ public struct GuardrailStream: Sendable {
     }
     let pipeline: GuardrailPipeline
     let stage: GuardrailStage
+    var state = StreamState()
 
-    public mutating func feed(_ text: String) -> Step { .release(text, nil) }  // CONTRACT
-    public mutating func finish() -> Step { .release("", nil) }                // CONTRACT
+    /// Adds generated text; returns what may be sent now.
+    public mutating func feed(_ text: String) -> Step { advance(text, final: false) }
+    /// Ends the stream; returns the held-back rest and the verdict over the whole stream.
+    public mutating func finish() -> Step { advance("", final: true) }
 }

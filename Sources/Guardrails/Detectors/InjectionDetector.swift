@@ -1,0 +1,100 @@
+/// Prompt-injection heuristics: a scored rule set. Each rule is a keyword (the prefilter) and a
+/// case-insensitive pattern for the linear-time engine anchored at the keyword; a text whose rule
+/// scores sum to the threshold or more is an injection, and every matching rule becomes a finding.
+/// Invisible-character smuggling (Unicode tag characters, bidi overrides, runs of zero-width
+/// characters) is scored by a byte scan.
+///
+/// Streaming scores each hold-back window on its own (a stream does not keep the whole text).
+public struct InjectionDetector: Detector {
+    public let name = "injection"
+    public let maxMatchBytes = 256
+    public let threshold: Int
+
+    struct Rule: Sendable {
+        let name: String
+        let score: Int
+        let regex: LinearRegex
+    }
+
+    /// (rule, score, keywords, pattern). Patterns start with their keyword.
+    static let table: [(String, Int, [String], String)] = [
+        ("ignore_instructions", 5, ["ignore", "disregard", "forget", "override", "skip", "bypass"],
+         #"(?i)\b(ignore|disregard|forget|override|skip|bypass)\s+(all\s+|any\s+|every\s+|of\s+)*(the\s+|your\s+|my\s+|these\s+|those\s+)?(previous|prior|above|preceding|earlier|former|original|initial|system|developer|safety)\s+(instructions?|prompts?|directions?|rules|guidelines|messages|context|commands|guardrails|restrictions|policies)"#),
+        ("ignore_everything", 4, ["ignore", "disregard", "forget"],
+         #"(?i)\b(ignore|disregard|forget)\s+(everything|all|anything)\s+(above|before|previously|prior|you\s+(were|have\s+been)\s+told)"#),
+        ("new_instructions", 4, ["new instruction", "updated instruction", "real instruction", "actual instruction"],
+         #"(?i)(new|updated|real|actual)\s+instructions?\s*(:|are\b|follow)"#),
+        ("role_override", 4, ["you are now", "you are no longer", "from now on"],
+         #"(?i)(you\s+are\s+(now|no\s+longer)\s+|from\s+now\s+on,?\s+you\s+(are|will|must|shall)\b)"#),
+        ("unrestricted_persona", 5, ["act as", "pretend", "roleplay", "role-play", "role play", "simulate"],
+         #"(?i)(act\s+as|pretend\s+(to\s+be|you\s+are)|role-?\s?play\s+as|simulate)\s+(an?\s+)?[\w\s-]{0,30}(unrestricted|unfiltered|uncensored|jailbroken|evil|amoral|without\s+(any\s+)?(restrictions|limits|filters|rules|ethics))"#),
+        ("dan", 5, ["do anything now", "dan mode", "developer mode", "jailbreak", "god mode"],
+         #"(?i)(do\s+anything\s+now|(dan|developer|god)\s+mode\s+(enabled|activated|on)|(dan|developer|god)\s+mode\b|jailbr(eak|oken))"#),
+        ("no_restrictions", 3, ["without", "no ethical", "no moral", "free from", "free of"],
+         #"(?i)(without\s+(any\s+)?(ethical\s+|moral\s+|content\s+)?(restrictions|limitations|filters|censorship|guidelines|safeguards)|no\s+(ethical|moral)\s+(guidelines|constraints|restrictions|boundaries)|free\s+(from|of)\s+(all\s+)?(restrictions|limitations|rules|censorship))"#),
+        ("stay_in_character", 3, ["stay in character", "remain in character", "break character"],
+         #"(?i)((stay|remain)\s+in\s+character|never\s+break\s+character)"#),
+        ("system_marker", 4, ["<|", "[system", "[inst", "### system", "### instruction", "<system", "system prompt:", "system:"],
+         #"(?i)(<\|(im_start|system|endoftext|start_header_id)\|?>?|\[/?(system|inst)\]|###\s*(system|instruction)|<\/?system>|^system\s*:|system\s+prompt\s*:)"#),
+        ("prompt_exfiltration", 4, ["reveal", "print", "show", "output", "repeat", "leak", "display", "tell me", "what is your", "what are your"],
+         #"(?i)(reveal|print|show|output|repeat|leak|display|tell\s+me|what\s+(is|are))\s+(me\s+)?(your|the)\s+(full\s+|entire\s+|original\s+|exact\s+)?(system\s+prompt|initial\s+(prompt|instructions)|hidden\s+(prompt|instructions)|secret\s+instructions|instructions\s+(above|verbatim)|(pre-?)?prompt\s+verbatim)"#),
+        ("data_exfiltration", 4, ["send", "post", "upload", "forward", "exfiltrate", "email", "transmit"],
+         #"(?i)(send|post|upload|forward|exfiltrate|email|transmit)\s+(all\s+|the\s+|this\s+|your\s+|any\s+|my\s+)*(data|files?|conversation|credentials|secrets|api\s*keys?|passwords|tokens|contents?|chat\s+history|environment\s+variables|ssh\s+keys?)\s+to\s+(https?://|\S+@|http|the\s+following|this\s+(url|address|server|endpoint))"#),
+        ("markdown_exfiltration", 3, ["!["],
+         #"!\[[^\]\n]{0,80}\]\(https?://[^)\s]{0,200}\?[^)\s]{0,200}=(\{|\$|%7B)"#),
+        ("pipe_to_shell", 3, ["curl", "wget"],
+         #"(?i)(curl|wget)\s[^\n|]{0,200}\|\s*(sudo\s+)?(ba|z)?sh\b"#),
+        ("hidden_instruction", 3, ["<!--"],
+         #"(?i)<!--\s*(ignore|system|instruction|assistant|ai\b|note\s+to\s+(the\s+)?(ai|assistant|model))"#),
+        ("encoded_payload", 3, ["decode", "decipher"],
+         #"(?i)(decode|decipher)\s+(this|the\s+following|it)\b[^\n]{0,60}(base64|rot13|hex)"#),
+    ]
+
+    /// Compiled in table order (nil only if a built-in pattern failed to compile; a test checks none does).
+    static let rules: [Rule?] = table.map { entry in
+        (try? LinearRegex(entry.3)).map { Rule(name: entry.0, score: entry.1, regex: $0) }
+    }
+    /// Keyword → rules to try there.
+    static let keywordRules: [[Int]] = table.enumerated().flatMap { index, entry in entry.2.map { _ in [index] } }
+    static let smuggling: [[UInt8]] = [[0xF3, 0xA0, 0x80], [0xF3, 0xA0, 0x81], [0xE2, 0x80, 0xAA], [0xE2, 0x80, 0xAB],
+                                       [0xE2, 0x80, 0xAC], [0xE2, 0x80, 0xAD], [0xE2, 0x80, 0xAE], [0xE2, 0x81, 0xA6],
+                                       [0xE2, 0x81, 0xA7], [0xE2, 0x81, 0xA8], [0xE2, 0x81, 0xA9], [0xE2, 0x80, 0x8B],
+                                       [0xE2, 0x80, 0x8C], [0xE2, 0x80, 0x8D], [0xE2, 0x81, 0xA0]]
+    static let automaton = KeywordAutomaton(bytes: table.flatMap { $0.2.map { Array($0.utf8) } } + smuggling)
+
+    public init(threshold: Int = 4) { self.threshold = threshold }
+
+    public func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, final: Bool) throws(GuardrailError) -> [Finding] {
+        var findings: [Finding] = []
+        var score = 0
+        var zeroWidth = 0
+        let ruleKeywords = Self.keywordRules.count
+        Self.automaton.scan(text, from: from) { id, start in
+            if id >= ruleKeywords {
+                let (rule, points) = Self.smugglingRule(id - ruleKeywords, &zeroWidth)
+                guard points > 0 else { return }
+                score += points
+                findings.append(Finding(detector: name, rule: rule, range: start..<min(text.count, start + (id - ruleKeywords < 2 ? 4 : 3))))
+                return
+            }
+            let index = Self.keywordRules[id][0]
+            guard let rule = Self.rules[index], findings.last.map({ $0.range.upperBound <= start }) ?? true,
+                  let end = rule.regex.prefixMatch(in: text, at: start) else { return }
+            score += rule.score
+            findings.append(Finding(detector: name, rule: rule.name, range: start..<end))
+        }
+        return score >= threshold ? GuardrailFindings.sortedDisjoint(findings) : []
+    }
+
+    /// Tag characters score 5 each (there is no legitimate use in prose); bidi overrides 2;
+    /// zero-width characters score only from the third on (single ones occur in real text).
+    static func smugglingRule(_ index: Int, _ zeroWidth: inout Int) -> (String, Int) {
+        switch index {
+        case 0, 1: return ("unicode_tags", 5)
+        case 2...10: return ("bidi_override", 2)
+        default:
+            zeroWidth += 1
+            return zeroWidth >= 3 ? ("invisible_text", 1) : ("invisible_text", 0)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+/// The shape and checksum tests behind `PIIDetector`, each at a candidate offset.
+enum PIIRules {
+    static func emailLocal(_ byte: UInt8) -> Bool {
+        Bytes.isAlnum(byte) || byte == 0x2E || byte == 0x5F || byte == 0x25 || byte == 0x2B || byte == 0x2D
+    }
+
+    /// `local@domain.tld` around the `@` at `at`.
+    static func email(_ text: UnsafeBufferPointer<UInt8>, at: Int) -> Range<Int>? {
+        var start = at
+        while start > 0, at - start < 64, emailLocal(text[start - 1]) { start -= 1 }
+        while start < at, !Bytes.isAlnum(text[start]) { start += 1 }
+        guard start < at else { return nil }
+        var end = at + 1, lastDot = -1, labelLength = 0
+        while end < text.count, end - at < 254 {
+            let byte = text[end]
+            if Bytes.isAlnum(byte) || byte == 0x2D { labelLength += 1 }
+            else if byte == 0x2E, labelLength > 0, end + 1 < text.count, Bytes.isAlnum(text[end + 1]) { lastDot = end; labelLength = 0 }
+            else { break }
+            end += 1
+        }
+        guard lastDot > at + 1, end - lastDot - 1 >= 2 else { return nil }
+        for index in (lastDot + 1)..<end where !Bytes.isAlpha(text[index]) { return nil }
+        return start..<end
+    }
+
+    /// Dotted quad, each part 0–255, not part of a longer dotted number (a version string).
+    static func ipv4(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
+        var cursor = start
+        for part in 0..<4 {
+            let end = Bytes.run(text, from: cursor, limit: 4, Bytes.isDigit)
+            guard end > cursor, end - cursor <= 3 else { return nil }
+            var value = 0
+            for index in cursor..<end { value = value * 10 + Int(text[index] - 0x30) }
+            guard value <= 255 else { return nil }
+            cursor = end
+            if part < 3 {
+                guard cursor < text.count, text[cursor] == 0x2E else { return nil }
+                cursor += 1
+            }
+        }
+        if cursor < text.count, Bytes.isAlnum(text[cursor]) { return nil }
+        if cursor + 1 < text.count, text[cursor] == 0x2E, Bytes.isDigit(text[cursor + 1]) { return nil }
+        return start..<cursor
+    }
+
+    /// `ddd-dd-dddd` (or spaces) with valid area (not 000, 666, 9xx), group (not 00), serial (not 0000).
+    static func ssn(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
+        guard start + 11 <= text.count else { return nil }
+        let separator = text[start + 3]
+        guard separator == 0x2D || separator == 0x20, text[start + 6] == separator else { return nil }
+        var digits: [Int] = []
+        for offset in [0, 1, 2, 4, 5, 7, 8, 9, 10] {
+            let byte = text[start + offset]
+            guard Bytes.isDigit(byte) else { return nil }
+            digits.append(Int(byte - 0x30))
+        }
+        if start + 11 < text.count, Bytes.isAlnum(text[start + 11]) || text[start + 11] == separator && start + 12 < text.count && Bytes.isDigit(text[start + 12]) { return nil }
+        let area = digits[0] * 100 + digits[1] * 10 + digits[2]
+        let group = digits[3] * 10 + digits[4]
+        let serial = digits[5] * 1000 + digits[6] * 100 + digits[7] * 10 + digits[8]
+        guard area != 0, area != 666, area < 900, group != 0, serial != 0 else { return nil }
+        return start..<(start + 11)
+    }
+
+    /// 13–19 digits, optionally grouped by one kind of separator, with a card-network prefix and a
+    /// valid Luhn checksum.
+    static func card(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
+        guard "3456".utf8.contains(text[start]) || text[start] == 0x32 else { return nil }
+        var digits: [UInt8] = []
+        var cursor = start, separator: UInt8 = 0, end = start
+        while cursor < text.count, digits.count < 20 {
+            let byte = text[cursor]
+            if Bytes.isDigit(byte) { digits.append(byte - 0x30); cursor += 1; end = cursor; continue }
+            guard byte == 0x20 || byte == 0x2D, separator == 0 || separator == byte,
+                  cursor + 1 < text.count, Bytes.isDigit(text[cursor + 1]) else { break }
+            separator = byte; cursor += 1
+        }
+        guard digits.count >= 13, digits.count <= 19 else { return nil }
+        if end < text.count, Bytes.isAlnum(text[end]) { return nil }
+        return luhn(digits) ? start..<end : nil
+    }
+
+    static func luhn(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (offset, digit) in digits.reversed().enumerated() {
+            var value = Int(digit)
+            if offset % 2 == 1 { value *= 2; if value > 9 { value -= 9 } }
+            sum += value
+        }
+        return sum % 10 == 0
+    }
+
+    /// Phone numbers: `+` and 8–15 digits (international), or a North American 10-digit number
+    /// written `(ddd) ddd-dddd`, `ddd-ddd-dddd`, `ddd.ddd.dddd`, or bare after a context word.
+    static func phone(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
+        var cursor = start
+        let international = text[start] == 0x2B
+        if international { cursor += 1 }
+        var groups: [Int] = [], digits: [UInt8] = [], end = cursor, parens = false, separators = 0
+        var current = 0
+        while cursor < text.count, digits.count <= 15 {
+            let byte = text[cursor]
+            if Bytes.isDigit(byte) { digits.append(byte - 0x30); current += 1; cursor += 1; end = cursor; continue }
+            let isSeparator = byte == 0x20 || byte == 0x2D || byte == 0x2E || byte == 0x28 || byte == 0x29
+            guard isSeparator, cursor + 1 < text.count else { break }
+            let next = text[cursor + 1]
+            guard Bytes.isDigit(next) || (byte == 0x29 && next == 0x20) || (byte != 0x28 && next == 0x28) else { break }
+            if byte == 0x28 || byte == 0x29 { parens = true }
+            if current > 0 { groups.append(current); current = 0 }
+            separators += 1; cursor += 1
+        }
+        if current > 0 { groups.append(current) }
+        if end < text.count, Bytes.isAlnum(text[end]) { return nil }
+        guard !digits.isEmpty else { return nil }
+        if international {
+            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<end : nil
+        }
+        var national = digits, shape = groups
+        if national.count == 11, national[0] == 1 { national.removeFirst(); if shape.first == 1 { shape.removeFirst() } }
+        guard national.count == 10, national[0] >= 2, national[3] >= 2 else { return nil }
+        let formatted = shape == [3, 3, 4] && (parens || separators >= 2)
+        guard formatted || (shape == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
+        return start..<end
+    }
+
+    static let phoneWords: [[UInt8]] = ["phone", "tel", "mobile", "cell", "call", "fax", "sms", "whatsapp", "contact"].map { Array($0.utf8) }
+
+    /// True when one of `words` (lowercase) occurs in the 40 bytes before `start`.
+    static func hasContext(_ text: UnsafeBufferPointer<UInt8>, before start: Int, words: [[UInt8]]) -> Bool {
+        let from = max(0, start - 40)
+        for index in from..<start {
+            for word in words where Bytes.lower(text[index]) == word[0] && Bytes.hasPrefixFolded(text, at: index, word) { return true }
+        }
+        return false
+    }
+}
