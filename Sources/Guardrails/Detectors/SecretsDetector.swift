@@ -37,16 +37,19 @@ public struct SecretsDetector: Detector {
     public init(entropyThreshold: Double = 3.5) { self.entropyThreshold = entropyThreshold }
 
     public func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, final: Bool) throws(GuardrailError) -> [Finding] {
-        var findings: [Finding] = []
-        var coveredUntil = from
+        // Specific token rules win over the generic assignment rule where both match
+        // (`GITLAB_TOKEN=glpat-...` is a GitLab token, not a generic secret).
+        var specific: [Finding] = [], generic: [Finding] = []
+        var specificUntil = from, genericUntil = from
         Self.automaton.scan(text, from: from) { id, start in
-            guard start >= coveredUntil else { return }
-            if let (rule, range) = match(Self.keywords[id].1, text, at: start) {
-                findings.append(Finding(detector: name, rule: rule, range: range))
-                coveredUntil = range.upperBound
-            }
+            let rule = Self.keywords[id].1
+            let isGeneric = rule == .generic
+            guard start >= (isGeneric ? genericUntil : specificUntil), let (name, range) = match(rule, text, at: start) else { return }
+            let finding = Finding(detector: self.name, rule: name, range: range)
+            if isGeneric { generic.append(finding); genericUntil = range.upperBound } else { specific.append(finding); specificUntil = range.upperBound }
         }
-        return GuardrailFindings.sortedDisjoint(findings)
+        let kept = generic.filter { candidate in !specific.contains { $0.range.overlaps(candidate.range) } }
+        return GuardrailFindings.sortedDisjoint(specific + kept)
     }
 
     /// Holds back from the first keyword whose match may still grow: an unterminated private key
