@@ -105,6 +105,12 @@ struct PikeVM {
                 addThread(to: &list, pc: 0, start: position, at: position)
                 current = list
             }
+            if position >= end, !final {
+                // Threads waiting for a byte at the end need more text: a stream holds from there.
+                for index in 0..<current.count where program.insts[Int(current.pcs[index])].op == .byte {
+                    pendingFrom = min(pendingFrom ?? Int.max, current.starts[index])
+                }
+            }
             var nextList = next
             next = ThreadList(size: 0)
             nextList.count = 0
@@ -133,10 +139,6 @@ struct PikeVM {
             position += 1
         }
         if let best { result.ranges.append(best) }
-        if !final {
-            for index in 0..<current.count { pendingFrom = min(pendingFrom ?? Int.max, current.starts[index]) }
-            if let best, result.ranges.last == best, current.count > 0 { pendingFrom = min(pendingFrom ?? Int.max, best.lowerBound) }
-        }
         result.pendingFrom = pendingFrom
         return result
     }

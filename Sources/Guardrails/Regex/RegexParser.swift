@@ -172,6 +172,7 @@ struct RegexParser {
 
     /// `(?flags)` sets flags for the rest of the enclosing group; `(?flags:...)` for the group only.
     mutating func parseFlags(start: Int) throws(GuardrailError) -> RegexNode? {
+        let saved = (caseInsensitive, multiline, dotAll)
         var enable = true
         while let byte = peek {
             position += 1
@@ -182,7 +183,6 @@ struct RegexParser {
             case UInt8(ascii: "-"): enable = false
             case UInt8(ascii: ")"): return nil
             case UInt8(ascii: ":"):
-                let saved = (caseInsensitive, multiline, dotAll)
                 defer { (caseInsensitive, multiline, dotAll) = saved }
                 return try parseGroupBody(start: start)
             default:
