@@ -14,6 +14,8 @@ struct KeywordAutomaton: Sendable {
     let outputs: [[Int32]]
     /// Keyword lengths by id.
     let lengths: [Int]
+    /// Whether any keyword ends in a state (the per-byte test of the scan loop).
+    let terminal: [Bool]
 
     init(_ keywords: [String]) { self.init(bytes: keywords.map { Array($0.utf8) }) }
 
@@ -68,20 +70,24 @@ struct KeywordAutomaton: Sendable {
         }
         self.classes = classes; self.columns = columns; self.transitions = table
         self.outputs = outputs; self.lengths = keywords.map(\.count)
+        self.terminal = outputs.map { !$0.isEmpty }
     }
 
     /// Calls `hit(keywordID, startOffset)` for every keyword occurrence in `text[from...]`.
     @inline(__always) func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, _ hit: (Int, Int) -> Void) {
         classes.withUnsafeBufferPointer { classes in
             transitions.withUnsafeBufferPointer { table in
-                var state = 0
-                var index = from
-                let count = text.count
-                while index < count {
-                    state = Int(table[state &* columns &+ Int(classes[Int(text[index])])])
-                    index += 1
-                    if state != 0, !outputs[state].isEmpty {
-                        for id in outputs[state] { hit(Int(id), index - lengths[Int(id)]) }
+                terminal.withUnsafeBufferPointer { terminal in
+                    var state = 0
+                    var index = from
+                    let count = text.count
+                    let columns = self.columns
+                    while index < count {
+                        state = Int(table[state &* columns &+ Int(classes[Int(text[index])])])
+                        index &+= 1
+                        if terminal[state] {
+                            for id in outputs[state] { hit(Int(id), index - lengths[Int(id)]) }
+                        }
                     }
                 }
             }

@@ -71,6 +71,7 @@ public struct InjectionDetector: Detector {
         var score = 0
         var zeroWidth = 0
         let ruleKeywords = Self.keywordRules.count
+        var matchers = [PrefixMatcher?](repeating: nil, count: Self.rules.count)
         Self.automaton.scan(text, from: from) { id, start in
             if id >= ruleKeywords {
                 let (rule, points) = Self.smugglingRule(id - ruleKeywords, &zeroWidth)
@@ -80,8 +81,9 @@ public struct InjectionDetector: Detector {
                 return
             }
             let index = Self.keywordRules[id][0]
-            guard let rule = Self.rules[index], findings.last.map({ $0.range.upperBound <= start }) ?? true,
-                  let end = rule.regex.prefixMatch(in: text, at: start) else { return }
+            guard let rule = Self.rules[index], findings.last.map({ $0.range.upperBound <= start }) ?? true else { return }
+            if matchers[index] == nil { matchers[index] = PrefixMatcher(rule.regex, text: text) }
+            guard let end = matchers[index]?.match(at: start) else { return }
             score += rule.score
             findings.append(Finding(detector: name, rule: rule.name, range: start..<end))
         }

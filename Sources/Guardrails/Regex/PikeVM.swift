@@ -40,8 +40,8 @@ public struct LinearRegex: Sendable {
 
     /// The end of the match that starts exactly at `start`, if any (leftmost-first priorities).
     public func prefixMatch(in text: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
-        var vm = PikeVM(program: program, text: text, final: true)
-        return vm.run(from: start, anchored: true).ranges.first?.upperBound
+        var matcher = PrefixMatcher(self, text: text)
+        return matcher.match(at: start)
     }
 
     /// Convenience for tests and tools: matches in a string.
@@ -49,6 +49,22 @@ public struct LinearRegex: Sendable {
         var copy = Array(text.utf8)
         return copy.withUnsafeMutableBufferPointer { matches(in: UnsafeBufferPointer($0)).ranges }
     }
+}
+
+/// Anchored matching at many offsets of one text, reusing the thread lists between calls.
+public struct PrefixMatcher {
+    var vm: PikeVM
+
+    public init(_ regex: LinearRegex, text: UnsafeBufferPointer<UInt8>) {
+        vm = PikeVM(program: regex.program, text: text, final: true)
+    }
+
+    /// The end of the match that starts exactly at `start`, if any.
+    public mutating func match(at start: Int) -> Int? {
+        guard start < vm.text.count, vm.program.firstBytes.contains(vm.text[start]) else { return nil }
+        return vm.run(from: start, anchored: true).ranges.first?.upperBound
+    }
+
 }
 
 /// A list of threads: each instruction at most once, in priority order.
@@ -89,6 +105,7 @@ struct PikeVM {
     }
 
     mutating func run(from: Int, anchored: Bool) -> LinearRegex.Matches {
+        current.count = 0; next.count = 0; pendingFrom = nil
         var result = LinearRegex.Matches()
         let end = text.count
         var best: Range<Int>?
