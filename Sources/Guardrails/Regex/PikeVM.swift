@@ -74,6 +74,8 @@ struct ThreadList {
     var sparse: [Int32]
     var count = 0
 
+    static let empty = ThreadList(size: 0)
+
     init(size: Int) {
         pcs = [Int32](repeating: 0, count: size); starts = [Int](repeating: 0, count: size)
         sparse = [Int32](repeating: 0, count: size)
@@ -105,6 +107,10 @@ struct PikeVM {
     }
 
     mutating func run(from: Int, anchored: Bool) -> LinearRegex.Matches {
+        // The lists live in locals during a run (no overlapping access to self), and go back after.
+        var current = self.current, next = self.next
+        self.current = ThreadList.empty; self.next = ThreadList.empty
+        defer { self.current = current; self.next = next }
         current.count = 0; next.count = 0; pendingFrom = nil
         var result = LinearRegex.Matches()
         let end = text.count
@@ -117,10 +123,7 @@ struct PikeVM {
                     while position < end, !program.firstBytes.contains(text[position]) { position += 1 }
                     if position >= end { break }
                 }
-                var list = current
-                current = ThreadList(size: 0)
-                addThread(to: &list, pc: 0, start: position, at: position)
-                current = list
+                addThread(to: &current, pc: 0, start: position, at: position)
             }
             if position >= end, !final {
                 // Threads waiting for a byte at the end need more text: a stream holds from there.
@@ -128,9 +131,7 @@ struct PikeVM {
                     pendingFrom = min(pendingFrom ?? Int.max, current.starts[index])
                 }
             }
-            var nextList = next
-            next = ThreadList(size: 0)
-            nextList.count = 0
+            next.count = 0
             var index = 0
             while index < current.count {
                 let pc = current.pcs[index], start = current.starts[index]
@@ -142,10 +143,9 @@ struct PikeVM {
                 }
                 guard position < end, position - start < LinearRegex.maxMatchBytes,
                       program.sets[Int(inst.x)].contains(text[position]) else { continue }
-                addThread(to: &nextList, pc: pc + 1, start: start, at: position + 1)
+                addThread(to: &next, pc: pc + 1, start: start, at: position + 1)
             }
-            next = current
-            current = nextList
+            swap(&current, &next)
             if let found = best, current.count == 0 {
                 result.ranges.append(found)
                 best = nil
