@@ -34,6 +34,8 @@ import Testing
         ("generic_secret", "{\"client_secret\": \"a8F3kQ9zL2mX7vB1nC4\"}", "a8F3kQ9zL2mX7vB1nC4"),
         ("generic_secret", "api_key: 9fK2mQ7xL3vB8nZ1cR5t", "9fK2mQ7xL3vB8nZ1cR5t"),
         ("generic_secret", "auth_token := `T9x2Lm4Qp8Zr6Vw3Kc7`", "T9x2Lm4Qp8Zr6Vw3Kc7"),
+        ("generic_secret", "db_password: +iwjaClhWlooCWdM", "+iwjaClhWlooCWdM"),
+        ("generic_secret", "config.db_password = '%GtM#A_iYO6A1sFLhxiKyg';", "%GtM#A_iYO6A1sFLhxiKyg"),
     ]
 
     static let negatives: [String] = [
@@ -57,7 +59,7 @@ import Testing
         "api_key = os.environ[\"API_KEY\"]", "max_tokens = 4096", "num_tokens: 123456789",
         "the token is valid", "password=hunter2", "secret = \"<your secret here>\"",
         "if token == \"abcdef1234567890XYZ\":", "tokenizer = AutoTokenizer.from_pretrained(name)",
-        "password: xxxxxxxxxxxxxxxx", "api_key = \"YOUR_API_KEY_EXAMPLE_123\"",
+        "password: xxxxxxxxxxxxxxxx", "password = '%(db_password)s'", "secret: %APP_SECRET%", "token = settings.auth.token_value", "api_key = \"YOUR_API_KEY_EXAMPLE_123\"",
     ]
 
     @Test(arguments: positives)

@@ -46,19 +46,23 @@ enum AssignmentRule {
             !Bytes.isSpace($0) && $0 != 0x2C && $0 != 0x3B && $0 != 0x29 && $0 != 0x7D && $0 != 0x5D && $0 != 0x22 && $0 != 0x27
         }
         guard end - cursor <= 150 else { return nil }
-        // An unquoted identifier, call or attribute is code, not a literal secret.
-        if end < text.count, text[end] == 0x28 { return nil }
-        var digits = 0, letters = 0
+        // An unquoted call is code, not a literal secret.
+        for index in cursor..<min(end + 1, text.count) where text[index] == 0x28 { return nil }
+        // A bare identifier or attribute path (`get_token`, `settings.api_key`) is a reference.
+        var letters = 0, others = 0
         for index in cursor..<end {
-            if Bytes.isDigit(text[index]) { digits += 1 } else if Bytes.isAlpha(text[index]) { letters += 1 }
+            let byte = text[index]
+            if Bytes.isAlpha(byte) { letters += 1 } else if byte != 0x5F && byte != 0x2E && byte != 0x2D { others += 1 }
         }
-        guard digits > 0, letters > 0 else { return nil }
+        guard letters > 0, others > 0 else { return nil }
         return (cursor..<end, keyEnd)
     }
 
     static func isPlaceholder(_ text: UnsafeBufferPointer<UInt8>, _ value: Range<Int>) -> Bool {
-        let first = text[value.lowerBound]
-        if first == 0x24 || first == 0x25 || first == 0x7B || first == 0x3C { return true }  // $VAR %s {x} <x>
+        // $VAR ${VAR} {x} <x>, and printf/Windows forms %s %(name)s %VAR%.
+        let first = text[value.lowerBound], last = text[value.upperBound - 1]
+        if first == 0x24 || first == 0x7B || first == 0x3C { return true }
+        if first == 0x25, last == 0x25 || value.count <= 3 || text[value.lowerBound + 1] == 0x28 { return true }
         for index in value {
             for word in placeholders where Bytes.lower(text[index]) == word[0] && Bytes.hasPrefixFolded(text, at: index, word) {
                 if index + word.count <= value.upperBound { return true }

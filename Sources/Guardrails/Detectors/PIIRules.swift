@@ -65,7 +65,9 @@ enum PIIRules {
     /// 13–19 digits, optionally grouped by one kind of separator, with a card-network prefix and a
     /// valid Luhn checksum.
     static func card(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
-        guard "3456".utf8.contains(text[start]) || text[start] == 0x32 else { return nil }
+        // Network prefixes: 2 and 5 (Mastercard), 3 (Amex, Diners, JCB), 4 (Visa), 6 (Discover,
+        // Maestro, UnionPay), 1800 (15-digit JCB).
+        guard "23456".utf8.contains(text[start]) || Bytes.hasPrefix(text, at: start, "1800") else { return nil }
         var digits: [UInt8] = []
         var cursor = start, separator: UInt8 = 0, end = start
         while cursor < text.count, digits.count < 20 {
@@ -110,17 +112,27 @@ enum PIIRules {
             separators += 1; cursor += 1
         }
         if current > 0 { groups.append(current) }
-        if end < text.count, Bytes.isAlnum(text[end]) { return nil }
+        // An extension ("x123", as in 555-0132x45) belongs to the number; other letters end it badly.
+        var extensionEnd = end
+        if end + 1 < text.count, text[end] == 0x78, Bytes.isDigit(text[end + 1]) {
+            extensionEnd = Bytes.run(text, from: end + 1, limit: 6, Bytes.isDigit)
+        }
+        if extensionEnd < text.count, Bytes.isAlnum(text[extensionEnd]) { return nil }
         guard !digits.isEmpty else { return nil }
         if international {
-            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<end : nil
+            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<extensionEnd : nil
+        }
+        // European national formats: a trunk prefix 0 (0118 496 0982, 05 45 23 28 60, (02328) 60129),
+        // or the 00 international prefix; grouped, so bare IDs do not qualify.
+        if digits.count >= 10, digits[0] == 0, groups.count >= 2, groups.allSatisfy({ $0 >= 2 }) {
+            if digits[1] == 0 ? digits.count <= 15 : digits.count <= 11 { return start..<extensionEnd }
         }
         var national = digits, shape = groups
         if national.count == 11, national[0] == 1 { national.removeFirst(); if shape.first == 1 { shape.removeFirst() } }
         guard national.count == 10, national[0] >= 2, national[3] >= 2 else { return nil }
         let formatted = shape == [3, 3, 4] && (parens || separators >= 2)
         guard formatted || (shape == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
-        return start..<end
+        return start..<extensionEnd
     }
 
     static let phoneWords: [[UInt8]] = ["phone", "tel", "mobile", "cell", "call", "fax", "sms", "whatsapp", "contact"].map { Array($0.utf8) }
