@@ -14,8 +14,10 @@ struct KeywordAutomaton: Sendable {
     let outputs: [[Int32]]
     /// Keyword lengths by id.
     let lengths: [Int]
-    /// Whether any keyword ends in a state (the per-byte test of the scan loop).
+    /// Whether any keyword ends in a state.
     let terminal: [Bool]
+    /// `transitions` as row offsets with a terminal flag in the sign bit (see `init`).
+    let rows: [Int32]
 
     init(_ keywords: [String]) { self.init(bytes: keywords.map { Array($0.utf8) }) }
 
@@ -68,26 +70,32 @@ struct KeywordAutomaton: Sendable {
                 }
             }
         }
-        self.classes = classes; self.columns = columns; self.transitions = table
+        self.classes = classes; self.columns = columns
         self.outputs = outputs; self.lengths = keywords.map(\.count)
         self.terminal = outputs.map { !$0.isEmpty }
+        // The scan loop's table: each entry is the target's row offset (state * columns), with the
+        // sign bit set when keywords end there, so a step is one add and one load.
+        let terminal = self.terminal
+        rows = table.map { target in
+            let offset = Int32(Int(target) * columns)
+            return terminal[Int(target)] ? offset | Int32.min : offset
+        }
+        self.transitions = table
     }
 
     /// Calls `hit(keywordID, startOffset)` for every keyword occurrence in `text[from...]`.
     @inline(__always) func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, _ hit: (Int, Int) -> Void) {
         classes.withUnsafeBufferPointer { classes in
-            transitions.withUnsafeBufferPointer { table in
-                terminal.withUnsafeBufferPointer { terminal in
-                    var state = 0
-                    var index = from
-                    let count = text.count
-                    let columns = self.columns
-                    while index < count {
-                        state = Int(table[state &* columns &+ Int(classes[Int(text[index])])])
-                        index &+= 1
-                        if terminal[state] {
-                            for id in outputs[state] { hit(Int(id), index - lengths[Int(id)]) }
-                        }
+            rows.withUnsafeBufferPointer { rows in
+                var row = 0
+                var index = from
+                let count = text.count
+                while index < count {
+                    let next = rows[row &+ Int(classes[Int(text[index])])]
+                    index &+= 1
+                    row = Int(next & Int32.max)
+                    if next < 0 {
+                        for id in outputs[row / columns] { hit(Int(id), index - lengths[Int(id)]) }
                     }
                 }
             }

@@ -67,27 +67,45 @@ public struct PrefixMatcher {
 
 }
 
-/// A list of threads: each instruction at most once, in priority order.
-struct ThreadList {
-    var pcs: [Int32]
-    var starts: [Int]
-    var sparse: [Int32]
+/// A list of threads: each instruction at most once, in priority order. Manually allocated
+/// storage: the VM's inner loop writes these on every step, and array writes would pay a
+/// uniqueness check each time.
+final class ThreadList {
+    let pcs: UnsafeMutablePointer<Int32>
+    let starts: UnsafeMutablePointer<Int>
+    let sparse: UnsafeMutablePointer<Int32>
     var count = 0
 
-    static let empty = ThreadList(size: 0)
-
     init(size: Int) {
-        pcs = [Int32](repeating: 0, count: size); starts = [Int](repeating: 0, count: size)
-        sparse = [Int32](repeating: 0, count: size)
+        let capacity = max(1, size)
+        pcs = .allocate(capacity: capacity); starts = .allocate(capacity: capacity)
+        sparse = .allocate(capacity: capacity)
+        sparse.initialize(repeating: 0, count: capacity)
     }
+
+    deinit { pcs.deallocate(); starts.deallocate(); sparse.deallocate() }
 
     @inline(__always) func contains(_ pc: Int32) -> Bool {
         let index = Int(sparse[Int(pc)])
         return index < count && pcs[index] == pc
     }
 
-    @inline(__always) mutating func insert(_ pc: Int32, start: Int) {
+    @inline(__always) func insert(_ pc: Int32, start: Int) {
         sparse[Int(pc)] = Int32(count); pcs[count] = pc; starts[count] = start; count += 1
+    }
+}
+
+/// The explicit stack of the epsilon closure (each instruction is pushed at most twice per closure).
+final class PCStack {
+    let items: UnsafeMutablePointer<Int32>
+    var count = 0
+    init(size: Int) { items = .allocate(capacity: max(4, 2 * size + 2)) }
+    deinit { items.deallocate() }
+    @inline(__always) func push(_ pc: Int32) { items[count] = pc; count += 1 }
+    @inline(__always) func pop() -> Int32? {
+        guard count > 0 else { return nil }
+        count -= 1
+        return items[count]
     }
 }
 
@@ -98,18 +116,17 @@ struct PikeVM {
     var current: ThreadList
     var next: ThreadList
     var visited: ThreadList
-    var stack: [Int32] = []
+    let stack: PCStack
     var pendingFrom: Int?
 
     init(program: RegexProgram, text: UnsafeBufferPointer<UInt8>, final: Bool) {
         self.program = program; self.text = text; self.final = final
-        current = ThreadList(size: program.insts.count); next = current; visited = current
+        current = ThreadList(size: program.insts.count); next = ThreadList(size: program.insts.count)
+        visited = ThreadList(size: program.insts.count); stack = PCStack(size: program.insts.count)
     }
 
     mutating func run(from: Int, anchored: Bool) -> LinearRegex.Matches {
-        // The lists live in locals during a run (no overlapping access to self), and go back after.
         var current = self.current, next = self.next
-        self.current = ThreadList.empty; self.next = ThreadList.empty
         defer { self.current = current; self.next = next }
         current.count = 0; next.count = 0; pendingFrom = nil
         var result = LinearRegex.Matches()
@@ -123,7 +140,7 @@ struct PikeVM {
                     while position < end, !program.firstBytes.contains(text[position]) { position += 1 }
                     if position >= end { break }
                 }
-                addThread(to: &current, pc: 0, start: position, at: position)
+                addThread(to: current, pc: 0, start: position, at: position)
             }
             if position >= end, !final {
                 // Threads waiting for a byte at the end need more text: a stream holds from there.
@@ -143,7 +160,7 @@ struct PikeVM {
                 }
                 guard position < end, position - start < LinearRegex.maxMatchBytes,
                       program.sets[Int(inst.x)].contains(text[position]) else { continue }
-                addThread(to: &next, pc: pc + 1, start: start, at: position + 1)
+                addThread(to: next, pc: pc + 1, start: start, at: position + 1)
             }
             swap(&current, &next)
             if let found = best, current.count == 0 {
@@ -161,20 +178,21 @@ struct PikeVM {
     }
 
     /// Follows empty transitions from `pc` at `position`, adding byte and match instructions to `list`.
-    mutating func addThread(to list: inout ThreadList, pc: Int32, start: Int, at position: Int) {
+    mutating func addThread(to list: ThreadList, pc: Int32, start: Int, at position: Int) {
         visited.count = 0
-        stack.append(pc)
-        while let pc = stack.popLast() {
+        stack.count = 0
+        stack.push(pc)
+        while let pc = stack.pop() {
             guard !list.contains(pc), !visited.contains(pc) else { continue }
             visited.insert(pc, start: start)
             let inst = program.insts[Int(pc)]
             switch inst.op {
             case .byte, .match: list.insert(pc, start: start)
-            case .jump: stack.append(inst.x)
-            case .split: stack.append(inst.y); stack.append(inst.x)
+            case .jump: stack.push(inst.x)
+            case .split: stack.push(inst.y); stack.push(inst.x)
             case .assertion:
                 switch assertion(RegexProgram.assertions[Int(inst.x)], at: position) {
-                case true?: stack.append(pc + 1)
+                case true?: stack.push(pc + 1)
                 case false?: break
                 case nil: pendingFrom = min(pendingFrom ?? Int.max, start)
                 }
