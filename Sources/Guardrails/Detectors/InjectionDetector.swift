@@ -1,6 +1,7 @@
 /// Prompt-injection heuristics: a scored rule set. Each rule is a keyword (the prefilter) and a
 /// case-insensitive pattern for the linear-time engine anchored at the keyword; a text whose rule
 /// scores sum to the threshold or more is an injection, and every matching rule becomes a finding.
+/// Each rule counts once per text: one weak signal repeated does not add up to an attack.
 /// Invisible-character smuggling (Unicode tag characters, bidi overrides, runs of zero-width
 /// characters) is scored by a byte scan.
 ///
@@ -89,6 +90,7 @@ public struct InjectionDetector: Detector {
     public func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, final: Bool) throws(GuardrailError) -> [Finding] {
         var findings: [Finding] = []
         var score = 0
+        var counted = Set<String>()
         var zeroWidth = 0
         let ruleKeywords = Self.keywordRules.count
         var matchers = [PrefixMatcher?](repeating: nil, count: Self.rules.count)
@@ -96,7 +98,7 @@ public struct InjectionDetector: Detector {
             if id >= ruleKeywords {
                 let (rule, points) = Self.smugglingRule(id - ruleKeywords, &zeroWidth)
                 guard points > 0 else { return }
-                score += points
+                if counted.insert(rule).inserted || rule == "unicode_tags" { score += points }
                 findings.append(Finding(detector: name, rule: rule, range: start..<min(text.count, start + (id - ruleKeywords < 2 ? 4 : 3))))
                 return
             }
@@ -104,7 +106,7 @@ public struct InjectionDetector: Detector {
             guard let rule = Self.rules[index], findings.last.map({ $0.range.upperBound <= start }) ?? true else { return }
             if matchers[index] == nil { matchers[index] = PrefixMatcher(rule.regex, text: text) }
             guard let end = matchers[index]?.match(at: start) else { return }
-            score += rule.score
+            if counted.insert(rule.name).inserted { score += rule.score }
             findings.append(Finding(detector: name, rule: rule.name, range: start..<end))
         }
         return score >= threshold ? GuardrailFindings.sortedDisjoint(findings) : []
