@@ -85,6 +85,16 @@ public final class GuardrailPipeline: Sendable {
 }
 
 /// Streamed checking: feed text as it is generated; release only what can no longer change.
+///
+/// Each detector says how much of the tail to hold back (`Detector.holdFrom`): secrets hold from
+/// the first keyword whose token still runs to the end (at least the last 32 bytes), and from an
+/// unterminated `-----BEGIN ... PRIVATE KEY-----` for up to 8 KiB (`SecretsDetector.privateKeyCap`);
+/// PII holds the last 64 bytes plus the trailing run of non-space bytes, up to 320; injection holds
+/// 256 bytes; deny lists hold exactly from the earliest match still in progress in the engine, up to
+/// `LinearRegex.maxMatchBytes` (4096) for unbounded patterns. Findings inside the released part are
+/// redacted there; a block ends the stream (every later call answers `.blocked` again). The size
+/// limit counts the whole stream. The injection score is summed per hold-back window, not over the
+/// whole stream. `finish()` always returns the verdict over the whole stream.
 public struct GuardrailStream: Sendable {
     public enum Step: Sendable {
         /// Text now safe to send (possibly redacted; possibly empty while held back).
