@@ -95,46 +95,54 @@ enum PIIRules {
     /// Phone numbers: `+` and 8–15 digits (international), or a North American 10-digit number
     /// written `(ddd) ddd-dddd`, `ddd-ddd-dddd`, `ddd.ddd.dddd`, or bare after a context word.
     static func phone(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
-        var cursor = start
         let international = text[start] == 0x2B
-        if international { cursor += 1 }
-        var groups: [Int] = [], digits: [UInt8] = [], end = cursor, parens = false, separators = 0
-        var current = 0
-        while cursor < text.count, digits.count <= 15 {
-            let byte = text[cursor]
-            if Bytes.isDigit(byte) { digits.append(byte - 0x30); current += 1; cursor += 1; end = cursor; continue }
-            let isSeparator = byte == 0x20 || byte == 0x2D || byte == 0x2E || byte == 0x28 || byte == 0x29
-            guard isSeparator, cursor + 1 < text.count else { break }
-            let next = text[cursor + 1]
-            guard Bytes.isDigit(next) || (byte == 0x29 && next == 0x20) || (byte != 0x28 && next == 0x28) else { break }
-            if byte == 0x28 || byte == 0x29 { parens = true }
-            if current > 0 { groups.append(current); current = 0 }
-            separators += 1; cursor += 1
-        }
-        if current > 0 { groups.append(current) }
+        let shape = PhoneShape(text, from: international ? start + 1 : start)
+        let digits = shape.digits, groups = shape.groups
         // An extension ("x123", as in 555-0132x45) belongs to the number; other letters end it badly.
-        var extensionEnd = end
+        var end = shape.end
         if end + 1 < text.count, text[end] == 0x78, Bytes.isDigit(text[end + 1]) {
-            extensionEnd = Bytes.run(text, from: end + 1, limit: 6, Bytes.isDigit)
+            end = Bytes.run(text, from: end + 1, limit: 6, Bytes.isDigit)
         }
-        if extensionEnd < text.count, Bytes.isAlnum(text[extensionEnd]) { return nil }
+        if end < text.count, Bytes.isAlnum(text[end]) { return nil }
         guard !digits.isEmpty else { return nil }
         if international {
             // The last group has two or more digits: +35236450.6 is a number, not a phone.
             guard (groups.last ?? 0) >= 2 else { return nil }
-            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<extensionEnd : nil
+            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<end : nil
         }
         // European national formats: a trunk prefix 0 (0118 496 0982, 05 45 23 28 60, (02328) 60129),
         // or the 00 international prefix; grouped, so bare IDs do not qualify.
         if digits.count >= 10, digits[0] == 0, groups.count >= 2, groups.allSatisfy({ $0 >= 2 }) {
-            if digits[1] == 0 ? digits.count <= 15 : digits.count <= 11 { return start..<extensionEnd }
+            if digits[1] == 0 ? digits.count <= 15 : digits.count <= 11 { return start..<end }
         }
-        var national = digits, shape = groups
-        if national.count == 11, national[0] == 1 { national.removeFirst(); if shape.first == 1 { shape.removeFirst() } }
+        var national = digits, nationalGroups = groups
+        if national.count == 11, national[0] == 1 { national.removeFirst(); if nationalGroups.first == 1 { nationalGroups.removeFirst() } }
         guard national.count == 10, national[0] >= 2, national[3] >= 2 else { return nil }
-        let formatted = shape == [3, 3, 4] && (parens || separators >= 2)
-        guard formatted || (shape == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
-        return start..<extensionEnd
+        let formatted = nationalGroups == [3, 3, 4] && (shape.parens || shape.separators >= 2)
+        guard formatted || (nationalGroups == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
+        return start..<end
+    }
+
+    /// Digits of a phone-like run, grouped by single separators (space, `-`, `.`, parentheses).
+    struct PhoneShape {
+        var digits: [UInt8] = [], groups: [Int] = [], end: Int, parens = false, separators = 0
+
+        init(_ text: UnsafeBufferPointer<UInt8>, from start: Int) {
+            var cursor = start, current = 0
+            end = start
+            while cursor < text.count, digits.count <= 15 {
+                let byte = text[cursor]
+                if Bytes.isDigit(byte) { digits.append(byte - 0x30); current += 1; cursor += 1; end = cursor; continue }
+                let isSeparator = byte == 0x20 || byte == 0x2D || byte == 0x2E || byte == 0x28 || byte == 0x29
+                guard isSeparator, cursor + 1 < text.count else { break }
+                let next = text[cursor + 1]
+                guard Bytes.isDigit(next) || (byte == 0x29 && next == 0x20) || (byte != 0x28 && next == 0x28) else { break }
+                if byte == 0x28 || byte == 0x29 { parens = true }
+                if current > 0 { groups.append(current); current = 0 }
+                separators += 1; cursor += 1
+            }
+            if current > 0 { groups.append(current) }
+        }
     }
 
     static let phoneWords: [[UInt8]] = ["phone", "tel", "mobile", "cell", "call", "fax", "sms", "whatsapp", "contact"].map { Array($0.utf8) }
