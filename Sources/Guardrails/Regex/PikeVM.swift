@@ -142,26 +142,8 @@ struct PikeVM {
                 }
                 addThread(to: current, pc: 0, start: position, at: position)
             }
-            if position >= end, !final {
-                // Threads waiting for a byte at the end need more text: a stream holds from there.
-                for index in 0..<current.count where program.insts[Int(current.pcs[index])].op == .byte {
-                    pendingFrom = min(pendingFrom ?? Int.max, current.starts[index])
-                }
-            }
-            next.count = 0
-            var index = 0
-            while index < current.count {
-                let pc = current.pcs[index], start = current.starts[index]
-                index += 1
-                let inst = program.insts[Int(pc)]
-                if inst.op == .match {
-                    best = start..<position
-                    break  // lower-priority threads lose to this match
-                }
-                guard position < end, position - start < LinearRegex.maxMatchBytes,
-                      program.sets[Int(inst.x)].contains(text[position]) else { continue }
-                addThread(to: next, pc: pc + 1, start: start, at: position + 1)
-            }
+            if position >= end, !final { notePending(current) }
+            if let found = step(from: current, to: next, at: position) { best = found }
             swap(&current, &next)
             if let found = best, current.count == 0 {
                 result.ranges.append(found)
@@ -175,6 +157,29 @@ struct PikeVM {
         if let best { result.ranges.append(best) }
         result.pendingFrom = pendingFrom
         return result
+    }
+
+    /// Threads waiting for a byte at the end need more text: a stream holds from their start.
+    mutating func notePending(_ list: ThreadList) {
+        for index in 0..<list.count where program.insts[Int(list.pcs[index])].op == .byte {
+            pendingFrom = min(pendingFrom ?? Int.max, list.starts[index])
+        }
+    }
+
+    /// Advances every thread of `current` over the byte at `position` into `next`, in priority
+    /// order; returns the match of the first thread that reached `match` (lower ones are cut).
+    mutating func step(from current: ThreadList, to next: ThreadList, at position: Int) -> Range<Int>? {
+        next.count = 0
+        let end = text.count
+        for index in 0..<current.count {
+            let pc = current.pcs[index], start = current.starts[index]
+            let inst = program.insts[Int(pc)]
+            if inst.op == .match { return start..<position }
+            guard position < end, position - start < LinearRegex.maxMatchBytes,
+                  program.sets[Int(inst.x)].contains(text[position]) else { continue }
+            addThread(to: next, pc: pc + 1, start: start, at: position + 1)
+        }
+        return nil
     }
 
     /// Follows empty transitions from `pc` at `position`, adding byte and match instructions to `list`.
