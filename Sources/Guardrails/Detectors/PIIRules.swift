@@ -67,7 +67,8 @@ enum PIIRules {
     static func card(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
         // Network prefixes: 2 and 5 (Mastercard), 3 (Amex, Diners, JCB), 4 (Visa), 6 (Discover,
         // Maestro, UnionPay), 1800 (15-digit JCB).
-        guard "23456".utf8.contains(text[start]) || Bytes.hasPrefix(text, at: start, "1800") else { return nil }
+        guard "23456".utf8.contains(text[start]) || Bytes.hasPrefix(text, at: start, "1800"),
+              digitCount(text, from: start) >= 13 else { return nil }
         var digits: [UInt8] = []
         var cursor = start, separator: UInt8 = 0, end = start
         while cursor < text.count, digits.count < 20 {
@@ -80,6 +81,18 @@ enum PIIRules {
         guard digits.count >= 13, digits.count <= 19 else { return nil }
         if end < text.count, Bytes.isAlnum(text[end]) { return nil }
         return luhn(digits) ? start..<end : nil
+    }
+
+    /// Digits in the run of digits and number separators (space - . ( )) at `start`: a cheap
+    /// bound checked before the exact parse, since most digit runs in text are short numbers.
+    @inline(__always) static func digitCount(_ text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var count = 0, index = start
+        while index < text.count, index - start < 40 {
+            let byte = text[index]
+            if Bytes.isDigit(byte) { count += 1 } else if !(byte == 0x20 || byte == 0x2D || byte == 0x2E || byte == 0x28 || byte == 0x29) { break }
+            index += 1
+        }
+        return count
     }
 
     static func luhn(_ digits: [UInt8]) -> Bool {
@@ -96,6 +109,7 @@ enum PIIRules {
     /// written `(ddd) ddd-dddd`, `ddd-ddd-dddd`, `ddd.ddd.dddd`, or bare after a context word.
     static func phone(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
         let international = text[start] == 0x2B
+        guard digitCount(text, from: international ? start + 1 : start) >= 8 else { return nil }
         let shape = PhoneShape(text, from: international ? start + 1 : start)
         let digits = shape.digits, groups = shape.groups
         // An extension ("x123", as in 555-0132x45) belongs to the number; other letters end it badly.

@@ -168,7 +168,7 @@ struct PikeVM {
 
     /// Advances every thread of `current` over the byte at `position` into `next`, in priority
     /// order; returns the match of the first thread that reached `match` (lower ones are cut).
-    mutating func step(from current: ThreadList, to next: ThreadList, at position: Int) -> Range<Int>? {
+    @inline(__always) mutating func step(from current: ThreadList, to next: ThreadList, at position: Int) -> Range<Int>? {
         next.count = 0
         let end = text.count
         for index in 0..<current.count {
