@@ -85,7 +85,12 @@ public struct InjectionDetector: Detector {
                                        [0xE2, 0x80, 0x8C], [0xE2, 0x80, 0x8D], [0xE2, 0x81, 0xA0]]
     static let automaton = KeywordAutomaton(bytes: table.flatMap { $0.2.map { Array($0.utf8) } } + smuggling)
 
-    public init(threshold: Int = 4) { self.threshold = threshold }
+    /// Whether base64 blobs are decoded and scanned (off inside a decoded blob: one level only).
+    let decodesPayloads: Bool
+
+    public init(threshold: Int = 4) { self.init(threshold: threshold, decodesPayloads: true) }
+
+    init(threshold: Int, decodesPayloads: Bool) { self.threshold = threshold; self.decodesPayloads = decodesPayloads }
 
     public func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, final: Bool) throws(GuardrailError) -> [Finding] {
         var findings: [Finding] = []
@@ -109,7 +114,23 @@ public struct InjectionDetector: Detector {
             if counted.insert(rule.name).inserted { score += rule.score }
             findings.append(Finding(detector: name, rule: rule.name, range: start..<end))
         }
+        if decodesPayloads {
+            for run in encodedInjections(text, from: from) {
+                findings.append(Finding(detector: name, rule: "encoded_injection", range: run))
+                if counted.insert("encoded_injection").inserted { score += 5 }
+            }
+        }
         return score >= threshold ? GuardrailFindings.sortedDisjoint(findings) : []
+    }
+
+    /// Base64 runs whose decoded text the rules score as an injection.
+    func encodedInjections(_ text: UnsafeBufferPointer<UInt8>, from: Int) -> [Range<Int>] {
+        let inner = InjectionDetector(threshold: threshold, decodesPayloads: false)
+        return EncodedPayloads.runs(text, from: from).filter { run in
+            guard let decoded = EncodedPayloads.decodeText(text, run) else { return false }
+            let findings = decoded.withUnsafeBufferPointer { try? inner.scan($0, from: 0, final: true) }
+            return !(findings ?? []).isEmpty
+        }
     }
 
     /// Tag characters score 5 each (there is no legitimate use in prose); bidi overrides 2;
