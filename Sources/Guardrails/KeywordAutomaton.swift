@@ -22,6 +22,24 @@ struct KeywordAutomaton: Sendable {
     init(_ keywords: [String]) { self.init(bytes: keywords.map { Array($0.utf8) }) }
 
     init(bytes keywords: [[UInt8]]) {
+        let (classes, columns) = Self.byteClasses(keywords)
+        var (goto, outputs) = Self.trie(keywords, classes: classes, columns: columns)
+        let table = Self.complete(goto: &goto, outputs: &outputs, columns: columns)
+        self.classes = classes; self.columns = columns
+        self.outputs = outputs; self.lengths = keywords.map(\.count)
+        self.terminal = outputs.map { !$0.isEmpty }
+        // The scan loop's table: each entry is the target's row offset (state * columns), with the
+        // sign bit set when keywords end there, so a step is one add and one load.
+        let terminal = self.terminal
+        rows = table.map { target in
+            let offset = Int32(Int(target) * columns)
+            return terminal[Int(target)] ? offset | Int32.min : offset
+        }
+        self.transitions = table
+    }
+
+    /// One column per distinct keyword byte (both cases of a letter share one), column 0 for the rest.
+    static func byteClasses(_ keywords: [[UInt8]]) -> ([UInt8], Int) {
         var classes = [UInt8](repeating: 0, count: 256)
         var columns = 1
         for keyword in keywords {
@@ -32,7 +50,11 @@ struct KeywordAutomaton: Sendable {
                 columns += 1
             }
         }
-        // Trie.
+        return (classes, columns)
+    }
+
+    /// The keyword trie: `goto[state][column]` (-1: none) and the keyword ids ending at each state.
+    static func trie(_ keywords: [[UInt8]], classes: [UInt8], columns: Int) -> ([[Int32]], [[Int32]]) {
         var goto: [[Int32]] = [[Int32](repeating: -1, count: columns)]
         var outputs: [[Int32]] = [[]]
         for (id, keyword) in keywords.enumerated() {
@@ -47,7 +69,12 @@ struct KeywordAutomaton: Sendable {
             }
             outputs[state].append(Int32(id))
         }
-        // Failure links by breadth-first order, folded into a complete transition table.
+        return (goto, outputs)
+    }
+
+    /// Failure links in breadth-first order, folded into a complete transition table; each state's
+    /// outputs gain those of its failure state.
+    static func complete(goto: inout [[Int32]], outputs: inout [[Int32]], columns: Int) -> [Int32] {
         var table = [Int32](repeating: 0, count: goto.count * columns)
         var fail = [Int](repeating: 0, count: goto.count)
         var queue: [Int] = []
@@ -70,17 +97,7 @@ struct KeywordAutomaton: Sendable {
                 }
             }
         }
-        self.classes = classes; self.columns = columns
-        self.outputs = outputs; self.lengths = keywords.map(\.count)
-        self.terminal = outputs.map { !$0.isEmpty }
-        // The scan loop's table: each entry is the target's row offset (state * columns), with the
-        // sign bit set when keywords end there, so a step is one add and one load.
-        let terminal = self.terminal
-        rows = table.map { target in
-            let offset = Int32(Int(target) * columns)
-            return terminal[Int(target)] ? offset | Int32.min : offset
-        }
-        self.transitions = table
+        return table
     }
 
     /// Calls `hit(keywordID, startOffset)` for every keyword occurrence in `text[from...]`.
