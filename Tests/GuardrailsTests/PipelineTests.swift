@@ -114,3 +114,28 @@ struct FailingDetector: Detector {
         }
     }
 }
+
+/// Adversarial inputs for the hand-written scanners complete with sane results (no time asserted:
+/// each candidate's work is bounded, so these are linear).
+@Suite struct HostileInputTests {
+    static let inputs: [(String, String)] = [
+        ("repeated key headers", String(repeating: "-----BEGIN RSA PRIVATE KEY-----!", count: 2000)),
+        ("at signs", String(repeating: "@", count: 100_000)),
+        ("colons", String(repeating: "a:", count: 50_000)),
+        ("spaced digits", String(repeating: "1 ", count: 50_000)),
+        ("keywords", String(repeating: "ignore ", count: 20_000)),
+        ("base64", String(repeating: "QUJD", count: 25_000)),
+        ("prefixes", String(repeating: "sk-", count: 30_000)),
+        ("assignments", String(repeating: "password=", count: 10_000)),
+        ("long local parts", String(repeating: String(repeating: "a", count: 60) + "@", count: 2000)),
+        ("nested parens", String(repeating: "(", count: 50_000) + String(repeating: ")", count: 50_000)),
+    ]
+
+    @Test(arguments: inputs)
+    func completes(_ name: String, _ text: String) throws {
+        var settings = GuardrailSettings()
+        settings.injection.stages = GuardrailSettings.allStages
+        let verdict = try GuardrailPipeline(settings: settings).check(text, stage: .modelInput)
+        #expect(verdict.action == .passed, "\(name): \(verdict.findings.prefix(3))")
+    }
+}

@@ -69,18 +69,18 @@ enum PIIRules {
         // Maestro, UnionPay), 1800 (15-digit JCB).
         guard "23456".utf8.contains(text[start]) || Bytes.hasPrefix(text, at: start, "1800"),
               digitCount(text, from: start) >= 13 else { return nil }
-        var digits: [UInt8] = []
+        var digits = SIMD32<UInt8>(), count = 0
         var cursor = start, separator: UInt8 = 0, end = start
-        while cursor < text.count, digits.count < 20 {
+        while cursor < text.count, count < 20 {
             let byte = text[cursor]
-            if Bytes.isDigit(byte) { digits.append(byte - 0x30); cursor += 1; end = cursor; continue }
+            if Bytes.isDigit(byte) { digits[count] = byte - 0x30; count += 1; cursor += 1; end = cursor; continue }
             guard byte == 0x20 || byte == 0x2D, separator == 0 || separator == byte,
                   cursor + 1 < text.count, Bytes.isDigit(text[cursor + 1]) else { break }
             separator = byte; cursor += 1
         }
-        guard digits.count >= 13, digits.count <= 19 else { return nil }
+        guard count >= 13, count <= 19 else { return nil }
         if end < text.count, Bytes.isAlnum(text[end]) { return nil }
-        return luhn(digits) ? start..<end : nil
+        return luhn(digits, count: count) ? start..<end : nil
     }
 
     /// Digits in the run of digits and number separators (space - . ( )) at `start`: a cheap
@@ -95,14 +95,21 @@ enum PIIRules {
         return count
     }
 
-    static func luhn(_ digits: [UInt8]) -> Bool {
+    /// The Luhn checksum of the first `count` digits.
+    static func luhn(_ digits: SIMD32<UInt8>, count: Int) -> Bool {
         var sum = 0
-        for (offset, digit) in digits.reversed().enumerated() {
-            var value = Int(digit)
+        for offset in 0..<count {
+            var value = Int(digits[count - 1 - offset])
             if offset % 2 == 1 { value *= 2; if value > 9 { value -= 9 } }
             sum += value
         }
         return sum % 10 == 0
+    }
+
+    static func luhn(_ digits: [UInt8]) -> Bool {
+        var packed = SIMD32<UInt8>()
+        for (index, digit) in digits.prefix(32).enumerated() { packed[index] = digit }
+        return luhn(packed, count: min(32, digits.count))
     }
 
     /// Phone numbers: `+` and 8–15 digits (international), or a North American 10-digit number
@@ -111,51 +118,73 @@ enum PIIRules {
         let international = text[start] == 0x2B
         guard digitCount(text, from: international ? start + 1 : start) >= 8 else { return nil }
         let shape = PhoneShape(text, from: international ? start + 1 : start)
-        let digits = shape.digits, groups = shape.groups
+        let count = shape.count
         // An extension ("x123", as in 555-0132x45) belongs to the number; other letters end it badly.
         var end = shape.end
         if end + 1 < text.count, text[end] == 0x78, Bytes.isDigit(text[end + 1]) {
             end = Bytes.run(text, from: end + 1, limit: 6, Bytes.isDigit)
         }
         if end < text.count, Bytes.isAlnum(text[end]) { return nil }
-        guard !digits.isEmpty else { return nil }
+        guard count > 0, shape.groupCount > 0 else { return nil }
         if international {
             // The last group has two or more digits: +35236450.6 is a number, not a phone.
-            guard (groups.last ?? 0) >= 2 else { return nil }
-            return digits.count >= 8 && digits.count <= 15 && groups.count >= 2 || digits.count >= 10 && digits.count <= 13 ? start..<end : nil
+            guard shape.groups[shape.groupCount - 1] >= 2 else { return nil }
+            return count >= 8 && count <= 15 && shape.groupCount >= 2 || count >= 10 && count <= 13 ? start..<end : nil
         }
         // European national formats: a trunk prefix 0 (0118 496 0982, 05 45 23 28 60, (02328) 60129),
         // or the 00 international prefix; grouped, so bare IDs do not qualify.
-        if digits.count >= 10, digits[0] == 0, groups.count >= 2, groups.allSatisfy({ $0 >= 2 }) {
-            if digits[1] == 0 ? digits.count <= 15 : digits.count <= 11 { return start..<end }
+        if count >= 10, shape.digits[0] == 0, shape.groupCount >= 2, shape.allGroups(atLeast: 2) {
+            if shape.digits[1] == 0 ? count <= 15 : count <= 11 { return start..<end }
         }
-        var national = digits, nationalGroups = groups
-        if national.count == 11, national[0] == 1 { national.removeFirst(); if nationalGroups.first == 1 { nationalGroups.removeFirst() } }
-        guard national.count == 10, national[0] >= 2, national[3] >= 2 else { return nil }
-        let formatted = nationalGroups == [3, 3, 4] && (shape.parens || shape.separators >= 2)
-        guard formatted || (nationalGroups == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
+        // North American numbers: 10 digits (after an optional leading 1), area code and exchange 2-9.
+        let skip = count == 11 && shape.digits[0] == 1 ? 1 : 0
+        guard count - skip == 10, shape.digits[skip] >= 2, shape.digits[skip + 3] >= 2 else { return nil }
+        let groups = shape.groupList(droppingLeadingOne: skip == 1)
+        let formatted = groups == [3, 3, 4] && (shape.parens || shape.separators >= 2)
+        guard formatted || (groups == [10] && hasContext(text, before: start, words: phoneWords)) else { return nil }
         return start..<end
     }
 
     /// Digits of a phone-like run, grouped by single separators (space, `-`, `.`, parentheses).
+    /// Fixed-size storage: this runs at every number in the text.
     struct PhoneShape {
-        var digits: [UInt8] = [], groups: [Int] = [], end: Int, parens = false, separators = 0
+        var digits = SIMD16<UInt8>(), count = 0
+        var groups = SIMD16<UInt8>(), groupCount = 0
+        var end: Int, parens = false, separators = 0
 
         init(_ text: UnsafeBufferPointer<UInt8>, from start: Int) {
-            var cursor = start, current = 0
+            var cursor = start, current: UInt8 = 0
             end = start
-            while cursor < text.count, digits.count <= 15 {
+            while cursor < text.count, count < 16 {
                 let byte = text[cursor]
-                if Bytes.isDigit(byte) { digits.append(byte - 0x30); current += 1; cursor += 1; end = cursor; continue }
+                if Bytes.isDigit(byte) { digits[count] = byte - 0x30; count += 1; current += 1; cursor += 1; end = cursor; continue }
                 let isSeparator = byte == 0x20 || byte == 0x2D || byte == 0x2E || byte == 0x28 || byte == 0x29
                 guard isSeparator, cursor + 1 < text.count else { break }
                 let next = text[cursor + 1]
                 guard Bytes.isDigit(next) || (byte == 0x29 && next == 0x20) || (byte != 0x28 && next == 0x28) else { break }
                 if byte == 0x28 || byte == 0x29 { parens = true }
-                if current > 0 { groups.append(current); current = 0 }
+                if current > 0 { appendGroup(current); current = 0 }
                 separators += 1; cursor += 1
             }
-            if current > 0 { groups.append(current) }
+            if current > 0 { appendGroup(current) }
+        }
+
+        mutating func appendGroup(_ length: UInt8) {
+            guard groupCount < 16 else { return }
+            groups[groupCount] = length; groupCount += 1
+        }
+
+        func allGroups(atLeast minimum: UInt8) -> Bool {
+            for index in 0..<groupCount where groups[index] < minimum { return false }
+            return true
+        }
+
+        /// The group lengths, without a leading group that is just the country code 1.
+        func groupList(droppingLeadingOne: Bool) -> [Int] {
+            var list: [Int] = []
+            for index in 0..<groupCount { list.append(Int(groups[index])) }
+            if droppingLeadingOne, list.first == 1 { list.removeFirst() }
+            return list
         }
     }
 
