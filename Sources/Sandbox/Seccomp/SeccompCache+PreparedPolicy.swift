@@ -68,8 +68,7 @@ extension PreparedPolicy {
     /// unchanged) and then stored. Cache problems never fail a load.
     public static func load(path: String, directory: String? = SeccompCache.defaultDirectory())
         throws(SeccompCache.PreparedError) -> (policy: PreparedPolicy, outcome: Outcome) {
-        guard let directory, SeccompCache.prepare(directory) == nil, let bytes = PolicyBytes.read(path),
-              let text = String(validating: bytes, as: UTF8.self) else {
+        guard let directory, SeccompCache.prepare(directory) == nil, let bytes = PolicyBytes.read(path) else {
             return (try full(Policy.load(path:), path, directory: directory), .loaded(stored: false))
         }
         let key = PolicyKey(policyBytes: bytes)
@@ -78,7 +77,11 @@ extension PreparedPolicy {
             return (cached, .hit)
         }
         // Exactly the bytes just read are validated and stored (the file is not read twice), and
-        // only when the bind sources looked the same before and after the validation.
+        // only when the bind sources looked the same before and after the validation. Policy.parse
+        // takes text: for valid UTF-8 that is the same parse as Policy.load's of the bytes.
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return (try full(Policy.load(path:), path, directory: directory), .loaded(stored: false))
+        }
         let sources = PreparedFormat.HostFacts.sources(of: bytes)
         let before = sources.map { PreparedFormat.HostFacts(sources: $0) }
         let prepared = try full({ (path) throws(SpecError) in try Policy.parse(text, file: path) }, path, directory: directory)

@@ -88,11 +88,11 @@ enum PreparedFormat {
     static func decode(_ bytes: [UInt8], key: PolicyKey) -> PreparedPolicy? {
         guard bytes.count > 8 else { return nil }
         let body = bytes[..<(bytes.count - 8)]
-        var tail = ByteCursor(bytes: Array(bytes[(bytes.count - 8)...]))
+        var tail = ByteCursor(bytes: bytes, offset: bytes.count - 8)
         guard tail.u64() == Checksum.fnv1a64(body) else { return nil }
-        var reader = ByteCursor(bytes: Array(body))
+        var reader = ByteCursor(bytes: bytes, end: bytes.count - 8)
         guard reader.take(8) == magic, reader.u32() == 1, let keyLength = reader.u32(),
-              reader.take(Int(keyLength)) == key.text, let facts = readFacts(&reader),
+              reader.skip(over: key.text, length: Int(keyLength)), let facts = readFacts(&reader),
               facts == HostFacts(sources: facts.sources) else { return nil }
         return readPolicy(&reader)
     }
@@ -165,11 +165,15 @@ struct ByteWriter {
 }
 
 extension ByteCursor {
-    mutating func u8() -> UInt8? { take(1)?[0] }
+    mutating func u8() -> UInt8? {
+        guard end - offset >= 1 else { return nil }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
 
     mutating func u64() -> UInt64? {
-        guard let raw = take(8) else { return nil }
-        return raw.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        guard let low = u32(), let high = u32() else { return nil }
+        return UInt64(high) << 32 | UInt64(low)
     }
 
     /// A u32 length, then that many bytes of UTF-8 (nil when invalid).
