@@ -15,7 +15,7 @@ struct PreparedPolicyTests {
     /// The file the cache writes for the policy at `path` in `directory`.
     func entry(for path: String, in directory: String) throws -> String {
         let bytes = try #require(PolicyBytes.read(path))
-        return String(SeccompCache.path(for: PolicyKey(policyBytes: bytes).text, in: directory).dropLast(4)) + ".policy"
+        return PolicyKey(policyBytes: bytes).path(in: directory)
     }
 
     /// Writes `text` as a policy file in `directory`.

@@ -72,7 +72,7 @@ extension PreparedPolicy {
             return (try full(Policy.load(path:), path, directory: directory), .loaded(stored: false))
         }
         let key = PolicyKey(policyBytes: bytes)
-        let file = String(SeccompCache.path(for: key.text, in: directory).dropLast(4)) + ".policy"
+        let file = key.path(in: directory)
         if let cached = SeccompCache.load(path: file, decode: { PreparedFormat.decode($0, key: key) }) {
             return (cached, .hit)
         }
@@ -148,8 +148,18 @@ enum PolicyBytes {
 /// The key of a prepared entry: header, executable identity, libseccomp, the policy's bytes.
 struct PolicyKey {
     let text: [UInt8]
+    /// The entry's file name hashes the policy bytes only, so a rebuilt `warden` replaces the
+    /// entries of the previous build instead of adding its own next to them.
+    let nameHash: UInt64
+
+    /// `<directory>/<16 hex digits>.policy`.
+    func path(in directory: String) -> String {
+        let hex = String(nameHash, radix: 16)
+        return directory + "/" + String(repeating: "0", count: 16 - hex.count) + hex + ".policy"
+    }
 
     init(policyBytes: [UInt8]) {
+        nameHash = Checksum.fnv1a64(policyBytes)
         var exe = stat()
         let identity = stat("/proc/self/exe", &exe) == 0
             ? "\(exe.st_dev):\(exe.st_ino):\(exe.st_size):\(exe.st_mtim.tv_sec).\(exe.st_mtim.tv_nsec)"
