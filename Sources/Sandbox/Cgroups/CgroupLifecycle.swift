@@ -166,6 +166,7 @@ extension Cgroups.RunGroup {
                 if failure != EBUSY || deadline.expired { throw Cgroups.Error(.remove, path: path, errno: failure) }
                 deadline.pause()
             }
+            LiveRuns.remove(path)
         }
     }
 }
