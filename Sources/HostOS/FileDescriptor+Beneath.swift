@@ -137,3 +137,11 @@ extension FileDescriptor {
         return (entries, false)
     }
 }
+
+extension FileDescriptor {
+    /// Sets or clears O_NONBLOCK. The corresponding C function is `fcntl(F_SETFL)`.
+    public func setNonBlocking(_ enabled: Bool) throws(Errno) {
+        let flags = try valueOrErrno { system_fcntl(rawValue, F_GETFL) }
+        try nothingOrErrno { system_fcntl(rawValue, F_SETFL, enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) }
+    }
+}

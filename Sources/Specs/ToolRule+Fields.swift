@@ -7,7 +7,7 @@ extension ToolRule {
         ("methods", ["http.fetch"]),
         ("memory", ["code.exec"]),
         ("timeoutSeconds", ["code.exec", "http.fetch", "server"]),
-        ("maxBytes", ["fs.read", "fs.write", "fs.list", "code.exec", "http.fetch"]),
+        ("maxBytes", ["fs.read", "fs.write", "code.exec", "http.fetch"]),
     ]
 
     /// Refuses a field given for a tool it does not constrain.

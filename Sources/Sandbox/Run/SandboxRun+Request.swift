@@ -32,6 +32,9 @@ extension SandboxRun {
         public var cgroupLimits: Cgroups.Limits
         /// Wall-clock limit in nanoseconds (nil: none).
         public var timeoutNanos: UInt64?
+        /// The agent's stdin (nil: /dev/null), such as the read end of a pipe to a stdio MCP server.
+        /// The run takes ownership: it is closed once the process has started (or failed to).
+        public var standardInput: FileDescriptor?
 
         /// A request for `arguments` (argv[0] is the executable) under the standard root.
         public init(arguments: [String], environment: [String: String] = Request.defaultEnvironment,
@@ -51,6 +54,7 @@ extension SandboxRun {
             hostname = "warden"
             cgroupLimits = .init()
             timeoutNanos = nil
+            standardInput = nil
         }
 
         /// The environment `warden exec` gives a command.

@@ -34,6 +34,10 @@ public struct SandboxRun: Sendable {
         public var cloneOnCallingThread: Bool
         /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
         public var trace: TraceRecorder?
+        /// A descriptor that becomes readable or hung up when the caller wants the run ended early
+        /// (the read end of a pipe whose write end it closes): the process tree is then killed.
+        /// For long-lived runs such as an agent's MCP servers; the caller keeps ownership.
+        public var stop: Int32?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -47,6 +51,7 @@ public struct SandboxRun: Sendable {
             self.removeOrphanedRuns = false
             self.cloneOnCallingThread = false
             self.trace = nil
+            self.stop = nil
         }
     }
 
