@@ -99,7 +99,9 @@ public struct ToolRule: Sendable {
             throw reader.specError(message)
         }
         if ["fs", "code", "http"].contains(String(parts[0])) {
-            throw reader.specError("\"\(parts[0])\" is reserved for built-in tools (\(builtIn.joined(separator: ", ")))")
+            var message = "unknown tool \"\(name)\": \"\(parts[0])\" is reserved for built-in tools (\(builtIn.joined(separator: ", ")))"
+            if let guess = Spelling.suggestion(for: name, among: builtIn) { message += "; did you mean \"\(guess)\"?" }
+            throw reader.specError(message)
         }
         return name
     }
