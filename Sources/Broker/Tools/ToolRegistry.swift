@@ -84,7 +84,7 @@ public final class ToolRegistry: Sendable {
                 unavailable.append("code.exec: cannot load \(path): \(error)")
             }
         }
-        if wanted.contains("http.fetch") { unavailable.append("http.fetch: waiting for HTTPClient") }  // PENDING
+        if wanted.contains("http.fetch") { tools.append(HTTPFetchTool()) }
         return tools
     }
 }
