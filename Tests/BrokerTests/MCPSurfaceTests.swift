@@ -41,7 +41,8 @@ import TestSupport
         var url: String { "http://127.0.0.1:\(port)/mcp" }
 
         func send(_ body: String, method: String = "POST", headers: [(String, String)] = []) throws -> (status: Int, headers: HTTPHeaders, json: JSONValue?) {
-            var fields = HTTPHeaders([("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")])
+            var fields = HTTPHeaders([("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+                                      ("Authorization", "Bearer secret")])
             for (name, value) in headers { fields.set(name, value) }
             let url = try HTTPURL(parsing: self.url)
             let response = try HTTPClient.fetch(url, method: method, headers: fields, body: Array(body.utf8), timeout: .seconds(30))
@@ -89,6 +90,9 @@ import TestSupport
         #expect(try broker.send("", method: "GET").status == 405)
         let foreign = try broker.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, headers: [("Origin", "http://evil.example")])
         #expect(foreign.status == 403)
+        for key in ["Bearer wrong!", "Basic secret", "Bearer secre", "Bearer secrets"] {
+            #expect(try broker.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, headers: [("Authorization", key)]).status == 401, "\(key)")
+        }
     }
 
     @Test func errorsInASession() throws {

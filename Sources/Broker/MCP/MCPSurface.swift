@@ -52,6 +52,14 @@ public final class MCPSurface: BrokerSurface {
     }
 
     public func handle(_ request: HTTPRequest, endpoint: AgentEndpoint, responder: HTTPResponder) {
+        guard Self.authenticated(request, token: endpoint.token) else {
+            var headers = HTTPHeaders()
+            headers.add("WWW-Authenticate", "Bearer")
+            let body = JSONRPC.error(id: .null, code: JSONRPC.invalidRequest,
+                                     message: "missing or invalid Authorization: send Bearer with the OPENAI_API_KEY this run was given")
+            headers.add("Content-Type", "application/json")
+            return responder.respond(HTTPResponse(status: 401, headers: headers, body: JSONWriter.compactBytes(body)))
+        }
         if let origin = request.headers["origin"], !Self.isLoopbackOrigin(origin) {
             return MCPReply.error(responder, request, status: 403, id: .null, code: JSONRPC.invalidRequest,
                                   message: "origin \(origin) is not allowed")
@@ -122,6 +130,17 @@ public final class MCPSurface: BrokerSurface {
             return false
         }
         return true
+    }
+
+    /// Whether the request carries the run's token (`Authorization: Bearer TOKEN`), compared
+    /// without an early exit (no timing oracle).
+    static func authenticated(_ request: HTTPRequest, token: String) -> Bool {
+        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.utf8.dropFirst(7)), expected = Array(token.utf8)
+        guard given.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in given.indices { difference |= given[index] ^ expected[index] }
+        return difference == 0
     }
 
     /// `http://localhost[:port]`, `http://127.0.0.1[:port]`, `http://[::1][:port]` (browsers send
