@@ -43,11 +43,11 @@ struct RunSetup {
         plan.resourceLimits = request.resourceLimits
         plan.seccomp = request.seccomp
         plan.hostname = request.hostname
-        plan.standardInput = request.standardInput
         plan.standardOutput = outWrite
         plan.standardError = errWrite
         plan.traceSteps = RunTiming.enabled
         plan.cloneOnCallingThread = settings.cloneOnCallingThread
+        plan.standardInput = request.standardInput
         // cgroup2 (pure v2, or hybrid's unified mount): born in the group by CLONE_INTO_CGROUP.
         // cgroup v1: the child moves itself in through tasks files we open (no pid write).
         let v2 = group.openV2Directory()
