@@ -40,4 +40,27 @@ import TestSupport
         let written = try String(contentsOf: broker.workspace.appendingPathComponent("hello.txt"), encoding: .utf8)
         #expect(written == "written through MCP")
     }
+
+    /// The run integration's path: the spec's MCP server started in its sandbox by `MCPRunTools`,
+    /// its tools offered under the policy next to the built-ins, called by the official client.
+    @Test(.enabled(if: venvReady, "needs AgentSpecs/python/.venv (Scripts/agent-venv)"))
+    func serverToolsReachTheOfficialClient() throws {
+        let tools = [ToolRule(name: "fs.list"), ToolRule(name: "notes.add"), ToolRule(name: "notes.count")]
+        let broker = try MCPSurfaceTests.Broker(tools: tools)
+        let serverPolicy = try Policy.load(path: WardenTool.packageRoot.appendingPathComponent("Policies/default.json").path)
+        let notes = MCPServerConfig(name: "notes", command: ["/agent/.venv/bin/python3", "/agent/notes_server.py"])
+        let run = try MCPRunTools.start(surface: broker.surface, runID: broker.endpoint.runID, policy: broker.endpoint.policy,
+                                        workspace: broker.workspace.path, servers: [notes], serverPolicy: serverPolicy,
+                                        codeDirectory: WardenTool.packageRoot.appendingPathComponent("AgentSpecs/python").path)
+        defer { run.stop() }
+        let script = WardenTool.packageRoot.appendingPathComponent("AgentSpecs/python/mcp_agent.py").path
+        let result = try WardenTool.runProcess(Self.python, [script], timeout: 120,
+                                               environment: ["WARDEN_MCP_URL": broker.url, "OPENAI_API_KEY": "secret", "PATH": "/usr/bin:/bin"])
+        let steps = Self.results(result.stdout)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr.suffix(3000))")
+        #expect(steps["list"]?["tools"] as? [String] == ["fs.list", "notes.add", "notes.count"])
+        #expect(steps["notes"]?["text"] as? String == "note 1 added")
+        let count = run.registry.entry(named: "notes.count").map { $0.tool.call([:], rule: $0.rule) }
+        #expect(count?.text == "1")
+    }
 }

@@ -25,10 +25,13 @@ import TestSupport
         let surface = MCPSurface()
         let workspace: URL
 
+        let endpoint: AgentEndpoint
+
         init(tools: [ToolRule] = [ToolRule(name: "fs.read"), ToolRule(name: "fs.write"), ToolRule(name: "fs.list")]) throws {
             workspace = try SandboxScratch.directory("warden-mcp")
             let endpoint = try AgentEndpoint(runID: "run-mcp-\(UUID().uuidString.prefix(6))", token: "secret",
                                              policy: BrokerPolicy(tools: tools), workspace: workspace.path, trace: nil)
+            self.endpoint = endpoint
             server = HTTPServer(handler: Route(surface: surface, endpoint: endpoint))
             let (fd, port) = try HTTPServer.listenLoopback()
             self.port = port

@@ -30,6 +30,16 @@ import Specs
         #expect(Self.field(shell, "stdout") == .string("5\n65534\n"))
     }
 
+    /// A busy supervisor holds many descriptors (connections, pipes to MCP servers); strict.json's
+    /// 64 open files must not stop a launch (the launcher arranges fds before applying rlimits).
+    @Test func aBusySupervisorCanStillLaunch() throws {
+        var held: [Int32] = []
+        for _ in 0..<200 { held.append(open("/dev/null", O_RDONLY | O_CLOEXEC)) }
+        defer { for fd in held where fd >= 0 { close(fd) } }
+        let result = try Self.run("sh", "echo ok")
+        #expect(!result.isError && Self.field(result, "stdout") == .string("ok\n"), "\(result.text)")
+    }
+
     @Test func timeAndOutputLimitsHold() throws {
         let spin = try Self.run("python", "while True: pass", timeout: 0.5)
         #expect(Self.field(spin, "timedOut") == .bool(true) && spin.isError, "\(spin.text)")
