@@ -102,6 +102,8 @@ import Specs
         }
         #expect(tree.text("outside/secret.txt") == "TOP SECRET")
         #expect(!FileManager.default.fileExists(atPath: tree.outside.appendingPathComponent("x.txt").path))
+        let climb = tree.tools.write.call(["path": .string("fresh/../../outside/y.txt"), "content": .string("x"), "createDirectories": .bool(true)], rule: rule)
+        #expect(climb.denied && !FileManager.default.fileExists(atPath: tree.workspace.appendingPathComponent("fresh").path), "\(climb.text)")
         let big = tree.tools.write.call(["path": .string("big.txt"), "content": .string(String(repeating: "x", count: 65))], rule: rule)
         #expect(big.denied)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: tree.workspace.path).filter { $0.hasPrefix(".warden-write") }

@@ -69,6 +69,9 @@ struct FileWriteTool: BrokerTool {
         do {
             return try workspace.open(path, .readOnly, options: [.directory, .path])
         } catch where create && error == .noSuchFileOrDirectory {
+            // Made one component at a time, so `..` would climb out of what was just made and
+            // leave directories behind before the kernel refuses: refused up front instead.
+            guard !path.split(separator: "/").contains("..") else { throw Errno.crossDeviceLink }
             var current = try workspace.open(".", .readOnly, options: [.directory, .path])
             for component in path.split(separator: "/") {
                 let name = String(component)
