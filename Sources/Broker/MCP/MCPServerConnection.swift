@@ -56,12 +56,9 @@ public final class MCPServerConnection: Sendable {
         signal(SIGPIPE, SIG_IGN)
         let fail = { (message: String) in MCPServerError(server: config.name, message: message) }
         var request: SandboxRun.Request
-        do { request = try .command(config.command, policy: policy, workspace: nil) } catch {
+        do { request = try sandboxRequest(config, policy: policy, codeDirectory: codeDirectory) } catch {
             throw fail("cannot prepare its sandbox: \(error)")
         }
-        request.codeDirectory = codeDirectory
-        if codeDirectory != nil { request.workingDirectory = "/agent" }
-        for (key, value) in config.environment { request.environment[key] = value }
         let pipes: (stdin: (readEnd: FileDescriptor, writeEnd: FileDescriptor), stdout: (readEnd: FileDescriptor, writeEnd: FileDescriptor),
                     stop: (readEnd: FileDescriptor, writeEnd: FileDescriptor))
         do { pipes = (try FileDescriptor.pipe(), try FileDescriptor.pipe(), try FileDescriptor.pipe()) } catch {
@@ -71,22 +68,10 @@ public final class MCPServerConnection: Sendable {
         var settings = SandboxRun.Settings(outputLimit: .max, stdout: .descriptor(pipes.stdout.writeEnd.rawValue), stderr: .discard)
         settings.stop = pipes.stop.readEnd.rawValue
         let channel = StdioChannel(input: pipes.stdin.writeEnd)
-        let (launch, supervision) = (request, settings)
         let connection = MCPServerConnection(name: config.name, channel: channel, stopSignal: pipes.stop.writeEnd)
-        DispatchQueue.global().async {
-            let outcome: String
-            do {
-                let result = try SandboxRun.execute(launch, settings: supervision)
-                outcome = "exited: \(result.report.summary)"
-            } catch {
-                outcome = "did not start: \(error)"
-            }
-            try? pipes.stdout.writeEnd.close()  // the reader then sees end of file
-            try? pipes.stop.readEnd.close()
-            channel.close(outcome)
-            try? pipes.stdin.writeEnd.close()
-            connection.ended.signal()
-        }
+        let ours = (stdout: pipes.stdout.writeEnd, stop: pipes.stop.readEnd, stdin: pipes.stdin.writeEnd)
+        let (launch, supervision) = (request, settings)
+        DispatchQueue.global().async { connection.supervise(launch, supervision, closing: ours) }
         DispatchQueue.global().async { channel.readLoop(pipes.stdout.readEnd) }
         let deadline = StdioChannel.monotonic() + UInt64(timeoutMilliseconds) * 1_000_000
         do {
@@ -97,6 +82,33 @@ public final class MCPServerConnection: Sendable {
             connection.stop()
             throw fail(error.description)
         }
+    }
+
+    /// The server's sandbox: the spec's policy, its code at /agent (also the working directory).
+    static func sandboxRequest(_ config: MCPServerConfig, policy: Policy, codeDirectory: String?) throws(SandboxRun.Error) -> SandboxRun.Request {
+        var request = try SandboxRun.Request.command(config.command, policy: policy, workspace: nil)
+        request.codeDirectory = codeDirectory
+        if codeDirectory != nil { request.workingDirectory = "/agent" }
+        for (key, value) in config.environment { request.environment[key] = value }
+        return request
+    }
+
+    /// Runs the server's sandbox to its end (on its own thread), then closes our pipe ends so the
+    /// reader sees end of file and waiting calls fail with the reason.
+    func supervise(_ request: SandboxRun.Request, _ settings: SandboxRun.Settings,
+                   closing ours: (stdout: FileDescriptor, stop: FileDescriptor, stdin: FileDescriptor)) {
+        let outcome: String
+        do {
+            let result = try SandboxRun.execute(request, settings: settings)
+            outcome = "exited: \(result.report.summary)"
+        } catch {
+            outcome = "did not start: \(error)"
+        }
+        try? ours.stdout.close()
+        try? ours.stop.close()
+        channel.close(outcome)
+        try? ours.stdin.close()
+        ended.signal()
     }
 
     /// initialize, notifications/initialized, then tools/list (following cursors, bounded).

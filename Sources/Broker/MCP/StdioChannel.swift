@@ -104,7 +104,8 @@ final class StdioChannel: Sendable {
         case .success(.failure(.number(let id), let code, let message)):
             complete(id, .failure(.remote(code: code, message: message)))
         case .success(.request(let id, let method, _)):
-            let answer = JSONRPC.error(id: id, code: JSONRPC.methodNotFound, message: "the broker offers no client method \(method)")
+            let answer = method == "ping" ? JSONRPC.response(id: id, result: .object([:]))
+                : JSONRPC.error(id: id, code: JSONRPC.methodNotFound, message: "the broker offers no client method \(method)")
             _ = send(JSONWriter.compactBytes(answer), deadline: Self.monotonic() + 1_000_000_000)
         default:
             break

@@ -35,17 +35,11 @@ struct HTTPFetchTool: BrokerTool {
         let limit = rule.maxBytes ?? Self.defaultLimit
         let body = Array((ToolArguments.string(arguments, "body") ?? "").utf8)
         guard UInt64(body.count) <= limit else { return .denial("body is \(body.count) bytes; at most \(limit) allowed") }
-        var headers = HTTPHeaders()
-        if case .object(let given)? = arguments["headers"] {
-            for (name, value) in given.members {
-                guard case .string(let text) = value, Self.isToken(name), !text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) else {
-                    return .denial("header \(name): not a valid header")
-                }
-                guard !Self.reservedHeaders.contains(name.lowercased()) else { return .denial("header \(name) is set by the broker") }
-                headers.add(name, text)
-            }
+        let headers: HTTPHeaders
+        switch Self.headers(arguments, hasBody: !body.isEmpty) {
+        case .failure(let refusal): return refusal.result
+        case .success(let built): headers = built
         }
-        if !body.isEmpty && headers["content-type"] == nil { headers.add("Content-Type", "application/octet-stream") }
         let deadline = Clock.monotonic() + UInt64(rule.timeoutMilliseconds ?? Self.defaultTimeoutMilliseconds) * 1_000_000
         var target = ToolArguments.string(arguments, "url") ?? ""
         for _ in 0...Self.maximumRedirects {
@@ -70,6 +64,24 @@ struct HTTPFetchTool: BrokerTool {
     }
 
     struct Refusal: Error { let result: ToolResult }
+
+    /// The agent's headers, refusing malformed ones and those the broker owns.
+    static func headers(_ arguments: JSONObject, hasBody: Bool) -> Result<HTTPHeaders, Refusal> {
+        var headers = HTTPHeaders()
+        if case .object(let given)? = arguments["headers"] {
+            for (name, value) in given.members {
+                guard case .string(let text) = value, isToken(name), !text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) else {
+                    return .failure(Refusal(result: .denial("header \(name): not a valid header")))
+                }
+                guard !reservedHeaders.contains(name.lowercased()) else {
+                    return .failure(Refusal(result: .denial("header \(name) is set by the broker")))
+                }
+                headers.add(name, text)
+            }
+        }
+        if hasBody && headers["content-type"] == nil { headers.add("Content-Type", "application/octet-stream") }
+        return .success(headers)
+    }
 
     /// Parses `text` and checks its host and port against the rule, then its addresses.
     func check(_ text: String, rule: ToolRule) -> Result<(HTTPURL, String), Refusal> {
