@@ -18,9 +18,6 @@ extension ToolRule {
             let names = tools.map { $0 == "server" ? "MCP server tools" : $0 }.joined(separator: ", ")
             throw member.specError("\"\(key)\" does not apply to \(name) (only to \(names))")
         }
-        if name == "http.fetch" && hosts.isEmpty {
-            throw object.reader.specError("http.fetch needs \"hosts\": the hosts it may reach (host or host:port)", code: .schema)
-        }
     }
 
     static func readPaths(_ reader: JSONReader) throws(SpecError) -> [String] {
@@ -46,7 +43,6 @@ extension ToolRule {
             }
             hosts.append(host.description)
         }
-        if hosts.isEmpty { throw reader.specError("must list at least one host") }
         return hosts
     }
 

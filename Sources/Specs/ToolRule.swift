@@ -20,7 +20,8 @@ public struct ToolRule: Sendable {
     /// fs.*: workspace-relative globs the resolved path must match (`*` within a component, `**`
     /// across components, `?` one character); empty: the whole workspace.
     public var paths: [String]
-    /// http.fetch: hosts (`host` or `host:port`, port 80 when absent) that may be fetched.
+    /// http.fetch: hosts (`host` or `host:port`, port 80 when absent) that may be fetched; none
+    /// listed: every fetch is refused (the tool is offered, so the agent learns why).
     public var hosts: [String]
     /// http.fetch: allowed methods (`GET`, `POST`); empty: both.
     public var methods: [String]

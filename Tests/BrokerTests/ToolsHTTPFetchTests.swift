@@ -83,6 +83,8 @@ import Specs
             #expect(result.structured?["body"] != .string("hi"), "\(name): \(result.text)")
         }
         #expect(refused[0].1.denied && refused[6].1.denied && refused[6].1.text.contains("127.0.0.2"))
+        let nowhere = Self.fetch("http://127.0.0.1:\(port)/hello", rule: ToolRule(name: "http.fetch"))
+        #expect(nowhere.denied && nowhere.text.contains("no host"))
     }
 
     /// A DNS name the policy allows may not lead to an internal address (here a name /etc/hosts

@@ -30,7 +30,7 @@ import Testing
         (#"{"name": "fs.read", "path": ["a"]}"#, "did you mean \"paths\"", "$.path"),
         (#"{"name": "http.fetch", "hosts": ["a.org"], "paths": ["x"]}"#, "does not apply to http.fetch", "$.paths"),
         (#"{"name": "fs.read", "memory": "1GiB"}"#, "does not apply to fs.read", "$.memory"),
-        (#"{"name": "http.fetch"}"#, "needs \"hosts\"", "$"),
+        (#"{"name": "http.fetch", "hosts": "a.org"}"#, "expected an array", "$.hosts"),
         (#"{"name": "http.fetch", "hosts": ["http://a.org"]}"#, "is not host or host:port", "$.hosts[0]"),
         (#"{"name": "http.fetch", "hosts": ["a.org:0"]}"#, "is not host or host:port", "$.hosts[0]"),
         (#"{"name": "http.fetch", "hosts": ["a.org"], "methods": ["DELETE"]}"#, "GET or POST", "$.methods[0]"),

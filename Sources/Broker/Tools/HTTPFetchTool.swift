@@ -88,6 +88,7 @@ struct HTTPFetchTool: BrokerTool {
         let url: HTTPURL
         do { url = try HTTPURL(parsing: text) } catch { return .failure(Refusal(result: .denial("\(text): \(error)"))) }
         let asked = HostPort(host: url.host, port: url.port)
+        if rule.hosts.isEmpty { return .failure(Refusal(result: .denial("the policy allows http.fetch to no host"))) }
         let allowed = rule.hosts.compactMap { HostPort.parse($0) }
         guard allowed.contains(asked) else {
             return .failure(Refusal(result: .denial("\(asked) is not an allowed host (allowed: \(rule.hosts.joined(separator: ", ")))")))
