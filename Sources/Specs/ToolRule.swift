@@ -38,6 +38,15 @@ public struct ToolRule: Sendable {
         self.maxBytes = maxBytes; self.timeoutMilliseconds = timeoutMilliseconds; self.memoryBytes = memoryBytes
     }
 
+    /// This rule applied to the one tool `tool` it covers (a spec narrowing `notes.*` to
+    /// `notes.add` keeps the wildcard's constraints), or nil when it does not cover it.
+    public func narrowed(to tool: String) -> ToolRule? {
+        guard covers(tool) else { return nil }
+        var rule = self
+        rule.name = tool
+        return rule
+    }
+
     /// The built-in tools.
     public static let builtIn = ["fs.read", "fs.write", "fs.list", "code.exec", "http.fetch"]
 
