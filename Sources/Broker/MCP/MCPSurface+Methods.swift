@@ -11,7 +11,7 @@ extension MCPSurface {
         }
         let version = Self.supportedVersions.contains(asked) ? asked : Self.supportedVersions[0]
         let sessionID = Self.newSessionID()
-        let now = TraceClock.monotonicNanoseconds()
+        let now = TraceStore.TraceClock.monotonicNanoseconds()
         sessions.withLock { table in
             let mine = table.filter { $0.value.runID == endpoint.runID }
             if mine.count >= Self.maximumSessionsPerRun, let oldest = mine.min(by: { $0.value.opened < $1.value.opened }) {

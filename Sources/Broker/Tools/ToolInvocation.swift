@@ -19,7 +19,7 @@ public enum ToolInvocation {
     public static func run(_ name: String, arguments: JSONObject, callID: String, registry: ToolRegistry,
                            endpoint: AgentEndpoint) -> Result<ToolResult, UnknownTool> {
         guard let entry = registry.entry(named: name) else { return .failure(UnknownTool(name: name)) }
-        let start = TraceClock.wallNanoseconds()
+        let start = TraceStore.TraceClock.wallNanoseconds()
         var record = Record(tool: name, callID: callID, start: start, arguments: JSONWriter.compact(.object(arguments)))
         let ticket: Admission.Ticket
         do { ticket = try endpoint.admission.admit(.tool) } catch {
@@ -99,7 +99,7 @@ public enum ToolInvocation {
             guard let trace = endpoint.trace else { return result }
             let shown = result.text
             let call = ToolCall(tool: tool, callID: callID, decision: decision, startNanoseconds: start,
-                                endNanoseconds: TraceClock.wallNanoseconds(),
+                                endNanoseconds: TraceStore.TraceClock.wallNanoseconds(),
                                 argumentsSHA256: SHA256Digest(hashing: Array(arguments.utf8)).hex,
                                 resultSHA256: SHA256Digest(hashing: Array(shown.utf8)).hex,
                                 error: result.isError ? String(shown.prefix(200)) : nil,
