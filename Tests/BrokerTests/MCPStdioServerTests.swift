@@ -48,6 +48,26 @@ import TestSupport
         #expect(throws: MCPServerError.self) { try MCPServerConnection.start(missing, policy: policy, codeDirectory: nil, timeoutMilliseconds: 5000) }
     }
 
+    /// A line longer than the channel's bound (8 MiB), here a well-formed 9 MB answer, is dropped
+    /// whole and the next line is read normally: a hostile server can neither grow the broker's
+    /// memory without bound nor desynchronize it.
+    @Test func anOverlongLineIsDroppedAndTheStreamResyncs() throws {
+        let policy = try Policy.load(path: WardenTool.packageRoot.appendingPathComponent("Policies/default.json").path)
+        let script = """
+            read l; printf '{"jsonrpc":"2.0","id":1,"result":{}}\\n'; read l; read l
+            printf '{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"big","inputSchema":{"type":"object"}}]}}\\n'
+            read l; printf '{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"'
+            head -c 9000000 /dev/zero | tr '\\0' x
+            printf '"}]}}\\n{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"after"}]}}\\n'; sleep 30
+            """
+        let server = try MCPServerConnection.start(MCPServerConfig(name: "big", command: ["/bin/sh", "-c", script]),
+                                                   policy: policy, codeDirectory: nil)
+        defer { server.stop() }
+        #expect(server.tools.map(\.name) == ["big"])
+        let result = server.call("big", arguments: [:], timeoutMilliseconds: 20_000)
+        #expect(!result.isError && result.text == "after", "\(result.text.prefix(200))")
+    }
+
     /// Through the registry and the invocation pipeline: only the tools the policy names are
     /// offered, and the rule's argument schema rejects what the server itself would accept.
     @Test(.enabled(if: venvReady, "needs AgentSpecs/python/.venv (Scripts/agent-venv)"))

@@ -1,5 +1,6 @@
 import Testing
 @testable import Specs
+import TestSupport
 
 /// The argument-schema subset and its linear-time patterns.
 @Suite struct ToolsSchemaTests {
@@ -67,6 +68,27 @@ import Testing
             #expect(try LinearPattern(pattern).search(text) == false, "\(pattern)")
         }
         #expect(throws: LinearPattern.SyntaxError.self) { try LinearPattern("((a{1000}){1000})") }
+    }
+
+    /// Random patterns from regex metacharacters either compile or throw (never crash), and a
+    /// compiled one answers on random text; its answer on a literal-only pattern matches `contains`.
+    @Test func randomPatternsNeverCrash() throws {
+        var random = SeededGenerator(seed: 0xFA77_E125)
+        let alphabet = Array("ab()[]{}|*+?.^$\\-,0123dws:=!<>".unicodeScalars)
+        var compiled = 0
+        for _ in 0..<3000 {
+            let pattern = String(String.UnicodeScalarView((0..<Int(random.next() % 12)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }))
+            guard let linear = try? LinearPattern(pattern) else { continue }
+            compiled += 1
+            let text = String((0..<Int(random.next() % 40)).map { _ in random.next() % 2 == 0 ? "a" : "b" })
+            _ = linear.search(text)
+        }
+        #expect(compiled > 500)
+        for _ in 0..<500 {
+            let needle = String((0..<Int(1 + random.next() % 4)).map { _ in random.next() % 2 == 0 ? "a" : "b" })
+            let text = String((0..<Int(random.next() % 20)).map { _ in random.next() % 2 == 0 ? "a" : "b" })
+            #expect(try LinearPattern(needle).search(text) == text.contains(needle), "\(needle) in \(text)")
+        }
     }
 
     @Test func builtInSchemasCompile() {
