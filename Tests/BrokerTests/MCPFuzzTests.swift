@@ -35,6 +35,39 @@ import TestSupport
         return bytes
     }
 
+    /// Many clients at once, each on its own connection and session: every call is answered with
+    /// its own result (no crossed responses), and sessions stay apart.
+    @Test func concurrentClientsGetTheirOwnAnswers() throws {
+        let broker = try MCPSurfaceTests.Broker()
+        for i in 0..<8 { try "file \(i)".write(to: broker.workspace.appendingPathComponent("f\(i).txt"), atomically: true, encoding: .utf8) }
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 8) { client in
+            do {
+                let session = try broker.session()
+                let connection = try HTTPClientConnection(host: "127.0.0.1", port: broker.port)
+                defer { connection.close() }
+                for call in 0..<25 {
+                    let body = #"{"jsonrpc":"2.0","id":\#(call),"method":"tools/call","params":{"name":"fs.read","arguments":{"path":"f\#(client).txt"}}}"#
+                    let request = HTTPRequest(method: "POST", target: "/mcp", headers: HTTPHeaders([
+                        ("Host", "127.0.0.1"), ("Content-Type", "application/json"), ("Accept", "application/json"),
+                        ("Authorization", "Bearer secret"), ("MCP-Session-Id", session)]), body: Array(body.utf8))
+                    let text = String(decoding: try connection.send(request, timeout: .seconds(30)).body, as: UTF8.self)
+                    if !text.contains("\"id\":\(call)") || !text.contains("file \(client)") { failures.add("client \(client) call \(call): \(text.prefix(200))") }
+                }
+            } catch {
+                failures.add("client \(client): \(error)")
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.prefix(5))")
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
+        var list: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    }
+
     @Test func mutatedRequestsAllGetAnswers() throws {
         let broker = try MCPSurfaceTests.Broker()
         let session = try broker.session()

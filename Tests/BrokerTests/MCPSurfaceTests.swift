@@ -19,7 +19,7 @@ import TestSupport
     }
 
     /// A broker serving one run's MCP surface, with a scratch workspace.
-    final class Broker {
+    final class Broker: @unchecked Sendable {
         let server: HTTPServer
         let port: UInt16
         let surface = MCPSurface()
