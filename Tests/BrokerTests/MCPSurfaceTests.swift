@@ -142,6 +142,9 @@ import TestSupport
         }
         let names = tools.compactMap { tool -> String? in if case .object(let o) = tool, case .string(let n)? = o["name"] { n } else { nil } }
         #expect(names == ["fs.read", "fs.write"])
+        if case .object(let read) = tools[0], case .object(let hints)? = read["annotations"] {
+            #expect(hints["readOnlyHint"] == .bool(true) && hints["destructiveHint"] == .bool(false))
+        } else { Issue.record("fs.read has no annotations") }
         _ = try broker.send(#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fs.write","arguments":{"path":"a.txt","content":"x"}}}"#, headers: headers)
         let read = try broker.send(#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"fs.read","arguments":{"path":"a.txt"}}}"#, headers: headers)
         guard case .object(let answer)? = read.json, case .object(let call)? = answer["result"] else { Issue.record("no result"); return }

@@ -6,14 +6,25 @@ public struct ToolDescriptor: Sendable {
     public var description: String
     /// The arguments' JSON Schema (an object schema), as sent to the agent.
     public var inputSchema: JSONValue
+    /// MCP tool annotations (readOnlyHint, destructiveHint, idempotentHint, openWorldHint), for the
+    /// built-ins only: a server's own annotations are untrusted and not passed on.
+    public var annotations: JSONObject?
 
-    public init(name: String, description: String, inputSchema: JSONValue) {
-        self.name = name; self.description = description; self.inputSchema = inputSchema
+    public init(name: String, description: String, inputSchema: JSONValue, annotations: JSONObject? = nil) {
+        self.name = name; self.description = description; self.inputSchema = inputSchema; self.annotations = annotations
     }
 
     /// The MCP `Tool` object.
     public var json: JSONValue {
-        .object(JSONObject([("name", .string(name)), ("description", .string(description)), ("inputSchema", inputSchema)]))
+        var object = JSONObject([("name", .string(name)), ("description", .string(description)), ("inputSchema", inputSchema)])
+        if let annotations { object["annotations"] = .object(annotations) }
+        return .object(object)
+    }
+
+    /// Annotations from the four MCP hints.
+    static func hints(readOnly: Bool, destructive: Bool = false, idempotent: Bool = false, openWorld: Bool = false) -> JSONObject {
+        JSONObject([("readOnlyHint", .bool(readOnly)), ("destructiveHint", .bool(destructive)),
+                    ("idempotentHint", .bool(idempotent)), ("openWorldHint", .bool(openWorld))])
     }
 }
 

@@ -15,7 +15,7 @@ struct CodeExecTool: BrokerTool {
     let descriptor = ToolDescriptor(
         name: "code.exec",
         description: "Run Python or shell code in a fresh sandbox with no network; returns stdout, stderr, exit status and duration.",
-        inputSchema: CodeExecTool.schemaJSON)
+        inputSchema: CodeExecTool.schemaJSON, annotations: ToolDescriptor.hints(readOnly: true))  // a fresh sandbox each time
     let schema = ToolArguments.schema(CodeExecTool.schemaText)
 
     static let schemaText = #"""

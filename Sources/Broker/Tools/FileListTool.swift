@@ -9,7 +9,7 @@ struct FileListTool: BrokerTool {
 
     let descriptor = ToolDescriptor(
         name: "fs.list", description: "List a directory of the workspace (default: its root).",
-        inputSchema: FileListTool.schemaJSON)
+        inputSchema: FileListTool.schemaJSON, annotations: ToolDescriptor.hints(readOnly: true, idempotent: true))
     let schema = ToolArguments.schema(FileListTool.schemaText)
 
     static let schemaText = #"""

@@ -10,7 +10,7 @@ struct FileReadTool: BrokerTool {
 
     let descriptor = ToolDescriptor(
         name: "fs.read", description: "Read a file of the workspace (path relative to the workspace, or under /workspace).",
-        inputSchema: FileReadTool.schemaJSON)
+        inputSchema: FileReadTool.schemaJSON, annotations: ToolDescriptor.hints(readOnly: true, idempotent: true))
     let schema = ToolArguments.schema(FileReadTool.schemaText)
 
     static let schemaText = #"""

@@ -12,7 +12,7 @@ struct FileWriteTool: BrokerTool {
 
     let descriptor = ToolDescriptor(
         name: "fs.write", description: "Write a file of the workspace (created or replaced atomically).",
-        inputSchema: FileWriteTool.schemaJSON)
+        inputSchema: FileWriteTool.schemaJSON, annotations: ToolDescriptor.hints(readOnly: false, destructive: true, idempotent: true))
     let schema = ToolArguments.schema(FileWriteTool.schemaText)
 
     static let schemaText = #"""

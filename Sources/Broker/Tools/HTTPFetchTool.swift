@@ -15,7 +15,7 @@ struct HTTPFetchTool: BrokerTool {
 
     let descriptor = ToolDescriptor(
         name: "http.fetch", description: "Fetch an http:// URL (GET or POST) from an allowed host; returns status, headers and body.",
-        inputSchema: HTTPFetchTool.schemaJSON)
+        inputSchema: HTTPFetchTool.schemaJSON, annotations: ToolDescriptor.hints(readOnly: false, openWorld: true))
     let schema = ToolArguments.schema(HTTPFetchTool.schemaText)
 
     static let schemaText = #"""
