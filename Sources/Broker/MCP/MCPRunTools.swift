@@ -1,3 +1,4 @@
+import Guardrails
 import Specs
 
 /// The tools side of one agent run, for the run integration: starts the spec's MCP servers (each
@@ -17,7 +18,7 @@ public final class MCPRunTools: Sendable {
     /// started are stopped and the error names the server.
     public static func start(surface: MCPSurface, runID: String, policy: BrokerPolicy, workspace: String?,
                              workspaceMount: String = "/workspace", servers: [MCPServerConfig], serverPolicy: Policy,
-                             codeDirectory: String?) throws(MCPServerError) -> MCPRunTools {
+                             codeDirectory: String?, guardrails: GuardrailPipeline? = nil) throws(MCPServerError) -> MCPRunTools {
         var connections: [MCPServerConnection] = []
         for config in servers {
             do {
@@ -27,7 +28,8 @@ public final class MCPRunTools: Sendable {
                 throw error
             }
         }
-        let environment = ToolEnvironment(workspace: workspace, workspaceMount: workspaceMount, servers: connections)
+        let environment = ToolEnvironment(workspace: workspace, workspaceMount: workspaceMount, servers: connections,
+                                          guardrails: guardrails)
         let registry = ToolRegistry(policy: policy, environment: environment)
         surface.attach(registry, runID: runID)
         return MCPRunTools(surface: surface, runID: runID, registry: registry)

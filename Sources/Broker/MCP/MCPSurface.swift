@@ -43,7 +43,8 @@ public final class MCPSurface: BrokerSurface {
     /// The run's registry, built from its policy and workspace the first time it is needed.
     func registry(for endpoint: AgentEndpoint) -> ToolRegistry {
         if let existing = registries.withLock({ $0[endpoint.runID] }) { return existing }
-        let built = ToolRegistry(policy: endpoint.policy, environment: ToolEnvironment(workspace: endpoint.workspace))
+        let built = ToolRegistry(policy: endpoint.policy,
+                                 environment: ToolEnvironment(workspace: endpoint.workspace, guardrails: endpoint.guardrails))
         return registries.withLock { table in
             if let raced = table[endpoint.runID] { return raced }
             table[endpoint.runID] = built

@@ -1,3 +1,4 @@
+import Guardrails
 import Sandbox
 import Specs
 
@@ -12,11 +13,14 @@ public struct ToolEnvironment: Sendable {
     public var strictPolicyPath: String?
     /// The run's MCP servers, already started and initialized.
     public var servers: [MCPServerConnection]
+    /// Screens the servers' tool descriptions (stage tool_result) before the agent's model sees
+    /// them: a server is untrusted, and a description is a prompt ("tool poisoning").
+    public var guardrails: GuardrailPipeline?
 
     public init(workspace: String? = nil, workspaceMount: String = "/workspace", strictPolicyPath: String? = nil,
-                servers: [MCPServerConnection] = []) {
+                servers: [MCPServerConnection] = [], guardrails: GuardrailPipeline? = nil) {
         self.workspace = workspace; self.workspaceMount = workspaceMount
-        self.strictPolicyPath = strictPolicyPath; self.servers = servers
+        self.strictPolicyPath = strictPolicyPath; self.servers = servers; self.guardrails = guardrails
     }
 }
 
@@ -46,7 +50,10 @@ public final class ToolRegistry: Sendable {
             for tool in server.tools {
                 let name = server.name + "." + tool.name
                 guard let rule = policy.tools.first(where: { $0.covers(name) }) else { continue }
-                entries.append(Entry(tool: MCPServerTool(server: server, remote: tool), rule: rule))
+                switch Self.screen(tool, named: name, environment.guardrails) {
+                case .success(let shown): entries.append(Entry(tool: MCPServerTool(server: server, remote: shown), rule: rule))
+                case .failure(let refusal): unavailable.append(refusal.message)
+                }
             }
         }
         self.entries = entries
@@ -62,6 +69,22 @@ public final class ToolRegistry: Sendable {
 
     /// Stops the run's MCP servers (their sandboxes are killed).
     public func shutdown() { for server in servers { server.stop() } }
+
+    struct Refusal: Error { let message: String }
+
+    /// A server tool's description and schema through the guardrails: blocked leaves the tool out,
+    /// redacted shows the redacted description.
+    static func screen(_ tool: ToolDescriptor, named name: String, _ guardrails: GuardrailPipeline?) -> Result<ToolDescriptor, Refusal> {
+        guard let guardrails else { return .success(tool) }
+        let whole = guardrails.check(tool.description + "\n" + JSONWriter.compact(tool.inputSchema), stage: .toolResult)
+        if whole.action == .blocked {
+            return .failure(Refusal(message: "\(name): left out, its description was blocked (\(whole.reason ?? "guardrail"))"))
+        }
+        var shown = tool
+        let description = guardrails.check(tool.description, stage: .toolResult)
+        if description.action == .redacted { shown.description = description.text }
+        return .success(shown)
+    }
 
     static func builtIns(policy: BrokerPolicy, environment: ToolEnvironment, unavailable: inout [String]) -> [any BrokerTool] {
         let wanted = Set(ToolRule.builtIn.filter { name in policy.tools.contains { $0.covers(name) } })
