@@ -86,8 +86,10 @@ extension ArgumentSchema {
         if let a = pair.0, let b = pair.1, a > b, let at = object.optional(low) { throw at.specError("\(low) is above \(high)") }
     }
 
-    static func readPattern(_ reader: JSONReader) throws(SpecError) -> LinearPattern {
+    static func readPattern(_ reader: JSONReader) throws(SpecError) -> LinearRegex {
         let source = try reader.text(allowEmpty: true)
-        do { return try LinearPattern(source) } catch { throw reader.specError("pattern: \(error.message)") }
+        do { return try LinearRegex(source) } catch {
+            throw reader.specError("pattern: \(error.message) at offset \(error.offset)")
+        }
     }
 }

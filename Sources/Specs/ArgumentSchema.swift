@@ -2,7 +2,7 @@
 ///
 /// Keywords: `type` (one name or a list), `properties`, `required`, `additionalProperties` (boolean
 /// or schema), `enum`, `const`, `minLength`/`maxLength` (in Unicode scalars), `minimum`/`maximum`,
-/// `items`, `minItems`/`maxItems`, `pattern` (a linear-time subset, see `LinearPattern`), and the
+/// `items`, `minItems`/`maxItems`, `pattern` (searched by the linear-time `LinearRegex`), and the
 /// annotations `description`/`title`. Any other keyword is an error: a schema keyword we silently
 /// ignored would look like a constraint and constrain nothing.
 public final class ArgumentSchema: Sendable {
@@ -26,7 +26,7 @@ public final class ArgumentSchema: Sendable {
     public let minimum: Double?, maximum: Double?
     public let items: ArgumentSchema?
     public let minItems: Int?, maxItems: Int?
-    public let pattern: LinearPattern?
+    public let pattern: LinearRegex?
     /// The schema as written (for `tools/list`).
     public let json: JSONValue
 
@@ -35,7 +35,7 @@ public final class ArgumentSchema: Sendable {
 
     init(types: [Kind]?, properties: [(String, ArgumentSchema)], required: [String], additional: Additional,
          enumValues: [JSONValue]?, constValue: JSONValue?, lengths: (Int?, Int?), bounds: (Double?, Double?),
-         items: ArgumentSchema?, itemCounts: (Int?, Int?), pattern: LinearPattern?, json: JSONValue) {
+         items: ArgumentSchema?, itemCounts: (Int?, Int?), pattern: LinearRegex?, json: JSONValue) {
         self.types = types; self.properties = properties.map { (name: $0.0, schema: $0.1) }; self.required = required
         self.additional = additional; self.enumValues = enumValues; self.constValue = constValue
         (minLength, maxLength) = lengths; (minimum, maximum) = bounds; self.items = items

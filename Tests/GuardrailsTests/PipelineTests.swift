@@ -113,6 +113,17 @@ struct FailingDetector: Detector {
             #expect(error.message.contains("lookbehind") && error.message.contains("\"bad\""))
         }
     }
+
+    /// The engine accepts patterns that match the empty string (schemas use them); a deny list
+    /// refuses them, since they would match everywhere.
+    @Test(arguments: ["a*", "(?i)x?", "^$", "\\b"])
+    func emptyMatchingDenyPatternIsRefused(_ pattern: String) {
+        let settings = Fixtures.settings(deny: [("any", pattern)])
+        #expect(throws: SpecError.self) { _ = try GuardrailPipeline(settings: settings) }
+        do { _ = try GuardrailPipeline(settings: settings) } catch {
+            #expect(error.message.contains("empty string") && error.message.contains("\"any\""), "\(error)")
+        }
+    }
 }
 
 /// Adversarial inputs for the hand-written scanners complete with sane results (no time asserted:

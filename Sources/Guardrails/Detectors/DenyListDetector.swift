@@ -10,12 +10,22 @@ public struct DenyListDetector: Detector {
     public init(_ patterns: [GuardrailSettings.DenyPattern]) throws(SpecError) {
         var compiled: [(name: String, regex: LinearRegex)] = []
         for pattern in patterns {
-            do { compiled.append((pattern.name, try LinearRegex(pattern.pattern))) } catch {
+            do { compiled.append((pattern.name, try Self.compile(pattern.pattern))) } catch {
                 throw pattern.source.error("deny-list pattern \"\(pattern.name)\": \(error)")
             }
         }
         self.patterns = compiled
         maxMatchBytes = compiled.map(\.regex.maxLength).max() ?? 0
+    }
+
+    /// Compiles one pattern. The engine accepts patterns that can match the empty string (a schema's
+    /// `^[a-z]*$`); a deny list cannot use them: they would match, and block, everywhere.
+    static func compile(_ pattern: String) throws(RegexError) -> LinearRegex {
+        let regex = try LinearRegex(pattern)
+        guard regex.minLength > 0 else {
+            throw RegexError("the pattern can match the empty string, which would match everywhere", at: 0)
+        }
+        return regex
     }
 
     public func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, final: Bool) throws(GuardrailError) -> [Finding] {

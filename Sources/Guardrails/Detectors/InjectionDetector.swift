@@ -1,3 +1,5 @@
+import Specs
+
 /// Prompt-injection heuristics: a scored rule set. Each rule is a keyword (the prefilter) and a
 /// case-insensitive pattern for the linear-time engine anchored at the keyword; a text whose rule
 /// scores sum to the threshold or more is an injection, and every matching rule becomes a finding.

@@ -15,17 +15,17 @@ struct RegexParser {
 
     init(_ pattern: String) { bytes = Array(pattern.utf8) }
 
-    static func parse(_ pattern: String) throws(GuardrailError) -> RegexNode {
+    static func parse(_ pattern: String) throws(RegexError) -> RegexNode {
         var parser = RegexParser(pattern)
         let node = try parser.parseAlternation()
-        if parser.position < parser.bytes.count { throw GuardrailError("unbalanced ')'", at: parser.position) }
+        if parser.position < parser.bytes.count { throw RegexError("unbalanced ')'", at: parser.position) }
         return node
     }
 
     var atEnd: Bool { position >= bytes.count }
     var peek: UInt8? { atEnd ? nil : bytes[position] }
 
-    mutating func parseAlternation() throws(GuardrailError) -> RegexNode {
+    mutating func parseAlternation() throws(RegexError) -> RegexNode {
         var branches = [try parseSequence()]
         while peek == UInt8(ascii: "|") {
             position += 1
@@ -34,7 +34,7 @@ struct RegexParser {
         return branches.count == 1 ? branches[0] : .alternation(branches)
     }
 
-    mutating func parseSequence() throws(GuardrailError) -> RegexNode {
+    mutating func parseSequence() throws(RegexError) -> RegexNode {
         var items: [RegexNode] = []
         while let byte = peek, byte != UInt8(ascii: "|"), byte != UInt8(ascii: ")") {
             let start = position
@@ -44,7 +44,7 @@ struct RegexParser {
         return items.count == 1 ? items[0] : .sequence(items)
     }
 
-    mutating func parseQuantifiers(_ atom: RegexNode, start: Int) throws(GuardrailError) -> RegexNode {
+    mutating func parseQuantifiers(_ atom: RegexNode, start: Int) throws(RegexError) -> RegexNode {
         var node = atom
         while let byte = peek {
             var bounds: (Int, Int?)
@@ -57,17 +57,17 @@ struct RegexParser {
                 bounds = counted
             default: return node
             }
-            if case .assertion = node { throw GuardrailError("nothing to repeat (an anchor)", at: start) }
+            if case .assertion = node { throw RegexError("nothing to repeat (an anchor)", at: start) }
             var greedy = true
             if peek == UInt8(ascii: "?") { greedy = false; position += 1 }
-            else if peek == UInt8(ascii: "+") { throw GuardrailError("possessive quantifiers are not supported", at: position) }
+            else if peek == UInt8(ascii: "+") { throw RegexError("possessive quantifiers are not supported", at: position) }
             node = .repetition(node, min: bounds.0, max: bounds.1, greedy: greedy)
         }
         return node
     }
 
     /// `{m}`, `{m,}`, `{m,n}`; a `{` that does not start a count is a literal (as in RE2 and PCRE).
-    mutating func parseCount() throws(GuardrailError) -> (Int, Int?)? {
+    mutating func parseCount() throws(RegexError) -> (Int, Int?)? {
         let start = position
         position += 1
         guard let low = parseNumber() else { position = start; return nil }
@@ -78,9 +78,9 @@ struct RegexParser {
         }
         guard peek == UInt8(ascii: "}") else { position = start; return nil }
         position += 1
-        if let high, high < low { throw GuardrailError("repetition {\(low),\(high)}: the maximum is below the minimum", at: start) }
+        if let high, high < low { throw RegexError("repetition {\(low),\(high)}: the maximum is below the minimum", at: start) }
         if low > Self.maxRepeat || (high ?? 0) > Self.maxRepeat {
-            throw GuardrailError("repetition counts above \(Self.maxRepeat) are not supported", at: start)
+            throw RegexError("repetition counts above \(Self.maxRepeat) are not supported", at: start)
         }
         return (low, high)
     }
@@ -94,7 +94,7 @@ struct RegexParser {
     }
 
     /// One atom, or nil for a flag group such as `(?i)` that only changes state.
-    mutating func parseAtom() throws(GuardrailError) -> RegexNode? {
+    mutating func parseAtom() throws(RegexError) -> RegexNode? {
         let start = position
         let byte = bytes[position]
         position += 1
@@ -106,7 +106,7 @@ struct RegexParser {
         case UInt8(ascii: "$"): return .assertion(multiline ? .lineEnd : .textEnd)
         case UInt8(ascii: "\\"): return try parseEscape(start: start)
         case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"):
-            throw GuardrailError("nothing to repeat", at: start)
+            throw RegexError("nothing to repeat", at: start)
         default:
             return literal(startingWith: byte)
         }
@@ -124,23 +124,23 @@ struct RegexParser {
 
     func caseSet(_ set: ByteSet) -> ByteSet { caseInsensitive ? set.caseFolded : set }
 
-    mutating func parseGroup(start: Int) throws(GuardrailError) -> RegexNode? {
+    mutating func parseGroup(start: Int) throws(RegexError) -> RegexNode? {
         if peek == UInt8(ascii: "?") {
             position += 1
-            guard let kind = peek else { throw GuardrailError("unterminated group", at: start) }
+            guard let kind = peek else { throw RegexError("unterminated group", at: start) }
             switch kind {
             case UInt8(ascii: "="), UInt8(ascii: "!"):
-                throw GuardrailError("lookahead is not supported (the engine runs in linear time)", at: start)
+                throw RegexError("lookahead is not supported (the engine runs in linear time)", at: start)
             case UInt8(ascii: "<"):
                 let next = position + 1 < bytes.count ? bytes[position + 1] : 0
                 if next == UInt8(ascii: "=") || next == UInt8(ascii: "!") {
-                    throw GuardrailError("lookbehind is not supported (the engine runs in linear time)", at: start)
+                    throw RegexError("lookbehind is not supported (the engine runs in linear time)", at: start)
                 }
                 try skipGroupName(start: start)
             case UInt8(ascii: "P"):
                 position += 1
                 guard peek == UInt8(ascii: "<") else {
-                    throw GuardrailError("backreferences are not supported (the engine runs in linear time)", at: start)
+                    throw RegexError("backreferences are not supported (the engine runs in linear time)", at: start)
                 }
                 try skipGroupName(start: start)
             case UInt8(ascii: ":"): position += 1
@@ -151,27 +151,27 @@ struct RegexParser {
         return try parseGroupBody(start: start)
     }
 
-    mutating func parseGroupBody(start: Int) throws(GuardrailError) -> RegexNode {
+    mutating func parseGroupBody(start: Int) throws(RegexError) -> RegexNode {
         depth += 1
-        guard depth <= 200 else { throw GuardrailError("groups nested deeper than 200", at: start) }
+        guard depth <= 200 else { throw RegexError("groups nested deeper than 200", at: start) }
         let saved = (caseInsensitive, multiline, dotAll)
         let body = try parseAlternation()
         (caseInsensitive, multiline, dotAll) = saved
         depth -= 1
-        guard peek == UInt8(ascii: ")") else { throw GuardrailError("missing ')'", at: start) }
+        guard peek == UInt8(ascii: ")") else { throw RegexError("missing ')'", at: start) }
         position += 1
         return body
     }
 
-    mutating func skipGroupName(start: Int) throws(GuardrailError) {
+    mutating func skipGroupName(start: Int) throws(RegexError) {
         position += 1  // '<'
         while let byte = peek, byte != UInt8(ascii: ">") { position += 1 }
-        guard peek == UInt8(ascii: ">") else { throw GuardrailError("unterminated group name", at: start) }
+        guard peek == UInt8(ascii: ">") else { throw RegexError("unterminated group name", at: start) }
         position += 1
     }
 
     /// `(?flags)` sets flags for the rest of the enclosing group; `(?flags:...)` for the group only.
-    mutating func parseFlags(start: Int) throws(GuardrailError) -> RegexNode? {
+    mutating func parseFlags(start: Int) throws(RegexError) -> RegexNode? {
         let saved = (caseInsensitive, multiline, dotAll)
         var enable = true
         while let byte = peek {
@@ -186,9 +186,9 @@ struct RegexParser {
                 defer { (caseInsensitive, multiline, dotAll) = saved }
                 return try parseGroupBody(start: start)
             default:
-                throw GuardrailError("unknown group flag '\(Character(Unicode.Scalar(byte)))' (supported: i, m, s)", at: position - 1)
+                throw RegexError("unknown group flag '\(Character(Unicode.Scalar(byte)))' (supported: i, m, s)", at: position - 1)
             }
         }
-        throw GuardrailError("unterminated group", at: start)
+        throw RegexError("unterminated group", at: start)
     }
 }

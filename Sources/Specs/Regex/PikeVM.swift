@@ -10,17 +10,21 @@ public struct LinearRegex: Sendable {
     public static let maxMatchBytes = 4096
 
     let program: RegexProgram
+    /// The pattern as written.
+    public let source: String
     /// The longest possible match in bytes (capped at `maxMatchBytes`).
     public let maxLength: Int
+    /// The shortest possible match in bytes; 0 when the pattern can match the empty string (a
+    /// schema's `^[a-z]*$` may; a deny list refuses such a pattern, since it would match everywhere).
+    public let minLength: Int
 
     /// Compiles `pattern`; the error names the unsupported construct and its offset.
-    public init(_ pattern: String) throws(GuardrailError) {
+    public init(_ pattern: String) throws(RegexError) {
         let node = try RegexParser.parse(pattern)
-        guard node.minLength > 0 else {
-            throw GuardrailError("the pattern can match the empty string, which would match everywhere", at: 0)
-        }
         program = try RegexProgram.compile(node)
+        source = pattern
         maxLength = min(node.maxLength ?? Self.maxMatchBytes, Self.maxMatchBytes)
+        minLength = node.minLength
     }
 
     /// The result of a search: matches, and where a match still in progress at the end began.
@@ -42,6 +46,16 @@ public struct LinearRegex: Sendable {
     public func prefixMatch(in text: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
         var matcher = PrefixMatcher(self, text: text)
         return matcher.match(at: start)
+    }
+
+    /// Whether the pattern matches anywhere in `text` (JSON Schema `pattern`: a search, not anchored).
+    /// Unlike `matches`, the match length is not capped: only existence is asked, so nothing is held back.
+    public func search(_ text: String) -> Bool {
+        var copy = Array(text.utf8)
+        return copy.withUnsafeMutableBufferPointer { buffer in
+            var vm = PikeVM(program: program, text: UnsafeBufferPointer(buffer), final: true, maxMatch: Int.max)
+            return !vm.run(from: 0, anchored: false, firstOnly: true).ranges.isEmpty
+        }
     }
 
     /// Convenience for tests and tools: matches in a string.
@@ -113,19 +127,23 @@ struct PikeVM {
     let program: RegexProgram
     let text: UnsafeBufferPointer<UInt8>
     let final: Bool
+    /// Threads older than this many bytes are dropped (see `LinearRegex.maxMatchBytes`).
+    let maxMatch: Int
     var current: ThreadList
     var next: ThreadList
     var visited: ThreadList
     let stack: PCStack
     var pendingFrom: Int?
 
-    init(program: RegexProgram, text: UnsafeBufferPointer<UInt8>, final: Bool) {
-        self.program = program; self.text = text; self.final = final
+    init(program: RegexProgram, text: UnsafeBufferPointer<UInt8>, final: Bool, maxMatch: Int = LinearRegex.maxMatchBytes) {
+        self.program = program; self.text = text; self.final = final; self.maxMatch = maxMatch
         current = ThreadList(size: program.insts.count); next = ThreadList(size: program.insts.count)
         visited = ThreadList(size: program.insts.count); stack = PCStack(size: program.insts.count)
     }
 
-    mutating func run(from: Int, anchored: Bool) -> LinearRegex.Matches {
+    /// Leftmost-first, non-overlapping matches from `from`; `anchored` tries only at `from`, and
+    /// `firstOnly` stops at the first match found (whose end may then not be the final one).
+    mutating func run(from: Int, anchored: Bool, firstOnly: Bool = false) -> LinearRegex.Matches {
         var current = self.current, next = self.next
         defer { self.current = current; self.next = next }
         current.count = 0; next.count = 0; pendingFrom = nil
@@ -138,16 +156,26 @@ struct PikeVM {
             if best == nil, !anchored || position == from {
                 if current.count == 0, !anchored {
                     while position < end, !program.firstBytes.contains(text[position]) { position += 1 }
-                    if position >= end { break }
+                    // At the end only a pattern that can match the empty string can still match.
+                    if position >= end, !program.matchesEmpty { break }
                 }
                 addThread(to: current, pc: 0, start: position, at: position)
             }
             if position >= end, !final { notePending(current) }
-            if let found = step(from: current, to: next, at: position) { best = found }
+            if let found = step(from: current, to: next, at: position) {
+                best = found
+                if firstOnly { break }
+            }
             swap(&current, &next)
             if let found = best, current.count == 0 {
                 result.ranges.append(found)
                 best = nil
+                // After an empty match the next one starts a byte later (else it would repeat forever).
+                guard !found.isEmpty else {
+                    if found.upperBound >= end || anchored { break }
+                    position = found.upperBound + 1
+                    continue
+                }
                 position = found.upperBound
                 continue
             }
@@ -175,7 +203,7 @@ struct PikeVM {
             let pc = current.pcs[index], start = current.starts[index]
             let inst = program.insts[Int(pc)]
             if inst.op == .match { return start..<position }
-            guard position < end, position - start < LinearRegex.maxMatchBytes,
+            guard position < end, position - start < maxMatch,
                   program.sets[Int(inst.x)].contains(text[position]) else { continue }
             addThread(to: next, pc: pc + 1, start: start, at: position + 1)
         }

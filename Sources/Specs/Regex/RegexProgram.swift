@@ -17,13 +17,16 @@ struct RegexProgram: Sendable {
     var sets: [ByteSet] = []
     /// Bytes that can begin a match (a search skips others while no thread is alive).
     var firstBytes = ByteSet()
+    /// Whether `match` is reachable from the start without a byte (the pattern can match "").
+    var matchesEmpty = false
 
     /// Compiles `node`; errors when the program would be too large.
-    static func compile(_ node: RegexNode) throws(GuardrailError) -> RegexProgram {
+    static func compile(_ node: RegexNode) throws(RegexError) -> RegexProgram {
         var program = RegexProgram()
         try program.emit(node)
         program.append(Inst(op: .match, x: 0, y: 0))
         program.firstBytes = program.computeFirstBytes()
+        program.matchesEmpty = node.minLength == 0
         return program
     }
 
@@ -35,9 +38,9 @@ struct RegexProgram: Sendable {
         append(Inst(op: .byte, x: Int32(index), y: 0))
     }
 
-    mutating func emit(_ node: RegexNode) throws(GuardrailError) {
+    mutating func emit(_ node: RegexNode) throws(RegexError) {
         guard insts.count <= Self.maxInstructions else {
-            throw GuardrailError("pattern too large once repetitions are expanded (over \(Self.maxInstructions) instructions)", at: 0)
+            throw RegexError("pattern too large once repetitions are expanded (over \(Self.maxInstructions) instructions)", at: 0)
         }
         switch node {
         case .empty: break
@@ -67,7 +70,7 @@ struct RegexProgram: Sendable {
         return .alternation(branches)
     }
 
-    mutating func emitAlternation(_ branches: [RegexNode]) throws(GuardrailError) {
+    mutating func emitAlternation(_ branches: [RegexNode]) throws(RegexError) {
         var jumps: [Int] = []
         for (index, branch) in branches.enumerated() {
             if index < branches.count - 1 {
@@ -84,7 +87,7 @@ struct RegexProgram: Sendable {
         for jump in jumps { insts[jump].x = Int32(insts.count) }
     }
 
-    mutating func emitRepetition(_ body: RegexNode, min: Int, max: Int?, greedy: Bool) throws(GuardrailError) {
+    mutating func emitRepetition(_ body: RegexNode, min: Int, max: Int?, greedy: Bool) throws(RegexError) {
         for _ in 0..<min { try emit(body) }
         guard let max else {
             // L: split(body, out); body; jump L
