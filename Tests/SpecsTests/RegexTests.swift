@@ -48,6 +48,14 @@ import Testing
         ("^$", "a", []),
         ("\\b", "ab cd", ["", "", "", ""]),
         ("[\\b]\\0", "\u{08}\u{00}", ["\u{08}\u{00}"]),
+        // Non-ASCII class members (schemas such as `^[a-zà-ÿ]+$`), compiled to UTF-8 sequences.
+        ("[é]+", "café éé", ["é", "éé"]),
+        ("[à-ÿ]+", "naïve façade", ["ï", "ç"]),
+        ("[^a-zé]+", "abé€x", ["€"]),
+        ("[^/é]+", "a/é€b", ["a", "€b"]),
+        ("[\\D]+", "1é2", ["é"]),
+        ("[a😀-😂]+", "x😁ay😃", ["😁a"]),
+        ("[α-ω]+", "Σ αβγ", ["αβγ"]),
     ]
 
     @Test(arguments: conformance)
@@ -58,13 +66,31 @@ import Testing
         #expect(found == expected, "\(pattern) on \(text)")
     }
 
+    /// A class of one scalar range matches exactly the scalars in it, across the UTF-8 length
+    /// boundaries (0x7F/0x80, 0x7FF/0x800, 0xFFFF/0x10000) and around the surrogate gap.
+    @Test(arguments: [(0x80, 0x10FFFF), (0x7F, 0x800), (0x7FF, 0x10000), (0xD7FF, 0xE000), (0x3B1, 0x3C9),
+                      (0xFFFF, 0xFFFF), (0x1F600, 0x1F64F), (0x100, 0x2FFF), (0x10000, 0x10FFFF)])
+    func scalarRangeClass(_ low: Int, _ high: Int) throws {
+        let lowScalar = try #require(Unicode.Scalar(UInt32(low))), highScalar = try #require(Unicode.Scalar(UInt32(high)))
+        let regex = try LinearRegex("^[\(lowScalar)-\(highScalar)]$")
+        var probes = [low - 1, low, low + 1, high - 1, high, high + 1, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000,
+                      0xFFFF, 0x10000, 0x10FFFF, 0x41, 0xE9]
+        for step in 1..<64 { probes.append(low + (high - low) * step / 64) }
+        for value in probes {
+            guard value >= 0, let scalar = Unicode.Scalar(UInt32(value)), scalar != "\n" else { continue }
+            let text = String(Character(scalar))
+            #expect(regex.search(text) == (low...high).contains(value), "U+\(String(value, radix: 16))")
+            #expect(try LinearRegex("^[^\(lowScalar)-\(highScalar)]$").search(text) == !(low...high).contains(value))
+        }
+    }
+
     static let rejected: [(String, String)] = [
         ("(a)\\1", "backreference"), ("(?=a)b", "lookahead"), ("(?!a)b", "lookahead"),
         ("(?<=a)b", "lookbehind"), ("(?<!a)b", "lookbehind"), ("\\k<x>", "backreference"),
         ("a++", "possessive"), ("(ab", "missing ')'"), ("ab)", "unbalanced"), ("[ab", "missing ']'"),
         ("*a", "nothing to repeat"), ("a{5,2}", "maximum is below"), ("a{2000}", "above 1000"),
         ("[z-a]", "out of order"), ("\\p{L}", "unsupported escape"),
-        ("[é]", "non-ASCII"), ("[[:alpha:]]", "POSIX"), ("(?x)a", "unknown group flag"), ("((a{100}){100}){100}", "too large"),
+        ("[[:alpha:]]", "POSIX"), ("(?x)a", "unknown group flag"), ("((a{100}){100}){100}", "too large"),
         ("a\\", "trailing backslash"),
     ]
 

@@ -73,54 +73,85 @@ extension RegexParser {
         }
     }
 
-    /// `[...]` with ranges, escapes and negation. Members are ASCII: a class of non-ASCII characters
-    /// would need UTF-8 range compilation, which deny lists have not needed (use alternation).
+    /// `[...]` with ranges, escapes and negation. ASCII members form a byte set; non-ASCII members
+    /// (`[à-ÿ]`, `[^/é]`) compile to UTF-8 sequences. Case folding (`(?i)`) covers ASCII letters only.
     mutating func parseClass(start: Int) throws(RegexError) -> RegexNode {
         var negated = false
         if peek == UInt8(ascii: "^") { negated = true; position += 1 }
         var set = ByteSet()
+        var wide = ScalarRanges()
         var first = true
         while true {
             guard let byte = peek else { throw RegexError("missing ']'", at: start) }
             if byte == UInt8(ascii: "]") && !first { position += 1; break }
             first = false
             let itemStart = position
-            let low = try classMember(start: start, into: &set)
-            guard let low else { continue }
+            guard let low = try classMember(start: start, into: &set, wide: &wide) else { continue }
+            var high = low
             if peek == UInt8(ascii: "-"), position + 1 < bytes.count, bytes[position + 1] != UInt8(ascii: "]") {
                 position += 1
-                var ignored = ByteSet()
-                guard let high = try classMember(start: start, into: &ignored) else {
+                var ignored = ByteSet(), ignoredWide = ScalarRanges()
+                guard let end = try classMember(start: start, into: &ignored, wide: &ignoredWide) else {
                     throw RegexError("a class range must end in a single character", at: itemStart)
                 }
-                guard low <= high else { throw RegexError("class range out of order", at: itemStart) }
-                set.insert(low...high)
-            } else {
-                set.insert(low)
+                guard low <= end else { throw RegexError("class range out of order", at: itemStart) }
+                high = end
             }
+            if low < 0x80 { set.insert(UInt8(low)...UInt8(min(high, 0x7F))) }
+            wide.insert(low...high)
         }
-        set = caseSet(set)
-        return negated ? .utf8Char(ascii: set.asciiComplement) : .bytes(set)
+        return Self.classNode(caseSet(set), wide: wide, negated: negated)
     }
 
-    /// One class member: returns the byte for a single character (a possible range end), or adds a
-    /// shorthand class (`\d`) to `set` and returns nil.
-    mutating func classMember(start: Int, into set: inout ByteSet) throws(RegexError) -> UInt8? {
+    /// One character from the class: any ASCII byte in `ascii`, or a non-ASCII scalar in `wide`
+    /// (complemented over all characters when `negated`).
+    static func classNode(_ ascii: ByteSet, wide: ScalarRanges, negated: Bool) -> RegexNode {
+        if wide.isEmpty { return negated ? .utf8Char(ascii: ascii.asciiComplement) : .bytes(ascii) }
+        let asciiPart = negated ? ascii.asciiComplement : ascii
+        let branches = (asciiPart.isEmpty ? [] : [.bytes(asciiPart)]) + (negated ? wide.complement : wide).nodes
+        switch branches.count {
+        case 0: return .bytes(ByteSet())  // a class that admits nothing never matches
+        case 1: return branches[0]
+        default: return .alternation(branches)
+        }
+    }
+
+    /// One class member: returns the scalar for a single character (a possible range end), or adds
+    /// a shorthand class (`\d`, `\W`) to `set`/`wide` and returns nil.
+    mutating func classMember(start: Int, into set: inout ByteSet, wide: inout ScalarRanges) throws(RegexError) -> UInt32? {
         let byte = bytes[position]
+        if byte >= 0x80 { return scalar() }
         position += 1
-        if byte >= 0x80 { throw RegexError("non-ASCII characters in a class are not supported; use alternation", at: position - 1) }
         if byte == UInt8(ascii: "["), peek == UInt8(ascii: ":") {
             throw RegexError("POSIX classes ([:alpha:]) are not supported; use \\w, \\d, \\s or ranges", at: position - 1)
         }
-        guard byte == UInt8(ascii: "\\") else { return byte }
+        guard byte == UInt8(ascii: "\\") else { return UInt32(byte) }
         switch try escape(start: position - 1, inClass: true) {
         case .assertion: throw RegexError("an assertion cannot appear in a class", at: position - 2)
         case .set(let member, let negatedMember):
-            let members = negatedMember ? member.asciiComplement : member
-            if !negatedMember, let single = members.single { return single }
-            set.formUnion(members)
+            if negatedMember {
+                set.formUnion(member.asciiComplement)
+                wide.insert(0x80...ScalarRanges.maxScalar)
+                return nil
+            }
+            if let single = member.single { return UInt32(single) }
+            set.formUnion(member)
             return nil
         }
+    }
+
+    /// Decodes the non-ASCII character at `position` (the pattern came from a `String`, so it is
+    /// well-formed UTF-8) and moves past it.
+    mutating func scalar() -> UInt32 {
+        let lead = bytes[position]
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+        var value = UInt32(lead) & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F)
+        position += 1
+        for _ in 1..<length where position < bytes.count {
+            value = value << 6 | UInt32(bytes[position] & 0x3F)
+            position += 1
+        }
+        return value
     }
 }
 
