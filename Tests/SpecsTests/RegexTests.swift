@@ -85,7 +85,7 @@ import Testing
     }
 
     static let rejected: [(String, String)] = [
-        ("(a)\\1", "backreference"), ("(?=a)b", "lookahead"), ("(?!a)b", "lookahead"),
+        ("(a)\\1", "backreference"), ("(?=a)b", "lookahead"), ("(?=a)", "lookaround"), ("(?!a)b", "lookahead"),
         ("(?<=a)b", "lookbehind"), ("(?<!a)b", "lookbehind"), ("\\k<x>", "backreference"),
         ("a++", "possessive"), ("(ab", "missing ')'"), ("ab)", "unbalanced"), ("[ab", "missing ']'"),
         ("*a", "nothing to repeat"), ("a{5,2}", "maximum is below"), ("a{2000}", "above 1000"),

@@ -130,11 +130,11 @@ struct RegexParser {
             guard let kind = peek else { throw RegexError("unterminated group", at: start) }
             switch kind {
             case UInt8(ascii: "="), UInt8(ascii: "!"):
-                throw RegexError("lookahead is not supported (the engine runs in linear time)", at: start)
+                throw RegexError("lookahead is not supported (no lookaround: the engine runs in linear time)", at: start)
             case UInt8(ascii: "<"):
                 let next = position + 1 < bytes.count ? bytes[position + 1] : 0
                 if next == UInt8(ascii: "=") || next == UInt8(ascii: "!") {
-                    throw RegexError("lookbehind is not supported (the engine runs in linear time)", at: start)
+                    throw RegexError("lookbehind is not supported (no lookaround: the engine runs in linear time)", at: start)
                 }
                 try skipGroupName(start: start)
             case UInt8(ascii: "P"):
