@@ -4,7 +4,9 @@
 /// Matches are leftmost-first (Perl/RE2 priority: greedy quantifiers prefer longer, alternation
 /// prefers the left branch) and non-overlapping. A match is capped at `maxMatchBytes`: a thread
 /// older than that is dropped, which bounds both the streaming hold-back and the work spent
-/// extending a match (so finding all matches stays linear too).
+/// extending a match (so finding all matches stays linear too). A pattern may match the empty
+/// string (after an empty match the search moves on a byte); deny lists refuse such patterns at
+/// their compile site. One engine serves deny lists, injection rules and schema `pattern`s (`search`).
 public struct LinearRegex: Sendable {
     /// The longest match a search reports.
     public static let maxMatchBytes = 4096

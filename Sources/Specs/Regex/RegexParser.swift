@@ -1,7 +1,8 @@
-/// Parses the RE2-like subset the linear-time engine runs: literals, escapes, classes and ranges,
-/// `.`, `* + ? {m,n}` (greedy and lazy), alternation, groups (capturing, `(?:`, named), anchors
-/// `^ $ \A \z`, `\b \B`, `\d \w \s` and negations, flags `(?i) (?m) (?s)`. Backreferences and
-/// lookaround need backtracking and are rejected with an error naming the construct.
+/// Parses the RE2-like subset the linear-time engine runs: literals, escapes (`\n \t \0 \x41`, `[\b]`
+/// as backspace), classes and ranges (non-ASCII members too), `.`, `* + ? {m,n}` (greedy and lazy),
+/// alternation, groups (capturing, `(?:`, named), anchors `^ $ \A \z`, `\b \B`, `\d \w \s` (ASCII)
+/// and negations, flags `(?i) (?m) (?s)` (case folding is ASCII). Backreferences and lookaround need
+/// backtracking and are rejected with an error naming the construct.
 struct RegexParser {
     /// Counted repetitions above this are rejected: they expand into that many program copies.
     static let maxRepeat = 1000
