@@ -39,9 +39,13 @@ public struct AgentSpec: Sendable {
     public var environment: [EnvironmentVariable]
     /// The effective limits: the policy's, tightened by the spec's `limits` and `timeoutSeconds`.
     public var limits: ResourceLimits
+    /// The effective broker policy: the policy's `broker` section narrowed by the spec's; nil: no broker.
+    public var broker: BrokerPolicy? = nil
+    /// External MCP servers the spec declares (`broker.mcpServers`).
+    public var mcpServers: [MCPServer] = []
 
     static let keys = ["name", "description", "policy", "code", "entrypoint", "workingDirectory", "environment",
-                       "limits", "timeoutSeconds"]
+                       "limits", "timeoutSeconds", "broker"]
 
     /// Loads the spec at `path`, then the policy it names, and checks the spec against the policy.
     public static func load(path: String) throws(SpecError) -> AgentSpec {
@@ -76,6 +80,7 @@ public struct AgentSpec: Sendable {
             environment: try readEnvironment(object.optional("environment")),
             limits: policy.limits)
         try spec.applyLimits(object)
+        try spec.applyBroker(object.optional("broker"))
         return spec
     }
 
@@ -112,6 +117,16 @@ public struct AgentSpec: Sendable {
             result.append(EnvironmentVariable(name: member.key, value: try member.reader.text(allowEmpty: true)))
         }
         return result
+    }
+
+    /// Narrows the policy's broker section with the spec's; a spec section without a policy one is an error.
+    mutating func applyBroker(_ reader: JSONReader?) throws(SpecError) {
+        broker = policy.broker
+        guard let reader else { return }
+        guard let policyBroker = policy.broker else {
+            throw reader.specError("the policy (\(policy.file)) has no broker section, so the spec cannot have one", code: .loosensPolicy)
+        }
+        (broker, mcpServers) = try policyBroker.narrowed(by: reader, policyFile: policy.file)
     }
 
     /// Tightens `limits` with the spec's `limits` object and `timeoutSeconds`, refusing anything looser.

@@ -1,0 +1,207 @@
+import Glibc
+import Guardrails
+import HTTPServer
+import Inference
+import Specs
+import TraceStore
+
+/// One `POST /v1/chat/completions` call, run on a broker worker thread: decode, policy (model
+/// allowlist, per-request cap), input guardrails, prompt, admission (tokens reserved from the
+/// prompt length plus the completion cap), generation (streamed or not) through the output
+/// guardrails, settlement with the real usage, and the trace records.
+struct ChatCompletionCall {
+    let endpoint: AgentEndpoint
+    let catalog: ModelCatalog
+    let body: [UInt8]
+    let responder: any HTTPResponder
+
+    /// What the trace gets about the call, filled in as it goes.
+    final class Record {
+        var model = ""
+        var provider = "warden"
+        var inputTokens: Int?
+        var outputTokens: Int?
+        var finishReasons: [String] = []
+        var responseText = ""
+        var error: String?
+        var decisions: [(GuardrailStage, GuardrailVerdict)] = []
+    }
+
+    func run() {
+        let start = TraceClock.nanoseconds()
+        let record = Record()
+        do {
+            try serve(record)
+        } catch {
+            record.error = error.description
+            responder.respond(error.httpResponse)
+        }
+        trace(record, start: start)
+    }
+
+    private func serve(_ record: Record) throws(BrokerError) {
+        let request = try ChatCompletionRequest(body: body)
+        record.model = request.model
+        let policy = endpoint.policy
+        guard let rule = policy.models.first(where: { $0.name == request.model }) else {
+            var error = BrokerError(.policyDenied, "the model \"\(request.model)\" is not allowed by the run's policy (allowed: "
+                                    + policy.models.map(\.name).joined(separator: ", ") + ")")
+            error.param = "model"
+            throw error
+        }
+        var maxTokens = request.maxCompletionTokens ?? rule.maxTokensPerRequest
+        guard maxTokens <= rule.maxTokensPerRequest else {
+            var error = BrokerError(.policyDenied, "max_completion_tokens \(maxTokens) is more than the policy allows for "
+                                    + "\(rule.name) (\(rule.maxTokensPerRequest))")
+            error.param = "max_completion_tokens"
+            throw error
+        }
+        let provider = try catalog.provider(named: request.model)
+        record.provider = provider.providerName
+        var verdicts: [GuardrailVerdict] = []
+        defer { record.decisions += verdicts.map { (.modelInput, $0) } }
+        let messages = try ChatPromptBuilder(request: request, pipeline: endpoint.guardrails).messages(decisions: &verdicts)
+        let prompt = try provider.prepare(messages)
+        guard prompt.tokenCount < provider.contextLength else {
+            throw BrokerError(.contextLengthExceeded, "the prompt is \(prompt.tokenCount) tokens; the model's context holds \(provider.contextLength)")
+        }
+        maxTokens = min(maxTokens, provider.contextLength - prompt.tokenCount)
+        let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + maxTokens)
+        var used = ticket.reservedTokens  // kept if the model fails without usage
+        defer { endpoint.admission.settle(ticket, usedTokens: used) }
+        record.inputTokens = prompt.tokenCount
+        var seed = request.seed.map { UInt64(bitPattern: $0) } ?? 0
+        if request.seed == nil { var generator = SystemRandomNumberGenerator(); seed = generator.next() }
+        let settings = GenerationSettings(maxTokens: maxTokens, temperature: request.temperature, topP: request.topP,
+                                          seed: seed, stop: request.stop)
+        if request.stream {
+            let stream = ChatStream(request: request, endpoint: endpoint, responder: responder, record: record)
+            used = stream.run(provider: provider, prompt: prompt, settings: settings)
+        } else {
+            used = try respondWhole(request, provider: provider, prompt: prompt, settings: settings, record: record)
+        }
+    }
+
+    /// Non-streaming: generate, split out tool calls, check the output, answer once. Returns the tokens used.
+    private func respondWhole(_ request: ChatCompletionRequest, provider: any ModelProvider, prompt: ModelPrompt,
+                              settings: GenerationSettings, record: Record) throws(BrokerError) -> Int {
+        let completion = try provider.complete(prompt, settings: settings, isCancelled: { false }, onText: { _ in })
+        record.outputTokens = completion.completionTokens
+        let used = completion.promptTokens + completion.completionTokens
+        var scanner = ToolCallScanner()
+        let pieces = request.tools.isEmpty || request.toolChoice == .none
+            ? [.content(completion.text)] : scanner.feed(completion.text) + scanner.finish()
+        var content = ""
+        var calls: [(ToolCallFormat.Call, String)] = []
+        for piece in pieces {
+            switch piece {
+            case .content(let text): content += text
+            case .call(let call): calls.append((call, ChatCompletionJSON.newCallID()))
+            }
+        }
+        if request.jsonObject, calls.isEmpty {
+            guard let json = Self.jsonContent(content) else {
+                throw BrokerError(.internalError, "the model's answer is not a JSON object (response_format json_object)")
+            }
+            content = json
+        }
+        content = try outputChecked(content, record: record)
+        for index in calls.indices { calls[index].0.arguments = try outputChecked(calls[index].0.arguments, record: record) }
+        let finish = !calls.isEmpty ? "tool_calls" : completion.finish == .length ? "length" : "stop"
+        record.finishReasons = [finish]
+        record.responseText = content + calls.map { $0.0.name + $0.0.arguments }.joined()
+        let trimmed = calls.isEmpty ? content : content.trimmingWhitespace()
+        let body = ChatCompletionJSON.completion(
+            id: ChatCompletionJSON.newID(), created: ChatCompletionJSON.now(), model: request.model,
+            content: calls.isEmpty || !trimmed.isEmpty ? trimmed : nil, calls: calls, finishReason: finish,
+            promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
+        responder.respond(HTTPResponse(status: 200, headers: HTTPHeaders([("content-type", "application/json")]),
+                                       body: JSONWriter.compactBytes(body)))
+        return used
+    }
+
+    private func outputChecked(_ text: String, record: Record) throws(BrokerError) -> String {
+        if text.isEmpty { return text }
+        let verdict = endpoint.guardrails.check(text, stage: .modelOutput)
+        if !verdict.findings.isEmpty || verdict.action != .passed { record.decisions.append((.modelOutput, verdict)) }
+        switch verdict.action {
+        case .blocked: throw BrokerError(.guardrailBlocked, "blocked by the output guardrail: \(verdict.reason ?? "policy violation")")
+        case .redacted: return verdict.text
+        case .passed, .flagged: return text
+        }
+    }
+
+    /// The JSON object in a json_object answer: the whole text, else the first balanced `{…}`
+    /// that parses (small models wrap JSON in prose or code fences); nil when there is none.
+    static func jsonContent(_ text: String) -> String? {
+        let trimmed = text.trimmingWhitespace()
+        if case .object? = try? JSONParser.parse(trimmed) { return trimmed }
+        let bytes = Array(text.utf8)
+        var start = 0
+        while let open = bytes[start...].firstIndex(of: UInt8(ascii: "{")) {
+            var depth = 0, inString = false, escaped = false
+            for index in open..<bytes.count {
+                let byte = bytes[index]
+                if inString {
+                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = true }
+                if byte == UInt8(ascii: "{") { depth += 1 }
+                if byte == UInt8(ascii: "}") {
+                    depth -= 1
+                    if depth == 0 {
+                        let candidate = Array(bytes[open...index])
+                        if case .object? = try? JSONParser.parse(candidate) { return String(decoding: candidate, as: UTF8.self) }
+                        break
+                    }
+                }
+            }
+            start = open + 1
+        }
+        return nil
+    }
+
+    /// `model.request` with its span, then each guardrail decision inside that span.
+    private func trace(_ record: Record, start: UInt64) {
+        guard let recorder = endpoint.trace else { return }
+        var responseHash = SHA256Hasher()
+        responseHash.update(Array(record.responseText.utf8))
+        var requestHash = SHA256Hasher()
+        requestHash.update(body)
+        let request = ModelRequest(operation: "chat", provider: record.provider, model: record.model.isEmpty ? "unknown" : record.model,
+                                   startNanoseconds: start, endNanoseconds: TraceClock.nanoseconds(),
+                                   inputTokens: record.inputTokens, outputTokens: record.outputTokens,
+                                   finishReasons: record.finishReasons, requestSHA256: requestHash.finalize().hex,
+                                   responseSHA256: record.error == nil ? responseHash.finalize().hex : nil, error: record.error)
+        guard let span = try? recorder.modelRequest(request) else { return }
+        for (stage, verdict) in record.decisions {
+            try? recorder.guardrailDecided(GuardrailDecision(verdict, stage: stage), span: span)
+        }
+    }
+}
+
+extension GuardrailDecision {
+    /// The trace form of a verdict: what was concluded apart from what was done.
+    init(_ verdict: GuardrailVerdict, stage: GuardrailStage) {
+        let first = verdict.findings.first
+        let action: String
+        switch verdict.action {
+        case .passed: action = "passed"
+        case .blocked: action = "blocked"
+        case .redacted: action = "redacted"
+        case .flagged: action = "logged"
+        }
+        self.init(guardrail: first?.detector ?? "pipeline", target: stage.rawValue, verdict: verdict.verdict, action: action,
+                  rule: first?.rule, reason: verdict.reason)
+    }
+}
+
+/// Wall-clock nanoseconds, as the trace's other records use.
+enum TraceClock {
+    static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}

@@ -1,0 +1,114 @@
+/// A spec's `broker` section: it may only narrow the policy's (fewer models, lower caps, fewer tools,
+/// lower rates, budget and concurrency) and declares the MCP servers the agent brings.
+///
+/// ```
+/// "broker": {
+///   "models": [{"name": "smollm2-135m", "maxTokensPerRequest": 128}],   // subset; cap optional
+///   "tools": ["fs.read", "notes.add"],                                   // subset, by name
+///   "rateLimits": {"requestsPerMinute": 60},
+///   "tokenBudget": 10000, "maxConcurrent": 2,
+///   "mcpServers": [{"name": "notes", "command": ["/usr/bin/python3", "/agent/notes_server.py"], "environment": {}}]
+/// }
+/// ```
+extension BrokerPolicy {
+    /// This policy narrowed by a spec's broker section; anything looser is a `.loosensPolicy` error at the value.
+    func narrowed(by reader: JSONReader, policyFile: String) throws(SpecError) -> (BrokerPolicy, [AgentSpec.MCPServer]) {
+        let object: JSONObjectReader
+        do { object = try reader.object(keys: Self.specKeys) } catch { throw SpecError(error) }
+        var result = self
+        func looser(_ at: JSONReader, _ what: String) -> SpecError {
+            at.specError("\(what) loosens the policy (\(policyFile)); a spec's broker section may only narrow it", code: .loosensPolicy)
+        }
+        if let modelsReader = object.optional("models") {
+            result.models = []
+            for asked in try Self.readModels(modelsReader, requireLimit: false) {
+                guard let allowed = models.first(where: { $0.name == asked.rule.name }) else {
+                    throw looser(asked.at, "model \"\(asked.rule.name)\" is not allowed by the policy, so it")
+                }
+                if asked.limitGiven, asked.rule.maxTokensPerRequest > allowed.maxTokensPerRequest {
+                    throw looser(asked.at, "maxTokensPerRequest \(asked.rule.maxTokensPerRequest) (policy: \(allowed.maxTokensPerRequest))")
+                }
+                result.models.append(asked.limitGiven ? asked.rule : allowed)
+            }
+        }
+        if let toolsReader = object.optional("tools") {
+            result.tools = []
+            let elements: [JSONReader]
+            do { elements = try toolsReader.array() } catch { throw SpecError(error) }
+            for element in elements {
+                let name = try element.text()
+                guard let rule = tools.first(where: { $0.name == name }) else {
+                    throw looser(element, "tool \"\(name)\" is not allowed by the policy, so it")
+                }
+                if result.tools.contains(where: { $0.name == name }) { throw element.specError("tool \"\(name)\" is listed twice") }
+                result.tools.append(rule)
+            }
+        }
+        if let limitsReader = object.optional("rateLimits") {
+            let asked = try Self.readRateLimits(limitsReader)
+            let members = (try? limitsReader.anyObject())?.members ?? []
+            func at(_ key: String) -> JSONReader { members.first { $0.key == key }?.reader ?? limitsReader }
+            result.rateLimits.requestsPerMinute = try Self.lower(asked.requestsPerMinute, than: rateLimits.requestsPerMinute) {
+                looser(at("requestsPerMinute"), "requestsPerMinute \($0) (policy: \($1))")
+            }
+            result.rateLimits.tokensPerMinute = try Self.lower(asked.tokensPerMinute, than: rateLimits.tokensPerMinute) {
+                looser(at("tokensPerMinute"), "tokensPerMinute \($0) (policy: \($1))")
+            }
+        }
+        if let budgetReader = object.optional("tokenBudget") {
+            let asked = try budgetReader.count(in: Bounds.tokenBudget)
+            result.tokenBudget = try Self.lower(asked, than: tokenBudget) { looser(budgetReader, "tokenBudget \($0) (policy: \($1))") }
+        }
+        if let concurrentReader = object.optional("maxConcurrent") {
+            let asked = try concurrentReader.count(in: Bounds.maxConcurrent)
+            guard asked <= maxConcurrent else { throw looser(concurrentReader, "maxConcurrent \(asked) (policy: \(maxConcurrent))") }
+            result.maxConcurrent = asked
+        }
+        let servers = try object.optional("mcpServers").map { r throws(SpecError) in try AgentSpec.MCPServer.readList(r) } ?? []
+        return (result, servers)
+    }
+
+    /// `asked` when it is at most `limit` (nil: unlimited); the policy's value when nothing was asked.
+    static func lower(_ asked: Int?, than limit: Int?, _ fail: (Int, Int) -> SpecError) throws(SpecError) -> Int? {
+        guard let asked else { return limit }
+        if let limit, asked > limit { throw fail(asked, limit) }
+        return asked
+    }
+}
+
+extension AgentSpec {
+    /// An external MCP server the agent brings (stdio), launched in its own sandbox by the broker;
+    /// its tools appear as `name.tool`.
+    public struct MCPServer: Sendable, Equatable {
+        /// The server's name: the prefix of its tools (`notes` -> `notes.add`).
+        public var name: String
+        /// argv; `command[0]` is an absolute path inside the server's sandbox.
+        public var command: [String]
+        /// The server's complete environment, in spec order.
+        public var environment: [EnvironmentVariable]
+
+        public init(name: String, command: [String], environment: [EnvironmentVariable] = []) {
+            self.name = name; self.command = command; self.environment = environment
+        }
+
+        static func readList(_ reader: JSONReader) throws(SpecError) -> [MCPServer] {
+            let elements: [JSONReader]
+            do { elements = try reader.array() } catch { throw SpecError(error) }
+            var servers: [MCPServer] = []
+            for element in elements {
+                let object: JSONObjectReader, nameReader: JSONReader, commandReader: JSONReader
+                do {
+                    object = try element.object(keys: ["name", "command", "environment"])
+                    nameReader = try object.required("name")
+                    commandReader = try object.required("command")
+                } catch { throw SpecError(error) }
+                let name = try nameReader.name()
+                if name.contains(".") { throw nameReader.specError("\"\(name)\": a server name must not contain '.' (its tools are named \(name).TOOL)") }
+                if servers.contains(where: { $0.name == name }) { throw nameReader.specError("MCP server \"\(name)\" is declared twice") }
+                servers.append(MCPServer(name: name, command: try AgentSpec.readEntrypoint(commandReader),
+                                         environment: try AgentSpec.readEnvironment(object.optional("environment"))))
+            }
+            return servers
+        }
+    }
+}
