@@ -51,7 +51,9 @@ let package = Package(
         ),
 
         // A small HTTP/1.1 server (broker endpoints, later the control API) and client (http.fetch).
-        .target(name: "HTTPServer", dependencies: ["HostOS"]),
+        .target(name: "HTTPServer", dependencies: ["HostOS", "CHTTPShims"]),
+        // epoll, eventfd and accept4 for HTTPServer's event loop (not exported by Swift's Glibc module).
+        .target(name: "CHTTPShims"),
 
         // Guardrail detectors (secrets, PII, injection, deny lists, size), one protocol, one pipeline.
         .target(name: "Guardrails", dependencies: ["Specs"]),

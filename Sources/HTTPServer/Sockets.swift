@@ -1,0 +1,129 @@
+import Glibc
+import HostOS
+
+extension HTTPServer {
+    /// A listening TCP socket on 127.0.0.1 (`port` 0: the kernel picks), and the port it got.
+    /// For tests and benchmarks; the broker's listeners come from inside the agents' namespaces.
+    public static func listenLoopback(port: UInt16 = 0) throws(HTTPServerError) -> (FileDescriptor, UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        if fd < 0 { throw .system("socket") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound != 0 || listen(fd, 1024) != 0 {
+            let error = HTTPServerError.system(bound != 0 ? "bind" : "listen")
+            close(fd)
+            throw error
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        if named != 0 {
+            let error = HTTPServerError.system("getsockname")
+            close(fd)
+            throw error
+        }
+        return (FileDescriptor(rawValue: fd), UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Blocking-socket helpers for the client: connect with a deadline, and read or write with one.
+enum ClientSocket {
+    /// Resolves `host` (IPv4 or IPv6 literals, or names) and connects to the first address that
+    /// answers before `deadline` (monotonic nanoseconds).
+    static func connect(host: String, port: UInt16, deadline: UInt64) throws(HTTPServerError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        if status != 0 {
+            throw HTTPServerError(.resolution, "cannot resolve '\(host)': \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = HTTPServerError(.resolution, "no addresses for '\(host)'")
+        var entry = list
+        while let info = entry {
+            entry = info.pointee.ai_next
+            do throws(HTTPServerError) {
+                return try connect(info.pointee, deadline: deadline)
+            } catch { lastError = error }
+        }
+        throw lastError
+    }
+
+    private static func connect(_ info: addrinfo, deadline: UInt64) throws(HTTPServerError) -> Int32 {
+        let fd = socket(info.ai_family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        if fd < 0 { throw .system("socket") }
+        if Glibc.connect(fd, info.ai_addr, info.ai_addrlen) != 0 && errno != EINPROGRESS {
+            let error = HTTPServerError.system("connect")
+            close(fd)
+            throw error
+        }
+        do throws(HTTPServerError) {
+            try wait(fd, events: Int16(POLLOUT), deadline: deadline)
+        } catch {
+            close(fd)
+            throw error
+        }
+        var failure: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
+        if failure != 0 {
+            close(fd)
+            throw .system("connect", failure)
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
+    }
+
+    /// Waits until `fd` is ready for `events`, or throws `.timeout` at `deadline`.
+    static func wait(_ fd: Int32, events: Int16, deadline: UInt64) throws(HTTPServerError) {
+        while true {
+            let now = monotonicNanoseconds()
+            if now >= deadline { throw HTTPServerError(.timeout, "timed out") }
+            var request = pollfd(fd: fd, events: events, revents: 0)
+            let milliseconds = Int32(min((deadline - now) / 1_000_000 + 1, 60_000))
+            let ready = poll(&request, 1, milliseconds)
+            if ready > 0 { return }
+            if ready < 0 && errno != EINTR { throw .system("poll") }
+        }
+    }
+
+    /// Writes all of `bytes` before `deadline`.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: UInt64) throws(HTTPServerError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written > 0 { offset += written; continue }
+            if written < 0 && errno == EINTR { continue }
+            if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                try wait(fd, events: Int16(POLLOUT), deadline: deadline)
+                continue
+            }
+            throw HTTPServerError(.connectionClosed, "sending the request failed: \(String(cString: strerror(errno)))", systemError: errno)
+        }
+    }
+
+    /// Reads what is available (at most `buffer.count` bytes) before `deadline`; 0 at end of stream.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64) throws(HTTPServerError) -> Int {
+        while true {
+            let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                try wait(fd, events: Int16(POLLIN), deadline: deadline)
+                continue
+            }
+            throw HTTPServerError(.connectionClosed, "reading the response failed: \(String(cString: strerror(errno)))", systemError: errno)
+        }
+    }
+}
