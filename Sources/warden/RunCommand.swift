@@ -1,3 +1,4 @@
+import Broker
 import Glibc
 import Sandbox
 import Specs
@@ -61,7 +62,8 @@ enum RunCommand: WardenCommand {
             RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
                           policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: version)
         }
-        return options.execute(commandName: "run", traceStart: traceStart) { () throws(SandboxRun.Error) in
+        let broker = spec.broker.map { (policy: $0, workspace: workspace) }
+        return options.execute(commandName: "run", traceStart: traceStart, broker: broker) { () throws(SandboxRun.Error) in
             try SandboxRun.Request.agent(spec, workspace: workspace)
         }
     }
@@ -94,6 +96,7 @@ struct RunOptions {
 
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
     func execute(commandName: String, traceStart: (() throws(TraceError) -> RunStart)? = nil,
+                 broker: (policy: BrokerPolicy, workspace: String?)? = nil,
                  _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
@@ -109,6 +112,18 @@ struct RunOptions {
                 guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return ExitCode.failure }
                 settings.trace = recorder
             }
+            var brokerRun: BrokerRun?
+            if let broker {
+                do {
+                    brokerRun = try BrokerRun(policy: broker.policy, runID: settings.trace?.runID ?? "untraced",
+                                              workspace: broker.workspace, trace: settings.trace, models: .standard())
+                } catch {
+                    printError("warden \(commandName): cannot start the broker: \(error)")
+                    return ExitCode.failure
+                }
+                brokerRun?.attach(&request, &settings)
+            }
+            defer { brokerRun?.stop() }
             result = try SandboxRun.execute(request, settings: settings)
         } catch {
             printError("warden \(commandName): \(error)")
