@@ -1,3 +1,4 @@
+import Glibc
 import Inference
 import Synchronization
 
@@ -9,8 +10,11 @@ public final class ScriptedBackend: InferenceBackend {
     public let config: ModelConfig
     public let name = "scripted"
     private let script = Mutex<(tokens: [Int32], next: Int)>(([], 0))
+    /// Time each evaluation takes, to stand in for a slow model (0: instant).
+    public let stepNanoseconds: UInt64
 
-    public init(vocabularySize: Int, contextLength: Int = 8192) {
+    public init(vocabularySize: Int, contextLength: Int = 8192, stepNanoseconds: UInt64 = 0) {
+        self.stepNanoseconds = stepNanoseconds
         config = ModelConfig(layerCount: 1, embeddingLength: 64, feedForwardLength: 64, headCount: 1, kvHeadCount: 1,
                              vocabularySize: vocabularySize, contextLength: contextLength, ropeTheta: 10000, rmsEpsilon: 1e-5)
     }
@@ -30,6 +34,11 @@ public final class ScriptedBackend: InferenceBackend {
             s.next += 1
             return token
         }
+        if stepNanoseconds > 0 {
+            var pause = timespec(tv_sec: Int(stepNanoseconds / 1_000_000_000), tv_nsec: Int(stepNanoseconds % 1_000_000_000))
+            var left = timespec()
+            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+        }
         var logits = [Float](repeating: 0, count: config.vocabularySize)
         if token >= 0, Int(token) < logits.count { logits[Int(token)] = 60 }
         return batch.map { _ in logits }
@@ -42,8 +51,9 @@ public enum ScriptedModel {
     public typealias Respond = @Sendable ([ChatMessage]) -> String
 
     /// A provider with the given tokenizer and template.
-    public static func provider(tokenizer: Tokenizer, template: ChatTemplate, respond: @escaping Respond) -> TokenModelProvider {
-        let backend = ScriptedBackend(vocabularySize: tokenizer.vocabularySize)
+    public static func provider(tokenizer: Tokenizer, template: ChatTemplate, stepNanoseconds: UInt64 = 0,
+                                respond: @escaping Respond) -> TokenModelProvider {
+        let backend = ScriptedBackend(vocabularySize: tokenizer.vocabularySize, stepNanoseconds: stepNanoseconds)
         return TokenModelProvider(providerName: "scripted", tokenizer: tokenizer, template: template, backend: backend) { prompt in
             let eos = tokenizer.endOfGenerationIDs.contains(tokenizer.eosID) ? tokenizer.eosID : (tokenizer.endOfGenerationIDs.min() ?? tokenizer.eosID)
             backend.setScript(tokenizer.encode(respond(prompt.messages)) + [eos])
@@ -51,10 +61,12 @@ public enum ScriptedModel {
     }
 
     /// A provider with the tokenizer and template of the GGUF file at `modelPath` (its weights are not loaded).
-    public static func provider(modelPath: String, respond: @escaping Respond) throws(BrokerError) -> TokenModelProvider {
+    public static func provider(modelPath: String, stepNanoseconds: UInt64 = 0,
+                                respond: @escaping Respond) throws(BrokerError) -> TokenModelProvider {
         do throws(InferenceError) {
             let file = try GGUFFile(path: modelPath)
-            return provider(tokenizer: try Tokenizer(gguf: file.metadata), template: try ChatTemplate(gguf: file.metadata), respond: respond)
+            return provider(tokenizer: try Tokenizer(gguf: file.metadata), template: try ChatTemplate(gguf: file.metadata),
+                            stepNanoseconds: stepNanoseconds, respond: respond)
         } catch {
             throw BrokerError(.internalError, "cannot load the tokenizer of \(modelPath): \(error)")
         }
