@@ -9,7 +9,8 @@
 ///   "workingDirectory": "/agent",
 ///   "environment": {"PATH": "/usr/bin:/bin"},    // exactly this; nothing is inherited
 ///   "limits": {"memory": "128MiB"},              // may only tighten the policy's
-///   "timeoutSeconds": 30
+///   "timeoutSeconds": 30,
+///   "broker": {"models": [...], "tools": [...], "mcpServers": [...]}   // optional: may only narrow the policy's
 /// }
 /// ```
 public struct AgentSpec: Sendable {
@@ -39,7 +40,9 @@ public struct AgentSpec: Sendable {
     public var environment: [EnvironmentVariable]
     /// The effective limits: the policy's, tightened by the spec's `limits` and `timeoutSeconds`.
     public var limits: ResourceLimits
-    /// The effective broker policy: the policy's `broker` section narrowed by the spec's; nil: no broker.
+    /// The effective broker policy: the policy's `broker` section narrowed by the spec's. Nil when the
+    /// spec has no `broker` section (`"broker": {}` takes the policy's as is): a run gets a broker
+    /// endpoint, and the OPENAI_* / WARDEN_MCP_URL variables, only when its spec asks for one.
     public var broker: BrokerPolicy? = nil
     /// External MCP servers the spec declares (`broker.mcpServers`).
     public var mcpServers: [MCPServer] = []
@@ -121,7 +124,6 @@ public struct AgentSpec: Sendable {
 
     /// Narrows the policy's broker section with the spec's; a spec section without a policy one is an error.
     mutating func applyBroker(_ reader: JSONReader?) throws(SpecError) {
-        broker = policy.broker
         guard let reader else { return }
         guard let policyBroker = policy.broker else {
             throw reader.specError("the policy (\(policy.file)) has no broker section, so the spec cannot have one", code: .loosensPolicy)

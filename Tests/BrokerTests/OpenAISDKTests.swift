@@ -109,4 +109,18 @@ struct OpenAISDKTests {
         #expect(json["error"]?.string == "APIError")
         #expect(json["message"]?.string?.contains("not a JSON object") == true)
     }
+
+    @Test("warden run: the example agent uses the real model through the broker", .enabled(if: ready, "run Scripts/agent-venv and warden model pull"))
+    func exampleAgent() throws {
+        let result = try WardenTool.run(["run", "--verbose", "AgentSpecs/openai-agent.json"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("broker at http://127.0.0.1:8080/v1, models: ['smollm2-135m']"), "\(result.stdout)")
+        let answer = result.stdout.split(separator: "\n").first { $0.hasPrefix("answer: ") }
+        #expect((answer?.count ?? 0) > "answer: ".count + 5, "\(result.stdout)")
+        #expect(result.stdout.contains("streamed usage:"))
+        // Both completions are in the run's trace.
+        let runID = try #require(result.stderr.split(separator: "\n").first { $0.contains("trace ") }?.split(separator: " ").last)
+        let shown = try WardenTool.run(["trace", "show", String(runID)])
+        #expect(shown.stdout.components(separatedBy: "chat smollm2-135m via warden").count == 3, "\(shown.stdout)")
+    }
 }

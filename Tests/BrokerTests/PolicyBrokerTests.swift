@@ -107,10 +107,12 @@ struct PolicyBrokerTests {
                                           environment: [.init(name: "A", value: "1")])])
     }
 
-    @Test("without a spec section the policy's applies")
+    @Test("an empty spec section takes the policy's as is; no spec section means no broker")
     func inherits() throws {
-        let spec = try AgentSpec.load(path: Self.spec(policyBroker: Self.policyBroker, specBroker: nil))
+        let spec = try AgentSpec.load(path: Self.spec(policyBroker: Self.policyBroker, specBroker: "{}"))
         #expect(spec.broker?.models.count == 2 && spec.broker?.tokenBudget == 5000 && spec.mcpServers.isEmpty)
+        let without = try AgentSpec.load(path: Self.spec(policyBroker: Self.policyBroker, specBroker: nil))
+        #expect(without.broker == nil && without.policy.broker != nil)
     }
 
     /// (spec broker JSON, code, message text, path)
