@@ -19,42 +19,9 @@ extension BrokerPolicy {
         func looser(_ at: JSONReader, _ what: String) -> SpecError {
             at.specError("\(what) loosens the policy (\(policyFile)); a spec's broker section may only narrow it", code: .loosensPolicy)
         }
-        if let modelsReader = object.optional("models") {
-            result.models = []
-            for asked in try Self.readModels(modelsReader, requireLimit: false) {
-                guard let allowed = models.first(where: { $0.name == asked.rule.name }) else {
-                    throw looser(asked.at, "model \"\(asked.rule.name)\" is not allowed by the policy, so it")
-                }
-                if asked.limitGiven, asked.rule.maxTokensPerRequest > allowed.maxTokensPerRequest {
-                    throw looser(asked.at, "maxTokensPerRequest \(asked.rule.maxTokensPerRequest) (policy: \(allowed.maxTokensPerRequest))")
-                }
-                result.models.append(asked.limitGiven ? asked.rule : allowed)
-            }
-        }
-        if let toolsReader = object.optional("tools") {
-            result.tools = []
-            let elements: [JSONReader]
-            do { elements = try toolsReader.array() } catch { throw SpecError(error) }
-            for element in elements {
-                let name = try element.text()
-                guard let rule = tools.first(where: { $0.name == name }) else {
-                    throw looser(element, "tool \"\(name)\" is not allowed by the policy, so it")
-                }
-                if result.tools.contains(where: { $0.name == name }) { throw element.specError("tool \"\(name)\" is listed twice") }
-                result.tools.append(rule)
-            }
-        }
-        if let limitsReader = object.optional("rateLimits") {
-            let asked = try Self.readRateLimits(limitsReader)
-            let members = (try? limitsReader.anyObject())?.members ?? []
-            func at(_ key: String) -> JSONReader { members.first { $0.key == key }?.reader ?? limitsReader }
-            result.rateLimits.requestsPerMinute = try Self.lower(asked.requestsPerMinute, than: rateLimits.requestsPerMinute) {
-                looser(at("requestsPerMinute"), "requestsPerMinute \($0) (policy: \($1))")
-            }
-            result.rateLimits.tokensPerMinute = try Self.lower(asked.tokensPerMinute, than: rateLimits.tokensPerMinute) {
-                looser(at("tokensPerMinute"), "tokensPerMinute \($0) (policy: \($1))")
-            }
-        }
+        if let modelsReader = object.optional("models") { result.models = try narrowedModels(modelsReader, looser) }
+        if let toolsReader = object.optional("tools") { result.tools = try narrowedTools(toolsReader, looser) }
+        if let limitsReader = object.optional("rateLimits") { result.rateLimits = try narrowedRates(limitsReader, looser) }
         if let budgetReader = object.optional("tokenBudget") {
             let asked = try budgetReader.count(in: Bounds.tokenBudget)
             result.tokenBudget = try Self.lower(asked, than: tokenBudget) { looser(budgetReader, "tokenBudget \($0) (policy: \($1))") }
@@ -66,6 +33,54 @@ extension BrokerPolicy {
         }
         let servers = try object.optional("mcpServers").map { r throws(SpecError) in try AgentSpec.MCPServer.readList(r) } ?? []
         return (result, servers)
+    }
+
+    typealias Looser = (JSONReader, String) -> SpecError
+
+    /// The spec's models: each allowed by the policy, with a cap no higher than the policy's.
+    func narrowedModels(_ reader: JSONReader, _ looser: Looser) throws(SpecError) -> [ModelRule] {
+        var result: [ModelRule] = []
+        for asked in try Self.readModels(reader, requireLimit: false) {
+            guard let allowed = models.first(where: { $0.name == asked.rule.name }) else {
+                throw looser(asked.at, "model \"\(asked.rule.name)\" is not allowed by the policy, so it")
+            }
+            if asked.limitGiven, asked.rule.maxTokensPerRequest > allowed.maxTokensPerRequest {
+                throw looser(asked.at, "maxTokensPerRequest \(asked.rule.maxTokensPerRequest) (policy: \(allowed.maxTokensPerRequest))")
+            }
+            result.append(asked.limitGiven ? asked.rule : allowed)
+        }
+        return result
+    }
+
+    /// The spec's tools, by name: each one the policy allows, with the policy's rule.
+    func narrowedTools(_ reader: JSONReader, _ looser: Looser) throws(SpecError) -> [ToolRule] {
+        var result: [ToolRule] = []
+        let elements: [JSONReader]
+        do { elements = try reader.array() } catch { throw SpecError(error) }
+        for element in elements {
+            let name = try element.text()
+            guard let rule = tools.first(where: { $0.name == name }) else {
+                throw looser(element, "tool \"\(name)\" is not allowed by the policy, so it")
+            }
+            if result.contains(where: { $0.name == name }) { throw element.specError("tool \"\(name)\" is listed twice") }
+            result.append(rule)
+        }
+        return result
+    }
+
+    /// The spec's rates: each at most the policy's.
+    func narrowedRates(_ reader: JSONReader, _ looser: Looser) throws(SpecError) -> RateLimits {
+        let asked = try Self.readRateLimits(reader)
+        let members = (try? reader.anyObject())?.members ?? []
+        func at(_ key: String) -> JSONReader { members.first { $0.key == key }?.reader ?? reader }
+        var result = rateLimits
+        result.requestsPerMinute = try Self.lower(asked.requestsPerMinute, than: rateLimits.requestsPerMinute) {
+            looser(at("requestsPerMinute"), "requestsPerMinute \($0) (policy: \($1))")
+        }
+        result.tokensPerMinute = try Self.lower(asked.tokensPerMinute, than: rateLimits.tokensPerMinute) {
+            looser(at("tokensPerMinute"), "tokensPerMinute \($0) (policy: \($1))")
+        }
+        return result
     }
 
     /// `asked` when it is at most `limit` (nil: unlimited); the policy's value when nothing was asked.

@@ -1,7 +1,9 @@
 import Glibc
 
-/// A fixed set of threads that run the broker's slow work (generation, guardrail scans of big
-/// bodies) off the HTTP event loop. The queue needs no bound of its own: the server reads a
+/// Threads that run the broker's slow work (generation, guardrail scans of big bodies) off the
+/// HTTP event loop. It starts with `threads` and grows, up to `maxThreads`, whenever a job arrives
+/// and none is idle: a stream whose client reads slowly blocks its thread (backpressure), and that
+/// must not hold up other calls. The queue needs no bound of its own: the server reads a
 /// connection's next request only after the current one is answered, so at most one job per
 /// connection is ever queued, and the server bounds connections.
 final class WorkerPool: @unchecked Sendable {
@@ -11,30 +13,39 @@ final class WorkerPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let ready = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var threads: [pthread_t] = []
+    private var idle = 0
+    let maxThreads: Int
 
-    init(threads count: Int) {
+    init(threads count: Int, maxThreads: Int = 64) {
+        self.maxThreads = max(count, maxThreads)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(ready, nil)
-        for _ in 0..<max(1, count) {
-            let box = Unmanaged.passRetained(self)
-            var thread = pthread_t()
-            if pthread_create(&thread, nil, { argument in
-                guard let argument else { return nil }
-                let pool = Unmanaged<WorkerPool>.fromOpaque(argument).takeRetainedValue()
-                pool.loop()
-                return nil
-            }, box.toOpaque()) == 0 {
-                threads.append(thread)
-            } else {
-                box.release()
-            }
+        pthread_mutex_lock(mutex)
+        for _ in 0..<max(1, count) { spawn() }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Starts one more thread (called with the mutex held).
+    private func spawn() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, { argument in
+            guard let argument else { return nil }
+            let pool = Unmanaged<WorkerPool>.fromOpaque(argument).takeRetainedValue()
+            pool.loop()
+            return nil
+        }, box.toOpaque()) == 0 {
+            threads.append(thread)
+        } else {
+            box.release()
         }
     }
 
-    /// Queues `job` for the next free thread.
+    /// Queues `job` for the next free thread (a new one when all are busy, up to `maxThreads`).
     func submit(_ job: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
+        if idle < jobs.count - head, threads.count < maxThreads, !stopping { spawn() }
         pthread_cond_signal(ready)
         pthread_mutex_unlock(mutex)
     }
@@ -45,14 +56,19 @@ final class WorkerPool: @unchecked Sendable {
         stopping = true
         pthread_cond_broadcast(ready)
         pthread_mutex_unlock(mutex)
-        for thread in threads { pthread_join(thread, nil) }
+        pthread_mutex_lock(mutex)
+        let all = threads
         threads = []
+        pthread_mutex_unlock(mutex)
+        for thread in all where pthread_equal(thread, pthread_self()) == 0 { pthread_join(thread, nil) }
     }
 
     private func loop() {
         while true {
             pthread_mutex_lock(mutex)
+            idle += 1
             while head == jobs.count && !stopping { pthread_cond_wait(ready, mutex) }
+            idle -= 1
             if head == jobs.count {
                 pthread_mutex_unlock(mutex)
                 return

@@ -42,6 +42,26 @@ struct ChatCompletionCall {
     private func serve(_ record: Record) throws(BrokerError) {
         let request = try ChatCompletionRequest(body: body)
         record.model = request.model
+        let cap = try allowedCompletionTokens(request)
+        let provider = try catalog.provider(named: request.model)
+        record.provider = provider.providerName
+        let prompt = try prepare(request, provider: provider, record: record)
+        let settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
+        let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + settings.maxTokens)
+        var used = ticket.reservedTokens  // kept if the model fails without usage
+        defer { endpoint.admission.settle(ticket, usedTokens: used) }
+        record.inputTokens = prompt.tokenCount
+        if request.stream {
+            let stream = ChatStream(request: request, endpoint: endpoint, responder: responder, record: record)
+            used = stream.run(provider: provider, prompt: prompt, settings: settings)
+        } else {
+            used = try respondWhole(request, provider: provider, prompt: prompt, settings: settings, record: record)
+        }
+    }
+
+    /// The completion cap: the request's, else the policy's for the model; a model outside the
+    /// allowlist or a cap above the policy's is a denial.
+    private func allowedCompletionTokens(_ request: ChatCompletionRequest) throws(BrokerError) -> Int {
         let policy = endpoint.policy
         guard let rule = policy.models.first(where: { $0.name == request.model }) else {
             var error = BrokerError(.policyDenied, "the model \"\(request.model)\" is not allowed by the run's policy (allowed: "
@@ -49,15 +69,18 @@ struct ChatCompletionCall {
             error.param = "model"
             throw error
         }
-        var maxTokens = request.maxCompletionTokens ?? rule.maxTokensPerRequest
-        guard maxTokens <= rule.maxTokensPerRequest else {
-            var error = BrokerError(.policyDenied, "max_completion_tokens \(maxTokens) is more than the policy allows for "
+        let asked = request.maxCompletionTokens ?? rule.maxTokensPerRequest
+        guard asked <= rule.maxTokensPerRequest else {
+            var error = BrokerError(.policyDenied, "max_completion_tokens \(asked) is more than the policy allows for "
                                     + "\(rule.name) (\(rule.maxTokensPerRequest))")
             error.param = "max_completion_tokens"
             throw error
         }
-        let provider = try catalog.provider(named: request.model)
-        record.provider = provider.providerName
+        return asked
+    }
+
+    /// The conversation after the input guardrails, rendered and tokenized; it must leave room to generate.
+    private func prepare(_ request: ChatCompletionRequest, provider: any ModelProvider, record: Record) throws(BrokerError) -> ModelPrompt {
         var verdicts: [GuardrailVerdict] = []
         defer { record.decisions += verdicts.map { (.modelInput, $0) } }
         let messages = try ChatPromptBuilder(request: request, pipeline: endpoint.guardrails).messages(decisions: &verdicts)
@@ -65,21 +88,14 @@ struct ChatCompletionCall {
         guard prompt.tokenCount < provider.contextLength else {
             throw BrokerError(.contextLengthExceeded, "the prompt is \(prompt.tokenCount) tokens; the model's context holds \(provider.contextLength)")
         }
-        maxTokens = min(maxTokens, provider.contextLength - prompt.tokenCount)
-        let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + maxTokens)
-        var used = ticket.reservedTokens  // kept if the model fails without usage
-        defer { endpoint.admission.settle(ticket, usedTokens: used) }
-        record.inputTokens = prompt.tokenCount
+        return prompt
+    }
+
+    /// Sampling from the request; without a seed, a random one (OpenAI's default is nondeterministic).
+    static func settings(_ request: ChatCompletionRequest, maxTokens: Int) -> GenerationSettings {
         var seed = request.seed.map { UInt64(bitPattern: $0) } ?? 0
         if request.seed == nil { var generator = SystemRandomNumberGenerator(); seed = generator.next() }
-        let settings = GenerationSettings(maxTokens: maxTokens, temperature: request.temperature, topP: request.topP,
-                                          seed: seed, stop: request.stop)
-        if request.stream {
-            let stream = ChatStream(request: request, endpoint: endpoint, responder: responder, record: record)
-            used = stream.run(provider: provider, prompt: prompt, settings: settings)
-        } else {
-            used = try respondWhole(request, provider: provider, prompt: prompt, settings: settings, record: record)
-        }
+        return GenerationSettings(maxTokens: maxTokens, temperature: request.temperature, topP: request.topP, seed: seed, stop: request.stop)
     }
 
     /// Non-streaming: generate, split out tool calls, check the output, answer once. Returns the tokens used.
