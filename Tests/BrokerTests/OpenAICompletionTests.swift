@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Inference
 import Specs
 import Testing
@@ -145,5 +146,37 @@ struct OpenAICompletionTests {
         let content = answer.json?["choices"]?[0]?["message"]?["content"]?.string ?? ""
         #expect(!content.isEmpty && content == expected.text, "broker: \(content); engine: \(expected.text)")
         #expect((answer.json?["usage"]?["completion_tokens"]?.int ?? 0) <= 12)
+    }
+
+    @Test("a prompt longer than the model's context is a 400 context_length_exceeded")
+    func contextOverflow() throws {
+        let (broker, endpoint) = try BrokerFixture.broker(BrokerFixture.scripted { _ in "never" })
+        let long = String(repeating: "lorem ipsum dolor sit amet ", count: 3000)
+        let answer = BrokerFixture.post(broker, #"{"model":"scripted","messages":[{"role":"user","content":"\#(long)"}]}"#)
+        #expect(answer.wait().status == 400)
+        #expect(answer.json?["error"]?["code"]?.string == "context_length_exceeded")
+        #expect(endpoint.admission.snapshot.admitted == 0)
+    }
+
+    @Test("a slow generation does not hold up other calls, even with one worker thread")
+    func slowDoesNotBlock() throws {
+        let path = try #require(BrokerFixture.modelPath)
+        let slow = try ScriptedModel.provider(modelPath: path, stepNanoseconds: 10_000_000) { _ in String(repeating: "slow ", count: 300) }
+        let catalog = ModelCatalog(["slow": { () throws(BrokerError) -> any ModelProvider in slow },
+                                    "instant": { () throws(BrokerError) -> any ModelProvider in InstantModelProvider(reply: "quick") }])
+        let broker = Broker(models: catalog, workerThreads: 1)
+        let endpoint = try AgentEndpoint(runID: "t", token: BrokerFixture.token, policy: BrokerFixture.policy(models: ["slow", "instant"], maxTokens: 300),
+                                         workspace: nil, trace: nil)
+        broker.register(endpoint, listener: 1)
+        let slowAnswer = CollectingResponder()
+        var headers = HTTPHeaders([("Authorization", "Bearer " + BrokerFixture.token)])
+        headers.add("content-type", "application/json")
+        broker.handle(HTTPRequest(method: "POST", target: "/v1/chat/completions", headers: headers,
+                                  body: Array(#"{"model":"slow","messages":[{"role":"user","content":"hi"}]}"#.utf8)),
+                      connection: HTTPConnectionInfo(listener: 1, connection: 1), responder: slowAnswer)
+        let quick = BrokerFixture.post(broker, #"{"model":"instant","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(quick.json?["choices"]?[0]?["message"]?["content"]?.string == "quick")
+        #expect(endpoint.admission.snapshot.inFlight == 1, "the slow call should still be running")
+        #expect(slowAnswer.wait().status == 200)
     }
 }

@@ -108,5 +108,9 @@ struct OpenAIServerTests {
         #expect(first["request_sha256"]?.string?.count == 64 && first["response_sha256"]?.string?.count == 64)
         #expect(requests[1].body["error"]?.string?.contains("policy_denied") == true)
         #expect(requests.allSatisfy { $0.parent == recorder.runSpan })
+        // The answered call's guardrail stages, each a decision in its span (verdict apart from action).
+        let decisions = records.filter { $0.type == .guardrailDecision && $0.span == requests[0].span }
+        #expect(Set(decisions.compactMap { $0.body["target"]?.string }) == ["input", "output"])
+        #expect(decisions.allSatisfy { $0.body["verdict"] != nil && $0.body["action"] != nil })
     }
 }

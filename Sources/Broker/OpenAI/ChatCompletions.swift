@@ -25,21 +25,25 @@ struct ChatCompletionCall {
         var responseText = ""
         var error: String?
         var decisions: [(GuardrailStage, GuardrailVerdict)] = []
+        /// Stages whose guardrails ran (each gets a decision record, an `allow` when nothing was found).
+        var checked: Set<GuardrailStage> = []
     }
 
     func run() {
         let start = TraceClock.nanoseconds()
         let record = Record()
+        let end = CallEnd(admission: endpoint.admission) { trace(record, start: start) }
         do {
-            try serve(record)
+            try serve(record, end)
         } catch {
             record.error = error.description
+            end.finish()
             responder.respond(error.httpResponse)
         }
-        trace(record, start: start)
+        end.finish()
     }
 
-    private func serve(_ record: Record) throws(BrokerError) {
+    private func serve(_ record: Record, _ end: CallEnd) throws(BrokerError) {
         let request = try ChatCompletionRequest(body: body)
         record.model = request.model
         let cap = try allowedCompletionTokens(request)
@@ -48,14 +52,13 @@ struct ChatCompletionCall {
         let prompt = try prepare(request, provider: provider, record: record)
         let settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
         let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + settings.maxTokens)
-        var used = ticket.reservedTokens  // kept if the model fails without usage
-        defer { endpoint.admission.settle(ticket, usedTokens: used) }
+        end.ticket = ticket
         record.inputTokens = prompt.tokenCount
         if request.stream {
             let stream = ChatStream(request: request, endpoint: endpoint, responder: responder, record: record)
-            used = stream.run(provider: provider, prompt: prompt, settings: settings)
+            stream.run(provider: provider, prompt: prompt, settings: settings, end: end)
         } else {
-            used = try respondWhole(request, provider: provider, prompt: prompt, settings: settings, record: record)
+            try respondWhole(request, provider: provider, prompt: prompt, settings: settings, record: record, end: end)
         }
     }
 
@@ -82,6 +85,7 @@ struct ChatCompletionCall {
     /// The conversation after the input guardrails, rendered and tokenized; it must leave room to generate.
     private func prepare(_ request: ChatCompletionRequest, provider: any ModelProvider, record: Record) throws(BrokerError) -> ModelPrompt {
         var verdicts: [GuardrailVerdict] = []
+        record.checked.insert(.modelInput)
         defer { record.decisions += verdicts.map { (.modelInput, $0) } }
         let messages = try ChatPromptBuilder(request: request, pipeline: endpoint.guardrails).messages(decisions: &verdicts)
         let prompt = try provider.prepare(messages)
@@ -98,12 +102,13 @@ struct ChatCompletionCall {
         return GenerationSettings(maxTokens: maxTokens, temperature: request.temperature, topP: request.topP, seed: seed, stop: request.stop)
     }
 
-    /// Non-streaming: generate, split out tool calls, check the output, answer once. Returns the tokens used.
+    /// Non-streaming: generate, split out tool calls, check the output, answer once.
     private func respondWhole(_ request: ChatCompletionRequest, provider: any ModelProvider, prompt: ModelPrompt,
-                              settings: GenerationSettings, record: Record) throws(BrokerError) -> Int {
+                              settings: GenerationSettings, record: Record, end: CallEnd) throws(BrokerError) {
         let completion = try provider.complete(prompt, settings: settings, isCancelled: { false }, onText: { _ in })
         record.outputTokens = completion.completionTokens
-        let used = completion.promptTokens + completion.completionTokens
+        record.checked.insert(.modelOutput)
+        end.used = completion.promptTokens + completion.completionTokens
         var scanner = ToolCallScanner()
         let pieces = request.tools.isEmpty || request.toolChoice == .none
             ? [.content(completion.text)] : scanner.feed(completion.text) + scanner.finish()
@@ -131,9 +136,9 @@ struct ChatCompletionCall {
             id: ChatCompletionJSON.newID(), created: ChatCompletionJSON.now(), model: request.model,
             content: calls.isEmpty || !trimmed.isEmpty ? trimmed : nil, calls: calls, finishReason: finish,
             promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
+        end.finish()
         responder.respond(HTTPResponse(status: 200, headers: HTTPHeaders([("content-type", "application/json")]),
                                        body: JSONWriter.compactBytes(body)))
-        return used
     }
 
     private func outputChecked(_ text: String, record: Record) throws(BrokerError) -> String {
@@ -194,6 +199,32 @@ struct ChatCompletionCall {
         for (stage, verdict) in record.decisions {
             try? recorder.guardrailDecided(GuardrailDecision(verdict, stage: stage), span: span)
         }
+        for stage in GuardrailStage.allCases where record.checked.contains(stage) && !record.decisions.contains(where: { $0.0 == stage }) {
+            try? recorder.guardrailDecided(GuardrailDecision(guardrail: "pipeline", target: stage.rawValue, verdict: "allow", action: "passed"), span: span)
+        }
+    }
+}
+
+/// Ends one call exactly once, before its last bytes leave: settles the admission ticket (with
+/// the real usage, or the reservation when the model failed without one) and records the trace.
+/// A client that sends its next call the moment this one is answered must find the concurrency
+/// slot and the refund already there, and a run that ends when its agent exits must find the
+/// call's records already written.
+final class CallEnd {
+    let admission: Admission
+    var ticket: Admission.Ticket?
+    /// Tokens really used, once known.
+    var used: Int?
+    private let record: () -> Void
+    private var done = false
+
+    init(admission: Admission, record: @escaping () -> Void) { self.admission = admission; self.record = record }
+
+    func finish() {
+        guard !done else { return }
+        done = true
+        if let ticket { admission.settle(ticket, usedTokens: used ?? ticket.reservedTokens) }
+        record()
     }
 }
 

@@ -22,7 +22,8 @@ final class ChatStream {
     private var callCount = 0
     /// Set once the stream must end early (client gone, or blocked): the generation stops.
     private(set) var stopped = false
-    private var failed = false
+    /// The error event the stream ends with (a block, a failure).
+    private var pendingError: BrokerError?
 
     init(request: ChatCompletionRequest, endpoint: AgentEndpoint, responder: any HTTPResponder, record: ChatCompletionCall.Record) {
         self.request = request; self.endpoint = endpoint; self.responder = responder; self.record = record
@@ -30,30 +31,37 @@ final class ChatStream {
         scansToolCalls = !request.tools.isEmpty && request.toolChoice != .none
     }
 
-    /// Streams the whole answer; returns the tokens used (prompt + generated).
-    func run(provider: any ModelProvider, prompt: ModelPrompt, settings: GenerationSettings) -> Int {
+    /// Streams the whole answer. The call is ended (settled, traced) before its last bytes leave.
+    func run(provider: any ModelProvider, prompt: ModelPrompt, settings: GenerationSettings, end: CallEnd) {
         var headers = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])
         headers.add("x-accel-buffering", "no")
         responder.startStream(status: 200, headers: headers)
+        record.checked.insert(.modelOutput)
         send(chunk(JSONObject([("role", .string("assistant")), ("content", .string(""))]), finish: nil))
-        let completion: ModelCompletion
         do {
-            completion = try provider.complete(prompt, settings: settings, isCancelled: { [unowned self] in stopped },
-                                               onText: { [unowned self] text in feed(text) })
+            let completion = try provider.complete(prompt, settings: settings, isCancelled: { [unowned self] in stopped },
+                                                   onText: { [unowned self] text in feed(text) })
+            record.outputTokens = completion.completionTokens
+            end.used = completion.promptTokens + completion.completionTokens
+            if !stopped {
+                for piece in scansToolCalls ? scanner.finish() : [] { emit(piece) }
+                finishContent()
+            }
+            if !stopped { return complete(completion, end: end) }
         } catch {
-            record.error = error.description
+            end.used = prompt.tokenCount
             fail(error)
-            responder.finish()
-            return prompt.tokenCount
         }
-        record.outputTokens = completion.completionTokens
-        let used = completion.promptTokens + completion.completionTokens
-        if stopped { responder.finish(); return used }
-        for piece in scansToolCalls ? scanner.finish() : [] { emit(piece) }
-        finishContent()
-        if failed || stopped { responder.finish(); return used }
+        end.finish()
+        if let pendingError { _ = responder.write(ChatCompletionJSON.event(pendingError.openAIErrorJSON)) }
+        responder.finish()
+    }
+
+    /// The normal ending: finish_reason, usage, [DONE].
+    private func complete(_ completion: ModelCompletion, end: CallEnd) {
         let finish = callCount > 0 ? "tool_calls" : completion.finish == .length ? "length" : "stop"
         record.finishReasons = [finish]
+        end.finish()
         send(chunk(JSONObject(), finish: finish))
         if request.includeUsage {
             send(ChatCompletionJSON.usageChunk(id: id, created: created, model: request.model,
@@ -61,7 +69,6 @@ final class ChatStream {
         }
         send(ChatCompletionJSON.done)
         responder.finish()
-        return used
     }
 
     private func feed(_ text: String) {
@@ -127,12 +134,11 @@ final class ChatStream {
         fail(BrokerError(.guardrailBlocked, "blocked by the output guardrail: \(verdict.reason ?? "policy violation")"))
     }
 
-    /// Ends the stream with an SSE error event and stops the generation.
+    /// Stops the generation; the stream ends with this error as an SSE event once the call is ended.
     private func fail(_ error: BrokerError) {
-        guard !failed else { return }
-        failed = true
+        guard pendingError == nil else { return }
+        pendingError = error
         record.error = record.error ?? error.description
-        send(ChatCompletionJSON.event(error.openAIErrorJSON))
         stopped = true
     }
 
