@@ -92,5 +92,16 @@ def midstream():
         return {"error": type(error).__name__, "message": error.message, "before": "".join(text)}
 
 
-print(json.dumps({"chat": chat, "stream": stream, "tools": tool_calls, "limits": limits,
+def guarded():
+    text = []
+    try:
+        for chunk in client.chat.completions.create(model="leaky", messages=user, stream=True):
+            for choice in chunk.choices:
+                text.append(choice.delta.content or "")
+        return {"error": None, "before": "".join(text)}
+    except openai.APIError as error:
+        return {"error": type(error).__name__, "message": error.message, "before": "".join(text)}
+
+
+print(json.dumps({"guarded": guarded, "chat": chat, "stream": stream, "tools": tool_calls, "limits": limits,
                   "midstream": midstream}[sys.argv[1]]()))

@@ -1,4 +1,5 @@
 import Foundation
+import Guardrails
 import Sandbox
 import Specs
 import Testing
@@ -25,14 +26,26 @@ struct OpenAISDKTests {
         let fast = try BrokerFixture.scripted(weather)
         guard let path = BrokerFixture.modelPath else { throw BrokerError(.internalError, "no model") }
         let slow = try ScriptedModel.provider(modelPath: path, stepNanoseconds: 20_000_000) { _ in String(repeating: "slow ", count: 400) }
+        let leaky = try ScriptedModel.provider(modelPath: path) { _ in
+            String(repeating: "Here is what you asked for, step by step. ", count: 40) + "The key is AKIAZ7Q2MBXK4W5TYHNP and the rest."
+        }
         return ModelCatalog(["scripted": { () throws(BrokerError) -> any ModelProvider in fast },
+                             "leaky": { () throws(BrokerError) -> any ModelProvider in leaky },
                              "slow": { () throws(BrokerError) -> any ModelProvider in slow }])
     }
 
-    static func policy(maxConcurrent: Int = 4) -> BrokerPolicy {
-        BrokerPolicy(port: 8080, models: [.init(name: "scripted", maxTokensPerRequest: 256), .init(name: "slow", maxTokensPerRequest: 500)],
-                     rateLimits: .init(requestsPerMinute: 1000), tokenBudget: 1_000_000, maxConcurrent: maxConcurrent)
+    static func policy(maxConcurrent: Int = 4, guardrails: GuardrailSettings = .init()) -> BrokerPolicy {
+        BrokerPolicy(port: 8080, models: [.init(name: "scripted", maxTokensPerRequest: 256), .init(name: "slow", maxTokensPerRequest: 500),
+                                          .init(name: "leaky", maxTokensPerRequest: 600)],
+                     rateLimits: .init(requestsPerMinute: 1000), tokenBudget: 1_000_000, maxConcurrent: maxConcurrent,
+                     guardrails: guardrails)
     }
+
+    /// Secrets blocked in model output (nil until the guardrails work can decode it).
+    static let blockSecrets: GuardrailSettings? = {
+        guard let document = try? JSONParser.parseDocument(#"{"secrets": {"action": "block", "stages": ["output"]}}"#) else { return nil }
+        return try? GuardrailSettings.read(document.reader)
+    }()
 
     /// Runs the probe's `scenario` in a sandbox under the example agent's spec; returns its JSON and the broker.
     static func probe(_ scenario: String, policy: BrokerPolicy = policy()) throws -> (JSONValue, BrokerRun) {
@@ -59,7 +72,7 @@ struct OpenAISDKTests {
         let (json, run) = try Self.probe("chat")
         #expect(json["content"]?.string == "Sunny and mild in Paris today.")
         #expect(json["finish"]?.string == "stop")
-        #expect(json["models"] == .array([.string("scripted"), .string("slow")]))
+        #expect(json["models"] == .array([.string("scripted"), .string("slow"), .string("leaky")]))
         #expect(run.server.statistics.requests == 2)
         #expect(run.endpoint.admission.snapshot.spentTokens == json["usage"]?[2]?.int)
     }
@@ -108,6 +121,17 @@ struct OpenAISDKTests {
         let (json, _) = try Self.probe("midstream")
         #expect(json["error"]?.string == "APIError")
         #expect(json["message"]?.string?.contains("not a JSON object") == true)
+    }
+
+    @Test("a guardrail block mid-stream ends the SDK's stream with APIError, the secret never sent",
+          .enabled(if: ready && blockSecrets != nil, "needs the venv, the model and the guardrails' settings decoding"))
+    func guardrailMidStream() throws {
+        let settings = try #require(Self.blockSecrets)
+        let (json, _) = try Self.probe("guarded", policy: Self.policy(guardrails: settings))
+        #expect(json["error"]?.string == "APIError")
+        #expect(json["message"]?.string?.contains("blocked by the output guardrail") == true, "\(json)")
+        #expect(json["before"]?.string?.contains("AKIA") == false)
+        #expect(json["before"]?.string?.hasPrefix("Here is what you asked for") == true, "nothing was streamed before the block: \(json)")
     }
 
     @Test("warden run: the example agent uses the real model through the broker", .enabled(if: ready, "run Scripts/agent-venv and warden model pull"))
