@@ -1,6 +1,6 @@
-import Glibc
 import Specs
 import Synchronization
+import TraceStore
 
 /// Admission control for one run: requests and tokens per minute, token budget, concurrency.
 /// Tokens are reserved at admission from an estimate and settled with real usage, so concurrent
@@ -142,9 +142,5 @@ public final class Admission: Sendable {
         return max(1, Int((missing / Double(perMinute) * 60_000).rounded(.up)))
     }
 
-    @Sendable static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
+    @Sendable static func monotonicNanoseconds() -> UInt64 { TraceClock.monotonicNanoseconds() }
 }

@@ -30,7 +30,7 @@ struct ChatCompletionCall {
     }
 
     func run() {
-        let start = TraceClock.nanoseconds()
+        let start = TraceClock.wallNanoseconds()
         let record = Record()
         let end = CallEnd(admission: endpoint.admission) { trace(record, start: start) }
         do {
@@ -191,7 +191,7 @@ struct ChatCompletionCall {
         var requestHash = SHA256Hasher()
         requestHash.update(body)
         let request = ModelRequest(operation: "chat", provider: record.provider, model: record.model.isEmpty ? "unknown" : record.model,
-                                   startNanoseconds: start, endNanoseconds: TraceClock.nanoseconds(),
+                                   startNanoseconds: start, endNanoseconds: TraceClock.wallNanoseconds(),
                                    inputTokens: record.inputTokens, outputTokens: record.outputTokens,
                                    finishReasons: record.finishReasons, requestSHA256: requestHash.finalize().hex,
                                    responseSHA256: record.error == nil ? responseHash.finalize().hex : nil, error: record.error)
@@ -241,14 +241,5 @@ extension GuardrailDecision {
         }
         self.init(guardrail: first?.detector ?? "pipeline", target: stage.rawValue, verdict: verdict.verdict, action: action,
                   rule: first?.rule, reason: verdict.reason)
-    }
-}
-
-/// Wall-clock nanoseconds, as the trace's other records use.
-enum TraceClock {
-    static func nanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }
