@@ -4,7 +4,7 @@
 /// ```
 /// "broker": {
 ///   "models": [{"name": "smollm2-135m", "maxTokensPerRequest": 128}],   // subset; cap optional
-///   "tools": ["fs.read", "notes.add"],                                   // subset, by name
+///   "tools": ["fs.read", "notes.add"],                                   // subset, by name (notes.* covers notes.add)
 ///   "rateLimits": {"requestsPerMinute": 60},
 ///   "tokenBudget": 10000, "maxConcurrent": 2,
 ///   "mcpServers": [{"name": "notes", "command": ["/usr/bin/python3", "/agent/notes_server.py"], "environment": {}}]
@@ -59,7 +59,8 @@ extension BrokerPolicy {
         do { elements = try reader.array() } catch { throw SpecError(error) }
         for element in elements {
             let name = try element.text()
-            guard let rule = tools.first(where: { $0.name == name }) else {
+            // An exact rule first; else a `server.*` rule narrowed to the one tool (keeping its constraints).
+            guard let rule = tools.first(where: { $0.name == name }) ?? tools.lazy.compactMap({ $0.narrowed(to: name) }).first else {
                 throw looser(element, "tool \"\(name)\" is not allowed by the policy, so it")
             }
             if result.contains(where: { $0.name == name }) { throw element.specError("tool \"\(name)\" is listed twice") }

@@ -86,21 +86,21 @@ struct PolicyBrokerTests {
 
     static let policyBroker = """
         {"models": [{"name": "big", "maxTokensPerRequest": 512}, {"name": "small", "maxTokensPerRequest": 64}],
-         "tools": [{"name": "fs.read"}, {"name": "fs.write"}], "rateLimits": {"requestsPerMinute": 100},
+         "tools": [{"name": "fs.read"}, {"name": "fs.write"}, {"name": "notes.*"}], "rateLimits": {"requestsPerMinute": 100},
          "tokenBudget": 5000, "maxConcurrent": 4}
         """
 
     @Test("a spec narrows the policy's broker section and declares MCP servers")
     func narrows() throws {
         let path = try Self.spec(policyBroker: Self.policyBroker, specBroker: """
-            {"models": [{"name": "small"}, {"name": "big", "maxTokensPerRequest": 100}], "tools": ["fs.read"],
+            {"models": [{"name": "small"}, {"name": "big", "maxTokensPerRequest": 100}], "tools": ["fs.read", "notes.add"],
              "rateLimits": {"requestsPerMinute": 10, "tokensPerMinute": 1000}, "tokenBudget": 50, "maxConcurrent": 1,
              "mcpServers": [{"name": "notes", "command": ["/usr/bin/python3", "/agent/notes_server.py"], "environment": {"A": "1"}}]}
             """)
         let spec = try AgentSpec.load(path: path)
         let broker = try #require(spec.broker)
         #expect(broker.models == [.init(name: "small", maxTokensPerRequest: 64), .init(name: "big", maxTokensPerRequest: 100)])
-        #expect(broker.tools.map(\.name) == ["fs.read"])
+        #expect(broker.tools.map(\.name) == ["fs.read", "notes.add"])
         #expect(broker.rateLimits == .init(requestsPerMinute: 10, tokensPerMinute: 1000))
         #expect(broker.tokenBudget == 50 && broker.maxConcurrent == 1)
         #expect(spec.mcpServers == [.init(name: "notes", command: ["/usr/bin/python3", "/agent/notes_server.py"],
@@ -120,6 +120,7 @@ struct PolicyBrokerTests {
         (#"{"models": [{"name": "other"}]}"#, .loosensPolicy, "\"other\" is not allowed", "$.broker.models[0]"),
         (#"{"models": [{"name": "small", "maxTokensPerRequest": 65}]}"#, .loosensPolicy, "maxTokensPerRequest 65", "$.broker.models[0].maxTokensPerRequest"),
         (#"{"tools": ["code.exec"]}"#, .loosensPolicy, "\"code.exec\" is not allowed", "$.broker.tools[0]"),
+        (#"{"tools": ["fs.read", "other.add"]}"#, .loosensPolicy, "\"other.add\" is not allowed", "$.broker.tools[1]"),
         (#"{"rateLimits": {"requestsPerMinute": 101}}"#, .loosensPolicy, "requestsPerMinute 101", "$.broker.rateLimits.requestsPerMinute"),
         (#"{"tokenBudget": 5001}"#, .loosensPolicy, "tokenBudget 5001", "$.broker.tokenBudget"),
         (#"{"maxConcurrent": 5}"#, .loosensPolicy, "maxConcurrent 5", "$.broker.maxConcurrent"),
