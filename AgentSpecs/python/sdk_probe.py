@@ -92,6 +92,12 @@ def midstream():
         return {"error": type(error).__name__, "message": error.message, "before": "".join(text)}
 
 
+def tokens():
+    answers = [client.chat.completions.create(model="instant", messages=user, max_completion_tokens=16)
+               for _ in range(3)]
+    return {"answered": len(answers), "usage": [a.usage.total_tokens for a in answers]}
+
+
 def guarded():
     text = []
     try:
@@ -103,5 +109,5 @@ def guarded():
         return {"error": type(error).__name__, "message": error.message, "before": "".join(text)}
 
 
-print(json.dumps({"guarded": guarded, "chat": chat, "stream": stream, "tools": tool_calls, "limits": limits,
+print(json.dumps({"tokens": tokens, "guarded": guarded, "chat": chat, "stream": stream, "tools": tool_calls, "limits": limits,
                   "midstream": midstream}[sys.argv[1]]()))

@@ -31,14 +31,18 @@ struct OpenAISDKTests {
         }
         return ModelCatalog(["scripted": { () throws(BrokerError) -> any ModelProvider in fast },
                              "leaky": { () throws(BrokerError) -> any ModelProvider in leaky },
+                             "instant": { () throws(BrokerError) -> any ModelProvider in Self.instant },
                              "slow": { () throws(BrokerError) -> any ModelProvider in slow }])
     }
 
-    static func policy(maxConcurrent: Int = 4, guardrails: GuardrailSettings = .init()) -> BrokerPolicy {
+    /// Always uses exactly its cap (a long reply truncated), so usage equals the reservation.
+    static let instant = InstantModelProvider(reply: String(repeating: "abcd", count: 100))
+
+    static func policy(maxConcurrent: Int = 4, tokensPerMinute: Int? = nil, guardrails: GuardrailSettings = .init()) -> BrokerPolicy {
         BrokerPolicy(port: 8080, models: [.init(name: "scripted", maxTokensPerRequest: 256), .init(name: "slow", maxTokensPerRequest: 500),
-                                          .init(name: "leaky", maxTokensPerRequest: 600)],
-                     rateLimits: .init(requestsPerMinute: 1000), tokenBudget: 1_000_000, maxConcurrent: maxConcurrent,
-                     guardrails: guardrails)
+                                          .init(name: "leaky", maxTokensPerRequest: 600), .init(name: "instant", maxTokensPerRequest: 16)],
+                     rateLimits: .init(requestsPerMinute: 1000, tokensPerMinute: tokensPerMinute), tokenBudget: 1_000_000,
+                     maxConcurrent: maxConcurrent, guardrails: guardrails)
     }
 
     /// Secrets blocked in model output (nil until the guardrails work can decode it).
@@ -114,6 +118,21 @@ struct OpenAISDKTests {
         #expect(admission.admitted == 1 && admission.refused == 3 && admission.inFlight == 0)
         // The slow stream was cancelled when the client closed it: far fewer than its 500 tokens.
         #expect(admission.spentTokens < 300, "spent \(admission.spentTokens)")
+    }
+
+    @Test("tokens per minute: the third call waits out a short 429 (the SDK honours retry-after-ms) and succeeds",
+          .enabled(if: ready, "run Scripts/agent-venv and warden model pull"))
+    func tokenRate() throws {
+        // Each call reserves and uses exactly E = prompt + 16 tokens. A bucket of 3E - E/300 lets
+        // two through, and refills the third's shortfall (E/300) in about 70 ms.
+        let prompt = try Self.instant.prepare([.init(role: "user", content: "What is the weather in Paris?")]).tokenCount
+        let e = prompt + 16
+        let (json, run) = try Self.probe("tokens", policy: Self.policy(tokensPerMinute: 3 * e - max(1, e / 300)))
+        #expect(json["answered"]?.int == 3)
+        #expect(json["usage"] == .array(Array(repeating: .number(JSONNumber(e)), count: 3)))
+        let admission = run.endpoint.admission.snapshot
+        #expect(admission.admitted == 3 && admission.refused >= 1)
+        #expect(run.server.statistics.requests == 3 + admission.refused)
     }
 
     @Test("an error event mid-stream raises APIError in the SDK", .enabled(if: ready, "run Scripts/agent-venv and warden model pull"))
