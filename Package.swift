@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["HostOS", "CHTTPShims"]),
         // epoll, eventfd and accept4 for HTTPServer's event loop (not exported by Swift's Glibc module).
         .target(name: "CHTTPShims"),
+        // HTTP load generator with a raw epoll echo baseline and HTTPServer echo (Benchmarks/broker.sh).
+        .executableTarget(name: "http-bench", dependencies: ["HTTPServer", "CHTTPShims"], path: "Benchmarks/HTTPBench"),
 
         // Guardrail detectors (secrets, PII, injection, deny lists, size), one protocol, one pipeline.
         .target(name: "Guardrails", dependencies: ["Specs"]),

@@ -74,6 +74,10 @@ extension EventLoop {
         if connection.unconsumed == 0 { return false }
         let parsed: Result<RequestHead, HTTPRejection>? = connection.input.withUnsafeBufferPointer { all in
             guard let end = HTTPBytes.headerEnd(all, from: max(connection.scanFrom, start)) else {
+                // A line ended by a bare LF would never complete the head: refuse it now, not at the timeout.
+                if HTTPBytes.hasBareLF(all, from: max(connection.scanFrom, start + 1)) {
+                    return .failure(HTTPRejection(400, "line ended by a bare LF"))
+                }
                 connection.scanFrom = max(start, all.count - 3)
                 if all.count - start <= limits.maxHeaderBytes { return nil }
                 let lineTooLong = HTTPBytes.lineEnd(all, from: start) == nil && all.count - start > limits.maxRequestLineBytes
@@ -158,23 +162,23 @@ extension EventLoop {
         server.stats.update { $0.requests += 1 }
         let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body)
         server.handler.handle(request, connection: HTTPConnectionInfo(listener: connection.listener.tag, connection: connection.id),
-                              responder: channel)
+                              responder: ResponderHandle(channel))
     }
 
     /// Takes the producer's bytes; true when the response is complete and the next request may be read.
     private func pump(_ connection: Connection) -> Bool {
         guard let channel = connection.channel else { return false }
         if !connection.flush() { closeConnection(connection); return false }
-        let room = connection.queuedOutput < limits.maxQueuedOutputBytes
-        let taken = channel.take(into: &connection.output, room: room)
-        let queued = connection.queuedOutput + taken.queued
+        let taken = channel.take(into: &connection.output, queued: connection.queuedOutput)
+        let queued = connection.queuedOutput
         if queued > maxQueuedSeen {
             maxQueuedSeen = queued
             server.stats.update { $0.maxQueuedBytes = max($0.maxQueuedBytes, queued) }
         }
         if !taken.finished {
-            // Write now so the producer's next bytes find room.
-            if !connection.flush() { closeConnection(connection) }
+            // Write now, and tell the producer how much is left, so its next bytes find room.
+            if !connection.flush() { closeConnection(connection); return false }
+            channel.report(queued: connection.queuedOutput)
             return false
         }
         connection.channel = nil

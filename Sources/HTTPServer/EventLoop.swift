@@ -91,7 +91,8 @@ final class EventLoop {
     }
 
     private func handle(_ connection: Connection, flags: UInt32) {
-        if flags & (epollErr | epollHup) != 0 && flags & epollIn == 0 { closeConnection(connection); return }
+        // HUP or ERR: both directions are gone (a half-close is not a HUP), nobody can read an answer.
+        if flags & (epollErr | epollHup) != 0 { closeConnection(connection); return }
         if flags & epollOut != 0 && !connection.flush() { closeConnection(connection); return }
         if flags & epollIn != 0 { readAvailable(connection) }
         if !connection.closed { advance(connection) }

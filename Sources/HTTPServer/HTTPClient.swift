@@ -2,13 +2,15 @@ import Glibc
 
 /// One-shot requests: connect, send, read the whole response, close.
 public enum HTTPClient {
-    /// Fetches `url` with a total `timeout` and at most `maxResponseBytes` of body.
+    /// Fetches `url` with a total `timeout` and at most `maxResponseBytes` of body. `allowAddress`
+    /// vets each address the host resolves to (numeric text) before connecting.
     public static func fetch(
         _ url: HTTPURL, method: String = "GET", headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-        timeout: Duration = .seconds(30), maxResponseBytes: Int = 16 * 1024 * 1024
+        timeout: Duration = .seconds(30), maxResponseBytes: Int = 16 * 1024 * 1024,
+        allowAddress: (@Sendable (String) -> Bool)? = nil
     ) throws(HTTPServerError) -> HTTPResponse {
         let deadline = monotonicNanoseconds() &+ timeout.nanoseconds
-        let connection = try HTTPClientConnection(host: url.host, port: url.port, deadline: deadline)
+        let connection = try HTTPClientConnection(host: url.host, port: url.port, deadline: deadline, allowAddress: allowAddress)
         defer { connection.close() }
         var headers = headers
         if headers["connection"] == nil { headers.add("Connection", "close") }
@@ -31,13 +33,15 @@ public final class HTTPClientConnection {
     public internal(set) var isReusable = true
     private var closed = false
 
-    /// Connects to `host`:`port` (a name, or an IPv4 or IPv6 literal) within `timeout`.
-    public convenience init(host: String, port: UInt16, timeout: Duration = .seconds(10)) throws(HTTPServerError) {
-        try self.init(host: host, port: port, deadline: monotonicNanoseconds() &+ timeout.nanoseconds)
+    /// Connects to `host`:`port` (a name, or an IPv4 or IPv6 literal) within `timeout`, trying only
+    /// the resolved addresses `allowAddress` accepts (all when nil).
+    public convenience init(host: String, port: UInt16, timeout: Duration = .seconds(10),
+                            allowAddress: (@Sendable (String) -> Bool)? = nil) throws(HTTPServerError) {
+        try self.init(host: host, port: port, deadline: monotonicNanoseconds() &+ timeout.nanoseconds, allowAddress: allowAddress)
     }
 
-    init(host: String, port: UInt16, deadline: UInt64) throws(HTTPServerError) {
-        fd = try ClientSocket.connect(host: host, port: port, deadline: deadline)
+    init(host: String, port: UInt16, deadline: UInt64, allowAddress: (@Sendable (String) -> Bool)? = nil) throws(HTTPServerError) {
+        fd = try ClientSocket.connect(host: host, port: port, deadline: deadline, allowAddress: allowAddress)
         hostHeader = HTTPURL(host: host, port: port).hostHeader
     }
 
@@ -78,6 +82,7 @@ public final class HTTPClientConnection {
 
     /// Sends raw bytes (tests use this for malformed requests).
     public func sendRaw(_ bytes: [UInt8], timeout: Duration = .seconds(10)) throws(HTTPServerError) {
+        if closed { throw HTTPServerError(.connectionClosed, "the connection is closed") }
         try ClientSocket.writeAll(fd, bytes, deadline: monotonicNanoseconds() &+ timeout.nanoseconds)
     }
 
@@ -110,6 +115,8 @@ public final class HTTPClientConnection {
 
     /// Reads more bytes into the buffer; false at end of stream.
     func fill(deadline: UInt64) throws(HTTPServerError) -> Bool {
+        // Never touch the number after close: it may already name someone else's descriptor.
+        if closed { throw HTTPServerError(.connectionClosed, "the connection is closed") }
         if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
         if start > 64 * 1024 { buffer.removeFirst(start); start = 0 }
         let result: Result<Int, HTTPServerError> = scratch.withUnsafeMutableBytes { raw in

@@ -40,23 +40,8 @@ public final class HTTPResponseStream {
                     return piece
                 }
                 if try !connection.fill(deadline: deadline) { throw closedEarly() }
-            case .chunked(var decoder):
-                var piece: [UInt8] = []
-                let consumed: Result<Int, HTTPRejection> = connection.buffer.withUnsafeBufferPointer { all in
-                    do throws(HTTPRejection) {
-                        return .success(try decoder.decode(UnsafeBufferPointer(rebasing: all[connection.start...]), into: &piece))
-                    } catch { return .failure(error) }
-                }
-                switch consumed {
-                case .failure(let rejection):
-                    connection.close()
-                    throw rejection.status == 413 ? tooLarge() : HTTPServerError(.malformedResponse, "bad chunked body: \(rejection.reason)")
-                case .success(let count): connection.start += count
-                }
-                framing = .chunked(decoder)
-                if decoder.isDone { finish() }
-                if !piece.isEmpty { return piece }
-                if decoder.isDone { return nil }
+            case .chunked(let decoder):
+                if let piece = try decodeChunks(decoder) { return piece.isEmpty ? nil : piece }
                 if try !connection.fill(deadline: deadline) { throw closedEarly() }
             case .untilClose:
                 if connection.start < connection.buffer.count {
@@ -69,6 +54,27 @@ public final class HTTPResponseStream {
                 if try !connection.fill(deadline: deadline) { finish(); return nil }
             }
         }
+    }
+
+    /// Decodes what the buffer holds: the data found (empty at the end of the body), or nil when
+    /// more bytes are needed first.
+    private func decodeChunks(_ decoder: ChunkedDecoder) throws(HTTPServerError) -> [UInt8]? {
+        var decoder = decoder
+        var piece: [UInt8] = []
+        let consumed: Result<Int, HTTPRejection> = connection.buffer.withUnsafeBufferPointer { all in
+            do throws(HTTPRejection) {
+                return .success(try decoder.decode(UnsafeBufferPointer(rebasing: all[connection.start...]), into: &piece))
+            } catch { return .failure(error) }
+        }
+        switch consumed {
+        case .failure(let rejection):
+            connection.close()
+            throw rejection.status == 413 ? tooLarge() : HTTPServerError(.malformedResponse, "bad chunked body: \(rejection.reason)")
+        case .success(let count): connection.start += count
+        }
+        framing = .chunked(decoder)
+        if decoder.isDone { finish() }
+        return !piece.isEmpty || decoder.isDone ? piece : nil
     }
 
     /// Reads the rest of the body into one array.

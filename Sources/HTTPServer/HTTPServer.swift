@@ -34,6 +34,25 @@ public final class HTTPServer: Sendable {
         public var maxQueuedOutputBytes = 256 * 1024
 
         public init() {}
+
+        /// The limits with nonsensical values raised to the smallest workable ones (a queue limit
+        /// of 0 would block every producer forever).
+        var sanitized: Limits {
+            var limits = self
+            limits.maxHeaderBytes = max(limits.maxHeaderBytes, 64)
+            limits.maxHeaderCount = max(limits.maxHeaderCount, 1)
+            limits.maxBodyBytes = max(limits.maxBodyBytes, 0)
+            limits.maxRequestLineBytes = max(limits.maxRequestLineBytes, 16)
+            limits.maxTargetBytes = max(limits.maxTargetBytes, 1)
+            limits.maxConnectionsPerListener = max(limits.maxConnectionsPerListener, 1)
+            limits.maxQueuedOutputBytes = max(limits.maxQueuedOutputBytes, 1)
+            let shortest = Duration.milliseconds(1)
+            limits.headerTimeout = max(limits.headerTimeout, shortest)
+            limits.bodyTimeout = max(limits.bodyTimeout, shortest)
+            limits.idleTimeout = max(limits.idleTimeout, shortest)
+            limits.writeStallTimeout = max(limits.writeStallTimeout, shortest)
+            return limits
+        }
     }
 
     /// Counters the loop keeps, for tests and benchmarks.
@@ -60,7 +79,7 @@ public final class HTTPServer: Sendable {
     /// A server that answers with `handler`; nothing listens until `addListener` and `start`.
     public init(handler: any HTTPHandler, limits: Limits = .init()) {
         self.handler = handler
-        self.limits = limits
+        self.limits = limits.sanitized
         self.mailbox = LoopMailbox()
     }
 
@@ -77,9 +96,14 @@ public final class HTTPServer: Sendable {
         if accepting == 0 { throw HTTPServerError(.notListening, "\(fd) is a socket that is not listening") }
         let flags = fcntl(fd.rawValue, F_GETFL)
         if flags < 0 || fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) != 0 { throw .system("fcntl(O_NONBLOCK)") }
-        let stopped = state.withLock { phase == .stopped }
-        if stopped { throw HTTPServerError(.invalidState, "the server is stopped") }
-        mailbox.post(.addListener(fd.rawValue, tag))
+        // Checked and posted under the state lock: a stop cannot slip in between and strand the
+        // descriptor in a mailbox nobody drains.
+        let posted = state.withLock {
+            if phase == .stopped { return false }
+            mailbox.post(.addListener(fd.rawValue, tag))
+            return true
+        }
+        if !posted { throw HTTPServerError(.invalidState, "the server is stopped") }
     }
 
     /// Closes the listeners tagged `tag` and all their connections (producers' writes return false).

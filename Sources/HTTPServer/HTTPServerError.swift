@@ -14,6 +14,8 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
         case invalidURL
         /// Name resolution failed.
         case resolution
+        /// Every address the host resolved to was refused by the caller's address filter.
+        case addressNotAllowed
         /// The operation ran past its deadline.
         case timeout
         /// The peer closed the connection before the response was complete.

@@ -14,14 +14,12 @@ struct RequestFraming {
         var connection: [Substring] = []
         var expect: String?
         for field in head.headers {
-            switch field.name.lowercased() {
-            case "content-length": lengths += listItems(field.value)
-            case "transfer-encoding": codings += listItems(field.value)
-            case "host": hosts += 1
-            case "connection": connection += listItems(field.value)
-            case "expect": expect = field.value
-            default: continue
-            }
+            let name = field.name
+            if nameIs(name, "content-length") { lengths += listItems(field.value) }
+            else if nameIs(name, "transfer-encoding") { codings += listItems(field.value) }
+            else if nameIs(name, "host") { hosts += 1 }
+            else if nameIs(name, "connection") { connection += listItems(field.value) }
+            else if nameIs(name, "expect") { expect = field.value }
         }
         if head.minorVersion == 1 && hosts != 1 { throw HTTPRejection(400, hosts == 0 ? "missing Host header" : "duplicate Host header") }
         let body = try bodyFraming(lengths: lengths, codings: codings, minorVersion: head.minorVersion, maxBody: maxBody)
@@ -56,6 +54,18 @@ struct RequestFraming {
         }
         if length > maxBody { throw HTTPRejection(413, "request body too large") }
         return length == 0 ? .none : .length(length)
+    }
+
+    /// Whether the token `name` equals `lower` (lowercase letters and '-') ignoring case, without
+    /// allocating a lowercased copy on the per-request path.
+    @inline(__always) static func nameIs(_ name: String, _ lower: StaticString) -> Bool {
+        guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in name.utf8 {
+            if byte | 0x20 != lower.utf8Start[index] { return false }
+            index += 1
+        }
+        return true
     }
 
     /// The members of a comma-separated list field (RFC 9110 §5.6.1), trimmed, empty ones dropped.

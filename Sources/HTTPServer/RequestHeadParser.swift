@@ -45,6 +45,16 @@ enum HTTPBytes {
         return nil
     }
 
+    /// Whether an LF not preceded by CR occurs at or after `from` (which must be at least 1).
+    static func hasBareLF(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Bool {
+        var index = max(from, 1)
+        while index < bytes.count {
+            if bytes[index] == lf && bytes[index - 1] != cr { return true }
+            index += 1
+        }
+        return false
+    }
+
     /// The index of the first CRLF at or after `from`, or nil.
     static func lineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
         var index = from

@@ -23,6 +23,9 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
     private var dead = false
     private var pumpPosted = false
     private var closeAfter = false
+    /// The connection's unsent output as of the loop's last look: with `pending` it makes the
+    /// queue the producer is held to (so the total stays within `maxQueued` plus one write).
+    private var loopQueued = 0
 
     init(connectionID: UInt64, mailbox: LoopMailbox, maxQueued: Int, isHead: Bool, minorVersion: Int, keepAlive: Bool) {
         self.connectionID = connectionID; self.mailbox = mailbox; self.loopThread = pthread_self()
@@ -36,7 +39,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         lock.lock()
         guard phase == .fresh, !dead else { lock.unlock(); return }
         pending += ResponseEncoder.head(status: response.status, headers: response.headers,
-                                        framing: .length(response.body.count), close: closeAfter)
+                                        framing: .length(response.body.count), close: closeAfter, keepAlive: !canChunk)
         if !isHead && response.status >= 200 && response.status != 204 && response.status != 304 { pending += response.body }
         phase = .done
         requestPumpLocked()
@@ -57,7 +60,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         if bytes.isEmpty || isHead { lock.unlock(); return true }
         if !onLoopThread {
             // The loop signals when it takes bytes or the connection dies (peer gone, write stall).
-            while pending.count >= maxQueued && !dead { lock.wait(untilNanoseconds: monotonicNanoseconds() + 1_000_000_000) }
+            while pending.count + loopQueued >= maxQueued && !dead { lock.wait(untilNanoseconds: monotonicNanoseconds() + 1_000_000_000) }
             if dead { lock.unlock(); return false }
         }
         if canChunk { ResponseEncoder.appendChunk(&pending, bytes) } else { pending += bytes }
@@ -90,19 +93,51 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         if post { mailbox.post(.pump(self)) }
     }
 
+    /// The handler let go of the responder without finishing: a fresh response becomes a 500; a
+    /// started stream ends by closing the connection (a truncated chunked body reads as an error
+    /// on the peer), so the connection never hangs on a lost responder.
+    func abandon() {
+        lock.lock()
+        switch phase {
+        case .done: lock.unlock(); return
+        case .fresh where !dead:
+            let body = Array("the handler dropped the request without answering\n".utf8)
+            pending += ResponseEncoder.head(status: 500, headers: HTTPHeaders(), framing: .length(body.count), close: closeAfter)
+            if !isHead { pending += body }
+        default:
+            closeAfter = true
+        }
+        phase = .done
+        let post = !pumpPosted
+        pumpPosted = true
+        lock.unlock()
+        // Posted even on the loop thread: the release may come from outside a handler call.
+        if post { mailbox.post(.pump(self)) }
+    }
+
     // MARK: Loop side
 
-    /// Moves pending bytes into `out` (when `room`), and reports whether the response is complete
-    /// and whether the connection closes after it.
-    func take(into out: inout [UInt8], room: Bool) -> (finished: Bool, close: Bool, queued: Int) {
+    /// Moves the pending bytes into `out` (which holds `queued` unsent bytes), and reports whether
+    /// the response is complete and whether the connection closes after it.
+    func take(into out: inout [UInt8], queued: Int) -> (finished: Bool, close: Bool) {
         lock.lock()
         defer { lock.unlock() }
         pumpPosted = false
-        if room && !pending.isEmpty {
+        let moved = pending.count
+        if moved > 0 {
             if out.isEmpty { swap(&out, &pending) } else { out += pending; pending.removeAll(keepingCapacity: true) }
-            lock.broadcast()
         }
-        return (phase == .done && pending.isEmpty, closeAfter, pending.count)
+        if moved > 0 || queued < loopQueued { lock.broadcast() }
+        loopQueued = queued + moved
+        return (phase == .done, closeAfter)
+    }
+
+    /// The connection's unsent output after a write: wakes a producer waiting for room.
+    func report(queued: Int) {
+        lock.lock()
+        if queued < loopQueued { lock.broadcast() }
+        loopQueued = queued
+        lock.unlock()
     }
 
     /// The connection is gone: producers stop and `write` returns false from now on.
@@ -149,4 +184,18 @@ final class LoopMailbox: @unchecked Sendable {
             return taken
         }
     }
+}
+
+/// What the handler holds: forwards to the channel, and abandons it when released unanswered.
+final class ResponderHandle: HTTPResponder, @unchecked Sendable {
+    let channel: ResponseChannel
+
+    init(_ channel: ResponseChannel) { self.channel = channel }
+
+    deinit { channel.abandon() }
+
+    func respond(_ response: HTTPResponse) { channel.respond(response) }
+    func startStream(status: Int, headers: HTTPHeaders) { channel.startStream(status: status, headers: headers) }
+    @discardableResult func write(_ bytes: [UInt8]) -> Bool { channel.write(bytes) }
+    func finish() { channel.finish() }
 }

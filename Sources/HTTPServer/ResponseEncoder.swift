@@ -4,7 +4,8 @@
 enum ResponseEncoder {
     enum Framing { case length(Int), chunked, untilClose }
 
-    static func head(status: Int, headers: HTTPHeaders, framing: Framing, close: Bool) -> [UInt8] {
+    /// `keepAlive` adds `Connection: keep-alive` (HTTP/1.0 peers close by default without it).
+    static func head(status: Int, headers: HTTPHeaders, framing: Framing, close: Bool, keepAlive: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + headers.fields.count * 48)
         appendStatusLine(&out, status: status)
@@ -24,7 +25,7 @@ enum ResponseEncoder {
         case .chunked: out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
         case .untilClose: break
         }
-        if close { out.append(contentsOf: "Connection: close\r\n".utf8) }
+        if close { out.append(contentsOf: "Connection: close\r\n".utf8) } else if keepAlive { out.append(contentsOf: "Connection: keep-alive\r\n".utf8) }
         out.append(contentsOf: crlf)
         return out
     }

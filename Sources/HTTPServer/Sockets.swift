@@ -38,7 +38,10 @@ extension HTTPServer {
 enum ClientSocket {
     /// Resolves `host` (IPv4 or IPv6 literals, or names) and connects to the first address that
     /// answers before `deadline` (monotonic nanoseconds).
-    static func connect(host: String, port: UInt16, deadline: UInt64) throws(HTTPServerError) -> Int32 {
+    /// `allowAddress` sees each resolved address as numeric text (`93.184.216.34`, `::1`) before
+    /// it is tried: the broker's http.fetch refuses names that resolve to addresses it must not reach.
+    static func connect(host: String, port: UInt16, deadline: UInt64,
+                        allowAddress: (@Sendable (String) -> Bool)? = nil) throws(HTTPServerError) -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -52,11 +55,26 @@ enum ClientSocket {
         var entry = list
         while let info = entry {
             entry = info.pointee.ai_next
+            if let allowAddress {
+                let address = numericAddress(info.pointee)
+                if !allowAddress(address) {
+                    lastError = HTTPServerError(.addressNotAllowed, "'\(host)' resolves to \(address), which is not allowed")
+                    continue
+                }
+            }
             do throws(HTTPServerError) {
                 return try connect(info.pointee, deadline: deadline)
             } catch { lastError = error }
         }
         throw lastError
+    }
+
+    /// The address of `info` as numeric text.
+    static func numericAddress(_ info: addrinfo) -> String {
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let status = getnameinfo(info.ai_addr, info.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
+        guard status == 0 else { return "?" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func connect(_ info: addrinfo, deadline: UInt64) throws(HTTPServerError) -> Int32 {

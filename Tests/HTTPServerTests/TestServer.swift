@@ -28,14 +28,14 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
         case "/later":
             Thread.detachNewThread { responder.respond(HTTPResponse(status: 202, body: Array("later".utf8))) }
         case "/stream":
-            let count = Int(query["n"] ?? "3") ?? 3
+            let count = min(Int(query["n"] ?? "3") ?? 3, 1000)
             Thread.detachNewThread {
                 responder.startStream(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain")]))
                 for index in 0..<count { responder.write(Array("piece \(index)\n".utf8)) }
                 responder.finish()
             }
         case "/sse":
-            let count = Int(query["n"] ?? "3") ?? 3
+            let count = min(Int(query["n"] ?? "3") ?? 3, 1000)
             Thread.detachNewThread {
                 responder.startEventStream()
                 for index in 0..<count { responder.send(ServerSentEvent(data: "{\"i\":\(index)}")) }
@@ -43,7 +43,7 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
                 responder.finish()
             }
         case "/big":
-            let megabytes = Int(query["mb"] ?? "1") ?? 1
+            let megabytes = min(Int(query["mb"] ?? "1") ?? 1, 512)
             Thread.detachNewThread { [self] in
                 responder.startStream(status: 200, headers: HTTPHeaders())
                 let piece = [UInt8](repeating: 0x61, count: 64 * 1024)
@@ -69,7 +69,7 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
 }
 
 /// A started server on a loopback port, with its handler; `stop()` when done.
-final class TestServer {
+final class TestServer: Sendable {
     let server: HTTPServer
     let handler: TestHandler
     let port: UInt16
