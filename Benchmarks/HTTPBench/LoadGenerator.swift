@@ -87,6 +87,7 @@ final class LoadGenerator: @unchecked Sendable {
                     latencies.append(monotonicNanos() - begin)
                 }
             } catch {
+                print("http-bench: \(error)")
                 failures += 1
             }
         }

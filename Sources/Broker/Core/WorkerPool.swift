@@ -1,9 +1,11 @@
 import Glibc
 
 /// Threads that run the broker's slow work (generation, guardrail scans of big bodies) off the
-/// HTTP event loop. It starts with `threads` and grows, up to `maxThreads`, whenever a job arrives
-/// and none is idle: a stream whose client reads slowly blocks its thread (backpressure), and that
-/// must not hold up other calls. The queue needs no bound of its own: the server reads a
+/// HTTP event loop. It starts with `threads` and keeps a spare: a thread that takes the last idle
+/// slot starts another (up to `maxThreads`) before running its job, because a stream whose client
+/// reads slowly blocks its thread (backpressure) and must not hold up other calls. (Growing on
+/// submit instead would race with a thread that has just answered and not yet looped back:
+/// a client's next call arrives in that window and a fresh thread was made for every call.) The queue needs no bound of its own: the server reads a
 /// connection's next request only after the current one is answered, so at most one job per
 /// connection is ever queued, and the server bounds connections.
 final class WorkerPool: @unchecked Sendable {
@@ -41,11 +43,10 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Queues `job` for the next free thread (a new one when all are busy, up to `maxThreads`).
+    /// Queues `job` for the next free thread.
     func submit(_ job: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
-        if idle < jobs.count - head, threads.count < maxThreads, !stopping { spawn() }
         pthread_cond_signal(ready)
         pthread_mutex_unlock(mutex)
     }
@@ -76,6 +77,7 @@ final class WorkerPool: @unchecked Sendable {
             let job = jobs[head]
             head += 1
             if head == jobs.count { jobs.removeAll(keepingCapacity: true); head = 0 }
+            if idle == 0, threads.count < maxThreads, !stopping { spawn() }
             pthread_mutex_unlock(mutex)
             job()
         }
