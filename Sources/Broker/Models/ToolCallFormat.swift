@@ -109,10 +109,12 @@ public struct ToolCallScanner: Sendable {
         }
     }
 
-    /// Ends the text: an unfinished block or held-back tag prefix is plain content.
+    /// Ends the text: a block the model left unclosed (it stopped right after the JSON) is still
+    /// a call when its body parses; anything else left is plain content.
     public mutating func finish() -> [Piece] {
+        defer { pending = ""; inBlock = false }
+        if inBlock, let call = ToolCallFormat.parseCall(pending[...]) { return [.call(call)] }
         let rest = (inBlock ? ToolCallFormat.open : "") + pending
-        pending = ""; inBlock = false
         return rest.isEmpty ? [] : [.content(rest)]
     }
 
