@@ -53,6 +53,34 @@ struct OpenAIServerTests {
         #expect(served.server.statistics.requests == 5)
     }
 
+    @Test("mutated chat requests over one keep-alive connection all get an answer; the connection keeps working")
+    func fuzzOverSocket() throws {
+        let served = try Served(BrokerFixture.scripted { _ in "fine" })
+        let connection = try HTTPClientConnection(host: "127.0.0.1", port: served.port)
+        defer { connection.close() }
+        var generator = SystemRandomNumberGenerator()
+        let seed = Array(#"{"model":"scripted","stream":false,"max_tokens":4,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#.utf8)
+        for round in 0..<300 {
+            var body = seed
+            for _ in 0...(round % 8) {
+                let index = Int(generator.next() % UInt64(body.count))
+                switch generator.next() % 4 {
+                case 0: body[index] = UInt8(truncatingIfNeeded: generator.next())
+                case 1: body.remove(at: index)
+                case 2: body.insert(UInt8(truncatingIfNeeded: generator.next()), at: index)
+                default: body.insert(contentsOf: body[index..<min(body.count, index + 12)], at: index)
+                }
+            }
+            var request = served.request("")
+            request.body = body
+            let response = try connection.send(request)
+            #expect(response.status == 200 || (400..<500).contains(response.status), "round \(round)")
+            #expect((try? JSONParser.parse(response.body)) != nil || response.headers["content-type"] == "text/event-stream", "round \(round)")
+        }
+        #expect(try connection.send(served.request(Self.good)).status == 200)
+        #expect(served.endpoint.admission.snapshot.inFlight == 0)
+    }
+
     @Test("a body over the server's limit is refused with 413 and the broker stays up")
     func hugeBody() throws {
         var limits = HTTPServer.Limits()
