@@ -87,7 +87,6 @@ final class LoadGenerator: @unchecked Sendable {
                     latencies.append(monotonicNanos() - begin)
                 }
             } catch {
-                print("http-bench: \(error)")
                 failures += 1
             }
         }
