@@ -51,7 +51,15 @@ public final class BrokerRun: Sendable {
             // The run keeps (and closes) its own descriptor; the server owns a duplicate.
             guard let listener = listeners.first else { return }
             let copy = fcntl(listener, F_DUPFD_CLOEXEC, 3)
-            if copy >= 0 { try? server.addListener(FileDescriptor(rawValue: copy), tag: BrokerRun.tag) }
+            do throws(HTTPServerError) {
+                guard copy >= 0 else { throw HTTPServerError(.notListening, "cannot duplicate the listener (errno \(errno))") }
+                try server.addListener(FileDescriptor(rawValue: copy), tag: BrokerRun.tag)
+            } catch {
+                // The agent's calls would hang unanswered: say why, where the operator sees it.
+                let line = Array("warden: the broker cannot serve this run: \(error)\n".utf8)
+                _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+                if copy >= 0 { close(copy) }
+            }
         }
     }
 
