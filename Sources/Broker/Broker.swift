@@ -1,17 +1,13 @@
 import HTTPServer
 import Specs
 
-/// A surface the broker routes to besides its own OpenAI one (the MCP surface at `/mcp`).
-/// Called on the event-loop thread, as `HTTPHandler.handle` is: answer fast or hand off.
-public protocol BrokerSurface: Sendable {
-    func handle(_ request: HTTPRequest, endpoint: AgentEndpoint, responder: HTTPResponder)
-}
-
 /// The broker's HTTP face: one `AgentEndpoint` per listener (one listener per running agent, inside
 /// its network namespace), `/v1/*` to the OpenAI surface, `/mcp` to the MCP surface.
 ///
 /// Cheap answers (errors, the model list) are given on the event loop; chat completions go to a
-/// worker thread and answer through the responder from there.
+/// worker thread and answer through the responder from there. `/v1/*` is authenticated here;
+/// `/mcp` requests go to the MCP surface as they are (it checks the same token and answers
+/// in JSON-RPC's shape).
 public final class Broker: HTTPHandler {
     public let models: ModelCatalog
     public let mcp: (any BrokerSurface)?

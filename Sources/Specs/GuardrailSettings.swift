@@ -3,12 +3,3 @@
 public struct GuardrailSettings: Sendable {
     public init() {}
 }
-
-extension GuardrailSettings {
-    /// Reads a `guardrails` section. (Minimal version written by the broker-core work: only `{}`;
-    /// the guardrails work replaces it with the real settings.)
-    public static func read(_ reader: JSONReader) throws(SpecError) -> GuardrailSettings {
-        do { _ = try reader.object(keys: []) } catch { throw SpecError(error) }
-        return GuardrailSettings()
-    }
-}
