@@ -62,12 +62,14 @@ final class ChatStream {
         let finish = callCount > 0 ? "tool_calls" : completion.finish == .length ? "length" : "stop"
         record.finishReasons = [finish]
         end.finish()
-        send(chunk(JSONObject(), finish: finish))
+        // One write for the tail: each write is a hand-off to the event loop.
+        var tail = chunk(JSONObject(), finish: finish)
         if request.includeUsage {
-            send(ChatCompletionJSON.usageChunk(id: id, created: created, model: request.model,
-                                               promptTokens: completion.promptTokens, completionTokens: completion.completionTokens))
+            tail += ChatCompletionJSON.usageChunk(id: id, created: created, model: request.model,
+                                                  promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
         }
-        send(ChatCompletionJSON.done)
+        tail += ChatCompletionJSON.done
+        send(tail)
         responder.finish()
     }
 
