@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "CTraceDigest", cSettings: optimizedC),
         // Trace append benchmarks and the crash-test writer child (Benchmarks/TraceBench).
         .executableTarget(name: "trace-bench", dependencies: ["TraceStore", "Specs"], path: "Benchmarks/TraceBench"),
+        // Guardrail throughput and the JSONL scan mode of the quality scripts (Benchmarks/guardrails.sh).
+        .executableTarget(name: "guardrail-bench", dependencies: ["Guardrails", "Specs"], path: "Benchmarks/GuardrailBench"),
 
         // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
         .target(name: "CInferenceKernels", cSettings: optimizedC),

@@ -171,9 +171,11 @@ int warden_child_main(void *arg) {
     STEP(ctx, WARDEN_STEP_IDENTITY, warden_set_identity(plan));     // the agent's ids; capabilities in the userns stay
     STEP(ctx, WARDEN_STEP_PDEATHSIG, arm_parent_death_signal(ctx)); // the uid change cleared it
     CHECK(ctx, warden_populate_root(ctx, &sources));                // binds, proc, dev, tmpfs, links; root read-only
+    // fds before rlimits: arranging duplicates fds while the supervisor's inherited table (closed
+    // only at exec) is still open, and a busy supervisor holds more than a low RLIMIT_NOFILE allows.
+    STEP(ctx, WARDEN_STEP_FDS, warden_arrange_fds(ctx));            // only 0, 1, 2 and the listed fds survive exec
     STEP(ctx, WARDEN_STEP_RLIMITS, warden_apply_rlimits(ctx));
     STEP(ctx, WARDEN_STEP_CHDIR, change_directory(plan));
-    STEP(ctx, WARDEN_STEP_FDS, warden_arrange_fds(ctx));            // only 0, 1, 2 and the listed fds survive exec
     STEP(ctx, WARDEN_STEP_CAPS, warden_drop_capabilities());        // all five sets
     STEP(ctx, WARDEN_STEP_NO_NEW_PRIVS, warden_set_no_new_privs());
     STEP(ctx, WARDEN_STEP_UNBLOCK_SIGNALS, warden_unblock_signals());       // before seccomp, which may deny rt_sigprocmask

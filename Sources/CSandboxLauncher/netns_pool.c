@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launcher.h"
@@ -31,13 +32,18 @@
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wanted;
+    pthread_cond_t ready;   ///< signalled when a namespace is added or creating one failed
     int fds[POOL_CAPACITY];
     int count;
     int depth;
     int started;
     int once;          ///< warden_netns_pool_prepare_one: stop refilling after the first take
     int failed_errno;
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wanted = PTHREAD_COND_INITIALIZER};
+    int creating;      ///< the background thread is inside create_namespace right now
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wanted = PTHREAD_COND_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+
+/// How long a take waits for a namespace that is being created before the launch makes its own.
+#define TAKE_WAIT_NS (20 * 1000 * 1000)
 
 static int loopback_up(void) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -91,9 +97,12 @@ static void *pool_loop(void *unused) {
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         while (pool.count >= pool.depth) pthread_cond_wait(&pool.wanted, &pool.lock);
+        pool.creating = 1;
         pthread_mutex_unlock(&pool.lock);
         int fd = create_namespace();
         pthread_mutex_lock(&pool.lock);
+        pool.creating = 0;
+        pthread_cond_broadcast(&pool.ready);
         if (fd < 0) {          // no privilege or no memory: stop, launches fall back to CLONE_NEWNET
             pool.failed_errno = -fd;
             pool.depth = 0;
@@ -143,6 +152,20 @@ int warden_netns_pool_prepare_one(void) {
 
 int warden_netns_pool_take(void) {
     pthread_mutex_lock(&pool.lock);
+    // A namespace being made (or about to be: the thread runs and the pool is short) is ready
+    // sooner than a new one: wait for it, bounded, rather than have the child pay a whole
+    // CLONE_NEWNET while that one is finished for nobody. A fast one-shot `warden exec` reaches
+    // its launch about when the prepared namespace is done; and when the thread has not had a
+    // core yet, our waiting gives it ours.
+    if (pool.count == 0 && (pool.creating || (pool.started && pool.depth > 0))) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += TAKE_WAIT_NS;
+        if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec += 1; deadline.tv_nsec -= 1000000000L; }
+        while (pool.count == 0 && (pool.creating || (pool.started && pool.depth > 0))) {
+            if (pthread_cond_timedwait(&pool.ready, &pool.lock, &deadline) == ETIMEDOUT) break;
+        }
+    }
     int fd = pool.count > 0 ? pool.fds[--pool.count] : -1;
     if (pool.once) pool.depth = 0;   // one launch was prepared for: nothing more to create
     if (pool.started) pthread_cond_signal(&pool.wanted);

@@ -54,15 +54,30 @@ public struct GuardrailVerdict: Sendable {
 /// The detectors a policy turns on, run in order over each text.
 public final class GuardrailPipeline: Sendable {
     public let settings: GuardrailSettings
+    /// The enabled detectors with their settings, in run order.
+    let entries: [DetectorRegistry.Entry]
 
     /// Builds the pipeline (compiles deny-list patterns); errors name the policy value at fault.
     public init(settings: GuardrailSettings) throws(SpecError) {
-        self.settings = settings  // CONTRACT
+        self.settings = settings
+        entries = try DetectorRegistry.entries(for: settings)
+    }
+
+    /// A pipeline with extra detectors appended (custom rules, tests of fault handling).
+    public init(settings: GuardrailSettings, extra: [(any Detector, GuardrailSettings.Detector)]) throws(SpecError) {
+        self.settings = settings
+        entries = try DetectorRegistry.entries(for: settings) + extra.map { DetectorRegistry.Entry(detector: $0.0, settings: $0.1) }
     }
 
     /// Checks a whole text at `stage`.
     public func check(_ text: String, stage: GuardrailStage) -> GuardrailVerdict {
-        GuardrailVerdict(findings: [], verdict: "allow", action: .passed, text: text)  // CONTRACT
+        let active = entries.filter { $0.settings.stages.contains(stage.rawValue) }
+        guard !active.isEmpty else { return GuardrailVerdict(findings: [], verdict: "allow", action: .passed, text: text) }
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            let scan = PipelineScan.run(active, UnsafeBufferPointer(buffer), from: 0, final: true)
+            return decide(scan, text: text, bytes: UnsafeBufferPointer(buffer), range: 0..<buffer.count)
+        }
     }
 
     /// A checker for streamed output that holds back as many bytes as the longest possible match.
@@ -70,6 +85,16 @@ public final class GuardrailPipeline: Sendable {
 }
 
 /// Streamed checking: feed text as it is generated; release only what can no longer change.
+///
+/// Each detector says how much of the tail to hold back (`Detector.holdFrom`): secrets hold from
+/// the first keyword whose token still runs to the end (at least the last 32 bytes), and from an
+/// unterminated `-----BEGIN ... PRIVATE KEY-----` for up to 8 KiB (`SecretsDetector.privateKeyCap`);
+/// PII holds the last 64 bytes plus the trailing run of non-space bytes, up to 320; injection holds
+/// 256 bytes; deny lists hold exactly from the earliest match still in progress in the engine, up to
+/// `LinearRegex.maxMatchBytes` (4096) for unbounded patterns. Findings inside the released part are
+/// redacted there; a block ends the stream (every later call answers `.blocked` again). The size
+/// limit counts the whole stream. The injection score is summed per hold-back window, not over the
+/// whole stream. `finish()` always returns the verdict over the whole stream.
 public struct GuardrailStream: Sendable {
     public enum Step: Sendable {
         /// Text now safe to send (possibly redacted; possibly empty while held back).
@@ -79,7 +104,10 @@ public struct GuardrailStream: Sendable {
     }
     let pipeline: GuardrailPipeline
     let stage: GuardrailStage
+    var state = StreamState()
 
-    public mutating func feed(_ text: String) -> Step { .release(text, nil) }  // CONTRACT
-    public mutating func finish() -> Step { .release("", nil) }                // CONTRACT
+    /// Adds generated text; returns what may be sent now.
+    public mutating func feed(_ text: String) -> Step { advance(text, final: false) }
+    /// Ends the stream; returns the held-back rest and the verdict over the whole stream.
+    public mutating func finish() -> Step { advance("", final: true) }
 }

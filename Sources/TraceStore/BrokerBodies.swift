@@ -47,12 +47,34 @@ public struct ToolCall: Sendable {
     public var argumentsSHA256: String?
     public var resultSHA256: String?
     public var error: String?
+    /// The arguments as the tool saw them, after guardrail redaction, cut to `excerptLimit` bytes.
+    public var arguments: String?
+    /// The result as the agent saw it, after redaction, cut to `excerptLimit` bytes.
+    public var result: String?
+
+    /// The most bytes of arguments or result kept in the record (the hashes cover the whole).
+    public static let excerptLimit = 4096
 
     public init(tool: String, callID: String, decision: String, startNanoseconds: UInt64, endNanoseconds: UInt64,
-                argumentsSHA256: String? = nil, resultSHA256: String? = nil, error: String? = nil) {
+                argumentsSHA256: String? = nil, resultSHA256: String? = nil, error: String? = nil,
+                arguments: String? = nil, result: String? = nil) {
         self.tool = tool; self.callID = callID; self.decision = decision
         self.startNanoseconds = startNanoseconds; self.endNanoseconds = endNanoseconds
         self.argumentsSHA256 = argumentsSHA256; self.resultSHA256 = resultSHA256; self.error = error
+        self.arguments = arguments.map(Self.excerpt); self.result = result.map(Self.excerpt)
+    }
+
+    /// `text` cut to at most `excerptLimit` bytes on a character boundary.
+    static func excerpt(_ text: String) -> String {
+        guard text.utf8.count > excerptLimit else { return text }
+        var end = text.unicodeScalars.startIndex
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += scalar.utf8.count
+            if bytes > excerptLimit { break }
+            end = text.unicodeScalars.index(after: end)
+        }
+        return String(text.unicodeScalars[..<end])
     }
 
     var json: JSONObject {
@@ -62,6 +84,8 @@ public struct ToolCall: Sendable {
             ("arguments_sha256", argumentsSHA256.map { .string($0) } ?? .null),
             ("result_sha256", resultSHA256.map { .string($0) } ?? .null),
             ("error", error.map { .string($0) } ?? .null),
+            ("arguments", arguments.map { .string($0) } ?? .null),
+            ("result", result.map { .string($0) } ?? .null),
         ])
     }
 }

@@ -59,12 +59,19 @@ enum ExecCommand: WardenCommand {
         }
         Launcher.prepareOneNetworkNamespace()   // made on another core while the policy loads
         let path = policyPath ?? PolicyDirectory.defaultPolicy()
-        let policy: Policy
-        do throws(SpecError) {
-            policy = try Policy.load(path: path)
+        // The prepared-policy cache: a policy file seen before (same bytes, same warden build, same
+        // bind sources present) skips the JSON parse, validation and filter-cache lookup.
+        var prepared: PreparedPolicy?
+        var seccompFailure: SeccompError?
+        do throws(SeccompCache.PreparedError) {
+            prepared = try PreparedPolicy.load(path: path).policy
         } catch {
-            printError("warden exec: \(error)")
-            return ExitCode.usage
+            switch error {
+            case .policy(let error):
+                printError("warden exec: \(error)")
+                return ExitCode.usage
+            case .seccomp(let error): seccompFailure = error  // reported by the run, as before
+            }
         }
         RunTiming.mark("policy_loaded")
         let traceStart = { () throws(TraceError) -> RunStart in
@@ -72,7 +79,10 @@ enum ExecCommand: WardenCommand {
                           spec: RunStart.commandSnapshot(command), policy: try RunStart.snapshot(path: path), wardenVersion: version)
         }
         return options.execute(commandName: "exec", traceStart: traceStart) { () throws(SandboxRun.Error) in
-            try SandboxRun.Request.command(command, policy: policy, workspace: workspace)
+            guard let prepared else {
+                throw SandboxRun.Error(.configuration, "seccomp: \(seccompFailure.map { "\($0)" } ?? "no filter")")
+            }
+            return try SandboxRun.Request.command(command, prepared: prepared, workspace: workspace)
         }
     }
 }

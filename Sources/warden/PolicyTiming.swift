@@ -2,8 +2,9 @@ import Glibc
 import Sandbox
 import Specs
 
-/// `warden policy check FILE --timing`: how long loading, compiling and a compiled-filter cache hit
-/// take in this process (first run, then the median and minimum of repeated runs).
+/// `warden policy check FILE --timing`: how long loading, compiling, a compiled-filter cache hit and
+/// a prepared-policy hit (what `warden exec` pays) take in this process (first run, then the median
+/// and minimum of repeated runs).
 enum PolicyTiming {
     static let repetitions = 200
 
@@ -63,11 +64,16 @@ enum PolicyTiming {
             let result = try SeccompCompiler.compileCached(policy.seccomp, directory: directory)
             guard result.outcome == .hit else { throw SeccompError(code: .cache, message: "expected a cache hit, got \(result.outcome)") }
         }
+        _ = try PreparedPolicy.load(path: file, directory: directory)
+        let prepared = try measure {
+            let result = try PreparedPolicy.load(path: file, directory: directory)
+            guard result.outcome == .hit else { throw SeccompError(code: .cache, message: "expected a prepared-policy hit, got \(result.outcome)") }
+        }
         func line(_ name: String, _ t: Sample) -> String {
             "  \(name): first \(format(t.first)), median \(format(t.median)), min \(format(t.minimum)), median CPU \(format(t.cpuMedian))"
         }
         return (["timing (\(repetitions) warm runs each):", line("load + validate", load), line("seccomp compile", compile),
-                 line("seccomp cache hit", cached)]).joined(separator: "\n")
+                 line("seccomp cache hit", cached), line("prepared policy hit (warden exec)", prepared)]).joined(separator: "\n")
     }
 
     static func removeTree(_ directory: String) {

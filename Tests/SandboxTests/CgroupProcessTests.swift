@@ -76,4 +76,27 @@ struct CgroupProcessTests {
         #expect(live.directories.allSatisfy { CgroupFile.exists($0) })
         try live.remove()
     }
+
+    @Test("the orphan scan skips a parent holding only this process's live runs, and lists it when anything else is there")
+    func orphanScanSkipsOwnRunsOnly() throws {
+        let hierarchy = try #require(CgroupHost.layout.v1Hierarchy(for: .pids) ?? CgroupHost.layout.v2)
+        let parent = hierarchy.ownDirectory + "/warden-scan-test-\(UInt32.random(in: 0...UInt32.max))"
+        try #require(mkdir(parent, 0o755) == 0)
+        let own = parent + "/run-\(getpid())-\(ownStartTime)-1-own"
+        let foreign = parent + "/run-\(try CgroupHost.deadPid())-1-1-dead"
+        defer {
+            for path in [foreign, own, parent] { rmdir(path) }
+            LiveRuns.remove(own)
+        }
+        #expect(!Cgroups.mayHoldOthers(parent), "empty")
+        #expect(mkdir(own, 0o755) == 0)
+        #expect(Cgroups.mayHoldOthers(parent), "a run directory this process does not know as its own")
+        LiveRuns.add([own])
+        #expect(!Cgroups.mayHoldOthers(parent), "only our own live run")
+        #expect(mkdir(foreign, 0o755) == 0)
+        #expect(Cgroups.mayHoldOthers(parent), "our run and an orphan")
+        #expect(rmdir(foreign) == 0 && rmdir(own) == 0)
+        LiveRuns.remove(own)
+        #expect(!Cgroups.mayHoldOthers(parent + "/missing"), "a parent that does not exist holds nothing")
+    }
 }

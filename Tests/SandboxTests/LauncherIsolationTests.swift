@@ -202,4 +202,31 @@ struct LauncherNetworkPoolTests {
         try out.readEnd.close()
         #expect(Launcher.preparedNetworkNamespaces.ready < ready)   // taken (other suites may take too), not refilled
     }
+
+    /// A launch that comes right after `prepareOneNetworkNamespace`, before the namespace is done,
+    /// waits for it instead of making a second one in the child (the fast `warden exec` case).
+    @Test(.enabled(if: getuid() == 0, "creating namespaces ahead needs CAP_SYS_ADMIN"))
+    func launchWaitsForTheNamespaceBeingPrepared() throws {
+        defer { try? Launcher.prepareNetworkNamespaces(depth: 0) }
+        try Launcher.prepareNetworkNamespaces(depth: 0)
+        for _ in 0..<16 where Launcher.preparedNetworkNamespaces.ready > 0 {   // leftovers of other tests
+            _ = try LauncherFixture.run(LauncherFixture.shell("true"))
+        }
+        try #require(Launcher.preparedNetworkNamespaces.ready == 0)
+        Launcher.prepareOneNetworkNamespace()
+        var plan = LauncherFixture.shell("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+        plan.cloneOnCallingThread = true
+        plan.traceSteps = true
+        let out = try FileDescriptor.pipe()
+        plan.standardOutput = out.writeEnd
+        let process = try Launcher.launch(plan)
+        try out.writeEnd.close()
+        #expect(String(decoding: try out.readEnd.readAll(), as: UTF8.self) == "lo\n")
+        try out.readEnd.close()
+        #expect(try process.wait() == .exited(0))
+        process.closeDescriptors()
+        let steps = process.stepTimes.map(\.step.description)
+        #expect(steps.contains("execve") && !steps.contains("loopback up"), "the child made its own namespace: \(steps)")
+        #expect(Launcher.preparedNetworkNamespaces.ready == 0)
+    }
 }

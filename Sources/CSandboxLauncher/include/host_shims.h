@@ -32,6 +32,14 @@ static inline int warden_pidfd_open(pid_t pid, unsigned int flags) { return (int
 static inline int warden_pidfd_send_signal(int pidfd, int sig, unsigned int flags) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags); }
 static inline int warden_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
 
+/// openat2(2) (syscall 437; glibc 2.36 has no wrapper): `resolve` takes RESOLVE_* flags, such as
+/// RESOLVE_BENEATH, which confine the whole path walk, symlinks and `..` included, beneath `dirfd`.
+static inline int warden_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
+                                 unsigned long long resolve) {
+    struct { unsigned long long flags, mode, resolve; } how = { flags, mode, resolve };
+    return (int)syscall(437, dirfd, path, &how, sizeof(how));
+}
+
 /// waitid(P_PIDFD, pidfd); fills how the process ended: code (CLD_*) and status (exit code or signal).
 static inline int warden_waitid_pidfd(int pidfd, int options, int *code, int *status, pid_t *pid) {
     siginfo_t info;

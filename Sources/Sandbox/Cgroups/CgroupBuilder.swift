@@ -60,11 +60,13 @@ extension Cgroups.RunGroup {
             if let memory = limits.memoryBytes {
                 if let dir = dir(.memory) {
                     try write(dir + "/memory.limit_in_bytes", String(memory))
-                    // Without memsw an agent could push its pages to swap past the limit.
-                    if CgroupFile.exists(dir + "/memory.memsw.limit_in_bytes") {
-                        try write(dir + "/memory.memsw.limit_in_bytes", String(memory))
-                    } else {
+                    // Without memsw an agent could push its pages to swap past the limit. (Writing
+                    // and reading ENOENT is one path walk fewer than checking for the file first.)
+                    let status = CgroupFile.write(dir + "/memory.memsw.limit_in_bytes", String(memory))
+                    if status == ENOENT {
                         unenforced.append("memory+swap: the host does not account swap (no memory.memsw)")
+                    } else if status != 0 {
+                        throw Error(.limit, path: dir + "/memory.memsw.limit_in_bytes", errno: status)
                     }
                 } else { unenforced.append("memory: no v1 memory controller mounted") }
             }
@@ -74,7 +76,8 @@ extension Cgroups.RunGroup {
             }
             if let cores = limits.cpuCores {
                 if let dir = dir(.cpu) {
-                    try write(dir + "/cpu.cfs_period_us", "100000")
+                    // A new v1 group starts with the kernel's default period, 100 ms
+                    // (default_cfs_period()), which is what the quota is computed for.
                     try write(dir + "/cpu.cfs_quota_us", String(Self.quota(cores)))
                 } else { unenforced.append("cpu: no v1 cpu controller mounted") }
             }
@@ -125,12 +128,16 @@ extension Cgroups.RunGroup {
             if status != 0 { throw Error(.limit, path: parent + "/cgroup.subtree_control", errno: status) }
         }
 
-        /// Creates `<own>/warden/<name>` (the parent may exist already).
+        /// Creates `<own>/warden/<name>`; the parent is created only when missing (after the first
+        /// run it exists, and a failed mkdir of it is one kernfs path walk per hierarchy per launch).
         mutating func makeDirectory(in own: String) throws(Error) -> String {
             let parent = own + "/" + Cgroups.RunGroup.parentName
-            if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw Error(.create, path: parent, errno: errno) }
             let path = parent + "/" + name
-            if mkdir(path, 0o755) != 0 { throw Error(.create, path: path, errno: errno) }
+            if mkdir(path, 0o755) != 0 {
+                guard errno == ENOENT else { throw Error(.create, path: path, errno: errno) }
+                if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw Error(.create, path: parent, errno: errno) }
+                if mkdir(path, 0o755) != 0 { throw Error(.create, path: path, errno: errno) }
+            }
             created.append(path)
             return path
         }

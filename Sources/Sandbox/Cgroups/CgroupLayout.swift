@@ -50,10 +50,13 @@ extension Cgroups {
         /// Parses mountinfo and /proc/self/cgroup text (separate so tests can feed other hosts' files).
         public static func parse(mountinfo: String, cgroup: String) -> Layout {
             var ownPaths: [String: String] = [:]  // controller list ("" for v2) → path
+            var ownByControllers: [(controllers: Set<Controller>, path: String)] = []
             for line in cgroup.split(separator: "\n") {
                 let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
                 guard parts.count == 3 else { continue }
                 ownPaths[String(parts[1])] = String(parts[2])
+                let controllers = Set(parts[1].split(separator: ",").compactMap { Controller(rawValue: String($0)) })
+                if !controllers.isEmpty { ownByControllers.append((controllers, String(parts[2]))) }
             }
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
             for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) where isCgroupMount(line) {
@@ -69,10 +72,7 @@ extension Cgroups {
                 } else if fsType == "cgroup" {
                     let controllers = Set(superOptions.compactMap { Controller(rawValue: $0) })
                     guard !controllers.isEmpty else { continue }
-                    let key = ownPaths.keys.first { key in
-                        Set(key.split(separator: ",").compactMap { Controller(rawValue: String($0)) }) == controllers
-                    }
-                    let own = key.flatMap { ownPaths[$0] } ?? "/"
+                    let own = ownByControllers.first { $0.controllers == controllers }?.path ?? "/"
                     layout.v1.append(Hierarchy(mountPoint: mountPoint, ownDirectory: join(mountPoint, own, root: root),
                                                controllers: controllers))
                 }
@@ -81,14 +81,23 @@ extension Cgroups {
         }
 
         /// Cheap pre-filter: only lines whose filesystem type starts with "cgroup" are parsed.
+        /// (Runs on every mountinfo line of every launch, so it scans in place without copying.)
         static func isCgroupMount(_ line: Substring.UTF8View.SubSequence) -> Bool {
-            let marker = Array(" - cgroup".utf8)
-            let bytes = Array(line)
-            guard bytes.count >= marker.count else { return false }
-            for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] && bytes[start + 1] == marker[1] {
-                if Array(bytes[start..<(start + marker.count)]) == marker { return true }
+            line.withContiguousStorageIfAvailable(containsCgroupMarker)
+                ?? Array(line).withUnsafeBufferPointer(containsCgroupMarker)
+        }
+
+        static func containsCgroupMarker(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            let marker: StaticString = " - cgroup"
+            return marker.withUTF8Buffer { marker in
+                guard bytes.count >= marker.count else { return false }
+                for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
+                    var matched = 1
+                    while matched < marker.count && bytes[start + matched] == marker[matched] { matched += 1 }
+                    if matched == marker.count { return true }
+                }
+                return false
             }
-            return false
         }
 
         /// The v1 hierarchy carrying `controller`, if any.

@@ -87,8 +87,13 @@ extension Cgroups.RunGroup {
     }
 
     /// True if any process is still in the run.
+    ///
+    /// With a cgroup2 group its `populated` flag is the answer: every process of the run is born in
+    /// it (CLONE_INTO_CGROUP) and in the v1 groups, and a task's css_set, which links it to all
+    /// hierarchies at once, is dropped in one step at exit, so the v1 groups cannot hold a process
+    /// the cgroup2 group has lost. The v1 files are read only when there is no readable cgroup2 flag.
     public var isPopulated: Bool {
-        if let v2 = v2Directory, isPopulatedV2(v2) == true { return true }
+        if let v2 = v2Directory, let populated = isPopulatedV2(v2) { return populated }
         return v1.contains { !CgroupFile.pids($0.path + "/cgroup.procs").isEmpty }
     }
 
@@ -161,6 +166,7 @@ extension Cgroups.RunGroup {
                 if failure != EBUSY || deadline.expired { throw Cgroups.Error(.remove, path: path, errno: failure) }
                 deadline.pause()
             }
+            LiveRuns.remove(path)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 extension Cgroups {
     /// Kills and removes run groups whose supervisor is gone (for example killed with SIGKILL).
@@ -12,6 +13,7 @@ extension Cgroups {
         var removed: Set<String> = []
         for own in parents {
             let parent = own + "/" + RunGroup.parentName
+            if !mayHoldOthers(parent) { continue }
             for name in subdirectories(of: parent) where isOrphan(name) {
                 let path = parent + "/" + name
                 killAndRemove(path, pure: layout.mode == .v2)
@@ -19,6 +21,17 @@ extension Cgroups {
             }
         }
         return removed.sorted()
+    }
+
+    /// False when `parent` holds nothing but this process's own live runs, so listing it cannot
+    /// find an orphan: cgroupfs (kernfs) keeps a directory's link count at 2 + its subdirectories,
+    /// and one stat is much cheaper than opening and reading the directory. Any other entry, or a
+    /// file system that does not count links that way, means the directory is listed.
+    static func mayHoldOthers(_ parent: String) -> Bool {
+        var info = stat()
+        guard stat(parent, &info) == 0 else { return errno != ENOENT }
+        guard info.st_mode & S_IFMT == S_IFDIR, info.st_nlink >= 2 else { return true }
+        return Int(info.st_nlink) - 2 > LiveRuns.count(in: parent)
     }
 
     /// True for `run-<pid>-<start>-...` names whose supervisor no longer exists.
@@ -53,5 +66,25 @@ extension Cgroups {
             if entry.pointee.d_type == UInt8(DT_DIR) && name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+}
+
+/// The run directories this process created and has not removed, so that the orphan scan can tell
+/// from a parent's link count alone that it holds nothing else.
+enum LiveRuns {
+    private static let paths = Mutex<Set<String>>([])
+
+    static func add(_ directories: [String]) {
+        paths.withLock { $0.formUnion(directories) }
+    }
+
+    static func remove(_ directory: String) {
+        _ = paths.withLock { $0.remove(directory) }
+    }
+
+    /// Directories of this process's own runs (named with its pid and start time) under `parent`.
+    static func count(in parent: String) -> Int {
+        let prefix = parent + "/run-\(getpid())-\(ownStartTime)-"
+        return paths.withLock { $0.count { $0.hasPrefix(prefix) } }
     }
 }

@@ -43,6 +43,7 @@ extension Cgroups {
                 builder.rollback()
                 throw error
             }
+            LiveRuns.add(builder.created)
             return RunGroup(name: name, mode: layout.mode, unenforced: builder.unenforced, v1: builder.v1,
                             v2Directory: builder.v2, v2IsPure: layout.mode == .v2)
         }

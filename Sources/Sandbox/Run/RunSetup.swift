@@ -9,6 +9,7 @@ struct RunSetup {
 
     /// Workspace, cgroup, pipes, launch; returns the running process and its output pumps.
     mutating func start(_ request: SandboxRun.Request, settings: SandboxRun.Settings) throws(Error) -> SandboxRun.StartedRun {
+        if let input = request.standardInput { descriptors.append(input) }  // ours from here (undo closes it)
         let workspace = try request.workspace.map { (path: String) throws(Error) in try RunWorkspace.existing(path) }
         let group: Cgroups.RunGroup
         do throws(Cgroups.Error) {
@@ -47,6 +48,7 @@ struct RunSetup {
         plan.standardError = errWrite
         plan.traceSteps = RunTiming.enabled
         plan.cloneOnCallingThread = settings.cloneOnCallingThread
+        plan.standardInput = request.standardInput
         // cgroup2 (pure v2, or hybrid's unified mount): born in the group by CLONE_INTO_CGROUP.
         // cgroup v1: the child moves itself in through tasks files we open (no pid write).
         let v2 = group.openV2Directory()
@@ -61,8 +63,8 @@ struct RunSetup {
         defer { for fd in tasks { close(fd) } }
         plan.cgroupTaskFiles = tasks.map { FileDescriptor(rawValue: $0) }
         let process = try launch(plan, group: group, v2Attached: v2 >= 0 || group.v2Directory == nil)
-        for fd in [outWrite, errWrite] { close(fd.rawValue) }
-        descriptors.removeAll { $0 == outWrite || $0 == errWrite }
+        for fd in [outWrite, errWrite] + (request.standardInput.map { [$0] } ?? []) { close(fd.rawValue) }
+        descriptors.removeAll { $0 == outWrite || $0 == errWrite || $0 == request.standardInput }
         descriptors.removeAll { $0 == outRead || $0 == errRead }  // owned by the pumps from here
         let limit = settings.outputLimit
         return SandboxRun.StartedRun(

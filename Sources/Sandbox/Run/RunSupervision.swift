@@ -9,6 +9,8 @@ struct RunSupervision {
     let stdout: OutputPump
     let stderr: OutputPump
     let timeoutNanos: UInt64?
+    /// `Settings.stop`: readable or hung up means kill now.
+    var stop: Int32? = nil
 
     /// How the process ended, as waitid reported it.
     struct Ending {
@@ -22,11 +24,13 @@ struct RunSupervision {
         var ending = Ending()
         let deadline = timeoutNanos.map { start &+ $0 }
         var exited = false
+        var stopped = false
         while !exited {
             var fds = [pollfd(fd: process.pidfd.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
             for pump in [stdout, stderr] where pump.isOpen {
                 fds.append(pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0))
             }
+            if let stop, !stopped { fds.append(pollfd(fd: stop, events: Int16(POLLIN), revents: 0)) }
             let wait = ending.timedOut ? -1 : Self.millisecondsUntil(deadline)
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno == EINTR { continue }
@@ -38,7 +42,10 @@ struct RunSupervision {
                 continue
             }
             for entry in fds.dropFirst() where entry.revents != 0 {
-                if entry.fd == stdout.source { stdout.pump() } else { stderr.pump() }
+                if entry.fd == stop, stop != nil {
+                    stopped = true
+                    killTree()
+                } else if entry.fd == stdout.source { stdout.pump() } else { stderr.pump() }
             }
             exited = fds[0].revents != 0
         }

@@ -27,7 +27,7 @@ extension SandboxRun {
         let auditor = startAuditor(request, started, tracer)
         let supervision = RunSupervision(
             process: started.process, group: started.group, stdout: started.stdout, stderr: started.stderr,
-            timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos)
+            timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos, stop: settings.stop)
         let ending = supervision.run(startedAt: launched)
         auditor?.stop()
         RunTiming.mark("exited")

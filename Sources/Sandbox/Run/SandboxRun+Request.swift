@@ -28,6 +28,9 @@ extension SandboxRun {
         public var auditedSyscalls: [SeccompProgram.AuditedSyscall]
         /// The UTS hostname.
         public var hostname: String?
+        /// The agent's stdin (nil: /dev/null), such as the read end of a pipe to a stdio MCP server.
+        /// The run takes ownership: it is closed once the process has started (or failed to).
+        public var standardInput: FileDescriptor?
         /// cgroup memory, pids and CPU limits.
         public var cgroupLimits: Cgroups.Limits
         /// Wall-clock limit in nanoseconds (nil: none).
@@ -52,6 +55,7 @@ extension SandboxRun {
             seccomp = nil
             auditedSyscalls = []
             hostname = "warden"
+            standardInput = nil
             cgroupLimits = .init()
             timeoutNanos = nil
         }

@@ -45,6 +45,18 @@ extension SandboxRun.Request {
     /// Limits into cgroup limits, rlimits and the timeout; the seccomp profile into BPF (cached on
     /// disk, so a launch does not pay libseccomp's compile).
     mutating func apply(limits: ResourceLimits, seccomp profile: SeccompProfile) throws(SandboxRun.Error) {
+        apply(limits: limits)
+        let program: SeccompProgram
+        do throws(SeccompError) {
+            program = try SeccompCompiler.compileCached(profile).program
+        } catch {
+            throw SandboxRun.Error(.configuration, "seccomp: \(error)")
+        }
+        try apply(program: program)
+    }
+
+    /// The policy's (or spec's) limits as cgroup limits, rlimits and the timeout.
+    mutating func apply(limits: ResourceLimits) {
         cgroupLimits = .init(memoryBytes: limits.memoryBytes, pids: limits.pids,
                              cpuCores: Double(limits.cpuMillis) / 1000)
         // RLIMIT_NPROC is left out on purpose: it counts every process of the host uid (shared by
@@ -54,12 +66,10 @@ extension SandboxRun.Request {
             ResourceLimit(.fileSize, soft: limits.fileSizeBytes),
         ]
         timeoutNanos = UInt64(limits.wallMilliseconds) * 1_000_000
-        let program: SeccompProgram
-        do throws(SeccompError) {
-            program = try SeccompCompiler.compileCached(profile).program
-        } catch {
-            throw SandboxRun.Error(.configuration, "seccomp: \(error)")
-        }
+    }
+
+    /// The compiled filter, and the syscalls it audits.
+    mutating func apply(program: SeccompProgram) throws(SandboxRun.Error) {
         // Audited syscalls are answered by the supervisor (SeccompAuditor) through the listener
         // the launcher hands back; sendmsg must never be audited (it carries that hand-off).
         if program.auditedSyscalls.contains(where: { $0.name == "sendmsg" }) {

@@ -22,6 +22,10 @@ public struct SandboxRun: Sendable {
         public var outputLimit: Int
         /// Where the agent's stdout and stderr go.
         public var stdout: OutputSink, stderr: OutputSink
+        /// A descriptor that becomes readable or hung up when the caller wants the run ended early
+        /// (the read end of a pipe whose write end it closes): the process tree is then killed.
+        /// For long-lived runs such as an agent's MCP servers; the caller keeps ownership.
+        public var stop: Int32?
         /// In hybrid mode, also place the run in the cgroup2 hierarchy (cgroup.kill, events).
         public var useUnifiedHierarchy: Bool
         /// The run's cgroup directory name (default: a fresh `run-<pid>-<start>-<n>-<random>`).
@@ -45,6 +49,7 @@ public struct SandboxRun: Sendable {
             self.outputLimit = outputLimit
             self.stdout = stdout
             self.stderr = stderr
+            self.stop = nil
             self.useUnifiedHierarchy = useUnifiedHierarchy
             self.runName = nil
             self.removeOrphanedRuns = false

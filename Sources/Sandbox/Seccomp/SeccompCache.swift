@@ -61,6 +61,12 @@ public enum SeccompCache {
 
     /// Loads the program for `key` from `path`; nil when absent, foreign, unsafe, corrupt or for another key.
     static func load(key: [UInt8], path: String) -> SeccompProgram? {
+        load(path: path) { CacheFileFormat.decode($0, expectedKey: key) }
+    }
+
+    /// Reads a cache file and decodes it; nil when absent, not a regular file of ours, writable by
+    /// group or others, larger than 1 MiB, or when `decode` rejects it.
+    static func load<T>(path: String, decode: ([UInt8]) -> T?) -> T? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -70,12 +76,16 @@ public enum SeccompCache {
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count == bytes.count else { return nil }
-        return CacheFileFormat.decode(bytes, expectedKey: key)
+        return decode(bytes)
     }
 
     /// Writes `program` for `key` to `path` atomically; false on any failure (the cache is best effort).
     static func store(_ program: SeccompProgram, key: [UInt8], path: String) -> Bool {
-        let bytes = CacheFileFormat.encode(program, key: key)
+        store(CacheFileFormat.encode(program, key: key), path: path)
+    }
+
+    /// Writes a whole cache file atomically (temporary file, then rename); false on any failure.
+    static func store(_ bytes: [UInt8], path: String) -> Bool {
         let temporary = path + ".tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }

@@ -45,22 +45,38 @@ enum CacheFileFormat {
     }
 }
 
-/// Reads little-endian fields from a byte array, returning nil past the end.
+/// Reads little-endian fields from a byte array (up to `end`), returning nil past the end.
 struct ByteCursor {
     let bytes: [UInt8]
-    var offset = 0
+    var offset: Int
+    let end: Int
 
-    var isAtEnd: Bool { offset == bytes.count }
+    init(bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
+        self.bytes = bytes
+        self.offset = offset
+        self.end = min(end ?? bytes.count, bytes.count)
+    }
+
+    var isAtEnd: Bool { offset == end }
 
     mutating func take(_ count: Int) -> [UInt8]? {
-        guard count >= 0, bytes.count - offset >= count else { return nil }
+        guard count >= 0, end - offset >= count else { return nil }
         defer { offset += count }
         return Array(bytes[offset..<(offset + count)])
     }
 
+    /// Consumes `length` bytes if they equal `expected` (compared in place, without a copy).
+    mutating func skip(over expected: [UInt8], length: Int) -> Bool {
+        guard length == expected.count, end - offset >= length,
+              bytes[offset..<(offset + length)].elementsEqual(expected) else { return false }
+        offset += length
+        return true
+    }
+
     mutating func u32() -> UInt32? {
-        guard let raw = take(4) else { return nil }
-        return UInt32(raw[0]) | UInt32(raw[1]) << 8 | UInt32(raw[2]) << 16 | UInt32(raw[3]) << 24
+        guard end - offset >= 4 else { return nil }
+        defer { offset += 4 }
+        return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
 }
 
@@ -68,8 +84,16 @@ struct ByteCursor {
 /// and file ownership, not on this hash.
 enum Checksum {
     static func fnv1a64<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        // Contiguous storage (arrays, array slices): a plain pointer loop, ~10x the generic one.
+        if let hash = bytes.withContiguousStorageIfAvailable({ fnv1a64(buffer: UnsafeRawBufferPointer($0)) }) { return hash }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    static func fnv1a64(buffer: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in buffer { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
     }
 }
