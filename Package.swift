@@ -57,7 +57,7 @@ let package = Package(
         // epoll, eventfd and accept4 for HTTPServer's event loop (not exported by Swift's Glibc module).
         .target(name: "CHTTPShims"),
         // HTTP load generator with a raw epoll echo baseline and HTTPServer echo (Benchmarks/broker.sh).
-        .executableTarget(name: "http-bench", dependencies: ["HTTPServer", "CHTTPShims"], path: "Benchmarks/HTTPBench"),
+        .executableTarget(name: "http-bench", dependencies: ["HTTPServer", "CHTTPShims", "Broker", "Specs"], path: "Benchmarks/HTTPBench"),
 
         // Guardrail detectors (secrets, PII, injection, deny lists, size), one protocol, one pipeline.
         .target(name: "Guardrails", dependencies: ["Specs"]),

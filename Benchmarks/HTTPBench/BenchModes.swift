@@ -42,7 +42,7 @@ struct BenchMode: Sendable {
             },
             request: HTTPRequest(method: "GET", target: "/echo")
         ),
-    ]
+    ] + BrokerModes.all
 
     static func named(_ name: String) -> BenchMode? { all.first { $0.name == name } }
 }

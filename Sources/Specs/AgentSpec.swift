@@ -9,7 +9,8 @@
 ///   "workingDirectory": "/agent",
 ///   "environment": {"PATH": "/usr/bin:/bin"},    // exactly this; nothing is inherited
 ///   "limits": {"memory": "128MiB"},              // may only tighten the policy's
-///   "timeoutSeconds": 30
+///   "timeoutSeconds": 30,
+///   "broker": {"models": [...], "tools": [...], "mcpServers": [...]}   // optional: may only narrow the policy's
 /// }
 /// ```
 public struct AgentSpec: Sendable {
@@ -39,9 +40,15 @@ public struct AgentSpec: Sendable {
     public var environment: [EnvironmentVariable]
     /// The effective limits: the policy's, tightened by the spec's `limits` and `timeoutSeconds`.
     public var limits: ResourceLimits
+    /// The effective broker policy: the policy's `broker` section narrowed by the spec's. Nil when the
+    /// spec has no `broker` section (`"broker": {}` takes the policy's as is): a run gets a broker
+    /// endpoint, and the OPENAI_* / WARDEN_MCP_URL variables, only when its spec asks for one.
+    public var broker: BrokerPolicy? = nil
+    /// External MCP servers the spec declares (`broker.mcpServers`).
+    public var mcpServers: [MCPServer] = []
 
     static let keys = ["name", "description", "policy", "code", "entrypoint", "workingDirectory", "environment",
-                       "limits", "timeoutSeconds"]
+                       "limits", "timeoutSeconds", "broker"]
 
     /// Loads the spec at `path`, then the policy it names, and checks the spec against the policy.
     public static func load(path: String) throws(SpecError) -> AgentSpec {
@@ -76,6 +83,7 @@ public struct AgentSpec: Sendable {
             environment: try readEnvironment(object.optional("environment")),
             limits: policy.limits)
         try spec.applyLimits(object)
+        try spec.applyBroker(object.optional("broker"))
         return spec
     }
 
@@ -112,6 +120,15 @@ public struct AgentSpec: Sendable {
             result.append(EnvironmentVariable(name: member.key, value: try member.reader.text(allowEmpty: true)))
         }
         return result
+    }
+
+    /// Narrows the policy's broker section with the spec's; a spec section without a policy one is an error.
+    mutating func applyBroker(_ reader: JSONReader?) throws(SpecError) {
+        guard let reader else { return }
+        guard let policyBroker = policy.broker else {
+            throw reader.specError("the policy (\(policy.file)) has no broker section, so the spec cannot have one", code: .loosensPolicy)
+        }
+        (broker, mcpServers) = try policyBroker.narrowed(by: reader, policyFile: policy.file)
     }
 
     /// Tightens `limits` with the spec's `limits` object and `timeoutSeconds`, refusing anything looser.

@@ -23,8 +23,10 @@ public struct Policy: Sendable {
     public var network: Network
     public var limits: ResourceLimits
     public var seccomp: SeccompProfile
+    /// What the agent may ask of the broker (BrokerPolicy.swift); nil: no broker for this policy's runs.
+    public var broker: BrokerPolicy? = nil
 
-    static let keys = ["name", "description", "filesystem", "network", "limits", "seccomp"]
+    static let keys = ["name", "description", "filesystem", "network", "limits", "seccomp", "broker"]
 
     /// Loads and validates the policy at `path`.
     public static func load(path: String) throws(SpecError) -> Policy {
@@ -57,6 +59,7 @@ public struct Policy: Sendable {
             filesystem: try FilesystemPolicy.read(parts.filesystem),
             network: network,
             limits: try ResourceLimits.read(parts.limits),
-            seccomp: try SeccompProfile.read(parts.seccomp))
+            seccomp: try SeccompProfile.read(parts.seccomp),
+            broker: try object.optional("broker").map { r throws(SpecError) in try BrokerPolicy.read(r) })
     }
 }

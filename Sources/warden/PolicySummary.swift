@@ -50,6 +50,8 @@ struct PolicySummary {
         lines.append("  limits: \(limitsText)")
         lines.append("  mounts:")
         lines += mountLines.map { "    " + $0 }
+        lines.append("  broker:" + (policy.broker == nil ? " none (the agent gets no model or tool endpoint)" : ""))
+        lines += (policy.broker?.summaryLines ?? []).map { "    " + $0 }
         return lines.joined(separator: "\n")
     }
 
@@ -93,6 +95,17 @@ struct PolicySummary {
                 "fileSizeBytes": u64(l.fileSizeBytes),
             ]),
             "mounts": .array(mounts),
+            "broker": policy.broker.map { broker in
+                .object([
+                    "port": int(Int(broker.port)),
+                    "models": .array(broker.models.map { .object(["name": .string($0.name), "maxTokensPerRequest": int($0.maxTokensPerRequest)]) }),
+                    "tools": .array(broker.tools.map { .string($0.name) }),
+                    "requestsPerMinute": broker.rateLimits.requestsPerMinute.map(int) ?? .null,
+                    "tokensPerMinute": broker.rateLimits.tokensPerMinute.map(int) ?? .null,
+                    "tokenBudget": broker.tokenBudget.map(int) ?? .null,
+                    "maxConcurrent": int(broker.maxConcurrent),
+                ])
+            } ?? .null,
         ])
     }
 }

@@ -1,3 +1,4 @@
+import Broker
 import Glibc
 import Sandbox
 import Specs
@@ -61,7 +62,8 @@ enum RunCommand: WardenCommand {
             RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
                           policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: version)
         }
-        return options.execute(commandName: "run", traceStart: traceStart) { () throws(SandboxRun.Error) in
+        let broker = spec.broker.map { BrokerSettings(policy: $0, workspace: workspace, spec: spec) }
+        return options.execute(commandName: "run", traceStart: traceStart, broker: broker) { () throws(SandboxRun.Error) in
             try SandboxRun.Request.agent(spec, workspace: workspace)
         }
     }
@@ -94,6 +96,7 @@ struct RunOptions {
 
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
     func execute(commandName: String, traceStart: (() throws(TraceError) -> RunStart)? = nil,
+                 broker: BrokerSettings? = nil,
                  _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
@@ -109,6 +112,17 @@ struct RunOptions {
                 guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return ExitCode.failure }
                 settings.trace = recorder
             }
+            var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?
+            if let broker {
+                do {
+                    brokerRun = try broker.start(runID: settings.trace?.runID ?? "untraced", trace: settings.trace)
+                } catch {
+                    printError("warden \(commandName): cannot start the broker: \(error)")
+                    return ExitCode.failure
+                }
+                brokerRun?.broker.attach(&request, &settings)
+            }
+            defer { brokerRun?.tools.stop(); brokerRun?.broker.stop() }
             result = try SandboxRun.execute(request, settings: settings)
         } catch {
             printError("warden \(commandName): \(error)")
@@ -152,6 +166,31 @@ struct RunOptions {
         case .exec: return error.errno == ENOENT ? 127 : 126
         case .configuration: return ExitCode.usage
         default: return ExitCode.failure
+        }
+    }
+}
+
+/// What a run's broker needs from the spec: its effective broker policy, workspace and MCP servers.
+struct BrokerSettings {
+    var policy: BrokerPolicy
+    var workspace: String?
+    var spec: AgentSpec
+
+    /// Starts the broker (OpenAI and MCP surfaces) and the spec's MCP servers, each in its own sandbox.
+    func start(runID: String, trace: TraceRecorder?) throws -> (broker: BrokerRun, tools: MCPRunTools) {
+        let surface = MCPSurface()
+        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: .standard(), mcp: surface)
+        let servers = spec.mcpServers.map { server in
+            MCPServerConfig(name: server.name, command: server.command,
+                            environment: Dictionary(server.environment.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))
+        }
+        do {
+            let tools = try MCPRunTools.start(surface: surface, runID: runID, policy: policy, workspace: workspace,
+                                              servers: servers, serverPolicy: spec.policy, codeDirectory: spec.codeDirectory)
+            return (broker, tools)
+        } catch {
+            broker.stop()
+            throw error
         }
     }
 }

@@ -28,25 +28,3 @@ public final class AgentEndpoint: Sendable {
         admission = Admission(policy: policy)
     }
 }
-
-/// Admission control for one run: requests and tokens per minute, token budget, concurrency.
-/// Tokens are reserved at admission from an estimate and settled with real usage, so concurrent
-/// calls cannot overshoot.
-public final class Admission: Sendable {
-    /// What an admitted call holds until it is settled.
-    public struct Ticket: Sendable {
-        public let reservedTokens: Int
-    }
-    public enum Kind: Sendable { case model, tool }
-
-    let policy: BrokerPolicy
-    init(policy: BrokerPolicy) { self.policy = policy }
-
-    /// Admits one call or throws `.rateLimited`, `.tooManyConcurrent` or `.budgetExhausted`.
-    public func admit(_ kind: Kind, estimatedTokens: Int = 0) throws(BrokerError) -> Ticket {
-        Ticket(reservedTokens: estimatedTokens)  // CONTRACT: the broker-core work implements the limits
-    }
-
-    /// Ends a call: releases its concurrency slot and replaces the reservation by `usedTokens`.
-    public func settle(_ ticket: Ticket, usedTokens: Int) {}  // CONTRACT
-}

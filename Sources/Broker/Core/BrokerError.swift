@@ -29,6 +29,8 @@ public struct BrokerError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// For rate limits: when to try again.
     public var retryAfterMilliseconds: Int?
+    /// The request field at fault (OpenAI's `param`), as a JSON path, if any.
+    public var param: String? = nil
 
     public init(_ code: Code, _ message: String, retryAfterMilliseconds: Int? = nil) {
         self.code = code; self.message = message; self.retryAfterMilliseconds = retryAfterMilliseconds

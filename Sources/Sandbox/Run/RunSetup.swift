@@ -39,6 +39,7 @@ struct RunSetup {
             }
         }
         if let code = request.codeDirectory { plan.mounts.bindReadOnly(code, at: "/agent") }
+        plan.loopbackListenPorts = request.loopbackListenPorts
         plan.identity = request.identity
         plan.resourceLimits = request.resourceLimits
         plan.seccomp = request.seccomp

@@ -18,6 +18,7 @@ extension SandboxRun {
         }
         RunTiming.mark("launched")
         let launched = Deadline.nowNanos()
+        settings.onLaunch?(started.process.listeners.map(\.rawValue))
         if settings.removeOrphanedRuns {
             Cgroups.removeOrphanedRuns(layout: .host)
             RunTiming.mark("orphans_checked")

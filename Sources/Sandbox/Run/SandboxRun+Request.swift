@@ -35,6 +35,9 @@ extension SandboxRun {
         public var cgroupLimits: Cgroups.Limits
         /// Wall-clock limit in nanoseconds (nil: none).
         public var timeoutNanos: UInt64?
+        /// Ports listened on at 127.0.0.1 inside the sandbox's network namespace (the broker's);
+        /// the listening sockets reach `Settings.onLaunch`.
+        public var loopbackListenPorts: [UInt16] = []
 
         /// A request for `arguments` (argv[0] is the executable) under the standard root.
         public init(arguments: [String], environment: [String: String] = Request.defaultEnvironment,

@@ -38,6 +38,9 @@ public struct SandboxRun: Sendable {
         public var cloneOnCallingThread: Bool
         /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
         public var trace: TraceRecorder?
+        /// Called once the agent is launched with its loopback listening sockets (raw fds, in
+        /// `Request.loopbackListenPorts` order; still owned by the run: dup what you keep).
+        public var onLaunch: (@Sendable ([Int32]) -> Void)?
 
         public init(timeoutNanos: UInt64? = nil, outputLimit: Int = 16 << 20,
                     stdout: OutputSink = .descriptor(1), stderr: OutputSink = .descriptor(2),
@@ -52,6 +55,7 @@ public struct SandboxRun: Sendable {
             self.removeOrphanedRuns = false
             self.cloneOnCallingThread = false
             self.trace = nil
+            self.onLaunch = nil
         }
     }
 

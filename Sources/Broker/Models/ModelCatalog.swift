@@ -1,0 +1,48 @@
+import Inference
+
+/// The models a broker can serve, by the names policies use; each provider is made on first use
+/// (loading the local model costs memory and time a run that never calls it should not pay).
+public final class ModelCatalog: Sendable {
+    public typealias Factory = @Sendable () throws(BrokerError) -> any ModelProvider
+
+    private let factories: [String: Factory]
+    private let lock = BrokerLock()
+    nonisolated(unsafe) private var made: [String: any ModelProvider] = [:]
+
+    public init(_ factories: [String: Factory]) { self.factories = factories }
+
+    /// The names served.
+    public var names: [String] { factories.keys.sorted() }
+
+    /// The provider for `name`, made now if it is the first call.
+    public func provider(named name: String) throws(BrokerError) -> any ModelProvider {
+        try lock.withLock { () throws(BrokerError) -> any ModelProvider in
+            if let provider = made[name] { return provider }
+            guard let factory = factories[name] else {
+                throw BrokerError(.notFound, "the model \"\(name)\" is allowed by the policy but this broker does not serve it")
+            }
+            let provider = try factory()
+            made[name] = provider
+            return provider
+        }
+    }
+
+    /// The default model's name in policies.
+    public static let defaultModelName = "smollm2-135m"
+    /// The instant no-work model's name (benchmarks, smoke tests).
+    public static let instantModelName = "warden-instant"
+
+    /// The standard catalog: the default local model (SmolLM2-135M from the model store) and the
+    /// instant model.
+    public static func standard(modelPath: String? = ModelLocation.defaultModelPath(), threads: Int? = nil) -> ModelCatalog {
+        ModelCatalog([
+            defaultModelName: { () throws(BrokerError) -> any ModelProvider in
+                guard let modelPath else { throw BrokerError(.internalError, "no model directory: set HOME or XDG_DATA_HOME") }
+                do { return TokenModelProvider(model: try LoadedModel(path: modelPath, threads: threads)) } catch {
+                    throw BrokerError(.internalError, "cannot load the model: \(error)")
+                }
+            },
+            instantModelName: { () throws(BrokerError) -> any ModelProvider in InstantModelProvider(reply: "ok") },
+        ])
+    }
+}

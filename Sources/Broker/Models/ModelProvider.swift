@@ -1,0 +1,74 @@
+import Inference
+
+/// A prompt ready for one provider: the conversation in template roles, and its token count.
+public struct ModelPrompt: Sendable {
+    /// The conversation as the chat template renders it (tools and tool calls already folded in).
+    public var messages: [ChatMessage]
+    /// The prompt's token ids (empty for providers that do not tokenize).
+    public var tokens: [Int32]
+    /// The prompt's length in tokens (exact where `tokens` is set, else an estimate).
+    public var tokenCount: Int
+
+    public init(messages: [ChatMessage], tokens: [Int32], tokenCount: Int) {
+        self.messages = messages; self.tokens = tokens; self.tokenCount = tokenCount
+    }
+}
+
+/// How to generate: the request's sampling fields, already validated and capped by the policy.
+public struct GenerationSettings: Sendable, Equatable {
+    public var maxTokens: Int
+    public var temperature: Double?
+    public var topP: Double?
+    public var seed: UInt64
+    public var stop: [String]
+
+    public init(maxTokens: Int, temperature: Double? = nil, topP: Double? = nil, seed: UInt64 = 0, stop: [String] = []) {
+        self.maxTokens = maxTokens; self.temperature = temperature; self.topP = topP; self.seed = seed; self.stop = stop
+    }
+}
+
+/// What a generation produced.
+public struct ModelCompletion: Sendable, Equatable {
+    public enum Finish: String, Sendable {
+        case stop, length
+        /// The client went away (or the call was stopped) before the model finished.
+        case cancelled
+    }
+    public var text: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var finish: Finish
+
+    public init(text: String, promptTokens: Int, completionTokens: Int, finish: Finish) {
+        self.text = text; self.promptTokens = promptTokens; self.completionTokens = completionTokens; self.finish = finish
+    }
+}
+
+/// Something that completes chat prompts: the local model, a scripted test model, later the pool
+/// and upstream servers. Called on a broker worker thread, never on the HTTP event loop.
+public protocol ModelProvider: Sendable {
+    /// `gen_ai.provider.name` for the trace ("warden", "scripted", ...).
+    var providerName: String { get }
+    /// Prompt plus completion must fit this many tokens.
+    var contextLength: Int { get }
+    /// Renders and tokenizes a conversation (cheap enough to run before admission: the token count
+    /// is the admission estimate).
+    func prepare(_ messages: [ChatMessage]) throws(BrokerError) -> ModelPrompt
+    /// Generates, calling `onText` with each final piece of text; stops early once `isCancelled`
+    /// returns true (checked between tokens).
+    func complete(_ prompt: ModelPrompt, settings: GenerationSettings, isCancelled: () -> Bool,
+                  onText: (String) -> Void) throws(BrokerError) -> ModelCompletion
+}
+
+extension BrokerError {
+    /// An inference failure as a broker error (context overflow is the caller's fault, the rest ours).
+    init(_ error: InferenceError) {
+        if error.code == .contextOverflow {
+            self.init(.contextLengthExceeded, error.message)
+        } else if error.code == .invalidArgument {
+            self.init(.invalidRequest, error.message)
+        } else {
+            self.init(.internalError, "the model failed: \(error.message)")
+        }
+    }
+}
