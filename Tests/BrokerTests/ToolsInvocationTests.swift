@@ -60,3 +60,19 @@ import TestSupport
         if case .string(let hash)? = byID["r1"]?["result_sha256"] { #expect(hash.count == 64) } else { Issue.record("no result hash") }
     }
 }
+
+/// Tool calls count against the run's request rate (the broker-core work's Admission).
+@Suite struct ToolsAdmissionTests {
+    @Test func aToolCallOverTheRateIsRefusedWithTheWait() throws {
+        let workspace = try SandboxScratch.directory("warden-admission")
+        defer { SandboxScratch.remove(workspace) }
+        let policy = BrokerPolicy(tools: [ToolRule(name: "fs.list")], rateLimits: .init(requestsPerMinute: 2))
+        let endpoint = try AgentEndpoint(runID: "run-admission", token: "t", policy: policy, workspace: workspace.path, trace: nil)
+        let registry = ToolRegistry(policy: policy, environment: ToolEnvironment(workspace: workspace.path))
+        let results = try (0..<3).map { i in
+            try ToolInvocation.run("fs.list", arguments: [:], callID: "\(i)", registry: registry, endpoint: endpoint).get()
+        }
+        #expect(!results[0].isError && !results[1].isError)
+        #expect(results[2].denied && results[2].text.contains("retry after"), "\(results[2].text)")
+    }
+}
