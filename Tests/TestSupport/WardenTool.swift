@@ -46,7 +46,10 @@ public enum WardenTool {
         process.standardError = err
         process.standardInput = inp
         try process.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        // A child may exit without reading its input (an early usage error): with SIGPIPE ignored
+        // (the broker's MCP servers set that for the whole test process) the write fails with
+        // EPIPE, which the throwing API reports instead of trapping like the legacy `write(_:)`.
+        if let input { try? inp.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
         try? inp.fileHandleForWriting.close()
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
         let collected = Collected()
