@@ -10,6 +10,8 @@ struct BenchMode: Sendable {
     let start: @Sendable () throws -> (port: UInt16, stop: @Sendable () -> Void)
     /// The request every call sends (Host and Content-Length are added).
     let request: HTTPRequest
+    /// When set, builds the request once the server runs (e.g. with a session the server issued).
+    var prepare: (@Sendable (UInt16) throws -> HTTPRequest)? = nil
 
     static let all: [BenchMode] = [
         BenchMode(

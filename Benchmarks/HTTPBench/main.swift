@@ -45,7 +45,8 @@ do {
         guard arguments.count >= 2 else { fail("usage: http-bench run MODE [--connections N] [--calls M]") }
         let selected = mode(arguments[1])
         let server = try selected.start()
-        let generator = LoadGenerator(port: server.port, request: selected.request, connections: connections, calls: calls, warmup: warmup)
+        let request = try selected.prepare?(server.port) ?? selected.request
+        let generator = LoadGenerator(port: server.port, request: request, connections: connections, calls: calls, warmup: warmup)
         let result = try generator.run()
         server.stop()
         say("mode=\(selected.name) connections=\(connections) " + result.line)
