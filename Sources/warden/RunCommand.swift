@@ -14,12 +14,13 @@ enum RunCommand: WardenCommand {
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
         its code directory is mounted read-only at /agent and a workspace read-write at /workspace
-        (--workspace DIR, else a fresh tmpfs that vanishes with the run).
+        (--workspace DIR, else a fresh tmpfs that vanishes with the run; a run whose broker offers
+        fs.* tools gets a fresh host directory instead, under $WARDEN_WORKSPACE_DIR, removed after).
         The agent's stdout and stderr stream through, bounded to 16 MiB each (the rest is dropped
         and counted). The cgroup mode used, and any limit this host cannot enforce, are reported.
 
         options:
-          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh tmpfs
+          --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh one
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
           --no-trace         do not record the run in the execution trace (recorded by default: warden trace ls)
           --json             print the run report as one JSON object on stdout; the agent's output
@@ -112,6 +113,15 @@ struct RunOptions {
                 guard let recorder = Self.startTrace(commandName, audited: audited, traceStart) else { return ExitCode.failure }
                 settings.trace = recorder
             }
+            // Made after the trace starts and removed once the broker and the run are done (the
+            // defers run in reverse), on every path out of here, setup failures included.
+            var broker = broker
+            let temporaryWorkspace = try broker?.hostWorkspace(for: &request)
+            defer {
+                do throws(SandboxRun.Error) { try temporaryWorkspace?.remove() } catch {
+                    printError("warden \(commandName): \(error)")
+                }
+            }
             var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?
             if let broker {
                 do {
@@ -175,6 +185,20 @@ struct BrokerSettings {
     var policy: BrokerPolicy
     var workspace: String?
     var spec: AgentSpec
+
+    static let fileTools = ["fs.read", "fs.write", "fs.list"]
+
+    /// A fresh host workspace for a run given none whose broker has fs tools: they work on the
+    /// workspace from the host, where the default tmpfs (in the sandbox's own mount namespace)
+    /// cannot be seen. nil when the run keeps its tmpfs (or has its own --workspace).
+    mutating func hostWorkspace(for request: inout SandboxRun.Request) throws(SandboxRun.Error) -> RunWorkspace? {
+        guard workspace == nil, request.workspace == nil, request.workspaceTarget != nil,
+              policy.tools.contains(where: { rule in Self.fileTools.contains { rule.covers($0) } }) else { return nil }
+        let made = try RunWorkspace.temporaryHost(owner: request.identity)
+        request.workspace = made.path
+        workspace = made.path
+        return made
+    }
 
     /// Starts the broker (OpenAI and MCP surfaces) and the spec's MCP servers, each in its own sandbox.
     func start(runID: String, trace: TraceRecorder?) throws -> (broker: BrokerRun, tools: MCPRunTools) {

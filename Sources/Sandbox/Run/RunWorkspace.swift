@@ -1,10 +1,13 @@
 import Glibc
 
 /// A host directory given as the run's workspace (mounted read-write at /workspace). Without
-/// one, the run gets a fresh tmpfs there instead (see RunSetup).
+/// one, the run gets a fresh tmpfs there instead (see RunSetup), or, when the broker's fs tools
+/// need to see the workspace from the host, a fresh host directory (RunWorkspace+Temporary.swift).
 public struct RunWorkspace: Sendable {
     /// The absolute host path.
     public let path: String
+    /// Whether the run made this directory (and `remove()` may delete it), rather than the user.
+    public private(set) var isTemporary = false
 
     /// Uses an existing directory as the workspace.
     public static func existing(_ path: String) throws(SandboxRun.Error) -> RunWorkspace {
