@@ -1,3 +1,4 @@
+import HostOS
 import HTTPServer
 import Specs
 
@@ -12,7 +13,7 @@ public final class Broker: HTTPHandler {
     public let models: ModelCatalog
     public let mcp: (any BrokerSurface)?
     private let workers: WorkerPool
-    private let lock = BrokerLock()
+    private let lock = ConditionLock()
     nonisolated(unsafe) private var endpoints: [Int: AgentEndpoint] = [:]
 
     /// A broker serving `models`, with `workerThreads` threads for generation.

@@ -1,3 +1,4 @@
+import HostOS
 import CHTTPShims
 import Glibc
 
@@ -60,7 +61,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
         if bytes.isEmpty || isHead { lock.unlock(); return true }
         if !onLoopThread {
             // The loop signals when it takes bytes or the connection dies (peer gone, write stall).
-            while pending.count + loopQueued >= maxQueued && !dead { lock.wait(untilNanoseconds: monotonicNanoseconds() + 1_000_000_000) }
+            while pending.count + loopQueued >= maxQueued && !dead { lock.wait(untilMonotonic: monotonicNanoseconds() + 1_000_000_000) }
             if dead { lock.unlock(); return false }
         }
         if canChunk { ResponseEncoder.appendChunk(&pending, bytes) } else { pending += bytes }

@@ -1,3 +1,4 @@
+import HostOS
 import Inference
 
 /// The models a broker can serve, by the names policies use; each provider is made on first use
@@ -6,7 +7,7 @@ public final class ModelCatalog: Sendable {
     public typealias Factory = @Sendable () throws(BrokerError) -> any ModelProvider
 
     private let factories: [String: Factory]
-    private let lock = BrokerLock()
+    private let lock = ConditionLock()
     nonisolated(unsafe) private var made: [String: any ModelProvider] = [:]
 
     public init(_ factories: [String: Factory]) { self.factories = factories }

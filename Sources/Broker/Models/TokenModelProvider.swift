@@ -1,3 +1,4 @@
+import HostOS
 import Inference
 
 /// A provider over an `InferenceBackend` with a real tokenizer, chat template and sampler: the local
@@ -10,7 +11,7 @@ public final class TokenModelProvider: ModelProvider {
     public let backend: any InferenceBackend
     /// Runs before each generation under the lock (the scripted backend picks its script here).
     let willGenerate: (@Sendable (ModelPrompt) -> Void)?
-    private let lock = BrokerLock()
+    private let lock = ConditionLock()
 
     public var contextLength: Int { backend.config.contextLength }
 
@@ -46,42 +47,17 @@ public final class TokenModelProvider: ModelProvider {
         sampling.seed = settings.seed
         let maxTokens = min(settings.maxTokens, context - prompt.tokens.count)
         let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling, stop: settings.stop)
+        var cancelled = false
+        let result: GenerationResult
         do throws(InferenceError) {
-            return try lock.withLock { () throws(InferenceError) -> ModelCompletion in
+            result = try lock.withLock { () throws(InferenceError) -> GenerationResult in
                 willGenerate?(prompt)
-                return try generate(request, isCancelled: isCancelled, onText: onText)
+                return try Generator(backend: backend, tokenizer: tokenizer).generate(
+                    request, isCancelled: { cancelled = cancelled || isCancelled(); return cancelled }, onText: onText)
             }
         } catch {
             throw BrokerError(error)
         }
-    }
-
-    /// The generation loop (Generator's, plus a cancellation check between tokens).
-    private func generate(_ request: GenerationRequest, isCancelled: () -> Bool,
-                          onText: (String) -> Void) throws(InferenceError) -> ModelCompletion {
-        var state = try GenerationState(request, tokenizer: tokenizer)
-        let capacity = request.prompt.count + request.maxTokens
-        let sequence = try backend.makeSequence(capacity: capacity)
-        defer { backend.releaseSequence(sequence) }
-        var input = request.prompt
-        var length = 0
-        var cancelled = false
-        while true {
-            if isCancelled() { cancelled = true; break }
-            let logits = try backend.evaluate([SequenceInput(sequence: sequence, tokens: input)])
-            length += input.count
-            guard let row = logits.first else { throw InferenceError(.invalidArgument, "the backend returned no logits") }
-            let (token, text) = row.withUnsafeBufferPointer { state.step(logits: $0) }
-            if !text.isEmpty { onText(text) }
-            if state.finishReason != nil { break }
-            if length >= capacity {
-                let rest = state.endForContext()
-                if !rest.isEmpty { onText(rest) }
-                break
-            }
-            input = [token]
-        }
-        let result = state.result
         let finish: ModelCompletion.Finish = cancelled ? .cancelled : result.finishReason == .stop ? .stop : .length
         return ModelCompletion(text: result.text, promptTokens: result.promptTokens,
                                completionTokens: result.completionTokens, finish: finish)

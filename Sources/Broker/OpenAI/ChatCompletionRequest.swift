@@ -1,4 +1,5 @@
 import Specs
+import Inference
 
 /// A `POST /v1/chat/completions` body, decoded strictly from the agent's bytes: invalid UTF-8,
 /// invalid JSON, unknown fields and wrong types are 400s naming the field (`param`) and position.
@@ -87,7 +88,7 @@ public struct ChatCompletionRequest: Sendable {
         topP = try Self.real(object, "top_p", 0...1)
         if let field = object.optional("top_p"), topP == 0 { throw field.error("top_p must be greater than 0") }
         seed = try object.optional("seed").flatMap { r throws(JSONError) in r.isNull ? nil : try r.integer() }
-        stop = try Self.readStop(object.optional("stop"))
+        stop = try ChatRequest.stopStrings(object.optional("stop"))
         jsonObject = try Self.readResponseFormat(object.optional("response_format"))
         if let n = object.optional("n"), !n.isNull, try n.integer() != 1 { throw n.error("only n = 1 is supported") }
         try Self.checkIgnorable(object)
@@ -215,23 +216,6 @@ public struct ChatCompletionRequest: Sendable {
         let text = try name.string()
         guard tools.contains(where: { $0.name == text }) else { throw name.error("tool_choice names \"\(text)\", which is not in tools") }
         return .function(text)
-    }
-
-    static func readStop(_ field: JSONReader?) throws(JSONError) -> [String] {
-        guard let field, !field.isNull else { return [] }
-        if case .string(let one) = field.value {
-            guard !one.isEmpty else { throw field.error("stop strings must not be empty") }
-            return [one]
-        }
-        let items = try field.array()
-        guard items.count <= 4 else { throw field.error("at most 4 stop strings are allowed") }
-        var strings: [String] = []
-        for item in items {
-            let stop = try item.string()
-            guard !stop.isEmpty else { throw item.error("stop strings must not be empty") }
-            strings.append(stop)
-        }
-        return strings
     }
 
     /// True for `{"type": "json_object"}`; `text` is the default; `json_schema` is refused (no

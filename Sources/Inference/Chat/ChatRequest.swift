@@ -103,7 +103,8 @@ public struct ChatRequest: Equatable, Sendable {
         return text
     }
 
-    private static func stopStrings(_ field: JSONReader?) throws(JSONError) -> [String] {
+    /// OpenAI's `stop`: absent or null, one non-empty string, or up to four of them.
+    public static func stopStrings(_ field: JSONReader?) throws(JSONError) -> [String] {
         guard let field, !field.isNull else { return [] }
         if case .string(let one) = field.value {
             guard !one.isEmpty else { throw field.error("stop strings must not be empty") }

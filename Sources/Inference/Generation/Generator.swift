@@ -14,7 +14,9 @@ public struct Generator: Sendable {
 
     /// Generates for `request`, calling `onText` with each piece of text as soon as it is final
     /// (never half a code point, never a stop string or a prefix of one that later completes).
-    public func generate(_ request: GenerationRequest,
+    /// `isCancelled` is asked before each step; when it answers true the generation ends there
+    /// (its result so far is returned, with finish reason `length`).
+    public func generate(_ request: GenerationRequest, isCancelled: () -> Bool = { false },
                          onText: (String) -> Void = { _ in }) throws(InferenceError) -> GenerationResult {
         let context = backend.config.contextLength
         guard !request.prompt.isEmpty else { throw InferenceError(.invalidArgument, "the prompt is empty") }
@@ -38,7 +40,7 @@ public struct Generator: Sendable {
 
         var input = request.prompt
         var length = 0
-        while true {
+        while !isCancelled() {
             let logits = try backend.evaluate([SequenceInput(sequence: sequence, tokens: input)])
             length += input.count
             guard let row = logits.first else {
