@@ -53,7 +53,7 @@ public final class TokenModelProvider: ModelProvider {
             result = try lock.withLock { () throws(InferenceError) -> GenerationResult in
                 willGenerate?(prompt)
                 return try Generator(backend: backend, tokenizer: tokenizer).generate(
-                    request, isCancelled: { cancelled = cancelled || isCancelled(); return cancelled }, onText: onText)
+                    request, onText: onText, isCancelled: { cancelled = cancelled || isCancelled(); return cancelled })
             }
         } catch {
             throw BrokerError(error)

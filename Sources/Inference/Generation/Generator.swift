@@ -16,8 +16,8 @@ public struct Generator: Sendable {
     /// (never half a code point, never a stop string or a prefix of one that later completes).
     /// `isCancelled` is asked before each step; when it answers true the generation ends there
     /// (its result so far is returned, with finish reason `length`).
-    public func generate(_ request: GenerationRequest, isCancelled: () -> Bool = { false },
-                         onText: (String) -> Void = { _ in }) throws(InferenceError) -> GenerationResult {
+    public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in },
+                         isCancelled: () -> Bool = { false }) throws(InferenceError) -> GenerationResult {
         let context = backend.config.contextLength
         guard !request.prompt.isEmpty else { throw InferenceError(.invalidArgument, "the prompt is empty") }
         guard request.prompt.count < context else {
