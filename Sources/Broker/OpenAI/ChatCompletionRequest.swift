@@ -141,21 +141,8 @@ public struct ChatCompletionRequest: Sendable {
 
     /// `content`: a string, null, or an array of `{"type": "text", "text": ...}` parts (joined).
     static func readContent(_ field: JSONReader) throws(JSONError) -> String? {
-        switch field.value {
-        case .null: return nil
-        case .string(let text): return text
-        case .array:
-            var text = ""
-            for part in try field.array() {
-                let object = try part.object(keys: ["type", "text"])
-                let type = try object.required("type")
-                guard try type.string() == "text" else { throw type.error("only \"text\" content parts are supported") }
-                text += try object.required("text").string()
-            }
-            return text
-        default:
-            throw field.error("expected a string or an array of text parts, found \(field.value.kindDescription)", code: .typeMismatch)
-        }
+        if case .null = field.value { return nil }
+        return try ChatRequest.content(field)
     }
 
     static func readToolCalls(_ field: JSONReader, role: String) throws(JSONError) -> [ToolCallPart] {

@@ -89,8 +89,8 @@ public struct ChatRequest: Equatable, Sendable {
         return messages
     }
 
-    /// `content`: a string, or an array of `{"type": "text", "text": ...}` parts (joined).
-    private static func content(_ field: JSONReader) throws(JSONError) -> String {
+    /// OpenAI's message `content`: a string, or an array of `{"type": "text", "text": ...}` parts (joined).
+    public static func content(_ field: JSONReader) throws(JSONError) -> String {
         if case .string(let text) = field.value { return text }
         guard case .array = field.value else { throw field.error("expected a string or an array of text parts, found \(field.value.kindDescription)", code: .typeMismatch) }
         var text = ""
