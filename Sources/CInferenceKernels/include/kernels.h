@@ -2,7 +2,7 @@
 #define WARDEN_KERNELS_H
 // Int8 dot-product kernels for the CPU backend, with run-time CPU dispatch (the binary runs on any
 // x86-64: AVX2 and AVX-512 VNNI variants are compiled per function with target attributes and picked
-// with __builtin_cpu_supports). Each kernel has a Swift reference in Sources/Inference/CPU that the
+// with CPUID and XGETBV on first use, isa.c). Each kernel has a Swift reference in Sources/Inference/CPU that the
 // tests compare it against.
 #include <stddef.h>
 #include <stdint.h>
