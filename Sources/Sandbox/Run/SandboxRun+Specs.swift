@@ -30,16 +30,9 @@ extension SandboxRun.Request {
     /// The policy's filesystem view as a launcher mount plan (plus the /proc and /dev every
     /// sandbox gets); the workspace and /agent are added by the run.
     static func mounts(for filesystem: FilesystemPolicy) -> MountPlan {
-        var plan = MountPlan()
-        for bind in filesystem.binds {
-            if bind.readOnly { plan.bindReadOnly(bind.source, at: bind.target) }
-            else { plan.bindReadWrite(bind.source, at: bind.target) }
-        }
-        for link in filesystem.symlinks { plan.symlink(at: link.path, pointingTo: link.target) }
-        for tmpfs in filesystem.tmpfs { plan.tmpfs(at: tmpfs.path, sizeBytes: tmpfs.sizeBytes, mode: tmpfs.mode) }
-        plan.proc()
-        plan.dev()
-        return plan
+        MountPlan.policyView(binds: filesystem.binds.map { ($0.source, $0.target, $0.readOnly) },
+                             symlinks: filesystem.symlinks.map { ($0.path, $0.target) },
+                             tmpfs: filesystem.tmpfs.map { ($0.path, $0.sizeBytes, $0.mode) })
     }
 
     /// Limits into cgroup limits, rlimits and the timeout; the seccomp profile into BPF (cached on
@@ -78,5 +71,24 @@ extension SandboxRun.Request {
         auditedSyscalls = program.auditedSyscalls
         seccomp = SeccompFilter(bpf: program.bpf, wantsListener: !program.auditedSyscalls.isEmpty,
                                 logActions: program.installFlags & SeccompProgram.flagLog != 0)
+    }
+}
+
+extension MountPlan {
+    /// A policy's filesystem view (binds, symlinks, sized tmpfs mounts) plus the /proc and /dev
+    /// every sandbox gets: the one builder for a full policy load and for a prepared policy.
+    static func policyView(binds: [(source: String, target: String, readOnly: Bool)],
+                           symlinks: [(path: String, target: String)],
+                           tmpfs: [(path: String, sizeBytes: UInt64, mode: UInt32)]) -> MountPlan {
+        var plan = MountPlan()
+        for bind in binds {
+            if bind.readOnly { plan.bindReadOnly(bind.source, at: bind.target) }
+            else { plan.bindReadWrite(bind.source, at: bind.target) }
+        }
+        for link in symlinks { plan.symlink(at: link.path, pointingTo: link.target) }
+        for mount in tmpfs { plan.tmpfs(at: mount.path, sizeBytes: mount.sizeBytes, mode: mount.mode) }
+        plan.proc()
+        plan.dev()
+        return plan
     }
 }

@@ -173,15 +173,9 @@ extension SandboxRun.Request {
     /// `command(_:policy:workspace:)` for a prepared policy: the same request, built without a
     /// `Policy` value (tested to be equal for every shipped policy).
     public static func command(_ arguments: [String], prepared: PreparedPolicy, workspace: String?) throws(SandboxRun.Error) -> Self {
-        var mounts = MountPlan()
-        for bind in prepared.binds {
-            if bind.readOnly { mounts.bindReadOnly(bind.source, at: bind.target) }
-            else { mounts.bindReadWrite(bind.source, at: bind.target) }
-        }
-        for link in prepared.symlinks { mounts.symlink(at: link.path, pointingTo: link.target) }
-        for tmpfs in prepared.tmpfs { mounts.tmpfs(at: tmpfs.path, sizeBytes: tmpfs.sizeBytes, mode: tmpfs.mode) }
-        mounts.proc()
-        mounts.dev()
+        let mounts = MountPlan.policyView(binds: prepared.binds.map { ($0.source, $0.target, $0.readOnly) },
+                                          symlinks: prepared.symlinks.map { ($0.path, $0.target) },
+                                          tmpfs: prepared.tmpfs.map { ($0.path, $0.sizeBytes, $0.mode) })
         var request = Self(arguments: arguments, mounts: mounts)
         request.workspace = workspace
         request.workspaceTarget = prepared.workspacePath
