@@ -1,43 +1,70 @@
-/// A sequence whose keys and values live in one backend's KV cache.
-public struct SequenceID: Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    public var description: String { "seq\(rawValue)" }
+/// How a backend's KV memory is cut into blocks (CONTRACT: the pool and the backends share it).
+///
+/// The KV cache is paged (vLLM's PagedAttention): a backend owns one arena of `blockCount` blocks,
+/// each holding the keys and values of `blockSize` consecutive positions of one sequence for every
+/// layer. A sequence is a block table: its position `p` lives in `blocks[p / blockSize]` at offset
+/// `p % blockSize`. Whoever drives the backend (the pool's scheduler, or a ``Generator`` that owns it)
+/// decides which blocks a sequence uses; full blocks may be shared by sequences with the same prefix.
+public struct KVLayout: Sendable, Equatable {
+    /// Positions per block.
+    public var blockSize: Int
+    /// Blocks in the arena.
+    public var blockCount: Int
+    /// Bytes one block occupies (all layers, keys and values).
+    public var bytesPerBlock: Int
+
+    public init(blockSize: Int, blockCount: Int, bytesPerBlock: Int) {
+        self.blockSize = blockSize
+        self.blockCount = blockCount
+        self.bytesPerBlock = bytesPerBlock
+    }
+
+    /// Positions the whole arena holds.
+    public var capacity: Int { blockSize * blockCount }
+
+    /// Blocks needed to hold `positions` positions.
+    public func blocks(for positions: Int) -> Int { (positions + blockSize - 1) / blockSize }
 }
 
-/// One sequence's part of a batch: tokens to append at the end of its cache.
-public struct SequenceInput: Sendable {
-    /// The sequence to extend.
-    public var sequence: SequenceID
-    /// Tokens to append (a whole prompt for prefill, one token for a decode step); at least one.
+/// One sequence's part of a batch: tokens to append after the `start` positions already cached.
+public struct BatchEntry: Sendable {
+    /// The sequence's block table: the physical blocks holding positions `0 ..< start + tokens.count`,
+    /// in order (at least `layout.blocks(for: start + tokens.count)` of them).
+    public var blocks: [Int32]
+    /// Positions already in the cache; the first new token goes to position `start`.
+    public var start: Int
+    /// Tokens to append (a prompt or a chunk of one for prefill, one token for a decode step); at least one.
     public var tokens: [Int32]
+    /// Whether the caller wants the logits after the last token (false for a prefill chunk that is
+    /// not a prompt's last).
+    public var wantsLogits: Bool
 
-    public init(sequence: SequenceID, tokens: [Int32]) {
-        self.sequence = sequence
+    public init(blocks: [Int32], start: Int, tokens: [Int32], wantsLogits: Bool = true) {
+        self.blocks = blocks
+        self.start = start
         self.tokens = tokens
+        self.wantsLogits = wantsLogits
     }
 }
 
-/// Where a model runs: owns the weights in its memory and one KV cache per sequence.
+/// Where a model runs: owns the weights in its memory and one paged KV arena (CONTRACT).
 ///
-/// `evaluate` runs several sequences in one pass, mixing prefills and single-token decode steps, and
-/// returns the logits of each sequence's last new position. Calls on one backend must not overlap
-/// (the owner, e.g. the pool's actor, serializes them); the backend may use threads inside a call.
+/// `evaluate` runs several sequences in one pass, mixing prefill chunks and single-token decode steps,
+/// writes each new position's keys and values into its block, and returns logits where asked. Calls on
+/// one backend must not overlap (its owner, e.g. a pool worker, serializes them); the backend may use
+/// threads inside a call. Two entries of one batch must not write the same block positions.
 public protocol InferenceBackend: AnyObject, Sendable {
     /// The model's hyperparameters.
     var config: ModelConfig { get }
     /// A short description for logs, e.g. `cpu (2 threads, avx512-vnni)`.
     var name: String { get }
+    /// The KV arena's layout.
+    var kvLayout: KVLayout { get }
 
-    /// Creates an empty sequence that can hold up to `capacity` tokens (at most `config.contextLength`).
-    func makeSequence(capacity: Int) throws(InferenceError) -> SequenceID
-    /// Frees a sequence's cache; unknown handles are ignored.
-    func releaseSequence(_ sequence: SequenceID)
-    /// Number of tokens in the sequence's cache.
-    func length(of sequence: SequenceID) throws(InferenceError) -> Int
-    /// Drops cached positions from `length` on (to reuse a common prefix or roll back).
-    func truncate(_ sequence: SequenceID, to length: Int) throws(InferenceError)
-    /// Appends each input's tokens to its sequence (distinct sequences per call) and returns, in the same
-    /// order, the logits (`config.vocabularySize` floats) after each input's last token.
-    func evaluate(_ batch: [SequenceInput]) throws(InferenceError) -> [[Float]]
+    /// Appends each entry's tokens to its sequence and returns, in the same order, the logits
+    /// (`config.vocabularySize` floats) after each entry's last token, or an empty array for entries
+    /// with `wantsLogits == false`. Every entry is checked before anything runs (block ids within the
+    /// arena, enough blocks, positions within the context, token ids within the vocabulary), so a bad
+    /// batch changes no cache and throws an error naming the entry.
+    func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]]
 }

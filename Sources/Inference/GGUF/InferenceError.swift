@@ -38,6 +38,8 @@ public struct InferenceError: Error, Equatable, Sendable, CustomStringConvertibl
     public var message: String
     /// The file the error is about, when there is one.
     public var path: String?
+    /// For `.overloaded`: how long to wait before trying again.
+    public var retryAfterMilliseconds: Int?
 
     public init(_ code: Code, _ message: String, path: String? = nil) {
         self.code = code
@@ -49,4 +51,15 @@ public struct InferenceError: Error, Equatable, Sendable, CustomStringConvertibl
         if let path { return "\(path): \(message)" }
         return message
     }
+}
+
+extension InferenceError.Code {
+    /// The pool's queues are full (CONTRACT); `retryAfterMilliseconds` says when to try again.
+    public static let overloaded = InferenceError.Code("overloaded")
+    /// A request's deadline passed before it finished (CONTRACT).
+    public static let deadlineExceeded = InferenceError.Code("deadline-exceeded")
+    /// The request was cancelled: the client went away or the agent's run ended (CONTRACT).
+    public static let cancelled = InferenceError.Code("cancelled")
+    /// The pool is shut down or has no worker that can serve (CONTRACT).
+    public static let unavailable = InferenceError.Code("unavailable")
 }
