@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "CInferenceKernels", cSettings: optimizedC),
 
         // The inference engine: GGUF, tokenizer, llama forward pass, sampler, CPU backend.
-        .target(name: "Inference", dependencies: ["Specs", "CInferenceKernels", "CTraceDigest"], swiftSettings: optimizedSwift),
+        .target(name: "Inference", dependencies: ["HostOS", "Specs", "CInferenceKernels", "CTraceDigest"], swiftSettings: optimizedSwift),
 
         // Benchmarks/inference.sh's driver: Warden's side of the side-by-side with llama.cpp.
         .executableTarget(

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HostOS
+import Synchronization
+
+/// The pool's shared state: the fair queue, the workers, and the lock and condition every thread of
+/// the pool waits on (submitters, workers, the control thread). ``InferencePool`` is its public face.
+final class PoolCore: @unchecked Sendable {
+    let configuration: PoolConfiguration
+    let tokenizer: Tokenizer
+    let makeBackend: @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend
+    let recorder = PoolMetricsRecorder()
+    /// Requests not yet ended, by id, for `cancelAll(agent:)`.
+    let live = Mutex<[UInt64: PoolJob]>([:])
+
+    /// Guards everything below; broadcast on every change a waiter may care about.
+    let lock = ConditionLock()
+    var queue: FairQueue
+    /// Workers started and not stopped (loading or serving).
+    var workers: [PoolWorker] = []
+    /// Workers whose threads ended or are ending, to be joined.
+    var exited: [PoolWorker] = []
+    var shuttingDown = false
+    var shutdownComplete = false
+    var nextJobID: UInt64 = 0
+    /// The model's context, once a worker has created its backend.
+    var contextLength: Int?
+    /// Why the last worker could not start, and when (a failing factory is retried at most once a second).
+    var lastStartError: InferenceError?
+    var lastStartFailure: ContinuousClock.Instant?
+    var controlThread: pthread_t?
+
+    init(configuration: PoolConfiguration, tokenizer: Tokenizer,
+         makeBackend: @escaping @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend) {
+        self.configuration = configuration
+        self.tokenizer = tokenizer
+        self.makeBackend = makeBackend
+        queue = FairQueue(configuration: configuration)
+    }
+
+    /// Workers not asked to stop (lock held).
+    var activeWorkerCount: Int { workers.reduce(0) { $0 + ($1.stopRequested ? 0 : 1) } }
+
+    /// Queues a new job, or refuses it when the pool is shut down or its queues are full.
+    func enqueue(_ job: PoolJob) throws(InferenceError) {
+        try lock.withLock { () throws(InferenceError) in
+            guard !shuttingDown else { throw InferenceError(.unavailable, "the inference pool is shut down") }
+            if let refusal = queue.refusal(for: job.agent) {
+                recorder.count(\.rejections)
+                throw overloadError(refusal, agent: job.agent)
+            }
+            queue.enqueue(job)
+            live.withLock { $0[job.id] = job }
+            lock.broadcast()
+        }
+    }
+
+    /// The 429: which limit, and a wait estimated from the recent completion rate (the queue ahead of
+    /// the request must drain first).
+    private func overloadError(_ refusal: FairQueue.Refusal, agent: String) -> InferenceError {
+        var error: InferenceError
+        // Under VTC each backlogged agent gets about one completion per round, so a full agent
+        // queue frees a slot after one round; a full pool after the next completion anywhere.
+        let completionsNeeded: Double
+        switch refusal {
+        case .agentFull(let queued):
+            error = InferenceError(.overloaded, "agent \(agent) has \(queued) requests waiting (the limit is \(queue.maxQueuedPerAgent))")
+            completionsNeeded = Double(max(1, queue.depthByAgent.count))
+        case .totalFull(let queued):
+            error = InferenceError(.overloaded, "the pool has \(queued) requests waiting (the limit is \(queue.maxQueuedTotal))")
+            completionsNeeded = 1
+        }
+        var milliseconds = 1000.0
+        if let rate = recorder.completionsPerSecond, rate > 0 { milliseconds = completionsNeeded / rate * 1000 }
+        error.retryAfterMilliseconds = Int(min(60_000, max(10, milliseconds.rounded(.up))))
+        return error
+    }
+
+    /// Ends a waiting job at once; a running one is ended by its worker at the next step.
+    func cancel(_ job: PoolJob) {
+        let removed = lock.withLock { queue.removeAll { $0 === job } }
+        for job in removed { failCancelled(job) }
+    }
+
+    /// Cancels every request of `agent`, waiting or running.
+    func cancelAll(agent: String) {
+        let removed: [PoolJob] = lock.withLock {
+            live.withLock { jobs in
+                for job in jobs.values where job.agent == agent { job.cancelled.store(true, ordering: .relaxed) }
+            }
+            return queue.removeAll { $0.agent == agent }
+        }
+        for job in removed { failCancelled(job) }
+    }
+
+    private func failCancelled(_ job: PoolJob) {
+        if job.fail(InferenceError(.cancelled, "the request was cancelled")) { recorder.count(\.cancellations) }
+        jobEnded(job)
+    }
+
+    /// Forgets an ended job.
+    func jobEnded(_ job: PoolJob) { _ = live.withLock { $0.removeValue(forKey: job.id) } }
+
+    /// Fails waiting jobs whose deadline passed (running ones are checked by their workers).
+    func expireWaiting(now: ContinuousClock.Instant) {
+        let late = lock.withLock { queue.removeAll { $0.isLate(now) } }
+        for job in late {
+            if job.fail(Scheduler.deadlineError(job)) { recorder.count(\.deadlineMisses) }
+            jobEnded(job)
+        }
+    }
+
+    /// Stops the pool: waiting requests fail with `.unavailable`, running ones too at their worker's
+    /// next step, and every thread is joined. A second call waits for the first to complete.
+    func shutdown() {
+        let first: Bool = lock.withLock {
+            guard shuttingDown else {
+                shuttingDown = true
+                lock.broadcast()
+                return true
+            }
+            while !shutdownComplete { lock.wait() }
+            return false
+        }
+        guard first else { return }
+        let (waiting, control): ([PoolJob], pthread_t?) = lock.withLock {
+            defer { controlThread = nil }
+            return (queue.removeAll { _ in true }, controlThread)
+        }
+        for job in waiting {
+            job.fail(InferenceError(.unavailable, "the inference pool is shutting down"))
+            jobEnded(job)
+        }
+        // The control thread starts workers, so it is joined first; then no new worker can appear.
+        if let control { pthread_join(control, nil) }
+        while true {
+            let toJoin: [PoolWorker] = lock.withLock {
+                defer { exited.removeAll() }
+                return workers + exited
+            }
+            for worker in toJoin where !worker.isCurrentThread { worker.join() }
+            if lock.withLock({ workers.isEmpty && exited.isEmpty }) { break }
+        }
+        lock.withLock {
+            shutdownComplete = true
+            lock.broadcast()
+        }
+    }
+}
