@@ -50,7 +50,8 @@ struct ChatCompletionCall {
         let provider = try catalog.provider(named: request.model)
         record.provider = provider.providerName
         let prompt = try prepare(request, provider: provider, record: record)
-        let settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
+        var settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
+        settings.caller = .starting(now: endpoint.runID, share: endpoint.policy.inference)
         let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + settings.maxTokens)
         end.ticket = ticket
         record.inputTokens = prompt.tokenCount
