@@ -22,14 +22,14 @@ public final class InferencePool: Sendable {
     public func submit(_ request: PoolRequest) throws(InferenceError) -> PoolTicket {
         let bounded = try validated(request)
         let state = try GenerationState(bounded.generation, tokenizer: core.tokenizer)
-        let id = core.lock.withLock {
-            core.nextJobID += 1
-            return core.nextJobID
+        let pool = core
+        let id = pool.lock.withLock {
+            pool.nextJobID += 1
+            return pool.nextJobID
         }
         let job = PoolJob(id: id, request: bounded, state: state, now: .now)
-        try core.enqueue(job)
-        let core = self.core
-        return PoolTicket(job: job) { core.cancel($0) }
+        try pool.enqueue(job)
+        return PoolTicket(job: job) { pool.cancel($0) }
     }
 
     /// Submits `request` and waits for it, passing each piece of text to `onText`.
