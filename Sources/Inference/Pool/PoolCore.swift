@@ -95,7 +95,7 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private func failCancelled(_ job: PoolJob) {
-        if job.fail(InferenceError(.cancelled, "the request was cancelled")) { recorder.count(\.cancellations) }
+        job.fail(InferenceError(.cancelled, "the request was cancelled")) { recorder.count(\.cancellations) }
         jobEnded(job)
     }
 
@@ -106,7 +106,7 @@ final class PoolCore: @unchecked Sendable {
     func expireWaiting(now: ContinuousClock.Instant) {
         let late = lock.withLock { queue.removeAll { $0.isLate(now) } }
         for job in late {
-            if job.fail(Scheduler.deadlineError(job)) { recorder.count(\.deadlineMisses) }
+            job.fail(Scheduler.deadlineError(job)) { recorder.count(\.deadlineMisses) }
             jobEnded(job)
         }
     }

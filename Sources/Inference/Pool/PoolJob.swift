@@ -51,9 +51,12 @@ final class PoolJob: @unchecked Sendable {
     /// Prompt then generated tokens: what its KV must hold before the next token can be sampled.
     var allTokens: [Int32] { request.generation.prompt + state.tokens }
 
-    /// Ends the job with `error` (at most one end event reaches the ticket).
+    /// Ends the job with `error` (at most one end event reaches the ticket); `whenEnded` runs only if
+    /// this call ended it, before the reader can see the event (so counters are current when it does).
     @discardableResult
-    func fail(_ error: InferenceError) -> Bool { channel.end(.failed(error)) }
+    func fail(_ error: InferenceError, whenEnded: () -> Void = {}) -> Bool {
+        channel.end(.failed(error), whenEnded: whenEnded)
+    }
 
     /// The completion event's contents.
     func completion(now: ContinuousClock.Instant) -> PoolCompletion {

@@ -26,11 +26,13 @@ final class EventChannel: @unchecked Sendable {
     }
 
     /// Appends the end event; false when the request had already ended (only the first end counts).
+    /// `whenEnded` runs, if this call ended it, before a reader can see the event.
     @discardableResult
-    func end(_ event: PoolEvent) -> Bool {
+    func end(_ event: PoolEvent, whenEnded: () -> Void = {}) -> Bool {
         lock.withLock {
             guard !ended else { return false }
             ended = true
+            whenEnded()
             pending.append(event)
             lock.broadcast()
             return true

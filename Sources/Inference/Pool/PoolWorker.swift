@@ -113,7 +113,7 @@ extension PoolCore {
         }
         let reason = InferenceError(.unavailable, "no inference worker could start: \(error.message)")
         for job in failed {
-            if job.fail(reason) { recorder.count(\.failures) }
+            job.fail(reason) { recorder.count(\.failures) }
             jobEnded(job)
         }
     }

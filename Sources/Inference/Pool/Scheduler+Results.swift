@@ -69,7 +69,7 @@ extension Scheduler {
             let logits: [Float]
             switch result {
             case .failure(let error):
-                if job.fail(error) { core.recorder.count(\.failures) }
+                job.fail(error) { core.recorder.count(\.failures) }
                 release(sequence)
                 continue
             case .success(let row):
@@ -82,7 +82,7 @@ extension Scheduler {
             guard sequence.computed == sequence.tokens.count else { continue }
             guard logits.count == vocabulary else {
                 let error = InferenceError(.invalidArgument, "the backend returned \(logits.count) logits, expected \(vocabulary)")
-                if job.fail(error) { core.recorder.count(\.failures) }
+                job.fail(error) { core.recorder.count(\.failures) }
                 release(sequence)
                 continue
             }
@@ -116,9 +116,7 @@ extension Scheduler {
     /// (full ones stay cached for later requests with the same prefix).
     func finish(_ sequence: RunningSequence, now: ContinuousClock.Instant) {
         registerFullBlocks(sequence)
-        if sequence.job.channel.end(.finished(sequence.job.completion(now: now))) {
-            core.recorder.recordCompletion()
-        }
+        sequence.job.channel.end(.finished(sequence.job.completion(now: now))) { core.recorder.recordCompletion() }
         release(sequence)
     }
 

@@ -72,9 +72,9 @@ final class Scheduler {
         for sequence in running {
             let job = sequence.job
             if job.isCancelled {
-                if job.fail(InferenceError(.cancelled, "the request was cancelled")) { core.recorder.count(\.cancellations) }
+                job.fail(InferenceError(.cancelled, "the request was cancelled")) { core.recorder.count(\.cancellations) }
             } else if job.isLate(now) {
-                if job.fail(Self.deadlineError(job)) { core.recorder.count(\.deadlineMisses) }
+                job.fail(Self.deadlineError(job)) { core.recorder.count(\.deadlineMisses) }
             } else if !job.channel.hasEnded {
                 continue
             }
@@ -96,7 +96,7 @@ final class Scheduler {
             while running.count < maxRunning, let job = core.queue.peek() {
                 if let error = fitContext(job) {
                     _ = core.queue.dequeue()
-                    if job.fail(error) { core.recorder.count(\.failures) }
+                    job.fail(error) { core.recorder.count(\.failures) }
                     core.jobEnded(job)
                     continue
                 }
@@ -152,14 +152,14 @@ final class Scheduler {
 
     private func refuseAtAdmission(_ job: PoolJob, now: ContinuousClock.Instant, needed: Int) {
         if job.isCancelled {
-            if job.fail(InferenceError(.cancelled, "the request was cancelled")) { core.recorder.count(\.cancellations) }
+            job.fail(InferenceError(.cancelled, "the request was cancelled")) { core.recorder.count(\.cancellations) }
         } else if job.isLate(now) {
-            if job.fail(Self.deadlineError(job)) { core.recorder.count(\.deadlineMisses) }
-        } else if job.fail(InferenceError(.contextOverflow, """
-            the request needs \(needed) KV blocks of \(layout.blockSize) positions but a worker's arena holds \
-            \(allocator.blockCount): raise kvMemoryBytes or shorten the prompt
-            """)) {
-            core.recorder.count(\.failures)
+            job.fail(Self.deadlineError(job)) { core.recorder.count(\.deadlineMisses) }
+        } else {
+            job.fail(InferenceError(.contextOverflow, """
+                the request needs \(needed) KV blocks of \(layout.blockSize) positions but a worker's arena holds \
+                \(allocator.blockCount): raise kvMemoryBytes or shorten the prompt
+                """)) { core.recorder.count(\.failures) }
         }
         core.jobEnded(job)
     }
