@@ -71,6 +71,10 @@ public final class PoolTicket: Sendable {
         self.onCancel = onCancel
     }
 
+    /// A ticket nobody holds any more cancels its request: no one is left to read it (the client
+    /// went away), so its KV blocks are better given to others.
+    deinit { cancel() }
+
     /// The agent that submitted it.
     public var agent: String { job.agent }
 

@@ -41,6 +41,19 @@ struct PoolLifecycleTests {
         harness.factory.allowStart()
     }
 
+    @Test("a ticket dropped without being read cancels its request")
+    func droppedTicket() throws {
+        let harness = try PoolHarness(gated: true)
+        defer { harness.pool.shutdown() }
+        let backend = try harness.factory.first()
+        do {
+            _ = try harness.pool.submit(harness.request("a", prompt: harness.prompt(5, seed: 1), maxTokens: 100))
+        }
+        backend.openGate()
+        #expect(PoolFixture.eventually { harness.pool.metrics().cancellations == 1 })
+        #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksUsed == 0 })
+    }
+
     @Test("deadlines: a waiting request and a running one fail with deadlineExceeded")
     func deadlines() throws {
         let harness = try PoolHarness(gated: true)
@@ -71,17 +84,19 @@ struct PoolLifecycleTests {
             harness.pool.shutdown()
         }
         let prompt = harness.prompt(4, seed: 1)
-        _ = try harness.pool.submit(harness.request("a", prompt: prompt))
-        _ = try harness.pool.submit(harness.request("a", prompt: prompt))
+        // Held: a dropped ticket cancels its request.
+        var held = [try harness.pool.submit(harness.request("a", prompt: prompt))]
+        held.append(try harness.pool.submit(harness.request("a", prompt: prompt)))
         let perAgent = #expect(throws: InferenceError.self) { try harness.pool.submit(harness.request("a", prompt: prompt)) }
         #expect(perAgent?.code == .overloaded)
         #expect((perAgent?.retryAfterMilliseconds ?? 0) > 0)
-        _ = try harness.pool.submit(harness.request("b", prompt: prompt))
+        held.append(try harness.pool.submit(harness.request("b", prompt: prompt)))
         let total = #expect(throws: InferenceError.self) { try harness.pool.submit(harness.request("c", prompt: prompt)) }
         #expect(total?.code == .overloaded)
         #expect((total?.retryAfterMilliseconds ?? 0) > 0)
         #expect(harness.pool.metrics().rejections == 2)
         #expect(harness.pool.metrics().queueDepthByAgent == ["a": 2, "b": 1])
+        #expect(held.count == 3)
     }
 
     @Test("shutdown fails waiting and running requests with unavailable, joins, and is idempotent")
