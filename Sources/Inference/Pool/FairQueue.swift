@@ -136,7 +136,7 @@ struct FairQueue {
         for agent in agents.values {
             for tier in agent.waiting {
                 guard let first = tier.first else { continue }
-                if oldest == nil || first.enqueued < oldest! { oldest = first.enqueued }
+                oldest = min(oldest ?? first.enqueued, first.enqueued)
             }
         }
         return oldest
@@ -149,7 +149,7 @@ struct FairQueue {
             for tier in agent.waiting {
                 for job in tier {
                     guard let deadline = job.request.deadline else { continue }
-                    if earliest == nil || deadline < earliest! { earliest = deadline }
+                    earliest = min(earliest ?? deadline, deadline)
                 }
             }
         }

@@ -101,6 +101,11 @@ final class PoolMetricsRecorder: Sendable {
         }
     }
 
+    /// A worker's state without a step (a worker that just started: its arena counts from now on).
+    func publish(_ snapshot: WorkerSnapshot, worker: ObjectIdentifier) {
+        state.withLock { $0.snapshots[worker] = snapshot }
+    }
+
     func removeWorker(_ worker: ObjectIdentifier) { state.withLock { _ = $0.snapshots.removeValue(forKey: worker) } }
 
     /// Counts one event of a kind (`\.preemptions`, `\.rejections`, ...).

@@ -59,6 +59,7 @@ final class PoolWorker: @unchecked Sendable {
             return
         }
         let scheduler = Scheduler(core: core, backend: backend, workerID: ObjectIdentifier(self))
+        core.recorder.publish(scheduler.snapshot, worker: ObjectIdentifier(self))
         core.workerReady(self, contextLength: backend.config.contextLength)
         while core.waitForWork(self, hasRunning: !scheduler.running.isEmpty) {
             scheduler.step()

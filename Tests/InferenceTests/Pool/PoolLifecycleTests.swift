@@ -137,6 +137,7 @@ struct PoolLifecycleTests {
         let second = try harness.pool.submit(harness.request("b", prompt: harness.prompt(5, seed: 2), maxTokens: 3))
         #expect(PoolFixture.eventually { harness.factory.madeCount == 2 })
         #expect(PoolFixture.eventually { harness.pool.metrics().workers == 2 })
+        #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksTotal == 2 * 256 }, "both arenas counted")
         #expect(harness.factory.openAllGates() == 2)
         #expect(PoolFixture.drain(first).end?.completion != nil)
         #expect(PoolFixture.drain(second).end?.completion != nil)
