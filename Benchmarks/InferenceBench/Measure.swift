@@ -15,13 +15,12 @@ func cpuTime() -> Double {
 func benchSingle(_ backend: CPUBackend, prompt: [Int32], gen: Int, runs: Int) throws -> (pp: [Double], tg: [Double], rss: Int, kv: Int, tgCPU: [Double]) {
     var pp: [Double] = [], tg: [Double] = [], rss = 0, kv = 0, tgCPU: [Double] = []
     for run in 0...runs {  // run 0 is the warm-up
-        let seq = try backend.makeSequence(capacity: prompt.count + gen + 1)
-        defer { backend.releaseSequence(seq) }
+        let table = blockTable(backend, sequence: 0, positions: prompt.count + gen + 1)
         let t0 = now()
-        var logits = try backend.evaluate([SequenceInput(sequence: seq, tokens: prompt)])[0]
+        var logits = try backend.evaluate([BatchEntry(blocks: table, start: 0, tokens: prompt)])[0]
         let t1 = now(), c1 = cpuTime()
-        for _ in 0..<gen {
-            logits = try backend.evaluate([SequenceInput(sequence: seq, tokens: [argmax(logits)])])[0]
+        for step in 0..<gen {
+            logits = try backend.evaluate([BatchEntry(blocks: table, start: prompt.count + step, tokens: [argmax(logits)])])[0]
         }
         let t2 = now()
         if run > 0 {
@@ -30,7 +29,7 @@ func benchSingle(_ backend: CPUBackend, prompt: [Int32], gen: Int, runs: Int) th
             tgCPU.append(Double(gen) / (cpuTime() - c1))
         }
         rss = max(rss, memory("VmRSS"))
-        kv = max(kv, backend.kvBytesInUse)
+        kv = max(kv, kvBytes(backend, positions: prompt.count + gen))
     }
     return (pp, tg, rss, kv, tgCPU)
 }
@@ -39,21 +38,31 @@ func benchSingle(_ backend: CPUBackend, prompt: [Int32], gen: Int, runs: Int) th
 func benchBatched(_ backend: CPUBackend, prompts: [[Int32]], gen: Int, runs: Int) throws -> (agg: [Double], rss: Int, kv: Int) {
     var agg: [Double] = [], rss = 0, kv = 0
     for run in 0...runs {
-        let seqs = try prompts.map { try backend.makeSequence(capacity: $0.count + gen + 1) }
-        defer { seqs.forEach(backend.releaseSequence) }
+        let tables = prompts.indices.map { blockTable(backend, sequence: $0, positions: prompts[$0].count + gen + 1) }
         var next: [Int32] = []
-        for (s, p) in zip(seqs, prompts) {  // prefill one sequence at a time, as the peer does
-            next.append(argmax(try backend.evaluate([SequenceInput(sequence: s, tokens: p)])[0]))
+        for (t, p) in zip(tables, prompts) {  // prefill one sequence at a time, as the peer does
+            next.append(argmax(try backend.evaluate([BatchEntry(blocks: t, start: 0, tokens: p)])[0]))
         }
         let t0 = now()
-        for _ in 0..<gen {
-            let logits = try backend.evaluate(zip(seqs, next).map { SequenceInput(sequence: $0, tokens: [$1]) })
+        for step in 0..<gen {
+            let logits = try backend.evaluate(prompts.indices.map {
+                BatchEntry(blocks: tables[$0], start: prompts[$0].count + step, tokens: [next[$0]])
+            })
             next = logits.map(argmax)
         }
         let t1 = now()
         if run > 0 { agg.append(Double(prompts.count * gen) / (t1 - t0)) }
         rss = max(rss, memory("VmRSS"))
-        kv = max(kv, backend.kvBytesInUse)
+        kv = max(kv, prompts.reduce(0) { $0 + kvBytes(backend, positions: $1.count + gen) })
     }
     return (agg, rss, kv)
 }
+
+/// Sequence `sequence`'s blocks: its own consecutive run of the arena (sequences never share here).
+func blockTable(_ backend: CPUBackend, sequence: Int, positions: Int) -> [Int32] {
+    let n = backend.kvLayout.blocks(for: positions)
+    return (0..<n).map { Int32(sequence * n + $0) }
+}
+
+/// KV bytes `positions` cached positions occupy.
+func kvBytes(_ backend: CPUBackend, positions: Int) -> Int { positions * backend.config.kvValuesPerToken * 2 }

@@ -11,7 +11,9 @@ do {
     if options.kernels == "scalar" { wk_isa_set(0) }
     let t0 = now()
     let model = try LlamaModel(path: options.model)
-    let backend = CPUBackend(model: model, threads: options.threads, kernels: kernels)
+    let streams = max(1, options.batches.max() ?? 1), positions = options.promptLength + options.gen + 1
+    let backend = try CPUBackend(model: model, threads: options.threads, kernels: kernels,
+                                 kvMemoryBytes: streams * (positions + 16) * model.config.kvValuesPerToken * 2)
     let loadSeconds = now() - t0
     var st = stat()
     stat(options.model, &st)

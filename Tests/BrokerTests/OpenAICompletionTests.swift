@@ -139,7 +139,7 @@ struct OpenAICompletionTests {
     func realModel() throws {
         let path = try #require(BrokerFixture.modelPath)
         let model = try LoadedModel(path: path)
-        let provider = TokenModelProvider(model: model)
+        let provider = try TokenModelProvider(model: model)
         let (broker, _) = try BrokerFixture.broker(provider)
         let question = [ChatMessage(role: "user", content: "What is the capital of France?")]
         let expected = try model.generator.generate(GenerationRequest(prompt: model.promptTokens(for: question), maxTokens: 12))

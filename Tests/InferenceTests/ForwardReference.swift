@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 @testable import Inference
 
@@ -45,10 +46,29 @@ struct ReferenceCase: Sendable, CustomStringConvertible {
     }
 }
 
-/// One model and backend per test process (loading and repacking is the slow part).
+/// One model and backend per test process (loading and repacking is the slow part). The backend's arena
+/// holds four full contexts; suites run in parallel, so sequences take their blocks from `TestBlocks`.
 enum SharedModel {
     static let model: LlamaModel? = try? LlamaModel(path: ModelFixture.path)
-    static let native: CPUBackend? = model.map { CPUBackend(model: $0, threads: 2, kernels: .native) }
+    static let native: CPUBackend? = model.flatMap {
+        try? CPUBackend(model: $0, threads: 2, kernels: .native, kvMemoryBytes: 4 * $0.config.contextLength * $0.config.kvValuesPerToken * 2)
+    }
+}
+
+/// Hands out disjoint blocks of `SharedModel.native`'s arena to concurrently running tests.
+enum TestBlocks {
+    private static let free = Mutex<[Int32]>(SharedModel.native.map { (0..<Int32($0.kvLayout.blockCount)).reversed() } ?? [])
+
+    /// `count` blocks, in no particular order (a sequence's table need not be contiguous).
+    static func take(_ count: Int) throws -> [Int32] {
+        try free.withLock { free in
+            guard free.count >= count else { throw InferenceError(.invalidArgument, "test arena exhausted") }
+            defer { free.removeLast(count) }
+            return Array(free.suffix(count))
+        }
+    }
+
+    static func give(_ blocks: [Int32]) { free.withLock { $0.append(contentsOf: blocks) } }
 }
 
 func argmax(_ v: [Float]) -> Int32 {
@@ -57,18 +77,20 @@ func argmax(_ v: [Float]) -> Int32 {
     return Int32(best)
 }
 
-/// Greedy decoding of `steps` tokens after `prompt` on one sequence.
-func greedy(_ backend: CPUBackend, prompt: [Int32], steps: Int) throws -> (ids: [Int32], first: [Float]) {
-    let seq = try backend.makeSequence(capacity: prompt.count + steps + 1)
-    defer { backend.releaseSequence(seq) }
-    var logits = try backend.evaluate([SequenceInput(sequence: seq, tokens: prompt)])[0]
+/// Greedy decoding of `steps` tokens after `prompt` on one sequence; blocks from `TestBlocks` unless a
+/// table is given.
+func greedy(_ backend: CPUBackend, prompt: [Int32], steps: Int, blocks given: [Int32]? = nil) throws -> (ids: [Int32], first: [Float]) {
+    let blocks = try given ?? TestBlocks.take(backend.kvLayout.blocks(for: prompt.count + steps + 1))
+    defer { if given == nil { TestBlocks.give(blocks) } }
+    var logits = try backend.evaluate([BatchEntry(blocks: blocks, start: 0, tokens: prompt)])[0]
     let first = logits
-    var ids: [Int32] = []
+    var ids: [Int32] = [], length = prompt.count
     for _ in 0..<steps {
         let next = argmax(logits)
         ids.append(next)
         if next == 2 { break }
-        logits = try backend.evaluate([SequenceInput(sequence: seq, tokens: [next])])[0]
+        logits = try backend.evaluate([BatchEntry(blocks: blocks, start: length, tokens: [next])])[0]
+        length += 1
     }
     return (ids, first)
 }

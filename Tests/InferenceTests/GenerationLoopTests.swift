@@ -11,8 +11,9 @@ final class ScriptedBackend: InferenceBackend, @unchecked Sendable {
     private let script: [Int32]
     private let lock = NSLock()
     private(set) var inputs: [[Int32]] = []
-    private(set) var released: [SequenceID] = []
-    private(set) var capacities: [Int] = []
+    /// Each evaluation's start position and block table.
+    private(set) var starts: [Int] = []
+    private(set) var tables: [[Int32]] = []
     private var next = 0
 
     init(script: [Int32], context: Int = 8192) {
@@ -21,17 +22,14 @@ final class ScriptedBackend: InferenceBackend, @unchecked Sendable {
                              vocabularySize: 49152, contextLength: context, ropeTheta: 10000, rmsEpsilon: 1e-5)
     }
 
-    func makeSequence(capacity: Int) throws(InferenceError) -> SequenceID {
-        lock.withLock { capacities.append(capacity) }
-        return SequenceID(rawValue: 7)
-    }
-    func releaseSequence(_ sequence: SequenceID) { lock.withLock { released.append(sequence) } }
-    func length(of sequence: SequenceID) throws(InferenceError) -> Int { lock.withLock { inputs.joined().count } }
-    func truncate(_ sequence: SequenceID, to length: Int) throws(InferenceError) {}
+    /// Blocks of 4 positions, just enough for one full context.
+    var kvLayout: KVLayout { KVLayout(blockSize: 4, blockCount: (config.contextLength + 3) / 4, bytesPerBlock: 0) }
 
-    func evaluate(_ batch: [SequenceInput]) throws(InferenceError) -> [[Float]] {
+    func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]] {
         lock.withLock {
             inputs.append(contentsOf: batch.map(\.tokens))
+            starts.append(contentsOf: batch.map(\.start))
+            tables.append(contentsOf: batch.map(\.blocks))
             var logits = [Float](repeating: 0, count: config.vocabularySize)
             logits[Int(script[min(next, script.count - 1)])] = 10
             next += 1
@@ -63,7 +61,7 @@ struct GenerationLoopTests {
         #expect(result.finishReason == .stop)
         #expect(result.promptTokens == 3 && result.completionTokens == script.count - 1)
         #expect(backend.inputs == [[1, 4093, 198]] + script.dropLast(2).map { [$0] })
-        #expect(backend.released == [SequenceID(rawValue: 7)])
+        #expect(backend.starts == [0] + (0..<script.count - 2).map { 3 + $0 })
     }
 
     @Test("a stop string spread over tokens ends the generation and is not emitted")
@@ -90,7 +88,8 @@ struct GenerationLoopTests {
         #expect(result.finishReason == .length)
         #expect(result.text == "abcdEN")
         #expect(result.completionTokens == 6)
-        #expect(backend.capacities == [8])
+        #expect(backend.starts == [0, 2, 3, 4, 5, 6])
+        #expect(backend.tables.allSatisfy { $0 == [0, 1] })  // 8 positions in blocks of 4
     }
 
     @Test("the context bounds the generation: a long prompt is refused, a full context ends with length")
@@ -108,7 +107,8 @@ struct GenerationLoopTests {
         let result = try generator.generate(GenerationRequest(prompt: Array(repeating: 65, count: 8), maxTokens: 100))
         #expect(result.finishReason == .length)
         #expect(result.completionTokens == 2)
-        #expect(small.capacities == [10])
+        #expect(small.starts == [0, 8])
+        #expect(small.tables.allSatisfy { $0 == [0, 1, 2] })
     }
 
     @Test("bad requests are refused before touching the backend")

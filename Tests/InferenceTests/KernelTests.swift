@@ -134,11 +134,22 @@ import TestSupport
         s = s.map { expf($0 - m) }
         let sum = s.reduce(0, +)
         let expected = (0..<hd).map { d in (0..<n).reduce(Float(0)) { $0 + s[$1] / sum * Float(Float16(bitPattern: v[$1 * stride + off + d])) } }
+        // The same positions in a paged arena: 16-position blocks in shuffled order, keys then values per block.
+        let block = 16, blocks = (n + block - 1) / block
+        var table = (0..<blocks).map(Int32.init)
+        table.shuffle(using: &rng)
+        var arena = [UInt16](repeating: 0xFFFF, count: blocks * 2 * block * stride)  // NaN halfs where nothing was written
+        for j in 0..<n {
+            let row = Int(table[j / block]) * 2 * block * stride + (j % block) * stride
+            for e in 0..<stride { arena[row + e] = k[j * stride + e]; arena[row + block * stride + e] = v[j * stride + e] }
+        }
         for level in Self.levels {
             var scores = [Float](repeating: 0, count: n), out = [Float](repeating: .nan, count: hd)
-            k.withUnsafeBufferPointer { kb in
-                v.withUnsafeBufferPointer { vb in
-                    wk_attention_f16_at(level, q, kb.baseAddress! + off, vb.baseAddress! + off, Int32(n), Int32(hd), stride, scale, &scores, &out)
+            arena.withUnsafeBufferPointer { ab in
+                table.withUnsafeBufferPointer { tb in
+                    var view = wk_kv_view(base: ab.baseAddress! + off, table: tb.baseAddress!, block_stride: 2 * block * stride,
+                                          row_stride: stride, value_offset: block * stride, block: Int32(block))
+                    wk_attention_f16_at(level, q, &view, Int32(n), Int32(hd), scale, &scores, &out)
                 }
             }
             for d in 0..<hd { #expect(abs(out[d] - expected[d]) < 1e-4, "level \(level) d \(d)") }

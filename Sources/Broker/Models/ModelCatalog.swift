@@ -39,7 +39,7 @@ public final class ModelCatalog: Sendable {
         ModelCatalog([
             defaultModelName: { () throws(BrokerError) -> any ModelProvider in
                 guard let modelPath else { throw BrokerError(.internalError, "no model directory: set HOME or XDG_DATA_HOME") }
-                do { return TokenModelProvider(model: try LoadedModel(path: modelPath, threads: threads)) } catch {
+                do { return try TokenModelProvider(model: try LoadedModel(path: modelPath, threads: threads)) } catch {
                     throw BrokerError(.internalError, "cannot load the model: \(error)")
                 }
             },

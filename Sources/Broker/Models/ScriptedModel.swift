@@ -22,12 +22,10 @@ public final class ScriptedBackend: InferenceBackend {
     /// The tokens the next generation produces, in order (the last one repeats if it runs out).
     public func setScript(_ tokens: [Int32]) { script.withLock { $0 = (tokens, 0) } }
 
-    public func makeSequence(capacity: Int) throws(InferenceError) -> SequenceID { SequenceID(rawValue: 0) }
-    public func releaseSequence(_ sequence: SequenceID) {}
-    public func length(of sequence: SequenceID) throws(InferenceError) -> Int { 0 }
-    public func truncate(_ sequence: SequenceID, to length: Int) throws(InferenceError) {}
+    /// Blocks of 16 positions, enough for 64 full contexts (nothing is stored in them).
+    public var kvLayout: KVLayout { KVLayout(blockSize: 16, blockCount: 64 * config.contextLength / 16, bytesPerBlock: 0) }
 
-    public func evaluate(_ batch: [SequenceInput]) throws(InferenceError) -> [[Float]] {
+    public func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]] {
         let token: Int32 = script.withLock { s in
             guard let last = s.tokens.last else { return 0 }
             let token = s.next < s.tokens.count ? s.tokens[s.next] : last
@@ -41,7 +39,7 @@ public final class ScriptedBackend: InferenceBackend {
         }
         var logits = [Float](repeating: 0, count: config.vocabularySize)
         if token >= 0, Int(token) < logits.count { logits[Int(token)] = 60 }
-        return batch.map { _ in logits }
+        return batch.map { $0.wantsLogits ? logits : [] }
     }
 }
 

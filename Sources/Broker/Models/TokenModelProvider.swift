@@ -16,8 +16,8 @@ public final class TokenModelProvider: ModelProvider {
     public var contextLength: Int { backend.config.contextLength }
 
     /// A provider over a loaded model.
-    public convenience init(model: LoadedModel, providerName: String = "warden") {
-        self.init(providerName: providerName, tokenizer: model.tokenizer, template: model.template, backend: model.backend)
+    public convenience init(model: LoadedModel, providerName: String = "warden") throws(InferenceError) {
+        self.init(providerName: providerName, tokenizer: model.tokenizer, template: model.template, backend: try model.backend)
     }
 
     init(providerName: String, tokenizer: Tokenizer, template: ChatTemplate, backend: any InferenceBackend,

@@ -61,17 +61,33 @@ void wk_matmul_q8_0_at(int level, const void *w, int rows, int k, int g0, int g1
 void wk_f32_to_f16(const float *x, uint16_t *y, int n);
 void wk_f16_to_f32(const uint16_t *x, float *y, int n);
 
+/// Where one KV head's cached positions live in a paged arena: position j's key row is at
+/// base + table[j / block] * block_stride + (j % block) * row_stride halfs, its value row
+/// value_offset halfs further. `base` already points at the layer and head within block 0.
+typedef struct {
+    const uint16_t *base;
+    const int32_t *table;
+    size_t block_stride;
+    size_t row_stride;
+    size_t value_offset;
+    int block;
+} wk_kv_view;
+
+/// The key row of position j (its value row is value_offset halfs further).
+static inline const uint16_t *wk_kv_row(const wk_kv_view *kv, int j) {
+    return kv->base + (size_t)kv->table[j / kv->block] * kv->block_stride + (size_t)(j % kv->block) * kv->row_stride;
+}
+
 /// One query head attending over n cached positions: scores = scale * q.k_j, softmax, out = sum p_j v_j.
-/// k and v point at position 0 of the head; consecutive positions are `stride` halfs apart.
 /// `scores` is scratch of n floats. head_dim is any even number.
-void wk_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim, size_t stride,
-                      float scale, float *scores, float *out);
+void wk_attention_f16(const float *q, const wk_kv_view *kv, int n, int head_dim, float scale, float *scores,
+                      float *out);
 
 /// Sum of n floats, read once in order (the benchmark's read-bandwidth loop).
 float wk_sum_f32(const float *x, size_t n);
 
 /// wk_attention_f16 at a given instruction-set level (clamped), for tests.
-void wk_attention_f16_at(int level, const float *q, const uint16_t *k, const uint16_t *v, int n, int head_dim,
-                         size_t stride, float scale, float *scores, float *out);
+void wk_attention_f16_at(int level, const float *q, const wk_kv_view *kv, int n, int head_dim, float scale,
+                         float *scores, float *out);
 
 #endif

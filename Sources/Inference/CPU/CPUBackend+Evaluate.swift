@@ -1,35 +1,45 @@
 extension CPUBackend {
-    /// Appends every input's tokens to its sequence and returns each input's last-position logits.
-    /// All inputs are checked before anything runs, so a bad input leaves every cache unchanged.
-    public func evaluate(_ batch: [SequenceInput]) throws(InferenceError) -> [[Float]] {
-        var caches: [KVCache] = []
-        var seen = Set<SequenceID>()
-        for input in batch {
-            let cache = try cacheFor(input.sequence)
-            guard seen.insert(input.sequence).inserted else {
-                throw InferenceError(.invalidSequence, "\(input.sequence) appears twice in one batch")
-            }
-            guard !input.tokens.isEmpty else {
-                throw InferenceError(.invalidArgument, "\(input.sequence): no tokens to evaluate")
-            }
-            guard cache.length + input.tokens.count <= cache.capacity else {
-                throw InferenceError(.contextOverflow, "\(input.sequence): \(cache.length) cached + \(input.tokens.count) new tokens exceed its capacity of \(cache.capacity) (context length \(config.contextLength))")
-            }
-            if let bad = input.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
-                throw InferenceError(.invalidToken, "\(input.sequence): token id \(bad) is outside the vocabulary 0..<\(config.vocabularySize)")
-            }
-            caches.append(cache)
-        }
-        return passLock.withLock { _ in run(batch, caches) }
+    /// Appends every entry's tokens to its sequence and returns each entry's last-position logits.
+    /// All entries are checked before anything runs, so a bad entry leaves every block unchanged.
+    public func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]] {
+        for (i, entry) in batch.enumerated() { try check(entry, index: i) }
+        return passLock.withLock { _ in run(batch) }
     }
 
-    /// Flattens the batch into positions and runs them in passes of at most `maxPassTokens`;
-    /// a sequence's logits come from the pass holding its last token.
-    private func run(_ batch: [SequenceInput], _ caches: [KVCache]) -> [[Float]] {
-        var pending: [(input: Int, token: PassToken)] = []
-        for (i, input) in batch.enumerated() {
-            for (j, token) in input.tokens.enumerated() {
-                pending.append((i, PassToken(cache: caches[i], token: Int(token), position: caches[i].length + j)))
+    private func check(_ entry: BatchEntry, index i: Int) throws(InferenceError) {
+        let layout = kvLayout, end = entry.start + entry.tokens.count
+        guard !entry.tokens.isEmpty else { throw InferenceError(.invalidArgument, "batch entry \(i): no tokens to evaluate") }
+        guard entry.start >= 0 else { throw InferenceError(.invalidArgument, "batch entry \(i): negative start \(entry.start)") }
+        guard end <= config.contextLength else {
+            throw InferenceError(.contextOverflow, "batch entry \(i): \(entry.start) cached + \(entry.tokens.count) new tokens exceed the context length \(config.contextLength)")
+        }
+        guard entry.blocks.count >= layout.blocks(for: end) else {
+            throw InferenceError(.invalidArgument, "batch entry \(i): \(entry.blocks.count) blocks cannot hold \(end) positions (\(layout.blockSize) per block)")
+        }
+        if let bad = entry.blocks.first(where: { $0 < 0 || Int($0) >= layout.blockCount }) {
+            throw InferenceError(.invalidArgument, "batch entry \(i): block \(bad) is outside the arena 0..<\(layout.blockCount)")
+        }
+        if let bad = entry.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw InferenceError(.invalidToken, "batch entry \(i): token id \(bad) is outside the vocabulary 0..<\(config.vocabularySize)")
+        }
+    }
+
+    /// Flattens the batch into positions and runs them in passes of at most `maxPassTokens`; an entry's
+    /// logits come from the pass holding its last token. Block tables are copied into one buffer that
+    /// outlives every pass (the forward pass reads them by pointer).
+    private func run(_ batch: [BatchEntry]) -> [[Float]] {
+        let tableCount = batch.reduce(0) { $0 + $1.blocks.count }
+        let tables = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, tableCount))
+        defer { tables.deallocate() }
+        var pending: [(entry: Int, token: PassToken, last: Bool)] = []
+        var offset = 0
+        for (i, entry) in batch.enumerated() {
+            let table = tables + offset
+            entry.blocks.withUnsafeBufferPointer { table.update(from: $0.baseAddress!, count: $0.count) }
+            offset += entry.blocks.count
+            for (j, token) in entry.tokens.enumerated() {
+                pending.append((i, PassToken(table: UnsafePointer(table), token: Int(token), position: entry.start + j),
+                                entry.wantsLogits && j == entry.tokens.count - 1))
             }
         }
         var results = [[Float]](repeating: [], count: batch.count)
@@ -37,20 +47,17 @@ extension CPUBackend {
         var start = 0
         while start < pending.count {
             let pass = pending[start..<min(pending.count, start + maxPassTokens)]
-            let tokens = pass.map(\.token)
-            // Last positions of inputs whose final token falls in this pass.
             var outputs: [Int] = [], owners: [Int] = []
-            for (offset, item) in pass.enumerated() where item.token.position == caches[item.input].length + batch[item.input].tokens.count - 1 {
-                outputs.append(offset)
-                owners.append(item.input)
+            for (position, item) in pass.enumerated() where item.last {
+                outputs.append(position)
+                owners.append(item.entry)
             }
-            forward.run(tokens, outputs: outputs)
-            for (row, input) in owners.enumerated() {
-                results[input] = Array(UnsafeBufferPointer(start: forward.scratch.logits + row * vocab, count: vocab))
+            forward.run(pass.map(\.token), outputs: outputs)
+            for (row, entry) in owners.enumerated() {
+                results[entry] = Array(UnsafeBufferPointer(start: forward.scratch.logits + row * vocab, count: vocab))
             }
             start += pass.count
         }
-        for (i, input) in batch.enumerated() { caches[i].length += input.tokens.count }
         return results
     }
 }

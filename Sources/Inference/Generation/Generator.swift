@@ -1,5 +1,7 @@
-/// Runs generations for one sequence at a time over an ``InferenceBackend``: prefill the prompt in one
-/// evaluation, then sample and feed back one token per step, streaming text as it becomes final.
+/// Runs generations for one sequence at a time over an ``InferenceBackend`` it has to itself: prefill the
+/// prompt in one evaluation, then sample and feed back one token per step, streaming text as it becomes
+/// final. The sequence uses the arena's first blocks in order (nothing else runs on the backend
+/// meanwhile; the pool is what shares a backend between sequences).
 public struct Generator: Sendable {
     /// The backend holding the model.
     public let backend: any InferenceBackend
@@ -35,16 +37,22 @@ public struct Generator: Sendable {
         bounded.maxTokens = min(request.maxTokens, context - request.prompt.count)
         var state = try GenerationState(bounded, tokenizer: tokenizer)
         let capacity = request.prompt.count + bounded.maxTokens
-        let sequence = try backend.makeSequence(capacity: capacity)
-        defer { backend.releaseSequence(sequence) }
+        let layout = backend.kvLayout
+        guard capacity <= layout.capacity else {
+            throw InferenceError(.contextOverflow, """
+                the prompt and max_tokens need \(capacity) cached positions but the backend's KV memory \
+                holds \(layout.capacity): shorten the prompt or lower max_tokens
+                """)
+        }
+        let blocks = (0..<Int32(layout.blocks(for: capacity))).map { $0 }
 
         var input = request.prompt
         var length = 0
         while !isCancelled() {
-            let logits = try backend.evaluate([SequenceInput(sequence: sequence, tokens: input)])
+            let logits = try backend.evaluate([BatchEntry(blocks: blocks, start: length, tokens: input)])
             length += input.count
-            guard let row = logits.first else {
-                throw InferenceError(.invalidArgument, "the backend returned no logits for \(sequence)")
+            guard let row = logits.first, !row.isEmpty else {
+                throw InferenceError(.invalidArgument, "the backend returned no logits")
             }
             let (token, text) = row.withUnsafeBufferPointer { state.step(logits: $0) }
             if !text.isEmpty { onText(text) }

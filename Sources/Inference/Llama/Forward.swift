@@ -3,9 +3,9 @@ import Glibc
 #endif
 import CInferenceKernels
 
-/// One position to run: which sequence's cache it extends, its token, its position.
+/// One position to run: its sequence's block table (alive for the pass), its token, its position.
 struct PassToken {
-    var cache: KVCache
+    var table: UnsafePointer<Int32>
     var token: Int
     var position: Int
 }
@@ -20,14 +20,16 @@ final class LlamaForward: @unchecked Sendable {
     let prepared: PreparedModel
     let pool: ThreadPool
     let scratch: Scratch
+    let arena: KVArena
     let native: Bool
     private let inverseFrequencies: [Float]  // [headDim/2] theta^(-2i/headDim)
 
     @inline(__always) func inverseFrequency(_ i: Int) -> Float { inverseFrequencies[i] }
 
-    init(model: LlamaModel, prepared: PreparedModel, pool: ThreadPool, native: Bool) {
+    init(model: LlamaModel, prepared: PreparedModel, pool: ThreadPool, arena: KVArena, native: Bool) {
         let c = model.config
         self.model = model
+        self.arena = arena
         self.prepared = prepared
         self.pool = pool
         self.native = native
@@ -37,7 +39,7 @@ final class LlamaForward: @unchecked Sendable {
         }
     }
 
-    /// Runs `tokens` (whose cache slots must exist: position < capacity) and writes the logits of the
+    /// Runs `tokens` (whose block tables must cover their positions) and writes the logits of the
     /// positions listed in `outputs` to `scratch.logits`, one vocabulary-sized row each, in that order.
     func run(_ tokens: [PassToken], outputs: [Int]) {
         let c = model.config, T = tokens.count, d = c.embeddingLength
@@ -68,18 +70,18 @@ final class LlamaForward: @unchecked Sendable {
         // h = rmsnorm(x) ⊙ attn_norm
         for t in rows { normalize(s.x + t * d, w.attentionNorm, into: s.xb + t * d); quantize(s.xb + t * d, d, at: t) }
         pool.barrier()
-        // q, k, v = Wq·h, Wk·h, Wv·h; RoPE on q and k; k and v appended to each sequence's cache.
+        // q, k, v = Wq·h, Wk·h, Wv·h; RoPE on q and k; k and v written to each position's block slot.
         let qkv = [m.query, m.key, m.value]
         for (j, groups) in split(qkv, tid) {
             let outs = [s.q, s.k, s.v], widths = [d, kvd, kvd]
             qkv[j].multiply(groups: groups, xq: s.xq, xf: s.xb, nv: T, y: outs[j], ldy: widths[j], scratch: floatScratch(tid))
             let r = rowRange(groups, qkv[j].rows)
             for t in 0..<T {
-                let row = outs[j] + t * widths[j], cache = tokens[t].cache, p = tokens[t].position
+                let row = outs[j] + t * widths[j]
                 if j < 2 { rotate(row, rows: r, table: s.rope + t * c.headDimension) }
                 if j > 0 {
-                    let dst = (j == 1 ? cache.keys(l) : cache.values(l)) + p * kvd + r.lowerBound
-                    wk_f32_to_f16(row + r.lowerBound, dst, Int32(r.count))
+                    let slot = arena.keyRow(l, position: tokens[t].position, table: tokens[t].table)
+                    wk_f32_to_f16(row + r.lowerBound, slot + (j == 1 ? 0 : arena.valueOffset) + r.lowerBound, Int32(r.count))
                 }
             }
         }
@@ -99,7 +101,8 @@ final class LlamaForward: @unchecked Sendable {
         pool.barrier()
     }
 
-    /// Each query head of each position attends over its sequence's positions 0...p (causal), and the
+    /// Each query head of each position attends over its sequence's positions 0...p (causal, read through
+    /// its block table), and the
     /// head's slice of the output is quantized right away (its blocks belong to this head alone).
     private func attend(layer l: Int, tokens: [PassToken], tid: Int) {
         let c = model.config, hd = c.headDimension, group = c.headCount / c.kvHeadCount, d = c.embeddingLength
@@ -108,9 +111,11 @@ final class LlamaForward: @unchecked Sendable {
         let headBlocks = hd % 32 == 0
         for item in ThreadPool.share(tokens.count * c.headCount, tid: tid, width: pool.width) {
             let t = item / c.headCount, h = item % c.headCount
-            let cache = tokens[t].cache, kv = (h / group) * hd, out = scratch.xb + t * d + h * hd
-            wk_attention_f16(scratch.q + t * d + h * hd, cache.keys(l) + kv, cache.values(l) + kv,
-                             Int32(tokens[t].position + 1), Int32(hd), c.kvDimension, scale, scores, out)
+            let out = scratch.xb + t * d + h * hd
+            var view = wk_kv_view(base: arena.halfs + arena.keyOffset(l) + (h / group) * hd, table: tokens[t].table,
+                                  block_stride: arena.blockStride, row_stride: c.kvDimension,
+                                  value_offset: arena.valueOffset, block: Int32(arena.layout.blockSize))
+            wk_attention_f16(scratch.q + t * d + h * hd, &view, Int32(tokens[t].position + 1), Int32(hd), scale, scores, out)
             if headBlocks { quantizeBlocks(out, count: hd, block: (t * d + h * hd) / 32, into: scratch.xq) }
         }
         if !headBlocks {  // heads do not align with 32-wide blocks: quantize whole positions afterwards

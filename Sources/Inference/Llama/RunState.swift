@@ -2,47 +2,58 @@
 import Glibc
 #endif
 
-/// One sequence's KV cache in half precision: for each layer, keys then values, each
-/// [capacity positions × kvDimension]. Mapped anonymously, so only positions written take memory.
-final class KVCache: @unchecked Sendable {
-    let capacity: Int
+/// The paged KV cache in half precision: `blockCount` blocks, each holding, for every layer, the keys
+/// then the values of `blockSize` consecutive positions of one sequence ([blockSize × kvDimension] each).
+/// Mapped anonymously without reserving swap, so only blocks written take memory.
+final class KVArena: @unchecked Sendable {
+    let layout: KVLayout
     let layerCount: Int
     let kvDimension: Int
-    /// Tokens cached so far.
-    var length = 0
     private let base: UnsafeMutableRawPointer
     private let byteCount: Int
 
-    init(config: ModelConfig, capacity: Int) throws(InferenceError) {
-        self.capacity = capacity
-        self.layerCount = config.layerCount
-        self.kvDimension = config.kvDimension
-        let perToken = config.kvValuesPerToken * 2
-        let (bytes, overflow) = perToken.multipliedReportingOverflow(by: capacity)
-        guard !overflow, bytes <= 1 << 46 else {
-            throw InferenceError(.invalidArgument, "a KV cache of \(capacity) tokens × \(perToken) bytes is too large")
+    /// An arena of `blockCount` blocks of `blockSize` positions.
+    init(config: ModelConfig, blockSize: Int, blockCount: Int) throws(InferenceError) {
+        guard blockSize >= 1, blockSize <= 1024, blockCount >= 1 else {
+            throw InferenceError(.invalidArgument, "a KV arena needs a block size within 1...1024 and at least one block (got \(blockSize) and \(blockCount))")
         }
+        layerCount = config.layerCount
+        kvDimension = config.kvDimension
+        let perBlock = config.kvValuesPerToken * 2 * blockSize
+        let (bytes, overflow) = perBlock.multipliedReportingOverflow(by: blockCount)
+        guard !overflow, bytes <= 1 << 46 else {
+            throw InferenceError(.invalidArgument, "a KV arena of \(blockCount) blocks × \(perBlock) bytes is too large")
+        }
+        layout = KVLayout(blockSize: blockSize, blockCount: blockCount, bytesPerBlock: perBlock)
         byteCount = bytes
-        guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            throw InferenceError(.io, "cannot map a \(byteCount)-byte KV cache for \(capacity) tokens: \(String(cString: strerror(errno)))")
+        guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), p != MAP_FAILED else {
+            throw InferenceError(.io, "cannot map a \(byteCount)-byte KV arena (\(blockCount) blocks): \(String(cString: strerror(errno)))")
         }
         base = p
     }
 
     deinit { munmap(base, byteCount) }
 
-    /// Keys of `layer`: [capacity × kvDimension] halfs.
-    @inline(__always) func keys(_ layer: Int) -> UnsafeMutablePointer<UInt16> {
-        (base + layer * 2 * capacity * kvDimension * 2).assumingMemoryBound(to: UInt16.self)
+    /// Halfs from one block to the next.
+    var blockStride: Int { 2 * layout.blockSize * kvDimension * layerCount }
+
+    /// The arena's first half; block `b`, layer `l` keys start at `blockStride * b + keyOffset(l)`.
+    @inline(__always) var halfs: UnsafeMutablePointer<UInt16> { base.assumingMemoryBound(to: UInt16.self) }
+
+    /// Offset of layer `l`'s keys within a block, in halfs (its values follow `valueOffset` later).
+    @inline(__always) func keyOffset(_ l: Int) -> Int { l * 2 * layout.blockSize * kvDimension }
+
+    /// Halfs from a key row to its value row.
+    @inline(__always) var valueOffset: Int { layout.blockSize * kvDimension }
+
+    /// The key row of `position` in layer `l` for a sequence with block table `table`.
+    @inline(__always) func keyRow(_ l: Int, position: Int, table: UnsafePointer<Int32>) -> UnsafeMutablePointer<UInt16> {
+        let b = layout.blockSize
+        return halfs + Int(table[position / b]) * blockStride + keyOffset(l) + (position % b) * kvDimension
     }
 
-    /// Values of `layer`: [capacity × kvDimension] halfs.
-    @inline(__always) func values(_ layer: Int) -> UnsafeMutablePointer<UInt16> {
-        keys(layer) + capacity * kvDimension
-    }
-
-    /// Bytes resident for `length` cached tokens.
-    var bytesInUse: Int { length * layerCount * 2 * kvDimension * 2 }
+    /// Bytes of the arena's mapping (resident only where written).
+    var mappedBytes: Int { byteCount }
 }
 
 /// Activation buffers for one forward pass over up to `tokens` positions, grown on demand.
