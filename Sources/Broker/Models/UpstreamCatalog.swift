@@ -12,10 +12,15 @@ extension ModelCatalog {
             guard all[model.name] == nil else {
                 throw BrokerError(.invalidRequest, "\(serving.file): the upstream model \"\(model.name)\" is already served by this broker")
             }
-            let provider = try UpstreamModelProvider(model, environment: environment)
-            all[model.name] = { () throws(BrokerError) -> any ModelProvider in provider }
+            all[model.name] = Self.serving(try UpstreamModelProvider(model, environment: environment))
         }
         return ModelCatalog(all)
+    }
+
+    /// A factory that hands out an already-made provider. (Made here rather than as a literal in
+    /// `adding`'s typed-throws loop: that literal crashed when called, a Swift 6.0 miscompile.)
+    static func serving(_ provider: any ModelProvider) -> Factory {
+        { () throws(BrokerError) -> any ModelProvider in provider }
     }
 }
 
