@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import Inference
 import Specs
+import Synchronization
 import Testing
 @testable import Broker
 
@@ -242,5 +243,19 @@ struct UpstreamProviderTests {
         #expect(fake.wait { $0.peerGone == 1 })
         #expect(fake.wait { $0.server.statistics.connections == 0 })
         #expect(fake.requestCount == 1 && provider.statistics.cancellations == 1)
+    }
+
+    @Test("concurrent calls each get their own connection and their whole answer")
+    func concurrentCalls() throws {
+        let fake = try FakeOpenAIServer([.answer(["one", " two", " three"], delayMs: 5)])
+        defer { fake.stop() }
+        let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(fake.url)])
+        let outcomes = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let text = Self.call(provider).completion?.text ?? "failed"
+            outcomes.withLock { $0.append(text) }
+        }
+        #expect(outcomes.withLock { $0 } == Array(repeating: "one two three", count: 6))
+        #expect(fake.requestCount == 6 && provider.statistics.calls == 6 && provider.statistics.attempts == 6)
     }
 }

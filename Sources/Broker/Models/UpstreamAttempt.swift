@@ -53,6 +53,8 @@ struct UpstreamStreamResult {
 final class UpstreamAttempt {
     /// How often a blocked read looks at `isCancelled`.
     static let pollSlice: Duration = .milliseconds(50)
+    /// The most a streamed answer may total (a runaway or hostile upstream must not cost memory).
+    static let maxResponseBytes = 64 << 20
     /// The most an error answer's body is read for its message.
     static let maxErrorBody = 64 * 1024
 
@@ -93,7 +95,7 @@ final class UpstreamAttempt {
             let firstEvent = min(total, clock.now + .milliseconds(timeouts.firstByteMilliseconds))
             do { try connection.write(request, timeout: firstEvent - clock.now) } catch { throw Self.classify(error, doing: "sending the request") }
             let stream = try sliced(until: firstEvent, total: total, waiting: "for the response head") { wait throws(HTTPServerError) in
-                try connection.readResponseHead(method: "POST", timeout: wait, maxResponseBytes: 256 << 20)
+                try connection.readResponseHead(method: "POST", timeout: wait, maxResponseBytes: Self.maxResponseBytes)
             }
             guard stream.status == 200 else { throw statusFailure(stream, total: total) }
             try readEvents(stream, firstEvent: firstEvent, total: total)

@@ -99,13 +99,7 @@ public final class UpstreamModelProvider: ModelProvider {
                                       + "\(failure.message); not retried (the client already has the beginning)")
                 }
                 if failure.isRequestFault { throw Self.requestError(failure, target: target) }
-                let delay: Int
-                if let asked = failure.retryAfterMilliseconds {
-                    delay = asked
-                } else {
-                    let jitter = Double(random.next() % 1_000_001) / 1_000_000
-                    delay = UpstreamBackoff.delay(retry: attempts, base: target.backoffMilliseconds, cap: target.maxBackoffMilliseconds, jitter: jitter)
-                }
+                let delay = Self.delay(after: failure, attempts: attempts, target: target, random: &random)
                 guard failure.retriesSameEndpoint, attempts <= target.retries, delay <= UpstreamBackoff.maxRetryAfterMilliseconds else {
                     failures.append((target, failure, attempts))
                     break
@@ -116,6 +110,14 @@ public final class UpstreamModelProvider: ModelProvider {
             }
         }
         throw exhausted(failures)
+    }
+
+    /// The wait before retry `attempts` (1-based): what the upstream asked for, else the backoff.
+    static func delay(after failure: UpstreamFailure, attempts: Int, target: UpstreamTarget,
+                      random: inout SystemRandomNumberGenerator) -> Int {
+        if let asked = failure.retryAfterMilliseconds { return asked }
+        let jitter = Double(random.next() % 1_000_001) / 1_000_000
+        return UpstreamBackoff.delay(retry: attempts, base: target.backoffMilliseconds, cap: target.maxBackoffMilliseconds, jitter: jitter)
     }
 
     /// The model's result: usage as the upstream reported it, else estimated (and flagged).
