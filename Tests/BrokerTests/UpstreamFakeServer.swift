@@ -17,6 +17,8 @@ final class FakeOpenAIServer: HTTPHandler, @unchecked Sendable {
         case status(Int, message: String, headers: [(String, String)] = [])
         /// The head and `pieces`, then silence until the test ends (a stall mid-stream; none: before any event).
         case stall([String])
+        /// The pieces and the finish reason, then silence instead of usage and `[DONE]`.
+        case finishThenStall([String])
         /// No answer at all until the test ends (a stall before the head).
         case silent
         /// The head and `pieces`, then the connection closes (a drop; none: right after the head).
@@ -118,6 +120,12 @@ final class FakeOpenAIServer: HTTPHandler, @unchecked Sendable {
         case .stall(let pieces):
             responder.startEventStream()
             for piece in pieces { responder.send(ServerSentEvent(data: Self.chunk(content: piece))) }
+            holdUntilReleased()
+            responder.finish()
+        case .finishThenStall(let pieces):
+            responder.startEventStream()
+            for piece in pieces { responder.send(ServerSentEvent(data: Self.chunk(content: piece))) }
+            responder.send(ServerSentEvent(data: Self.chunk(content: nil, finish: "stop")))
             holdUntilReleased()
             responder.finish()
         case .silent:

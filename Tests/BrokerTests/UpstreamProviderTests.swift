@@ -199,6 +199,16 @@ struct UpstreamProviderTests {
         #expect(provider.statistics.attempts == 1)
     }
 
+    @Test("a stream that stalls after its finish reason is a complete answer once the idle timeout passes")
+    func stallAfterFinish() throws {
+        let fake = try FakeOpenAIServer([.finishThenStall(["com", "plete"])])
+        defer { fake.stop() }
+        let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(fake.url, timeouts: ["idleMs": 200])])
+        let completion = try #require(Self.call(provider).completion)
+        #expect(completion.text == "complete" && completion.finish == .stop && completion.usageEstimated)
+        #expect(fake.requestCount == 1)
+    }
+
     @Test("the first-byte timeout fires before any event and is retried; the total timeout ends a stream that never stops")
     func timeouts() throws {
         let silent = try FakeOpenAIServer([.silent])

@@ -120,9 +120,17 @@ final class UpstreamAttempt {
         var lastByte = clock.now
         let idle = Duration.milliseconds(target.timeouts.idleMilliseconds)
         while true {
-            let piece = try sliced(until: sawEvent ? lastByte + idle : firstEvent, total: total,
+            let piece: [UInt8]?
+            do throws(UpstreamFailure) {
+                piece = try sliced(until: sawEvent ? lastByte + idle : firstEvent, total: total,
                                    waiting: sawEvent ? "between chunks" : "for the first event") { wait throws(HTTPServerError) in
-                try stream.next(timeout: wait)
+                    try stream.next(timeout: wait)
+                }
+            } catch {
+                // The answer is complete once the finish reason came: a server that then stalls
+                // instead of sending usage and [DONE] costs an idle wait, not the answer.
+                if error.kind == .timeout && result.finishReason != nil { return }
+                throw error
             }
             guard let piece else {
                 if let body = whole { return try take(String(decoding: body, as: UTF8.self)) }

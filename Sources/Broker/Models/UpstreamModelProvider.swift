@@ -146,6 +146,7 @@ public final class UpstreamModelProvider: ModelProvider {
     /// longest wait asked; anything else is a server error naming each endpoint's last failure.
     private func exhausted(_ failures: [(target: UpstreamTarget, failure: UpstreamFailure, attempts: Int)]) -> BrokerError {
         let detail = failures.map { "\($0.target.label): \($0.failure.message) (\($0.attempts) attempt\($0.attempts == 1 ? "" : "s"))" }
+        if failures.isEmpty { return BrokerError(.internalError, "the upstream model \"\(name)\" has no endpoints") }
         let text = "the upstream model \"\(name)\" failed at every endpoint: " + detail.joined(separator: "; ")
         if !failures.isEmpty, failures.allSatisfy({ $0.failure.status == 429 }) {
             let wait = failures.compactMap(\.failure.retryAfterMilliseconds).max() ?? 1000
