@@ -64,13 +64,15 @@ public final class BrokerRun: Sendable {
     }
 
     /// Stops serving: closes the listener and every connection (in-flight streams see their writes fail).
+    /// The run's model requests still queued or generating are cancelled (their KV memory freed).
     public func stop() {
         server.stop()
         broker.unregister(listener: Self.tag)
+        broker.models.cancelAll(agent: endpoint.runID)
     }
 
     /// 32 random bytes in hex, prefixed so the key is recognisable in logs (`wdn-…`).
-    static func newToken() -> String {
+    public static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         var text = "wdn-"
         for _ in 0..<4 {

@@ -31,6 +31,7 @@ extension BrokerPolicy {
             guard asked <= maxConcurrent else { throw looser(concurrentReader, "maxConcurrent \(asked) (policy: \(maxConcurrent))") }
             result.maxConcurrent = asked
         }
+        if let inferenceReader = object.optional("inference") { result.inference = try inference.narrowed(by: inferenceReader, looser) }
         let servers = try object.optional("mcpServers").map { r throws(SpecError) in try AgentSpec.MCPServer.readList(r) } ?? []
         return (result, servers)
     }

@@ -1,9 +1,9 @@
 /// Strict reading of a policy's `broker` section and of a spec's narrowing `broker` section.
 extension BrokerPolicy {
     /// The JSON keys of a policy's broker section.
-    static let keys = ["port", "models", "tools", "rateLimits", "tokenBudget", "maxConcurrent", "guardrails"]
+    static let keys = ["port", "models", "tools", "rateLimits", "tokenBudget", "maxConcurrent", "guardrails", "inference"]
     /// The JSON keys of a spec's broker section: what it may narrow, and its own MCP servers.
-    static let specKeys = ["models", "tools", "rateLimits", "tokenBudget", "maxConcurrent", "mcpServers"]
+    static let specKeys = ["models", "tools", "rateLimits", "tokenBudget", "maxConcurrent", "mcpServers", "inference"]
 
     /// Accepted ranges: zero is never a meaningful limit, and the upper bounds keep every sum and
     /// product the admission code does far from overflow.
@@ -38,6 +38,7 @@ extension BrokerPolicy {
         policy.tokenBudget = try object.optional("tokenBudget")?.count(in: Bounds.tokenBudget)
         if let concurrent = object.optional("maxConcurrent") { policy.maxConcurrent = try concurrent.count(in: Bounds.maxConcurrent) }
         if let guardrails = object.optional("guardrails") { policy.guardrails = try GuardrailSettings.read(guardrails) }
+        if let inference = object.optional("inference") { policy.inference = try InferenceShare.read(inference).0 }
         return policy
     }
 
@@ -81,6 +82,7 @@ extension BrokerPolicy {
         let tpm = rateLimits.tokensPerMinute.map { "\($0) tokens/min" } ?? "tokens/min unlimited"
         let budget = tokenBudget.map { "budget \($0) tokens/run" } ?? "no token budget"
         lines.append("limits: \(rpm), \(tpm), \(budget), \(maxConcurrent) concurrent")
+        lines.append(inference.summary)
         return lines
     }
 }

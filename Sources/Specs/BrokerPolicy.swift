@@ -9,7 +9,8 @@
 ///   "rateLimits": {"requestsPerMinute": 600, "tokensPerMinute": 60000},
 ///   "tokenBudget": 200000,                                  // per run, prompt + completion
 ///   "maxConcurrent": 4,
-///   "guardrails": {...}                                     // GuardrailSettings
+///   "guardrails": {...},                                    // GuardrailSettings
+///   "inference": {"weight": 1, "priority": "interactive"}  // InferenceShare: the pool's fair share
 /// }
 /// ```
 public struct BrokerPolicy: Sendable {
@@ -39,10 +40,14 @@ public struct BrokerPolicy: Sendable {
     /// Broker calls of one run in flight at once.
     public var maxConcurrent: Int
     public var guardrails: GuardrailSettings
+    /// The run's share of the inference pool.
+    public var inference: InferenceShare
 
     public init(port: UInt16 = 8080, models: [ModelRule] = [], tools: [ToolRule] = [], rateLimits: RateLimits = .init(),
-                tokenBudget: Int? = nil, maxConcurrent: Int = 4, guardrails: GuardrailSettings = .init()) {
+                tokenBudget: Int? = nil, maxConcurrent: Int = 4, guardrails: GuardrailSettings = .init(),
+                inference: InferenceShare = .init()) {
         self.port = port; self.models = models; self.tools = tools; self.rateLimits = rateLimits
         self.tokenBudget = tokenBudget; self.maxConcurrent = maxConcurrent; self.guardrails = guardrails
+        self.inference = inference
     }
 }

@@ -35,13 +35,17 @@ struct PolicyBrokerTests {
         let policy = try Policy.parse(Self.policyText(broker: """
             {"port": 9000, "models": [{"name": "m1", "maxTokensPerRequest": 64}, {"name": "m2", "maxTokensPerRequest": 8}],
              "tools": [{"name": "fs.read"}], "rateLimits": {"requestsPerMinute": 5, "tokensPerMinute": 100},
-             "tokenBudget": 1000, "maxConcurrent": 2, "guardrails": {}}
+             "tokenBudget": 1000, "maxConcurrent": 2, "guardrails": {},
+             "inference": {"weight": 2.5, "priority": "batch", "requestTimeoutSeconds": 30}}
             """))
         let broker = try #require(policy.broker)
         #expect(broker.port == 9000)
         #expect(broker.models == [.init(name: "m1", maxTokensPerRequest: 64), .init(name: "m2", maxTokensPerRequest: 8)])
         #expect(broker.rateLimits == .init(requestsPerMinute: 5, tokensPerMinute: 100))
         #expect(broker.tokenBudget == 1000 && broker.maxConcurrent == 2)
+        #expect(broker.inference == InferenceShare(weightMilli: 2500, priority: .batch, requestTimeoutMilliseconds: 30_000))
+        #expect(broker.inference.weight == 2.5)
+        #expect(try Policy.parse(Self.policyText(broker: "{}")).broker?.inference == InferenceShare())
     }
 
     /// (broker JSON, expected code, text in the message, JSON path of the error)
@@ -60,6 +64,12 @@ struct PolicyBrokerTests {
         (#"{"maxConcurrent": 0}"#, .invalidValue, "out of range", "$.broker.maxConcurrent"),
         (#"{"maxConcurrent": 5000}"#, .invalidValue, "out of range", "$.broker.maxConcurrent"),
         (#"{"guardrails": []}"#, .schema, "expected an object", "$.broker.guardrails"),
+        (#"{"inference": {"weight": 0}}"#, .invalidValue, "out of range", "$.broker.inference.weight"),
+        (#"{"inference": {"weight": 0.0001}}"#, .invalidValue, "at most 3 digits", "$.broker.inference.weight"),
+        (#"{"inference": {"weight": -1}}"#, .invalidValue, "non-negative", "$.broker.inference.weight"),
+        (#"{"inference": {"priority": "urgent"}}"#, .invalidValue, "unknown priority", "$.broker.inference.priority"),
+        (#"{"inference": {"requestTimeoutSeconds": 0}}"#, .invalidValue, "out of range", "$.broker.inference.requestTimeoutSeconds"),
+        (#"{"inference": {"wieght": 1}}"#, .schema, "did you mean \"weight\"", "$.broker.inference.wieght"),
     ]
 
     @Test("impossible values are refused at their path", arguments: badSections)
@@ -87,7 +97,7 @@ struct PolicyBrokerTests {
     static let policyBroker = """
         {"models": [{"name": "big", "maxTokensPerRequest": 512}, {"name": "small", "maxTokensPerRequest": 64}],
          "tools": [{"name": "fs.read"}, {"name": "fs.write"}, {"name": "notes.*"}], "rateLimits": {"requestsPerMinute": 100},
-         "tokenBudget": 5000, "maxConcurrent": 4}
+         "tokenBudget": 5000, "maxConcurrent": 4, "inference": {"weight": 2, "requestTimeoutSeconds": 60}}
         """
 
     @Test("a spec narrows the policy's broker section and declares MCP servers")
@@ -95,6 +105,7 @@ struct PolicyBrokerTests {
         let path = try Self.spec(policyBroker: Self.policyBroker, specBroker: """
             {"models": [{"name": "small"}, {"name": "big", "maxTokensPerRequest": 100}], "tools": ["fs.read", "notes.add"],
              "rateLimits": {"requestsPerMinute": 10, "tokensPerMinute": 1000}, "tokenBudget": 50, "maxConcurrent": 1,
+             "inference": {"weight": 0.5, "priority": "batch"},
              "mcpServers": [{"name": "notes", "command": ["/usr/bin/python3", "/agent/notes_server.py"], "environment": {"A": "1"}}]}
             """)
         let spec = try AgentSpec.load(path: path)
@@ -103,6 +114,7 @@ struct PolicyBrokerTests {
         #expect(broker.tools.map(\.name) == ["fs.read", "notes.add"])
         #expect(broker.rateLimits == .init(requestsPerMinute: 10, tokensPerMinute: 1000))
         #expect(broker.tokenBudget == 50 && broker.maxConcurrent == 1)
+        #expect(broker.inference == InferenceShare(weightMilli: 500, priority: .batch, requestTimeoutMilliseconds: 60_000))
         #expect(spec.mcpServers == [.init(name: "notes", command: ["/usr/bin/python3", "/agent/notes_server.py"],
                                           environment: [.init(name: "A", value: "1")])])
     }
@@ -124,6 +136,8 @@ struct PolicyBrokerTests {
         (#"{"rateLimits": {"requestsPerMinute": 101}}"#, .loosensPolicy, "requestsPerMinute 101", "$.broker.rateLimits.requestsPerMinute"),
         (#"{"tokenBudget": 5001}"#, .loosensPolicy, "tokenBudget 5001", "$.broker.tokenBudget"),
         (#"{"maxConcurrent": 5}"#, .loosensPolicy, "maxConcurrent 5", "$.broker.maxConcurrent"),
+        (#"{"inference": {"weight": 2.001}}"#, .loosensPolicy, "inference weight 2.001 (policy: 2)", "$.broker.inference.weight"),
+        (#"{"inference": {"requestTimeoutSeconds": 61}}"#, .loosensPolicy, "requestTimeoutSeconds 61", "$.broker.inference.requestTimeoutSeconds"),
         (#"{"port": 1}"#, .schema, "unknown key \"port\"", "$.broker.port"),
         (#"{"mcpServers": [{"name": "a.b", "command": ["/bin/x"]}]}"#, .invalidValue, "must not contain '.'", "$.broker.mcpServers[0].name"),
         (#"{"mcpServers": [{"name": "a", "command": ["x"]}]}"#, .invalidValue, "absolute", "$.broker.mcpServers[0].command[0]"),

@@ -6,6 +6,12 @@ extension BrokerError.Code {
     public static let contextLengthExceeded = BrokerError.Code(rawValue: "context_length_exceeded")
     /// The method is not served at this path (405).
     public static let methodNotAllowed = BrokerError.Code(rawValue: "method_not_allowed")
+    /// The inference pool's queues are full (429 with retry-after-ms).
+    public static let modelOverloaded = BrokerError.Code(rawValue: "model_overloaded")
+    /// The request's deadline (the policy's requestTimeoutSeconds) passed before the model finished (504).
+    public static let deadlineExceeded = BrokerError.Code(rawValue: "deadline_exceeded")
+    /// No model worker can serve now (shutting down, or an upstream unreachable) (503).
+    public static let modelUnavailable = BrokerError.Code(rawValue: "model_unavailable")
 }
 
 extension BrokerError {
@@ -24,7 +30,9 @@ extension BrokerError {
         case .policyDenied, .budgetExhausted: return 403
         case .notFound: return 404
         case .methodNotAllowed: return 405
-        case .rateLimited, .tooManyConcurrent: return 429
+        case .rateLimited, .tooManyConcurrent, .modelOverloaded: return 429
+        case .modelUnavailable: return 503
+        case .deadlineExceeded: return 504
         default: return 500
         }
     }
@@ -34,9 +42,9 @@ extension BrokerError {
         switch code {
         case .unauthorized: return "authentication_error"
         case .policyDenied, .budgetExhausted: return "permission_error"
-        case .rateLimited, .tooManyConcurrent: return "rate_limit_error"
+        case .rateLimited, .tooManyConcurrent, .modelOverloaded: return "rate_limit_error"
         case .notFound: return "not_found_error"
-        case .internalError: return "server_error"
+        case .internalError, .modelUnavailable, .deadlineExceeded: return "server_error"
         default: return "invalid_request_error"
         }
     }

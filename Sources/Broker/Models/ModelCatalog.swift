@@ -28,13 +28,18 @@ public final class ModelCatalog: Sendable {
         }
     }
 
+    /// Ends every request `agent` still has with any provider made so far (its run ended).
+    public func cancelAll(agent: String) {
+        for provider in lock.withLock({ Array(made.values) }) { provider.cancelAll(agent: agent) }
+    }
+
     /// The default model's name in policies.
     public static let defaultModelName = "smollm2-135m"
     /// The instant no-work model's name (benchmarks, smoke tests).
     public static let instantModelName = "warden-instant"
 
-    /// The standard catalog: the default local model (SmolLM2-135M from the model store) and the
-    /// instant model.
+    /// The standard catalog: the default local model (SmolLM2-135M from the model store) served by an
+    /// inference pool configured by `pool`, and the instant model.
     public static func standard(modelPath: String? = ModelLocation.defaultModelPath(), threads: Int? = nil) -> ModelCatalog {
         ModelCatalog([
             defaultModelName: { () throws(BrokerError) -> any ModelProvider in

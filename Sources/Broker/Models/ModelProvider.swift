@@ -1,4 +1,5 @@
 import Inference
+import Specs
 
 /// A prompt ready for one provider: the conversation in template roles, and its token count.
 public struct ModelPrompt: Sendable {
@@ -14,16 +15,40 @@ public struct ModelPrompt: Sendable {
     }
 }
 
-/// How to generate: the request's sampling fields, already validated and capped by the policy.
+/// Who is asking, for a shared pool's fair queues: the run, its policy's share, its deadline.
+public struct ModelCaller: Sendable, Equatable {
+    /// The fairness key: an agent run's id (or a serve-model caller's name).
+    public var agent: String
+    /// The policy's share of the pool.
+    public var share: InferenceShare
+    /// When the request gives up (queued or generating).
+    public var deadline: ContinuousClock.Instant?
+
+    public init(agent: String, share: InferenceShare = .init(), deadline: ContinuousClock.Instant? = nil) {
+        self.agent = agent; self.share = share; self.deadline = deadline
+    }
+
+    /// A caller with `share`, whose deadline is the share's request timeout from now.
+    public static func starting(now agent: String, share: InferenceShare) -> ModelCaller {
+        ModelCaller(agent: agent, share: share,
+                    deadline: .now + .milliseconds(share.requestTimeoutMilliseconds))
+    }
+}
+
+/// How to generate: the request's sampling fields, already validated and capped by the policy, and
+/// who asks.
 public struct GenerationSettings: Sendable, Equatable {
     public var maxTokens: Int
     public var temperature: Double?
     public var topP: Double?
     public var seed: UInt64
     public var stop: [String]
+    public var caller: ModelCaller
 
-    public init(maxTokens: Int, temperature: Double? = nil, topP: Double? = nil, seed: UInt64 = 0, stop: [String] = []) {
+    public init(maxTokens: Int, temperature: Double? = nil, topP: Double? = nil, seed: UInt64 = 0, stop: [String] = [],
+                caller: ModelCaller = ModelCaller(agent: "anonymous")) {
         self.maxTokens = maxTokens; self.temperature = temperature; self.topP = topP; self.seed = seed; self.stop = stop
+        self.caller = caller
     }
 }
 
@@ -61,17 +86,38 @@ public protocol ModelProvider: Sendable {
     /// returns true (checked between tokens).
     func complete(_ prompt: ModelPrompt, settings: GenerationSettings, isCancelled: () -> Bool,
                   onText: (String) -> Void) throws(BrokerError) -> ModelCompletion
+    /// Ends whatever `agent` still has queued or running (its run ended); providers that hold nothing
+    /// between calls need not implement it.
+    func cancelAll(agent: String)
+}
+
+extension ModelProvider {
+    public func cancelAll(agent: String) {}
 }
 
 extension BrokerError {
     /// An inference failure as a broker error (context overflow is the caller's fault, the rest ours).
     init(_ error: InferenceError) {
-        if error.code == .contextOverflow {
-            self.init(.contextLengthExceeded, error.message)
-        } else if error.code == .invalidArgument {
-            self.init(.invalidRequest, error.message)
-        } else {
-            self.init(.internalError, "the model failed: \(error.message)")
+        switch error.code {
+        case .contextOverflow: self.init(.contextLengthExceeded, error.message)
+        case .invalidArgument, .invalidToken: self.init(.invalidRequest, error.message)
+        case .overloaded:
+            self.init(.modelOverloaded, "the model is overloaded: \(error.message)", retryAfterMilliseconds: error.retryAfterMilliseconds ?? 1000)
+        case .deadlineExceeded: self.init(.deadlineExceeded, error.message)
+        case .unavailable: self.init(.modelUnavailable, error.message)
+        default: self.init(.internalError, "the model failed: \(error.message)")
+        }
+    }
+}
+
+extension ModelPrompt {
+    /// A conversation rendered with the model's chat template and tokenized.
+    static func rendered(_ messages: [ChatMessage], tokenizer: Tokenizer, template: ChatTemplate) throws(BrokerError) -> ModelPrompt {
+        do {
+            let tokens = tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
+            return ModelPrompt(messages: messages, tokens: tokens, tokenCount: tokens.count)
+        } catch {
+            throw BrokerError(error)
         }
     }
 }

@@ -27,12 +27,7 @@ public final class TokenModelProvider: ModelProvider {
     }
 
     public func prepare(_ messages: [ChatMessage]) throws(BrokerError) -> ModelPrompt {
-        do {
-            let tokens = tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
-            return ModelPrompt(messages: messages, tokens: tokens, tokenCount: tokens.count)
-        } catch {
-            throw BrokerError(error)
-        }
+        try ModelPrompt.rendered(messages, tokenizer: tokenizer, template: template)
     }
 
     public func complete(_ prompt: ModelPrompt, settings: GenerationSettings, isCancelled: () -> Bool,

@@ -50,7 +50,9 @@ struct ChatCompletionCall {
         let provider = try catalog.provider(named: request.model)
         record.provider = provider.providerName
         let prompt = try prepare(request, provider: provider, record: record)
-        let settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
+        var settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
+        let agent = endpoint.fairnessByUser ? request.user.map { "\(endpoint.runID)/\($0)" } ?? endpoint.runID : endpoint.runID
+        settings.caller = .starting(now: agent, share: endpoint.policy.inference)
         let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + settings.maxTokens)
         end.ticket = ticket
         record.inputTokens = prompt.tokenCount
