@@ -90,7 +90,7 @@ struct UpstreamBrokerTests {
         (FakeOpenAIServer.Behaviour.answer(["All", " good"]), 200, "All good"),
         (.status(400, message: "temperature must be at most 2"), 400, "temperature must be at most 2"),
         (.status(429, message: "quota", headers: [("retry-after-ms", "1500")]), 429, "rate_limit_exceeded"),
-        (.status(503, message: "down for maintenance"), 500, "down for maintenance"),
+        (.status(503, message: "down for maintenance"), 503, "model_unavailable"),
     ])
     func whole(behaviour: FakeOpenAIServer.Behaviour, status: Int, fragment: String) throws {
         let fake = try FakeOpenAIServer([behaviour])

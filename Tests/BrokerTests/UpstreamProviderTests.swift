@@ -22,12 +22,14 @@ struct UpstreamProviderTests {
 
     static let messages = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Say hello.")]
 
-    static func call(_ provider: UpstreamModelProvider, messages: [ChatMessage] = messages, cancelAfterPieces: Int? = nil) -> Outcome {
+    static func call(_ provider: UpstreamModelProvider, messages: [ChatMessage] = messages, cancelAfterPieces: Int? = nil,
+                     deadline: ContinuousClock.Instant? = nil) -> Outcome {
         var pieces: [String] = []
         let result: Result<ModelCompletion, BrokerError>
         do {
             let prompt = try provider.prepare(messages)
-            result = .success(try provider.complete(prompt, settings: GenerationSettings(maxTokens: 32, temperature: 0.5, seed: 42),
+            let settings = GenerationSettings(maxTokens: 32, temperature: 0.5, seed: 42, caller: ModelCaller(agent: "a", deadline: deadline))
+            result = .success(try provider.complete(prompt, settings: settings,
                                                     isCancelled: { cancelAfterPieces.map { pieces.count >= $0 } ?? false },
                                                     onText: { pieces.append($0) }))
         } catch {
@@ -110,7 +112,7 @@ struct UpstreamProviderTests {
         defer { fake.stop() }
         let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(fake.url, retries: retries)])
         let error = try #require(Self.call(provider).error)
-        #expect(error.code == .internalError)
+        #expect(error.code == .modelUnavailable && error.httpStatus == 503)
         #expect(error.message.contains("HTTP 503: still overloaded") && error.message.contains("(\(retries + 1) attempt"))
         #expect(fake.requestCount == retries + 1)
         #expect(provider.statistics.attempts == retries + 1 && provider.statistics.failures == 1)
@@ -199,6 +201,27 @@ struct UpstreamProviderTests {
         #expect(provider.statistics.attempts == 1)
     }
 
+    @Test("the caller's deadline cuts a stalled attempt short, with no retry: 504")
+    func deadlineStops() throws {
+        let fake = try FakeOpenAIServer([.silent])
+        defer { fake.stop() }
+        let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(fake.url, retries: 3)])
+        let error = try #require(Self.call(provider, deadline: .now + .milliseconds(300)).error)
+        #expect(error.code == .deadlineExceeded && error.httpStatus == 504)
+        #expect(error.message.contains("deadline"))
+        #expect(fake.requestCount == 1)
+    }
+
+    @Test("a retry wait past the caller's deadline is skipped: the next endpoint answers in time")
+    func deadlineSkipsLongWait() throws {
+        let first = try FakeOpenAIServer([.status(503, message: "busy", headers: [("retry-after-ms", "20000")])])
+        let second = try FakeOpenAIServer([.answer(["in time"])])
+        defer { first.stop(); second.stop() }
+        let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(first.url, retries: 3), UpstreamFixture.endpoint(second.url)])
+        #expect(Self.call(provider, deadline: .now + .seconds(10)).completion?.text == "in time")
+        #expect(first.requestCount == 1 && second.requestCount == 1)
+    }
+
     @Test("a stream that stalls after its finish reason is a complete answer once the idle timeout passes")
     func stallAfterFinish() throws {
         let fake = try FakeOpenAIServer([.finishThenStall(["com", "plete"])])
@@ -253,6 +276,33 @@ struct UpstreamProviderTests {
         #expect(fake.wait { $0.peerGone == 1 })
         #expect(fake.wait { $0.server.statistics.connections == 0 })
         #expect(fake.requestCount == 1 && provider.statistics.cancellations == 1)
+    }
+
+    @Test("a run's end (cancelAll for its agent) stops its calls and closes their connections; other agents' calls go on")
+    func cancelAllForAgent() throws {
+        let fake = try FakeOpenAIServer([.endless(everyMs: 5), .answer(["other"], delayMs: 5)])
+        defer { fake.stop() }
+        let provider = try UpstreamFixture.provider([UpstreamFixture.endpoint(fake.url)])
+        let result = Mutex<ModelCompletion?>(nil)
+        let pieces = Mutex(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let prompt = try? provider.prepare(Self.messages)
+            let settings = GenerationSettings(maxTokens: 32, caller: ModelCaller(agent: "run-1"))
+            let completion = prompt.flatMap { try? provider.complete($0, settings: settings, isCancelled: { false },
+                                                                     onText: { _ in pieces.withLock { $0 += 1 } }) }
+            result.withLock { $0 = completion }
+            done.signal()
+        }
+        #expect(fake.wait { _ in pieces.withLock { $0 } >= 3 })
+        provider.cancelAll(agent: "run-2")
+        #expect(Self.call(provider).completion?.text == "other")
+        #expect(done.wait(timeout: .now()) == .timedOut, "another agent's cancellation stopped run-1")
+        provider.cancelAll(agent: "run-1")
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(result.withLock { $0 }?.finish == .cancelled)
+        #expect(fake.wait { $0.peerGone == 1 })
+        #expect(provider.statistics.cancellations == 1)
     }
 
     @Test("concurrent calls each get their own connection and their whole answer")

@@ -14,6 +14,8 @@ struct UpstreamFailure: Error {
         case malformed
         /// The upstream reported an error inside the stream.
         case streamError
+        /// The caller's deadline (the policy's request timeout) passed.
+        case deadline
         /// The caller stopped the call (internal: never leaves the attempt).
         case cancelled
     }
@@ -30,7 +32,7 @@ struct UpstreamFailure: Error {
         switch kind {
         case .connection, .timeout, .streamError: return true
         case .status: return status == 429 || (status ?? 0) >= 500
-        case .malformed, .cancelled: return false
+        case .malformed, .deadline, .cancelled: return false
         }
     }
 
@@ -62,13 +64,16 @@ final class UpstreamAttempt {
     let request: HTTPRequest
     let isCancelled: () -> Bool
     let onText: (String) -> Void
+    /// The caller's deadline, which cuts every phase short.
+    let deadline: ContinuousClock.Instant?
     /// True once any text went to `onText`: from then on a failure may not be retried.
     private(set) var textSent = false
     private var result = UpstreamStreamResult()
     private let clock = ContinuousClock()
 
-    init(target: UpstreamTarget, body: [UInt8], isCancelled: @escaping () -> Bool, onText: @escaping (String) -> Void) {
-        self.target = target; self.isCancelled = isCancelled; self.onText = onText
+    init(target: UpstreamTarget, body: [UInt8], deadline: ContinuousClock.Instant?, isCancelled: @escaping () -> Bool,
+         onText: @escaping (String) -> Void) {
+        self.target = target; self.deadline = deadline; self.isCancelled = isCancelled; self.onText = onText
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Accept", "text/event-stream"),
                                    ("User-Agent", "warden-broker"), ("Connection", "close")])
         if let key = target.apiKey { headers.add("Authorization", "Bearer " + key) }
@@ -78,7 +83,8 @@ final class UpstreamAttempt {
     /// Runs the attempt; a cancelled one returns what arrived so far with `cancelled` set.
     func run() throws(UpstreamFailure) -> UpstreamStreamResult {
         let timeouts = target.timeouts
-        let total = clock.now + .milliseconds(timeouts.totalMilliseconds)
+        let own = clock.now + .milliseconds(timeouts.totalMilliseconds)
+        let total = deadline.map { min($0, own) } ?? own
         var connection: HTTPClientConnection?
         defer { connection?.close() }
         do throws(UpstreamFailure) {
@@ -100,6 +106,9 @@ final class UpstreamAttempt {
             guard stream.status == 200 else { throw statusFailure(stream, total: total) }
             try readEvents(stream, firstEvent: firstEvent, total: total)
         } catch {
+            if error.kind == .timeout, let deadline, clock.now >= deadline {
+                throw UpstreamFailure(kind: .deadline, message: "the request's deadline passed (\(error.message))")
+            }
             guard error.kind == .cancelled else { throw error }
             result.cancelled = true
         }

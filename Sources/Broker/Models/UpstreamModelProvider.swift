@@ -35,6 +35,13 @@ public final class UpstreamModelProvider: ModelProvider {
     /// In fallback order.
     public let endpoints: [UpstreamTarget]
     private let counters: Mutex<UpstreamStatistics>
+    /// The calls in progress, by agent, so that `cancelAll` can stop a run's calls when it ends.
+    private let inFlight = Mutex<[(agent: String, flag: CancelFlag)]>([])
+
+    /// Set once a call's agent is cancelled; read between reads of the upstream stream.
+    final class CancelFlag: Sendable {
+        let raised = Atomic<Bool>(false)
+    }
 
     public init(name: String, contextLength: Int, endpoints: [UpstreamTarget]) {
         self.name = name; self.contextLength = contextLength; self.endpoints = endpoints
@@ -63,7 +70,11 @@ public final class UpstreamModelProvider: ModelProvider {
     public func complete(_ prompt: ModelPrompt, settings: GenerationSettings, isCancelled: () -> Bool,
                          onText: (String) -> Void) throws(BrokerError) -> ModelCompletion {
         counters.withLock { $0.calls += 1 }
-        return try withoutActuallyEscaping(isCancelled) { isCancelled throws(BrokerError) in
+        let flag = CancelFlag()
+        inFlight.withLock { $0.append((settings.caller.agent, flag)) }
+        defer { inFlight.withLock { $0.removeAll { $0.flag === flag } } }
+        let stopped = { flag.raised.load(ordering: .relaxed) || isCancelled() }
+        return try withoutActuallyEscaping(stopped) { isCancelled throws(BrokerError) in
             try withoutActuallyEscaping(onText) { onText throws(BrokerError) in
                 do throws(BrokerError) {
                     return try run(prompt, settings: settings, isCancelled: isCancelled, onText: onText)
@@ -75,24 +86,40 @@ public final class UpstreamModelProvider: ModelProvider {
         }
     }
 
+    /// Stops every call of `agent` in progress (its run ended): each closes its upstream connection
+    /// and returns what it had, finished `.cancelled`.
+    public func cancelAll(agent: String) {
+        inFlight.withLock { calls in
+            for call in calls where call.agent == agent { call.flag.raised.store(true, ordering: .relaxed) }
+        }
+    }
+
     /// The endpoints in order, each with its retries.
     private func run(_ prompt: ModelPrompt, settings: GenerationSettings, isCancelled: @escaping () -> Bool,
                      onText: @escaping (String) -> Void) throws(BrokerError) -> ModelCompletion {
         var failures: [(target: UpstreamTarget, failure: UpstreamFailure, attempts: Int)] = []
         var random = SystemRandomNumberGenerator()
+        let deadline = settings.caller.deadline
         for (index, target) in endpoints.enumerated() {
             if index > 0 { counters.withLock { $0.fallbacks += 1 } }
+            if let deadline, .now >= deadline, let last = failures.last {
+                throw BrokerError(.deadlineExceeded, "the request's deadline passed before \(target.label) was tried; "
+                                  + "\(last.target.label) failed: \(last.failure.message)")
+            }
             let body = UpstreamWire.requestBody(model: target.model, messages: prompt.messages, settings: settings)
             var attempts = 0
             while true {
                 attempts += 1
                 counters.withLock { $0.attempts += 1; $0.attemptsPerEndpoint[index] += 1; if attempts > 1 { $0.retries += 1 } }
-                let attempt = UpstreamAttempt(target: target, body: body, isCancelled: isCancelled, onText: onText)
+                let attempt = UpstreamAttempt(target: target, body: body, deadline: deadline, isCancelled: isCancelled, onText: onText)
                 let failure: UpstreamFailure
                 do throws(UpstreamFailure) {
                     return completion(try attempt.run(), prompt: prompt)
                 } catch {
                     failure = error
+                }
+                if failure.kind == .deadline {
+                    throw BrokerError(.deadlineExceeded, "the upstream \(target.label) did not finish before the request's deadline: \(failure.message)")
                 }
                 if attempt.textSent {
                     throw BrokerError(.internalError, "the upstream \(target.label) failed after part of the answer was sent: "
@@ -100,7 +127,10 @@ public final class UpstreamModelProvider: ModelProvider {
                 }
                 if failure.isRequestFault { throw Self.requestError(failure, target: target) }
                 let delay = Self.delay(after: failure, attempts: attempts, target: target, random: &random)
-                guard failure.retriesSameEndpoint, attempts <= target.retries, delay <= UpstreamBackoff.maxRetryAfterMilliseconds else {
+                // A wait past the caller's deadline is pointless here: the next endpoint may still answer in time.
+                let fitsDeadline = deadline.map { .now + .milliseconds(delay) < $0 } ?? true
+                guard failure.retriesSameEndpoint, attempts <= target.retries, delay <= UpstreamBackoff.maxRetryAfterMilliseconds,
+                      fitsDeadline else {
                     failures.append((target, failure, attempts))
                     break
                 }
@@ -143,15 +173,15 @@ public final class UpstreamModelProvider: ModelProvider {
     }
 
     /// Every endpoint failed: a 429 everywhere is a rate limit the caller may retry after the
-    /// longest wait asked; anything else is a server error naming each endpoint's last failure.
+    /// longest wait asked; anything else is "unavailable" (503) naming each endpoint's last failure.
     private func exhausted(_ failures: [(target: UpstreamTarget, failure: UpstreamFailure, attempts: Int)]) -> BrokerError {
         let detail = failures.map { "\($0.target.label): \($0.failure.message) (\($0.attempts) attempt\($0.attempts == 1 ? "" : "s"))" }
-        if failures.isEmpty { return BrokerError(.internalError, "the upstream model \"\(name)\" has no endpoints") }
+        if failures.isEmpty { return BrokerError(.modelUnavailable, "the upstream model \"\(name)\" has no endpoints") }
         let text = "the upstream model \"\(name)\" failed at every endpoint: " + detail.joined(separator: "; ")
         if !failures.isEmpty, failures.allSatisfy({ $0.failure.status == 429 }) {
             let wait = failures.compactMap(\.failure.retryAfterMilliseconds).max() ?? 1000
             return BrokerError(.rateLimited, text, retryAfterMilliseconds: max(wait, 1))
         }
-        return BrokerError(.internalError, text)
+        return BrokerError(.modelUnavailable, text)
     }
 }
