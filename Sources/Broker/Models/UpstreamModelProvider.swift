@@ -118,14 +118,7 @@ public final class UpstreamModelProvider: ModelProvider {
                 } catch {
                     failure = error
                 }
-                if failure.kind == .deadline {
-                    throw BrokerError(.deadlineExceeded, "the upstream \(target.label) did not finish before the request's deadline: \(failure.message)")
-                }
-                if attempt.textSent {
-                    throw BrokerError(.internalError, "the upstream \(target.label) failed after part of the answer was sent: "
-                                      + "\(failure.message); not retried (the client already has the beginning)")
-                }
-                if failure.isRequestFault { throw Self.requestError(failure, target: target) }
+                if let error = Self.finalError(failure, textSent: attempt.textSent, target: target) { throw error }
                 let delay = Self.delay(after: failure, attempts: attempts, target: target, random: &random)
                 // A wait past the caller's deadline is pointless here: the next endpoint may still answer in time.
                 let fitsDeadline = deadline.map { .now + .milliseconds(delay) < $0 } ?? true
@@ -140,6 +133,19 @@ public final class UpstreamModelProvider: ModelProvider {
             }
         }
         throw exhausted(failures)
+    }
+
+    /// The error that ends the call at once, with no retry and no fallback: the caller's deadline,
+    /// a failure after text was passed on, or a request the upstream refused as malformed.
+    static func finalError(_ failure: UpstreamFailure, textSent: Bool, target: UpstreamTarget) -> BrokerError? {
+        if failure.kind == .deadline {
+            return BrokerError(.deadlineExceeded, "the upstream \(target.label) did not finish before the request's deadline: \(failure.message)")
+        }
+        if textSent {
+            return BrokerError(.internalError, "the upstream \(target.label) failed after part of the answer was sent: "
+                               + "\(failure.message); not retried (the client already has the beginning)")
+        }
+        return failure.isRequestFault ? requestError(failure, target: target) : nil
     }
 
     /// The wait before retry `attempts` (1-based): what the upstream asked for, else the backoff.
