@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TestSupport
 @testable import Specs
 
 @Suite("Model-serving configuration")
@@ -177,5 +178,31 @@ struct ModelServingTests {
         do { _ = try ModelServing.load(path: path) } catch {
             #expect(error.file == path && error.line == 1 && error.message.contains("no TLS"))
         }
+    }
+
+    @Test("mutated files never crash: each parses or fails with a located error")
+    func fuzz() {
+        var rng = SeededGenerator(seed: 0x5E41)
+        let seed = Array(Self.good.utf8)
+        var accepted = 0
+        for round in 0..<600 {
+            var bytes = seed
+            for _ in 0...(round % 6) {
+                let index = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 4 {
+                case 0: bytes[index] = UInt8(truncatingIfNeeded: rng.next())
+                case 1: bytes.remove(at: index)
+                case 2: bytes.insert(Array("0-\"{}[]:,e.9".utf8)[Int(rng.next() % 12)], at: index)
+                default: bytes.insert(contentsOf: bytes[index..<min(bytes.count, index + 10)], at: index)
+                }
+            }
+            do {
+                _ = try ModelServing.parse(String(decoding: bytes, as: UTF8.self), file: "f.json")
+                accepted += 1
+            } catch {
+                #expect(error.line > 0 && error.column > 0 && error.file == "f.json", "round \(round): \(error)")
+            }
+        }
+        #expect(accepted < 600)
     }
 }
