@@ -92,7 +92,7 @@ def main():
     base = eng.tokenize(BENCH_TEXT * 4)
     if a.ids_out:
         with open(a.ids_out, "w") as f:
-            f.write(",".join(map(str, base[:a.prompt_len + 64])))
+            f.write(",".join(map(str, base[:a.prompt_len + 7 * 16 + 64])))
     prompt = base[:a.prompt_len]
     pp, tg, mem = [], [], 0
     for _ in range(a.runs + 1):

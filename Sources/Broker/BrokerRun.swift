@@ -72,7 +72,7 @@ public final class BrokerRun: Sendable {
     }
 
     /// 32 random bytes in hex, prefixed so the key is recognisable in logs (`wdn-…`).
-    static func newToken() -> String {
+    public static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         var text = "wdn-"
         for _ in 0..<4 {

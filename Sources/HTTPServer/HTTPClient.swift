@@ -80,6 +80,20 @@ public final class HTTPClientConnection {
         return try HTTPResponseStream(connection: self, method: request.method, deadline: deadline, maxBytes: maxResponseBytes)
     }
 
+    /// Sends `request` within `timeout` without reading the answer; `readResponseHead` reads it.
+    public func write(_ request: HTTPRequest, timeout: Duration) throws(HTTPServerError) {
+        guard isReusable, !closed else { throw HTTPServerError(.invalidState, "the connection cannot carry another request") }
+        isReusable = false
+        try ClientSocket.writeAll(fd, encode(request), deadline: monotonicNanoseconds() &+ timeout.nanoseconds)
+    }
+
+    /// Waits at most `timeout` for the head of the response to the request sent last, and returns
+    /// its body as a stream. A `.timeout` leaves what arrived of the head buffered: calling again
+    /// continues (callers poll a cancellation flag between short waits this way).
+    public func readResponseHead(method: String, timeout: Duration, maxResponseBytes: Int = 16 * 1024 * 1024) throws(HTTPServerError) -> HTTPResponseStream {
+        try HTTPResponseStream(connection: self, method: method, deadline: monotonicNanoseconds() &+ timeout.nanoseconds, maxBytes: maxResponseBytes)
+    }
+
     /// Sends raw bytes (tests use this for malformed requests).
     public func sendRaw(_ bytes: [UInt8], timeout: Duration = .seconds(10)) throws(HTTPServerError) {
         if closed { throw HTTPServerError(.connectionClosed, "the connection is closed") }

@@ -26,7 +26,16 @@ public final class HTTPResponseStream {
     }
 
     /// The next piece of the body, or nil once it is complete.
-    public func next() throws(HTTPServerError) -> [UInt8]? {
+    public func next() throws(HTTPServerError) -> [UInt8]? { try next(until: deadline) }
+
+    /// The next piece of the body, waiting at most `timeout` for bytes (instead of the stream's
+    /// deadline). A `.timeout` leaves the stream intact: what arrived stays buffered, and the next
+    /// call continues (callers poll a cancellation flag between short waits this way).
+    public func next(timeout: Duration) throws(HTTPServerError) -> [UInt8]? {
+        try next(until: monotonicNanoseconds() &+ timeout.nanoseconds)
+    }
+
+    private func next(until deadline: UInt64) throws(HTTPServerError) -> [UInt8]? {
         while true {
             switch framing {
             case .none, .finished:

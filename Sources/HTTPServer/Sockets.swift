@@ -5,23 +5,33 @@ extension HTTPServer {
     /// A listening TCP socket on 127.0.0.1 (`port` 0: the kernel picks), and the port it got.
     /// For tests and benchmarks; the broker's listeners come from inside the agents' namespaces.
     public static func listenLoopback(port: UInt16 = 0) throws(HTTPServerError) -> (FileDescriptor, UInt16) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        try listenTCP(host: "127.0.0.1", port: port)
+    }
+
+    /// A listening TCP socket on `host` (an IPv4 or IPv6 address, `[v6]`, or a name resolved to its
+    /// first address) and `port` (0: the kernel picks), and the port it got.
+    public static func listenTCP(host: String, port: UInt16) throws(HTTPServerError) -> (FileDescriptor, UInt16) {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(name, String(port), &hints, &found)
+        guard status == 0, let info = found else {
+            throw HTTPServerError(.resolution, "cannot listen on \(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(found) }
+        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw .system("socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if bound != 0 || listen(fd, 1024) != 0 {
-            let error = HTTPServerError.system(bound != 0 ? "bind" : "listen")
+        if bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 || listen(fd, 1024) != 0 {
+            let error = HTTPServerError.system("bind \(host):\(port)")
             close(fd)
             throw error
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
@@ -30,7 +40,14 @@ extension HTTPServer {
             close(fd)
             throw error
         }
-        return (FileDescriptor(rawValue: fd), UInt16(bigEndian: address.sin_port))
+        let family = Int32(address.ss_family)
+        let bound: UInt16 = withUnsafePointer(to: &address) { pointer in
+            if family == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        }
+        return (FileDescriptor(rawValue: fd), bound)
     }
 }
 

@@ -64,6 +64,20 @@ struct GenerationLoopTests {
         #expect(backend.starts == [0] + (0..<script.count - 2).map { 3 + $0 })
     }
 
+    @Test("ignoring end-of-generation decodes exactly max_tokens and hides the end tokens' text")
+    func ignoresEndOfGeneration() throws {
+        let tokenizer = try TextFixture.tokenizer()
+        let script = Self.byteTokens("ab", tokenizer) + [2] + Self.byteTokens("cd", tokenizer)
+        let backend = ScriptedBackend(script: script)
+        let request = GenerationRequest(prompt: [1], maxTokens: 5, ignoresEndOfGeneration: true)
+        let result = try Generator(backend: backend, tokenizer: tokenizer).generate(request)
+        #expect(result.tokens == script && result.finishReason == .length)
+        #expect(result.text == "abcd")
+        let ending = try Generator(backend: ScriptedBackend(script: Self.byteTokens("ab", tokenizer) + [2]), tokenizer: tokenizer)
+            .generate(GenerationRequest(prompt: [1], maxTokens: 3, ignoresEndOfGeneration: true))
+        #expect(ending.finishReason == .length && ending.completionTokens == 3 && ending.text == "ab")
+    }
+
     @Test("a stop string spread over tokens ends the generation and is not emitted")
     func stopString() throws {
         let tokenizer = try TextFixture.tokenizer()

@@ -20,10 +20,15 @@ public final class AgentEndpoint: Sendable {
     public let admission: Admission
     /// Where broker calls are recorded (nil: not traced).
     public let trace: TraceRecorder?
+    /// Whether model requests queue fairly per OpenAI `user` field (`warden serve-model`, where callers
+    /// are trusted to name themselves) instead of as one agent (a sandboxed run must not be able to
+    /// split itself into many fair-share identities).
+    public let fairnessByUser: Bool
 
     public init(runID: String, token: String, policy: BrokerPolicy, workspace: String?,
-                trace: TraceRecorder?) throws(SpecError) {
+                trace: TraceRecorder?, fairnessByUser: Bool = false) throws(SpecError) {
         self.runID = runID; self.token = token; self.policy = policy; self.workspace = workspace; self.trace = trace
+        self.fairnessByUser = fairnessByUser
         guardrails = try GuardrailPipeline(settings: policy.guardrails)
         admission = Admission(policy: policy)
     }

@@ -6,7 +6,7 @@ import Inference
 public final class ModelCatalog: Sendable {
     public typealias Factory = @Sendable () throws(BrokerError) -> any ModelProvider
 
-    private let factories: [String: Factory]
+    let factories: [String: Factory]
     private let lock = ConditionLock()
     nonisolated(unsafe) private var made: [String: any ModelProvider] = [:]
 

@@ -63,9 +63,12 @@ public struct ModelCompletion: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var finish: Finish
+    /// True when the token counts are estimates (an upstream server that reported no usage).
+    public var usageEstimated: Bool
 
-    public init(text: String, promptTokens: Int, completionTokens: Int, finish: Finish) {
+    public init(text: String, promptTokens: Int, completionTokens: Int, finish: Finish, usageEstimated: Bool = false) {
         self.text = text; self.promptTokens = promptTokens; self.completionTokens = completionTokens; self.finish = finish
+        self.usageEstimated = usageEstimated
     }
 }
 

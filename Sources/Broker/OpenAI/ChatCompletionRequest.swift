@@ -44,6 +44,8 @@ public struct ChatCompletionRequest: Sendable {
     public var seed: Int64?
     public var stop: [String]
     public var jsonObject: Bool
+    /// OpenAI's end-user id (`user`), if given: `warden serve-model` queues callers fairly by it.
+    public var user: String?
 
     static let keys = [
         "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "stream", "stream_options",
@@ -90,13 +92,13 @@ public struct ChatCompletionRequest: Sendable {
         seed = try object.optional("seed").flatMap { r throws(JSONError) in r.isNull ? nil : try r.integer() }
         stop = try ChatRequest.stopStrings(object.optional("stop"))
         jsonObject = try Self.readResponseFormat(object.optional("response_format"))
+        user = try object.optional("user").flatMap { r throws(JSONError) in r.isNull ? nil : try r.string() }
         if let n = object.optional("n"), !n.isNull, try n.integer() != 1 { throw n.error("only n = 1 is supported") }
         try Self.checkIgnorable(object)
     }
 
     /// Fields accepted for compatibility that change nothing here; their types are still checked.
     static func checkIgnorable(_ object: JSONObjectReader) throws(JSONError) {
-        _ = try object.optional("user").map { r throws(JSONError) in try r.string() }
         _ = try object.optional("metadata").map { r throws(JSONError) in try r.anyObject() }
         _ = try object.optional("store").map { r throws(JSONError) in try r.bool() }
         for key in ["frequency_penalty", "presence_penalty"] { _ = try real(object, key, -2...2) }

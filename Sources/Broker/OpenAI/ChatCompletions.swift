@@ -51,7 +51,8 @@ struct ChatCompletionCall {
         record.provider = provider.providerName
         let prompt = try prepare(request, provider: provider, record: record)
         var settings = Self.settings(request, maxTokens: min(cap, provider.contextLength - prompt.tokenCount))
-        settings.caller = .starting(now: endpoint.runID, share: endpoint.policy.inference)
+        let agent = endpoint.fairnessByUser ? request.user.map { "\(endpoint.runID)/\($0)" } ?? endpoint.runID : endpoint.runID
+        settings.caller = .starting(now: agent, share: endpoint.policy.inference)
         let ticket = try endpoint.admission.admit(.model, estimatedTokens: prompt.tokenCount + settings.maxTokens)
         end.ticket = ticket
         record.inputTokens = prompt.tokenCount

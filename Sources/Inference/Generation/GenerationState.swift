@@ -16,13 +16,18 @@ public struct GenerationRequest: Sendable {
     public var sampling: SamplingParameters
     /// Strings that end the generation; they are not part of the text.
     public var stop: [String]
+    /// Keep generating past end-of-generation tokens until `maxTokens` (vLLM's `ignore_eos`; benchmarks
+    /// use it to decode a fixed number of tokens). Their text is not shown.
+    public var ignoresEndOfGeneration: Bool
 
     /// Makes a request.
-    public init(prompt: [Int32], maxTokens: Int = 256, sampling: SamplingParameters = .greedy, stop: [String] = []) {
+    public init(prompt: [Int32], maxTokens: Int = 256, sampling: SamplingParameters = .greedy, stop: [String] = [],
+                ignoresEndOfGeneration: Bool = false) {
         self.prompt = prompt
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
+        self.ignoresEndOfGeneration = ignoresEndOfGeneration
     }
 }
 
@@ -80,9 +85,14 @@ public struct GenerationState: Sendable {
         history.append(token)
         tokens.append(token)
         var shown = ""
-        if endTokens.contains(token) {
+        if endTokens.contains(token) && !request.ignoresEndOfGeneration {
             shown = stream.finish()
             finishReason = .stop
+        } else if endTokens.contains(token) {
+            if tokens.count >= request.maxTokens {
+                shown = stream.finish()
+                finishReason = .length
+            }
         } else {
             shown = stream.append(tokenizer.bytes(of: token))
             if stream.matchedStop != nil {
