@@ -59,7 +59,7 @@ struct PoolLifecycleTests {
         let harness = try PoolHarness(gated: true)
         defer { harness.pool.shutdown() }
         let backend = try harness.factory.first()
-        let deadline = ContinuousClock.now + .seconds(1)
+        let deadline = ContinuousClock.now + .seconds(2)
         let running = try harness.pool.submit(harness.request("a", prompt: harness.prompt(5, seed: 1), maxTokens: 100, deadline: deadline))
         #expect(backend.waitUntilBlocked())
         // A request whose deadline is already over never runs.

@@ -171,4 +171,55 @@ struct PoolSchedulingTests {
             #expect(step.first?.tokens.count == 1, "the short sequence's decode comes first")
         }
     }
+
+    @Test("a reader that does not read never stalls the worker; its text waits, joined, and nothing is lost")
+    func slowReader() throws {
+        let harness = try PoolHarness()
+        defer { harness.pool.shutdown() }
+        let slow = try harness.pool.submit(harness.request("slow", prompt: harness.prompt(5, seed: 1), maxTokens: 40))
+        let other = try harness.pool.generate(harness.request("fast", prompt: harness.prompt(5, seed: 2), maxTokens: 40))
+        #expect(other.result.tokens == harness.reference(harness.prompt(5, seed: 2), maxTokens: 40))
+        #expect(PoolFixture.eventually { harness.pool.metrics().completions == 2 })
+        var events: [PoolEvent] = []
+        while let event = slow.next(timeout: .seconds(5)) { events.append(event) }
+        #expect(events.count == 2, "one joined text event, then the end")
+        let completion = try #require(events.last?.completion)
+        if case .text(let text) = events.first { #expect(text == completion.result.text) } else { Issue.record("no text first") }
+        #expect(completion.result.tokens == harness.reference(harness.prompt(5, seed: 1), maxTokens: 40))
+    }
+
+    @Test("weights through the pool: weight 3 gets about three admissions per one under contention")
+    func weightsThroughPool() throws {
+        let harness = try PoolHarness(maxRunning: 1, startAllowed: false)
+        defer { harness.pool.shutdown() }
+        var prompts: [[Int32]] = []
+        var agents: [String] = []
+        var tickets: [PoolTicket] = []
+        for index in 0..<24 {
+            let agent = index % 2 == 0 ? "heavy" : "light"
+            prompts.append(harness.prompt(4, seed: index + 1))
+            agents.append(agent)
+            tickets.append(try harness.pool.submit(harness.request(agent, prompt: prompts[index], maxTokens: 4,
+                                                                   weight: agent == "heavy" ? 3 : 1)))
+        }
+        harness.factory.allowStart()
+        for ticket in tickets { #expect(PoolFixture.drain(ticket).end?.completion != nil) }
+        let order = PoolHarness.admissionOrder(try harness.factory.first().recordedSteps, prompts: prompts)
+        let firstTwelve = order.prefix(12).map { agents[$0] }
+        let heavy = firstTwelve.filter { $0 == "heavy" }.count
+        #expect((8...10).contains(heavy), "\(firstTwelve)")
+    }
+
+    @Test("with prefix caching off nothing is shared or cached")
+    func prefixCachingOff() throws {
+        let harness = try PoolHarness(prefixCaching: false)
+        defer { harness.pool.shutdown() }
+        let prompt = harness.prompt(20, seed: 4)
+        for _ in 0..<2 {
+            let completion = try harness.pool.generate(harness.request("a", prompt: prompt, maxTokens: 3))
+            #expect(completion.usage.cachedPromptTokens == 0)
+            #expect(completion.result.tokens == harness.reference(prompt, maxTokens: 3))
+        }
+        #expect(harness.pool.metrics().kvBlocksCached == 0)
+    }
 }
