@@ -24,7 +24,11 @@ struct BlockAllocator {
     private var parents: [Int32]
     /// Children of each cached block, and of the root (the chains' first blocks).
     private var children: [[[Int32]: Int32]]
-    private var rootChildren: [[Int32]: Int32] = [:]
+    private var rootChildren: [[Int32]: Int32] = [:] {
+        didSet { chainStartsVersion &+= 1 }
+    }
+    /// Changes whenever a chain's first block is cached or evicted (so the worker republishes them).
+    private(set) var chainStartsVersion = 0
     /// Evictable blocks (cached, refcount 0), least recently used first: a doubly linked list.
     private var lruPrevious: [Int32]
     private var lruNext: [Int32]
@@ -67,6 +71,12 @@ struct BlockAllocator {
     func refcount(of block: Int32) -> Int { refcounts[Int(block)] }
     /// Whether `block` is registered in the prefix cache.
     func isCached(_ block: Int32) -> Bool { cachedTokens[Int(block)] != nil }
+
+    /// The first blocks' tokens of every cached chain (what other workers route by).
+    var chainStarts: Set<[Int32]> { Set(rootChildren.keys) }
+
+    /// Whether a cached chain begins with `tokens` (one block's worth).
+    func holdsChainStart(_ tokens: [Int32]) -> Bool { rootChildren[tokens] != nil }
 
     /// A block for one holder: a free one, else the least recently used evictable one; nil when every
     /// block is held.

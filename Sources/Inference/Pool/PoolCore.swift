@@ -4,6 +4,16 @@ import Glibc
 import HostOS
 import Synchronization
 
+/// A worker's published prefix-cache summary.
+struct WorkerPrefixes {
+    /// The first block of each cached chain.
+    var chainStarts: Set<[Int32]>
+    /// The allocator's version these came from.
+    var version: Int
+    /// Whether the worker can admit more now (a sequence slot and a quarter of its blocks available).
+    var hasRoom: Bool
+}
+
 /// The pool's shared state: the fair queue, the workers, and the lock and condition every thread of
 /// the pool waits on (submitters, workers, the control thread). ``InferencePool`` is its public face.
 final class PoolCore: @unchecked Sendable {
@@ -30,6 +40,9 @@ final class PoolCore: @unchecked Sendable {
     var lastStartError: InferenceError?
     var lastStartFailure: ContinuousClock.Instant?
     var controlThread: pthread_t?
+    /// What each serving worker's prefix cache starts with, for routing a request to the worker that
+    /// holds its prefix (see `Scheduler.leavesForPrefixHolder`).
+    var prefixDirectory: [ObjectIdentifier: WorkerPrefixes] = [:]
 
     init(configuration: PoolConfiguration, tokenizer: Tokenizer,
          makeBackend: @escaping @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend) {

@@ -65,6 +65,7 @@ final class PoolWorker: @unchecked Sendable {
             scheduler.step()
         }
         scheduler.failAll(InferenceError(.unavailable, "the inference pool is shutting down"))
+        core.lock.withLock { core.prefixDirectory[ObjectIdentifier(self)] = nil }
         core.recorder.removeWorker(ObjectIdentifier(self))
         core.workerStopped(self)
     }

@@ -101,6 +101,7 @@ final class Scheduler {
                     continue
                 }
                 let tokens = job.allTokens
+                if leavesForPrefixHolder(tokens) { break }
                 let needed = layout.blocks(for: tokens.count)
                 if job.isCancelled || job.isLate(now) || needed > allocator.blockCount {
                     _ = core.queue.dequeue()
@@ -118,7 +119,30 @@ final class Scheduler {
                 _ = core.queue.dequeue()
                 start(job, tokens: tokens, matched: matched, now: now)
             }
+            publishPrefixes(maxRunning: maxRunning)
         }
+    }
+
+    /// Prefix-aware routing across workers: a busy worker leaves a request whose first block it does
+    /// not hold to another worker that holds it and has room, so a shared system prompt is computed
+    /// once per pool rather than once per worker. An idle worker takes it anyway (an idle worker is
+    /// worth more than a cache hit), so nothing waits on a busy holder. Pool lock held.
+    private func leavesForPrefixHolder(_ tokens: [Int32]) -> Bool {
+        let size = layout.blockSize
+        guard allocator.prefixCaching, !running.isEmpty, tokens.count > size, core.prefixDirectory.count > 1 else { return false }
+        let first = Array(tokens[0..<size])
+        guard !allocator.holdsChainStart(first) else { return false }
+        return core.prefixDirectory.contains { $0.key != workerID && $0.value.hasRoom && $0.value.chainStarts.contains(first) }
+    }
+
+    /// Publishes this worker's chain starts and room when they changed (pool lock held).
+    private func publishPrefixes(maxRunning: Int) {
+        guard allocator.prefixCaching else { return }
+        let hasRoom = running.count < maxRunning && allocator.availableCount * 4 >= allocator.blockCount
+        let current = core.prefixDirectory[workerID]
+        if let current, current.version == allocator.chainStartsVersion, current.hasRoom == hasRoom { return }
+        let starts = current?.version == allocator.chainStartsVersion ? current?.chainStarts ?? [] : allocator.chainStarts
+        core.prefixDirectory[workerID] = WorkerPrefixes(chainStarts: starts, version: allocator.chainStartsVersion, hasRoom: hasRoom)
     }
 
     /// Requests submitted before any worker knew the context are checked against it here, and their
