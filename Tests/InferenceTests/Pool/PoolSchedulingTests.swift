@@ -222,4 +222,21 @@ struct PoolSchedulingTests {
         }
         #expect(harness.pool.metrics().kvBlocksCached == 0)
     }
+
+    @Test("when blocks run out, cached blocks are evicted least recently used, a chain's tail first")
+    func lruEvictionThroughPool() throws {
+        // Eight blocks of four. A (13 tokens) leaves three full blocks cached; B (20 tokens, 2 generated)
+        // takes the five free blocks and then evicts one cached block: A's last, so A's next run
+        // still finds its first two blocks.
+        let harness = try PoolHarness(blocks: 8)
+        defer { harness.pool.shutdown() }
+        let a = harness.prompt(13, seed: 1), b = harness.prompt(20, seed: 2)
+        let first = try harness.pool.generate(harness.request("a", prompt: a, maxTokens: 3))
+        #expect(first.usage.cachedPromptTokens == 0)
+        #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksCached == 3 })
+        _ = try harness.pool.generate(harness.request("b", prompt: b, maxTokens: 2))
+        let again = try harness.pool.generate(harness.request("a", prompt: a, maxTokens: 3))
+        #expect(again.usage.cachedPromptTokens == 8)
+        #expect(again.result.tokens == first.result.tokens)
+    }
 }
