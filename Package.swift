@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "HostOSTests", dependencies: ["HostOS"]),
-        .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
+        .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "CTraceDigest", "TestSupport"]),
