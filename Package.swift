@@ -56,6 +56,10 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["HostOS", "CHTTPShims"]),
         // epoll, eventfd and accept4 for HTTPServer's event loop (not exported by Swift's Glibc module).
         .target(name: "CHTTPShims"),
+        // Benchmarks/pool.sh's driver: the inference pool's throughput, fairness and prefix sharing.
+        .executableTarget(
+            name: "PoolBench", dependencies: ["Inference"], path: "Benchmarks/PoolBench", swiftSettings: optimizedSwift
+        ),
         // HTTP load generator with a raw epoll echo baseline and HTTPServer echo (Benchmarks/broker.sh).
         .executableTarget(name: "http-bench", dependencies: ["HTTPServer", "CHTTPShims", "Broker", "Specs"], path: "Benchmarks/HTTPBench"),
 

@@ -9,7 +9,7 @@ enum RunCommand: WardenCommand {
     static let name = "run"
     static let summary = "Runs an agent spec in a sandbox."
     static let usage = """
-        usage: warden run SPEC [--workspace DIR] [--timeout SECONDS] [--no-trace] [--json] [--verbose]
+        usage: warden run SPEC [--workspace DIR] [--models FILE] [--timeout SECONDS] [--no-trace] [--json] [--verbose]
 
         Runs the agent described by the spec file SPEC (AgentSpecs/*.json) under the policy it
         names, with the spec's entrypoint, environment (nothing inherited) and working directory;
@@ -21,6 +21,9 @@ enum RunCommand: WardenCommand {
 
         options:
           --workspace DIR    use DIR (kept afterwards) as /workspace instead of a fresh one
+          --models FILE      model serving configuration for the broker: the inference pool's settings
+                             and upstream OpenAI-compatible servers (default: $WARDEN_MODELS, else the
+                             embedded model on a default pool)
           --timeout SECONDS  wall-clock limit (default: the spec's, else the policy's)
           --no-trace         do not record the run in the execution trace (recorded by default: warden trace ls)
           --json             print the run report as one JSON object on stdout; the agent's output
@@ -37,10 +40,12 @@ enum RunCommand: WardenCommand {
         var options = RunOptions(trace: true)
         var workspace: String?
         var specPath: String?
+        var modelsPath = ServeModelCommand.environmentValue("WARDEN_MODELS")
         var cursor = ArgumentCursor(arguments)
         do throws(UsageError) {
             while let head = cursor.peek {
                 if let value = try cursor.value(for: "--workspace") { workspace = value; continue }
+                if let value = try cursor.value(for: "--models") { modelsPath = value; continue }
                 if try options.parse(&cursor) { continue }
                 if head.hasPrefix("-") { throw UsageError("unknown option \(head)") }
                 if specPath != nil { throw UsageError("one spec at a time (got \(head) too)") }
@@ -63,7 +68,15 @@ enum RunCommand: WardenCommand {
             RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
                           policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: version)
         }
-        let broker = spec.broker.map { BrokerSettings(policy: $0, workspace: workspace, spec: spec) }
+        var broker: BrokerSettings?
+        if let policy = spec.broker {
+            do {
+                broker = BrokerSettings(policy: policy, workspace: workspace, spec: spec, models: try ModelCatalog.configured(path: modelsPath))
+            } catch {
+                printError("warden run: \(error.message)")
+                return ExitCode.usage
+            }
+        }
         return options.execute(commandName: "run", traceStart: traceStart, broker: broker) { () throws(SandboxRun.Error) in
             try SandboxRun.Request.agent(spec, workspace: workspace)
         }
@@ -185,6 +198,8 @@ struct BrokerSettings {
     var policy: BrokerPolicy
     var workspace: String?
     var spec: AgentSpec
+    /// The models the broker serves (the standard catalog, with `--models FILE` applied).
+    var models: ModelCatalog
 
     static let fileTools = ["fs.read", "fs.write", "fs.list"]
 
@@ -203,7 +218,7 @@ struct BrokerSettings {
     /// Starts the broker (OpenAI and MCP surfaces) and the spec's MCP servers, each in its own sandbox.
     func start(runID: String, trace: TraceRecorder?) throws -> (broker: BrokerRun, tools: MCPRunTools) {
         let surface = MCPSurface()
-        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: .standard(), mcp: surface)
+        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: models, mcp: surface)
         let servers = spec.mcpServers.map { server in
             MCPServerConfig(name: server.name, command: server.command,
                             environment: Dictionary(server.environment.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))

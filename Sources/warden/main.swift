@@ -7,6 +7,7 @@ nonisolated let commands: [any WardenCommand.Type] = [
     PolicyCommand.self,
     ChatCommand.self,
     GenerateCommand.self,
+    ServeModelCommand.self,
     ModelCommand.self,
     TraceCommand.self,
 ]
