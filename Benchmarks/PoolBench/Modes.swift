@@ -14,15 +14,17 @@ struct Outcome {
 }
 
 /// Submits `request` and reads its events to the end.
-func serve(_ pool: InferencePool, _ request: PoolRequest, label: String) -> Outcome {
+func serve(_ pool: InferencePool, _ request: PoolRequest, label: String, onFirstText: (() -> Void)? = nil) -> Outcome {
     let submitted = now()
     var outcome = Outcome(label: label, submitted: submitted, finished: submitted)
+    var first = true
     do {
         let ticket = try pool.submit(request)
         loop: while true {
             guard let event = ticket.next(timeout: .seconds(600)) else { break }
             switch event {
-            case .text: continue
+            case .text:
+                if first { first = false; onFirstText?() }
             case .finished(let c): outcome.completion = c; break loop
             case .failed(let e): outcome.error = e; break loop
             }
@@ -36,7 +38,8 @@ func serve(_ pool: InferencePool, _ request: PoolRequest, label: String) -> Outc
 
 /// Runs `clients` concurrently, each issuing its requests one after another; returns every outcome,
 /// labelled with its request's agent unless `fcfs` puts every request under one agent.
-func runClients(_ pool: InferencePool, _ clients: [[PoolRequest]], fcfs: Bool = false) -> [Outcome] {
+func runClients(_ pool: InferencePool, _ clients: [[PoolRequest]], fcfs: Bool = false,
+                onFirstText: (@Sendable () -> Void)? = nil) -> [Outcome] {
     let group = DispatchGroup()
     let results = ResultBox()
     for requests in clients {
@@ -44,12 +47,32 @@ func runClients(_ pool: InferencePool, _ clients: [[PoolRequest]], fcfs: Bool = 
             for request in requests {
                 var sent = request
                 if fcfs { sent.agent = "everyone" }
-                results.add(serve(pool, sent, label: request.agent))
+                results.add(serve(pool, sent, label: request.agent, onFirstText: onFirstText))
             }
         }
     }
     group.wait()
     return results.all
+}
+
+/// Notes when the last of `count` streams shows its first text: the pool's generated-token count and the
+/// time then, so decode throughput counts only tokens made while every stream was decoding.
+final class AllStarted: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private var arrived = 0
+    private let count: Int
+    private let pool: InferencePool
+    private(set) var snapshot: (time: Double, generated: Int)?
+
+    init(count: Int, pool: InferencePool) { self.count = count; self.pool = pool }
+
+    func arrive() {
+        lock.wait(); defer { lock.signal() }
+        arrived += 1
+        if arrived == count { snapshot = (now(), pool.metrics().generatedTokens) }
+    }
+
+    var taken: (time: Double, generated: Int)? { lock.wait(); defer { lock.signal() }; return snapshot }
 }
 
 final class ResultBox: @unchecked Sendable {
@@ -88,13 +111,15 @@ func throughput(_ model: LoadedModel) throws -> String {
         let before = pool.metrics()
         for run in 0...options.runs {  // run 0 warms up
             let start = now()
-            let outcomes = runClients(pool, prompts.enumerated().map { [greedy("s\($0.offset)", $0.element, gen: options.gen)] })
+            let started = AllStarted(count: n, pool: pool)
+            let outcomes = runClients(pool, prompts.enumerated().map { [greedy("s\($0.offset)", $0.element, gen: options.gen)] },
+                                      onFirstText: { started.arrive() })
             if let failure = outcomes.first(where: { $0.error != nil })?.error { throw failure }
-            let allFirst = outcomes.map { $0.submitted + ($0.ttft ?? 0) }.max() ?? start
             let end = outcomes.map(\.finished).max() ?? start
+            let generated = pool.metrics().generatedTokens
             let tokens = outcomes.reduce(0) { $0 + ($1.completion?.usage.completionTokens ?? 0) }
-            if run > 0 {
-                decode.append(Double(n * (options.gen - 1)) / (end - allFirst))
+            if run > 0, let snapshot = started.taken {
+                decode.append(Double(generated - snapshot.generated) / (end - snapshot.time))
                 endToEnd.append(Double(tokens) / (end - start))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Inference
 
 @Suite("Sampler: greedy, temperature, top-k, top-p, min-p, penalties, seed")
@@ -68,6 +69,25 @@ struct SamplerTests {
             #expect(sampler.sample([3, 1, 3]) == 0)
             #expect(sampler.sample([-.infinity, .nan, -5]) == 2)
         }
+    }
+
+    @Test("the vectorized argmax equals a scalar scan: ties, NaNs, infinities, every length and position")
+    func argmaxMatchesScalarScan() {
+        var rng = SeededGenerator(seed: 7)
+        func scalar(_ v: [Float]) -> Int32 {
+            var best = 0, value = -Float.infinity
+            for i in v.indices where v[i] > value { best = i; value = v[i] }
+            return Int32(best)
+        }
+        for n in [1, 15, 16, 17, 31, 33, 100, 49_152] {
+            for _ in 0..<20 {
+                var v = (0..<n).map { _ in Float(Int.random(in: -4...4, using: &rng)) }  // many ties
+                for _ in 0..<(n / 8 + 1) { v[Int.random(in: 0..<n, using: &rng)] = [.nan, -.infinity, .infinity].randomElement(using: &rng)! }
+                #expect(v.withUnsafeBufferPointer { Sampler.argmax($0) } == scalar(v), "n \(n)")
+            }
+        }
+        #expect([Float](repeating: .nan, count: 40).withUnsafeBufferPointer { Sampler.argmax($0) } == 0)
+        #expect([Float](repeating: -.infinity, count: 40).withUnsafeBufferPointer { Sampler.argmax($0) } == 0)
     }
 
     @Test("the same seed replays the same draws; another seed does not")

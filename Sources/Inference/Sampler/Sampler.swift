@@ -55,15 +55,32 @@ public struct Sampler: Sendable {
         return copy
     }
 
-    /// The most likely token; ties go to the lowest id; NaN never wins.
+    /// The most likely token; ties go to the lowest id; NaN never wins. Two vectorized passes (the
+    /// largest value, then its first position) instead of one branchy scalar loop: the pool samples
+    /// every running sequence's 49,152 logits on each step.
     static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in 0..<logits.count where logits[i] > bestValue {
-            best = i
-            bestValue = logits[i]
+        guard let base = logits.baseAddress, logits.count > 0 else { return 0 }
+        let n = logits.count, wide = n / 16 * 16
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i < wide {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
+            // NaN compares false, so it never replaces a lane.
+            lanes.replace(with: v, where: v .> lanes)
+            i += 16
         }
-        return Int32(best)
+        var top = lanes.max()
+        for j in wide..<n where base[j] > top { top = base[j] }
+        guard top > -.infinity else { return 0 }
+        i = 0
+        let target = SIMD16<Float>(repeating: top)
+        while i < wide {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
+            if any(v .== target) { break }
+            i += 16
+        }
+        for j in i..<n where base[j] == top { return Int32(j) }
+        return 0
     }
 
     /// Candidates after top-k (a size-k min-heap over the logits), or all finite logits.
