@@ -51,6 +51,13 @@ struct ModelServingTests {
         #expect(small.endpoints[0].port == 80 && small.endpoints[0].basePath == "/api")
     }
 
+    @Test("the shipped example file decodes")
+    func shippedExample() throws {
+        let serving = try ModelServing.load(path: WardenTool.packageRoot.appendingPathComponent("Policies/models.example.json").path)
+        #expect(serving.pool.kvMemoryBytes == 256 << 20 && serving.pool.prefixCaching == true)
+        #expect(serving.models.map(\.name) == ["local-vllm"] && serving.models.first?.endpoints.count == 2)
+    }
+
     @Test("an empty object is a valid file: pool defaults, no upstreams")
     func empty() throws {
         let serving = try ModelServing.parse("{}")
