@@ -8,6 +8,7 @@ const uint32_t warden_epoll_in = EPOLLIN;
 const uint32_t warden_epoll_out = EPOLLOUT;
 const uint32_t warden_epoll_err = EPOLLERR;
 const uint32_t warden_epoll_hup = EPOLLHUP;
+const uint32_t warden_epoll_rdhup = EPOLLRDHUP;
 
 int warden_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 

@@ -25,6 +25,8 @@ final class Connection {
     let countsTowardLimit: Bool
     var state = State.head
     var closed = false
+    /// The peer shut down its sending side while a request was being answered (EPOLLRDHUP).
+    var peerFinished = false
 
     /// Received bytes not yet consumed, from `inputStart`; `scanFrom` is where the search for the
     /// end of the head resumes (a byte-at-a-time sender costs O(n), not O(n²)).

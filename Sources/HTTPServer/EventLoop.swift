@@ -5,6 +5,7 @@ let epollIn = warden_epoll_in
 let epollOut = warden_epoll_out
 let epollErr = warden_epoll_err
 let epollHup = warden_epoll_hup
+let epollRdhup = warden_epoll_rdhup
 
 /// The server's loop: one thread, one epoll set, every listener and connection. Everything in
 /// here runs on that thread; other threads reach it only through the mailbox.
@@ -93,6 +94,14 @@ final class EventLoop {
     private func handle(_ connection: Connection, flags: UInt32) {
         // HUP or ERR: both directions are gone (a half-close is not a HUP), nobody can read an answer.
         if flags & (epollErr | epollHup) != 0 { closeConnection(connection); return }
+        if flags & epollRdhup != 0, connection.state == .awaiting, !connection.peerFinished {
+            // The client stopped sending while its request is being worked on: it has closed the
+            // connection (or half-closed it, which HTTP clients do not do mid-request). The answer
+            // is still written if it comes, but the handler may stop working on it.
+            connection.peerFinished = true
+            connection.framing.keepAlive = false
+            connection.channel?.notePeerFinished()
+        }
         if flags & epollOut != 0 && !connection.flush() { closeConnection(connection); return }
         if flags & epollIn != 0 { readAvailable(connection) }
         if !connection.closed { advance(connection) }
@@ -123,7 +132,8 @@ final class EventLoop {
         switch connection.state {
         case .head: if connection.queuedOutput < limits.maxQueuedOutputBytes { wanted |= epollIn }
         case .body, .lingering: wanted |= epollIn
-        case .awaiting, .closing: break
+        case .awaiting: if !connection.peerFinished { wanted |= epollRdhup }
+        case .closing: break
         }
         if connection.queuedOutput > 0 { wanted |= epollOut }
         if wanted == connection.interest { return }

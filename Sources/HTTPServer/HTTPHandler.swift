@@ -31,4 +31,11 @@ public protocol HTTPResponder: Sendable {
     @discardableResult func write(_ bytes: [UInt8]) -> Bool
     /// Ends a streamed response.
     func finish()
+    /// Whether the client has gone (closed its connection) since the request arrived: a handler doing
+    /// long work for it (a generation) may stop. Without a connection to watch, false.
+    var peerHasGone: Bool { get }
+}
+
+extension HTTPResponder {
+    public var peerHasGone: Bool { false }
 }

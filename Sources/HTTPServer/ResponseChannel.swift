@@ -22,6 +22,7 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
     private var pending: [UInt8] = []
     private var phase = Phase.fresh
     private var dead = false
+    private var peerFinished = false
     private var pumpPosted = false
     private var closeAfter = false
     /// The connection's unsent output as of the loop's last look: with `pending` it makes the
@@ -142,6 +143,11 @@ final class ResponseChannel: HTTPResponder, @unchecked Sendable {
     }
 
     /// The connection is gone: producers stop and `write` returns false from now on.
+    /// The peer stopped sending while this request was being answered (it went away).
+    func notePeerFinished() { lock.withLock { peerFinished = true } }
+
+    var peerHasGone: Bool { lock.withLock { dead || peerFinished } }
+
     func kill() {
         lock.withLock {
             dead = true
@@ -199,4 +205,5 @@ final class ResponderHandle: HTTPResponder, @unchecked Sendable {
     func startStream(status: Int, headers: HTTPHeaders) { channel.startStream(status: status, headers: headers) }
     @discardableResult func write(_ bytes: [UInt8]) -> Bool { channel.write(bytes) }
     func finish() { channel.finish() }
+    var peerHasGone: Bool { channel.peerHasGone }
 }

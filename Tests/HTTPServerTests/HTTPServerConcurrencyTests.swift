@@ -5,6 +5,26 @@ import TestSupport
 
 /// Many clients at once, with answers coming from the loop thread and from other threads.
 @Suite struct HTTPServerConcurrencyTests {
+    /// A handler working on a request learns that its client closed the connection (the broker cancels
+    /// the generation); a client still connected is not reported gone.
+    @Test func aClosedClientIsReportedGoneToTheHandler() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let staying = try server.connect()
+        try staying.sendRaw(Array("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let leaving = try server.connect()
+        try leaving.sendRaw(Array("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        usleep(50_000)
+        leaving.close()
+        let deadline = Date().addingTimeInterval(10)
+        while server.handler.peersGone < 1 && Date() < deadline { usleep(5_000) }
+        #expect(server.handler.peersGone == 1)
+        staying.close()
+        let later = Date().addingTimeInterval(10)
+        while server.handler.peersGone < 2 && Date() < later { usleep(5_000) }
+        #expect(server.handler.peersGone == 2)
+    }
+
     @Test func manyClientsGetTheirOwnAnswers() throws {
         let fixture = try TestServer()
         defer { fixture.stop() }

@@ -9,12 +9,15 @@ import HostOS
 /// - `/stream?n=K`: K chunked pieces "piece i\n" written from another thread.
 /// - `/sse?n=K`: K server-sent events, then `event: done`.
 /// - `/big?mb=M`: M MiB streamed in 64 KiB writes from another thread; the write results are kept.
+/// - `/watch`: answers nothing until the client goes away (`peerHasGone`, polled for 20 s), then counts it.
 final class TestHandler: HTTPHandler, @unchecked Sendable {
     let lock = NSLock()
     private var _writeFailures = 0
     private var _streamsDone = 0
     var writeFailures: Int { lock.withLock { _writeFailures } }
     var streamsDone: Int { lock.withLock { _streamsDone } }
+    private var _peersGone = 0
+    var peersGone: Int { lock.withLock { _peersGone } }
 
     func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
         let query = Self.query(request.target)
@@ -51,6 +54,13 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
                 for _ in 0..<(megabytes * 16) where !failed { failed = !responder.write(piece) }
                 responder.finish()
                 lock.withLock { if failed { _writeFailures += 1 }; _streamsDone += 1 }
+            }
+        case "/watch":
+            Thread.detachNewThread { [self] in
+                let deadline = Date().addingTimeInterval(20)
+                while !responder.peerHasGone && Date() < deadline { usleep(2_000) }
+                if responder.peerHasGone { lock.withLock { _peersGone += 1 } }
+                responder.respond(HTTPResponse(status: 200))
             }
         default:
             responder.respond(HTTPResponse(status: 404, body: Array("no route\n".utf8)))

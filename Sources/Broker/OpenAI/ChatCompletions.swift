@@ -107,7 +107,9 @@ struct ChatCompletionCall {
     /// Non-streaming: generate, split out tool calls, check the output, answer once.
     private func respondWhole(_ request: ChatCompletionRequest, provider: any ModelProvider, prompt: ModelPrompt,
                               settings: GenerationSettings, record: Record, end: CallEnd) throws(BrokerError) {
-        let completion = try provider.complete(prompt, settings: settings, isCancelled: { false }, onText: { _ in })
+        // A client that closes its connection cancels the generation (its KV memory freed at once).
+        let completion = try provider.complete(prompt, settings: settings, isCancelled: { [responder] in responder.peerHasGone },
+                                               onText: { _ in })
         record.outputTokens = completion.completionTokens
         record.checked.insert(.modelOutput)
         end.used = completion.promptTokens + completion.completionTokens

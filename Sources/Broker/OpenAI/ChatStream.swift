@@ -39,7 +39,7 @@ final class ChatStream {
         record.checked.insert(.modelOutput)
         send(chunk(JSONObject([("role", .string("assistant")), ("content", .string(""))]), finish: nil))
         do {
-            let completion = try provider.complete(prompt, settings: settings, isCancelled: { [unowned self] in stopped },
+            let completion = try provider.complete(prompt, settings: settings, isCancelled: { [unowned self] in stopped || responder.peerHasGone },
                                                    onText: { [unowned self] text in feed(text) })
             record.outputTokens = completion.completionTokens
             end.used = completion.promptTokens + completion.completionTokens

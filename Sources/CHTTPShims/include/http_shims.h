@@ -10,6 +10,7 @@ extern const uint32_t warden_epoll_in;
 extern const uint32_t warden_epoll_out;
 extern const uint32_t warden_epoll_err;
 extern const uint32_t warden_epoll_hup;
+extern const uint32_t warden_epoll_rdhup;
 
 int warden_epoll_create(void);
 int warden_epoll_add(int epfd, int fd, uint32_t events, uint64_t id);
