@@ -96,4 +96,27 @@ struct PoolProviderTests {
     func raw(_ body: String) -> String {
         "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer \(BrokerFixture.token)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
+
+    @Test("the real model through the pool: a repeated system prompt is served from the prefix cache and reported as cached_tokens")
+    func cachedTokensReported() throws {
+        let path = try #require(BrokerFixture.modelPath)
+        let provider = PoolModelProvider(model: try LoadedModel(path: path), configuration: PoolConfiguration(), threads: 2)
+        defer { provider.shutdown() }
+        let served = try OpenAIServerTests.Served(provider, policy: BrokerFixture.policy(maxTokens: 8))
+        let system = String(repeating: "You answer briefly and check every path against the policy. ", count: 8)
+        func ask(_ question: String) throws -> (text: String, cached: Int, prompt: Int) {
+            let body = #"{"model":"scripted","max_tokens":8,"temperature":0,"messages":[{"role":"system","content":"\#(system)"},{"role":"user","content":"\#(question)"}]}"#
+            let answer = try HTTPClientConnection(host: "127.0.0.1", port: served.port).send(served.request(body), timeout: .seconds(120))
+            let json = try JSONParser.parse(String(decoding: answer.body, as: UTF8.self))
+            let usage = try #require(json["usage"], "\(answer.status)")
+            return (json["choices"]?[0]?["message"]?["content"]?.string ?? "",
+                    usage["prompt_tokens_details"]?["cached_tokens"]?.int ?? -1, usage["prompt_tokens"]?.int ?? -1)
+        }
+        let first = try ask("What is 2 + 2?")
+        let second = try ask("What is 3 + 3?")
+        let again = try ask("What is 2 + 2?")
+        #expect(first.cached == 0 && first.prompt > 100)
+        #expect(second.cached >= 64 && second.cached < second.prompt, "\(second)")
+        #expect(again.cached >= second.cached && again.text == first.text, "\(again) vs \(first)")
+    }
 }

@@ -65,10 +65,13 @@ public struct ModelCompletion: Sendable, Equatable {
     public var finish: Finish
     /// True when the token counts are estimates (an upstream server that reported no usage).
     public var usageEstimated: Bool
+    /// Prompt tokens served from the pool's prefix cache instead of being computed.
+    public var cachedPromptTokens: Int
 
-    public init(text: String, promptTokens: Int, completionTokens: Int, finish: Finish, usageEstimated: Bool = false) {
+    public init(text: String, promptTokens: Int, completionTokens: Int, finish: Finish, usageEstimated: Bool = false,
+                cachedPromptTokens: Int = 0) {
         self.text = text; self.promptTokens = promptTokens; self.completionTokens = completionTokens; self.finish = finish
-        self.usageEstimated = usageEstimated
+        self.usageEstimated = usageEstimated; self.cachedPromptTokens = cachedPromptTokens
     }
 }
 

@@ -52,7 +52,8 @@ public final class PoolModelProvider: ModelProvider {
             case .finished(let done):
                 let finish: ModelCompletion.Finish = cancelled ? .cancelled : done.result.finishReason == .stop ? .stop : .length
                 return ModelCompletion(text: done.result.text, promptTokens: done.usage.promptTokens,
-                                       completionTokens: done.usage.completionTokens, finish: finish)
+                                       completionTokens: done.usage.completionTokens, finish: finish,
+                                       cachedPromptTokens: done.usage.cachedPromptTokens)
             case .failed(let error):
                 guard cancelled, error.code == .cancelled else { throw BrokerError(error) }
                 return ModelCompletion(text: text, promptTokens: prompt.tokens.count,

@@ -27,9 +27,12 @@ enum ChatCompletionJSON {
 
     static func int(_ value: Int) -> JSONValue { .number(JSONNumber(value)) }
 
-    static func usage(prompt: Int, completion: Int) -> JSONValue {
+    /// OpenAI's usage object; `prompt_tokens_details.cached_tokens` counts prompt tokens whose KV came
+    /// from the pool's prefix cache.
+    static func usage(prompt: Int, completion: Int, cached: Int = 0) -> JSONValue {
         .object(JSONObject([("prompt_tokens", int(prompt)), ("completion_tokens", int(completion)),
-                            ("total_tokens", int(prompt + completion))]))
+                            ("total_tokens", int(prompt + completion)),
+                            ("prompt_tokens_details", .object(JSONObject([("cached_tokens", int(cached))])))]))
     }
 
     static func toolCall(_ call: ToolCallFormat.Call, id: String) -> JSONValue {
@@ -39,7 +42,7 @@ enum ChatCompletionJSON {
 
     /// A complete `chat.completion` object.
     static func completion(id: String, created: Int, model: String, content: String?, calls: [(ToolCallFormat.Call, String)],
-                           finishReason: String, promptTokens: Int, completionTokens: Int) -> JSONValue {
+                           finishReason: String, promptTokens: Int, completionTokens: Int, cachedTokens: Int = 0) -> JSONValue {
         var message = JSONObject([("role", .string("assistant")), ("content", content.map { .string($0) } ?? .null),
                                   ("refusal", .null)])
         if !calls.isEmpty { message["tool_calls"] = .array(calls.map { toolCall($0.0, id: $0.1) }) }
@@ -47,7 +50,7 @@ enum ChatCompletionJSON {
                                  ("finish_reason", .string(finishReason))])
         return .object(JSONObject([
             ("id", .string(id)), ("object", .string("chat.completion")), ("created", int(created)), ("model", .string(model)),
-            ("choices", .array([.object(choice)])), ("usage", usage(prompt: promptTokens, completion: completionTokens)),
+            ("choices", .array([.object(choice)])), ("usage", usage(prompt: promptTokens, completion: completionTokens, cached: cachedTokens)),
             ("system_fingerprint", .null),
         ]))
     }
@@ -63,10 +66,10 @@ enum ChatCompletionJSON {
     }
 
     /// The extra final chunk of `include_usage`: no choices, the usage.
-    static func usageChunk(id: String, created: Int, model: String, promptTokens: Int, completionTokens: Int) -> [UInt8] {
+    static func usageChunk(id: String, created: Int, model: String, promptTokens: Int, completionTokens: Int, cachedTokens: Int = 0) -> [UInt8] {
         event(.object(JSONObject([("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", int(created)),
                                   ("model", .string(model)), ("system_fingerprint", .null), ("choices", .array([])),
-                                  ("usage", usage(prompt: promptTokens, completion: completionTokens))])))
+                                  ("usage", usage(prompt: promptTokens, completion: completionTokens, cached: cachedTokens))])))
     }
 
     /// `data: JSON\n\n`.

@@ -139,7 +139,8 @@ struct ChatCompletionCall {
         let body = ChatCompletionJSON.completion(
             id: ChatCompletionJSON.newID(), created: ChatCompletionJSON.now(), model: request.model,
             content: calls.isEmpty || !trimmed.isEmpty ? trimmed : nil, calls: calls, finishReason: finish,
-            promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
+            promptTokens: completion.promptTokens, completionTokens: completion.completionTokens,
+            cachedTokens: completion.cachedPromptTokens)
         end.finish()
         responder.respond(HTTPResponse(status: 200, headers: HTTPHeaders([("content-type", "application/json")]),
                                        body: JSONWriter.compactBytes(body)))

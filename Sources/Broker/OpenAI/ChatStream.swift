@@ -66,7 +66,8 @@ final class ChatStream {
         var tail = chunk(JSONObject(), finish: finish)
         if request.includeUsage {
             tail += ChatCompletionJSON.usageChunk(id: id, created: created, model: request.model,
-                                                  promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
+                                                  promptTokens: completion.promptTokens, completionTokens: completion.completionTokens,
+                                                  cachedTokens: completion.cachedPromptTokens)
         }
         tail += ChatCompletionJSON.done
         send(tail)
