@@ -119,6 +119,19 @@ extension BrokerError {
     }
 }
 
+extension GenerationSettings {
+    /// The engine's request for `prompt`: the sampling fields, and a completion cap that leaves the
+    /// prompt and completion within `contextLength`.
+    func generation(for prompt: ModelPrompt, contextLength: Int) -> GenerationRequest {
+        var sampling = SamplingParameters()
+        if let temperature { sampling.temperature = Float(temperature) }
+        if let topP { sampling.topP = Float(topP) }
+        sampling.seed = seed
+        return GenerationRequest(prompt: prompt.tokens, maxTokens: min(maxTokens, contextLength - prompt.tokens.count),
+                                 sampling: sampling, stop: stop)
+    }
+}
+
 extension ModelPrompt {
     /// A conversation rendered with the model's chat template and tokenized.
     static func rendered(_ messages: [ChatMessage], tokenizer: Tokenizer, template: ChatTemplate) throws(BrokerError) -> ModelPrompt {

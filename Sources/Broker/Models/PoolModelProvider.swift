@@ -68,12 +68,7 @@ public final class PoolModelProvider: ModelProvider {
 
     /// The pool request for a prompt: sampling from the settings, fairness from the caller.
     static func request(_ prompt: ModelPrompt, _ settings: GenerationSettings, contextLength: Int) -> PoolRequest {
-        var sampling = SamplingParameters()
-        if let temperature = settings.temperature { sampling.temperature = Float(temperature) }
-        if let topP = settings.topP { sampling.topP = Float(topP) }
-        sampling.seed = settings.seed
-        let maxTokens = min(settings.maxTokens, contextLength - prompt.tokens.count)
-        let generation = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling, stop: settings.stop)
+        let generation = settings.generation(for: prompt, contextLength: contextLength)
         let caller = settings.caller
         return PoolRequest(agent: caller.agent, weight: caller.share.weight,
                            priority: caller.share.priority == .batch ? .batch : .interactive,

@@ -36,12 +36,7 @@ public final class TokenModelProvider: ModelProvider {
         guard prompt.tokens.count < context else {
             throw BrokerError(.contextLengthExceeded, "the prompt is \(prompt.tokens.count) tokens; the model's context holds \(context)")
         }
-        var sampling = SamplingParameters()
-        if let temperature = settings.temperature { sampling.temperature = Float(temperature) }
-        if let topP = settings.topP { sampling.topP = Float(topP) }
-        sampling.seed = settings.seed
-        let maxTokens = min(settings.maxTokens, context - prompt.tokens.count)
-        let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling, stop: settings.stop)
+        let request = settings.generation(for: prompt, contextLength: context)
         var cancelled = false
         let result: GenerationResult
         do throws(InferenceError) {
