@@ -3,7 +3,7 @@ import Inference
 /// Quiet agents with and without a noisy one; the noisy load again as one first-come-first-served queue.
 func fairness(_ model: LoadedModel) throws -> String {
     let gen = 32, promptLength = 64
-    let pool = makePool(model) { $0.maxRunningSequences = 8 }
+    let pool = makePool(model) { $0.maxRunningSequences = 12 }  // the nine quiet agents fit; with the noisy one they do not
     defer { pool.shutdown() }
     func quietClients(agent: (Int) -> String) -> [[PoolRequest]] {
         (0..<options.quiet).map { i in
@@ -17,7 +17,7 @@ func fairness(_ model: LoadedModel) throws -> String {
             (0..<options.requests).map { r in greedy(agent, Array(options.promptIDs.dropFirst(3 * c + r).prefix(promptLength)), gen: gen) }
         }
     }
-    _ = runClients(pool, quietClients { "q\($0)" })  // warm-up
+    _ = runClients(pool, quietClients { "q\($0)" } + noisyClients(agent: "noisy"))  // warm-up
     func measure(_ clients: [[PoolRequest]], fcfs: Bool = false) -> (p95: Double, p50: Double, throughput: Double) {
         let start = now()
         let outcomes = runClients(pool, clients, fcfs: fcfs)
