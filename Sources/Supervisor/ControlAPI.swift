@@ -1,0 +1,179 @@
+import HTTPServer
+import Specs
+
+/// The control API: HTTP/1.1 + JSON on the supervisor's unix socket.
+///
+/// ```
+/// GET    /healthz                          {"status": "ok" | "draining"}
+/// GET    /metrics                          Prometheus text
+/// GET    /v1/agents                        {"agents": [...]}
+/// POST   /v1/agents                        {"spec": PATH, "concurrency"?, "queueLimit"?} -> 201 | 400 | 409
+/// PUT    /v1/agents/{name}                 {"spec"?: PATH, ...} -> 200 | 400 | 404
+/// DELETE /v1/agents/{name}                 -> 200 | 404
+/// POST   /v1/agents/{name}/invocations     body: the input (bytes); ?wait=true, ?deadline=SECONDS
+///                                          -> 202 {"run"} | 200 {"run", "stdout", "stderr"} | 404 | 429 | 503
+/// GET    /v1/runs[?agent=NAME]             {"runs": [...]}
+/// GET    /v1/runs/{id}                     {"run"}
+/// GET    /v1/runs/{id}/logs                ?stream=stdout|stderr, ?follow=true (chunked until the run ends)
+/// POST   /v1/runs/{id}/stop, /kill         {"run"} | 404 | 409
+/// ```
+/// Errors are `{"error": {"message", "code"}}`. Slow work (store writes, waits, sandboxes) runs on
+/// its own thread; the event loop only routes.
+public struct ControlAPI: HTTPHandler {
+    let supervisor: Supervisor
+
+    public init(supervisor: Supervisor) { self.supervisor = supervisor }
+
+    public func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let query = Self.query(request.target)
+        switch (request.method, parts.count, parts.first) {
+        case ("GET", 1, "healthz"):
+            responder.respond(Self.json(200, .object(["status": .string(supervisor.isShuttingDown ? "draining" : "ok")])))
+        case ("GET", 1, "metrics"):
+            var headers = HTTPHeaders()
+            headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            responder.respond(HTTPResponse(status: 200, headers: headers, body: Array(supervisor.metricsText().utf8)))
+        default:
+            guard parts.first == "v1", parts.count >= 2 else { return responder.respond(Self.error(.notFound, "no such endpoint: \(request.path)")) }
+            let work: @Sendable () -> Void = { route(request, Array(parts.dropFirst()), query, responder) }
+            if !startDetachedThread(work) { responder.respond(Self.error(.shuttingDown, "no thread for the request")) }
+        }
+    }
+
+    /// Routes /v1/... (on a worker thread).
+    func route(_ request: HTTPRequest, _ parts: [String], _ query: [String: String], _ responder: HTTPResponder) {
+        do throws(SupervisorError) {
+            switch (request.method, parts.count, parts[0]) {
+            case ("GET", 1, "agents"):
+                responder.respond(Self.json(200, .object(["agents": .array(supervisor.listAgents())])))
+            case ("POST", 1, "agents"):
+                let body = try DeployBody(request.body, requireSpec: true)
+                let record = try supervisor.deploy(specPath: body.spec ?? "", concurrency: body.concurrency, queueLimit: body.queueLimit)
+                responder.respond(Self.json(201, .object(["agent": record.json])))
+            case ("PUT", 2, "agents"):
+                let body = try DeployBody(request.body, requireSpec: false)
+                let current = supervisor.lock.withLock { supervisor.agents[parts[1]]?.record.specPath }
+                guard let path = body.spec ?? current else { throw SupervisorError(.notFound, "no agent named \"\(parts[1])\"") }
+                let record = try supervisor.deploy(specPath: path, concurrency: body.concurrency, queueLimit: body.queueLimit, replace: parts[1])
+                responder.respond(Self.json(200, .object(["agent": record.json])))
+            case ("DELETE", 2, "agents"):
+                try supervisor.remove(agent: parts[1])
+                responder.respond(Self.json(200, .object(["removed": .string(parts[1])])))
+            case ("POST", 3, "agents") where parts[2] == "invocations":
+                try invoke(parts[1], request.body, query, responder)
+            case ("GET", 1, "runs"):
+                let runs = supervisor.listRuns(agent: query["agent"]).map(\.json)
+                responder.respond(Self.json(200, .object(["runs": .array(runs)])))
+            case ("GET", 2, "runs"):
+                responder.respond(Self.json(200, .object(["run": try supervisor.run(parts[1]).json])))
+            case ("GET", 3, "runs") where parts[2] == "logs":
+                try LogStream(supervisor: supervisor, runID: parts[1], stream: query["stream"] ?? "stdout",
+                              follow: query["follow"] == "true").serve(responder)
+            case ("POST", 3, "runs") where parts[2] == "stop" || parts[2] == "kill":
+                responder.respond(Self.json(200, .object(["run": try supervisor.stop(run: parts[1]).json])))
+            default:
+                throw SupervisorError(.notFound, "no such endpoint: \(request.method) \(request.path)")
+            }
+        } catch {
+            responder.respond(Self.error(error.code, error.message))
+        }
+    }
+
+    /// POST /v1/agents/{name}/invocations: accepted (202) or, with ?wait=true, answered when done.
+    func invoke(_ agent: String, _ input: [UInt8], _ query: [String: String], _ responder: HTTPResponder) throws(SupervisorError) {
+        var deadline: Double?
+        if let text = query["deadline"] {
+            guard let seconds = Double(text), seconds > 0, seconds < 1e9 else {
+                throw SupervisorError(.badRequest, "deadline: expected a positive number of seconds, got \"\(text)\"")
+            }
+            deadline = seconds
+        }
+        let accepted = try supervisor.invoke(agent: agent, input: input, deadlineSeconds: deadline)
+        guard query["wait"] == "true" else { return responder.respond(Self.json(202, .object(["run": accepted.json]))) }
+        let run = try supervisor.waitForEnd(of: accepted.id)
+        var object = JSONObject([("run", run.json)])
+        for stream in ["stdout", "stderr"] {
+            let bytes = (try? readFile(supervisor.store.logPath(run.id, stream: stream), limit: 1 << 30)) ?? []
+            if let text = String(validating: bytes, as: UTF8.self) { object[stream] = .string(text) } else {
+                object[stream + "_base64"] = .string(Base64Text.encode(bytes))
+            }
+        }
+        responder.respond(Self.json(200, .object(object)))
+    }
+
+    /// A JSON response.
+    static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/json")
+        return HTTPResponse(status: status, headers: headers, body: JSONWriter.compactBytes(value) + [0x0A])
+    }
+
+    /// `{"error": {"message", "code"}}` with the code's status.
+    static func error(_ code: SupervisorError.Code, _ message: String) -> HTTPResponse {
+        let error = SupervisorError(code, message)
+        return json(error.httpStatus, .object(["error": .object(JSONObject([("message", .string(message)), ("code", .string(code.rawValue))]))]))
+    }
+
+    /// The query parameters (percent-decoded; the last of a repeated name wins).
+    static func query(_ target: String) -> [String: String] {
+        guard let mark = target.firstIndex(of: "?") else { return [:] }
+        var result: [String: String] = [:]
+        for pair in target[target.index(after: mark)...].split(separator: "&") {
+            let sides = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            result[percentDecoded(sides[0])] = sides.count > 1 ? percentDecoded(sides[1]) : ""
+        }
+        return result
+    }
+
+    static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "+") { bytes.append(0x20); continue }
+            guard byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { bytes.append(byte); continue }
+            bytes.append(value)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The body of a deploy or update: `{"spec": PATH, "concurrency": N, "queueLimit": N}`, strict.
+struct DeployBody {
+    var spec: String?
+    var concurrency: Int?
+    var queueLimit: Int?
+
+    init(_ bytes: [UInt8], requireSpec: Bool) throws(SupervisorError) {
+        do throws(JSONError) {
+            let document = try JSONParser.parseDocument(bytes.isEmpty && !requireSpec ? Array("{}".utf8) : bytes, file: "<request body>")
+            let object = try document.reader.object(keys: ["spec", "concurrency", "queueLimit"])
+            spec = try requireSpec ? object.required("spec").string() : object.optional("spec")?.string()
+            concurrency = try object.optional("concurrency").map { r throws(JSONError) in Int(try r.integer(in: 1...1024)) }
+            queueLimit = try object.optional("queueLimit").map { r throws(JSONError) in Int(try r.integer(in: 0...1_000_000)) }
+        } catch {
+            throw SupervisorError(.badRequest, SpecError(error).description)
+        }
+    }
+}
+
+/// Base64 for output that is not UTF-8 (no Foundation under Sources/).
+enum Base64Text {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = bytes[index], b1 = index + 1 < bytes.count ? bytes[index + 1] : 0, b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 3) << 4 | b1 >> 4)])
+            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,96 @@
+import HostOS
+
+/// A histogram with fixed upper bounds, rendered the Prometheus way (cumulative `le` buckets,
+/// `+Inf`, `_sum`, `_count`).
+struct Histogram: Sendable {
+    let bounds: [Double]
+    private(set) var counts: [UInt64]
+    private(set) var sum = 0.0
+    private(set) var count: UInt64 = 0
+
+    init(bounds: [Double]) {
+        self.bounds = bounds
+        counts = Array(repeating: 0, count: bounds.count)
+    }
+
+    /// Seconds from 100 µs to 60 s, roughly ×2.5 apart.
+    static let latencyBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    mutating func observe(_ value: Double) {
+        if let slot = bounds.firstIndex(where: { value <= $0 }) { counts[slot] += 1 }
+        sum += value
+        count += 1
+    }
+
+    func render(_ name: String, into text: inout String) {
+        var cumulative: UInt64 = 0
+        for (bound, count) in zip(bounds, counts) {
+            cumulative += count
+            text += "\(name)_bucket{le=\"\(Metrics.format(bound))\"} \(cumulative)\n"
+        }
+        text += "\(name)_bucket{le=\"+Inf\"} \(count)\n"
+        text += "\(name)_sum \(Metrics.format(sum))\n"
+        text += "\(name)_count \(count)\n"
+    }
+}
+
+/// The supervisor's counters, gauges and histograms for `GET /metrics` (Prometheus text format
+/// 0.0.4). Labels are low-cardinality on purpose: outcomes and reasons from fixed sets, never run
+/// ids or agent names (a fleet of agents must not blow up a time-series database).
+final class Metrics: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var outcomes: [RunRecord.State: UInt64] = [:]
+    private var rejected: [String: UInt64] = ["queue_full": 0, "shutting_down": 0]
+    private var queueWait = Histogram(bounds: Histogram.latencyBounds)
+    private var launch = Histogram(bounds: Histogram.latencyBounds)
+    private var duration = Histogram(bounds: Histogram.latencyBounds)
+    private var accepted: UInt64 = 0
+
+    func invocationAccepted() { lock.withLock { accepted += 1 } }
+    func invocationRejected(_ reason: String) { lock.withLock { rejected[reason, default: 0] += 1 } }
+    func invocationFinished(_ state: RunRecord.State) { lock.withLock { outcomes[state, default: 0] += 1 } }
+    func queueWaited(seconds: Double) { lock.withLock { queueWait.observe(seconds) } }
+    func launched(seconds: Double) { lock.withLock { launch.observe(seconds) } }
+    func ran(seconds: Double) { lock.withLock { duration.observe(seconds) } }
+
+    /// The exposition text, given the gauges read from the supervisor's state now.
+    func render(agentsDeployed: Int, runsRunning: Int, queueDepth: Int, shuttingDown: Bool) -> String {
+        lock.withLock {
+            var text = ""
+            func family(_ name: String, _ type: String, _ help: String) {
+                text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            }
+            family("warden_agents_deployed", "gauge", "Agents deployed on this supervisor.")
+            text += "warden_agents_deployed \(agentsDeployed)\n"
+            family("warden_runs_running", "gauge", "Agent runs (sandboxes) running now.")
+            text += "warden_runs_running \(runsRunning)\n"
+            family("warden_queue_depth", "gauge", "Invocations accepted and waiting for a free slot, over all agents.")
+            text += "warden_queue_depth \(queueDepth)\n"
+            family("warden_shutting_down", "gauge", "1 while the supervisor drains before exiting.")
+            text += "warden_shutting_down \(shuttingDown ? 1 : 0)\n"
+            family("warden_invocations_accepted_total", "counter", "Invocations accepted into a queue.")
+            text += "warden_invocations_accepted_total \(accepted)\n"
+            family("warden_invocations_total", "counter", "Finished invocations by outcome.")
+            for state in RunRecord.State.allCases where state.isFinal {
+                text += "warden_invocations_total{outcome=\"\(state.rawValue)\"} \(outcomes[state] ?? 0)\n"
+            }
+            family("warden_invocations_rejected_total", "counter", "Invocations refused by reason.")
+            for (reason, count) in rejected.sorted(by: { $0.key < $1.key }) {
+                text += "warden_invocations_rejected_total{reason=\"\(reason)\"} \(count)\n"
+            }
+            family("warden_queue_wait_seconds", "histogram", "Time from acceptance to the start of the sandbox launch.")
+            queueWait.render("warden_queue_wait_seconds", into: &text)
+            family("warden_launch_latency_seconds", "histogram", "Sandbox setup time: from the launch request to the agent running.")
+            launch.render("warden_launch_latency_seconds", into: &text)
+            family("warden_run_duration_seconds", "histogram", "Agent run time from launch to exit.")
+            duration.render("warden_run_duration_seconds", into: &text)
+            return text
+        }
+    }
+
+    /// A number as Prometheus writes it (no exponent for ordinary values, integers without ".0").
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}

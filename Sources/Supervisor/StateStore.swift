@@ -1,0 +1,175 @@
+import Glibc
+import Specs
+
+/// What the store keeps about a deployed agent: enough to load it again after a restart.
+public struct DeploymentRecord: Sendable, Equatable {
+    public var name: String
+    /// The spec file, absolute (specs name their policy and code relative to themselves).
+    public var specPath: String
+    /// Invocations running at once, and waiting, for this agent.
+    public var concurrency: Int
+    public var queueLimit: Int
+
+    var json: JSONValue {
+        .object(JSONObject([("name", .string(name)), ("spec", .string(specPath)),
+                            ("concurrency", .number(JSONNumber(concurrency))), ("queue_limit", .number(JSONNumber(queueLimit)))]))
+    }
+
+    init(name: String, specPath: String, concurrency: Int, queueLimit: Int) {
+        self.name = name; self.specPath = specPath; self.concurrency = concurrency; self.queueLimit = queueLimit
+    }
+
+    init?(json value: JSONValue) {
+        guard case .object(let o) = value, case .string(let name)? = o["name"], case .string(let spec)? = o["spec"],
+              case .number(let c)? = o["concurrency"], let concurrency = c.int64,
+              case .number(let q)? = o["queue_limit"], let queueLimit = q.int64 else { return nil }
+        self.init(name: name, specPath: spec, concurrency: Int(concurrency), queueLimit: Int(queueLimit))
+    }
+}
+
+/// The supervisor's crash-safe state: `agents.json` (the deployed agents), `runs/<id>.json` (one
+/// record per run), `runs/<id>.input` (an accepted input, kept until the run has started) and
+/// `logs/<id>.stdout|stderr`.
+///
+/// Every record is replaced whole by write-to-temporary, fsync, rename, fsync of the directory
+/// (the sequence SQLite and etcd rely on): after a kill -9 or a power cut a reader finds either the
+/// old file or the new one, never a torn one. Temporary files left by a crash are removed at open.
+public struct StateStore: Sendable {
+    public let directory: String
+    var runsDirectory: String { directory + "/runs" }
+    var logsDirectory: String { directory + "/logs" }
+    var agentsPath: String { directory + "/agents.json" }
+
+    /// Opens (creating) the store at `directory`.
+    public init(directory: String) throws(SupervisorError) {
+        self.directory = directory
+        for path in [directory, runsDirectory, logsDirectory] { try Self.makeDirectories(path) }
+        for dir in [directory, runsDirectory] {
+            for name in Self.entries(of: dir) where name.contains(".tmp-") { unlink(dir + "/" + name) }
+        }
+    }
+
+    /// The deployed agents, in deployment order.
+    public func loadAgents() throws(SupervisorError) -> [DeploymentRecord] {
+        guard access(agentsPath, F_OK) == 0 else { return [] }
+        let value: JSONValue
+        do { value = try JSONParser.parse(try readFile(agentsPath, limit: 64 << 20), file: agentsPath) } catch {
+            throw SupervisorError(.io, "\(agentsPath): \(error)")
+        }
+        guard case .object(let o) = value, case .array(let items)? = o["agents"] else {
+            throw SupervisorError(.io, "\(agentsPath): not a state file")
+        }
+        return items.compactMap(DeploymentRecord.init(json:))
+    }
+
+    /// Replaces the list of deployed agents.
+    public func saveAgents(_ agents: [DeploymentRecord]) throws(SupervisorError) {
+        let value = JSONValue.object(JSONObject([("agents", .array(agents.map(\.json)))]))
+        try Self.replace(agentsPath, with: JSONWriter.compactBytes(value) + [0x0A])
+    }
+
+    /// Writes (or replaces) a run's record.
+    public func saveRun(_ run: RunRecord) throws(SupervisorError) {
+        try Self.replace(runsDirectory + "/" + run.id + ".json", with: JSONWriter.compactBytes(run.json) + [0x0A])
+    }
+
+    /// Every run record, oldest first; unreadable records are skipped (and reported).
+    public func loadRuns() -> (runs: [RunRecord], unreadable: [String]) {
+        var runs: [RunRecord] = [], unreadable: [String] = []
+        for name in Self.entries(of: runsDirectory) where name.hasSuffix(".json") {
+            let path = runsDirectory + "/" + name
+            guard let bytes = try? readFile(path, limit: 1 << 20), let value = try? JSONParser.parse(bytes),
+                  let run = RunRecord(json: value) else { unreadable.append(path); continue }
+            runs.append(run)
+        }
+        return (runs.sorted { ($0.createdNanos, $0.id) < ($1.createdNanos, $1.id) }, unreadable)
+    }
+
+    /// Keeps an accepted input until its run starts (so a queued invocation survives a crash).
+    public func saveInput(_ id: String, _ bytes: [UInt8]) throws(SupervisorError) {
+        try Self.replace(inputPath(id), with: bytes)
+    }
+
+    /// The accepted input of a run that has not started, if kept.
+    public func loadInput(_ id: String) -> [UInt8]? { try? readFile(inputPath(id), limit: 1 << 30) }
+
+    /// Forgets an input once its run has started.
+    public func removeInput(_ id: String) { unlink(inputPath(id)) }
+
+    /// Removes everything kept about a run (retention).
+    public func removeRun(_ id: String) {
+        unlink(runsDirectory + "/" + id + ".json")
+        removeInput(id)
+        unlink(logPath(id, stream: "stdout"))
+        unlink(logPath(id, stream: "stderr"))
+    }
+
+    func inputPath(_ id: String) -> String { runsDirectory + "/" + id + ".input" }
+
+    /// Where a run's stdout or stderr is written as it runs.
+    public func logPath(_ id: String, stream: String) -> String { logsDirectory + "/" + id + "." + stream }
+}
+
+extension StateStore {
+    /// Atomically replaces `path` with `bytes`: temporary file, fsync, rename, fsync of the directory.
+    static func replace(_ path: String, with bytes: [UInt8]) throws(SupervisorError) {
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system("cannot create", temporary) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let error = SupervisorError.system("cannot write", temporary)
+                close(fd); unlink(temporary)
+                throw error
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 {
+            let error = SupervisorError.system("cannot fsync", temporary)
+            close(fd); unlink(temporary)
+            throw error
+        }
+        close(fd)
+        if rename(temporary, path) != 0 {
+            let error = SupervisorError.system("cannot rename onto", path)
+            unlink(temporary)
+            throw error
+        }
+        try syncDirectory(of: path)
+    }
+
+    /// fsync of the directory holding `path`, so the rename itself is durable.
+    static func syncDirectory(of path: String) throws(SupervisorError) {
+        let directory = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open", directory) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw .system("cannot fsync", directory) }
+    }
+
+    /// mkdir -p with mode 0700 for directories it creates.
+    static func makeDirectories(_ path: String) throws(SupervisorError) {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST { throw .system("cannot create", current) }
+        }
+    }
+
+    /// The names in a directory (no . or ..).
+    static func entries(of path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,135 @@
+import Broker
+import Glibc
+import HostOS
+import Sandbox
+import Specs
+import TraceStore
+
+extension Supervisor {
+    /// Runs one invocation in a fresh sandbox on the calling (dedicated) thread, the way `warden run`
+    /// runs a spec: the same request from the spec, the same trace records, the same broker; the
+    /// input on stdin, stdout and stderr into the run's log files (bounded), and the outcome stored.
+    func execute(_ queued: RunRecord, spec: AgentSpec, live liveRun: LiveRun) {
+        var record = queued
+        do throws(SupervisorError) { try store.saveRun(record) } catch {
+            // Not durable as running: run it anyway (the queued record and input survive a crash).
+        }
+        let outcome = launch(&record, spec: spec, live: liveRun)
+        record.endedNanos = wallNow()
+        if let outcome { record.finish(outcome.report, stopRequested: lock.withLock { liveRun.stopRequested }, endedNanos: record.endedNanos ?? 0) }
+        if let outcome { metrics.ran(seconds: Double(outcome.report.runNanos) / 1e9) }
+        if let traceError = outcome?.traceError {
+            record.state = .error
+            record.message = "the trace could not record the run, so it was stopped: \(traceError)"
+        }
+        try? store.saveRun(record)
+        store.removeInput(record.id)
+        metrics.invocationFinished(record.state)
+        lock.withLock {
+            runs[record.id] = record
+            live[record.id] = nil
+            if let agent = agents[record.agent] { agent.running -= 1 }
+            executing -= 1
+            lock.broadcast()
+            dispatchLocked(record.agent)
+        }
+        applyRetention()
+    }
+
+    /// Sets up and runs the sandbox; nil (with the record marked `error`) when it never started.
+    private func launch(_ record: inout RunRecord, spec: AgentSpec, live liveRun: LiveRun) -> SandboxRun.Result? {
+        var settings = SandboxRun.Settings(outputLimit: config.outputLimitBytes)
+        var opened: [Int32] = []
+        defer { for fd in opened { close(fd) } }
+        do throws(SupervisorError) {
+            for stream in ["stdout", "stderr"] {
+                let path = store.logPath(record.id, stream: stream)
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw .system("cannot create", path) }
+                opened.append(fd)
+            }
+            settings.stdout = .descriptor(opened[0])
+            settings.stderr = .descriptor(opened[1])
+            let stop = try stopPipe(for: liveRun)
+            opened.append(stop)
+            settings.stop = stop
+        } catch {
+            fail(&record, error.message)
+            return nil
+        }
+        do throws(SandboxRun.Error) {
+            var request = try SandboxRun.Request.agent(spec, workspace: nil)
+            if let seconds = record.deadlineSeconds { request.timeoutNanos = UInt64(seconds * 1e9) }
+            request.standardInput = try inputDescriptor(liveRun.input)
+            lock.withLock { liveRun.input = [] }
+            if record.traced {
+                do { settings.trace = try startTrace(record.id, spec: spec, audited: request.auditedSyscalls.map(\.name)) } catch {
+                    fail(&record, "cannot start the trace: \(error)")
+                    return nil
+                }
+            }
+            var broker = spec.broker.map { BrokerSettings(policy: $0, workspace: nil, spec: spec) }
+            let temporaryWorkspace = try broker?.hostWorkspace(for: &request)
+            defer { try? temporaryWorkspace?.remove() }
+            var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?
+            if let broker {
+                do { brokerRun = try broker.start(runID: record.id, trace: settings.trace) } catch {
+                    fail(&record, "cannot start the broker: \(error)")
+                    return nil
+                }
+                brokerRun?.broker.attach(&request, &settings)
+            }
+            defer { brokerRun?.tools.stop(); brokerRun?.broker.stop() }
+            let result = try SandboxRun.execute(request, settings: settings)
+            metrics.launched(seconds: Double(result.report.setupNanos) / 1e9)
+            return result
+        } catch {
+            fail(&record, error.description)
+            record.exitStatus = error.code == .exec ? (error.errno == ENOENT ? 127 : 126) : error.code == .configuration ? 2 : 1
+            return nil
+        }
+    }
+
+    /// Marks a run that never started.
+    private func fail(_ record: inout RunRecord, _ message: String) {
+        record.state = .error
+        record.message = message
+        record.exitStatus = 1
+    }
+
+    /// The run's stop pipe: the read end goes to the run (readable or hung up: kill the tree), the
+    /// write end to the live run, closed by `stop` (or at once if a stop came first).
+    private func stopPipe(for liveRun: LiveRun) throws(SupervisorError) -> Int32 {
+        let ends: (readEnd: FileDescriptor, writeEnd: FileDescriptor)
+        do throws(Errno) { ends = try FileDescriptor.pipe() } catch {
+            throw SupervisorError(.io, "cannot create a stop pipe: \(error)")
+        }
+        lock.withLock {
+            if liveRun.stopRequested { close(ends.writeEnd.rawValue) } else { liveRun.stopWriter = ends.writeEnd.rawValue }
+        }
+        return ends.readEnd.rawValue
+    }
+
+    /// The input as a memfd at offset 0: the agent reads it at its own pace, nobody has to feed a pipe.
+    private func inputDescriptor(_ input: [UInt8]) throws(SandboxRun.Error) -> FileDescriptor {
+        do throws(Errno) {
+            let fd = try FileDescriptor.memfd(name: "warden-input")
+            try fd.writeAll(input)
+            lseek(fd.rawValue, 0, SEEK_SET)
+            return fd
+        } catch {
+            throw SandboxRun.Error(.launch, "cannot hold the input: \(error)")
+        }
+    }
+
+    /// Opens the run's trace under the run's own id, as `warden run` does.
+    private func startTrace(_ id: String, spec: AgentSpec, audited: [String]) throws(TraceError) -> TraceRecorder {
+        var start = RunStart.make(runID: id, agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
+                                  policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: wardenVersion)
+        start.auditedSyscalls = audited
+        return try TraceRecorder.start(start, directory: traceDirectory)
+    }
+}
+
+/// The version recorded in traces (kept equal to `warden --version`).
+public let wardenVersion = "0.1.0"

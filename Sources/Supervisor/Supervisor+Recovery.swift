@@ -1,0 +1,93 @@
+import Glibc
+import Sandbox
+import Specs
+import TraceStore
+
+/// What `Supervisor.recover()` found and did at start.
+public struct RecoverySummary: Sendable {
+    /// Agents loaded again from their spec files.
+    public var agents: [String] = []
+    /// Agents the store held whose spec no longer loads (with why); they are not deployed.
+    public var unloadable: [String] = []
+    /// Runs that were running when the last supervisor died: now `interrupted`.
+    public var interrupted: [String] = []
+    /// Accepted invocations that had not started: queued again.
+    public var requeued: [String] = []
+    /// Accepted invocations that cannot run (input or agent gone): now `error`.
+    public var failed: [String] = []
+    /// Sandbox cgroups left by a dead supervisor, killed and removed.
+    public var cgroupsRemoved: [String] = []
+    /// Traces left open by a dead writer, closed by trace recovery.
+    public var tracesClosed: [String] = []
+    /// Store files that could not be read.
+    public var unreadable: [String] = []
+}
+
+extension Supervisor {
+    /// Loads the state store and repairs what a crash left: sandboxes of the dead supervisor are
+    /// found through their cgroups (named with that supervisor's pid and start time) and killed,
+    /// their traces closed by trace recovery, their runs marked `interrupted`; accepted invocations
+    /// that never started are queued again (or marked `error` when they cannot run), never dropped.
+    public func recover() throws(SupervisorError) -> RecoverySummary {
+        var summary = RecoverySummary()
+        var loaded: [(DeploymentRecord, AgentSpec)] = []
+        for record in try store.loadAgents() {
+            do throws(SpecError) { loaded.append((record, try AgentSpec.load(path: record.specPath))) } catch {
+                summary.unloadable.append("\(record.name): \(error)")
+            }
+        }
+        summary.agents = loaded.map(\.0.name)
+        summary.cgroupsRemoved = Cgroups.removeOrphanedRuns(layout: .host)
+        if access(config.traceDirectory + "/host.index", F_OK) == 0 {
+            do throws(TraceError) { summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory).closedRuns } catch {
+                summary.unloadable.append("trace recovery: \(error)")
+            }
+        }
+        let (stored, unreadable) = store.loadRuns()
+        summary.unreadable = unreadable
+        var requeue: [(RunRecord, [UInt8])] = []
+        var changed: [RunRecord] = []
+        let deployed = Set(loaded.map(\.0.name))
+        for var run in stored {
+            switch run.state {
+            case .running:
+                run.state = .interrupted
+                run.message = "the supervisor stopped while the run was running; its sandbox was killed at the next start"
+                run.endedNanos = wallNow()
+                summary.interrupted.append(run.id)
+                changed.append(run)
+            case .queued:
+                if deployed.contains(run.agent), let input = store.loadInput(run.id) {
+                    requeue.append((run, input))
+                    summary.requeued.append(run.id)
+                    continue
+                }
+                run.state = .error
+                run.message = "accepted, but its agent or input was gone after a supervisor restart"
+                run.endedNanos = wallNow()
+                summary.failed.append(run.id)
+                changed.append(run)
+            default:
+                break
+            }
+        }
+        for run in changed {
+            try store.saveRun(run)
+            store.removeInput(run.id)
+        }
+        let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        lock.withLock {
+            for (record, spec) in loaded {
+                agents[record.name] = DeployedAgent(record: record, spec: spec)
+                agentOrder.append(record.name)
+            }
+            for run in stored where run.state != .queued || changedByID[run.id] != nil {
+                runs[run.id] = changedByID[run.id] ?? run
+                runOrder.append(run.id)
+            }
+            for (run, input) in requeue { accept(run, input: input) }
+            for name in agentOrder { dispatchLocked(name) }
+        }
+        return summary
+    }
+}
