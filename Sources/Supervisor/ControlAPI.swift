@@ -71,7 +71,10 @@ public struct ControlAPI: HTTPHandler {
                 try LogStream(supervisor: supervisor, runID: parts[1], stream: query["stream"] ?? "stdout",
                               follow: query["follow"] == "true").serve(responder)
             case ("POST", 3, "runs") where parts[2] == "stop" || parts[2] == "kill":
-                responder.respond(Self.json(200, .object(["run": try supervisor.stop(run: parts[1]).json])))
+                _ = try supervisor.stop(run: parts[1])
+                // The kill is immediate; the run's end (reaped, trace closed) follows within moments.
+                let run = try supervisor.waitForEnd(of: parts[1], deadline: monotonicNow() + 10_000_000_000)
+                responder.respond(Self.json(200, .object(["run": run.json])))
             default:
                 throw SupervisorError(.notFound, "no such endpoint: \(request.method) \(request.path)")
             }

@@ -39,6 +39,9 @@ extension Supervisor {
     /// Sets up and runs the sandbox; nil (with the record marked `error`) when it never started.
     private func launch(_ record: inout RunRecord, spec: AgentSpec, live liveRun: LiveRun) -> SandboxRun.Result? {
         var settings = SandboxRun.Settings(outputLimit: config.outputLimitBytes)
+        // As `warden run` does: each launch also sweeps the groups of dead supervisors (off the
+        // launch path), which catches any a start-up recovery could not remove yet.
+        settings.removeOrphanedRuns = true
         var opened: [Int32] = []
         defer { for fd in opened { close(fd) } }
         do throws(SupervisorError) {

@@ -37,7 +37,7 @@ extension Supervisor {
             }
         }
         summary.agents = loaded.map(\.0.name)
-        summary.cgroupsRemoved = Cgroups.removeOrphanedRuns(layout: .host)
+        summary.cgroupsRemoved = Self.removeLeftSandboxes()
         if access(config.traceDirectory + "/host.index", F_OK) == 0 {
             do throws(TraceError) { summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory).closedRuns } catch {
                 summary.unloadable.append("trace recovery: \(error)")
@@ -89,5 +89,33 @@ extension Supervisor {
             for name in agentOrder { dispatchLocked(name) }
         }
         return summary
+    }
+}
+
+extension Supervisor {
+    /// Kills and removes the sandboxes of dead supervisors (the Sandbox target's orphan scan),
+    /// retrying for a few seconds: right after a kill -9 the dying tasks can keep a group busy.
+    static func removeLeftSandboxes() -> [String] {
+        var removed = Set(Cgroups.removeOrphanedRuns(layout: .host))
+        let deadline = monotonicNow() + 5_000_000_000
+        while !runGroupsOfDeadSupervisors().isEmpty && monotonicNow() < deadline {
+            usleep(50_000)
+            removed.formUnion(Cgroups.removeOrphanedRuns(layout: .host))
+        }
+        return removed.sorted()
+    }
+
+    /// `run-<pid>-...` groups under the warden parents whose supervisor pid no longer exists.
+    static func runGroupsOfDeadSupervisors() -> [String] {
+        let layout = Cgroups.Layout.host
+        let parents = (layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? []))
+            .map { $0 + "/" + Cgroups.RunGroup.parentName }
+        return parents.flatMap { parent in
+            StateStore.entries(of: parent).filter { name in
+                let parts = name.split(separator: "-")
+                guard parts.count >= 3, parts[0] == "run", let pid = Int32(parts[1]) else { return false }
+                return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+            }.map { parent + "/" + $0 }
+        }
     }
 }
