@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The control API end to end: a real `warden serve`, its real unix socket (curl as the client),
+/// real sandboxes.
+@Suite("supervisor control API", .serialized, .enabled(if: getuid() == 0, "sandboxes need root here (cgroups, uid mapping)"))
+struct SupervisorAPITests {
+    @Test("deploy → invoke → output and status → logs → the run's trace verifies")
+    func deployInvokeLogsVerify() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let hello = WardenTool.packageRoot.appendingPathComponent("AgentSpecs/hello.json").path
+        #expect(try daemon.deploy(hello).status == 201)
+        let (status, answer) = try daemon.json("POST", "/v1/agents/hello/invocations?wait=true", body: Data("hi".utf8))
+        #expect(status == 200)
+        let run = try #require(answer["run"] as? [String: Any])
+        let id = try #require(run["id"] as? String)
+        #expect(run["state"] as? String == "succeeded")
+        #expect(run["exit_status"] as? Int == 0)
+        let stdout = try #require(answer["stdout"] as? String)
+        #expect(stdout.contains("Hello from a Warden sandbox"))
+        #expect(stdout.contains("pid: 1"))
+        let logs = try daemon.request("GET", "/v1/runs/\(id)/logs")
+        #expect(logs.status == 200)
+        #expect(String(decoding: logs.body, as: UTF8.self) == stdout)
+        let verify = try WardenTool.run(["trace", "verify", id], environment: daemon.environment)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let show = try WardenTool.run(["trace", "show", id], environment: daemon.environment)
+        #expect(show.stdout.contains("Hello from a Warden sandbox"), "the run's output is in its trace")
+    }
+
+    @Test("the input reaches the agent's stdin and its exit status comes back", arguments: [
+        ("abc", "cat; exit 3", 3, "failed"),
+        ("", "cat; echo none", 0, "succeeded"),
+        ("x", "kill -9 $$", 137, "failed"),
+    ])
+    func inputAndStatus(input: String, script: String, exitStatus: Int, state: String) throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = try TestAgents.spec(in: daemon.directory, name: "echo", script: script)
+        #expect(try daemon.deploy(spec).status == 201)
+        let (status, answer) = try daemon.json("POST", "/v1/agents/echo/invocations?wait=true", body: Data(input.utf8))
+        #expect(status == 200)
+        let run = try #require(answer["run"] as? [String: Any])
+        #expect(run["exit_status"] as? Int == exitStatus)
+        #expect(run["state"] as? String == state)
+        if script.hasPrefix("cat") { #expect((answer["stdout"] as? String ?? "").hasPrefix(input)) }
+    }
+
+    @Test("bad deploy requests are refused with the field named, and nothing is stored", arguments: [
+        ("{\"spec\": 3}", "$.spec"),
+        ("{\"spce\": \"/x.json\"}", "spce"),
+        ("not json", "<request body>"),
+        ("{\"spec\": \"relative.json\"}", "absolute"),
+        ("{\"spec\": \"/nonexistent/agent.json\"}", "/nonexistent/agent.json"),
+    ])
+    func badRequests(body: String, named: String) throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let (status, answer) = try daemon.json("POST", "/v1/agents", body: Data(body.utf8))
+        #expect(status == 400)
+        let error = try #require(answer["error"] as? [String: Any])
+        #expect((error["message"] as? String ?? "").contains(named), "\(error)")
+        #expect((try daemon.json("GET", "/v1/agents").object["agents"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("a spec with an unknown field is refused (400) naming file:line:column and path; nothing is stored")
+    func badSpec() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = daemon.directory.appendingPathComponent("bad.json")
+        try """
+            {"name": "bad", "policy": "\(SandboxScratch.defaultPolicy.path)",
+             "entrypoint": ["/bin/true"], "entrypont": 1}
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let (status, answer) = try daemon.deploy(spec.path)
+        #expect(status == 400)
+        let error = try #require(answer["error"] as? [String: Any])
+        #expect(error["code"] as? String == "invalid_spec")
+        let message = error["message"] as? String ?? ""
+        #expect(message.contains(spec.path + ":2:"), "\(message)")
+        #expect(message.contains("entrypont"), "\(message)")
+        let stored = try String(contentsOfFile: daemon.stateDirectory + "/agents.json", encoding: .utf8)
+        #expect(!stored.contains("bad"))
+        #expect((try daemon.json("GET", "/v1/agents").object["agents"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("404 for unknown agents and runs, 409 for a taken name, 405-free routing of unknown paths")
+    func notFoundAndConflict() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = try TestAgents.spec(in: daemon.directory, name: "one", script: "true")
+        #expect(try daemon.deploy(spec).status == 201)
+        let taken = try daemon.deploy(spec)
+        #expect(taken.status == 409)
+        #expect((taken.object["error"] as? [String: Any])?["code"] as? String == "conflict")
+        for (method, path) in [("POST", "/v1/agents/nobody/invocations"), ("GET", "/v1/runs/nope"), ("GET", "/v1/runs/nope/logs"),
+                               ("POST", "/v1/runs/nope/stop"), ("DELETE", "/v1/agents/nobody"), ("GET", "/v2/what")] {
+            #expect(try daemon.json(method, path, body: method == "POST" ? Data() : nil).status == 404, "\(method) \(path)")
+        }
+        #expect(try daemon.json("DELETE", "/v1/agents/one").status == 200)
+        #expect(try daemon.deploy(spec).status == 201, "a removed name can be deployed again")
+    }
+}
