@@ -179,4 +179,21 @@ enum Base64Text {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Decodes what `encode` wrote (characters outside the alphabet are skipped).
+    static func decode(_ text: String) -> [UInt8] {
+        var reverse = [UInt8](repeating: 255, count: 256)
+        for (index, c) in alphabet.enumerated() { reverse[Int(c)] = UInt8(index) }
+        var out: [UInt8] = [], accumulator: UInt32 = 0, bits = 0
+        out.reserveCapacity(text.utf8.count / 4 * 3)
+        for c in text.utf8 where reverse[Int(c)] != 255 {
+            accumulator = accumulator << 6 | UInt32(reverse[Int(c)])
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return out
+    }
 }

@@ -28,8 +28,9 @@ public struct DeploymentRecord: Sendable, Equatable {
 }
 
 /// The supervisor's crash-safe state: `agents.json` (the deployed agents), `runs/<id>.json` (one
-/// record per run), `runs/<id>.input` (an accepted input, kept until the run has started) and
-/// `logs/<id>.stdout|stderr`.
+/// record per run; an accepted run's record carries its input until the run ends) and
+/// `logs/<id>.stdout|stderr` (created as the run's sandbox is set up: a queued record whose log
+/// exists had started).
 ///
 /// Every record is replaced whole by write-to-temporary, fsync, rename, fsync of the directory
 /// (the sequence SQLite and etcd rely on): after a kill -9 or a power cut a reader finds either the
@@ -70,41 +71,45 @@ public struct StateStore: Sendable {
 
     /// Writes (or replaces) a run's record.
     public func saveRun(_ run: RunRecord) throws(SupervisorError) {
-        try Self.replace(runsDirectory + "/" + run.id + ".json", with: JSONWriter.compactBytes(run.json) + [0x0A])
+        try Self.replace(recordPath(run.id), with: JSONWriter.compactBytes(run.json) + [0x0A])
     }
 
-    /// Every run record, oldest first; unreadable records are skipped (and reported).
-    public func loadRuns() -> (runs: [RunRecord], unreadable: [String]) {
-        var runs: [RunRecord] = [], unreadable: [String] = []
+    /// Writes an accepted run's record with its input, in one file and one atomic replace: the
+    /// invocation is durable (and can be run after a crash) before the caller hears it is accepted.
+    public func saveAccepted(_ run: RunRecord, input: [UInt8]) throws(SupervisorError) {
+        guard case .object(var object) = run.json else { return }
+        object["input_base64"] = .string(Base64Text.encode(input))
+        try Self.replace(recordPath(run.id), with: JSONWriter.compactBytes(.object(object)) + [0x0A])
+    }
+
+    /// Every run record with its input where the record still has one, oldest first; unreadable
+    /// records are skipped (and reported).
+    public func loadRuns() -> (runs: [(record: RunRecord, input: [UInt8]?)], unreadable: [String]) {
+        var runs: [(record: RunRecord, input: [UInt8]?)] = [], unreadable: [String] = []
         for name in Self.entries(of: runsDirectory) where name.hasSuffix(".json") {
             let path = runsDirectory + "/" + name
-            guard let bytes = try? readFile(path, limit: 1 << 20), let value = try? JSONParser.parse(bytes),
+            guard let bytes = try? readFile(path, limit: 1 << 31), let value = try? JSONParser.parse(bytes),
                   let run = RunRecord(json: value) else { unreadable.append(path); continue }
-            runs.append(run)
+            var input: [UInt8]?
+            if case .object(let object) = value, case .string(let encoded)? = object["input_base64"] {
+                input = Base64Text.decode(encoded)
+            }
+            runs.append((run, input))
         }
-        return (runs.sorted { ($0.createdNanos, $0.id) < ($1.createdNanos, $1.id) }, unreadable)
+        return (runs.sorted { ($0.record.createdNanos, $0.record.id) < ($1.record.createdNanos, $1.record.id) }, unreadable)
     }
 
-    /// Keeps an accepted input until its run starts (so a queued invocation survives a crash).
-    public func saveInput(_ id: String, _ bytes: [UInt8]) throws(SupervisorError) {
-        try Self.replace(inputPath(id), with: bytes)
-    }
-
-    /// The accepted input of a run that has not started, if kept.
-    public func loadInput(_ id: String) -> [UInt8]? { try? readFile(inputPath(id), limit: 1 << 30) }
-
-    /// Forgets an input once its run has started.
-    public func removeInput(_ id: String) { unlink(inputPath(id)) }
+    /// True once a run's sandbox setup has begun (its log files exist).
+    public func hasStarted(_ id: String) -> Bool { access(logPath(id, stream: "stdout"), F_OK) == 0 }
 
     /// Removes everything kept about a run (retention).
     public func removeRun(_ id: String) {
-        unlink(runsDirectory + "/" + id + ".json")
-        removeInput(id)
+        unlink(recordPath(id))
         unlink(logPath(id, stream: "stdout"))
         unlink(logPath(id, stream: "stderr"))
     }
 
-    func inputPath(_ id: String) -> String { runsDirectory + "/" + id + ".input" }
+    func recordPath(_ id: String) -> String { runsDirectory + "/" + id + ".json" }
 
     /// Where a run's stdout or stderr is written as it runs.
     public func logPath(_ id: String, stream: String) -> String { logsDirectory + "/" + id + "." + stream }

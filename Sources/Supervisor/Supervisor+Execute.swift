@@ -10,10 +10,9 @@ extension Supervisor {
     /// runs a spec: the same request from the spec, the same trace records, the same broker; the
     /// input on stdin, stdout and stderr into the run's log files (bounded), and the outcome stored.
     func execute(_ queued: RunRecord, spec: AgentSpec, live liveRun: LiveRun) {
+        // The record stays `queued` on disk while it runs (one fsync less per invocation): the log
+        // files made before the launch tell recovery that it had started (StateStore.hasStarted).
         var record = queued
-        do throws(SupervisorError) { try store.saveRun(record) } catch {
-            // Not durable as running: run it anyway (the queued record and input survive a crash).
-        }
         let outcome = launch(&record, spec: spec, live: liveRun)
         record.endedNanos = wallNow()
         if let outcome { record.finish(outcome.report, stopRequested: lock.withLock { liveRun.stopRequested }, endedNanos: record.endedNanos ?? 0) }
@@ -23,7 +22,6 @@ extension Supervisor {
             record.message = "the trace could not record the run, so it was stopped: \(traceError)"
         }
         try? store.saveRun(record)
-        store.removeInput(record.id)
         metrics.invocationFinished(record.state)
         lock.withLock {
             runs[record.id] = record

@@ -8,11 +8,7 @@ extension Supervisor {
     public func invoke(agent name: String, input: [UInt8], deadlineSeconds: Double? = nil) throws(SupervisorError) -> RunRecord {
         var record = RunRecord(id: RunID.make(), agent: name, createdNanos: wallNow(), deadlineSeconds: deadlineSeconds)
         try lock.withLock { () throws(SupervisorError) in try admissible(name) }
-        try store.saveInput(record.id, input)
-        do throws(SupervisorError) { try store.saveRun(record) } catch {
-            store.removeRun(record.id)
-            throw error
-        }
+        try store.saveAccepted(record, input: input)
         do throws(SupervisorError) {
             try lock.withLock { () throws(SupervisorError) in
                 try admissible(name)   // again: the queue may have filled while the files were written
@@ -89,7 +85,6 @@ extension Supervisor {
         }
         guard let record else { return }
         try? store.saveRun(record)
-        store.removeInput(id)
         metrics.invocationFinished(state)
     }
 
@@ -124,7 +119,7 @@ extension Supervisor {
         }
     }
 
-    /// Drops the oldest finished runs beyond the retention limit (records, inputs, logs).
+    /// Drops the oldest finished runs beyond the retention limit (records and logs).
     func applyRetention() {
         let doomed: [String] = lock.withLock {
             let finished = runOrder.filter { runs[$0]?.state.isFinal ?? false }

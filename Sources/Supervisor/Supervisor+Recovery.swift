@@ -48,16 +48,16 @@ extension Supervisor {
         var requeue: [(RunRecord, [UInt8])] = []
         var changed: [RunRecord] = []
         let deployed = Set(loaded.map(\.0.name))
-        for var run in stored {
+        for (var run, input) in stored {
             switch run.state {
-            case .running:
+            case .queued where store.hasStarted(run.id), .running:
                 run.state = .interrupted
                 run.message = "the supervisor stopped while the run was running; its sandbox was killed at the next start"
                 run.endedNanos = wallNow()
                 summary.interrupted.append(run.id)
                 changed.append(run)
             case .queued:
-                if deployed.contains(run.agent), let input = store.loadInput(run.id) {
+                if deployed.contains(run.agent), let input {
                     requeue.append((run, input))
                     summary.requeued.append(run.id)
                     continue
@@ -71,17 +71,14 @@ extension Supervisor {
                 break
             }
         }
-        for run in changed {
-            try store.saveRun(run)
-            store.removeInput(run.id)
-        }
+        for run in changed { try store.saveRun(run) }
         let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         lock.withLock {
             for (record, spec) in loaded {
                 agents[record.name] = DeployedAgent(record: record, spec: spec)
                 agentOrder.append(record.name)
             }
-            for run in stored where run.state != .queued || changedByID[run.id] != nil {
+            for (run, _) in stored where run.state != .queued || changedByID[run.id] != nil {
                 runs[run.id] = changedByID[run.id] ?? run
                 runOrder.append(run.id)
             }
