@@ -9,7 +9,7 @@ extension Supervisor {
     /// Runs one invocation in a fresh sandbox on the calling (dedicated) thread, the way `warden run`
     /// runs a spec: the same request from the spec, the same trace records, the same broker; the
     /// input on stdin, stdout and stderr into the run's log files (bounded), and the outcome stored.
-    func execute(_ queued: RunRecord, spec: AgentSpec, live liveRun: LiveRun) {
+    func execute(_ queued: RunRecord, spec: AgentSpec, agent: DeployedAgent, live liveRun: LiveRun) {
         // The record stays `queued` on disk while it runs (one fsync less per invocation): the log
         // files made before the launch tell recovery that it had started (StateStore.hasStarted).
         var record = queued
@@ -26,10 +26,12 @@ extension Supervisor {
         lock.withLock {
             runs[record.id] = record
             live[record.id] = nil
-            if let agent = agents[record.agent] { agent.running -= 1 }
+            // The slot belongs to the deployment that started the run, even if the agent has since
+            // been removed (and perhaps deployed again under the same name).
+            agent.running -= 1
             executing -= 1
             lock.broadcast()
-            dispatchLocked(record.agent)
+            if agents[record.agent] === agent { dispatchLocked(record.agent) }
         }
         applyRetention()
     }

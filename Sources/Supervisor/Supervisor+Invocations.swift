@@ -60,7 +60,7 @@ extension Supervisor {
             let spec = agent.spec
             metrics.queueWaited(seconds: Double(monotonicNow() - liveRun.acceptedAt) / 1e9)
             let starting = record
-            let started = startDetachedThread { [self] in execute(starting, spec: spec, live: liveRun) }
+            let started = startDetachedThread { [self] in execute(starting, spec: spec, agent: agent, live: liveRun) }
             if !started {
                 agent.running -= 1
                 executing -= 1
@@ -144,9 +144,10 @@ extension Supervisor {
             while executing > 0 && monotonicNow() < deadline { lock.wait(untilMonotonic: deadline) }
             // Past the grace period: nothing more starts, and what runs is killed.
             for agent in agents.values { agent.pending = [] }
-            for liveRun in live.values where liveRun.stopWriter >= 0 {
+            // Every live run is marked, so one still being set up closes its stop pipe at once.
+            for liveRun in live.values {
                 liveRun.stopRequested = true
-                close(liveRun.stopWriter)
+                if liveRun.stopWriter >= 0 { close(liveRun.stopWriter) }
                 liveRun.stopWriter = -1
             }
             while executing > 0 { lock.wait(untilMonotonic: monotonicNow() + 1_000_000_000) }
