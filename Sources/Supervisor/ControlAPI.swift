@@ -49,13 +49,13 @@ public struct ControlAPI: HTTPHandler {
                 responder.respond(Self.json(200, .object(["agents": .array(supervisor.listAgents())])))
             case ("POST", 1, "agents"):
                 let body = try DeployBody(request.body, requireSpec: true)
-                let record = try supervisor.deploy(specPath: body.spec ?? "", concurrency: body.concurrency, queueLimit: body.queueLimit)
+                let record = try supervisor.deploy(specPath: body.spec ?? "", options: body.options)
                 responder.respond(Self.json(201, .object(["agent": record.json])))
             case ("PUT", 2, "agents"):
                 let body = try DeployBody(request.body, requireSpec: false)
                 let current = supervisor.lock.withLock { supervisor.agents[parts[1]]?.record.specPath }
                 guard let path = body.spec ?? current else { throw SupervisorError(.notFound, "no agent named \"\(parts[1])\"") }
-                let record = try supervisor.deploy(specPath: path, concurrency: body.concurrency, queueLimit: body.queueLimit, replace: parts[1])
+                let record = try supervisor.deploy(specPath: path, options: body.options, replace: parts[1])
                 responder.respond(Self.json(200, .object(["agent": record.json])))
             case ("DELETE", 2, "agents"):
                 try supervisor.remove(agent: parts[1])
@@ -142,19 +142,27 @@ public struct ControlAPI: HTTPHandler {
     }
 }
 
-/// The body of a deploy or update: `{"spec": PATH, "concurrency": N, "queueLimit": N}`, strict.
+/// The body of a deploy or update, strict:
+/// `{"spec": PATH, "concurrency": N, "queueLimit": N, "replicas": N, "restart": "never|on-failure|always"}`.
 struct DeployBody {
     var spec: String?
-    var concurrency: Int?
-    var queueLimit: Int?
+    var options = DeployOptions()
 
     init(_ bytes: [UInt8], requireSpec: Bool) throws(SupervisorError) {
         do throws(JSONError) {
             let document = try JSONParser.parseDocument(bytes.isEmpty && !requireSpec ? Array("{}".utf8) : bytes, file: "<request body>")
-            let object = try document.reader.object(keys: ["spec", "concurrency", "queueLimit"])
+            let object = try document.reader.object(keys: ["spec", "concurrency", "queueLimit", "replicas", "restart"])
             spec = try requireSpec ? object.required("spec").string() : object.optional("spec")?.string()
-            concurrency = try object.optional("concurrency").map { r throws(JSONError) in Int(try r.integer(in: 1...1024)) }
-            queueLimit = try object.optional("queueLimit").map { r throws(JSONError) in Int(try r.integer(in: 0...1_000_000)) }
+            options.concurrency = try object.optional("concurrency").map { r throws(JSONError) in Int(try r.integer(in: 1...1024)) }
+            options.queueLimit = try object.optional("queueLimit").map { r throws(JSONError) in Int(try r.integer(in: 0...1_000_000)) }
+            options.replicas = try object.optional("replicas").map { r throws(JSONError) in Int(try r.integer(in: 0...256)) }
+            if let r = object.optional("restart") {
+                let text = try r.string()
+                guard let policy = RestartPolicy(rawValue: text) else {
+                    throw r.error("expected one of \(RestartPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                }
+                options.restart = policy
+            }
         } catch {
             throw SupervisorError(.badRequest, SpecError(error).description)
         }

@@ -45,7 +45,9 @@ final class Metrics: @unchecked Sendable {
     private var launch = Histogram(bounds: Histogram.latencyBounds)
     private var duration = Histogram(bounds: Histogram.latencyBounds)
     private var accepted: UInt64 = 0
+    private var restarts: UInt64 = 0
 
+    func replicaRestarted() { lock.withLock { restarts += 1 } }
     func invocationAccepted() { lock.withLock { accepted += 1 } }
     func invocationRejected(_ reason: String) { lock.withLock { rejected[reason, default: 0] += 1 } }
     func invocationFinished(_ state: RunRecord.State) { lock.withLock { outcomes[state, default: 0] += 1 } }
@@ -54,7 +56,7 @@ final class Metrics: @unchecked Sendable {
     func ran(seconds: Double) { lock.withLock { duration.observe(seconds) } }
 
     /// The exposition text, given the gauges read from the supervisor's state now.
-    func render(agentsDeployed: Int, runsRunning: Int, queueDepth: Int, shuttingDown: Bool) -> String {
+    func render(agentsDeployed: Int, runsRunning: Int, queueDepth: Int, shuttingDown: Bool, crashLooping: Int) -> String {
         lock.withLock {
             var text = ""
             func family(_ name: String, _ type: String, _ help: String) {
@@ -62,12 +64,16 @@ final class Metrics: @unchecked Sendable {
             }
             family("warden_agents_deployed", "gauge", "Agents deployed on this supervisor.")
             text += "warden_agents_deployed \(agentsDeployed)\n"
-            family("warden_runs_running", "gauge", "Agent runs (sandboxes) running now.")
+            family("warden_runs_running", "gauge", "Agent runs (sandboxes) running now: invocations and replicas.")
             text += "warden_runs_running \(runsRunning)\n"
             family("warden_queue_depth", "gauge", "Invocations accepted and waiting for a free slot, over all agents.")
             text += "warden_queue_depth \(queueDepth)\n"
             family("warden_shutting_down", "gauge", "1 while the supervisor drains before exiting.")
             text += "warden_shutting_down \(shuttingDown ? 1 : 0)\n"
+            family("warden_replica_restarts_total", "counter", "Long-lived replicas restarted by their restart policy.")
+            text += "warden_replica_restarts_total \(restarts)\n"
+            family("warden_replicas_crash_looping", "gauge", "Replicas given up after too many restarts in the crash-loop window.")
+            text += "warden_replicas_crash_looping \(crashLooping)\n"
             family("warden_invocations_accepted_total", "counter", "Invocations accepted into a queue.")
             text += "warden_invocations_accepted_total \(accepted)\n"
             family("warden_invocations_total", "counter", "Finished invocations by outcome.")

@@ -42,6 +42,8 @@ public struct RunRecord: Sendable, Equatable {
     public var deadlineSeconds: Double?
     /// Whether the run is recorded in the trace (under the same id: `warden trace verify ID`).
     public var traced = true
+    /// The replica slot for a long-lived replica's run (nil for an invocation).
+    public var replica: Int?
     /// Output bytes kept per stream, and bytes dropped past the limit.
     public var stdoutBytes = 0, stderrBytes = 0, stdoutDropped = 0, stderrDropped = 0
 
@@ -80,7 +82,7 @@ public struct RunRecord: Sendable, Equatable {
             ("oom_killed", .bool(oomKilled)), ("message", .string(message)),
             ("created_ns", int(createdNanos)), ("started_ns", int(startedNanos)), ("ended_ns", int(endedNanos)),
             ("deadline_seconds", deadlineSeconds.flatMap { JSONNumber($0) }.map { .number($0) } ?? .null),
-            ("traced", .bool(traced)),
+            ("traced", .bool(traced)), ("replica", int(replica)),
             ("stdout_bytes", int(stdoutBytes)), ("stderr_bytes", int(stderrBytes)),
             ("stdout_dropped", int(stdoutDropped)), ("stderr_dropped", int(stderrDropped)),
         ]))
@@ -102,6 +104,7 @@ public struct RunRecord: Sendable, Equatable {
         endedNanos = Self.uint(o["ended_ns"])
         if case .number(let n)? = o["deadline_seconds"] { deadlineSeconds = n.double }
         if case .bool(let flag)? = o["traced"] { traced = flag }
+        replica = Self.uint(o["replica"]).map { Int($0) }
         stdoutBytes = Int(Self.uint(o["stdout_bytes"]) ?? 0)
         stderrBytes = Int(Self.uint(o["stderr_bytes"]) ?? 0)
         stdoutDropped = Int(Self.uint(o["stdout_dropped"]) ?? 0)

@@ -9,14 +9,19 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// Invocations running at once, and waiting, for this agent.
     public var concurrency: Int
     public var queueLimit: Int
+    /// Long-lived sandboxes kept running for this agent (0: invocations only), and when they are restarted.
+    public var replicas: Int = 0
+    public var restart: RestartPolicy = .onFailure
 
     var json: JSONValue {
         .object(JSONObject([("name", .string(name)), ("spec", .string(specPath)),
-                            ("concurrency", .number(JSONNumber(concurrency))), ("queue_limit", .number(JSONNumber(queueLimit)))]))
+                            ("concurrency", .number(JSONNumber(concurrency))), ("queue_limit", .number(JSONNumber(queueLimit))),
+                            ("replicas", .number(JSONNumber(replicas))), ("restart", .string(restart.rawValue))]))
     }
 
-    init(name: String, specPath: String, concurrency: Int, queueLimit: Int) {
+    init(name: String, specPath: String, concurrency: Int, queueLimit: Int, replicas: Int = 0, restart: RestartPolicy = .onFailure) {
         self.name = name; self.specPath = specPath; self.concurrency = concurrency; self.queueLimit = queueLimit
+        self.replicas = replicas; self.restart = restart
     }
 
     init?(json value: JSONValue) {
@@ -24,7 +29,17 @@ public struct DeploymentRecord: Sendable, Equatable {
               case .number(let c)? = o["concurrency"], let concurrency = c.int64,
               case .number(let q)? = o["queue_limit"], let queueLimit = q.int64 else { return nil }
         self.init(name: name, specPath: spec, concurrency: Int(concurrency), queueLimit: Int(queueLimit))
+        if case .number(let r)? = o["replicas"], let replicas = r.int64 { self.replicas = Int(replicas) }
+        if case .string(let text)? = o["restart"], let restart = RestartPolicy(rawValue: text) { self.restart = restart }
     }
+}
+
+/// When a long-lived replica is started again after it ends.
+public enum RestartPolicy: String, Sendable, CaseIterable {
+    case never
+    /// After a non-zero exit, a signal, a timeout or an OOM kill; not after exit 0.
+    case onFailure = "on-failure"
+    case always
 }
 
 /// The supervisor's crash-safe state: `agents.json` (the deployed agents), `runs/<id>.json` (one

@@ -10,6 +10,22 @@ extension Supervisor {
     /// runs a spec: the same request from the spec, the same trace records, the same broker; the
     /// input on stdin, stdout and stderr into the run's log files (bounded), and the outcome stored.
     func execute(_ queued: RunRecord, spec: AgentSpec, agent: DeployedAgent, live liveRun: LiveRun) {
+        let record = runToEnd(queued, spec: spec, live: liveRun)
+        lock.withLock {
+            runs[record.id] = record
+            live[record.id] = nil
+            // The slot belongs to the deployment that started the run, even if the agent has since
+            // been removed (and perhaps deployed again under the same name).
+            agent.running -= 1
+            executing -= 1
+            lock.broadcast()
+            if agents[record.agent] === agent { dispatchLocked(record.agent) }
+        }
+        applyRetention()
+    }
+
+    /// Runs the sandbox and stores the outcome; returns the final record.
+    func runToEnd(_ queued: RunRecord, spec: AgentSpec, live liveRun: LiveRun) -> RunRecord {
         // The record stays `queued` on disk while it runs (one fsync less per invocation): the log
         // files made before the launch tell recovery that it had started (StateStore.hasStarted).
         var record = queued
@@ -23,17 +39,7 @@ extension Supervisor {
         }
         try? store.saveRun(record)
         metrics.invocationFinished(record.state)
-        lock.withLock {
-            runs[record.id] = record
-            live[record.id] = nil
-            // The slot belongs to the deployment that started the run, even if the agent has since
-            // been removed (and perhaps deployed again under the same name).
-            agent.running -= 1
-            executing -= 1
-            lock.broadcast()
-            if agents[record.agent] === agent { dispatchLocked(record.agent) }
-        }
-        applyRetention()
+        return record
     }
 
     /// Sets up and runs the sandbox; nil (with the record marked `error`) when it never started.

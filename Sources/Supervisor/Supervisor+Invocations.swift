@@ -140,6 +140,8 @@ extension Supervisor {
         let deadline = monotonicNow() + UInt64(max(0, graceSeconds) * 1e9)
         lock.withLock {
             shuttingDown = true
+            // Replicas never finish on their own: they are stopped now, invocations get the grace period.
+            for agent in agents.values { stopReplicasLocked(agent) }
             lock.broadcast()
             while executing > 0 && monotonicNow() < deadline { lock.wait(untilMonotonic: deadline) }
             // Past the grace period: nothing more starts, and what runs is killed.

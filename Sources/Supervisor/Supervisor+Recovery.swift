@@ -50,7 +50,7 @@ extension Supervisor {
         let deployed = Set(loaded.map(\.0.name))
         for (var run, input) in stored {
             switch run.state {
-            case .queued where store.hasStarted(run.id), .running:
+            case .queued where store.hasStarted(run.id) || run.replica != nil, .running:
                 run.state = .interrupted
                 run.message = "the supervisor stopped while the run was running; its sandbox was killed at the next start"
                 run.endedNanos = wallNow()
@@ -84,6 +84,7 @@ extension Supervisor {
             }
             for (run, input) in requeue { accept(run, input: input) }
             for name in agentOrder { dispatchLocked(name) }
+            for agent in agents.values { restartReplicasLocked(agent) }
         }
         return summary
     }

@@ -3,6 +3,17 @@ import HostOS
 import Specs
 import TraceStore
 
+/// How an agent is deployed, beyond its spec (nil: the current value, else the default).
+public struct DeployOptions: Sendable {
+    public var concurrency: Int?
+    public var queueLimit: Int?
+    public var replicas: Int?
+    public var restart: RestartPolicy?
+    public init(concurrency: Int? = nil, queueLimit: Int? = nil, replicas: Int? = nil, restart: RestartPolicy? = nil) {
+        self.concurrency = concurrency; self.queueLimit = queueLimit; self.replicas = replicas; self.restart = restart
+    }
+}
+
 /// The supervisor: deployed agents, their invocation queues and runs, the crash-safe state store,
 /// and the metrics. Thread-safe: one lock guards the in-memory state and its condition wakes
 /// whoever waits for a run to change (`?wait=true`, `logs -f`, the shutdown drain). Store writes
@@ -16,6 +27,8 @@ public final class Supervisor: @unchecked Sendable {
         var pending: [String] = []
         /// Invocations running now (at most `record.concurrency`).
         var running = 0
+        /// The long-lived replicas (Supervisor+Replicas.swift).
+        var replicas: [ReplicaSlot] = []
         init(record: DeploymentRecord, spec: AgentSpec) { self.record = record; self.spec = spec }
     }
 
@@ -55,7 +68,7 @@ public final class Supervisor: @unchecked Sendable {
     // MARK: Agents
 
     /// Deploys the agent in the spec at `specPath`, validated as `warden run` validates it.
-    public func deploy(specPath: String, concurrency: Int?, queueLimit: Int?, replace: String? = nil) throws(SupervisorError) -> DeploymentRecord {
+    public func deploy(specPath: String, options: DeployOptions = DeployOptions(), replace: String? = nil) throws(SupervisorError) -> DeploymentRecord {
         let path = try resolveSpecPath(specPath)
         let spec: AgentSpec
         do throws(SpecError) { spec = try AgentSpec.load(path: path) } catch {
@@ -70,8 +83,10 @@ public final class Supervisor: @unchecked Sendable {
             if replace == nil, existing != nil { throw SupervisorError(.conflict, "an agent named \"\(spec.name)\" is already deployed") }
             if replace != nil, existing == nil { throw SupervisorError(.notFound, "no agent named \"\(spec.name)\"") }
             let record = DeploymentRecord(name: spec.name, specPath: path,
-                                          concurrency: concurrency ?? existing?.record.concurrency ?? config.concurrency,
-                                          queueLimit: queueLimit ?? existing?.record.queueLimit ?? config.queueLimit)
+                                          concurrency: options.concurrency ?? existing?.record.concurrency ?? config.concurrency,
+                                          queueLimit: options.queueLimit ?? existing?.record.queueLimit ?? config.queueLimit,
+                                          replicas: options.replicas ?? existing?.record.replicas ?? 0,
+                                          restart: options.restart ?? existing?.record.restart ?? .onFailure)
             var records = agentOrder.compactMap { agents[$0]?.record }
             if let index = records.firstIndex(where: { $0.name == spec.name }) { records[index] = record } else { records.append(record) }
             try store.saveAgents(records)   // durable before the caller hears it is deployed
@@ -83,6 +98,7 @@ public final class Supervisor: @unchecked Sendable {
                 agentOrder.append(spec.name)
             }
             dispatchLocked(spec.name)
+            if let agent = agents[spec.name] { restartReplicasLocked(agent) }
             return record
         }
     }
@@ -94,6 +110,7 @@ public final class Supervisor: @unchecked Sendable {
             try store.saveAgents(agentOrder.filter { $0 != name }.compactMap { agents[$0]?.record })
             agents[name] = nil
             agentOrder.removeAll { $0 == name }
+            stopReplicasLocked(agent)
             let dropped = agent.pending
             agent.pending = []
             return dropped
@@ -112,6 +129,8 @@ public final class Supervisor: @unchecked Sendable {
                     ("concurrency", .number(JSONNumber(agent.record.concurrency))),
                     ("queue_limit", .number(JSONNumber(agent.record.queueLimit))),
                     ("running", .number(JSONNumber(agent.running))), ("queued", .number(JSONNumber(agent.pending.count))),
+                    ("restart", .string(agent.record.restart.rawValue)),
+                    ("replicas", .array(agent.replicas.map(\.json))),
                 ]))
             }
         }
@@ -143,9 +162,11 @@ public final class Supervisor: @unchecked Sendable {
     /// The Prometheus text for `/metrics`.
     public func metricsText() -> String {
         let (deployed, running, queued, draining) = lock.withLock {
-            (agents.count, agents.values.reduce(0) { $0 + $1.running }, agents.values.reduce(0) { $0 + $1.pending.count }, shuttingDown)
+            (agents.count, agents.values.reduce(0) { $0 + $1.running + $1.replicas.filter { $0.live != nil }.count },
+             agents.values.reduce(0) { $0 + $1.pending.count }, shuttingDown)
         }
-        return metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining)
+        return metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining,
+                              crashLooping: crashLoopingReplicas)
     }
 
     /// Whether the supervisor has begun shutting down.

@@ -16,7 +16,10 @@ import TraceStore
 ///   "queueLimit": 64,                          // default invocations waiting per agent (429 beyond)
 ///   "outputLimitBytes": 1048576,               // per stream of one run
 ///   "runRetention": 1000,                      // finished runs kept in the state store
-///   "graceSeconds": 10                         // drain time at SIGTERM before runs are killed
+///   "graceSeconds": 10,                        // drain time at SIGTERM before runs are killed
+///   "restartBackoffMilliseconds": 1000,        // first restart delay of a failed replica (doubles, ≤ 60 s)
+///   "crashLoopRestarts": 5,                    // this many restarts within the window: crash loop,
+///   "crashLoopWindowSeconds": 60               //   no more restarts until the agent is redeployed
 /// }
 /// ```
 public struct SupervisorConfig: Sendable {
@@ -29,9 +32,16 @@ public struct SupervisorConfig: Sendable {
     public var outputLimitBytes: Int = 1 << 20
     public var runRetention: Int = 1000
     public var graceSeconds: Double = 10
+    /// The first restart delay of a failed replica, doubled per consecutive failure up to 60 s.
+    public var restartBackoffMilliseconds: Int = 1000
+    /// A replica restarted this many times within `crashLoopWindowSeconds` is crash-looping: it is
+    /// not restarted again until the agent is updated or deployed again.
+    public var crashLoopRestarts: Int = 5
+    public var crashLoopWindowSeconds: Double = 60
 
     static let keys = ["socket", "stateDirectory", "traceDirectory", "agentsDirectory", "concurrency", "queueLimit",
-                       "outputLimitBytes", "runRetention", "graceSeconds"]
+                       "outputLimitBytes", "runRetention", "graceSeconds", "restartBackoffMilliseconds", "crashLoopRestarts",
+                       "crashLoopWindowSeconds"]
 
     /// The defaults for this process's environment and user.
     public init(environment: [String: String] = TraceDirectory.currentEnvironment(), isRoot: Bool = geteuid() == 0) {
@@ -91,6 +101,13 @@ public struct SupervisorConfig: Sendable {
             let seconds = try r.number().double
             guard seconds >= 0, seconds <= 86_400 else { throw r.error("graceSeconds must be between 0 and 86400") }
             config.graceSeconds = seconds
+        }
+        if let r = object.optional("restartBackoffMilliseconds") { config.restartBackoffMilliseconds = Int(try r.integer(in: 1...600_000)) }
+        if let r = object.optional("crashLoopRestarts") { config.crashLoopRestarts = Int(try r.integer(in: 1...10_000)) }
+        if let r = object.optional("crashLoopWindowSeconds") {
+            let seconds = try r.number().double
+            guard seconds > 0, seconds <= 86_400 else { throw r.error("crashLoopWindowSeconds must be between 0 and 86400") }
+            config.crashLoopWindowSeconds = seconds
         }
         return config
     }

@@ -6,7 +6,7 @@ enum DeployCommand: WardenCommand {
     static let name = "deploy"
     static let summary = "Deploys an agent spec to the supervisor (warden serve)."
     static let usage = """
-        usage: warden deploy SPEC [--concurrency N] [--queue-limit N] [--socket PATH]
+        usage: warden deploy SPEC [--concurrency N] [--queue-limit N] [--replicas N] [--restart POLICY] [--socket PATH]
                warden deploy --update NAME [SPEC] [--concurrency N] [--queue-limit N]
                warden deploy --remove NAME
 
@@ -19,6 +19,9 @@ enum DeployCommand: WardenCommand {
         options:
           --concurrency N    invocations of this agent running at once (default: the daemon's, 4)
           --queue-limit N    invocations waiting beyond those (default: the daemon's, 64; 429 beyond)
+          --replicas N       also keep N long-lived sandboxes of the agent running (default 0)
+          --restart POLICY   when a replica is restarted: never, on-failure (default) or always;
+                             with exponential backoff, and no more restarts once it crash-loops
           --socket PATH      the supervisor's socket (default: $WARDEN_SOCKET, else as warden serve)
 
         exit status: 0 done; 1 refused (the message says why) or no supervisor; 2 usage error.
@@ -37,6 +40,8 @@ enum DeployCommand: WardenCommand {
                 if let value = try cursor.value(for: "--remove") { remove = value; continue }
                 if let value = try cursor.value(for: "--concurrency") { fields.append(("concurrency", try number(value, "--concurrency"))); continue }
                 if let value = try cursor.value(for: "--queue-limit") { fields.append(("queueLimit", try number(value, "--queue-limit"))); continue }
+                if let value = try cursor.value(for: "--replicas") { fields.append(("replicas", try number(value, "--replicas"))); continue }
+                if let value = try cursor.value(for: "--restart") { fields.append(("restart", .string(value))); continue }
                 if head.hasPrefix("-") { throw UsageError("unknown option \(head)") }
                 positional.append(cursor.next() ?? "")
             }

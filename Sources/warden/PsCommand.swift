@@ -39,10 +39,16 @@ enum PsCommand: WardenCommand {
             print(JSONWriter.compact(.object(JSONObject([("agents", agents), ("runs", runs)]))))
             return ExitCode.success
         }
-        var rows = [["AGENT", "RUNNING", "QUEUED", "CONCURRENCY", "SPEC"]]
+        var rows = [["AGENT", "RUNNING", "QUEUED", "CONCURRENCY", "REPLICAS", "SPEC"]]
         if case .array(let items) = agents {
             for item in items {
-                rows.append(["name", "running", "queued", "concurrency", "spec"].map { item[member: $0]?.cell ?? "-" })
+                var row = ["name", "running", "queued", "concurrency"].map { item[member: $0]?.cell ?? "-" }
+                var replicas = "-"
+                if case .array(let slots)? = item[member: "replicas"], !slots.isEmpty {
+                    replicas = slots.map { $0[member: "state"]?.cell ?? "?" }.joined(separator: ",")
+                }
+                row += [replicas, item[member: "spec"]?.cell ?? "-"]
+                rows.append(row)
             }
         }
         print(table(rows))
