@@ -16,6 +16,7 @@ import Specs
 /// GET    /v1/runs/{id}                     {"run"}
 /// GET    /v1/runs/{id}/logs                ?stream=stdout|stderr, ?follow=true (chunked until the run ends)
 /// POST   /v1/runs/{id}/stop, /kill         {"run"} | 404 | 409
+/// GET    /v1/traces[/{run}[/verify|/otlp]] the trace directory (TraceAPI.swift)
 /// ```
 /// Errors are `{"error": {"message", "code"}}`. Slow work (store writes, waits, sandboxes) runs on
 /// its own thread; the event loop only routes.
@@ -70,6 +71,9 @@ public struct ControlAPI: HTTPHandler {
             case ("GET", 3, "runs") where parts[2] == "logs":
                 try LogStream(supervisor: supervisor, runID: parts[1], stream: query["stream"] ?? "stdout",
                               follow: query["follow"] == "true").serve(responder)
+            case ("GET", _, "traces") where parts.count <= 3:
+                let value = try TraceAPI(directory: supervisor.traceDirectory).answer(parts.dropFirst())
+                responder.respond(Self.json(200, value))
             case ("POST", 3, "runs") where parts[2] == "stop" || parts[2] == "kill":
                 _ = try supervisor.stop(run: parts[1])
                 // The kill is immediate; the run's end (reaped, trace closed) follows within moments.

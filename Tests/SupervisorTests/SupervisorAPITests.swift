@@ -29,6 +29,17 @@ struct SupervisorAPITests {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         let show = try WardenTool.run(["trace", "show", id], environment: daemon.environment)
         #expect(show.stdout.contains("agent hello  ok (exit 0)"), "\(show.stdout)")
+        // The same through the control API.
+        let traces = try daemon.json("GET", "/v1/traces").object["traces"] as? [[String: Any]] ?? []
+        #expect(traces.contains { $0["run"] as? String == id && $0["status"] as? String == "ok" })
+        let verified = try daemon.json("GET", "/v1/traces/\(id)/verify")
+        #expect(verified.status == 200)
+        #expect(verified.object["ok"] as? Bool == true)
+        #expect(verified.object["runs_checked"] as? Int == 1)
+        let otlp = try daemon.json("GET", "/v1/traces/\(id)/otlp")
+        #expect(otlp.object["resourceSpans"] != nil)
+        #expect(try daemon.request("GET", "/v1/traces/no-such-run").status == 404)
+        #expect(try daemon.request("GET", "/v1/traces/.hidden/verify").status == 400)
         #expect(show.stdout.contains("output stdout \(stdout.utf8.count) B"), "the run's output is in its trace: \(show.stdout)")
     }
 
