@@ -94,6 +94,29 @@ struct SupervisorLifecycleTests {
         #expect(Set(SandboxScratch.leakedRunCgroups()).subtracting(leakedBefore).isEmpty, "the dead daemon's sandbox groups are gone")
     }
 
+    @Test("a trace directory that fills up fails closed: the run is stopped and reported, the daemon keeps serving")
+    func traceDirectoryFull() throws {
+        let leakedBefore = Set(SandboxScratch.leakedRunCgroups())
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try FileManager.default.createDirectory(atPath: daemon.traceDirectory, withIntermediateDirectories: true)
+        let mounted = try WardenTool.runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=96k", "tmpfs", daemon.traceDirectory])
+        try #require(mounted.status == 0, "cannot mount a tmpfs here: \(mounted.stderr)")
+        defer { _ = try? WardenTool.runProcess("/bin/umount", ["-l", daemon.traceDirectory]) }
+        try daemon.start()
+        let spec = try TestAgents.spec(in: daemon.directory, name: "chatty", script: "yes 0123456789abcdef | head -c 8000000; echo end")
+        #expect(try daemon.deploy(spec).status == 201)
+        let (status, answer) = try daemon.json("POST", "/v1/agents/chatty/invocations?wait=true", body: Data())
+        #expect(status == 200)
+        let run = try #require(answer["run"] as? [String: Any])
+        #expect(run["state"] as? String == "error", "\(run)")
+        #expect((run["message"] as? String ?? "").contains("trace"), "\(run)")
+        #expect(run["signal"] as? Int == 9, "the agent was killed, not left running unaudited: \(run)")
+        #expect(try daemon.request("GET", "/healthz").status == 200)
+        #expect(daemon.stop() == 0)
+        #expect(Set(SandboxScratch.leakedRunCgroups()).subtracting(leakedBefore).isEmpty)
+    }
+
     @Test("a bad configuration is refused with file:line:column (exit 2)")
     func badConfig() throws {
         let dir = try SandboxScratch.directory()
