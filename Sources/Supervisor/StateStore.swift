@@ -1,5 +1,9 @@
 import Glibc
 import Specs
+import Synchronization
+
+/// The state directories this process has locked.
+private let claims = Mutex<Set<String>>([])
 
 /// What the store keeps about a deployed agent: enough to load it again after a restart.
 public struct DeploymentRecord: Sendable, Equatable {
@@ -60,6 +64,7 @@ public struct StateStore: Sendable {
     public init(directory: String) throws(SupervisorError) {
         self.directory = directory
         for path in [directory, runsDirectory, logsDirectory] { try Self.makeDirectories(path) }
+        try Self.claim(directory)
         for dir in [directory, runsDirectory] {
             for name in Self.entries(of: dir) where name.contains(".tmp-") { unlink(dir + "/" + name) }
         }
@@ -159,6 +164,22 @@ extension StateStore {
             throw error
         }
         try syncDirectory(of: path)
+    }
+
+    /// Locks the store for this process (flock on `lock`, held until the process exits): two
+    /// supervisors on one state directory would kill each other's sandboxes and lose runs.
+    /// Locking twice from one process is allowed (the same open file description is kept).
+    static func claim(_ directory: String) throws(SupervisorError) {
+        let path = directory + "/lock"
+        let claimed: Bool = claims.withLock { held in
+            if held.contains(path) { return true }
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return false }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return false }
+            held.insert(path)   // the descriptor stays open on purpose: the lock lives as long as the process
+            return true
+        }
+        if !claimed { throw SupervisorError(.alreadyRunning, "another supervisor uses the state directory \(directory)") }
     }
 
     /// fsync of the directory holding `path`, so the rename itself is durable.

@@ -68,7 +68,8 @@ extension Supervisor {
         }
         do throws(SandboxRun.Error) {
             var request = try SandboxRun.Request.agent(spec, workspace: nil)
-            if let seconds = record.deadlineSeconds { request.timeoutNanos = UInt64(seconds * 1e9) }
+            // A per-invocation deadline may only tighten the spec's (and policy's) wall-clock limit.
+            if let seconds = record.deadlineSeconds { request.timeoutNanos = min(UInt64(seconds * 1e9), request.timeoutNanos ?? .max) }
             request.standardInput = try inputDescriptor(liveRun.input)
             lock.withLock { liveRun.input = [] }
             if record.traced {

@@ -27,6 +27,12 @@ struct SupervisorLifecycleTests {
         let second = try WardenTool.run(["serve", "--config", daemon.configPath], timeout: 30, environment: daemon.environment)
         #expect(second.status == 1)
         #expect(second.stderr.contains("already answers on \(daemon.socketPath)"), "\(second.stderr)")
+        // Another socket on the same state directory: refused too, and its socket is not left behind.
+        let otherSocket = daemon.directory.appendingPathComponent("other.sock").path
+        let sharing = try WardenTool.run(["serve", "--config", daemon.configPath, "--socket", otherSocket], timeout: 30, environment: daemon.environment)
+        #expect(sharing.status == 1)
+        #expect(sharing.stderr.contains("another supervisor uses the state directory"), "\(sharing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: otherSocket))
         #expect(daemon.stop(signal: SIGKILL) == 137)
         #expect(FileManager.default.fileExists(atPath: daemon.socketPath), "a killed daemon leaves its socket")
         try daemon.start()   // the stale socket is replaced
