@@ -15,7 +15,8 @@ import Specs
 /// GET    /v1/runs[?agent=NAME]             {"runs": [...]}
 /// GET    /v1/runs/{id}                     {"run"}
 /// GET    /v1/runs/{id}/logs                ?stream=stdout|stderr, ?follow=true (chunked until the run ends)
-/// POST   /v1/runs/{id}/stop, /kill         {"run"} | 404 | 409
+/// POST   /v1/runs/{id}/stop[?grace=S], /kill  SIGTERM then SIGKILL after S (default 10) | at once
+///                                          -> {"run"} | 404 | 409
 /// GET    /v1/traces[/{run}[/verify|/otlp]] the trace directory (TraceAPI.swift)
 /// ```
 /// Errors are `{"error": {"message", "code"}}`. Slow work (store writes, waits, sandboxes) runs on
@@ -75,9 +76,17 @@ public struct ControlAPI: HTTPHandler {
                 let value = try TraceAPI(directory: supervisor.traceDirectory).answer(parts.dropFirst())
                 responder.respond(Self.json(200, value))
             case ("POST", 3, "runs") where parts[2] == "stop" || parts[2] == "kill":
-                _ = try supervisor.stop(run: parts[1])
-                // The kill is immediate; the run's end (reaped, trace closed) follows within moments.
-                let run = try supervisor.waitForEnd(of: parts[1], deadline: monotonicNow() + 10_000_000_000)
+                var grace: Double? = nil
+                if parts[2] == "stop" {
+                    let text = query["grace"] ?? "10"
+                    guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else {
+                        throw SupervisorError(.badRequest, "grace: expected seconds between 0 and 3600, got \"\(text)\"")
+                    }
+                    grace = seconds
+                }
+                _ = try supervisor.stop(run: parts[1], graceSeconds: grace)
+                // Answered once the run has ended (reaped, trace closed): the grace, then moments.
+                let run = try supervisor.waitForEnd(of: parts[1], deadline: monotonicNow() + UInt64(((grace ?? 0) + 10) * 1e9))
                 responder.respond(Self.json(200, .object(["run": run.json])))
             default:
                 throw SupervisorError(.notFound, "no such endpoint: \(request.method) \(request.path)")

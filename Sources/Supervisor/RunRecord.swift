@@ -66,7 +66,7 @@ public struct RunRecord: Sendable, Equatable {
         stdoutDropped = report.stdoutDropped
         stderrDropped = report.stderrDropped
         message = report.summary
-        if stopRequested && !report.succeeded { state = .stopped }
+        if stopRequested { state = .stopped }
         else if report.succeeded { state = .succeeded }
         else if report.timedOut { state = .timedOut }
         else { state = .failed }

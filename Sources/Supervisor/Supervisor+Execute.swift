@@ -48,6 +48,11 @@ extension Supervisor {
         // As `warden run` does: each launch also sweeps the groups of dead supervisors (off the
         // launch path), which catches any a start-up recovery could not remove yet.
         settings.removeOrphanedRuns = true
+        // Named here (the Sandbox target's own naming, which its orphan scan relies on) so that
+        // `stop` can signal the sandbox's processes through their cgroup.
+        let groupName = Cgroups.RunGroup.nextName()
+        settings.runName = groupName
+        lock.withLock { liveRun.cgroupName = groupName }
         var opened: [Int32] = []
         defer { for fd in opened { close(fd) } }
         do throws(SupervisorError) {

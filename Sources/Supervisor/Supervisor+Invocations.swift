@@ -1,5 +1,6 @@
 import Glibc
 import HostOS
+import Sandbox
 import TraceStore
 
 extension Supervisor {
@@ -88,10 +89,11 @@ extension Supervisor {
         metrics.invocationFinished(state)
     }
 
-    /// Stops a run: a queued one leaves its queue, a running one has its process tree killed.
-    /// (`kill` and `stop` both end the sandbox at once; the run ends as `stopped`.)
-    public func stop(run id: String) throws(SupervisorError) -> RunRecord {
-        let queuedAgent: String? = try lock.withLock { () throws(SupervisorError) -> String? in
+    /// Stops a run: a queued one leaves its queue; a running one gets SIGTERM (every process of its
+    /// sandbox) and, if it has not ended after `graceSeconds`, its process tree is killed. With
+    /// `graceSeconds` nil (`kill`) the tree is killed at once. Either way the run ends as `stopped`.
+    public func stop(run id: String, graceSeconds: Double? = nil) throws(SupervisorError) -> RunRecord {
+        let (queuedAgent, terminate): (String?, String?) = try lock.withLock { () throws(SupervisorError) -> (String?, String?) in
             guard let record = runs[id] else { throw SupervisorError(.notFound, "no run \"\(id)\"") }
             guard !record.state.isFinal, let liveRun = live[id] else {
                 throw SupervisorError(.conflict, "run \(id) has already ended (\(record.state.rawValue))")
@@ -99,13 +101,40 @@ extension Supervisor {
             liveRun.stopRequested = true
             if record.state == .queued {
                 agents[record.agent]?.pending.removeAll { $0 == id }
-                return record.agent
+                return (record.agent, nil)
             }
+            if let graceSeconds, graceSeconds > 0, let group = liveRun.cgroupName { return (nil, group) }
             if liveRun.stopWriter >= 0 { close(liveRun.stopWriter); liveRun.stopWriter = -1 }
-            return nil
+            return (nil, nil)
         }
         if queuedAgent != nil { finishUnstarted(id, state: .stopped, message: "stopped before it started") }
+        if let terminate {
+            Self.signalGroup(terminate, SIGTERM)
+            let deadline = monotonicNow() + UInt64((graceSeconds ?? 0) * 1e9)
+            startDetachedThread { [self] in
+                // Past the grace period the tree is killed, as `kill` does at once.
+                guard let record = try? waitForEnd(of: id, deadline: deadline), !record.state.isFinal else { return }
+                lock.withLock {
+                    if let liveRun = live[id], liveRun.stopWriter >= 0 { close(liveRun.stopWriter); liveRun.stopWriter = -1 }
+                }
+            }
+        }
         return try run(id)
+    }
+
+    /// Sends `signal` to every process in the run group `name` (the first hierarchy that lists
+    /// them: the unified one, else the v1 pids one). An agent that is its namespace's init only
+    /// sees signals it has a handler for, as in a container.
+    static func signalGroup(_ name: String, _ signal: Int32) {
+        let layout = Cgroups.Layout.host
+        let owners = (layout.v2.map { [$0.ownDirectory] } ?? []) + layout.v1.map(\.ownDirectory)
+        for owner in owners {
+            let path = owner + "/" + Cgroups.RunGroup.parentName + "/" + name + "/cgroup.procs"
+            guard let bytes = try? readFile(path, limit: 1 << 20) else { continue }
+            let pids = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+            for pid in pids { kill(pid, signal) }
+            if !pids.isEmpty { return }
+        }
     }
 
     /// Waits until run `id` is final or `deadline` (monotonic ns) passes; returns its record.

@@ -39,6 +39,8 @@ public final class Supervisor: @unchecked Sendable {
         /// The write end of the run's stop pipe; closing it kills the sandbox's process tree.
         var stopWriter: Int32 = -1
         var stopRequested = false
+        /// The sandbox's cgroup name, once it is being set up (for `stop`'s SIGTERM).
+        var cgroupName: String?
         init(input: [UInt8]) { self.input = input }
     }
 

@@ -64,6 +64,25 @@ struct SupervisorQueueTests {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
+    @Test("stop sends SIGTERM first: an agent that handles it exits cleanly (and the run is still `stopped`)")
+    func gracefulStop() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = try TestAgents.spec(in: daemon.directory, name: "polite",
+                                       script: "trap 'echo bye; exit 0' TERM; echo up; while true; do sleep 0.02; done")
+        #expect(try daemon.deploy(spec).status == 201)
+        let id = try #require((try daemon.json("POST", "/v1/agents/polite/invocations", body: Data()).object["run"] as? [String: Any])?["id"] as? String)
+        let log = daemon.stateDirectory + "/logs/\(id).stdout"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { usleep(10_000) }
+        let stopped = try daemon.json("POST", "/v1/runs/\(id)/stop?grace=120")
+        let run = try #require(stopped.object["run"] as? [String: Any])
+        #expect(run["state"] as? String == "stopped")
+        #expect(run["exit_status"] as? Int == 0, "it exited by itself on SIGTERM, before the grace ran out")
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "up\nbye\n")
+    }
+
     @Test("logs ?follow=true streams until the run ends")
     func followLogs() throws {
         let daemon = try TestDaemon()

@@ -39,7 +39,7 @@ struct SupervisorCLITests {
         let ps = try WardenTool.run(["ps", "--json"], environment: env)
         let listed = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [String: Any]
         #expect((listed?["runs"] as? [[String: Any]])?.contains { $0["id"] as? String == id && $0["state"] as? String == "running" } == true)
-        let stopped = try WardenTool.run(["stop", id], environment: env)
+        let stopped = try WardenTool.run(["stop", "--kill", id], environment: env)
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(stopped.stdout == "\(id) stopped\n")
         let logs = try WardenTool.run(["logs", id], environment: env)
