@@ -156,7 +156,8 @@ public struct ControlAPI: HTTPHandler {
 }
 
 /// The body of a deploy or update, strict:
-/// `{"spec": PATH, "concurrency": N, "queueLimit": N, "replicas": N, "restart": "never|on-failure|always"}`.
+/// `{"spec": PATH, "concurrency": N, "queueLimit": N, "replicas": N, "restart": "never|on-failure|always",
+///   "serve": BOOL, "maxReplicas": N, "idleSeconds": S}`.
 struct DeployBody {
     var spec: String?
     var options = DeployOptions()
@@ -164,7 +165,15 @@ struct DeployBody {
     init(_ bytes: [UInt8], requireSpec: Bool) throws(SupervisorError) {
         do throws(JSONError) {
             let document = try JSONParser.parseDocument(bytes.isEmpty && !requireSpec ? Array("{}".utf8) : bytes, file: "<request body>")
-            let object = try document.reader.object(keys: ["spec", "concurrency", "queueLimit", "replicas", "restart"])
+            let object = try document.reader.object(keys: ["spec", "concurrency", "queueLimit", "replicas", "restart", "serve",
+                                                           "maxReplicas", "idleSeconds"])
+            options.serve = try object.optional("serve")?.bool()
+            options.maxReplicas = try object.optional("maxReplicas").map { r throws(JSONError) in Int(try r.integer(in: 1...256)) }
+            if let r = object.optional("idleSeconds") {
+                let seconds = try r.number().double
+                guard seconds > 0, seconds <= 86_400 else { throw r.error("idleSeconds must be between 0 and 86400") }
+                options.idleSeconds = seconds
+            }
             spec = try requireSpec ? object.required("spec").string() : object.optional("spec")?.string()
             options.concurrency = try object.optional("concurrency").map { r throws(JSONError) in Int(try r.integer(in: 1...1024)) }
             options.queueLimit = try object.optional("queueLimit").map { r throws(JSONError) in Int(try r.integer(in: 0...1_000_000)) }

@@ -16,11 +16,20 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// Long-lived sandboxes kept running for this agent (0: invocations only), and when they are restarted.
     public var replicas: Int = 0
     public var restart: RestartPolicy = .onFailure
+    /// Whether the replicas serve the agent's invocations (JSON lines on stdin and stdout,
+    /// Supervisor+Serving.swift) instead of each invocation getting a fresh sandbox; then
+    /// `replicas` is the minimum, scaled up to `maxReplicas` while invocations wait, and back down
+    /// after `idleSeconds` without work.
+    public var serve = false
+    public var maxReplicas = 0
+    public var idleSeconds: Double = 60
 
     var json: JSONValue {
         .object(JSONObject([("name", .string(name)), ("spec", .string(specPath)),
                             ("concurrency", .number(JSONNumber(concurrency))), ("queue_limit", .number(JSONNumber(queueLimit))),
-                            ("replicas", .number(JSONNumber(replicas))), ("restart", .string(restart.rawValue))]))
+                            ("replicas", .number(JSONNumber(replicas))), ("restart", .string(restart.rawValue)),
+                            ("serve", .bool(serve)), ("max_replicas", .number(JSONNumber(maxReplicas))),
+                            ("idle_seconds", JSONNumber(idleSeconds).map { .number($0) } ?? .null)]))
     }
 
     init(name: String, specPath: String, concurrency: Int, queueLimit: Int, replicas: Int = 0, restart: RestartPolicy = .onFailure) {
@@ -35,6 +44,9 @@ public struct DeploymentRecord: Sendable, Equatable {
         self.init(name: name, specPath: spec, concurrency: Int(concurrency), queueLimit: Int(queueLimit))
         if case .number(let r)? = o["replicas"], let replicas = r.int64 { self.replicas = Int(replicas) }
         if case .string(let text)? = o["restart"], let restart = RestartPolicy(rawValue: text) { self.restart = restart }
+        if case .bool(let flag)? = o["serve"] { serve = flag }
+        if case .number(let n)? = o["max_replicas"], let value = n.int64 { maxReplicas = Int(value) }
+        if case .number(let n)? = o["idle_seconds"] { idleSeconds = n.double }
     }
 }
 

@@ -64,6 +64,12 @@ extension Supervisor {
             }
             settings.stdout = .descriptor(opened[0])
             settings.stderr = .descriptor(opened[1])
+            if let replicaIO = liveRun.replicaIO {
+                // A serving replica: stdout goes to the supervisor's reader (answers, copied to the
+                // log there), unbounded because a replica lives long; stdin comes from its feeder.
+                settings.stdout = .descriptor(replicaIO.stdoutWriter)
+                settings.outputLimit = .max
+            }
             let stop = try stopPipe(for: liveRun)
             opened.append(stop)
             settings.stop = stop
@@ -75,7 +81,11 @@ extension Supervisor {
             var request = try SandboxRun.Request.agent(spec, workspace: nil)
             // A per-invocation deadline may only tighten the spec's (and policy's) wall-clock limit.
             if let seconds = record.deadlineSeconds { request.timeoutNanos = min(UInt64(seconds * 1e9), request.timeoutNanos ?? .max) }
-            request.standardInput = try inputDescriptor(liveRun.input)
+            if let replicaIO = liveRun.replicaIO {
+                request.standardInput = FileDescriptor(rawValue: replicaIO.stdinReader)
+            } else {
+                request.standardInput = try inputDescriptor(liveRun.input)
+            }
             lock.withLock { liveRun.input = [] }
             if record.traced {
                 do { settings.trace = try startTrace(record.id, spec: spec, audited: request.auditedSyscalls.map(\.name)) } catch {

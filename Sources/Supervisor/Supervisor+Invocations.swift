@@ -32,7 +32,8 @@ extension Supervisor {
             throw SupervisorError(.shuttingDown, "the supervisor is shutting down")
         }
         guard let agent = agents[name] else { throw SupervisorError(.notFound, "no agent named \"\(name)\"") }
-        if agent.running >= agent.record.concurrency && agent.pending.count >= agent.record.queueLimit {
+        let busy = agent.record.serve ? !agent.replicas.contains(where: \.isIdle) : agent.running >= agent.record.concurrency
+        if busy && agent.pending.count >= agent.record.queueLimit {
             metrics.invocationRejected("queue_full")
             throw SupervisorError(.queueFull, "agent \"\(name)\" has \(agent.running) runs and \(agent.pending.count) queued (limit \(agent.record.queueLimit))")
         }
@@ -50,6 +51,7 @@ extension Supervisor {
     /// Starts queued invocations of `name` while it has free slots (lock held).
     func dispatchLocked(_ name: String) {
         guard let agent = agents[name] else { return }
+        if agent.record.serve { return dispatchToReplicasLocked(agent) }
         while agent.running < agent.record.concurrency, !agent.pending.isEmpty {
             let id = agent.pending.removeFirst()
             guard let liveRun = live[id], var record = runs[id] else { continue }
@@ -102,6 +104,16 @@ extension Supervisor {
             if record.state == .queued {
                 agents[record.agent]?.pending.removeAll { $0 == id }
                 return (record.agent, nil)
+            }
+            if record.replica != nil, let slot = agents[record.agent]?.replicas.first(where: { $0.serving == id }) {
+                // Served by a replica: its state is unknown after a stop, so the replica goes too.
+                slot.serving = nil
+                if let replicaRun = slot.runID { killReplicaRunLocked(replicaRun) }
+                let agent = agents[record.agent]
+                startDetachedThread { [self] in
+                    finishServed(id, slot: nil, of: agent, state: .stopped, status: nil, output: [], message: "stopped while a replica served it")
+                }
+                return (nil, nil)
             }
             if let graceSeconds, graceSeconds > 0, let group = liveRun.cgroupName { return (nil, group) }
             if liveRun.stopWriter >= 0 { close(liveRun.stopWriter); liveRun.stopWriter = -1 }
@@ -169,19 +181,28 @@ extension Supervisor {
         let deadline = monotonicNow() + UInt64(max(0, graceSeconds) * 1e9)
         lock.withLock {
             shuttingDown = true
-            // Replicas never finish on their own: they are stopped now, invocations get the grace period.
-            for agent in agents.values { stopReplicasLocked(agent) }
+            // Replicas never finish on their own: plain ones are stopped now; serving ones first
+            // finish the invocations queued for them, within the same grace period.
+            for agent in agents.values where !agent.record.serve { stopReplicasLocked(agent) }
             lock.broadcast()
-            while executing > 0 && monotonicNow() < deadline { lock.wait(untilMonotonic: deadline) }
-            // Past the grace period: nothing more starts, and what runs is killed.
-            for agent in agents.values { agent.pending = [] }
+            while busyLocked && monotonicNow() < deadline { lock.wait(untilMonotonic: deadline) }
+            // Past the grace period (or drained): nothing more starts, and what runs is killed.
+            for agent in agents.values {
+                agent.pending = []
+                stopReplicasLocked(agent)
+            }
             // Every live run is marked, so one still being set up closes its stop pipe at once.
             for liveRun in live.values {
                 liveRun.stopRequested = true
                 if liveRun.stopWriter >= 0 { close(liveRun.stopWriter) }
                 liveRun.stopWriter = -1
             }
-            while executing > 0 { lock.wait(untilMonotonic: monotonicNow() + 1_000_000_000) }
+            while executing > 0 || replicaThreads > 0 { lock.wait(untilMonotonic: monotonicNow() + 1_000_000_000) }
         }
+    }
+
+    /// True while invocations run or wait (lock held): sandboxes of their own, or served by replicas.
+    private var busyLocked: Bool {
+        executing > 0 || agents.values.contains { $0.record.serve && (!$0.pending.isEmpty || $0.replicas.contains { $0.serving != nil }) }
     }
 }

@@ -16,13 +16,28 @@ final class ReplicaSlot: @unchecked Sendable {
     /// policy does not restart, or in a crash loop.
     var stopped = false, exited = false, crashLooping = false
     var lastMessage = ""
+    /// Serving replicas (Supervisor+Serving.swift): the write end of the sandbox's stdin, the
+    /// invocation being served and the line waiting to be written for it, and since when it is idle.
+    var stdinWriter: Int32 = -1
+    var serving: String?
+    var outbox: [UInt8]?
+    var servingDeadline: UInt64 = .max
+    var idleSince = monotonicNow()
+    /// Added by scaling up (may be retired when idle), as opposed to the agent's minimum.
+    var scaled = false
 
     init(index: Int) { self.index = index }
+
+    /// Ready to take an invocation: its sandbox's stdin is open and it serves none.
+    var isIdle: Bool { stdinWriter >= 0 && serving == nil && !stopped }
+    /// Counts toward the agent's replicas (not given up).
+    var isActive: Bool { !stopped && !exited && !crashLooping }
 
     var state: String {
         if crashLooping { return "crash_loop" }
         if exited { return "exited" }
         if stopped { return "stopped" }
+        if serving != nil { return "serving" }
         return live != nil ? "running" : "backoff"
     }
 
@@ -39,15 +54,22 @@ extension Supervisor {
         stopReplicasLocked(agent)
         agent.replicas = []
         guard !shuttingDown else { return }
-        agent.replicas = (0..<agent.record.replicas).map { ReplicaSlot(index: $0) }
-        for slot in agent.replicas {
-            executing += 1
-            if !startDetachedThread({ [self] in superviseReplica(slot, of: agent) }) {
-                executing -= 1
-                slot.stopped = true
-                slot.lastMessage = "no thread could be started for the replica"
-            }
+        for _ in 0..<agent.record.replicas { addReplicaLocked(agent) }
+    }
+
+    /// Starts one more replica slot for the agent (lock held).
+    @discardableResult
+    func addReplicaLocked(_ agent: DeployedAgent, scaled: Bool = false) -> ReplicaSlot {
+        let slot = ReplicaSlot(index: (agent.replicas.map(\.index).max() ?? -1) + 1)
+        slot.scaled = scaled
+        agent.replicas.append(slot)
+        replicaThreads += 1
+        if !startDetachedThread({ [self] in superviseReplica(slot, of: agent) }) {
+            replicaThreads -= 1
+            slot.stopped = true
+            slot.lastMessage = "no thread could be started for the replica"
         }
+        return slot
     }
 
     /// Stops the agent's replicas: none restarts again, and running ones are killed (lock held).
@@ -66,10 +88,12 @@ extension Supervisor {
     /// A replica's life on its own thread: run, then restart per the agent's policy with
     /// exponential backoff, until it is stopped, the policy says no, or it is crash-looping.
     func superviseReplica(_ slot: ReplicaSlot, of agent: DeployedAgent) {
-        defer { lock.withLock { executing -= 1; lock.broadcast() } }
+        defer { lock.withLock { replicaThreads -= 1; lock.broadcast() } }
         while let (record, spec, liveRun) = nextReplicaRun(slot, of: agent) {
             try? store.saveAccepted(record, input: [])
+            let io = agent.record.serve ? startServing(slot, of: agent, run: record.id, live: liveRun) : nil
             let ended = runToEnd(record, spec: spec, live: liveRun)
+            if let io { stopServing(slot, of: agent, io) }
             guard let delay = replicaEnded(ended, slot, of: agent) else { return }
             let deadline = monotonicNow() + delay
             lock.withLock {
@@ -105,7 +129,10 @@ extension Supervisor {
             slot.live = nil
             slot.lastMessage = ended.message
             defer { lock.broadcast() }
-            if slot.stopped || shuttingDown { return nil }
+            if slot.stopped || shuttingDown {
+                if slot.scaled { agent.replicas.removeAll { $0 === slot } }   // retired: out of the listing
+                return nil
+            }
             let failed = ended.state != .succeeded
             switch agent.record.restart {
             case .never: slot.exited = true; return nil

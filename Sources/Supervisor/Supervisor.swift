@@ -9,6 +9,9 @@ public struct DeployOptions: Sendable {
     public var queueLimit: Int?
     public var replicas: Int?
     public var restart: RestartPolicy?
+    public var serve: Bool?
+    public var maxReplicas: Int?
+    public var idleSeconds: Double?
     public init(concurrency: Int? = nil, queueLimit: Int? = nil, replicas: Int? = nil, restart: RestartPolicy? = nil) {
         self.concurrency = concurrency; self.queueLimit = queueLimit; self.replicas = replicas; self.restart = restart
     }
@@ -41,6 +44,8 @@ public final class Supervisor: @unchecked Sendable {
         var stopRequested = false
         /// The sandbox's cgroup name, once it is being set up (for `stop`'s SIGTERM).
         var cgroupName: String?
+        /// For a serving replica: the pipe ends its sandbox gets as stdin and stdout.
+        var replicaIO: (stdinReader: Int32, stdoutWriter: Int32)?
         init(input: [UInt8]) { self.input = input }
     }
 
@@ -57,6 +62,8 @@ public final class Supervisor: @unchecked Sendable {
     var shuttingDown = false
     /// Runs being executed on their threads (the drain waits for 0).
     var executing = 0
+    /// Replica supervision threads alive (the shutdown waits for 0 after stopping replicas).
+    var replicaThreads = 0
 
     /// Opens the state store and loads what it holds (no recovery yet: call `recover()`).
     public init(config: SupervisorConfig) throws(SupervisorError) {
@@ -89,19 +96,23 @@ public final class Supervisor: @unchecked Sendable {
                                           queueLimit: options.queueLimit ?? existing?.record.queueLimit ?? config.queueLimit,
                                           replicas: options.replicas ?? existing?.record.replicas ?? 0,
                                           restart: options.restart ?? existing?.record.restart ?? .onFailure)
+            var deployment = record
+            deployment.serve = options.serve ?? existing?.record.serve ?? false
+            deployment.idleSeconds = options.idleSeconds ?? existing?.record.idleSeconds ?? 60
+            deployment.maxReplicas = max(options.maxReplicas ?? existing?.record.maxReplicas ?? 0, deployment.replicas, deployment.serve ? 1 : 0)
             var records = agentOrder.compactMap { agents[$0]?.record }
-            if let index = records.firstIndex(where: { $0.name == spec.name }) { records[index] = record } else { records.append(record) }
+            if let index = records.firstIndex(where: { $0.name == spec.name }) { records[index] = deployment } else { records.append(deployment) }
             try store.saveAgents(records)   // durable before the caller hears it is deployed
             if let existing {
-                existing.record = record
+                existing.record = deployment
                 existing.spec = spec
             } else {
-                agents[spec.name] = DeployedAgent(record: record, spec: spec)
+                agents[spec.name] = DeployedAgent(record: deployment, spec: spec)
                 agentOrder.append(spec.name)
             }
             dispatchLocked(spec.name)
             if let agent = agents[spec.name] { restartReplicasLocked(agent) }
-            return record
+            return deployment
         }
     }
 
@@ -131,7 +142,8 @@ public final class Supervisor: @unchecked Sendable {
                     ("concurrency", .number(JSONNumber(agent.record.concurrency))),
                     ("queue_limit", .number(JSONNumber(agent.record.queueLimit))),
                     ("running", .number(JSONNumber(agent.running))), ("queued", .number(JSONNumber(agent.pending.count))),
-                    ("restart", .string(agent.record.restart.rawValue)),
+                    ("restart", .string(agent.record.restart.rawValue)), ("serve", .bool(agent.record.serve)),
+                    ("max_replicas", .number(JSONNumber(agent.record.maxReplicas))),
                     ("replicas", .array(agent.replicas.map(\.json))),
                 ]))
             }
