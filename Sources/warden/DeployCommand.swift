@@ -6,7 +6,8 @@ enum DeployCommand: WardenCommand {
     static let name = "deploy"
     static let summary = "Deploys an agent spec to the supervisor (warden serve)."
     static let usage = """
-        usage: warden deploy SPEC [--concurrency N] [--queue-limit N] [--replicas N] [--restart POLICY] [--socket PATH]
+        usage: warden deploy SPEC [--concurrency N] [--queue-limit N] [--replicas N] [--restart POLICY]
+                             [--serve [--max-replicas N] [--idle-seconds S]] [--socket PATH]
                warden deploy --update NAME [SPEC] [--concurrency N] [--queue-limit N]
                warden deploy --remove NAME
 
@@ -22,6 +23,11 @@ enum DeployCommand: WardenCommand {
           --replicas N       also keep N long-lived sandboxes of the agent running (default 0)
           --restart POLICY   when a replica is restarted: never, on-failure (default) or always;
                              with exponential backoff, and no more restarts once it crash-loops
+          --serve            the replicas answer the agent's invocations (JSON lines on stdio:
+                             {"id", "input"} in, {"id", "output", "status"} out) instead of a fresh
+                             sandbox per invocation; --replicas is then the minimum
+          --max-replicas N   with --serve: scale up to N replicas while invocations wait
+          --idle-seconds S   with --serve: retire a scaled-up replica after S idle seconds (60)
           --socket PATH      the supervisor's socket (default: $WARDEN_SOCKET, else as warden serve)
 
         exit status: 0 done; 1 refused (the message says why) or no supervisor; 2 usage error.
@@ -42,6 +48,15 @@ enum DeployCommand: WardenCommand {
                 if let value = try cursor.value(for: "--queue-limit") { fields.append(("queueLimit", try number(value, "--queue-limit"))); continue }
                 if let value = try cursor.value(for: "--replicas") { fields.append(("replicas", try number(value, "--replicas"))); continue }
                 if let value = try cursor.value(for: "--restart") { fields.append(("restart", .string(value))); continue }
+                if cursor.flag("--serve") { fields.append(("serve", .bool(true))); continue }
+                if let value = try cursor.value(for: "--max-replicas") { fields.append(("maxReplicas", try number(value, "--max-replicas"))); continue }
+                if let value = try cursor.value(for: "--idle-seconds") {
+                    guard let seconds = Double(value), seconds > 0, let number = JSONNumber(seconds) else {
+                        throw UsageError("--idle-seconds needs a positive number, got '\(value)'")
+                    }
+                    fields.append(("idleSeconds", .number(number)))
+                    continue
+                }
                 if head.hasPrefix("-") { throw UsageError("unknown option \(head)") }
                 positional.append(cursor.next() ?? "")
             }
