@@ -55,25 +55,7 @@ extension Supervisor {
         lock.withLock { liveRun.cgroupName = groupName }
         var opened: [Int32] = []
         defer { for fd in opened { close(fd) } }
-        do throws(SupervisorError) {
-            for stream in ["stdout", "stderr"] {
-                let path = store.logPath(record.id, stream: stream)
-                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
-                guard fd >= 0 else { throw .system("cannot create", path) }
-                opened.append(fd)
-            }
-            settings.stdout = .descriptor(opened[0])
-            settings.stderr = .descriptor(opened[1])
-            if let replicaIO = liveRun.replicaIO {
-                // A serving replica: stdout goes to the supervisor's reader (answers, copied to the
-                // log there), unbounded because a replica lives long; stdin comes from its feeder.
-                settings.stdout = .descriptor(replicaIO.stdoutWriter)
-                settings.outputLimit = .max
-            }
-            let stop = try stopPipe(for: liveRun)
-            opened.append(stop)
-            settings.stop = stop
-        } catch {
+        do throws(SupervisorError) { try prepareOutputs(record.id, liveRun, &settings, &opened) } catch {
             fail(&record, error.message)
             return nil
         }
@@ -93,26 +75,67 @@ extension Supervisor {
                     return nil
                 }
             }
-            var broker = spec.broker.map { BrokerSettings(policy: $0, workspace: nil, spec: spec) }
-            let temporaryWorkspace = try broker?.hostWorkspace(for: &request)
-            defer { try? temporaryWorkspace?.remove() }
-            var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?
-            if let broker {
-                do { brokerRun = try broker.start(runID: record.id, trace: settings.trace) } catch {
-                    fail(&record, "cannot start the broker: \(error)")
-                    return nil
-                }
-                brokerRun?.broker.attach(&request, &settings)
+            let result = try withBroker(spec, &record, &request, &settings) { (request, settings) throws(SandboxRun.Error) in
+                let result = try SandboxRun.execute(request, settings: settings)
+                metrics.launched(seconds: Double(result.report.setupNanos) / 1e9)
+                return result
             }
-            defer { brokerRun?.tools.stop(); brokerRun?.broker.stop() }
-            let result = try SandboxRun.execute(request, settings: settings)
-            metrics.launched(seconds: Double(result.report.setupNanos) / 1e9)
+            if result == nil { closeTrace(settings.trace, record) }
             return result
         } catch {
             fail(&record, error.description)
             record.exitStatus = error.code == .exec ? (error.errno == ENOENT ? 127 : 126) : error.code == .configuration ? 2 : 1
+            closeTrace(settings.trace, record)
             return nil
         }
+    }
+
+    /// Ends the trace of a run that never started (a live daemon must not leave it open).
+    private func closeTrace(_ trace: TraceRecorder?, _ record: RunRecord) {
+        _ = try? trace?.finish(RunEnd(status: "error", exitCode: nil, reason: record.message))
+    }
+
+    /// The run's log files as its stdout and stderr (or a serving replica's pipes), and its stop pipe.
+    private func prepareOutputs(_ id: String, _ liveRun: LiveRun, _ settings: inout SandboxRun.Settings,
+                                _ opened: inout [Int32]) throws(SupervisorError) {
+        for stream in ["stdout", "stderr"] {
+            let path = store.logPath(id, stream: stream)
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw .system("cannot create", path) }
+            opened.append(fd)
+        }
+        settings.stdout = .descriptor(opened[0])
+        settings.stderr = .descriptor(opened[1])
+        if let replicaIO = liveRun.replicaIO {
+            // A serving replica: stdout goes to the supervisor's reader (answers, copied to the
+            // log there), unbounded because a replica lives long; stdin comes from its feeder.
+            settings.stdout = .descriptor(replicaIO.stdoutWriter)
+            settings.outputLimit = .max
+        }
+        let stop = try stopPipe(for: liveRun)
+        opened.append(stop)
+        settings.stop = stop
+    }
+
+    /// Runs `body` with the spec's broker (and MCP servers) started when it has a `broker`
+    /// section, exactly as `warden run` does; nil (record marked) if the broker cannot start.
+    private func withBroker(_ spec: AgentSpec, _ record: inout RunRecord, _ request: inout SandboxRun.Request,
+                            _ settings: inout SandboxRun.Settings,
+                            _ body: (SandboxRun.Request, SandboxRun.Settings) throws(SandboxRun.Error) -> SandboxRun.Result)
+        throws(SandboxRun.Error) -> SandboxRun.Result? {
+        var broker = spec.broker.map { BrokerSettings(policy: $0, workspace: nil, spec: spec) }
+        let temporaryWorkspace = try broker?.hostWorkspace(for: &request)
+        defer { try? temporaryWorkspace?.remove() }
+        var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?
+        if let broker {
+            do { brokerRun = try broker.start(runID: record.id, trace: settings.trace) } catch {
+                fail(&record, "cannot start the broker: \(error)")
+                return nil
+            }
+            brokerRun?.broker.attach(&request, &settings)
+        }
+        defer { brokerRun?.tools.stop(); brokerRun?.broker.stop() }
+        return try body(request, settings)
     }
 
     /// Marks a run that never started.

@@ -45,32 +45,7 @@ extension Supervisor {
         }
         let (stored, unreadable) = store.loadRuns()
         summary.unreadable = unreadable
-        var requeue: [(RunRecord, [UInt8])] = []
-        var changed: [RunRecord] = []
-        let deployed = Set(loaded.map(\.0.name))
-        for (var run, input) in stored {
-            switch run.state {
-            case .queued where store.hasStarted(run.id) || run.replica != nil, .running:
-                run.state = .interrupted
-                run.message = "the supervisor stopped while the run was running; its sandbox was killed at the next start"
-                run.endedNanos = wallNow()
-                summary.interrupted.append(run.id)
-                changed.append(run)
-            case .queued:
-                if deployed.contains(run.agent), let input {
-                    requeue.append((run, input))
-                    summary.requeued.append(run.id)
-                    continue
-                }
-                run.state = .error
-                run.message = "accepted, but its agent or input was gone after a supervisor restart"
-                run.endedNanos = wallNow()
-                summary.failed.append(run.id)
-                changed.append(run)
-            default:
-                break
-            }
-        }
+        let (requeue, changed) = triage(stored, deployed: Set(loaded.map(\.0.name)), summary: &summary)
         for run in changed { try store.saveRun(run) }
         let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         lock.withLock {
@@ -91,6 +66,36 @@ extension Supervisor {
 }
 
 extension Supervisor {
+    /// Decides the fate of stored runs that were not final: started ones are interrupted (their
+    /// sandboxes are gone), accepted ones with their input and agent are queued again, the rest fail.
+    func triage(_ stored: [(record: RunRecord, input: [UInt8]?)], deployed: Set<String>,
+                summary: inout RecoverySummary) -> (requeue: [(RunRecord, [UInt8])], changed: [RunRecord]) {
+        var requeue: [(RunRecord, [UInt8])] = []
+        var changed: [RunRecord] = []
+        for (var run, input) in stored {
+            switch run.state {
+            case .queued where store.hasStarted(run.id) || run.replica != nil, .running:
+                run.state = .interrupted
+                run.message = "the supervisor stopped while the run was running; its sandbox was killed at the next start"
+                summary.interrupted.append(run.id)
+            case .queued:
+                if deployed.contains(run.agent), let input {
+                    requeue.append((run, input))
+                    summary.requeued.append(run.id)
+                    continue
+                }
+                run.state = .error
+                run.message = "accepted, but its agent or input was gone after a supervisor restart"
+                summary.failed.append(run.id)
+            default:
+                continue
+            }
+            run.endedNanos = wallNow()
+            changed.append(run)
+        }
+        return (requeue, changed)
+    }
+
     /// Kills and removes the sandboxes of dead supervisors (the Sandbox target's orphan scan),
     /// retrying for a few seconds: right after a kill -9 the dying tasks can keep a group busy.
     static func removeLeftSandboxes() -> [String] {

@@ -62,6 +62,28 @@ struct SupervisorAPITests {
         if script.hasPrefix("cat") { #expect((answer["stdout"] as? String ?? "").hasPrefix(input)) }
     }
 
+    @Test("an entrypoint that cannot be executed: error, 127, and its trace is closed (verifies, nothing open)")
+    func cannotExecute() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = daemon.directory.appendingPathComponent("missing.json")
+        try """
+            {"name": "missing", "policy": "\(SandboxScratch.defaultPolicy.path)", "entrypoint": ["/usr/bin/no-such-program"],
+             "workingDirectory": "/workspace", "environment": {"PATH": "/usr/bin"}}
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        #expect(try daemon.deploy(spec.path).status == 201)
+        let (status, answer) = try daemon.json("POST", "/v1/agents/missing/invocations?wait=true", body: Data())
+        #expect(status == 200)
+        let run = try #require(answer["run"] as? [String: Any])
+        #expect(run["state"] as? String == "error")
+        #expect(run["exit_status"] as? Int == 127)
+        let id = try #require(run["id"] as? String)
+        let verified = try daemon.json("GET", "/v1/traces/\(id)/verify")
+        #expect(verified.object["ok"] as? Bool == true, "\(verified.object)")
+        #expect((verified.object["open_runs"] as? [Any])?.isEmpty == true, "\(verified.object)")
+    }
+
     @Test("bad deploy requests are refused with the field named, and nothing is stored", arguments: [
         ("{\"spec\": 3}", "$.spec"),
         ("{\"spce\": \"/x.json\"}", "spce"),
