@@ -1,4 +1,5 @@
 import HostOS
+import Specs
 
 /// A histogram with fixed upper bounds, rendered the Prometheus way (cumulative `le` buckets,
 /// `+Inf`, `_sum`, `_count`).
@@ -45,7 +46,45 @@ final class Metrics: @unchecked Sendable {
     private var launch = Histogram(bounds: Histogram.latencyBounds)
     private var duration = Histogram(bounds: Histogram.latencyBounds)
     private var accepted: UInt64 = 0
+    private var traceRecords: [String: UInt64] = [:]
+    private var toolCalls: [String: UInt64] = [:]
+    private var guardrails: [String: UInt64] = [:]
+    private var seccompDenials: UInt64 = 0
+    private var tokens: [String: UInt64] = ["input": 0, "output": 0]
+
+    /// Label values kept as they are; anything else is counted as "other" (bounded label sets).
+    static let recordTypes: Set<String> = ["run.start", "run.end", "process.spawn", "process.exit", "output.chunk", "output.dropped",
+                                           "seccomp.denial", "limit.event", "model.request", "tool.call", "guardrail.decision",
+                                           "trace.recovered"]
+    static let toolDecisions: Set<String> = ["allowed", "denied", "rate_limited", "over_budget"]
+    static let verdicts: Set<String> = ["allow", "deny", "modify", "warn", "escalate"]
     private var restarts: UInt64 = 0
+
+    /// Counts what one finished run's trace holds: records by type, tool calls by decision,
+    /// guardrail decisions by verdict, seccomp denials, model tokens.
+    func observeTrace(_ records: [(type: String, body: JSONObject)]) {
+        lock.withLock {
+            for (type, body) in records {
+                traceRecords[Self.recordTypes.contains(type) ? type : "other", default: 0] += 1
+                switch type {
+                case "tool.call":
+                    let decision = body["decision"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? ""
+                    toolCalls[Self.toolDecisions.contains(decision) ? decision : "other", default: 0] += 1
+                case "guardrail.decision":
+                    let verdict = body["verdict"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? ""
+                    guardrails[Self.verdicts.contains(verdict) ? verdict : "other", default: 0] += 1
+                case "seccomp.denial":
+                    seccompDenials += 1
+                case "model.request":
+                    for (key, label) in [("input_tokens", "input"), ("output_tokens", "output")] {
+                        if case .number(let n)? = body[key], let count = n.uint64 { tokens[label, default: 0] += count }
+                    }
+                default:
+                    break
+                }
+            }
+        }
+    }
 
     func replicaRestarted() { lock.withLock { restarts += 1 } }
     func invocationAccepted() { lock.withLock { accepted += 1 } }
@@ -83,6 +122,24 @@ final class Metrics: @unchecked Sendable {
             family("warden_invocations_rejected_total", "counter", "Invocations refused by reason.")
             for (reason, count) in rejected.sorted(by: { $0.key < $1.key }) {
                 text += "warden_invocations_rejected_total{reason=\"\(reason)\"} \(count)\n"
+            }
+            family("warden_trace_records_total", "counter", "Trace records written by finished runs, by record type.")
+            for type in (Self.recordTypes.union(["other"])).sorted() {
+                text += "warden_trace_records_total{type=\"\(type)\"} \(traceRecords[type] ?? 0)\n"
+            }
+            family("warden_tool_calls_total", "counter", "Broker tool calls of finished runs, by policy decision.")
+            for decision in (Self.toolDecisions.union(["other"])).sorted() {
+                text += "warden_tool_calls_total{decision=\"\(decision)\"} \(toolCalls[decision] ?? 0)\n"
+            }
+            family("warden_guardrail_decisions_total", "counter", "Guardrail decisions of finished runs, by verdict.")
+            for verdict in (Self.verdicts.union(["other"])).sorted() {
+                text += "warden_guardrail_decisions_total{verdict=\"\(verdict)\"} \(guardrails[verdict] ?? 0)\n"
+            }
+            family("warden_seccomp_denials_total", "counter", "Syscalls denied by seccomp (audited) in finished runs.")
+            text += "warden_seccomp_denials_total \(seccompDenials)\n"
+            family("warden_model_tokens_total", "counter", "Model tokens of finished runs' model requests, by direction.")
+            for direction in ["input", "output"] {
+                text += "warden_model_tokens_total{direction=\"\(direction)\"} \(tokens[direction] ?? 0)\n"
             }
             family("warden_queue_wait_seconds", "histogram", "Time from acceptance to the start of the sandbox launch.")
             queueWait.render("warden_queue_wait_seconds", into: &text)

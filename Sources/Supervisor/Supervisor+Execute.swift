@@ -21,7 +21,14 @@ extension Supervisor {
             lock.broadcast()
             if agents[record.agent] === agent { dispatchLocked(record.agent) }
         }
+        observeTrace(of: record)
         applyRetention()
+    }
+
+    /// Feeds the metrics from a finished run's trace (after its caller has been answered).
+    func observeTrace(of record: RunRecord) {
+        guard record.traced, let scan = try? traceDirectory.readRun(record.id) else { return }
+        metrics.observeTrace(scan.records.map { ($0.record.type.rawValue, $0.record.body) })
     }
 
     /// Runs the sandbox and stores the outcome; returns the final record.

@@ -94,6 +94,7 @@ extension Supervisor {
             let io = agent.record.serve ? startServing(slot, of: agent, run: record.id, live: liveRun) : nil
             let ended = runToEnd(record, spec: spec, live: liveRun)
             if let io { stopServing(slot, of: agent, io) }
+            observeTrace(of: ended)
             guard let delay = replicaEnded(ended, slot, of: agent) else { return }
             let deadline = monotonicNow() + delay
             lock.withLock {

@@ -111,14 +111,31 @@ struct SupervisorQueueTests {
         let daemon = try TestDaemon()
         defer { daemon.cleanUp() }
         try daemon.start()
-        let spec = try TestAgents.spec(in: daemon.directory, name: "quick", script: "echo hi")
+        // mkdir under an audit rule: each run has one seccomp denial in its trace (see TraceRunTests).
+        let spec = try TestAgents.spec(in: daemon.directory, name: "quick", script: "mkdir /workspace/x; echo hi") { policy in
+            guard var seccomp = policy["seccomp"] as? [String: Any], var allow = seccomp["allow"] as? [String: Any] else { return }
+            allow["files"] = (allow["files"] as? [String])?.filter { $0 != "mkdir" && $0 != "mkdirat" }
+            seccomp["allow"] = allow
+            seccomp["audit"] = [["errno": "EROFS", "syscalls": ["mkdir", "mkdirat"]]]
+            policy["seccomp"] = seccomp
+        }
         #expect(try daemon.deploy(spec).status == 201)
         for _ in 0..<2 { _ = try daemon.json("POST", "/v1/agents/quick/invocations?wait=true", body: Data()) }
-        let text = String(decoding: try daemon.request("GET", "/metrics").body, as: UTF8.self)
+        // Trace-derived counters are fed just after the caller is answered: wait for them.
+        let deadline = Date().addingTimeInterval(60)
+        var text = ""
+        while Date() < deadline {
+            text = String(decoding: try daemon.request("GET", "/metrics").body, as: UTF8.self)
+            if (try MetricsText(text).value("warden_trace_records_total{type=\"run.end\"}")) == 2 { break }
+            usleep(10_000)
+        }
         let metrics = try MetricsText(text)
         #expect(metrics.value("warden_agents_deployed") == 1)
         #expect(metrics.value("warden_invocations_total{outcome=\"succeeded\"}") == 2)
         #expect(metrics.value("warden_launch_latency_seconds_count") == 2)
+        #expect(metrics.value("warden_trace_records_total{type=\"run.end\"}") == 2)
+        #expect(metrics.value("warden_seccomp_denials_total") == 2)
+        #expect(metrics.value("warden_tool_calls_total{decision=\"allowed\"}") == 0)
         #expect(!text.contains("run-") && !text.contains("quick"), "no run ids or agent names as labels")
     }
 }

@@ -140,7 +140,8 @@ public struct DaemonError: Error, CustomStringConvertible {
 /// of a "gate" directory at /gate, which the test opens by creating files in it (no sleeps).
 public enum TestAgents {
     /// Writes policy (with /gate) and spec for `script`; returns the spec path.
-    public static func spec(in directory: URL, name: String, script: String, gate: URL? = nil) throws -> String {
+    public static func spec(in directory: URL, name: String, script: String, gate: URL? = nil,
+                            adjustPolicy: ((inout [String: Any]) -> Void)? = nil) throws -> String {
         let data = try Data(contentsOf: SandboxScratch.defaultPolicy)
         guard var policy = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               var filesystem = policy["filesystem"] as? [String: Any], var binds = filesystem["binds"] as? [[String: Any]] else {
@@ -152,6 +153,7 @@ public enum TestAgents {
         }
         filesystem["binds"] = binds
         policy["filesystem"] = filesystem
+        adjustPolicy?(&policy)
         let policyURL = directory.appendingPathComponent("\(name)-policy.json")
         try JSONSerialization.data(withJSONObject: policy).write(to: policyURL)
         let spec: [String: Any] = [
