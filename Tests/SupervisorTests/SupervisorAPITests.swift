@@ -84,6 +84,22 @@ struct SupervisorAPITests {
         #expect((verified.object["open_runs"] as? [Any])?.isEmpty == true, "\(verified.object)")
     }
 
+    @Test("a spec with a broker section gets its broker, as with warden run: the agent reaches it from its sandbox")
+    func broker() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let spec = try TestAgents.spec(in: daemon.directory, name: "asker",
+                                       script: "curl -sS -H \"Authorization: Bearer $OPENAI_API_KEY\" \"$OPENAI_BASE_URL/models\"",
+                                       extra: ["broker": [String: Any]()])
+        #expect(try daemon.deploy(spec).status == 201)
+        let (status, answer) = try daemon.json("POST", "/v1/agents/asker/invocations?wait=true", body: Data())
+        #expect(status == 200)
+        #expect((answer["run"] as? [String: Any])?["exit_status"] as? Int == 0, "\(answer)")
+        let models = try JSONSerialization.jsonObject(with: Data((answer["stdout"] as? String ?? "").utf8)) as? [String: Any]
+        #expect((models?["data"] as? [[String: Any]])?.isEmpty == false, "\(answer)")
+    }
+
     @Test("bad deploy requests are refused with the field named, and nothing is stored", arguments: [
         ("{\"spec\": 3}", "$.spec"),
         ("{\"spce\": \"/x.json\"}", "spce"),

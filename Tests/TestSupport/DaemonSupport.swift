@@ -141,7 +141,7 @@ public struct DaemonError: Error, CustomStringConvertible {
 public enum TestAgents {
     /// Writes policy (with /gate) and spec for `script`; returns the spec path.
     public static func spec(in directory: URL, name: String, script: String, gate: URL? = nil,
-                            adjustPolicy: ((inout [String: Any]) -> Void)? = nil) throws -> String {
+                            adjustPolicy: ((inout [String: Any]) -> Void)? = nil, extra: [String: Any] = [:]) throws -> String {
         let data = try Data(contentsOf: SandboxScratch.defaultPolicy)
         guard var policy = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               var filesystem = policy["filesystem"] as? [String: Any], var binds = filesystem["binds"] as? [[String: Any]] else {
@@ -156,10 +156,11 @@ public enum TestAgents {
         adjustPolicy?(&policy)
         let policyURL = directory.appendingPathComponent("\(name)-policy.json")
         try JSONSerialization.data(withJSONObject: policy).write(to: policyURL)
-        let spec: [String: Any] = [
+        var spec: [String: Any] = [
             "name": name, "policy": policyURL.path, "entrypoint": ["/bin/sh", "-c", script],
             "workingDirectory": "/workspace", "environment": ["PATH": "/usr/bin:/bin"],
         ]
+        for (key, value) in extra { spec[key] = value }
         let specURL = directory.appendingPathComponent("\(name).json")
         try JSONSerialization.data(withJSONObject: spec).write(to: specURL)
         return specURL.path
