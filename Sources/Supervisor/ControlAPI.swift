@@ -33,9 +33,12 @@ public struct ControlAPI: HTTPHandler {
         case ("GET", 1, "healthz"):
             responder.respond(Self.json(200, .object(["status": .string(supervisor.isShuttingDown ? "draining" : "ok")])))
         case ("GET", 1, "metrics"):
+            // Content negotiation as Prometheus does it: OpenMetrics when the scraper asks for it.
+            let openMetrics = request.headers["accept"]?.contains("application/openmetrics-text") ?? false
             var headers = HTTPHeaders()
-            headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            responder.respond(HTTPResponse(status: 200, headers: headers, body: Array(supervisor.metricsText().utf8)))
+            headers.add("Content-Type", openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                                                    : "text/plain; version=0.0.4; charset=utf-8")
+            responder.respond(HTTPResponse(status: 200, headers: headers, body: Array(supervisor.metricsText(openMetrics: openMetrics).utf8)))
         default:
             guard parts.first == "v1", parts.count >= 2 else { return responder.respond(Self.error(.notFound, "no such endpoint: \(request.path)")) }
             let work: @Sendable () -> Void = { route(request, Array(parts.dropFirst()), query, responder) }

@@ -95,11 +95,15 @@ final class Metrics: @unchecked Sendable {
     func ran(seconds: Double) { lock.withLock { duration.observe(seconds) } }
 
     /// The exposition text, given the gauges read from the supervisor's state now.
-    func render(agentsDeployed: Int, runsRunning: Int, queueDepth: Int, shuttingDown: Bool, crashLooping: Int) -> String {
+    /// With `openMetrics`, the OpenMetrics 1.0 form: counter families are named without their
+    /// `_total` suffix (the samples keep it) and the text ends with `# EOF`.
+    func render(agentsDeployed: Int, runsRunning: Int, queueDepth: Int, shuttingDown: Bool, crashLooping: Int,
+                openMetrics: Bool = false) -> String {
         lock.withLock {
             var text = ""
             func family(_ name: String, _ type: String, _ help: String) {
-                text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+                let declared = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+                text += "# HELP \(declared) \(help)\n# TYPE \(declared) \(type)\n"
             }
             family("warden_agents_deployed", "gauge", "Agents deployed on this supervisor.")
             text += "warden_agents_deployed \(agentsDeployed)\n"
@@ -147,6 +151,7 @@ final class Metrics: @unchecked Sendable {
             launch.render("warden_launch_latency_seconds", into: &text)
             family("warden_run_duration_seconds", "histogram", "Agent run time from launch to exit.")
             duration.render("warden_run_duration_seconds", into: &text)
+            if openMetrics { text += "# EOF\n" }
             return text
         }
     }

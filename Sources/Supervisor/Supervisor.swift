@@ -174,13 +174,13 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// The Prometheus text for `/metrics`.
-    public func metricsText() -> String {
+    public func metricsText(openMetrics: Bool = false) -> String {
         let (deployed, running, queued, draining) = lock.withLock {
             (agents.count, agents.values.reduce(0) { $0 + $1.running + $1.replicas.filter { $0.live != nil }.count },
              agents.values.reduce(0) { $0 + $1.pending.count }, shuttingDown)
         }
         return metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining,
-                              crashLooping: crashLoopingReplicas)
+                              crashLooping: crashLoopingReplicas, openMetrics: openMetrics)
     }
 
     /// Whether the supervisor has begun shutting down.

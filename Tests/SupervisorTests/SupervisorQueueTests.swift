@@ -137,5 +137,18 @@ struct SupervisorQueueTests {
         #expect(metrics.value("warden_seccomp_denials_total") == 2)
         #expect(metrics.value("warden_tool_calls_total{decision=\"allowed\"}") == 0)
         #expect(!text.contains("run-") && !text.contains("quick"), "no run ids or agent names as labels")
+        // The same numbers in OpenMetrics form, parsed by prometheus_client's OpenMetrics parser.
+        let open = try daemon.request("GET", "/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"]).body
+        let parser = """
+            import sys
+            from prometheus_client.openmetrics.parser import text_string_to_metric_families
+            families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+            samples = {s.name + str(sorted(s.labels.items())): s.value for f in families.values() for s in f.samples}
+            print(families["warden_invocations"].type, samples["warden_invocations_total[('outcome', 'succeeded')]"],
+                  families["warden_queue_wait_seconds"].type, len(families))
+            """
+        let parsed = try WardenTool.runProcess("/usr/bin/python3", ["-c", parser], input: String(decoding: open, as: UTF8.self))
+        #expect(parsed.status == 0, "prometheus_client refused the OpenMetrics text: \(parsed.stderr)")
+        #expect(parsed.stdout.hasPrefix("counter 2 histogram "), "\(parsed.stdout)")
     }
 }

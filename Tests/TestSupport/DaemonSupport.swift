@@ -79,9 +79,11 @@ public final class TestDaemon: @unchecked Sendable {
     }
 
     /// One HTTP request on the unix socket with curl (a real, independent client); returns status and body.
-    public func request(_ method: String, _ target: String, body: Data? = nil, timeout: Double = 60) throws -> (status: Int, body: Data) {
+    public func request(_ method: String, _ target: String, body: Data? = nil, timeout: Double = 60,
+                        headers: [String] = []) throws -> (status: Int, body: Data) {
         var arguments = ["-sS", "--max-time", String(Int(timeout)), "--unix-socket", socketPath, "-X", method,
                          "-o", "-", "-w", "\n%{http_code}", "http://localhost" + target]
+        for header in headers { arguments += ["-H", header] }
         if let body {
             let file = directory.appendingPathComponent("body-\(UUID().uuidString)")
             try body.write(to: file)
