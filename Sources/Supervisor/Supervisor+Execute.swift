@@ -70,15 +70,21 @@ extension Supervisor {
             var request = try SandboxRun.Request.agent(spec, workspace: nil)
             // A per-invocation deadline may only tighten the spec's (and policy's) wall-clock limit.
             if let seconds = record.deadlineSeconds { request.timeoutNanos = min(UInt64(seconds * 1e9), request.timeoutNanos ?? .max) }
+            let inputCopy = lock.withLock { liveRun.input }
             if let replicaIO = liveRun.replicaIO {
                 request.standardInput = FileDescriptor(rawValue: replicaIO.stdinReader)
             } else {
-                request.standardInput = try inputDescriptor(liveRun.input)
+                request.standardInput = try inputDescriptor(inputCopy)
             }
             lock.withLock { liveRun.input = [] }
             if record.traced {
-                do { settings.trace = try startTrace(record.id, spec: spec, audited: request.auditedSyscalls.map(\.name)) } catch {
+                do {
+                    let recorder = try startTrace(record.id, spec: spec, audited: request.auditedSyscalls.map(\.name))
+                    settings.trace = recorder
+                    if liveRun.replicaIO == nil { try recordInput(inputCopy, in: recorder) }
+                } catch {
                     fail(&record, "cannot start the trace: \(error)")
+                    closeTrace(settings.trace, record)
                     return nil
                 }
             }
@@ -96,6 +102,23 @@ extension Supervisor {
             return nil
         }
     }
+
+    /// Records the invocation's input in its trace before the agent starts: its length and SHA-256,
+    /// and its first 64 KiB (text when UTF-8, else base64), so an audit sees what the agent was given.
+    private func recordInput(_ input: [UInt8], in recorder: TraceRecorder) throws(TraceError) {
+        let kept = Array(input.prefix(64 << 10))
+        var body = JSONObject([("length", .number(JSONNumber(input.count))),
+                               ("sha256", .string(SHA256Digest(hashing: input).hex)),
+                               ("truncated", .bool(kept.count < input.count))])
+        if let text = String(validating: kept, as: UTF8.self) { body["text"] = .string(text) } else {
+            body["base64"] = .string(Base64Text.encode(kept))
+        }
+        _ = try recorder.append(Self.inputRecord, span: recorder.runSpan, parent: nil, body: body)
+    }
+
+    /// The trace record type of an invocation's input (a supervisor record; readers that do not
+    /// know it skip it, and the chain covers it like any other).
+    static let inputRecord = RecordType("invocation.input")
 
     /// Ends the trace of a run that never started (a live daemon must not leave it open).
     private func closeTrace(_ trace: TraceRecorder?, _ record: RunRecord) {

@@ -29,6 +29,10 @@ struct SupervisorAPITests {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         let show = try WardenTool.run(["trace", "show", id], environment: daemon.environment)
         #expect(show.stdout.contains("agent hello  ok (exit 0)"), "\(show.stdout)")
+        let records = try JSONSerialization.jsonObject(with: Data(try WardenTool.run(["trace", "show", id, "--json"], environment: daemon.environment).stdout.utf8)) as? [String: Any]
+        let input = (records?["records"] as? [[String: Any]])?.first { $0["type"] as? String == "invocation.input" }?["body"] as? [String: Any]
+        #expect(input?["text"] as? String == "hi", "the input is in the trace: \(String(describing: records))")
+        #expect(input?["length"] as? Int == 2)
         // The same through the control API.
         let traces = try daemon.json("GET", "/v1/traces").object["traces"] as? [[String: Any]] ?? []
         #expect(traces.contains { $0["run"] as? String == id && $0["status"] as? String == "ok" })
