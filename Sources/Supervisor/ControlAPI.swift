@@ -194,11 +194,11 @@ struct DeployBody {
     }
 }
 
-/// Base64 for output that is not UTF-8 (no Foundation under Sources/).
-enum Base64Text {
+/// Base64 for output that is not UTF-8 (no Foundation under Sources/); the CLI decodes with it too.
+public enum Base64Text {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -214,7 +214,7 @@ enum Base64Text {
     }
 
     /// Decodes what `encode` wrote (characters outside the alphabet are skipped).
-    static func decode(_ text: String) -> [UInt8] {
+    public static func decode(_ text: String) -> [UInt8] {
         var reverse = [UInt8](repeating: 255, count: 256)
         for (index, c) in alphabet.enumerated() { reverse[Int(c)] = UInt8(index) }
         var out: [UInt8] = [], accumulator: UInt32 = 0, bits = 0

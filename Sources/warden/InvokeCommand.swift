@@ -1,5 +1,6 @@
 import Glibc
 import Specs
+import Supervisor
 
 /// `warden invoke`: runs a deployed agent once, through the supervisor.
 enum InvokeCommand: WardenCommand {
@@ -69,7 +70,7 @@ enum InvokeCommand: WardenCommand {
     /// A stream of the answer: text, or base64 for output that is not UTF-8.
     static func output(_ reply: JSONValue?, _ stream: String) -> [UInt8] {
         if case .string(let text)? = reply?[member: stream] { return Array(text.utf8) }
-        if case .string(let encoded)? = reply?[member: stream + "_base64"] { return Base64Decoding.decode(encoded) }
+        if case .string(let encoded)? = reply?[member: stream + "_base64"] { return Base64Text.decode(encoded) }
         return []
     }
 
@@ -93,30 +94,5 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { return }
         offset += n
-    }
-}
-
-/// RFC 4648 base64 decoding (invalid characters are skipped).
-enum Base64Decoding {
-    static func decode(_ text: String) -> [UInt8] {
-        var out: [UInt8] = [], accumulator: UInt32 = 0, bits = 0
-        for c in text.utf8 {
-            let value: UInt32
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(c - UInt8(ascii: "A"))
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(c - UInt8(ascii: "a")) + 26
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(c - UInt8(ascii: "0")) + 52
-            case UInt8(ascii: "+"): value = 62
-            case UInt8(ascii: "/"): value = 63
-            default: continue
-            }
-            accumulator = accumulator << 6 | value
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-            }
-        }
-        return out
     }
 }

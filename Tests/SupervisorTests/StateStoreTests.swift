@@ -37,6 +37,14 @@ struct StateStoreTests {
         #expect(try store.loadAgents() == deployments)
     }
 
+    @Test("base64 round-trips every length and byte (inputs in records, binary output in answers)", arguments: [0, 1, 2, 3, 4, 5, 255, 4096])
+    func base64(length: Int) {
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let encoded = Base64Text.encode(bytes)
+        #expect(encoded == Data(bytes).base64EncodedString())
+        #expect(Base64Text.decode(encoded) == bytes)
+    }
+
     @Test("a crash's leftovers (temporary files) are removed at open; torn records are skipped and reported")
     func leftovers() throws {
         let dir = try Self.scratch()
