@@ -81,6 +81,7 @@ extension Supervisor {
                 do {
                     let recorder = try startTrace(record.id, spec: spec, audited: request.auditedSyscalls.map(\.name))
                     settings.trace = recorder
+                    lock.withLock { liveRun.recorder = recorder }
                     if liveRun.replicaIO == nil { try recordInput(inputCopy, in: recorder) }
                 } catch {
                     fail(&record, "cannot start the trace: \(error)")
@@ -105,11 +106,12 @@ extension Supervisor {
 
     /// Records the invocation's input in its trace before the agent starts: its length and SHA-256,
     /// and its first 64 KiB (text when UTF-8, else base64), so an audit sees what the agent was given.
-    private func recordInput(_ input: [UInt8], in recorder: TraceRecorder) throws(TraceError) {
+    func recordInput(_ input: [UInt8], in recorder: TraceRecorder, invocation: String? = nil) throws(TraceError) {
         let kept = Array(input.prefix(64 << 10))
         var body = JSONObject([("length", .number(JSONNumber(input.count))),
                                ("sha256", .string(SHA256Digest(hashing: input).hex)),
                                ("truncated", .bool(kept.count < input.count))])
+        if let invocation { body["invocation"] = .string(invocation) }
         if let text = String(validating: kept, as: UTF8.self) { body["text"] = .string(text) } else {
             body["base64"] = .string(Base64Text.encode(kept))
         }

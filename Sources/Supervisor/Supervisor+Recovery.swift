@@ -21,6 +21,8 @@ public struct RecoverySummary: Sendable {
     public var tracesClosed: [String] = []
     /// Store files that could not be read.
     public var unreadable: [String] = []
+    /// Anything else recovery could not do (trace recovery refused damage, ...).
+    public var problems: [String] = []
 }
 
 extension Supervisor {
@@ -40,7 +42,7 @@ extension Supervisor {
         summary.cgroupsRemoved = Self.removeLeftSandboxes()
         if access(config.traceDirectory + "/host.index", F_OK) == 0 {
             do throws(TraceError) { summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory).closedRuns } catch {
-                summary.unloadable.append("trace recovery: \(error)")
+                summary.problems.append("trace recovery: \(error)")
             }
         }
         let (stored, unreadable) = store.loadRuns()

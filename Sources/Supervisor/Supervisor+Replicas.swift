@@ -21,6 +21,7 @@ final class ReplicaSlot: @unchecked Sendable {
     var stdinWriter: Int32 = -1
     var serving: String?
     var outbox: [UInt8]?
+    var outboxInput: [UInt8] = []
     var servingDeadline: UInt64 = .max
     var idleSince = monotonicNow()
     /// Added by scaling up (may be retired when idle), as opposed to the agent's minimum.

@@ -1,6 +1,7 @@
 import Glibc
 import HostOS
 import Specs
+import TraceStore
 
 /// Serving replicas: long-lived sandboxes that take an agent's invocations from its queue.
 ///
@@ -64,6 +65,7 @@ extension Supervisor {
             metrics.queueWaited(seconds: Double(monotonicNow() - liveRun.acceptedAt) / 1e9)
             slot.serving = id
             slot.outbox = Self.requestLine(id, liveRun.input)
+            slot.outboxInput = liveRun.input
             let limit = record.deadlineSeconds.map { UInt64($0 * 1e9) } ?? UInt64(agent.spec.limits.wallMilliseconds) * 1_000_000
             slot.servingDeadline = monotonicNow() &+ limit
             liveRun.input = []
@@ -80,7 +82,7 @@ extension Supervisor {
     /// retires an idle scaled-up replica.
     private func feed(_ slot: ReplicaSlot, of agent: DeployedAgent, run runID: String) {
         while true {
-            let work: (line: [UInt8], fd: Int32)? = lock.withLock {
+            let work: (line: [UInt8], fd: Int32, input: [UInt8], id: String?, recorder: TraceRecorder?)? = lock.withLock {
                 while slot.stdinWriter >= 0 && slot.outbox == nil {
                     let now = monotonicNow()
                     let idleEnd = slot.idleSince &+ UInt64(agent.record.idleSeconds * 1e9)
@@ -97,9 +99,12 @@ extension Supervisor {
                 }
                 guard slot.stdinWriter >= 0, let line = slot.outbox else { return nil }
                 slot.outbox = nil
-                return (line, slot.stdinWriter)
+                defer { slot.outboxInput = [] }
+                return (line, slot.stdinWriter, slot.outboxInput, slot.serving, slot.live?.recorder)
             }
             guard let work else { return }
+            // The replica's trace gets each input (its answers are recorded as its output).
+            if let recorder = work.recorder { try? recordInput(work.input, in: recorder, invocation: work.id) }
             // Off the lock: a replica slow to read must not stall the supervisor. EPIPE (it died) is
             // handled when its run ends.
             try? FileDescriptor(rawValue: work.fd).writeAll(work.line)

@@ -44,6 +44,8 @@ public final class Supervisor: @unchecked Sendable {
         var stopRequested = false
         /// The sandbox's cgroup name, once it is being set up (for `stop`'s SIGTERM).
         var cgroupName: String?
+        /// The run's trace once started (a serving replica records each invocation's input in it).
+        var recorder: TraceRecorder?
         /// For a serving replica: the pipe ends its sandbox gets as stdin and stdout.
         var replicaIO: (stdinReader: Int32, stdoutWriter: Int32)?
         init(input: [UInt8]) { self.input = input }

@@ -87,6 +87,6 @@ enum ServeCommand: WardenCommand {
             printError("warden serve: recovered: \(summary.interrupted.count) runs interrupted, \(summary.requeued.count) requeued, "
                        + "\(summary.failed.count) failed, \(summary.cgroupsRemoved.count) sandboxes removed, \(summary.tracesClosed.count) traces closed")
         }
-        for problem in summary.unloadable + summary.unreadable { printError("warden serve: warning: \(problem)") }
+        for problem in summary.unloadable + summary.unreadable + summary.problems { printError("warden serve: warning: \(problem)") }
     }
 }

@@ -63,6 +63,17 @@ struct SupervisorServingTests {
         }
         #expect(replicaRuns.count == 1, "the same replica sandbox served all three")
         #expect(try Self.slots(daemon).first?["restarts"] as? Int == 0)
+        // The replica's trace holds each input (tagged with its invocation) next to its answers.
+        let replicaRun = try #require(replicaRuns.first)
+        let deadline = Date().addingTimeInterval(60)
+        var inputs: [String] = []
+        while Date() < deadline {
+            let records = try daemon.json("GET", "/v1/traces/\(replicaRun)").object["records"] as? [[String: Any]] ?? []
+            inputs = records.filter { $0["type"] as? String == "invocation.input" }.compactMap { ($0["body"] as? [String: Any])?["text"] as? String }
+            if inputs.count == 3 { break }
+            usleep(20_000)
+        }
+        #expect(inputs == ["hello", "again", "fail"])
     }
 
     @Test("waiting invocations scale the replicas up to the maximum; idle ones are retired")
