@@ -86,6 +86,7 @@ extension Supervisor {
                 } catch {
                     fail(&record, "cannot start the trace: \(error)")
                     closeTrace(settings.trace, record)
+                    try? request.standardInput?.close()   // the run never took it
                     return nil
                 }
             }
@@ -94,7 +95,10 @@ extension Supervisor {
                 metrics.launched(seconds: Double(result.report.setupNanos) / 1e9)
                 return result
             }
-            if result == nil { closeTrace(settings.trace, record) }
+            if result == nil {
+                closeTrace(settings.trace, record)
+                try? request.standardInput?.close()   // the broker failed: the run never took it
+            }
             return result
         } catch {
             fail(&record, error.description)

@@ -83,7 +83,8 @@ extension Supervisor {
     private func feed(_ slot: ReplicaSlot, of agent: DeployedAgent, run runID: String) {
         while true {
             let work: (line: [UInt8], fd: Int32, input: [UInt8], id: String?, recorder: TraceRecorder?)? = lock.withLock {
-                while slot.stdinWriter >= 0 && slot.outbox == nil {
+                // A feeder serves one replica run: after a restart, the new run has its own.
+                while slot.stdinWriter >= 0 && slot.outbox == nil && slot.runID == runID {
                     let now = monotonicNow()
                     let idleEnd = slot.idleSince &+ UInt64(agent.record.idleSeconds * 1e9)
                     let retirable = slot.serving == nil && slot.scaled && !slot.stopped && agent.pending.isEmpty
@@ -97,7 +98,7 @@ extension Supervisor {
                     if slot.serving != nil { wake = min(wake, slot.servingDeadline) } else if retirable { wake = min(wake, idleEnd) }
                     lock.wait(untilMonotonic: wake)
                 }
-                guard slot.stdinWriter >= 0, let line = slot.outbox else { return nil }
+                guard slot.stdinWriter >= 0, slot.runID == runID, let line = slot.outbox else { return nil }
                 slot.outbox = nil
                 defer { slot.outboxInput = [] }
                 return (line, slot.stdinWriter, slot.outboxInput, slot.serving, slot.live?.recorder)
