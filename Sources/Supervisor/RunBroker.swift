@@ -3,18 +3,23 @@ import Sandbox
 import Specs
 import TraceStore
 
-// Moved here from warden/RunCommand.swift so that `warden run` and the supervisor start a run's
-// broker the same way.
+// The same steps as `BrokerSettings` in warden/RunCommand.swift (copied from it, not changed), so
+// that the supervisor starts a run's broker exactly as `warden run` does. Once both are merged,
+// `warden run` should use this type and its copy go (kept apart here only to leave RunCommand.swift
+// untouched while it changes on main).
 
-/// What a run's broker needs from the spec: its effective broker policy, workspace and MCP servers.
-public struct BrokerSettings {
+/// What a run's broker needs from the spec: its effective broker policy, workspace, MCP servers
+/// and the models it serves.
+public struct RunBroker {
     public var policy: BrokerPolicy
     public var workspace: String?
     public var spec: AgentSpec
+    /// The models the broker serves.
+    public var models: ModelCatalog
 
     /// The settings for a run of `spec` under its effective broker policy `policy`.
-    public init(policy: BrokerPolicy, workspace: String?, spec: AgentSpec) {
-        self.policy = policy; self.workspace = workspace; self.spec = spec
+    public init(policy: BrokerPolicy, workspace: String?, spec: AgentSpec, models: ModelCatalog = .standard()) {
+        self.policy = policy; self.workspace = workspace; self.spec = spec; self.models = models
     }
 
     public static let fileTools = ["fs.read", "fs.write", "fs.list"]
@@ -34,7 +39,7 @@ public struct BrokerSettings {
     /// Starts the broker (OpenAI and MCP surfaces) and the spec's MCP servers, each in its own sandbox.
     public func start(runID: String, trace: TraceRecorder?) throws -> (broker: BrokerRun, tools: MCPRunTools) {
         let surface = MCPSurface()
-        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: .standard(), mcp: surface)
+        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: models, mcp: surface)
         let servers = spec.mcpServers.map { server in
             MCPServerConfig(name: server.name, command: server.command,
                             environment: Dictionary(server.environment.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))
