@@ -163,16 +163,22 @@ public final class Supervisor: @unchecked Sendable {
         return run
     }
 
-    /// An absolute spec path: as given when absolute, else NAME or NAME.json in the agents directory.
+    /// An absolute spec path: as given when absolute, else NAME.json or NAME in the agents directory.
     func resolveSpecPath(_ given: String) throws(SupervisorError) -> String {
         if given.hasPrefix("/") { return given }
         if let directory = config.agentsDirectory {
-            for candidate in [directory + "/" + given, directory + "/" + given + ".json"] where access(candidate, R_OK) == 0 {
+            // NAME.json first: AgentSpecs keeps an agent's code in a directory named like the agent.
+            for candidate in [directory + "/" + given + ".json", directory + "/" + given] where Self.isRegularFile(candidate) {
                 return candidate
             }
             throw SupervisorError(.invalidSpec, "no spec \"\(given)\" in the agents directory \(directory)")
         }
         throw SupervisorError(.badRequest, "$.spec: the spec path must be absolute (the supervisor's working directory is not yours), got \"\(given)\"")
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// The Prometheus text for `/metrics`.

@@ -104,6 +104,32 @@ struct SupervisorAPITests {
         #expect((models?["data"] as? [[String: Any]])?.isEmpty == false, "\(answer)")
     }
 
+    @Test("deploy by name from the agents directory; update with PUT; retention drops the oldest runs with their files")
+    func agentsDirectoryUpdateRetention() throws {
+        let agents = WardenTool.packageRoot.appendingPathComponent("AgentSpecs").path
+        let daemon = try TestDaemon(extra: "\"agentsDirectory\": \"\(agents)\", \"runRetention\": 2")
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let deployed = try daemon.json("POST", "/v1/agents", body: Data("{\"spec\": \"hello\"}".utf8))
+        #expect(deployed.status == 201)
+        #expect((deployed.object["agent"] as? [String: Any])?["spec"] as? String == agents + "/hello.json")
+        let updated = try daemon.json("PUT", "/v1/agents/hello", body: Data("{\"concurrency\": 7}".utf8))
+        #expect(updated.status == 200)
+        let listed = try daemon.json("GET", "/v1/agents").object["agents"] as? [[String: Any]] ?? []
+        #expect(listed.first?["concurrency"] as? Int == 7)
+        #expect(try daemon.json("PUT", "/v1/agents/nobody", body: Data("{}".utf8)).status == 404)
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let answer = try daemon.json("POST", "/v1/agents/hello/invocations?wait=true", body: Data()).object
+            ids.append(try #require((answer["run"] as? [String: Any])?["id"] as? String))
+        }
+        let runs = try daemon.waitForRuns { $0.count == 2 }
+        #expect(Set(runs.keys) == Set(ids.suffix(2)), "the oldest run was dropped")
+        #expect(!FileManager.default.fileExists(atPath: daemon.stateDirectory + "/runs/\(ids[0]).json"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.stateDirectory + "/logs/\(ids[0]).stdout"))
+        #expect(try daemon.request("GET", "/v1/runs/\(ids[0])").status == 404)
+    }
+
     @Test("bad deploy requests are refused with the field named, and nothing is stored", arguments: [
         ("{\"spec\": 3}", "$.spec"),
         ("{\"spce\": \"/x.json\"}", "spce"),
