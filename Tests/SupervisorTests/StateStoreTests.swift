@@ -1,6 +1,7 @@
 import Foundation
 import Specs
 import Testing
+import TestSupport
 @testable import Supervisor
 
 /// The state store and the configuration, in process (no daemon).
@@ -100,6 +101,14 @@ struct StateStoreTests {
             #expect(error.message.hasPrefix(path + ":1:"), "\(error.message)")
             #expect(error.message.contains(mentions), "\(error.message)")
         }
+    }
+
+    @Test("the example configuration next to the systemd unit loads")
+    func exampleConfig() throws {
+        let path = WardenTool.packageRoot.appendingPathComponent("Scripts/warden-serve.example.json").path
+        let config = try SupervisorConfig.load(path: path)
+        #expect(config.agentsDirectory == "/etc/warden/agents")
+        #expect(config.graceSeconds == 30)
     }
 
     @Test("defaults: the socket and state paths for root and for users")
