@@ -72,8 +72,14 @@ let package = Package(
             dependencies: ["HostOS", "Specs", "HTTPServer", "Guardrails", "TraceStore", "Sandbox", "Inference"]
         ),
 
+        // The supervisor service (`warden serve`): agent registry, invocations, state store, control API, metrics.
+        .target(
+            name: "Supervisor",
+            dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "HTTPServer", "Broker"]
+        ),
+
         // The command-line tool: argument parsing and one file per command group; no logic.
-        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference", "Broker"]),
+        .executableTarget(name: "warden", dependencies: ["HostOS", "Specs", "Sandbox", "TraceStore", "Inference", "Broker", "Supervisor", "HTTPServer"]),
 
         // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
         .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
@@ -91,5 +97,6 @@ let package = Package(
         .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Specs", "TestSupport"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "HTTPServer", "Guardrails", "Specs", "TraceStore", "Sandbox", "Inference", "HostOS", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HTTPServer", "Specs", "HostOS", "TestSupport"]),
     ]
 )

@@ -45,6 +45,13 @@ public final class HTTPClientConnection {
         hostHeader = HTTPURL(host: host, port: port).hostHeader
     }
 
+    /// Connects to the unix stream socket at `path` (the supervisor's control API); requests carry
+    /// `Host: localhost`.
+    public init(unixSocket path: String) throws(HTTPServerError) {
+        fd = try ClientSocket.connectUnix(path: path)
+        hostHeader = "localhost"
+    }
+
     deinit { close() }
 
     /// Closes the socket (idempotent).

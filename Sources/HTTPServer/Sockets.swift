@@ -162,3 +162,67 @@ enum ClientSocket {
         }
     }
 }
+
+extension HTTPServer {
+    /// A listening unix stream socket at `path` with permission bits `mode`, created atomically:
+    /// bound under a temporary name in the same directory, chmod-ed, then renamed over `path`, so
+    /// nobody can connect before the mode is right and no caller ever sees a half-made socket.
+    /// Whatever is at `path` is replaced: the caller decides first whether that is safe.
+    public static func listenUnix(path: String, mode: mode_t = 0o660) throws(HTTPServerError) -> FileDescriptor {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        if fd < 0 { throw .system("socket") }
+        unlink(temporary)
+        var failure: HTTPServerError?
+        if !UnixAddress.with(temporary, { bind(fd, $0, $1) == 0 }) {
+            failure = .system("bind \(temporary)")
+        } else if chmod(temporary, mode) != 0 {
+            failure = .system("chmod \(temporary)")
+        } else if listen(fd, 1024) != 0 {
+            failure = .system("listen \(temporary)")
+        } else if rename(temporary, path) != 0 {
+            failure = .system("rename \(temporary) to \(path)")
+        }
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw failure
+        }
+        return FileDescriptor(rawValue: fd)
+    }
+}
+
+/// `sockaddr_un` for a path (at most 107 bytes, as the kernel allows).
+enum UnixAddress {
+    /// Calls `body` with the address of `path`; false when the path is too long or `body` fails.
+    static func with(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Bool) -> Bool {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !bytes.isEmpty, bytes.count < capacity else { errno = ENAMETOOLONG; return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
+    }
+}
+
+extension ClientSocket {
+    /// Connects to the unix stream socket at `path` (a local connect does not block for long;
+    /// the socket is made non-blocking afterwards, as the reads and writes expect).
+    static func connectUnix(path: String) throws(HTTPServerError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        if fd < 0 { throw .system("socket") }
+        if !UnixAddress.with(path, { Glibc.connect(fd, $0, $1) == 0 }) {
+            let error = HTTPServerError.system("connect \(path)")
+            close(fd)
+            throw error
+        }
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        return fd
+    }
+}

@@ -10,6 +10,12 @@ nonisolated let commands: [any WardenCommand.Type] = [
     ServeModelCommand.self,
     ModelCommand.self,
     TraceCommand.self,
+    ServeCommand.self,
+    DeployCommand.self,
+    PsCommand.self,
+    InvokeCommand.self,
+    LogsCommand.self,
+    StopCommand.self,
 ]
 
 let version = "0.1.0"

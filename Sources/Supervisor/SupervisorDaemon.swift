@@ -1,0 +1,56 @@
+import Glibc
+import HTTPServer
+import HostOS
+
+/// `warden serve` without the command line: the supervisor recovered from its store, serving the
+/// control API on its unix socket, until `shutdown`.
+public final class SupervisorDaemon: Sendable {
+    public let supervisor: Supervisor
+    public let socketPath: String
+    let server: HTTPServer
+
+    /// Opens the store, recovers what a crash left, and starts answering on the control socket.
+    /// Throws `.alreadyRunning` when a live supervisor answers on the socket.
+    public static func start(config: SupervisorConfig) throws(SupervisorError) -> (SupervisorDaemon, RecoverySummary) {
+        // Claim the socket first: a second daemon must not touch the first one's runs or store.
+        let listener = try ControlSocket.listen(path: config.socketPath)
+        let supervisor: Supervisor
+        let summary: RecoverySummary
+        do throws(SupervisorError) {
+            supervisor = try Supervisor(config: config)
+            summary = try supervisor.recover()
+        } catch {
+            try? listener.close()
+            unlink(config.socketPath)
+            throw error
+        }
+        var limits = HTTPServer.Limits()
+        limits.idleTimeout = .seconds(300)
+        limits.writeStallTimeout = .seconds(300)
+        let server = HTTPServer(handler: ControlAPI(supervisor: supervisor), limits: limits)
+        do throws(HTTPServerError) {
+            try server.addListener(listener, tag: 0)
+            try server.start()
+        } catch {
+            server.stop()
+            unlink(config.socketPath)
+            throw SupervisorError(.io, "cannot serve on \(config.socketPath): \(error)")
+        }
+        return (SupervisorDaemon(supervisor: supervisor, socketPath: config.socketPath, server: server), summary)
+    }
+
+    private init(supervisor: Supervisor, socketPath: String, server: HTTPServer) {
+        self.supervisor = supervisor
+        self.socketPath = socketPath
+        self.server = server
+    }
+
+    /// Graceful stop: new invocations are refused (503) while the API keeps answering; running and
+    /// queued ones get `graceSeconds` to finish, then what runs is killed (its trace closed by its
+    /// run); the socket is removed and the server stopped.
+    public func shutdown(graceSeconds: Double) {
+        supervisor.shutdown(graceSeconds: graceSeconds)
+        unlink(socketPath)
+        server.stop()
+    }
+}
