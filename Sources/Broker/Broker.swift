@@ -69,6 +69,7 @@ public final class Broker: HTTPHandler {
 
     /// Nil when the request carries the run's token (`Authorization: Bearer TOKEN`), else the refusal.
     static func authenticate(_ request: HTTPRequest, endpoint: AgentEndpoint) -> BrokerError? {
+        guard endpoint.checksToken else { return nil }
         guard let header = request.headers["authorization"] else {
             return BrokerError(.unauthorized, "missing Authorization header; use the OPENAI_API_KEY this run was given")
         }

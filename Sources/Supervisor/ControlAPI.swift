@@ -1,3 +1,4 @@
+import Broker
 import HTTPServer
 import Specs
 
@@ -18,13 +19,33 @@ import Specs
 /// POST   /v1/runs/{id}/stop[?grace=S], /kill  SIGTERM then SIGKILL after S (default 10) | at once
 ///                                          -> {"run"} | 404 | 409
 /// GET    /v1/traces[/{run}[/verify|/otlp]] the trace directory (TraceAPI.swift)
+/// POST   /v1/chat/completions, GET /v1/models  the shared inference pool's OpenAI-compatible API for
+///                                          local callers (no API key: the socket's mode decides who
+///                                          may call; callers are queued fairly by `user`)
 /// ```
 /// Errors are `{"error": {"message", "code"}}`. Slow work (store writes, waits, sandboxes) runs on
 /// its own thread; the event loop only routes.
 public struct ControlAPI: HTTPHandler {
     let supervisor: Supervisor
+    /// Serves the model API on this socket (listener tag `ControlAPI.modelListener`).
+    let modelAPI: Broker?
+    /// The listener tag the model API's endpoint is registered under.
+    static let modelListener = 0
 
-    public init(supervisor: Supervisor) { self.supervisor = supervisor }
+    public init(supervisor: Supervisor, modelAPI: Broker? = nil) { self.supervisor = supervisor; self.modelAPI = modelAPI }
+
+    /// A broker serving `supervisor.models` to local callers, registered for listener tag `modelListener`.
+    public static func modelBroker(for supervisor: Supervisor) throws(SupervisorError) -> Broker {
+        let broker = Broker(models: supervisor.models, workerThreads: 16)
+        do {
+            broker.register(try AgentEndpoint(runID: "local", token: "", policy: ModelServer.openPolicy(models: supervisor.models.names),
+                                              workspace: nil, trace: nil, fairnessByUser: true, checksToken: false),
+                            listener: modelListener)
+        } catch {
+            throw SupervisorError(.configuration, "the model API's policy: \(error)")
+        }
+        return broker
+    }
 
     public func handle(_ request: HTTPRequest, connection: HTTPConnectionInfo, responder: HTTPResponder) {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
@@ -39,6 +60,9 @@ public struct ControlAPI: HTTPHandler {
             headers.add("Content-Type", openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
                                                     : "text/plain; version=0.0.4; charset=utf-8")
             responder.respond(HTTPResponse(status: 200, headers: headers, body: Array(supervisor.metricsText(openMetrics: openMetrics).utf8)))
+        case (_, _, "v1") where parts.count >= 2 && (parts[1] == "chat" || parts[1] == "models") && modelAPI != nil:
+            modelAPI?.handle(request, connection: HTTPConnectionInfo(listener: Self.modelListener, connection: connection.connection),
+                             responder: responder)
         default:
             guard parts.first == "v1", parts.count >= 2 else { return responder.respond(Self.error(.notFound, "no such endpoint: \(request.path)")) }
             let work: @Sendable () -> Void = { route(request, Array(parts.dropFirst()), query, responder) }

@@ -3,10 +3,7 @@ import Sandbox
 import Specs
 import TraceStore
 
-// The same steps as `BrokerSettings` in warden/RunCommand.swift (copied from it, not changed), so
-// that the supervisor starts a run's broker exactly as `warden run` does. Once both are merged,
-// `warden run` should use this type and its copy go (kept apart here only to leave RunCommand.swift
-// untouched while it changes on main).
+// One way to start a run's broker, for `warden run` and the supervisor's invocations alike.
 
 /// What a run's broker needs from the spec: its effective broker policy, workspace, MCP servers
 /// and the models it serves.

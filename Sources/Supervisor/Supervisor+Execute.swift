@@ -159,7 +159,7 @@ extension Supervisor {
                             _ settings: inout SandboxRun.Settings,
                             _ body: (SandboxRun.Request, SandboxRun.Settings) throws(SandboxRun.Error) -> SandboxRun.Result)
         throws(SandboxRun.Error) -> SandboxRun.Result? {
-        var broker = spec.broker.map { RunBroker(policy: $0, workspace: nil, spec: spec) }
+        var broker = spec.broker.map { RunBroker(policy: $0, workspace: nil, spec: spec, models: models) }
         let temporaryWorkspace = try broker?.hostWorkspace(for: &request)
         defer { try? temporaryWorkspace?.remove() }
         var brokerRun: (broker: BrokerRun, tools: MCPRunTools)?

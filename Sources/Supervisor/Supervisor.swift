@@ -1,3 +1,4 @@
+import Broker
 import Glibc
 import HostOS
 import Specs
@@ -53,6 +54,9 @@ public final class Supervisor: @unchecked Sendable {
 
     public let config: SupervisorConfig
     public let store: StateStore
+    /// The models every run's broker (and the control socket's model API) serves: one inference pool
+    /// shared by all agents, so their requests are batched together and queued fairly.
+    public let models: ModelCatalog
     let metrics = Metrics()
     let lock = ConditionLock()
     var agents: [String: DeployedAgent] = [:]
@@ -70,6 +74,9 @@ public final class Supervisor: @unchecked Sendable {
     /// Opens the state store and loads what it holds (no recovery yet: call `recover()`).
     public init(config: SupervisorConfig) throws(SupervisorError) {
         self.config = config
+        do { models = try ModelCatalog.configured(path: config.modelsPath) } catch {
+            throw SupervisorError(.configuration, error.message)
+        }
         store = try StateStore(directory: config.stateDirectory)
     }
 
@@ -187,8 +194,11 @@ public final class Supervisor: @unchecked Sendable {
             (agents.count, agents.values.reduce(0) { $0 + $1.running + $1.replicas.filter { $0.live != nil }.count },
              agents.values.reduce(0) { $0 + $1.pending.count }, shuttingDown)
         }
-        return metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining,
-                              crashLooping: crashLoopingReplicas, openMetrics: openMetrics)
+        let own = metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining,
+                                 crashLooping: crashLoopingReplicas, openMetrics: openMetrics)
+        // The pool's families (warden_pool_*) in the Prometheus text format; OpenMetrics scrapes get the
+        // supervisor's own families only (the pool's counters are not named the OpenMetrics way).
+        return openMetrics ? own : own + models.prometheusText()
     }
 
     /// Whether the supervisor has begun shutting down.

@@ -27,6 +27,9 @@ public struct SupervisorConfig: Sendable {
     public var stateDirectory: String
     public var traceDirectory: String
     public var agentsDirectory: String?
+    /// A model-serving file (Policies/models.example.json): the shared inference pool's sizing and
+    /// upstream models. nil: the embedded model on a default pool.
+    public var modelsPath: String?
     public var concurrency: Int = 4
     public var queueLimit: Int = 64
     public var outputLimitBytes: Int = 1 << 20
@@ -41,7 +44,7 @@ public struct SupervisorConfig: Sendable {
 
     static let keys = ["socket", "stateDirectory", "traceDirectory", "agentsDirectory", "concurrency", "queueLimit",
                        "outputLimitBytes", "runRetention", "graceSeconds", "restartBackoffMilliseconds", "crashLoopRestarts",
-                       "crashLoopWindowSeconds"]
+                       "crashLoopWindowSeconds", "models"]
 
     /// The defaults for this process's environment and user.
     public init(environment: [String: String] = TraceDirectory.currentEnvironment(), isRoot: Bool = geteuid() == 0) {
@@ -93,6 +96,7 @@ public struct SupervisorConfig: Sendable {
         if let r = object.optional("stateDirectory") { config.stateDirectory = try absolutePath(r) }
         if let r = object.optional("traceDirectory") { config.traceDirectory = try absolutePath(r) }
         if let r = object.optional("agentsDirectory") { config.agentsDirectory = try absolutePath(r) }
+        if let r = object.optional("models") { config.modelsPath = try absolutePath(r) }
         if let r = object.optional("concurrency") { config.concurrency = Int(try r.integer(in: 1...1024)) }
         if let r = object.optional("queueLimit") { config.queueLimit = Int(try r.integer(in: 0...1_000_000)) }
         if let r = object.optional("outputLimitBytes") { config.outputLimitBytes = Int(try r.integer(in: 0...(1 << 30))) }

@@ -1,6 +1,7 @@
 import Glibc
 import HTTPServer
 import HostOS
+import Broker
 
 /// `warden serve` without the command line: the supervisor recovered from its store, serving the
 /// control API on its unix socket, until `shutdown`.
@@ -27,7 +28,13 @@ public final class SupervisorDaemon: Sendable {
         var limits = HTTPServer.Limits()
         limits.idleTimeout = .seconds(300)
         limits.writeStallTimeout = .seconds(300)
-        let server = HTTPServer(handler: ControlAPI(supervisor: supervisor), limits: limits)
+        let modelAPI: Broker
+        do throws(SupervisorError) { modelAPI = try ControlAPI.modelBroker(for: supervisor) } catch {
+            try? listener.close()
+            unlink(config.socketPath)
+            throw error
+        }
+        let server = HTTPServer(handler: ControlAPI(supervisor: supervisor, modelAPI: modelAPI), limits: limits)
         do throws(HTTPServerError) {
             try server.addListener(listener, tag: 0)
             try server.start()
@@ -52,5 +59,6 @@ public final class SupervisorDaemon: Sendable {
         supervisor.shutdown(graceSeconds: graceSeconds)
         unlink(socketPath)
         server.stop()
+        supervisor.models.shutdown()
     }
 }

@@ -2,6 +2,7 @@ import Broker
 import Glibc
 import Sandbox
 import Specs
+import Supervisor
 import TraceStore
 
 /// `warden run`: Runs an agent spec in a sandbox.
@@ -68,10 +69,10 @@ enum RunCommand: WardenCommand {
             RunStart.make(agentName: spec.name, spec: try RunStart.snapshot(path: spec.file),
                           policy: try RunStart.snapshot(path: spec.policyPath), wardenVersion: version)
         }
-        var broker: BrokerSettings?
+        var broker: RunBroker?
         if let policy = spec.broker {
             do {
-                broker = BrokerSettings(policy: policy, workspace: workspace, spec: spec, models: try ModelCatalog.configured(path: modelsPath))
+                broker = RunBroker(policy: policy, workspace: workspace, spec: spec, models: try ModelCatalog.configured(path: modelsPath))
             } catch {
                 printError("warden run: \(error.message)")
                 return ExitCode.usage
@@ -110,7 +111,7 @@ struct RunOptions {
 
     /// Builds the request, runs it, and turns the outcome into output and an exit status.
     func execute(commandName: String, traceStart: (() throws(TraceError) -> RunStart)? = nil,
-                 broker: BrokerSettings? = nil,
+                 broker: RunBroker? = nil,
                  _ makeRequest: () throws(SandboxRun.Error) -> SandboxRun.Request) -> Int32 {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
@@ -189,47 +190,6 @@ struct RunOptions {
         case .exec: return error.errno == ENOENT ? 127 : 126
         case .configuration: return ExitCode.usage
         default: return ExitCode.failure
-        }
-    }
-}
-
-/// What a run's broker needs from the spec: its effective broker policy, workspace and MCP servers.
-struct BrokerSettings {
-    var policy: BrokerPolicy
-    var workspace: String?
-    var spec: AgentSpec
-    /// The models the broker serves (the standard catalog, with `--models FILE` applied).
-    var models: ModelCatalog
-
-    static let fileTools = ["fs.read", "fs.write", "fs.list"]
-
-    /// A fresh host workspace for a run given none whose broker has fs tools: they work on the
-    /// workspace from the host, where the default tmpfs (in the sandbox's own mount namespace)
-    /// cannot be seen. nil when the run keeps its tmpfs (or has its own --workspace).
-    mutating func hostWorkspace(for request: inout SandboxRun.Request) throws(SandboxRun.Error) -> RunWorkspace? {
-        guard workspace == nil, request.workspace == nil, request.workspaceTarget != nil,
-              policy.tools.contains(where: { rule in Self.fileTools.contains { rule.covers($0) } }) else { return nil }
-        let made = try RunWorkspace.temporaryHost(owner: request.identity)
-        request.workspace = made.path
-        workspace = made.path
-        return made
-    }
-
-    /// Starts the broker (OpenAI and MCP surfaces) and the spec's MCP servers, each in its own sandbox.
-    func start(runID: String, trace: TraceRecorder?) throws -> (broker: BrokerRun, tools: MCPRunTools) {
-        let surface = MCPSurface()
-        let broker = try BrokerRun(policy: policy, runID: runID, workspace: workspace, trace: trace, models: models, mcp: surface)
-        let servers = spec.mcpServers.map { server in
-            MCPServerConfig(name: server.name, command: server.command,
-                            environment: Dictionary(server.environment.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))
-        }
-        do {
-            let tools = try MCPRunTools.start(surface: surface, runID: runID, policy: policy, workspace: workspace,
-                                              servers: servers, serverPolicy: spec.policy, codeDirectory: spec.codeDirectory)
-            return (broker, tools)
-        } catch {
-            broker.stop()
-            throw error
         }
     }
 }

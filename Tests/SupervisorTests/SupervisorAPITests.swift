@@ -47,6 +47,24 @@ struct SupervisorAPITests {
         #expect(show.stdout.contains("output stdout \(stdout.utf8.count) B"), "the run's output is in its trace: \(show.stdout)")
     }
 
+    @Test("the shared pool's OpenAI API answers on the control socket without a key; its metrics join /metrics")
+    func modelAPIOnTheSocket() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let models = try daemon.json("GET", "/v1/models")
+        #expect(models.status == 200)
+        let ids = (models.object["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+        #expect(ids.contains("smollm2-135m") && ids.contains("warden-instant"), "\(models.object)")
+        let body = Data(#"{"model":"smollm2-135m","max_tokens":4,"temperature":0,"user":"tester","messages":[{"role":"user","content":"Hi"}]}"#.utf8)
+        let (status, answer) = try daemon.json("POST", "/v1/chat/completions", body: body, timeout: 120)
+        #expect(status == 200, "\(answer)")
+        #expect(((answer["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0) >= 1)
+        let metrics = String(decoding: try daemon.request("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("warden_pool_completions_total 1"), "\(metrics)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("the input reaches the agent's stdin; its exit status, or the deadline, comes back", arguments: [
         ("abc", "cat; exit 3", "", 3, "failed"),
         ("", "cat; echo none", "", 0, "succeeded"),

@@ -24,11 +24,15 @@ public final class AgentEndpoint: Sendable {
     /// are trusted to name themselves) instead of as one agent (a sandboxed run must not be able to
     /// split itself into many fair-share identities).
     public let fairnessByUser: Bool
+    /// Whether callers must present `token` (false only where the transport already decides who may
+    /// call: the supervisor's unix socket, mode 0660).
+    public let checksToken: Bool
 
     public init(runID: String, token: String, policy: BrokerPolicy, workspace: String?,
-                trace: TraceRecorder?, fairnessByUser: Bool = false) throws(SpecError) {
+                trace: TraceRecorder?, fairnessByUser: Bool = false, checksToken: Bool = true) throws(SpecError) {
         self.runID = runID; self.token = token; self.policy = policy; self.workspace = workspace; self.trace = trace
         self.fairnessByUser = fairnessByUser
+        self.checksToken = checksToken
         guardrails = try GuardrailPipeline(settings: policy.guardrails)
         admission = Admission(policy: policy)
     }
