@@ -39,15 +39,22 @@ extension Supervisor {
             }
         }
         summary.agents = loaded.map(\.0.name)
+        let noticed = wallNow()
+        let left = Self.leftSandboxes()
         summary.cgroupsRemoved = Self.removeLeftSandboxes()
-        if access(config.traceDirectory + "/host.index", F_OK) == 0 {
-            do throws(TraceError) { summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory).closedRuns } catch {
-                summary.problems.append("trace recovery: \(error)")
-            }
-        }
         let (stored, unreadable) = store.loadRuns()
         summary.unreadable = unreadable
         let (requeue, changed) = triage(stored, deployed: Set(loaded.map(\.0.name)), summary: &summary)
+        if access(config.traceDirectory + "/host.index", F_OK) == 0 {
+            // Runs the dead supervisor was running end with a record saying so, not just `recovered`.
+            let interrupted = InterruptedRuns(ids: Set(summary.interrupted), noticedNanos: noticed, left: left,
+                                              removed: Set(summary.cgroupsRemoved))
+            do throws(TraceError) {
+                summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory, closing: interrupted.ending).closedRuns
+            } catch {
+                summary.problems.append("trace recovery: \(error)")
+            }
+        }
         for run in changed { try store.saveRun(run) }
         let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         lock.withLock {
