@@ -100,14 +100,27 @@ public enum TraceRecovery {
         let records = scan.records.map(\.record)
         let runSpan = records.first?.span ?? SpanID.random()
         let ending = closing?(run.runID, records)
-        // The repaired file continues through the ordinary writer: same framing, chaining and
-        // durability (and the same trace metrics) as the records before the crash.
-        let writer = try TraceWriter(path: path, fd: fd, nextSeq: UInt64(records.count), head: scan.head(chainStart: run.openHash),
-                                     configuration: WriterConfiguration(sync: .none))
         owned = false
+        let (final, count) = try appendClosing(path: path, fd: fd, after: scan, chainStart: run.openHash, span: runSpan,
+                                               recovered: body, ending: ending)
+        let tail = try index.readTail(indexFD)
+        _ = try index.appendLocked(fd: indexFD, tail: tail, type: .indexClose, span: runSpan, body: JSONObject([
+            ("run", .string(run.runID)), ("status", .string(ending?.status ?? "recovered")),
+            ("records", RecordBody.int(count)), ("final_sha256", .string(final.hex)),
+        ]))
+        report.closedRuns.append(run.runID)
+    }
+
+    /// Appends `trace.recovered` (and the caller's ending) to the repaired file through the ordinary
+    /// writer, which takes `fd`: same framing, chaining and durability (and the same trace metrics)
+    /// as the records before the crash. Returns the final hash and the record count.
+    private static func appendClosing(path: String, fd: Int32, after scan: TraceFileScan, chainStart: SHA256Digest, span: SpanID,
+                                      recovered: JSONObject, ending: Ending?) throws(TraceError) -> (SHA256Digest, UInt64) {
+        let writer = try TraceWriter(path: path, fd: fd, nextSeq: UInt64(scan.records.count), head: scan.head(chainStart: chainStart),
+                                     configuration: WriterConfiguration(sync: .none))
         do throws(TraceError) {
-            try writer.append(.traceRecovered, span: runSpan, parent: nil, body: body)
-            if let ending { try writer.append(ending.type, span: runSpan, parent: nil, body: ending.body) }
+            try writer.append(.traceRecovered, span: span, parent: nil, body: recovered)
+            if let ending { try writer.append(ending.type, span: span, parent: nil, body: ending.body) }
             try writer.sync()
         } catch {
             try? writer.close()
@@ -115,12 +128,7 @@ public enum TraceRecovery {
         }
         let final = writer.lastHash, count = writer.nextSequence
         try writer.close()
-        let tail = try index.readTail(indexFD)
-        _ = try index.appendLocked(fd: indexFD, tail: tail, type: .indexClose, span: runSpan, body: JSONObject([
-            ("run", .string(run.runID)), ("status", .string(ending?.status ?? "recovered")),
-            ("records", RecordBody.int(count)), ("final_sha256", .string(final.hex)),
-        ]))
-        report.closedRuns.append(run.runID)
+        return (final, count)
     }
 
     /// Copies bytes [offset, end) to `<path>.torn-<ns>` (synced), then truncates the file at `offset`.
