@@ -18,7 +18,7 @@ import Specs
 /// GET    /v1/runs/{id}/logs                ?stream=stdout|stderr, ?follow=true (chunked until the run ends)
 /// POST   /v1/runs/{id}/stop[?grace=S], /kill  SIGTERM then SIGKILL after S (default 10) | at once
 ///                                          -> {"run"} | 404 | 409
-/// GET    /v1/traces[/{run}[/verify|/otlp]] the trace directory (TraceAPI.swift)
+/// GET    /v1/traces[/{run}[/show|/verify|/otlp]] the trace directory (TraceAPI.swift)
 /// POST   /v1/chat/completions, GET /v1/models  the shared inference pool's OpenAI-compatible API for
 ///                                          local callers (no API key: the socket's mode decides who
 ///                                          may call; callers are queued fairly by `user`)
@@ -100,7 +100,7 @@ public struct ControlAPI: HTTPHandler {
                 try LogStream(supervisor: supervisor, runID: parts[1], stream: query["stream"] ?? "stdout",
                               follow: query["follow"] == "true").serve(responder)
             case ("GET", _, "traces") where parts.count <= 3:
-                let value = try TraceAPI(directory: supervisor.traceDirectory).answer(parts.dropFirst())
+                let value = try TraceAPI(directory: supervisor.traceDirectory).answer(parts.dropFirst(), query: query)
                 responder.respond(Self.json(200, value))
             case ("POST", 3, "runs") where parts[2] == "stop" || parts[2] == "kill":
                 var grace: Double? = nil

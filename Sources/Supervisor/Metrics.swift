@@ -151,6 +151,7 @@ final class Metrics: @unchecked Sendable {
             launch.render("warden_launch_latency_seconds", into: &text)
             family("warden_run_duration_seconds", "histogram", "Agent run time from launch to exit.")
             duration.render("warden_run_duration_seconds", into: &text)
+            Self.renderTraceStore(family: family, emit: { text += $0 })
             if openMetrics { text += "# EOF\n" }
             return text
         }

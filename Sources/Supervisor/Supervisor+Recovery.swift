@@ -17,7 +17,8 @@ public struct RecoverySummary: Sendable {
     public var failed: [String] = []
     /// Sandbox cgroups left by a dead supervisor, killed and removed.
     public var cgroupsRemoved: [String] = []
-    /// Traces left open by a dead writer, closed by trace recovery.
+    /// Traces left open by a dead writer, closed by trace recovery (the interrupted runs' with a
+    /// `run.interrupted` record and status `interrupted`).
     public var tracesClosed: [String] = []
     /// Store files that could not be read.
     public var unreadable: [String] = []
@@ -39,15 +40,14 @@ extension Supervisor {
             }
         }
         summary.agents = loaded.map(\.0.name)
+        let noticed = wallNow()
+        let left = Self.leftSandboxes()
         summary.cgroupsRemoved = Self.removeLeftSandboxes()
-        if access(config.traceDirectory + "/host.index", F_OK) == 0 {
-            do throws(TraceError) { summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory).closedRuns } catch {
-                summary.problems.append("trace recovery: \(error)")
-            }
-        }
         let (stored, unreadable) = store.loadRuns()
         summary.unreadable = unreadable
         let (requeue, changed) = triage(stored, deployed: Set(loaded.map(\.0.name)), summary: &summary)
+        closeLeftTraces(InterruptedRuns(ids: Set(summary.interrupted), noticedNanos: noticed, left: left,
+                                        removed: Set(summary.cgroupsRemoved)), summary: &summary)
         for run in changed { try store.saveRun(run) }
         let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         lock.withLock {
@@ -68,6 +68,17 @@ extension Supervisor {
 }
 
 extension Supervisor {
+    /// Trace recovery of the runs a crash left open; the ones the dead supervisor was running end
+    /// with a `run.interrupted` record saying so, not just `recovered`.
+    func closeLeftTraces(_ interrupted: InterruptedRuns, summary: inout RecoverySummary) {
+        guard access(config.traceDirectory + "/host.index", F_OK) == 0 else { return }
+        do throws(TraceError) {
+            summary.tracesClosed = try TraceRecovery.recover(directory: traceDirectory, closing: interrupted.ending).closedRuns
+        } catch {
+            summary.problems.append("trace recovery: \(error)")
+        }
+    }
+
     /// Decides the fate of stored runs that were not final: started ones are interrupted (their
     /// sandboxes are gone), accepted ones with their input and agent are queued again, the rest fail.
     func triage(_ stored: [(record: RunRecord, input: [UInt8]?)], deployed: Set<String>,

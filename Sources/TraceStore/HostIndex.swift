@@ -37,9 +37,18 @@ public struct HostIndex: Sendable {
         let record = TraceRecord(seq: tail.nextSeq, timestamp: TraceClock.wallNanoseconds(), type: type,
                                  span: span, parent: nil, body: body, prev: tail.head)
         let frame = TraceFormat.frame(payload: record.payload())
+        let counters = TraceMetrics.counters(.index)
         var code = TraceFileIO.writeAll(fd, frame)
-        if code == 0 { code = TraceFileIO.dataSync(fd) }
-        if code != 0 { throw TraceError(.durability, "cannot append to the host index", file: path, errno: code) }
+        if code == 0 {
+            counters.wrote(records: 1, bytes: frame.count)
+            let started = TraceClock.monotonicNanoseconds()
+            code = TraceFileIO.dataSync(fd)
+            if code == 0 { counters.synced(nanoseconds: TraceClock.monotonicNanoseconds() - started) }
+        }
+        if code != 0 {
+            counters.failed()
+            throw TraceError(.durability, "cannot append to the host index", file: path, errno: code)
+        }
         return SHA256Digest(hashing: frame)
     }
 

@@ -20,6 +20,8 @@ public struct RecordType: Hashable, Sendable, CustomStringConvertible, Expressib
     public static let toolCall: RecordType = "tool.call"
     public static let guardrailDecision: RecordType = "guardrail.decision"
     public static let traceRecovered: RecordType = "trace.recovered"
+    /// Written by the supervisor's recovery after `trace.recovered`: the run's supervisor died while it ran.
+    public static let runInterrupted: RecordType = "run.interrupted"
     // The host index.
     public static let indexOpen: RecordType = "index.open"
     public static let indexClose: RecordType = "index.close"

@@ -13,7 +13,8 @@ public struct RecoveryReport: Sendable {
     }
 
     public var cuts: [Cut] = []
-    /// Runs that were left open by a crashed writer and are now closed with status `recovered`.
+    /// Runs that were left open by a crashed writer and are now closed (status `recovered`, or the
+    /// status of the `Ending` the caller gave).
     public var closedRuns: [String] = []
     /// Runs skipped because a live writer holds them.
     public var liveRuns: [String] = []
@@ -26,8 +27,24 @@ public struct RecoveryReport: Sendable {
 /// cut. Damage anywhere else is refused and left for `verify` to report; recovery must never work
 /// as a deletion tool (etcd's WAL repair follows the same rule).
 public enum TraceRecovery {
-    /// Repairs the host index and every run left open by a crashed writer.
-    public static func recover(directory: TraceDirectory) throws(TraceError) -> RecoveryReport {
+    /// A record that ends a recovered run after `trace.recovered`, and the status its `index.close`
+    /// gets instead of `recovered` (the supervisor's `run.interrupted`).
+    public struct Ending: Sendable {
+        public var type: RecordType
+        public var body: JSONObject
+        public var status: String
+
+        public init(type: RecordType, body: JSONObject, status: String) {
+            self.type = type; self.body = body; self.status = status
+        }
+    }
+
+    /// Asked once per open run being closed, with the records that survived the repair; nil for none.
+    public typealias Closing = (_ runID: String, _ records: [TraceRecord]) -> Ending?
+
+    /// Repairs the host index and every run left open by a crashed writer. `closing` may add a
+    /// record that says why the run ended (appended after the repair, covered by the chain).
+    public static func recover(directory: TraceDirectory, closing: Closing? = nil) throws(TraceError) -> RecoveryReport {
         var report = RecoveryReport()
         let index = HostIndex(directory: directory)
         guard TraceFileIO.exists(index.path) else { return report }
@@ -42,7 +59,7 @@ public enum TraceRecovery {
             return report
         }
         for run in IndexedRun.collect(from: scan).runs where run.closed == nil {
-            try recoverRun(run, directory: directory, indexFD: fd, index: index, report: &report)
+            try recoverRun(run, directory: directory, indexFD: fd, index: index, closing: closing, report: &report)
         }
         return report
     }
@@ -61,16 +78,17 @@ public enum TraceRecovery {
     }
 
     private static func recoverRun(_ run: IndexedRun, directory: TraceDirectory, indexFD: Int32, index: HostIndex,
-                                   report: inout RecoveryReport) throws(TraceError) {
+                                   closing: Closing?, report: inout RecoveryReport) throws(TraceError) {
         let path = directory.runPath(run.runID)
         let fd: Int32
         do { fd = try TraceFileIO.open(path, O_RDWR | O_APPEND) } catch {
             report.refused.append(TraceError(.unrepairable, "run file of open run \(run.runID) is missing", file: path))
             return
         }
-        defer { close(fd) }
+        // The writer below takes the descriptor (and with it the lock) once the file is repaired.
+        var owned = true
+        defer { if owned { FileLock.unlock(fd); close(fd) } }
         guard try FileLock.tryLock(fd, path: path) else { report.liveRuns.append(run.runID); return }
-        defer { FileLock.unlock(fd) }
         let scan = try TraceReader.scan(path: path, chainStart: run.openHash)
         if scan.ending == .damaged, let problem = scan.problem { report.refused.append(problem); return }
         var body = JSONObject([("reason", .string("writer stopped without closing the run"))])
@@ -79,19 +97,38 @@ public enum TraceRecovery {
             report.cuts.append(cut)
             body = cutBody(cut, reason: "torn tail after a crash")
         }
-        let runSpan = scan.records.first?.record.span ?? SpanID.random()
-        let record = TraceRecord(seq: UInt64(scan.records.count), timestamp: TraceClock.wallNanoseconds(), type: .traceRecovered,
-                                 span: runSpan, parent: nil, body: body, prev: scan.head(chainStart: run.openHash))
-        let frame = TraceFormat.frame(payload: record.payload())
-        var code = TraceFileIO.writeAll(fd, frame)
-        if code == 0 { code = TraceFileIO.dataSync(fd) }
-        if code != 0 { throw TraceError(.durability, "cannot append the recovery record", file: path, errno: code) }
+        let records = scan.records.map(\.record)
+        let runSpan = records.first?.span ?? SpanID.random()
+        let ending = closing?(run.runID, records)
+        owned = false
+        let (final, count) = try appendClosing(path: path, fd: fd, after: scan, chainStart: run.openHash, span: runSpan,
+                                               recovered: body, ending: ending)
         let tail = try index.readTail(indexFD)
         _ = try index.appendLocked(fd: indexFD, tail: tail, type: .indexClose, span: runSpan, body: JSONObject([
-            ("run", .string(run.runID)), ("status", .string("recovered")),
-            ("records", RecordBody.int(scan.records.count + 1)), ("final_sha256", .string(SHA256Digest(hashing: frame).hex)),
+            ("run", .string(run.runID)), ("status", .string(ending?.status ?? "recovered")),
+            ("records", RecordBody.int(count)), ("final_sha256", .string(final.hex)),
         ]))
         report.closedRuns.append(run.runID)
+    }
+
+    /// Appends `trace.recovered` (and the caller's ending) to the repaired file through the ordinary
+    /// writer, which takes `fd`: same framing, chaining and durability (and the same trace metrics)
+    /// as the records before the crash. Returns the final hash and the record count.
+    private static func appendClosing(path: String, fd: Int32, after scan: TraceFileScan, chainStart: SHA256Digest, span: SpanID,
+                                      recovered: JSONObject, ending: Ending?) throws(TraceError) -> (SHA256Digest, UInt64) {
+        let writer = try TraceWriter(path: path, fd: fd, nextSeq: UInt64(scan.records.count), head: scan.head(chainStart: chainStart),
+                                     configuration: WriterConfiguration(sync: .none))
+        do throws(TraceError) {
+            try writer.append(.traceRecovered, span: span, parent: nil, body: recovered)
+            if let ending { try writer.append(ending.type, span: span, parent: nil, body: ending.body) }
+            try writer.sync()
+        } catch {
+            try? writer.close()
+            throw TraceError(.durability, "cannot append the recovery record: \(error.message)", file: path, errno: error.errno)
+        }
+        let final = writer.lastHash, count = writer.nextSequence
+        try writer.close()
+        return (final, count)
     }
 
     /// Copies bytes [offset, end) to `<path>.torn-<ns>` (synced), then truncates the file at `offset`.

@@ -5,7 +5,7 @@ public enum TraceShow {
     /// The run as a tree: run > processes and calls > denials, limits, output; times relative to the start.
     public static func text(records: [TraceRecord]) -> String {
         guard let start = records.first else { return "(empty trace)\n" }
-        var out = header(start, end: records.last(where: { $0.type == .runEnd }))
+        var out = header(start, end: records.last(where: { $0.type == .runEnd || $0.type == .runInterrupted }))
         var depth: [SpanID: Int] = [start.span: 0]
         var output: [SpanID: [String: UInt64]] = [:]
         for record in records.dropFirst() {
@@ -22,7 +22,7 @@ public enum TraceShow {
                 continue
             }
             let indent = String(repeating: "  ", count: level)
-            out += indent + "+" + milliseconds(record.timestamp, since: start.timestamp) + "  " + line(record, output: output[record.span]) + "\n"
+            out += indent + "+" + milliseconds(record.timestamp, since: start.timestamp) + "  " + line(record, output: output[record.span], start: start.timestamp) + "\n"
         }
         return out
     }
@@ -30,7 +30,9 @@ public enum TraceShow {
     static func header(_ start: TraceRecord, end: TraceRecord?) -> String {
         let body = start.body
         var text = "run \(body.string("run") ?? "?")  agent \(body.string("agent") ?? "?")"
-        if let end {
+        if let end, end.type == .runInterrupted {
+            text += "  interrupted (supervisor crash)  " + milliseconds(end.timestamp, since: start.timestamp)
+        } else if let end {
             text += "  \(end.body.string("status") ?? "?")"
             if let code = end.body.int("exit_code") { text += " (exit \(code))" }
             text += "  " + milliseconds(end.timestamp, since: start.timestamp)
@@ -42,7 +44,7 @@ public enum TraceShow {
         return text
     }
 
-    static func line(_ record: TraceRecord, output: [String: UInt64]?) -> String {
+    static func line(_ record: TraceRecord, output: [String: UInt64]?, start: UInt64 = 0) -> String {
         let b = record.body
         switch record.type {
         case .processSpawn:
@@ -69,6 +71,18 @@ public enum TraceShow {
             return "guardrail \(b.string("guardrail") ?? ""): verdict \(b.string("verdict") ?? ""), action \(b.string("action") ?? "")"
         case .runEnd:
             return "run ended: \(b.string("status") ?? "")" + (b.string("reason").map { $0.isEmpty ? "" : " (\($0))" } ?? "")
+        case .runInterrupted:
+            var killed: [String] = []
+            if case .array(let groups)? = b["killed"] {
+                for case .object(let group) in groups {
+                    let pids: [String] = { if case .array(let a)? = group["pids"] { return a.map { JSONWriter.compact($0) } }; return [] }()
+                    let what = !group.bool("found") ? "already gone" : pids.isEmpty ? "no process left in it" : "pids " + pids.joined(separator: " ")
+                    killed.append("\(group.string("cgroup") ?? "?") (\(what)\(group.bool("removed") ? ", removed" : ""))")
+                }
+            }
+            return "INTERRUPTED: the supervisor died while the run was running; supervisor \(b.int("supervisor_pid") ?? 0) noticed at +"
+                + milliseconds(b.uint("noticed_ns") ?? 0, since: start) + "; "
+                + (killed.isEmpty ? "no sandbox group recorded" : "sandbox group " + killed.joined(separator: ", "))
         case .traceRecovered:
             return "RECOVERED after a crash: \(b.uint("cut_bytes") ?? 0) torn bytes cut, kept in \(b.string("torn_file") ?? "-")"
         default:

@@ -214,6 +214,7 @@ extension TraceWriter {
             start = item.end
         }
         let code = TraceFileIO.writeAll(fd, buffer)
+        if code == 0 { TraceMetrics.counters(.run).wrote(records: batch.count, bytes: buffer.count) }
         let last = batch[batch.count - 1].seq
         batch.removeAll(keepingCapacity: true)
         buffer.removeAll(keepingCapacity: true)
@@ -238,7 +239,9 @@ extension TraceWriter {
         let target = written
         syncRequested = false
         lock.unlock()
+        let started = TraceClock.monotonicNanoseconds()
         let code = TraceFileIO.dataSync(fd)
+        if code == 0 { TraceMetrics.counters(.run).synced(nanoseconds: TraceClock.monotonicNanoseconds() - started) }
         lock.lock()
         if code != 0 { return fail("fdatasync", code) }
         durable = target
@@ -249,6 +252,7 @@ extension TraceWriter {
 
     /// Records the first durability failure; under `.warn` prints it and lets waiters go on.
     private func fail(_ call: String, _ code: Int32) {
+        TraceMetrics.counters(.run).failed()
         let last = durable < 0 ? "none" : "seq \(durable) (\(lastDurableType))"
         let error = TraceError(.durability, "\(call) failed; the trace cannot be made durable; last durable record: \(last)",
                                file: path, seq: durable < 0 ? nil : UInt64(durable), errno: code)

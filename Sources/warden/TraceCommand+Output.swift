@@ -1,24 +1,20 @@
 import Glibc
 import Specs
+import Supervisor
 import TraceStore
 
-/// One line or JSON object per run for `warden trace ls`.
+/// One line or JSON object per run for `warden trace ls`; lines are made from the JSON form, which
+/// is also what a daemon answers, so both paths print the same.
 enum TraceListing {
-    static func line(_ run: IndexedRun) -> String {
-        let status = run.closed.map { "\($0.status), \($0.records) records" } ?? "open"
-        let agent = run.agent.isEmpty ? "" : "  agent \(run.agent)"
-        return "\(run.runID)  \(utc(run.startNanoseconds))  \(status)\(agent)"
+    static func line(_ run: JSONValue) -> String {
+        let status = run[member: "status"]?.cell ?? "?"
+        let counted = status == "open" ? "open" : "\(status), \(run[member: "records"]?.cell ?? "?") records"
+        let agent = run[member: "agent"]?.cell ?? ""
+        let start: UInt64 = { if case .number(let n)? = run[member: "start_ns"] { return n.uint64 ?? 0 }; return 0 }()
+        return "\(run[member: "run"]?.cell ?? "?")  \(utc(start))  \(counted)\(agent.isEmpty ? "" : "  agent \(agent)")"
     }
 
-    static func json(_ run: IndexedRun) -> JSONValue {
-        .object(JSONObject([
-            ("run", .string(run.runID)), ("agent", .string(run.agent)), ("trace_id", .string(run.traceID)),
-            ("start_ns", .number(JSONNumber(run.startNanoseconds))),
-            ("status", .string(run.closed?.status ?? "open")),
-            ("records", run.closed.map { .number(JSONNumber($0.records)) } ?? .null),
-            ("final_sha256", run.closed?.finalHash.map { .string($0.hex) } ?? .null),
-        ]))
-    }
+    static func json(_ run: IndexedRun) -> JSONValue { TraceForms.listing(run) }
 
     /// `2026-12-02 19:10:44Z`.
     static func utc(_ nanoseconds: UInt64) -> String {

@@ -14,7 +14,8 @@ struct MetricsText {
     init(_ text: String) throws {
         var helps: Set<String> = []
         var seenSamplesOf: Set<String> = []
-        var buckets: [String: [(le: Double, value: Double)]] = [:]
+        // Buckets by family and the labels other than `le` (a histogram may have several series).
+        var buckets: [Series: [(le: Double, value: Double)]] = [:]
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.isEmpty { continue }
             if line.hasPrefix("# HELP ") || line.hasPrefix("# TYPE ") {
@@ -45,26 +46,47 @@ struct MetricsText {
             seenSamplesOf.insert(family)
             if type == "counter" && value < 0 { throw Failure(description: "\(series): negative counter") }
             if type == "histogram" && name.hasSuffix("_bucket") {
-                guard let range = series.range(of: "le=\""), let end = series[range.upperBound...].firstIndex(of: "\"") else {
+                // The `le` label itself, not the tail of another label's name (`file="..."`).
+                guard let pair = Self.labelPairs(of: series).first(where: { $0.hasPrefix("le=\"") && $0.hasSuffix("\"") }) else {
                     throw Failure(description: "\(series): bucket without le")
                 }
-                let text = series[range.upperBound..<end]
+                let text = pair.dropFirst(4).dropLast()
                 guard let le = text == "+Inf" ? Double.infinity : Double(text) else { throw Failure(description: "\(series): bad le") }
-                buckets[family, default: []].append((le, value))
+                buckets[Series(family: family, labels: Self.labels(of: series, without: "le")), default: []].append((le, value))
             }
         }
-        for (family, list) in buckets {
+        for (key, list) in buckets {
             guard zip(list, list.dropFirst()).allSatisfy({ $0.le < $1.le && $0.value <= $1.value }) else {
-                throw Failure(description: "\(family): buckets not increasing and cumulative")
+                throw Failure(description: "\(key): buckets not increasing and cumulative")
             }
-            guard list.last?.le == .infinity, list.last?.value == samples[family + "_count"] else {
-                throw Failure(description: "\(family): +Inf bucket missing or not equal to _count")
+            guard list.last?.le == .infinity, list.last?.value == samples[key.sample("_count")] else {
+                throw Failure(description: "\(key): +Inf bucket missing or not equal to _count")
             }
-            guard samples[family + "_sum"] != nil else { throw Failure(description: "\(family): no _sum") }
+            guard samples[key.sample("_sum")] != nil else { throw Failure(description: "\(key): no _sum") }
         }
-        for (family, type) in types where type == "histogram" && buckets[family] == nil {
+        for (family, type) in types where type == "histogram" && !buckets.keys.contains(where: { $0.family == family }) {
             throw Failure(description: "\(family): histogram without buckets")
         }
+    }
+
+    /// One histogram series: its family and its labels other than `le`, as written (`file="run"`).
+    struct Series: Hashable, CustomStringConvertible {
+        var family: String
+        var labels: String
+        /// The series text of its `_count` or `_sum` sample.
+        func sample(_ suffix: String) -> String { family + suffix + (labels.isEmpty ? "" : "{\(labels)}") }
+        var description: String { sample("") }
+    }
+
+    /// The labels of a series text without `name` (label values here hold no commas or braces).
+    static func labels(of series: String, without name: String) -> String {
+        labelPairs(of: series).filter { !$0.hasPrefix(name + "=") }.joined(separator: ",")
+    }
+
+    /// `name="value"` pairs of a series text, as written.
+    static func labelPairs(of series: String) -> [Substring] {
+        guard let open = series.firstIndex(of: "{"), let close = series.lastIndex(of: "}") else { return [] }
+        return series[series.index(after: open)..<close].split(separator: ",")
     }
 
     /// A sample's value by its exact series text.
@@ -92,6 +114,11 @@ struct MetricsTextTests {
         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n",
         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",
         "# HELP c x\n# TYPE c counter\nc -1\n",
+        // Labelled histograms are checked per series: the second one is not cumulative, or its count is off.
+        "# HELP h x\n# TYPE h histogram\nh_bucket{f=\"a\",le=\"1\"} 1\nh_bucket{f=\"a\",le=\"+Inf\"} 1\nh_sum{f=\"a\"} 1\nh_count{f=\"a\"} 1\n"
+            + "h_bucket{f=\"b\",le=\"1\"} 2\nh_bucket{f=\"b\",le=\"+Inf\"} 1\nh_sum{f=\"b\"} 1\nh_count{f=\"b\"} 1\n",
+        "# HELP h x\n# TYPE h histogram\nh_bucket{f=\"a\",le=\"1\"} 1\nh_bucket{f=\"a\",le=\"+Inf\"} 1\nh_sum{f=\"a\"} 1\nh_count{f=\"a\"} 1\n"
+            + "h_bucket{f=\"b\",le=\"1\"} 1\nh_bucket{f=\"b\",le=\"+Inf\"} 1\nh_sum{f=\"b\"} 1\nh_count{f=\"b\"} 2\n",
         "# HELP a x\n# TYPE a gauge\na one\n",
     ])
     func rejects(text: String) {
@@ -102,5 +129,12 @@ struct MetricsTextTests {
     func accepts() throws {
         let text = "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3.5\nh_count 2\n"
         #expect(try MetricsText(text).value("h_count") == 2)
+    }
+
+    @Test("it accepts a histogram with two labelled series")
+    func acceptsLabelled() throws {
+        let text = "# HELP h x\n# TYPE h histogram\nh_bucket{f=\"a\",le=\"1\"} 1\nh_bucket{f=\"a\",le=\"+Inf\"} 1\nh_sum{f=\"a\"} 1\nh_count{f=\"a\"} 1\n"
+            + "h_bucket{f=\"b\",le=\"1\"} 0\nh_bucket{f=\"b\",le=\"+Inf\"} 3\nh_sum{f=\"b\"} 9\nh_count{f=\"b\"} 3\n"
+        #expect(try MetricsText(text).value("h_count{f=\"b\"}") == 3)
     }
 }

@@ -82,6 +82,8 @@ struct SupervisorLifecycleTests {
         let running = try #require((try daemon.json("POST", "/v1/agents/victim/invocations", body: Data()).object["run"] as? [String: Any])?["id"] as? String)
         let queued = try #require((try daemon.json("POST", "/v1/agents/victim/invocations", body: Data("later".utf8)).object["run"] as? [String: Any])?["id"] as? String)
         _ = try daemon.waitForRuns { ($0[running]?["state"] as? String) == "running" }
+        // The sandbox's process.spawn record (naming its cgroup) is on file before the crash.
+        try Self.waitForTrace(of: running, in: daemon, containing: "process.spawn")
         #expect(daemon.stop(signal: SIGKILL) == 137)
         FileManager.default.createFile(atPath: gate.appendingPathComponent("go").path, contents: nil)
         try daemon.start()
@@ -95,9 +97,50 @@ struct SupervisorLifecycleTests {
             #expect(verify.status == 0, "\(id): \(verify.stdout)\(verify.stderr)")
         }
         #expect(daemon.log().contains("1 runs interrupted, 1 requeued"), "\(daemon.log())")
+        try Self.expectInterruptedRecord(running, daemon: daemon)
         #expect(daemon.stop() == 0)
         #expect(Self.processes(containing: marker).isEmpty, "no agent of the dead daemon survives")
         #expect(Set(SandboxScratch.leakedRunCgroups()).subtracting(leakedBefore).isEmpty, "the dead daemon's sandbox groups are gone")
+    }
+
+    /// Waits (up to a minute) until the run's trace file holds `text` (frames carry their JSON as is).
+    static func waitForTrace(of run: String, in daemon: TestDaemon, containing text: String) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let data = FileManager.default.contents(atPath: daemon.traceDirectory + "/\(run).trace"),
+               String(decoding: data, as: UTF8.self).contains(text) { return }
+            usleep(10_000)
+        }
+        throw DaemonError("the trace of \(run) never held \(text)")
+    }
+
+    /// The interrupted run's trace ends with `trace.recovered` then `run.interrupted` (naming the run,
+    /// this supervisor, the sandbox group it killed), the index closes it as `interrupted`, and
+    /// `warden trace show` says so.
+    static func expectInterruptedRecord(_ run: String, daemon: TestDaemon) throws {
+        let shown = try WardenTool.run(["trace", "show", run, "--json"], environment: daemon.environment)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown.stderr)")
+        let records = document["records"] as? [[String: Any]] ?? []
+        let types = records.map { $0["type"] as? String ?? "?" }
+        #expect(Array(types.suffix(2)) == ["trace.recovered", "run.interrupted"], "\(types)")
+        let body = try #require(records.last?["body"] as? [String: Any])
+        #expect(body["run"] as? String == run)
+        #expect(body["supervisor_pid"] as? Int == Int(daemon.process?.processIdentifier ?? -1), "the restarted supervisor noticed")
+        let noticed = try #require(body["noticed_ns"] as? UInt64)
+        let started = try #require(records.first?["ts"] as? UInt64)
+        #expect(noticed >= started, "noticed after the run started")
+        let spawn = try #require(records.first { ($0["type"] as? String) == "process.spawn" })
+        let group = try #require((spawn["body"] as? [String: Any])?["cgroup"] as? String)
+        let killed = body["killed"] as? [[String: Any]] ?? []
+        let groups: [String] = killed.map { $0["cgroup"] as? String ?? "?" }
+        #expect(groups == [group], "the sandbox group named by its process.spawn record")
+        #expect(killed.first?["removed"] as? Bool == true, "\(killed)")
+        let listing = try WardenTool.run(["trace", "ls", "--json"], environment: daemon.environment)
+        let runs = try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]] ?? []
+        let listed = runs.first { ($0["run"] as? String) == run }
+        #expect(listed?["status"] as? String == "interrupted")
+        let text = try WardenTool.run(["trace", "show", run], environment: daemon.environment).stdout
+        #expect(text.contains("interrupted (supervisor crash)") && text.contains("INTERRUPTED: the supervisor died"), "\(text)")
     }
 
     @Test("a trace directory that fills up fails closed: the run is stopped and reported, the daemon keeps serving")

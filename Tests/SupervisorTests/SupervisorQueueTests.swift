@@ -137,6 +137,7 @@ struct SupervisorQueueTests {
         #expect(metrics.value("warden_seccomp_denials_total") == 2)
         #expect(metrics.value("warden_tool_calls_total{decision=\"allowed\"}") == 0)
         #expect(!text.contains("run-") && !text.contains("quick"), "no run ids or agent names as labels")
+        try Self.expectTraceStoreFigures(metrics, daemon: daemon)
         // The same numbers in OpenMetrics form, parsed by prometheus_client's OpenMetrics parser.
         let open = try daemon.request("GET", "/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"]).body
         let parser = """
@@ -145,10 +146,32 @@ struct SupervisorQueueTests {
             families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
             samples = {s.name + str(sorted(s.labels.items())): s.value for f in families.values() for s in f.samples}
             print(families["warden_invocations"].type, samples["warden_invocations_total[('outcome', 'succeeded')]"],
-                  families["warden_queue_wait_seconds"].type, len(families))
+                  families["warden_queue_wait_seconds"].type, families["warden_trace_sync_seconds"].type,
+                  families["warden_trace_appended_records"].type, samples["warden_trace_sync_seconds_count[('file', 'index')]"])
             """
         let parsed = try WardenTool.runProcess("/usr/bin/python3", ["-c", parser], input: String(decoding: open, as: UTF8.self))
         #expect(parsed.status == 0, "prometheus_client refused the OpenMetrics text: \(parsed.stderr)")
-        #expect(parsed.stdout.hasPrefix("counter 2 histogram "), "\(parsed.stdout)")
+        #expect(parsed.stdout == "counter 2 histogram histogram counter 4\n", "\(parsed.stdout)")
+    }
+
+    /// The trace store's figures match the trace directory exactly: every record and byte of the two
+    /// runs' files (past their headers), the host index's 2 opens and 2 closes with one sync each.
+    static func expectTraceStoreFigures(_ metrics: MetricsText, daemon: TestDaemon) throws {
+        let listed = try daemon.json("GET", "/v1/traces").object["traces"] as? [[String: Any]] ?? []
+        #expect(listed.count == 2)
+        let records = listed.reduce(0) { $0 + ($1["records"] as? Int ?? 0) }
+        let bytes = try listed.reduce(0) { total, run in
+            let path = daemon.traceDirectory + "/\(run["run"] as? String ?? "").trace"
+            return total + ((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) - 16
+        }
+        #expect(records > 0)
+        #expect(metrics.value("warden_trace_appended_records_total{file=\"run\"}") == Double(records))
+        #expect(metrics.value("warden_trace_appended_bytes_total{file=\"run\"}") == Double(bytes))
+        #expect(metrics.value("warden_trace_appended_records_total{file=\"index\"}") == 4)
+        #expect(metrics.value("warden_trace_sync_seconds_count{file=\"index\"}") == 4)
+        #expect((metrics.value("warden_trace_sync_seconds_count{file=\"run\"}") ?? 0) >= 2, "at least each run's closing barrier")
+        #expect((metrics.value("warden_trace_sync_seconds_sum{file=\"run\"}") ?? 0) > 0)
+        #expect(metrics.value("warden_trace_durability_failures_total{file=\"run\"}") == 0)
+        #expect(metrics.types["warden_trace_sync_seconds"] == "histogram")
     }
 }
