@@ -35,7 +35,14 @@ extension Supervisor {
         var summary = RecoverySummary()
         var loaded: [(DeploymentRecord, AgentSpec)] = []
         for record in try store.loadAgents() {
-            do throws(SpecError) { loaded.append((record, try AgentSpec.load(path: record.specPath))) } catch {
+            do throws(SpecError) {
+                let spec = try AgentSpec.load(path: record.specPath)
+                do throws(SupervisorError) { try checkSocketHidden(spec) } catch {
+                    summary.unloadable.append("\(record.name): \(error.message)")
+                    continue
+                }
+                loaded.append((record, spec))
+            } catch {
                 summary.unloadable.append("\(record.name): \(error)")
             }
         }

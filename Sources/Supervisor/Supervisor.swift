@@ -95,6 +95,7 @@ public final class Supervisor: @unchecked Sendable {
         if let replace, replace != spec.name {
             throw SupervisorError(.badRequest, "the spec at \(path) names agent \"\(spec.name)\", not \"\(replace)\"")
         }
+        try checkSocketHidden(spec)
         return try lock.withLock { () throws(SupervisorError) -> DeploymentRecord in
             if shuttingDown { throw SupervisorError(.shuttingDown, "the supervisor is shutting down") }
             let existing = agents[spec.name]

@@ -166,6 +166,34 @@ struct SupervisorAPITests {
         #expect((try daemon.json("GET", "/v1/agents").object["agents"] as? [Any])?.isEmpty == true)
     }
 
+    @Test("a spec whose bind or code directory would show the control socket inside the sandbox is refused (400)")
+    func socketNeverInsideASandbox() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let socketDirectory = URL(fileURLWithPath: daemon.socketPath).deletingLastPathComponent()
+        // A bind of the socket's directory's parent, and a code directory that is the socket's directory.
+        let byBind = try TestAgents.spec(in: daemon.directory, name: "peeker", script: "true", gate: nil, adjustPolicy: { policy in
+            var filesystem = policy["filesystem"] as? [String: Any] ?? [:]
+            var binds = filesystem["binds"] as? [[String: Any]] ?? []
+            binds.append(["source": socketDirectory.deletingLastPathComponent().path, "target": "/host", "readOnly": true])
+            filesystem["binds"] = binds
+            policy["filesystem"] = filesystem
+        })
+        let byCode = try TestAgents.spec(in: daemon.directory, name: "coder", script: "true", extra: ["code": "."])  // the spec sits beside the socket
+        for path in [byBind, byCode] {
+            let (status, answer) = try daemon.deploy(path)
+            #expect(status == 400, "\(answer)")
+            let error = answer["error"] as? [String: Any] ?? [:]
+            #expect(error["code"] as? String == "invalid_spec")
+            #expect((error["message"] as? String ?? "").contains("control socket"), "\(error)")
+        }
+        #expect((try daemon.json("GET", "/v1/agents").object["agents"] as? [Any])?.isEmpty == true)
+        // A bind elsewhere is fine.
+        let fine = try TestAgents.spec(in: daemon.directory, name: "fine", script: "true", gate: daemon.directory.appendingPathComponent("gate"))
+        #expect(try daemon.deploy(fine).status == 201)
+    }
+
     @Test("a spec with an unknown field is refused (400) naming file:line:column and path; nothing is stored")
     func badSpec() throws {
         let daemon = try TestDaemon()
