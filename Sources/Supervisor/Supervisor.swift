@@ -199,7 +199,7 @@ public final class Supervisor: @unchecked Sendable {
                                  crashLooping: crashLoopingReplicas, openMetrics: openMetrics)
         // The pool's families (warden_pool_*) in the Prometheus text format; OpenMetrics scrapes get the
         // supervisor's own families only (the pool's counters are not named the OpenMetrics way).
-        return openMetrics ? own : own + models.prometheusText()
+        return openMetrics ? own : own + models.prometheusText(perAgent: false)
     }
 
     /// Whether the supervisor has begun shutting down.

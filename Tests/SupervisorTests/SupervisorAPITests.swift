@@ -62,6 +62,8 @@ struct SupervisorAPITests {
         #expect(((answer["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0) >= 1)
         let metrics = String(decoding: try daemon.request("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("warden_pool_completions_total 1"), "\(metrics)")
+        // One queue-depth series, never one per run id.
+        #expect(metrics.contains("warden_pool_queue_depth 0") && !metrics.contains("agent="), "\(metrics)")
         #expect(daemon.stop() == 0)
     }
 

@@ -63,7 +63,7 @@ public final class PoolModelProvider: ModelProvider {
     }
 
     public func cancelAll(agent: String) { pool.cancelAll(agent: agent) }
-    public var prometheusText: String? { pool.metrics().prometheusText() }
+    public func prometheusText(perAgent: Bool) -> String? { pool.metrics().prometheusText(perAgent: perAgent) }
     public func shutdown() { pool.shutdown() }
 
     /// The pool request for a prompt: sampling from the settings, fairness from the caller.

@@ -1,6 +1,9 @@
 extension PoolMetrics {
     /// The metrics in Prometheus' text exposition format (version 0.0.4), names `warden_pool_*`.
-    public func prometheusText() -> String {
+    /// `perAgent` labels the queue depth with each waiting agent's key (for `warden serve-model`, whose
+    /// callers are few and named); without it the depth is one series (a supervisor's agents are run
+    /// ids, which must not become label values).
+    public func prometheusText(perAgent: Bool = true) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP warden_pool_\(name) \(help)\n# TYPE warden_pool_\(name) \(type)\n"
@@ -9,8 +12,12 @@ extension PoolMetrics {
         func one(_ name: String, _ type: String, _ help: String, _ value: some Numeric & CustomStringConvertible) {
             metric(name, type, help, [("", "\(value)")])
         }
-        let depths = queueDepthByAgent.sorted { $0.key < $1.key }.map { (labels: "{agent=\"\(Self.escape($0.key))\"}", value: "\($0.value)") }
-        metric("queue_depth", "gauge", "Requests waiting, per agent.", depths)
+        if perAgent {
+            let depths = queueDepthByAgent.sorted { $0.key < $1.key }.map { (labels: "{agent=\"\(Self.escape($0.key))\"}", value: "\($0.value)") }
+            metric("queue_depth", "gauge", "Requests waiting, per agent.", depths)
+        } else {
+            one("queue_depth", "gauge", "Requests waiting.", queueDepthByAgent.values.reduce(0, +))
+        }
         one("running_sequences", "gauge", "Sequences in running batches.", runningSequences)
         one("workers", "gauge", "Workers started.", workers)
         one("batch_size_last", "gauge", "Sequences in the last step.", lastBatchSize)
