@@ -52,13 +52,16 @@ public final class SupervisorDaemon: Sendable {
         self.server = server
     }
 
-    /// Graceful stop: new invocations are refused (503) while the API keeps answering; running and
-    /// queued ones get `graceSeconds` to finish, then what runs is killed (its trace closed by its
-    /// run); the socket is removed and the server stopped.
-    public func shutdown(graceSeconds: Double) {
-        supervisor.shutdown(graceSeconds: graceSeconds)
-        unlink(socketPath)
-        server.stop()
-        supervisor.models.shutdown()
+    /// The daemon as services, in start order: the model pool, the control socket, the supervisor.
+    /// A group stops them in reverse: the supervisor first (new invocations refused with 503 while the
+    /// socket still answers; running and queued ones get `graceSeconds`; agents stopped; traces
+    /// flushed), then the socket (removed, connections closed), then the pool (workers freed).
+    public func services(graceSeconds: Double) -> [any Service] {
+        [ClosingService(name: "model pool") { [supervisor] in supervisor.models.shutdown() },
+         ClosingService(name: "control socket") { [server, socketPath] in
+             unlink(socketPath)
+             server.stop()
+         },
+         ClosingService(name: "supervisor") { [supervisor] in supervisor.shutdown(graceSeconds: graceSeconds) }]
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+import Dispatch
 import Glibc
 import Supervisor
 
@@ -72,12 +74,25 @@ enum ServeCommand: WardenCommand {
             return error.code == .configuration ? ExitCode.usage : ExitCode.failure
         }
         printError("warden serve: listening on \(config.socketPath) (state \(config.stateDirectory), traces \(config.traceDirectory))")
-        var received: Int32 = 0
-        while sigwait(&signals, &received) == 0 && received == SIGHUP {}
-        printError("warden serve: signal \(received): draining (grace \(config.graceSeconds) s)")
-        daemon.shutdown(graceSeconds: config.graceSeconds)
+        // The daemon's services run until SIGTERM or SIGINT (SIGHUP is taken and ignored), then stop in
+        // reverse order: supervisor (drain), control socket, model pool.
+        let group = ServiceGroup(daemon.services(graceSeconds: config.graceSeconds))
+        let graceSeconds = config.graceSeconds
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<ServiceGroup.Outcome?>(nil)
+        Task {
+            let result = await group.run(until: {
+                let received = await waitForSignal([SIGTERM, SIGINT], ignoring: [SIGHUP])
+                printError("warden serve: signal \(received): draining (grace \(graceSeconds) s)")
+            }, log: { printError("warden serve: \($0)") })
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        finished.wait()
+        let result = outcome.withLock { $0 }
+        for failure in result?.failures ?? [] { printError("warden serve: \(failure.service) failed: \(failure.error)") }
         printError("warden serve: stopped")
-        return ExitCode.success
+        return result?.failures.isEmpty == false ? ExitCode.failure : ExitCode.success
     }
 
     /// Says what start-up recovery did, when it did anything.
