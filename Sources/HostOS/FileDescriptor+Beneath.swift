@@ -119,6 +119,19 @@ extension FileDescriptor {
             throw error
         }
         defer { closedir(stream) }
+        return Self.readEntries(stream, limit: limit)
+    }
+
+    /// The entries of the directory at `path` (without `.` and `..`), with the kinds their directory
+    /// entries report. The corresponding C functions are `opendir`, `readdir`.
+    public static func directoryEntries(atPath path: String) throws(Errno) -> [(name: String, kind: FileKind)] {
+        guard let stream = opendir(path) else { throw Errno.current }
+        defer { closedir(stream) }
+        return readEntries(stream, limit: .max).entries
+    }
+
+    /// Reads an open directory stream to its end or to `limit` entries.
+    private static func readEntries(_ stream: OpaquePointer, limit: Int) -> (entries: [(name: String, kind: FileKind)], truncated: Bool) {
         var entries: [(name: String, kind: FileKind)] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in

@@ -1,3 +1,4 @@
+import HostOS
 import Glibc
 import Specs
 import Synchronization
@@ -214,15 +215,6 @@ extension StateStore {
 
     /// The names in a directory (no . or ..).
     static func entries(of path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        ((try? FileDescriptor.directoryEntries(atPath: path)) ?? []).map(\.name)
     }
 }

@@ -1,3 +1,4 @@
+import HostOS
 import Glibc
 
 /// The few file operations the trace store needs, over Glibc, with EINTR retried here and nowhere else.
@@ -94,19 +95,13 @@ enum TraceFileIO {
 
     /// The names in a directory, sorted, without "." and "..".
     static func list(_ path: String) throws(TraceError) -> [String] {
-        guard let dir = opendir(path) else {
-            if errno == ENOENT { return [] }
+        do throws(Errno) {
+            return try FileDescriptor.directoryEntries(atPath: path).map(\.name).sorted()
+        } catch {
+            if error == .noSuchFileOrDirectory { return [] }
+            errno = error.rawValue
             throw TraceError.system("opendir", path)
         }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
     }
 
     /// Writes a whole new file (create, write, fdatasync); fails if it exists.

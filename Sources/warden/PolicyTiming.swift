@@ -1,3 +1,4 @@
+import HostOS
 import Glibc
 import Sandbox
 import Specs
@@ -77,12 +78,7 @@ enum PolicyTiming {
     }
 
     static func removeTree(_ directory: String) {
-        guard let dir = opendir(directory) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { unlink(directory + "/" + name) }
-        }
-        closedir(dir)
+        for entry in (try? FileDescriptor.directoryEntries(atPath: directory)) ?? [] { unlink(directory + "/" + entry.name) }
         rmdir(directory)
     }
 }

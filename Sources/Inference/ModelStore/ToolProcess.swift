@@ -1,3 +1,4 @@
+import HostOS
 import Glibc
 
 /// Runs a helper program (pip, python's zipfile) to completion with its output sent to a log file.
@@ -87,16 +88,7 @@ enum FileSteps {
 
     /// The names in a directory, without `.` and `..`.
     static func entries(of directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        ((try? FileDescriptor.directoryEntries(atPath: directory)) ?? []).map(\.name)
     }
 
     /// The first entry of `directory` whose name ends with `suffix`.

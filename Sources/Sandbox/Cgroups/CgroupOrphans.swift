@@ -1,3 +1,4 @@
+import HostOS
 import Glibc
 import Synchronization
 
@@ -56,16 +57,7 @@ extension Cgroups {
     }
 
     static func subdirectories(of path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if entry.pointee.d_type == UInt8(DT_DIR) && name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        ((try? FileDescriptor.directoryEntries(atPath: path)) ?? []).filter { $0.kind == .directory }.map(\.name)
     }
 }
 
