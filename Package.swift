@@ -38,7 +38,9 @@ let package = Package(
         // Trace append benchmarks and the crash-test writer child (Benchmarks/TraceBench).
         .executableTarget(name: "trace-bench", dependencies: ["TraceStore", "Specs"], path: "Benchmarks/TraceBench"),
         // Guardrail throughput and the JSONL scan mode of the quality scripts (Benchmarks/guardrails.sh).
-        .executableTarget(name: "guardrail-bench", dependencies: ["Guardrails", "Specs"], path: "Benchmarks/GuardrailBench"),
+        .executableTarget(name: "guardrail-bench", dependencies: ["Guardrails", "Specs", "BenchSupport"], path: "Benchmarks/GuardrailBench"),
+        // The clock, medians, percentiles and token-id files the benchmark drivers share.
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
 
         // Small C kernels for the inference engine (int8 dot products with run-time CPU dispatch).
         .target(name: "CInferenceKernels", cSettings: optimizedC),
@@ -48,7 +50,7 @@ let package = Package(
 
         // Benchmarks/inference.sh's driver: Warden's side of the side-by-side with llama.cpp.
         .executableTarget(
-            name: "InferenceBench", dependencies: ["Inference", "CInferenceKernels"],
+            name: "InferenceBench", dependencies: ["Inference", "CInferenceKernels", "BenchSupport"],
             path: "Benchmarks/InferenceBench", swiftSettings: optimizedSwift
         ),
 
@@ -58,7 +60,7 @@ let package = Package(
         .target(name: "CHTTPShims"),
         // Benchmarks/pool.sh's driver: the inference pool's throughput, fairness and prefix sharing.
         .executableTarget(
-            name: "PoolBench", dependencies: ["Inference"], path: "Benchmarks/PoolBench", swiftSettings: optimizedSwift
+            name: "PoolBench", dependencies: ["Inference", "BenchSupport"], path: "Benchmarks/PoolBench", swiftSettings: optimizedSwift
         ),
         // HTTP load generator with a raw epoll echo baseline and HTTPServer echo (Benchmarks/broker.sh).
         .executableTarget(name: "http-bench", dependencies: ["HTTPServer", "CHTTPShims", "Broker", "Specs"], path: "Benchmarks/HTTPBench"),

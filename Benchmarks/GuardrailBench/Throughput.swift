@@ -1,4 +1,5 @@
 import Glibc
+import BenchSupport
 import Guardrails
 import Specs
 

@@ -8,6 +8,7 @@
 //       each input line {"id": ..., "text": "..."} -> {"id": ..., "findings": [{"detector",
 //       "rule", "start", "end"}]}, every detector on at every stage with action flag
 import Glibc
+import BenchSupport
 import Guardrails
 import Specs
 
@@ -22,11 +23,6 @@ func say(_ text: String) {
     _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
 }
 
-func now() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
 
 /// CPU time of this process: on a shared machine, wall time counts other processes' load too.
 func cpuNow() -> Double {

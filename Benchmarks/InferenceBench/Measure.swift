@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchSupport
 import Inference
 
 /// CPU seconds used by this process (all threads): a load-independent view of the cost when the

@@ -6,6 +6,7 @@
 import Glibc
 #endif
 import CInferenceKernels
+import BenchSupport
 import Inference
 
 struct Options {
@@ -43,31 +44,11 @@ func parse() -> Options {
     return o
 }
 
-func fail(_ message: String) -> Never {
-    let line = Array("InferenceBench: \(message)\n".utf8)
-    _ = write(2, line, line.count)
-    exit(2)
-}
+func fail(_ message: String) -> Never { BenchSupport.fail("InferenceBench", message) }
 
-/// Comma- or whitespace-separated token ids from a file.
 func readIDs(_ path: String) -> [Int32] {
-    guard let f = fopen(path, "r") else { fail("cannot open \(path)") }
-    defer { fclose(f) }
-    var text = ""
-    var buf = [CChar](repeating: 0, count: 4096)
-    while fgets(&buf, 4096, f) != nil { text += String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-    return text.split { ", \n[]".contains($0) }.compactMap { Int32($0) }
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    guard let ids = readTokenIDs(path) else { fail("cannot open \(path)") }
+    return ids
 }
 
 func argmax(_ v: [Float]) -> Int32 {

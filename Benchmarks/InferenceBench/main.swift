@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CInferenceKernels
+import BenchSupport
 import Inference
 
 let options = parse()

@@ -1,4 +1,5 @@
 import Dispatch
+import BenchSupport
 import Inference
 
 /// One request's life as the client saw it.

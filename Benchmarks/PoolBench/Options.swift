@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchSupport
 
 struct BenchOptions {
     var mode = ""
@@ -40,42 +41,12 @@ struct BenchOptions {
         return o
     }
 
-    static func fail(_ message: String) -> Never {
-        let line = Array("PoolBench: \(message)\n".utf8)
-        _ = write(2, line, line.count)
-        exit(2)
-    }
+    static func fail(_ message: String) -> Never { BenchSupport.fail("PoolBench", message) }
 
-    /// Comma- or whitespace-separated token ids from a file.
     static func readIDs(_ path: String) -> [Int32] {
-        guard let f = fopen(path, "r") else { fail("cannot open \(path)") }
-        defer { fclose(f) }
-        var text = ""
-        var buf = [CChar](repeating: 0, count: 4096)
-        while fgets(&buf, 4096, f) != nil { text += String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return text.split { ", \n[]".contains($0) }.compactMap { Int32($0) }
+        guard let ids = readTokenIDs(path) else { fail("cannot open \(path)") }
+        return ids
     }
-}
-
-/// Seconds on the monotonic clock.
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-func median(_ v: [Double]) -> Double {
-    guard !v.isEmpty else { return 0 }
-    let s = v.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
-/// The nearest-rank percentile `p` (0...100).
-func percentile(_ v: [Double], _ p: Double) -> Double {
-    guard !v.isEmpty else { return 0 }
-    let s = v.sorted()
-    let rank = Int((p / 100 * Double(s.count)).rounded(.up))
-    return s[max(0, min(s.count - 1, rank - 1))]
 }
 
 func json(_ pairs: [(String, String)]) -> String {

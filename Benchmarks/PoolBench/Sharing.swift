@@ -1,3 +1,4 @@
+import BenchSupport
 import Inference
 
 /// Quiet agents with and without a noisy one; the noisy load again as one first-come-first-served queue.

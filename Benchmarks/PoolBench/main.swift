@@ -13,6 +13,7 @@
 import Glibc
 #endif
 import Dispatch
+import BenchSupport
 import Inference
 
 let options = BenchOptions.parse()
