@@ -1,0 +1,27 @@
+/// The GPU kernels, by their `extern "C"` names in `CUDA/Kernels/*.cu` (CONTRACT).
+///
+/// Every case is a `__global__` function in the kernel source; a test checks that each one is in the
+/// committed PTX (`.entry` lines) and in the emulator's registry. The signatures live beside each
+/// kernel in the source; the backend passes ``KernelArgument``s in that order.
+public enum Kernel: String, CaseIterable, Sendable {
+    /// Token embedding rows (F32, F16, Q4_1 or Q8_0) dequantized into the residual stream.
+    case embed = "wk_embed"
+    /// RMSNorm of chosen rows times a weight, written as floats and as int8 activation blocks.
+    case rmsNormQuantize = "wk_rmsnorm_quantize"
+    /// Float rows quantized into int8 activation blocks.
+    case quantize = "wk_quantize_q8"
+    /// Q4_1 weights × several int8 activation vectors (dp4a), optionally added into the output.
+    case matmulQ4_1 = "wk_matmul_q4_1"
+    /// Q8_0 weights × several int8 activation vectors (dp4a), optionally added into the output.
+    case matmulQ8_0 = "wk_matmul_q8_0"
+    /// RoPE on queries and keys, keys and values written in half precision into their paged KV blocks.
+    case ropeStoreKV = "wk_rope_store_kv"
+    /// Each query head over its sequence's cached positions (paged KV, causal, online softmax).
+    case attention = "wk_attention"
+    /// silu(gate) ⊙ up, quantized into int8 activation blocks.
+    case swigluQuantize = "wk_swiglu_quantize"
+    /// Index of each logits row's largest value (first on ties).
+    case argmax = "wk_argmax"
+    /// A token drawn from softmax(logits / temperature) with a given uniform number per row.
+    case sample = "wk_sample"
+}
