@@ -46,7 +46,10 @@ let package = Package(
         .target(name: "CInferenceKernels", cSettings: optimizedC),
 
         // The inference engine: GGUF, tokenizer, llama forward pass, sampler, CPU backend.
-        .target(name: "Inference", dependencies: ["HostOS", "Specs", "CInferenceKernels", "CTraceDigest"], swiftSettings: optimizedSwift),
+        .target(
+            name: "Inference", dependencies: ["HostOS", "Specs", "CInferenceKernels", "CTraceDigest"],
+            exclude: ["CUDA/Kernels"], swiftSettings: optimizedSwift
+        ),
 
         // Benchmarks/inference.sh's driver: Warden's side of the side-by-side with llama.cpp.
         .executableTarget(
