@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a backend's KV memory is cut into blocks (CONTRACT: the pool and the backends share it).
 ///
 /// The KV cache is paged (vLLM's PagedAttention): a backend owns one arena of `blockCount` blocks,
@@ -67,4 +71,45 @@ public protocol InferenceBackend: AnyObject, Sendable {
     /// arena, enough blocks, positions within the context, token ids within the vocabulary), so a bad
     /// batch changes no cache and throws an error naming the entry.
     func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]]
+}
+
+/// How a backend picks one entry's next token when asked to choose rather than return logits (CONTRACT).
+public enum TokenChoice: Sendable, Equatable {
+    /// The most likely token (the first on ties).
+    case greedy
+    /// A draw from softmax(logits / temperature) (temperature > 0): the first token whose running sum
+    /// of probabilities, in token-id order, exceeds `uniform` (in [0, 1)).
+    case sample(temperature: Float, uniform: Float)
+
+    /// The choice over one logits row, on the host.
+    public func pick(_ logits: [Float]) -> Int32 {
+        switch self {
+        case .greedy:
+            return logits.withUnsafeBufferPointer { Sampler.argmax($0) }
+        case .sample(let temperature, let uniform):
+            let peak = logits.max() ?? 0
+            var weights = logits.map { expf(($0 - peak) / temperature) }
+            let total = weights.reduce(0, +)
+            var running: Float = 0
+            for i in weights.indices {
+                running += weights[i] / total
+                weights[i] = running
+                if running > uniform { return Int32(i) }
+            }
+            return Int32(max(0, logits.count - 1))
+        }
+    }
+}
+
+extension InferenceBackend {
+    /// Evaluates `batch` and picks each entry's next token by `choices` (one per entry; every entry
+    /// must want logits). Backends that can choose on the device (the GPU's argmax and sampling
+    /// kernels) override this to skip copying logits back; this default picks on the host.
+    public func evaluate(_ batch: [BatchEntry], choosing choices: [TokenChoice]) throws(InferenceError) -> [Int32] {
+        guard choices.count == batch.count, batch.allSatisfy(\.wantsLogits) else {
+            throw InferenceError(.invalidArgument, "\(choices.count) token choices for a batch of \(batch.count) entries (each must want logits)")
+        }
+        let rows = try evaluate(batch)
+        return zip(rows, choices).map { $1.pick($0) }
+    }
 }
