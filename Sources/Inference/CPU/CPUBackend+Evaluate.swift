@@ -2,26 +2,8 @@ extension CPUBackend {
     /// Appends every entry's tokens to its sequence and returns each entry's last-position logits.
     /// All entries are checked before anything runs, so a bad entry leaves every block unchanged.
     public func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]] {
-        for (i, entry) in batch.enumerated() { try check(entry, index: i) }
+        for (i, entry) in batch.enumerated() { try entry.check(index: i, config: config, layout: kvLayout) }
         return passLock.withLock { _ in run(batch) }
-    }
-
-    private func check(_ entry: BatchEntry, index i: Int) throws(InferenceError) {
-        let layout = kvLayout, end = entry.start + entry.tokens.count
-        guard !entry.tokens.isEmpty else { throw InferenceError(.invalidArgument, "batch entry \(i): no tokens to evaluate") }
-        guard entry.start >= 0 else { throw InferenceError(.invalidArgument, "batch entry \(i): negative start \(entry.start)") }
-        guard end <= config.contextLength else {
-            throw InferenceError(.contextOverflow, "batch entry \(i): \(entry.start) cached + \(entry.tokens.count) new tokens exceed the context length \(config.contextLength)")
-        }
-        guard entry.blocks.count >= layout.blocks(for: end) else {
-            throw InferenceError(.invalidArgument, "batch entry \(i): \(entry.blocks.count) blocks cannot hold \(end) positions (\(layout.blockSize) per block)")
-        }
-        if let bad = entry.blocks.first(where: { $0 < 0 || Int($0) >= layout.blockCount }) {
-            throw InferenceError(.invalidArgument, "batch entry \(i): block \(bad) is outside the arena 0..<\(layout.blockCount)")
-        }
-        if let bad = entry.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
-            throw InferenceError(.invalidToken, "batch entry \(i): token id \(bad) is outside the vocabulary 0..<\(config.vocabularySize)")
-        }
     }
 
     /// Flattens the batch into positions and runs them in passes of at most `maxPassTokens`; an entry's

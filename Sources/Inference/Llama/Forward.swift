@@ -34,9 +34,7 @@ final class LlamaForward: @unchecked Sendable {
         self.pool = pool
         self.native = native
         self.scratch = Scratch(config: c, threads: pool.width)
-        inverseFrequencies = (0..<c.headDimension / 2).map { i in
-            Float(pow(Double(c.ropeTheta), -2 * Double(i) / Double(c.headDimension)))
-        }
+        inverseFrequencies = c.ropeInverseFrequencies  // shared with the GPU backend
     }
 
     /// Runs `tokens` (whose block tables must cover their positions) and writes the logits of the
