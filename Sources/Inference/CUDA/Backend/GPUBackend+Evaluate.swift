@@ -115,7 +115,7 @@ extension GPUBackend {
     private func choose(_ choices: [TokenChoice]) throws(InferenceError) -> [Int32] {
         let s = choices.count, b = buffers, vocab = Int32(config.vocabularySize)
         if choices.allSatisfy({ $0 == .greedy }) {
-            try device.launch(.argmax, rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.chosen)])
+            try device.launch(.argmax, Self.rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.chosen)])
         } else {
             var parameters = [Float](repeating: 0, count: 2 * s)
             for (i, choice) in choices.enumerated() {
@@ -125,7 +125,7 @@ extension GPUBackend {
                 }
             }
             try Inference.upload(parameters, to: b.choice, on: device)
-            try device.launch(.sample, rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.choice),
+            try device.launch(.sample, Self.rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.choice),
                                                  .pointer(b.choice, offset: 4 * s), .buffer(b.chosen)])
         }
         var ids = [Int32](repeating: 0, count: s)

@@ -17,16 +17,16 @@ extension GPUBackend {
             launches += 1
         }
         let step = b.step
-        try launch(.embed, rows(t), [weight(w.embedding.offset), int(Int(w.embedding.type.rawValue)),
+        try launch(.embed, Self.rows(t), [weight(w.embedding.offset), int(Int(w.embedding.type.rawValue)),
                                      int(w.embedding.type.byteCount(elements: d) ?? 0), int(d),
                                      .pointer(step, offset: b.tokensOffset), .buffer(b.x)])
         for l in 0..<c.layerCount {
             for (kernel, shape, args) in layerLaunches(l, tokens: t) { try launch(kernel, shape, args) }
         }
         guard s > 0 else { return launches }
-        try launch(.rmsNormQuantize, rows(s), [.buffer(b.x), .pointer(step, offset: b.outputRowsOffset), weight(w.outputNorm),
+        try launch(.rmsNormQuantize, Self.rows(s), [.buffer(b.x), .pointer(step, offset: b.outputRowsOffset), weight(w.outputNorm),
                                                int(d), .float(c.rmsEpsilon), .buffer(b.xb), .buffer(b.xq)])
-        try launch(w.head.kernel, matmulShape(rows: w.head.rows, vectors: s),
+        try launch(w.head.kernel, Self.matmulShape(rows: w.head.rows, vectors: s),
                    matmulArguments(w.head, input: b.xq, vectors: s, output: .buffer(b.logits), ld: c.vocabularySize, accumulate: false))
         return launches
     }
@@ -40,10 +40,10 @@ extension GPUBackend {
         let normArguments: (Int) -> [KernelArgument] = { norm in
             [.buffer(b.x), .buffer(b.identity), self.weight(norm), self.int(d), .float(c.rmsEpsilon), .buffer(b.xb), .buffer(b.xq)]
         }
-        list.append((.rmsNormQuantize, rows(t), normArguments(w.attentionNorm)))
+        list.append((.rmsNormQuantize, Self.rows(t), normArguments(w.attentionNorm)))
         var column = 0
         for m in w.qkv {
-            list.append((m.kernel, matmulShape(rows: m.rows, vectors: t),
+            list.append((m.kernel, Self.matmulShape(rows: m.rows, vectors: t),
                          matmulArguments(m, input: b.xq, vectors: t, output: .pointer(b.qkv, offset: 4 * column), ld: qkvWidth, accumulate: false)))
             column += m.rows
         }
@@ -54,24 +54,24 @@ extension GPUBackend {
                      [.buffer(b.qkv), int(qkvWidth), int(d), int(kvd), int(hd), weight(weights.inverseFrequencies)] + paged
                      + [.buffer(arena), int(kvLayout.blockSize), int(blockStride), int(layerOffset), int(valueOffset)]))
         let fusedQuantize = hd % 32 == 0
-        list.append((.attention, attentionShape(tokens: t),
+        list.append((.attention, Self.attentionShape(config: c, tokens: t),
                      [.buffer(b.qkv), int(qkvWidth), int(hd), int(c.headCount / c.kvHeadCount)] + paged
                      + [.buffer(arena), int(kvLayout.blockSize), int(blockStride), int(layerOffset), int(valueOffset), int(kvd),
                         .float(1 / Float(hd).squareRoot()), .buffer(b.xb), int(d), .buffer(b.xq), int(fusedQuantize ? 1 : 0)]))
         if !fusedQuantize {
-            list.append((.quantize, rows(t), [.buffer(b.xb), int(d), int(d), .buffer(b.xq)]))
+            list.append((.quantize, Self.rows(t), [.buffer(b.xb), int(d), int(d), .buffer(b.xq)]))
         }
-        list.append((w.output.kernel, matmulShape(rows: d, vectors: t),
+        list.append((w.output.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.output, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
-        list.append((.rmsNormQuantize, rows(t), normArguments(w.ffnNorm)))
+        list.append((.rmsNormQuantize, Self.rows(t), normArguments(w.ffnNorm)))
         column = 0
         for m in w.gateUp {
-            list.append((m.kernel, matmulShape(rows: m.rows, vectors: t),
+            list.append((m.kernel, Self.matmulShape(rows: m.rows, vectors: t),
                          matmulArguments(m, input: b.xq, vectors: t, output: .pointer(b.ffn, offset: 4 * column), ld: 2 * ff, accumulate: false)))
             column += m.rows
         }
-        list.append((.swigluQuantize, rows(t), [.buffer(b.ffn), .pointer(b.ffn, offset: 4 * ff), int(2 * ff), int(ff), .buffer(b.hidden), .buffer(b.xq)]))
-        list.append((w.down.kernel, matmulShape(rows: d, vectors: t),
+        list.append((.swigluQuantize, Self.rows(t), [.buffer(b.ffn), .pointer(b.ffn, offset: 4 * ff), int(2 * ff), int(ff), .buffer(b.hidden), .buffer(b.xq)]))
+        list.append((w.down.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.down, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
         return list
     }
@@ -79,12 +79,12 @@ extension GPUBackend {
     // MARK: Shapes and arguments
 
     /// One block of (32, warps) threads per row.
-    func rows(_ count: Int) -> LaunchShape {
+    static func rows(_ count: Int) -> LaunchShape {
         LaunchShape(grid: (UInt32(count), 1, 1), block: (32, UInt32(Self.warps), 1))
     }
 
     /// 8 rows a warp; a column of blocks per 64 vectors (8 tiles of 8 sharing the rows' weights in L1).
-    func matmulShape(rows: Int, vectors: Int) -> LaunchShape {
+    static func matmulShape(rows: Int, vectors: Int) -> LaunchShape {
         let perBlock = 8 * Self.warps
         return LaunchShape(grid: (UInt32((rows + perBlock - 1) / perBlock), UInt32((vectors + 63) / 64), 1), block: (32, UInt32(Self.warps), 1))
     }
@@ -94,7 +94,7 @@ extension GPUBackend {
     }
 
     /// Grid (heads, tokens); shared memory for q, the warps' probabilities, (m, l) and partial outputs.
-    func attentionShape(tokens: Int) -> LaunchShape {
+    static func attentionShape(config: ModelConfig, tokens: Int) -> LaunchShape {
         let hd = config.headDimension, w = Self.warps
         return LaunchShape(grid: (UInt32(config.headCount), UInt32(tokens), 1), block: (32, UInt32(w), 1),
                            sharedBytes: UInt32(4 * (hd + 32 * w + 2 * w + w * hd)))

@@ -10,7 +10,7 @@
 #include "wk_emulator.cuh"
 #else
 #define WK_KERNEL extern "C" __global__
-#define WK_DEVICE __device__ __forceinline__
+#define WK_DEVICE static __device__ __forceinline__
 #define WK_SHARED __shared__
 #define WK_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
 #define WK_RESTRICT __restrict__
