@@ -1,0 +1,118 @@
+import Foundation
+import GPUTestSupport
+import Testing
+@testable import Inference
+
+/// GPUBackend on the emulated device (the kernels run on this CPU) against CPUBackend on the real model.
+@Suite(.serialized) struct GPUBackendTests {
+    static let arith = ReferenceCase.all.first { $0.name == "arith" }
+    /// Greedy steps compared with the CPU and llama.cpp's tokens (the emulator runs ~1 step a second).
+    static let steps = 6
+
+    /// Greedy decoding on `backend` with blocks from `GPUBlocks`: the ids and the first step's logits.
+    func greedyGPU(_ backend: GPUBackend, prompt: [Int32], steps: Int, choosing: Bool = false) throws -> (ids: [Int32], first: [Float]) {
+        let blocks = try GPUBlocks.take(backend.kvLayout.blocks(for: prompt.count + steps + 1))
+        defer { GPUBlocks.give(blocks) }
+        var first: [Float] = [], ids: [Int32] = []
+        var next: Int32
+        if choosing {
+            next = try backend.evaluate([BatchEntry(blocks: blocks, start: 0, tokens: prompt)], choosing: [.greedy])[0]
+        } else {
+            first = try backend.evaluate([BatchEntry(blocks: blocks, start: 0, tokens: prompt)])[0]
+            next = argmax(first)
+        }
+        for step in 0..<steps {
+            ids.append(next)
+            if step == steps - 1 || next == 2 { break }
+            let entry = BatchEntry(blocks: blocks, start: prompt.count + step, tokens: [next])
+            next = choosing ? try backend.evaluate([entry], choosing: [.greedy])[0] : argmax(try backend.evaluate([entry])[0])
+        }
+        return (ids, first)
+    }
+
+    @Test func firstLogitsAndGreedyTokensMatchTheCPU() throws {
+        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+        let cpu = try #require(SharedModel.native)
+        let ref = try #require(Self.arith)
+        let (ids, first) = try greedyGPU(gpu, prompt: ref.promptIDs, steps: Self.steps)
+        let (cpuIDs, cpuFirst) = try greedy(cpu, prompt: ref.promptIDs, steps: Self.steps)
+        let top5 = cpuFirst.indices.sorted { cpuFirst[$0] > cpuFirst[$1] }.prefix(5)
+        let gpuTop5 = first.indices.sorted { first[$0] > first[$1] }.prefix(5)
+        let worst = top5.map { abs(first[$0] - cpuFirst[$0]) }.max() ?? 0
+        report("whole model first-step logits", nmse(first, cpuFirst))
+        print("GPU parity whole model: top-5 largest logit difference \(worst)")
+        #expect(Array(gpuTop5) == Array(top5))
+        #expect(worst < 0.1, "top-5 logits differ by up to \(worst)")
+        #expect(ids == cpuIDs)
+        #expect(ids == Array(ref.greedyIDs.prefix(ids.count)))
+        #expect(gpu.counters.weightBytes > 90_000_000 && gpu.counters.kvBlocks == GPUFixture.blockCount)
+    }
+
+    /// Device-side argmax gives the tokens that host argmax over downloaded logits gives; sampling on the
+    /// device draws the token the host's TokenChoice draws from the same logits.
+    @Test func choosingOnTheDeviceMatchesTheHost() throws {
+        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+        let ref = try #require(Self.arith)
+        let prompt = Array(ref.promptIDs.prefix(12))
+        #expect(try greedyGPU(gpu, prompt: prompt, steps: 3, choosing: true).ids == (try greedyGPU(gpu, prompt: prompt, steps: 3).ids))
+        let blocks = try GPUBlocks.take(1)
+        defer { GPUBlocks.give(blocks) }
+        let entry = BatchEntry(blocks: blocks, start: 0, tokens: prompt)
+        let logits = try gpu.evaluate([entry, entry])  // re-running a position rewrites the same keys and values
+        let choices: [TokenChoice] = [.sample(temperature: 0.8, uniform: 0.42), .greedy]
+        #expect(try gpu.evaluate([entry, entry], choosing: choices) == zip(choices, logits).map { $0.pick($1) })
+    }
+
+    /// Two sequences sharing their first full blocks, decoded together in one batch, continue exactly as
+    /// each does alone; a prompt longer than a pass (maxPassTokens 64 here) splits across passes.
+    @Test func batchedSequencesWithSharedPrefixBlocksMatchSingleRuns() throws {
+        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+        let cases = ReferenceCase.all.filter { ["count", "system_count"].contains($0.name) }
+        try #require(cases.count == 2)
+        let block = gpu.kvLayout.blockSize, prefix = Array(cases[0].promptIDs.prefix(block))
+        let shared = try GPUBlocks.take(1)
+        defer { GPUBlocks.give(shared) }
+        _ = try gpu.evaluate([BatchEntry(blocks: shared, start: 0, tokens: prefix, wantsLogits: false)])
+        let prompts = [cases[0].promptIDs, prefix + cases[1].promptIDs.suffix(20)]
+        let tables = try prompts.map { try shared + GPUBlocks.take(gpu.kvLayout.blocks(for: $0.count + 4) - 1) }
+        defer { tables.forEach { GPUBlocks.give(Array($0.dropFirst())) } }
+        var logits = try gpu.evaluate(zip(tables, prompts).map { BatchEntry(blocks: $0, start: block, tokens: Array($1[block...])) })
+        var batched: [[Int32]] = [[], []]
+        for step in 0..<3 {
+            let next = logits.map(argmax)
+            for i in 0..<2 { batched[i].append(next[i]) }
+            guard step < 2 else { break }
+            logits = try gpu.evaluate((0..<2).map { BatchEntry(blocks: tables[$0], start: prompts[$0].count + step, tokens: [next[$0]]) })
+        }
+        for i in 0..<2 {
+            #expect(batched[i] == (try greedyGPU(gpu, prompt: prompts[i], steps: 3).ids), "sequence \(i)")
+        }
+    }
+
+    /// A backend without recordings gives the same tokens; with them, every decode step after the first
+    /// replays the one recording of its shape, and a pass is 9 launches a layer plus 3.
+    @Test func graphReplayGivesTheSameTokensAsDirectLaunches() throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let device = EmulatedDevice(capacity: 1 << 30)
+        let plain = try GPUBackend(model: model, device: device, kvMemoryBytes: 8 * 16 * model.config.kvValuesPerToken * 2,
+                                   maxPassTokens: 32, graphs: false)
+        let graphed = try GPUBackend(model: model, device: device, kvMemoryBytes: 8 * 16 * model.config.kvValuesPerToken * 2,
+                                     maxPassTokens: 32, graphs: true)
+        let prompt = Array(try #require(Self.arith).promptIDs.prefix(10))
+        var tokens: [[Int32]] = []
+        for backend in [plain, graphed] {
+            var ids: [Int32] = [], next = try backend.evaluate([BatchEntry(blocks: [0], start: 0, tokens: prompt)], choosing: [.greedy])[0]
+            for step in 0..<4 {
+                ids.append(next)
+                next = try backend.evaluate([BatchEntry(blocks: [0], start: prompt.count + step, tokens: [next])], choosing: [.greedy])[0]
+            }
+            tokens.append(ids)
+        }
+        #expect(tokens[0] == tokens[1])
+        let counters = graphed.counters, layers = model.config.layerCount
+        #expect(counters.recordingsMade == 2 && counters.replays == 3, "\(counters)")
+        #expect(counters.launchesLastPass == 9 * layers + 3)
+        #expect(plain.counters.recordingsMade == 0 && plain.counters.launchesLastPass == 9 * layers + 3)
+        #expect(device.counters.replays == 5)
+    }
+}
