@@ -9,11 +9,11 @@ public enum Kernel: String, CaseIterable, Sendable {
     /// RMSNorm of chosen rows times a weight, written as floats and as int8 activation blocks.
     case rmsNormQuantize = "wk_rmsnorm_quantize"
     /// Float rows quantized into int8 activation blocks.
-    case quantize = "wk_quantize_q8"
+    case quantize = "wk_quantize_q8_rows"
     /// Q4_1 weights × several int8 activation vectors (dp4a), optionally added into the output.
-    case matmulQ4_1 = "wk_matmul_q4_1"
+    case matmulQ4_1 = "wk_matmul_q4_1_dp4a"
     /// Q8_0 weights × several int8 activation vectors (dp4a), optionally added into the output.
-    case matmulQ8_0 = "wk_matmul_q8_0"
+    case matmulQ8_0 = "wk_matmul_q8_0_dp4a"
     /// RoPE on queries and keys, keys and values written in half precision into their paged KV blocks.
     case ropeStoreKV = "wk_rope_store_kv"
     /// Each query head over its sequence's cached positions (paged KV, causal, online softmax).

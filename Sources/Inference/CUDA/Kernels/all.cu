@@ -12,9 +12,9 @@
 WK_EMU_REGISTRY_BEGIN
 WK_EMU_ENTRY(wk_embed)
 WK_EMU_ENTRY(wk_rmsnorm_quantize)
-WK_EMU_ENTRY(wk_quantize_q8)
-WK_EMU_ENTRY(wk_matmul_q4_1)
-WK_EMU_ENTRY(wk_matmul_q8_0)
+WK_EMU_ENTRY(wk_quantize_q8_rows)
+WK_EMU_ENTRY(wk_matmul_q4_1_dp4a)
+WK_EMU_ENTRY(wk_matmul_q8_0_dp4a)
 WK_EMU_ENTRY(wk_rope_store_kv)
 WK_EMU_ENTRY(wk_attention)
 WK_EMU_ENTRY(wk_swiglu_quantize)

@@ -7,7 +7,7 @@
 // lane scores one position (its key row read with 16-byte loads), the warp keeps an online softmax
 // (running max m, sum l, and each lane's head dimensions lane + 32i of Σ e^(s_j - m) v_j), and at the
 // end the W partial results are merged. When head_dim is a multiple of 32 the head's output blocks
-// belong to it alone and are quantized here (quantize = 1); otherwise wk_quantize_q8 runs afterwards.
+// belong to it alone and are quantized here (quantize = 1); otherwise wk_quantize_q8_rows runs afterwards.
 #include "common.cuh"
 
 #define WK_ATT_MAX_PER_LANE 16  // head_dim <= 512 (ModelConfig.validate)

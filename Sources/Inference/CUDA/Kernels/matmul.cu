@@ -43,7 +43,7 @@ WK_DEVICE void wk_mm_store(const float sums[2], int row, int rows, int v0, int n
     }
 }
 
-WK_KERNEL void wk_matmul_q4_1(const wk_u8 *WK_RESTRICT w, int rows, int k, const wk_block_q8 *WK_RESTRICT x, int nv,
+WK_KERNEL void wk_matmul_q4_1_dp4a(const wk_u8 *WK_RESTRICT w, int rows, int k, const wk_block_q8 *WK_RESTRICT x, int nv,
                               float *WK_RESTRICT y, int ldy, int accumulate) {
     const int c = wk_lane() & 3, nb = k / 32;
     const int row = (int)(blockIdx.x * blockDim.y + threadIdx.y) * 8 + (wk_lane() >> 2);
@@ -75,7 +75,7 @@ WK_KERNEL void wk_matmul_q4_1(const wk_u8 *WK_RESTRICT w, int rows, int k, const
     }
 }
 
-WK_KERNEL void wk_matmul_q8_0(const wk_u8 *WK_RESTRICT w, int rows, int k, const wk_block_q8 *WK_RESTRICT x, int nv,
+WK_KERNEL void wk_matmul_q8_0_dp4a(const wk_u8 *WK_RESTRICT w, int rows, int k, const wk_block_q8 *WK_RESTRICT x, int nv,
                               float *WK_RESTRICT y, int ldy, int accumulate) {
     const int c = wk_lane() & 3, nb = k / 32;
     const int row = (int)(blockIdx.x * blockDim.y + threadIdx.y) * 8 + (wk_lane() >> 2);

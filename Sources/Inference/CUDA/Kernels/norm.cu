@@ -31,7 +31,7 @@ WK_KERNEL void wk_rmsnorm_quantize(const float *WK_RESTRICT x, const int *WK_RES
 }
 
 /// xq[r] = the n/32 activation blocks of row r of x (stride ldx floats), for blockIdx.x = r.
-WK_KERNEL void wk_quantize_q8(const float *WK_RESTRICT x, int ldx, int n, wk_block_q8 *WK_RESTRICT xq) {
+WK_KERNEL void wk_quantize_q8_rows(const float *WK_RESTRICT x, int ldx, int n, wk_block_q8 *WK_RESTRICT xq) {
     const int warp = (int)threadIdx.y, warps = (int)blockDim.y, lane = wk_lane();
     const float *xr = x + (wk_i64)blockIdx.x * ldx;
     wk_block_q8 *q = xq + (wk_i64)blockIdx.x * (n / 32);
