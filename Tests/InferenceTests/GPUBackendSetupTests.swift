@@ -1,0 +1,51 @@
+import Foundation
+import GPUTestSupport
+import Testing
+@testable import Inference
+
+/// How GPUBackend sizes its KV arena and keeps its recordings.
+@Suite struct GPUBackendSetupTests {
+    /// Without a KV size the arena takes 90% of the memory left after weights and activations, capped at
+    /// maxPassTokens full contexts; too little memory for one block is an error.
+    @Test func kvArenaIsSizedFromFreeMemoryAndCapped() throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let c = model.config, perBlock = c.kvValuesPerToken * 2 * 16, contextBlocks = (c.contextLength + 15) / 16
+        let small = EmulatedDevice(capacity: 400 << 20)
+        let byMemory = try GPUBackend(model: model, device: small, maxPassTokens: 4)
+        let freeBefore = try small.memoryInfo().free + byMemory.arena.byteCount
+        #expect(byMemory.kvLayout.blockCount == Int(Double(freeBefore) * 0.9) / perBlock)
+        #expect(byMemory.kvLayout.blockCount < 4 * contextBlocks && byMemory.counters.kvBlocks == byMemory.kvLayout.blockCount)
+        let capped = try GPUBackend(model: model, device: EmulatedDevice(capacity: 4 << 30), maxPassTokens: 1)
+        #expect(capped.kvLayout.blockCount == contextBlocks)
+        let error = #expect(throws: InferenceError.self) {
+            try GPUBackend(model: model, device: EmulatedDevice(capacity: 400 << 20), kvMemoryBytes: perBlock - 1)
+        }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    /// A backend that goes away frees every buffer it allocated.
+    @Test func aBackendFreesItsDeviceMemory() throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let device = EmulatedDevice(capacity: 1 << 30)
+        do {
+            let backend = try GPUBackend(model: model, device: device, kvMemoryBytes: 1 << 20, maxPassTokens: 4)
+            #expect(device.liveAllocations.bytes >= backend.counters.weightBytes)
+        }
+        #expect(device.liveAllocations.count == 0 && device.counters.strayFrees == 0)
+    }
+
+    /// Past the limit, the least recently used recording is released first.
+    @Test func recordingsPastTheLimitDropTheLeastRecentlyUsed() throws {
+        let device = EmulatedDevice(capacity: 1 << 20)
+        var cache = RecordingCache(limit: 2)
+        let shapes = (1...3).map { RecordingCache.Shape(tokens: $0, outputs: 1) }
+        cache.insert(try device.record {}, for: shapes[0], device: device)
+        cache.insert(try device.record {}, for: shapes[1], device: device)
+        #expect(cache.step(for: shapes[0]) != nil)  // shape 1 is now the least recently used
+        cache.insert(try device.record {}, for: shapes[2], device: device)
+        #expect(cache.count == 2 && cache.step(for: shapes[1]) == nil)
+        #expect(cache.step(for: shapes[0]) != nil && cache.step(for: shapes[2]) != nil)
+        cache.removeAll(device)
+        #expect(cache.count == 0)
+    }
+}
