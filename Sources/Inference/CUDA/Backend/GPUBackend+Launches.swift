@@ -31,48 +31,58 @@ extension GPUBackend {
         return launches
     }
 
-    /// One transformer block's launches.
-    private func layerLaunches(_ l: Int, tokens t: Int) -> [(Kernel, LaunchShape, [KernelArgument])] {
-        let c = config, d = c.embeddingLength, kvd = c.kvDimension, ff = c.feedForwardLength, hd = c.headDimension
-        let b = buffers, w = weights.layers[l], qkvWidth = d + 2 * kvd
-        var list: [(Kernel, LaunchShape, [KernelArgument])] = []
-        // Norms read x row by row through the identity row list.
-        let normArguments: (Int) -> [KernelArgument] = { norm in
-            [.buffer(b.x), .buffer(b.identity), self.weight(norm), self.int(d), .float(c.rmsEpsilon), .buffer(b.xb), .buffer(b.xq)]
-        }
-        list.append((.rmsNormQuantize, Self.rows(t), normArguments(w.attentionNorm)))
-        var column = 0
-        for m in w.qkv {
-            list.append((m.kernel, Self.matmulShape(rows: m.rows, vectors: t),
-                         matmulArguments(m, input: b.xq, vectors: t, output: .pointer(b.qkv, offset: 4 * column), ld: qkvWidth, accumulate: false)))
-            column += m.rows
-        }
-        let layerOffset = l * 2 * kvLayout.blockSize * kvd, valueOffset = kvLayout.blockSize * kvd
-        let blockStride = 2 * kvLayout.blockSize * kvd * c.layerCount
-        let paged: [KernelArgument] = [.pointer(b.step, offset: b.positionsOffset), .pointer(b.step, offset: b.tableStartOffset), .buffer(b.tables)]
-        list.append((.ropeStoreKV, LaunchShape(grid: (UInt32(t), 1, 1), block: (128, 1, 1)),
-                     [.buffer(b.qkv), int(qkvWidth), int(d), int(kvd), int(hd), weight(weights.inverseFrequencies)] + paged
-                     + [.buffer(arena), int(kvLayout.blockSize), int(blockStride), int(layerOffset), int(valueOffset)]))
-        let fusedQuantize = hd % 32 == 0
-        list.append((.attention, Self.attentionShape(config: c, tokens: t),
-                     [.buffer(b.qkv), int(qkvWidth), int(hd), int(c.headCount / c.kvHeadCount)] + paged
-                     + [.buffer(arena), int(kvLayout.blockSize), int(blockStride), int(layerOffset), int(valueOffset), int(kvd),
-                        .float(1 / Float(hd).squareRoot()), .buffer(b.xb), int(d), .buffer(b.xq), int(fusedQuantize ? 1 : 0)]))
-        if !fusedQuantize {
-            list.append((.quantize, Self.rows(t), [.buffer(b.xb), int(d), int(d), .buffer(b.xq)]))
-        }
+    typealias Launch = (Kernel, LaunchShape, [KernelArgument])
+
+    /// One transformer block's launches: the attention half, then the feed-forward half.
+    private func layerLaunches(_ l: Int, tokens t: Int) -> [Launch] {
+        let w = weights.layers[l], d = config.embeddingLength, ff = config.feedForwardLength, b = buffers
+        var list = [norm(w.attentionNorm, tokens: t)]
+        list += stacked(w.qkv, tokens: t, into: b.qkv, width: d + 2 * config.kvDimension)
+        list += attention(layer: l, tokens: t)
         list.append((w.output.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.output, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
-        list.append((.rmsNormQuantize, Self.rows(t), normArguments(w.ffnNorm)))
-        column = 0
-        for m in w.gateUp {
-            list.append((m.kernel, Self.matmulShape(rows: m.rows, vectors: t),
-                         matmulArguments(m, input: b.xq, vectors: t, output: .pointer(b.ffn, offset: 4 * column), ld: 2 * ff, accumulate: false)))
-            column += m.rows
-        }
+        list.append(norm(w.ffnNorm, tokens: t))
+        list += stacked(w.gateUp, tokens: t, into: b.ffn, width: 2 * ff)
         list.append((.swigluQuantize, Self.rows(t), [.buffer(b.ffn), .pointer(b.ffn, offset: 4 * ff), int(2 * ff), int(ff), .buffer(b.hidden), .buffer(b.xq)]))
         list.append((w.down.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.down, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
+        return list
+    }
+
+    /// RMSNorm of every row of x (read through the identity row list) into xb and xq.
+    private func norm(_ weightOffset: Int, tokens t: Int) -> Launch {
+        let b = buffers
+        return (.rmsNormQuantize, Self.rows(t), [.buffer(b.x), .buffer(b.identity), weight(weightOffset), int(config.embeddingLength),
+                                                 .float(config.rmsEpsilon), .buffer(b.xb), .buffer(b.xq)])
+    }
+
+    /// The matrices of a stacked group (one launch when fused), their outputs side by side in rows of `width`.
+    private func stacked(_ matrices: [GPUMatrix], tokens t: Int, into output: DeviceBuffer, width: Int) -> [Launch] {
+        var column = 0, list: [Launch] = []
+        for m in matrices {
+            list.append((m.kernel, Self.matmulShape(rows: m.rows, vectors: t),
+                         matmulArguments(m, input: buffers.xq, vectors: t, output: .pointer(output, offset: 4 * column), ld: width, accumulate: false)))
+            column += m.rows
+        }
+        return list
+    }
+
+    /// RoPE with the keys and values stored in their blocks, then attention (quantizing its output
+    /// itself when heads are whole activation blocks, otherwise with one more launch).
+    private func attention(layer l: Int, tokens t: Int) -> [Launch] {
+        let c = config, d = c.embeddingLength, kvd = c.kvDimension, hd = c.headDimension, b = buffers, bs = kvLayout.blockSize
+        let width = d + 2 * kvd, fusedQuantize = hd % 32 == 0
+        let paged: [KernelArgument] = [.pointer(b.step, offset: b.positionsOffset), .pointer(b.step, offset: b.tableStartOffset), .buffer(b.tables)]
+        // The arena in halves: blocks of all layers' keys then values (KVArena's layout).
+        let place: [KernelArgument] = [.buffer(arena), int(bs), int(2 * bs * kvd * c.layerCount), int(l * 2 * bs * kvd), int(bs * kvd)]
+        var list: [Launch] = [
+            (.ropeStoreKV, LaunchShape(grid: (UInt32(t), 1, 1), block: (128, 1, 1)),
+             [.buffer(b.qkv), int(width), int(d), int(kvd), int(hd), weight(weights.inverseFrequencies)] + paged + place),
+            (.attention, Self.attentionShape(config: c, tokens: t),
+             [.buffer(b.qkv), int(width), int(hd), int(c.headCount / c.kvHeadCount)] + paged + place
+                + [int(kvd), .float(1 / Float(hd).squareRoot()), .buffer(b.xb), int(d), .buffer(b.xq), int(fusedQuantize ? 1 : 0)]),
+        ]
+        if !fusedQuantize { list.append((.quantize, Self.rows(t), [.buffer(b.xb), int(d), int(d), .buffer(b.xq)])) }
         return list
     }
 
