@@ -11,11 +11,13 @@
 //   WK_DEVICE                   `static inline` helper (CUDA: `static __device__ __forceinline__`).
 //   WK_SHARED                   static shared array: `WK_SHARED float s[256];` inside a kernel or helper.
 //                               Emulator: `static thread_local` (a block's fibers share one OS thread).
-//                               Not zeroed; contents do not survive from one block to the next.
-//   WK_DYNAMIC_SHARED(T, name)  a statement declaring `T *name`, pointing at the launch's dynamic shared
-//                               bytes (LaunchShape.sharedBytes), 256-byte aligned. The emulator fills
+//                               Not zeroed; never rely on contents left by an earlier block.
+//   WK_DYNAMIC_SHARED(T, name)  a statement declaring `name`, used as `name[i]`: the launch's dynamic shared
+//                               memory (CUDA: `extern __shared__ T name[]`; emulator: a `T *`)
+//                               of LaunchShape.sharedBytes bytes, 256-byte aligned. The emulator fills
 //                               them with 0xFF before each block (floats read as NaN) so that reading
-//                               shared memory nobody wrote shows up in results; at most 48 KiB.
+//                               shared memory nobody wrote shows up in results; at most 227 KiB
+//                               (sm_90's opt-in maximum; CUDADevice raises the 48 KiB default).
 //   WK_RESTRICT                 `__restrict__`.
 //   threadIdx blockIdx          `.x .y .z` (unsigned), as in CUDA. Emulator: macros reading the current
 //   blockDim gridDim            fiber's and block's state.
