@@ -18,6 +18,24 @@ public struct CUDADeviceInfo: Sendable, Equatable {
     /// The driver's CUDA version, 1000 × major + 10 × minor (e.g. 13000).
     public let driverVersion: Int
 
+    /// A description as discovery makes it (public so that placement tests can describe devices).
+    public init(
+        ordinal: Int, name: String, computeCapability: (major: Int, minor: Int), totalMemory: Int,
+        multiprocessorCount: Int, memoryClockKHz: Int, memoryBusWidthBits: Int, l2CacheBytes: Int,
+        maxSharedBytesPerBlock: Int, driverVersion: Int
+    ) {
+        self.ordinal = ordinal
+        self.name = name
+        self.computeCapability = computeCapability
+        self.totalMemory = totalMemory
+        self.multiprocessorCount = multiprocessorCount
+        self.memoryClockKHz = memoryClockKHz
+        self.memoryBusWidthBits = memoryBusWidthBits
+        self.l2CacheBytes = l2CacheBytes
+        self.maxSharedBytesPerBlock = maxSharedBytesPerBlock
+        self.driverVersion = driverVersion
+    }
+
     /// `sm_90` for compute capability 9.0.
     public var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
 
