@@ -42,6 +42,7 @@ extension CUDADevice {
     }
 
     public func synchronize() throws(InferenceError) {
+        try refuseWhileRecording("synchronize")  // it would invalidate the capture
         try makeCurrent()
         let result = driver.api.cuStreamSynchronize(stream)
         let launched = launchedSinceSync

@@ -14,6 +14,9 @@ public final class CUDADevice: ComputeDevice, @unchecked Sendable {
     /// e.g. `cuda:0 (NVIDIA H200, sm_90, 139 GiB)`.
     public let name: String
 
+    /// The PTX the module was loaded from: `compute_90` or the `compute_61` baseline.
+    public var ptxTarget: String { module.target }
+
     let driver: CUDADriver
     let device: Int32
     let context: OpaquePointer
@@ -70,7 +73,7 @@ public final class CUDADevice: ComputeDevice, @unchecked Sendable {
             throw InferenceError(.deviceFailure, "cuStreamCreate returned no stream")
         }
         self.info = info
-        self.name = "\(info.summary) [\(module.target)]"
+        self.name = info.summary
         self.driver = driver
         self.device = device
         self.context = context

@@ -77,12 +77,13 @@ struct PinnedStaging {
             staged.copyMemory(from: source + done, byteCount: piece)
             try driver.check(
                 driver.api.cuMemcpyHtoDAsync(destination + UInt64(done), staged, piece, stream), "cuMemcpyHtoDAsync_v2")
+            // Mark the chunk's latest use after every piece (a large upload leaves chunks mid-loop): the
+            // next writer into the chunk waits for this event.
+            try driver.check(driver.api.cuEventRecord(chunks[current].drained, stream), "cuEventRecord")
+            chunks[current].recorded = true
             used += piece
             done += piece
         }
-        // Mark the chunk's latest use; the next writer into it waits for this event.
-        try driver.check(driver.api.cuEventRecord(chunks[current].drained, stream), "cuEventRecord")
-        chunks[current].recorded = true
     }
 
     /// Moves to the next chunk, waiting until the stream has copied everything out of it.
