@@ -30,7 +30,7 @@ struct KernelPTXTests {
     }
 
     @Test("the committed PTX is byte for byte what NVRTC makes of the sources now",
-          .enabled(if: nvrtcFound, "no NVRTC: Scripts/install-deps --test installs PyPI's nvidia-cuda-nvrtc-cu12"))
+          .enabled(if: nvrtcFound, "no NVRTC of the pinned release (Scripts/install-deps --test installs PyPI's nvidia-cuda-nvrtc-cu12)"))
     func committedPTXIsFresh() throws {
         let run = try Self.buildPTX(["--check", "--no-install"])
         #expect(run.status == 0, "stale PTX.swift: \(run.stderr)")
@@ -56,7 +56,7 @@ struct KernelPTXTests {
     }
 
     @Test("the pipeline on a small kernel: both targets, same bytes twice, --check sees an edit, errors show NVRTC's log",
-          .enabled(if: nvrtcFound, "no NVRTC: Scripts/install-deps --test installs PyPI's nvidia-cuda-nvrtc-cu12"))
+          .enabled(if: nvrtcFound, "no NVRTC of the pinned release (Scripts/install-deps --test installs PyPI's nvidia-cuda-nvrtc-cu12)"))
     func pipelineOnASmallKernel() throws {
         let folder = try SandboxScratch.directory("warden-ptx")
         defer { SandboxScratch.remove(folder) }
