@@ -125,6 +125,9 @@ struct CUDADeviceFakeTests {
         let one = LaunchShape(grid: (1, 1, 1), block: (32, 1, 1))
         let args: [KernelArgument] = [.int32(0), .int32(0), .int32(0)]
         for kernel in [Kernel.embed, .argmax, .embed] { try gpu.launch(kernel, one, args) }
+        let step = try gpu.record { () throws(InferenceError) in try gpu.launch(.sample, one, args) }
+        defer { gpu.release(step) }
+        try gpu.replay(step)
         var out = [UInt8](repeating: 0, count: 16)
         try out.withUnsafeMutableBytes { try gpu.download(buffer, offset: 0, into: $0) }
         do {
@@ -132,7 +135,7 @@ struct CUDADeviceFakeTests {
             Issue.record("the failing synchronize passed")
         } catch {
             #expect(error.code == .deviceFailure)
-            #expect(error.message.contains("after launches of wk_embed, wk_argmax:"))
+            #expect(error.message.contains("after launches of wk_embed, wk_argmax, a replayed step:"))
             #expect(error.message.hasSuffix("CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was encountered)"))
         }
         #expect(out == [UInt8](repeating: 0, count: 16))

@@ -44,7 +44,8 @@ struct CUDADeviceGPUTests {
         let out = try gpu.allocate(rows * 4)
         defer { gpu.free(logits); gpu.free(out) }
         func argmax(_ rowCount: Int) throws(InferenceError) {
-            try gpu.launch(.argmax, LaunchShape(grid: (UInt32(rowCount), 1, 1), block: (256, 1, 1)),
+            // wk_argmax takes a block of warps: 32 lanes in x, warps in y (as GPUBackend launches it).
+            try gpu.launch(.argmax, LaunchShape(grid: (UInt32(rowCount), 1, 1), block: (32, 8, 1)),
                            [.buffer(logits), .int32(Int32(n)), .buffer(out)])
         }
         func run(peaks: [Int], _ work: () throws -> Void) throws -> [Int32] {

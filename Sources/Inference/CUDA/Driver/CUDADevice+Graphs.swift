@@ -26,6 +26,7 @@ extension CUDADevice {
         let exec = try graphExec(step)
         try makeCurrent()
         try driver.check(driver.api.cuGraphLaunch(exec, stream), "cuGraphLaunch")
+        if capturedLaunches == nil { replayedSinceSync = true }
     }
 
     public func release(_ step: RecordedStep) {

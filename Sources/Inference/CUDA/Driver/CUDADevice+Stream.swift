@@ -36,7 +36,7 @@ extension CUDADevice {
         try driver.check(result, "cuLaunchKernel(\(kernel.rawValue), grid \(shape.grid), block \(shape.block), shared \(shape.sharedBytes))")
         if let count = capturedLaunches {
             capturedLaunches = count + 1
-        } else {
+        } else if !launchedSinceSync.contains(kernel) {
             launchedSinceSync.append(kernel)
         }
     }
@@ -45,13 +45,12 @@ extension CUDADevice {
         try refuseWhileRecording("synchronize")  // it would invalidate the capture
         try makeCurrent()
         let result = driver.api.cuStreamSynchronize(stream)
-        let launched = launchedSinceSync
+        let names = launchedSinceSync.map(\.rawValue) + (replayedSinceSync ? ["a replayed step"] : [])
         launchedSinceSync.removeAll(keepingCapacity: true)
+        replayedSinceSync = false
         guard result == CUDAConstant.success else {
             staging.discardDownloads()
             // A fault inside a kernel surfaces here, with no kernel named by the driver: list the suspects.
-            var names: [String] = []
-            for kernel in launched where !names.contains(kernel.rawValue) { names.append(kernel.rawValue) }
             let suspects = names.isEmpty ? "" : " after launches of \(names.joined(separator: ", "))"
             throw InferenceError(.deviceFailure, "cuStreamSynchronize on \(name) failed\(suspects): \(driver.describe(result))")
         }

@@ -25,8 +25,11 @@ public final class CUDADevice: ComputeDevice, @unchecked Sendable {
     var staging: PinnedStaging
     /// Each kernel's dynamic shared-memory limit as raised so far (48 KiB until raised).
     var sharedLimits: [Kernel: UInt32] = [:]
-    /// Kernels launched since the last synchronize, in order, so an asynchronous fault can name them.
+    /// The distinct kernels launched since the last synchronize, in first-launch order, and whether a
+    /// recorded step was replayed since: an asynchronous fault surfaces with no kernel named, so these
+    /// are the suspects its error lists. Bounded by the number of kernels.
     var launchedSinceSync: [Kernel] = []
+    var replayedSinceSync = false
     /// Launches issued while a ``record(_:)`` is capturing (nil when not capturing).
     var capturedLaunches: Int?
     /// Timing events, created on first use by ``timed(_:)``.
