@@ -34,6 +34,15 @@ final class CUDADriver: Sendable {
     /// Opens `library` and checks it is a CUDA driver of at least `minimumVersion` with a device behind it.
     /// Internal so that tests can point it at a library that is not the driver (libm) or is not there.
     init(library: String, minimumVersion: Int32) throws(InferenceError) {
+        // A fully static executable (the release `warden`, Scripts/release-flags) has no dynamic
+        // loader: static glibc's dlopen would map a second libc beside ours, which the driver's
+        // threads do not survive. So it is refused before dlopen, with the way out.
+        guard Self.isDynamicallyLinked else {
+            throw InferenceError(.unavailable, """
+                this warden is a static executable (fast sandbox starts) and cannot load \(library); \
+                for GPUs build the dynamically linked variant: WARDEN_DYNAMIC=1 Scripts/bootstrap
+                """)
+        }
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
             throw InferenceError(.unavailable, "no NVIDIA driver: \(library) could not be opened (\(Self.dlerrorText()))")
         }
@@ -64,6 +73,10 @@ final class CUDADriver: Sendable {
         }
         version = reported
     }
+
+    /// Whether this process was started through the dynamic loader (`AT_BASE` is the loader's
+    /// address; a static executable has none).
+    static var isDynamicallyLinked: Bool { getauxval(UInt(AT_BASE)) != 0 }
 
     /// Throws `.deviceFailure` (or `code`) naming `call` when `result` is not `CUDA_SUCCESS`.
     func check(_ result: Int32, _ call: String, as code: InferenceError.Code = .deviceFailure) throws(InferenceError) {
