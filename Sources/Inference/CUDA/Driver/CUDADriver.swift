@@ -76,7 +76,20 @@ final class CUDADriver: Sendable {
 
     /// Whether this process was started through the dynamic loader (`AT_BASE` is the loader's
     /// address; a static executable has none).
-    static var isDynamicallyLinked: Bool { getauxval(UInt(AT_BASE)) != 0 }
+    /// Read from /proc/self/auxv (Glibc's module map does not export getauxval); unreadable counts
+    /// as dynamic, so dlopen is still tried and reports for itself.
+    static let isDynamicallyLinked: Bool = {
+        let fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var pairs = [UInt64](repeating: 0, count: 128)
+        let count = pairs.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return true }
+        for i in stride(from: 0, to: count / 8 - 1, by: 2) where pairs[i] == 7 /* AT_BASE */ {
+            return pairs[i + 1] != 0
+        }
+        return false
+    }()
 
     /// Throws `.deviceFailure` (or `code`) naming `call` when `result` is not `CUDA_SUCCESS`.
     func check(_ result: Int32, _ call: String, as code: InferenceError.Code = .deviceFailure) throws(InferenceError) {
