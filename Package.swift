@@ -89,6 +89,14 @@ let package = Package(
         // In-process launch benchmark (Benchmarks/launch-inprocess.sh).
         .executableTarget(name: "LaunchBench", dependencies: ["Sandbox", "HostOS"], path: "Benchmarks/LaunchBench"),
 
+        // The CUDA emulator (tests only): the kernels of Sources/Inference/CUDA/Kernels compiled for the host,
+        // each block's threads run as fibers; and EmulatedDevice, a ComputeDevice over it.
+        .target(
+            name: "CUDAEmulator", path: "Tests/CUDAEmulator", exclude: ["SelfTest"],
+            cxxSettings: [.define("WK_EMULATOR"), .unsafeFlags(["-O2"])]
+        ),
+        .target(name: "GPUTestSupport", dependencies: ["Inference", "CUDAEmulator"], path: "Tests/GPUTestSupport"),
+
         // Shared test helpers: locating and running the built `warden`, processes with deadlines.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
@@ -97,11 +105,15 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "EscapeTests", dependencies: ["Sandbox", "Specs", "HostOS", "TestSupport"]),
         .testTarget(name: "TraceStoreTests", dependencies: ["TraceStore", "Specs", "HostOS", "CTraceDigest", "TestSupport"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: optimizedSwift),
+        .testTarget(
+            name: "InferenceTests", dependencies: ["Inference", "TestSupport", "GPUTestSupport", "CUDAEmulator"],
+            swiftSettings: optimizedSwift
+        ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HostOS", "TestSupport"]),
         .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Specs", "TestSupport"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "HTTPServer", "Guardrails", "Specs", "TraceStore", "Sandbox", "Inference", "HostOS", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HTTPServer", "Specs", "HostOS", "TestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

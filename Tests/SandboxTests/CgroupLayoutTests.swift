@@ -72,6 +72,21 @@ struct CgroupLayoutTests {
         #expect(empty.mode == .none)
     }
 
+    @Test("only the filesystem type decides: a tmpfs named cgroup, a cgroup2 source on another type and torn lines are skipped")
+    func onlyCgroupTypes() {
+        let mounts = """
+            50 25 0:40 / /mnt/cgroup rw - tmpfs cgroup rw,size=1024k
+            51 25 0:41 / /mnt/other rw - ext4 cgroup2 rw
+            52 25 0:42 / /mnt/short - cgroup
+            53 25 0:43 / /sys/fs/cgroup/pids rw,relatime shared:9 master:3 - cgroup cgroup rw,pids
+            54 25
+            """
+        let layout = Cgroups.Layout.parse(mountinfo: mounts, cgroup: "8:pids:/jobs\n")
+        #expect(layout.v2 == nil)
+        #expect(layout.v1.map(\.mountPoint) == ["/sys/fs/cgroup/pids"])
+        #expect(layout.v1.first?.ownDirectory == "/sys/fs/cgroup/pids/jobs")
+    }
+
     @Test("a cgroup namespace root is stripped from the own path, octal escapes are decoded")
     func namespaceRoot() {
         let mounts = "41 31 0:38 /sandbox /sys/fs/cgroup\\040x rw - cgroup2 cgroup2 rw\n"

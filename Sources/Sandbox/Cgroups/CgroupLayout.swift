@@ -59,44 +59,65 @@ extension Cgroups {
                 if !controllers.isEmpty { ownByControllers.append((controllers, String(parts[2]))) }
             }
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
-            for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) where isCgroupMount(line) {
-                let fields = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
-                guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 1, dash > 4 else { continue }
-                let root = unescape(fields[3]), mountPoint = unescape(fields[4])
-                let fsType = fields[dash + 1]
-                let superOptions = fields.count > dash + 3 ? fields[dash + 3].split(separator: ",").map(String.init) : []
-                if fsType == "cgroup2" {
-                    let own = ownPaths[""] ?? "/"
-                    layout.v2 = Hierarchy(mountPoint: mountPoint, ownDirectory: join(mountPoint, own, root: root),
-                                          controllers: [])
-                } else if fsType == "cgroup" {
-                    let controllers = Set(superOptions.compactMap { Controller(rawValue: $0) })
-                    guard !controllers.isEmpty else { continue }
-                    let own = ownByControllers.first { $0.controllers == controllers }?.path ?? "/"
-                    layout.v1.append(Hierarchy(mountPoint: mountPoint, ownDirectory: join(mountPoint, own, root: root),
-                                               controllers: controllers))
+            var text = mountinfo
+            text.withUTF8 { bytes in
+                var start = 0
+                while start < bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                    if let mount = CgroupMount(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                        if mount.isV2 {
+                            let own = ownPaths[""] ?? "/"
+                            layout.v2 = Hierarchy(mountPoint: mount.mountPoint,
+                                                  ownDirectory: join(mount.mountPoint, own, root: mount.root), controllers: [])
+                        } else if !mount.controllers.isEmpty {
+                            let own = ownByControllers.first { $0.controllers == mount.controllers }?.path ?? "/"
+                            layout.v1.append(Hierarchy(mountPoint: mount.mountPoint,
+                                                       ownDirectory: join(mount.mountPoint, own, root: mount.root),
+                                                       controllers: mount.controllers))
+                        }
+                    }
+                    start = end + 1
                 }
             }
             return layout
         }
 
-        /// Cheap pre-filter: only lines whose filesystem type starts with "cgroup" are parsed.
-        /// (Runs on every mountinfo line of every launch, so it scans in place without copying.)
-        static func isCgroupMount(_ line: Substring.UTF8View.SubSequence) -> Bool {
-            line.withContiguousStorageIfAvailable(containsCgroupMarker)
-                ?? Array(line).withUnsafeBufferPointer(containsCgroupMarker)
-        }
+        /// One mountinfo line of a cgroup or cgroup2 mount: `id parent major:minor root mountpoint
+        /// options [optional fields...] - fstype source superoptions`. Runs on every line of every
+        /// launch, so other filesystems are skipped on their bytes, before any string is made.
+        struct CgroupMount {
+            var root: String
+            var mountPoint: String
+            var isV2: Bool
+            var controllers: Set<Controller>
 
-        static func containsCgroupMarker(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            let marker: StaticString = " - cgroup"
-            return marker.withUTF8Buffer { marker in
-                guard bytes.count >= marker.count else { return false }
-                for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
-                    var matched = 1
-                    while matched < marker.count && bytes[start + matched] == marker[matched] { matched += 1 }
-                    if matched == marker.count { return true }
+            init?(_ line: UnsafeBufferPointer<UInt8>) {
+                var fields: [Range<Int>] = []
+                fields.reserveCapacity(12)
+                var i = 0
+                while i < line.count {
+                    while i < line.count && line[i] == UInt8(ascii: " ") { i += 1 }
+                    let begin = i
+                    while i < line.count && line[i] != UInt8(ascii: " ") { i += 1 }
+                    if i > begin { fields.append(begin..<i) }
                 }
-                return false
+                func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[r]), as: UTF8.self) }
+                func equals(_ r: Range<Int>, _ word: StaticString) -> Bool {
+                    r.count == word.utf8CodeUnitCount && word.withUTF8Buffer { w in (0..<r.count).allSatisfy { line[r.lowerBound + $0] == w[$0] } }
+                }
+                guard let dash = fields.firstIndex(where: { equals($0, "-") }), dash > 4, fields.count > dash + 1 else { return nil }
+                let type = fields[dash + 1]
+                isV2 = equals(type, "cgroup2")
+                guard isV2 || equals(type, "cgroup") else { return nil }
+                root = unescape(text(fields[3]))
+                mountPoint = unescape(text(fields[4]))
+                controllers = []
+                if !isV2, fields.count > dash + 3 {
+                    for option in text(fields[dash + 3]).split(separator: ",") {
+                        if let c = Controller(rawValue: String(option)) { controllers.insert(c) }
+                    }
+                }
             }
         }
 
