@@ -4,7 +4,7 @@
 /// The GPU kernels compiled to PTX by NVRTC, loaded by `CUDADevice` with `cuModuleLoadDataEx`.
 enum KernelPTX {
     /// SHA-256 over the kernel sources' names and bytes (`*.cu`, `*.cuh`, in name order).
-    static let sourceDigest = "2ea3114c63e3801b5a733734f9cbc327abe2b1e7dd94ee8f01112cda0abae9c4"
+    static let sourceDigest = "b0dd37111f2d12d26b7c0e2d11f2c43162207704bd5612ecc537b9d4816fdd98"
     /// The NVRTC release that wrote this PTX.
     static let nvrtcVersion = "12.9"
     /// NVRTC options besides the architecture and the kernels' include path.
@@ -25,6 +25,5570 @@ enum KernelPTX {
 .version 8.8
 .target sm_90
 .address_size 64
+
+	// .globl	wk_embed
+// _ZZ19wk_rmsnorm_quantizeE7partial has been demoted
+// _ZZ9wk_argmaxE2sv has been demoted
+// _ZZ9wk_argmaxE2si has been demoted
+// _ZZ9wk_sampleE2sv has been demoted
+// _ZZ9wk_sampleE2si has been demoted
+// _ZZ9wk_sampleE4runs has been demoted
+.extern .shared .align 16 .b8 shared[];
+.global .align 4 .b8 __cudart_i2opi_f[24] = {65, 144, 67, 60, 153, 149, 98, 219, 192, 221, 52, 245, 209, 87, 39, 252, 41, 21, 68, 78, 110, 131, 249, 162};
+
+.visible .entry wk_embed(
+	.param .u64 wk_embed_param_0,
+	.param .u32 wk_embed_param_1,
+	.param .u32 wk_embed_param_2,
+	.param .u32 wk_embed_param_3,
+	.param .u64 wk_embed_param_4,
+	.param .u64 wk_embed_param_5
+)
+{
+	.reg .pred 	%p<12>;
+	.reg .b16 	%rs<8>;
+	.reg .f32 	%f<18>;
+	.reg .b32 	%r<62>;
+	.reg .b64 	%rd<57>;
+
+
+	ld.param.u64 	%rd15, [wk_embed_param_0];
+	ld.param.u32 	%r14, [wk_embed_param_1];
+	ld.param.u32 	%r16, [wk_embed_param_2];
+	ld.param.u32 	%r15, [wk_embed_param_3];
+	ld.param.u64 	%rd16, [wk_embed_param_4];
+	ld.param.u64 	%rd17, [wk_embed_param_5];
+	cvta.to.global.u64 	%rd1, %rd17;
+	mov.u32 	%r17, %ntid.x;
+	mov.u32 	%r18, %tid.y;
+	mov.u32 	%r19, %tid.x;
+	mad.lo.s32 	%r60, %r18, %r17, %r19;
+	mov.u32 	%r20, %ntid.y;
+	mul.lo.s32 	%r2, %r17, %r20;
+	mov.u32 	%r21, %ctaid.x;
+	cvt.s64.s32 	%rd2, %r21;
+	cvta.to.global.u64 	%rd18, %rd16;
+	mul.wide.s32 	%rd19, %r21, 4;
+	add.s64 	%rd20, %rd18, %rd19;
+	ld.global.nc.u32 	%r22, [%rd20];
+	mul.wide.s32 	%rd3, %r22, %r16;
+	cvta.to.global.u64 	%rd4, %rd15;
+	setp.ge.s32 	%p1, %r60, %r15;
+	@%p1 bra 	$L__BB0_15;
+
+	add.s64 	%rd5, %rd4, %rd3;
+	cvt.s64.s32 	%rd21, %r15;
+	mul.lo.s64 	%rd6, %rd21, %rd2;
+	setp.eq.s32 	%p2, %r14, 0;
+	@%p2 bra 	$L__BB0_9;
+
+$L__BB0_2:
+	mov.f32 	%f17, 0f00000000;
+	setp.eq.s32 	%p3, %r14, 1;
+	@%p3 bra 	$L__BB0_6;
+
+	setp.eq.s32 	%p4, %r14, 8;
+	@%p4 bra 	$L__BB0_7;
+
+	setp.ne.s32 	%p5, %r14, 3;
+	@%p5 bra 	$L__BB0_8;
+
+	shr.s32 	%r23, %r60, 31;
+	shr.u32 	%r24, %r23, 27;
+	add.s32 	%r25, %r60, %r24;
+	shr.s32 	%r26, %r25, 5;
+	mul.lo.s32 	%r27, %r26, 20;
+	cvt.s64.s32 	%rd22, %r27;
+	add.s64 	%rd23, %rd5, %rd22;
+	and.b32  	%r28, %r25, -32;
+	sub.s32 	%r29, %r60, %r28;
+	shr.s32 	%r30, %r29, 31;
+	shr.u32 	%r31, %r30, 28;
+	add.s32 	%r32, %r29, %r31;
+	and.b32  	%r33, %r32, -16;
+	sub.s32 	%r34, %r29, %r33;
+	add.s32 	%r35, %r34, 4;
+	cvt.s64.s32 	%rd24, %r35;
+	add.s64 	%rd25, %rd23, %rd24;
+	ld.global.nc.u8 	%rs3, [%rd25];
+	cvt.u32.u16 	%r36, %rs3;
+	and.b32  	%r37, %r36, 240;
+	ld.global.nc.u16 	%rs1, [%rd23];
+	// begin inline asm
+	cvt.f32.f16 %f6, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd23+2];
+	// begin inline asm
+	cvt.f32.f16 %f7, %rs2;
+	// end inline asm
+	setp.lt.s32 	%p6, %r29, 16;
+	and.b32  	%r38, %r36, 15;
+	shr.u32 	%r39, %r37, 4;
+	selp.b32 	%r40, %r38, %r39, %p6;
+	cvt.rn.f32.s32 	%f8, %r40;
+	fma.rn.f32 	%f17, %f6, %f8, %f7;
+	bra.uni 	$L__BB0_8;
+
+$L__BB0_6:
+	mul.wide.s32 	%rd26, %r60, 2;
+	add.s64 	%rd27, %rd5, %rd26;
+	ld.global.nc.u16 	%rs4, [%rd27];
+	// begin inline asm
+	cvt.f32.f16 %f17, %rs4;
+	// end inline asm
+	bra.uni 	$L__BB0_8;
+
+$L__BB0_7:
+	shr.s32 	%r41, %r60, 31;
+	shr.u32 	%r42, %r41, 27;
+	add.s32 	%r43, %r60, %r42;
+	shr.s32 	%r44, %r43, 5;
+	mul.lo.s32 	%r45, %r44, 34;
+	cvt.s64.s32 	%rd28, %r45;
+	add.s64 	%rd29, %rd5, %rd28;
+	and.b32  	%r46, %r43, -32;
+	sub.s32 	%r47, %r60, %r46;
+	add.s32 	%r48, %r47, 2;
+	cvt.s64.s32 	%rd30, %r48;
+	add.s64 	%rd31, %rd3, %rd30;
+	add.s64 	%rd32, %rd31, %rd28;
+	add.s64 	%rd33, %rd4, %rd32;
+	ld.global.nc.u8 	%rs6, [%rd33];
+	cvt.s16.s8 	%rs7, %rs6;
+	cvt.rn.f32.s16 	%f11, %rs7;
+	ld.global.nc.u16 	%rs5, [%rd29];
+	// begin inline asm
+	cvt.f32.f16 %f10, %rs5;
+	// end inline asm
+	mul.f32 	%f17, %f10, %f11;
+
+$L__BB0_8:
+	cvt.s64.s32 	%rd34, %r60;
+	add.s64 	%rd35, %rd6, %rd34;
+	shl.b64 	%rd36, %rd35, 2;
+	add.s64 	%rd37, %rd1, %rd36;
+	st.global.f32 	[%rd37], %f17;
+	add.s32 	%r60, %r60, %r2;
+	setp.lt.s32 	%p7, %r60, %r15;
+	@%p7 bra 	$L__BB0_2;
+	bra.uni 	$L__BB0_15;
+
+$L__BB0_9:
+	add.s32 	%r49, %r2, %r15;
+	add.s32 	%r50, %r60, %r2;
+	not.b32 	%r51, %r50;
+	add.s32 	%r52, %r49, %r51;
+	div.u32 	%r5, %r52, %r2;
+	add.s32 	%r53, %r5, 1;
+	and.b32  	%r59, %r53, 3;
+	setp.eq.s32 	%p8, %r59, 0;
+	@%p8 bra 	$L__BB0_12;
+
+	cvt.s64.s32 	%rd38, %r60;
+	add.s64 	%rd39, %rd6, %rd38;
+	shl.b64 	%rd40, %rd39, 2;
+	add.s64 	%rd56, %rd1, %rd40;
+	mul.wide.s32 	%rd8, %r2, 4;
+	mul.wide.s32 	%rd41, %r60, 4;
+	add.s64 	%rd42, %rd41, %rd3;
+	add.s64 	%rd55, %rd4, %rd42;
+
+$L__BB0_11:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f12, [%rd55];
+	st.global.f32 	[%rd56], %f12;
+	add.s32 	%r60, %r60, %r2;
+	add.s64 	%rd56, %rd56, %rd8;
+	add.s64 	%rd55, %rd55, %rd8;
+	add.s32 	%r59, %r59, -1;
+	setp.ne.s32 	%p9, %r59, 0;
+	@%p9 bra 	$L__BB0_11;
+
+$L__BB0_12:
+	setp.lt.u32 	%p10, %r5, 3;
+	@%p10 bra 	$L__BB0_15;
+
+	mul.wide.s32 	%rd14, %r2, 4;
+
+$L__BB0_14:
+	cvt.s64.s32 	%rd43, %r60;
+	mul.wide.s32 	%rd44, %r60, 4;
+	add.s64 	%rd45, %rd5, %rd44;
+	ld.global.nc.f32 	%f13, [%rd45];
+	add.s64 	%rd46, %rd6, %rd43;
+	shl.b64 	%rd47, %rd46, 2;
+	add.s64 	%rd48, %rd1, %rd47;
+	st.global.f32 	[%rd48], %f13;
+	add.s64 	%rd49, %rd45, %rd14;
+	ld.global.nc.f32 	%f14, [%rd49];
+	add.s64 	%rd50, %rd48, %rd14;
+	st.global.f32 	[%rd50], %f14;
+	add.s32 	%r54, %r60, %r2;
+	add.s32 	%r55, %r54, %r2;
+	add.s64 	%rd51, %rd49, %rd14;
+	ld.global.nc.f32 	%f15, [%rd51];
+	add.s64 	%rd52, %rd50, %rd14;
+	st.global.f32 	[%rd52], %f15;
+	add.s32 	%r56, %r55, %r2;
+	add.s64 	%rd53, %rd51, %rd14;
+	ld.global.nc.f32 	%f16, [%rd53];
+	add.s64 	%rd54, %rd52, %rd14;
+	st.global.f32 	[%rd54], %f16;
+	add.s32 	%r60, %r56, %r2;
+	setp.lt.s32 	%p11, %r60, %r15;
+	@%p11 bra 	$L__BB0_14;
+
+$L__BB0_15:
+	ret;
+
+}
+	// .globl	wk_rmsnorm_quantize
+.visible .entry wk_rmsnorm_quantize(
+	.param .u64 wk_rmsnorm_quantize_param_0,
+	.param .u64 wk_rmsnorm_quantize_param_1,
+	.param .u64 wk_rmsnorm_quantize_param_2,
+	.param .u32 wk_rmsnorm_quantize_param_3,
+	.param .f32 wk_rmsnorm_quantize_param_4,
+	.param .u64 wk_rmsnorm_quantize_param_5,
+	.param .u64 wk_rmsnorm_quantize_param_6
+)
+{
+	.reg .pred 	%p<36>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<94>;
+	.reg .b32 	%r<113>;
+	.reg .b64 	%rd<66>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ19wk_rmsnorm_quantizeE7partial[128];
+
+	ld.param.u64 	%rd22, [wk_rmsnorm_quantize_param_0];
+	ld.param.u64 	%rd23, [wk_rmsnorm_quantize_param_1];
+	ld.param.u64 	%rd20, [wk_rmsnorm_quantize_param_2];
+	ld.param.u32 	%r29, [wk_rmsnorm_quantize_param_3];
+	ld.param.f32 	%f21, [wk_rmsnorm_quantize_param_4];
+	ld.param.u64 	%rd21, [wk_rmsnorm_quantize_param_5];
+	ld.param.u64 	%rd24, [wk_rmsnorm_quantize_param_6];
+	cvta.to.global.u64 	%rd1, %rd24;
+	cvta.to.global.u64 	%rd2, %rd22;
+	mov.u32 	%r112, %tid.y;
+	shl.b32 	%r2, %r112, 5;
+	mov.u32 	%r3, %tid.x;
+	add.s32 	%r106, %r2, %r3;
+	mov.u32 	%r5, %ntid.y;
+	shl.b32 	%r6, %r5, 5;
+	mov.u32 	%r30, %ctaid.x;
+	cvt.u64.u32 	%rd3, %r30;
+	cvta.to.global.u64 	%rd25, %rd23;
+	mul.wide.u32 	%rd26, %r30, 4;
+	add.s64 	%rd27, %rd25, %rd26;
+	ld.global.nc.u32 	%r31, [%rd27];
+	cvt.s64.s32 	%rd4, %r29;
+	mul.wide.s32 	%rd5, %r31, %r29;
+	setp.ge.s32 	%p1, %r106, %r29;
+	mov.f32 	%f87, 0f00000000;
+	@%p1 bra 	$L__BB1_7;
+
+	not.b32 	%r32, %r3;
+	add.s32 	%r33, %r32, %r29;
+	sub.s32 	%r34, %r33, %r2;
+	div.u32 	%r7, %r34, %r6;
+	add.s32 	%r35, %r7, 1;
+	and.b32  	%r105, %r35, 3;
+	setp.eq.s32 	%p2, %r105, 0;
+	mov.f32 	%f87, 0f00000000;
+	@%p2 bra 	$L__BB1_4;
+
+	cvt.s64.s32 	%rd28, %r106;
+	add.s64 	%rd29, %rd5, %rd28;
+	shl.b64 	%rd30, %rd29, 2;
+	add.s64 	%rd64, %rd2, %rd30;
+	mul.wide.s32 	%rd7, %r6, 4;
+	mov.f32 	%f87, 0f00000000;
+
+$L__BB1_3:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f26, [%rd64];
+	fma.rn.f32 	%f87, %f26, %f26, %f87;
+	add.s32 	%r106, %r106, %r6;
+	add.s64 	%rd64, %rd64, %rd7;
+	add.s32 	%r105, %r105, -1;
+	setp.ne.s32 	%p3, %r105, 0;
+	@%p3 bra 	$L__BB1_3;
+
+$L__BB1_4:
+	setp.lt.u32 	%p4, %r7, 3;
+	@%p4 bra 	$L__BB1_7;
+
+	mul.wide.s32 	%rd10, %r6, 4;
+
+$L__BB1_6:
+	cvt.s64.s32 	%rd31, %r106;
+	add.s64 	%rd32, %rd5, %rd31;
+	shl.b64 	%rd33, %rd32, 2;
+	add.s64 	%rd34, %rd2, %rd33;
+	ld.global.nc.f32 	%f27, [%rd34];
+	fma.rn.f32 	%f28, %f27, %f27, %f87;
+	add.s64 	%rd35, %rd34, %rd10;
+	ld.global.nc.f32 	%f29, [%rd35];
+	fma.rn.f32 	%f30, %f29, %f29, %f28;
+	add.s32 	%r36, %r106, %r6;
+	add.s32 	%r37, %r36, %r6;
+	add.s64 	%rd36, %rd35, %rd10;
+	ld.global.nc.f32 	%f31, [%rd36];
+	fma.rn.f32 	%f32, %f31, %f31, %f30;
+	add.s32 	%r38, %r37, %r6;
+	add.s64 	%rd37, %rd36, %rd10;
+	ld.global.nc.f32 	%f33, [%rd37];
+	fma.rn.f32 	%f87, %f33, %f33, %f32;
+	add.s32 	%r106, %r38, %r6;
+	setp.lt.s32 	%p5, %r106, %r29;
+	@%p5 bra 	$L__BB1_6;
+
+$L__BB1_7:
+	mov.b32 	%r39, %f87;
+	mov.u32 	%r40, 31;
+	mov.u32 	%r41, 16;
+	mov.u32 	%r42, -1;
+	shfl.sync.bfly.b32 	%r43|%p6, %r39, %r41, %r40, %r42;
+	mov.b32 	%f34, %r43;
+	add.f32 	%f35, %f87, %f34;
+	mov.b32 	%r44, %f35;
+	mov.u32 	%r45, 8;
+	shfl.sync.bfly.b32 	%r46|%p7, %r44, %r45, %r40, %r42;
+	mov.b32 	%f36, %r46;
+	add.f32 	%f37, %f35, %f36;
+	mov.b32 	%r47, %f37;
+	mov.u32 	%r48, 4;
+	shfl.sync.bfly.b32 	%r49|%p8, %r47, %r48, %r40, %r42;
+	mov.b32 	%f38, %r49;
+	add.f32 	%f39, %f37, %f38;
+	mov.b32 	%r50, %f39;
+	mov.u32 	%r51, 2;
+	shfl.sync.bfly.b32 	%r52|%p9, %r50, %r51, %r40, %r42;
+	mov.b32 	%f40, %r52;
+	add.f32 	%f41, %f39, %f40;
+	mov.b32 	%r53, %f41;
+	mov.u32 	%r54, 1;
+	shfl.sync.bfly.b32 	%r55|%p10, %r53, %r54, %r40, %r42;
+	mov.b32 	%f42, %r55;
+	add.f32 	%f8, %f41, %f42;
+	setp.ne.s32 	%p11, %r3, 0;
+	@%p11 bra 	$L__BB1_9;
+
+	mul.wide.s32 	%rd38, %r112, 4;
+	mov.u64 	%rd39, _ZZ19wk_rmsnorm_quantizeE7partial;
+	add.s64 	%rd40, %rd39, %rd38;
+	st.shared.f32 	[%rd40], %f8;
+
+$L__BB1_9:
+	bar.sync 	0;
+	setp.lt.s32 	%p12, %r5, 1;
+	mov.f32 	%f92, 0f00000000;
+	@%p12 bra 	$L__BB1_16;
+
+	add.s32 	%r57, %r5, -1;
+	and.b32  	%r111, %r5, 3;
+	setp.lt.u32 	%p13, %r57, 3;
+	mov.f32 	%f92, 0f00000000;
+	mov.u32 	%r110, 0;
+	@%p13 bra 	$L__BB1_13;
+
+	sub.s32 	%r109, %r5, %r111;
+	mov.f32 	%f92, 0f00000000;
+	mov.u32 	%r110, 0;
+	mov.u64 	%rd42, _ZZ19wk_rmsnorm_quantizeE7partial;
+
+$L__BB1_12:
+	mul.wide.s32 	%rd41, %r110, 4;
+	add.s64 	%rd43, %rd42, %rd41;
+	ld.shared.f32 	%f47, [%rd43];
+	add.f32 	%f48, %f92, %f47;
+	ld.shared.f32 	%f49, [%rd43+4];
+	add.f32 	%f50, %f48, %f49;
+	ld.shared.f32 	%f51, [%rd43+8];
+	add.f32 	%f52, %f50, %f51;
+	ld.shared.f32 	%f53, [%rd43+12];
+	add.f32 	%f92, %f52, %f53;
+	add.s32 	%r110, %r110, 4;
+	add.s32 	%r109, %r109, -4;
+	setp.ne.s32 	%p14, %r109, 0;
+	@%p14 bra 	$L__BB1_12;
+
+$L__BB1_13:
+	setp.eq.s32 	%p15, %r111, 0;
+	@%p15 bra 	$L__BB1_16;
+
+	mul.wide.s32 	%rd44, %r110, 4;
+	mov.u64 	%rd45, _ZZ19wk_rmsnorm_quantizeE7partial;
+	add.s64 	%rd65, %rd45, %rd44;
+
+$L__BB1_15:
+	.pragma "nounroll";
+	ld.shared.f32 	%f54, [%rd65];
+	add.f32 	%f92, %f92, %f54;
+	add.s64 	%rd65, %rd65, 4;
+	add.s32 	%r111, %r111, -1;
+	setp.ne.s32 	%p16, %r111, 0;
+	@%p16 bra 	$L__BB1_15;
+
+$L__BB1_16:
+	shr.s32 	%r59, %r29, 31;
+	shr.u32 	%r60, %r59, 27;
+	add.s32 	%r61, %r29, %r60;
+	shr.s32 	%r25, %r61, 5;
+	setp.ge.s32 	%p17, %r112, %r25;
+	@%p17 bra 	$L__BB1_23;
+
+	cvt.s64.s32 	%rd14, %r3;
+	cvta.to.global.u64 	%rd15, %rd21;
+	cvta.to.global.u64 	%rd16, %rd20;
+	cvt.s64.s32 	%rd46, %r25;
+	mul.lo.s64 	%rd17, %rd46, %rd3;
+	mul.lo.s64 	%rd18, %rd4, %rd3;
+	cvt.rn.f32.s32 	%f55, %r29;
+	div.rn.f32 	%f56, %f92, %f55;
+	add.f32 	%f57, %f56, %f21;
+	sqrt.rn.f32 	%f58, %f57;
+	rcp.rn.f32 	%f16, %f58;
+
+$L__BB1_18:
+	mov.u32 	%r103, %tid.x;
+	shl.b32 	%r62, %r112, 5;
+	add.s32 	%r63, %r62, %r103;
+	cvt.s64.s32 	%rd47, %r63;
+	add.s64 	%rd48, %rd5, %rd47;
+	shl.b64 	%rd49, %rd48, 2;
+	add.s64 	%rd50, %rd2, %rd49;
+	ld.global.nc.f32 	%f60, [%rd50];
+	mov.u32 	%r64, 4;
+	mul.f32 	%f61, %f16, %f60;
+	mul.wide.s32 	%rd51, %r63, 4;
+	add.s64 	%rd52, %rd16, %rd51;
+	ld.global.nc.f32 	%f62, [%rd52];
+	mul.f32 	%f17, %f61, %f62;
+	add.s64 	%rd53, %rd18, %rd47;
+	shl.b64 	%rd54, %rd53, 2;
+	add.s64 	%rd55, %rd15, %rd54;
+	st.global.f32 	[%rd55], %f17;
+	abs.f32 	%f63, %f17;
+	mov.b32 	%r65, %f63;
+	mov.u32 	%r66, 31;
+	mov.u32 	%r67, 16;
+	mov.u32 	%r68, -1;
+	shfl.sync.bfly.b32 	%r69|%p18, %r65, %r67, %r66, %r68;
+	mov.b32 	%f64, %r69;
+	setp.lt.f32 	%p19, %f63, %f64;
+	selp.f32 	%f65, %f64, %f63, %p19;
+	mov.b32 	%r70, %f65;
+	mov.u32 	%r71, 8;
+	shfl.sync.bfly.b32 	%r72|%p20, %r70, %r71, %r66, %r68;
+	mov.b32 	%f66, %r72;
+	setp.lt.f32 	%p21, %f65, %f66;
+	selp.f32 	%f67, %f66, %f65, %p21;
+	mov.b32 	%r73, %f67;
+	shfl.sync.bfly.b32 	%r74|%p22, %r73, %r64, %r66, %r68;
+	mov.b32 	%f68, %r74;
+	setp.lt.f32 	%p23, %f67, %f68;
+	selp.f32 	%f69, %f68, %f67, %p23;
+	mov.b32 	%r75, %f69;
+	mov.u32 	%r76, 2;
+	shfl.sync.bfly.b32 	%r77|%p24, %r75, %r76, %r66, %r68;
+	mov.b32 	%f70, %r77;
+	setp.lt.f32 	%p25, %f69, %f70;
+	selp.f32 	%f71, %f70, %f69, %p25;
+	mov.b32 	%r78, %f71;
+	mov.u32 	%r79, 1;
+	shfl.sync.bfly.b32 	%r80|%p26, %r78, %r79, %r66, %r68;
+	mov.b32 	%f72, %r80;
+	setp.lt.f32 	%p27, %f71, %f72;
+	selp.f32 	%f73, %f72, %f71, %p27;
+	div.rn.f32 	%f18, %f73, 0f42FE0000;
+	setp.leu.f32 	%p28, %f18, 0f00000000;
+	mov.f32 	%f93, 0f00000000;
+	@%p28 bra 	$L__BB1_20;
+
+	rcp.rn.f32 	%f93, %f18;
+
+$L__BB1_20:
+	cvt.s64.s32 	%rd63, %r112;
+	add.s64 	%rd62, %rd17, %rd63;
+	mul.f32 	%f74, %f17, %f93;
+	mov.b32 	%r81, %f74;
+	and.b32  	%r82, %r81, -2147483648;
+	or.b32  	%r83, %r82, 1056964608;
+	mov.b32 	%f75, %r83;
+	add.rz.f32 	%f76, %f74, %f75;
+	cvt.rzi.f32.f32 	%f77, %f76;
+	cvt.rzi.s32.f32 	%r84, %f77;
+	shfl.sync.bfly.b32 	%r88|%p29, %r84, %r67, %r66, %r68;
+	add.s32 	%r89, %r88, %r84;
+	shfl.sync.bfly.b32 	%r91|%p30, %r89, %r71, %r66, %r68;
+	add.s32 	%r92, %r91, %r89;
+	shfl.sync.bfly.b32 	%r94|%p31, %r92, %r64, %r66, %r68;
+	add.s32 	%r95, %r94, %r92;
+	shfl.sync.bfly.b32 	%r97|%p32, %r95, %r76, %r66, %r68;
+	add.s32 	%r98, %r97, %r95;
+	shfl.sync.bfly.b32 	%r100|%p33, %r98, %r79, %r66, %r68;
+	add.s32 	%r27, %r100, %r98;
+	mul.lo.s64 	%rd57, %rd62, 48;
+	add.s64 	%rd58, %rd1, %rd57;
+	add.s64 	%rd59, %rd58, %rd14;
+	st.global.u8 	[%rd59+16], %r84;
+	@%p11 bra 	$L__BB1_22;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f18;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f79, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd58], %f79;
+	cvt.rn.f32.s32 	%f82, %r27;
+	mul.f32 	%f80, %f18, %f82;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f80;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f81, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd58+4], %f81;
+	st.global.u32 	[%rd58+8], %r27;
+	mov.u32 	%r101, 0;
+	st.global.u32 	[%rd58+12], %r101;
+
+$L__BB1_22:
+	mov.u32 	%r102, %ntid.y;
+	add.s32 	%r112, %r112, %r102;
+	setp.lt.s32 	%p35, %r112, %r25;
+	@%p35 bra 	$L__BB1_18;
+
+$L__BB1_23:
+	ret;
+
+}
+	// .globl	wk_quantize_q8_rows
+.visible .entry wk_quantize_q8_rows(
+	.param .u64 wk_quantize_q8_rows_param_0,
+	.param .u32 wk_quantize_q8_rows_param_1,
+	.param .u32 wk_quantize_q8_rows_param_2,
+	.param .u64 wk_quantize_q8_rows_param_3
+)
+{
+	.reg .pred 	%p<20>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<27>;
+	.reg .b32 	%r<56>;
+	.reg .b64 	%rd<22>;
+
+
+	ld.param.u64 	%rd7, [wk_quantize_q8_rows_param_0];
+	ld.param.u32 	%r8, [wk_quantize_q8_rows_param_1];
+	ld.param.u32 	%r9, [wk_quantize_q8_rows_param_2];
+	ld.param.u64 	%rd8, [wk_quantize_q8_rows_param_3];
+	cvta.to.global.u64 	%rd1, %rd8;
+	mov.u32 	%r1, %tid.x;
+	shr.s32 	%r10, %r9, 31;
+	shr.u32 	%r11, %r10, 27;
+	add.s32 	%r12, %r9, %r11;
+	shr.s32 	%r2, %r12, 5;
+	mov.u32 	%r55, %tid.y;
+	setp.ge.s32 	%p1, %r55, %r2;
+	@%p1 bra 	$L__BB2_7;
+
+	mov.u32 	%r13, %ctaid.x;
+	cvt.u64.u32 	%rd9, %r13;
+	cvt.s64.s32 	%rd2, %r1;
+	cvt.s64.s32 	%rd10, %r2;
+	mul.lo.s64 	%rd3, %rd10, %rd9;
+	cvt.s64.s32 	%rd11, %r8;
+	mul.lo.s64 	%rd4, %rd11, %rd9;
+	cvta.to.global.u64 	%rd5, %rd7;
+
+$L__BB2_2:
+	shl.b32 	%r14, %r55, 5;
+	add.s32 	%r15, %r14, %r1;
+	cvt.s64.s32 	%rd12, %r15;
+	add.s64 	%rd13, %rd4, %rd12;
+	shl.b64 	%rd14, %rd13, 2;
+	add.s64 	%rd15, %rd5, %rd14;
+	ld.global.nc.f32 	%f1, [%rd15];
+	mov.u32 	%r16, 4;
+	abs.f32 	%f6, %f1;
+	mov.b32 	%r17, %f6;
+	mov.u32 	%r18, 31;
+	mov.u32 	%r19, 16;
+	mov.u32 	%r20, -1;
+	shfl.sync.bfly.b32 	%r21|%p2, %r17, %r19, %r18, %r20;
+	mov.b32 	%f7, %r21;
+	setp.lt.f32 	%p3, %f6, %f7;
+	selp.f32 	%f8, %f7, %f6, %p3;
+	mov.b32 	%r22, %f8;
+	mov.u32 	%r23, 8;
+	shfl.sync.bfly.b32 	%r24|%p4, %r22, %r23, %r18, %r20;
+	mov.b32 	%f9, %r24;
+	setp.lt.f32 	%p5, %f8, %f9;
+	selp.f32 	%f10, %f9, %f8, %p5;
+	mov.b32 	%r25, %f10;
+	shfl.sync.bfly.b32 	%r26|%p6, %r25, %r16, %r18, %r20;
+	mov.b32 	%f11, %r26;
+	setp.lt.f32 	%p7, %f10, %f11;
+	selp.f32 	%f12, %f11, %f10, %p7;
+	mov.b32 	%r27, %f12;
+	mov.u32 	%r28, 2;
+	shfl.sync.bfly.b32 	%r29|%p8, %r27, %r28, %r18, %r20;
+	mov.b32 	%f13, %r29;
+	setp.lt.f32 	%p9, %f12, %f13;
+	selp.f32 	%f14, %f13, %f12, %p9;
+	mov.b32 	%r30, %f14;
+	mov.u32 	%r31, 1;
+	shfl.sync.bfly.b32 	%r32|%p10, %r30, %r31, %r18, %r20;
+	mov.b32 	%f15, %r32;
+	setp.lt.f32 	%p11, %f14, %f15;
+	selp.f32 	%f16, %f15, %f14, %p11;
+	cvt.s64.s32 	%rd16, %r55;
+	add.s64 	%rd6, %rd3, %rd16;
+	div.rn.f32 	%f2, %f16, 0f42FE0000;
+	setp.leu.f32 	%p12, %f2, 0f00000000;
+	mov.f32 	%f26, 0f00000000;
+	@%p12 bra 	$L__BB2_4;
+
+	rcp.rn.f32 	%f26, %f2;
+
+$L__BB2_4:
+	mul.f32 	%f17, %f1, %f26;
+	mov.b32 	%r33, %f17;
+	and.b32  	%r34, %r33, -2147483648;
+	or.b32  	%r35, %r34, 1056964608;
+	mov.b32 	%f18, %r35;
+	add.rz.f32 	%f19, %f17, %f18;
+	cvt.rzi.f32.f32 	%f20, %f19;
+	cvt.rzi.s32.f32 	%r36, %f20;
+	shfl.sync.bfly.b32 	%r40|%p13, %r36, %r19, %r18, %r20;
+	add.s32 	%r41, %r40, %r36;
+	shfl.sync.bfly.b32 	%r43|%p14, %r41, %r23, %r18, %r20;
+	add.s32 	%r44, %r43, %r41;
+	shfl.sync.bfly.b32 	%r46|%p15, %r44, %r16, %r18, %r20;
+	add.s32 	%r47, %r46, %r44;
+	shfl.sync.bfly.b32 	%r49|%p16, %r47, %r28, %r18, %r20;
+	add.s32 	%r50, %r49, %r47;
+	shfl.sync.bfly.b32 	%r52|%p17, %r50, %r31, %r18, %r20;
+	add.s32 	%r6, %r52, %r50;
+	mul.lo.s64 	%rd17, %rd6, 48;
+	add.s64 	%rd18, %rd1, %rd17;
+	add.s64 	%rd19, %rd18, %rd2;
+	st.global.u8 	[%rd19+16], %r36;
+	setp.ne.s32 	%p18, %r1, 0;
+	@%p18 bra 	$L__BB2_6;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f2;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f22, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd18], %f22;
+	cvt.rn.f32.s32 	%f25, %r6;
+	mul.f32 	%f23, %f2, %f25;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f23;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f24, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd18+4], %f24;
+	st.global.u32 	[%rd18+8], %r6;
+	mov.u32 	%r53, 0;
+	st.global.u32 	[%rd18+12], %r53;
+
+$L__BB2_6:
+	mov.u32 	%r54, %ntid.y;
+	add.s32 	%r55, %r55, %r54;
+	setp.lt.s32 	%p19, %r55, %r2;
+	@%p19 bra 	$L__BB2_2;
+
+$L__BB2_7:
+	ret;
+
+}
+	// .globl	wk_matmul_q4_1_dp4a
+.visible .entry wk_matmul_q4_1_dp4a(
+	.param .u64 wk_matmul_q4_1_dp4a_param_0,
+	.param .u32 wk_matmul_q4_1_dp4a_param_1,
+	.param .u32 wk_matmul_q4_1_dp4a_param_2,
+	.param .u64 wk_matmul_q4_1_dp4a_param_3,
+	.param .u32 wk_matmul_q4_1_dp4a_param_4,
+	.param .u64 wk_matmul_q4_1_dp4a_param_5,
+	.param .u32 wk_matmul_q4_1_dp4a_param_6,
+	.param .u32 wk_matmul_q4_1_dp4a_param_7
+)
+{
+	.reg .pred 	%p<42>;
+	.reg .b16 	%rs<3>;
+	.reg .f32 	%f<125>;
+	.reg .b32 	%r<245>;
+	.reg .b64 	%rd<129>;
+
+
+	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_0];
+	ld.param.u32 	%r55, [wk_matmul_q4_1_dp4a_param_1];
+	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_2];
+	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_3];
+	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_4];
+	ld.param.u64 	%rd45, [wk_matmul_q4_1_dp4a_param_5];
+	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_6];
+	mov.u32 	%r1, %tid.x;
+	and.b32  	%r2, %r1, 3;
+	mov.u32 	%r60, %ntid.y;
+	mov.u32 	%r61, %ctaid.x;
+	mov.u32 	%r62, %tid.y;
+	mad.lo.s32 	%r63, %r61, %r60, %r62;
+	shl.b32 	%r64, %r63, 3;
+	shr.s32 	%r65, %r1, 2;
+	add.s32 	%r3, %r64, %r65;
+	shr.s32 	%r66, %r56, 31;
+	shr.u32 	%r67, %r66, 27;
+	add.s32 	%r68, %r56, %r67;
+	shr.s32 	%r69, %r68, 5;
+	cvt.s64.s32 	%rd1, %r69;
+	mov.u32 	%r70, %ctaid.y;
+	shl.b32 	%r219, %r70, 3;
+	setp.ge.s32 	%p2, %r219, %r57;
+	@%p2 bra 	$L__BB3_47;
+
+	cvta.to.global.u64 	%rd46, %rd43;
+	cvta.to.global.u64 	%rd2, %rd45;
+	setp.lt.s32 	%p3, %r3, %r55;
+	selp.b32 	%r71, %r3, 0, %p3;
+	cvt.s64.s32 	%rd47, %r71;
+	mul.lo.s64 	%rd48, %rd1, %rd47;
+	mul.lo.s64 	%rd49, %rd48, 20;
+	and.b32  	%r6, %r1, 2;
+	and.b32  	%r7, %r1, 1;
+	shl.b32 	%r73, %r2, 2;
+	add.s32 	%r74, %r73, 4;
+	cvt.u64.u32 	%rd50, %r74;
+	cvt.s64.s32 	%rd3, %r58;
+	cvt.s64.s32 	%rd4, %r3;
+	add.s64 	%rd51, %rd49, %rd50;
+	add.s64 	%rd5, %rd46, %rd51;
+	add.s64 	%rd6, %rd46, %rd49;
+	cvta.to.global.u64 	%rd10, %rd44;
+
+$L__BB3_2:
+	ld.param.u32 	%r190, [wk_matmul_q4_1_dp4a_param_2];
+	setp.lt.s32 	%p4, %r190, 32;
+	mov.u32 	%r234, 0;
+	mov.u32 	%r233, %r234;
+	mov.u32 	%r232, %r234;
+	mov.u32 	%r231, %r234;
+	mov.u32 	%r230, %r234;
+	mov.u32 	%r229, %r234;
+	mov.u32 	%r235, %r234;
+	mov.u32 	%r236, %r234;
+	@%p4 bra 	$L__BB3_37;
+
+	mul.lo.s64 	%rd76, %rd1, 48;
+	cvt.s64.s32 	%rd52, %r219;
+	add.s32 	%r10, %r219, 1;
+	cvt.s64.s32 	%rd53, %r10;
+	add.s32 	%r11, %r219, 2;
+	cvt.s64.s32 	%rd54, %r11;
+	add.s32 	%r12, %r219, 3;
+	cvt.s64.s32 	%rd55, %r12;
+	add.s32 	%r13, %r219, 4;
+	cvt.s64.s32 	%rd56, %r13;
+	add.s32 	%r14, %r219, 5;
+	cvt.s64.s32 	%rd57, %r14;
+	add.s32 	%r15, %r219, 6;
+	cvt.s64.s32 	%rd58, %r15;
+	add.s32 	%r16, %r219, 7;
+	cvt.s64.s32 	%rd59, %r16;
+	mov.u32 	%r234, 0;
+	mov.u64 	%rd126, %rd10;
+	mov.u64 	%rd127, %rd6;
+	mov.u64 	%rd128, %rd5;
+	mov.u32 	%r228, %r234;
+
+$L__BB3_4:
+	ld.global.nc.u32 	%r92, [%rd128];
+	ld.global.nc.u32 	%r93, [%rd127];
+	cvt.u16.u32 	%rs1, %r93;
+	// begin inline asm
+	cvt.f32.f16 %f29, %rs1;
+	// end inline asm
+	shr.u32 	%r94, %r93, 16;
+	cvt.u16.u32 	%rs2, %r94;
+	// begin inline asm
+	cvt.f32.f16 %f30, %rs2;
+	// end inline asm
+	and.b32  	%r26, %r92, 252645135;
+	shr.u32 	%r95, %r92, 4;
+	and.b32  	%r27, %r95, 252645135;
+	setp.ge.s32 	%p5, %r219, %r57;
+	@%p5 bra 	$L__BB3_8;
+
+	mul.lo.s64 	%rd88, %rd76, %rd52;
+	shl.b32 	%r196, %r2, 2;
+	add.s32 	%r195, %r196, 4;
+	cvt.u64.u32 	%rd87, %r195;
+	cvt.s64.s32 	%rd86, %r219;
+	mul.lo.s64 	%rd85, %rd76, %rd86;
+	add.s64 	%rd84, %rd87, 28;
+	add.s64 	%rd83, %rd84, %rd85;
+	add.s64 	%rd60, %rd126, %rd83;
+	ld.global.nc.u32 	%r102, [%rd60+-16];
+	ld.global.nc.u32 	%r98, [%rd60];
+	mov.u32 	%r99, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r96, %r27, %r98, %r99;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r100, %r26, %r102, %r96;
+	// end inline asm
+	cvt.rn.f32.s32 	%f32, %r100;
+	add.s64 	%rd30, %rd126, %rd85;
+	ld.global.nc.f32 	%f33, [%rd30];
+	mul.f32 	%f34, %f29, %f33;
+	mul.f32 	%f3, %f34, %f32;
+	setp.ne.s32 	%p6, %r2, 0;
+	mov.f32 	%f117, 0f00000000;
+	@%p6 bra 	$L__BB3_7;
+
+	ld.global.nc.f32 	%f35, [%rd30+4];
+	mul.f32 	%f117, %f30, %f35;
+
+$L__BB3_7:
+	mov.b32 	%f36, %r229;
+	add.f32 	%f37, %f3, %f117;
+	add.f32 	%f38, %f37, %f36;
+	mov.b32 	%r229, %f38;
+
+$L__BB3_8:
+	add.s32 	%r191, %r219, 1;
+	setp.ge.s32 	%p7, %r191, %r57;
+	@%p7 bra 	$L__BB3_12;
+
+	mul.lo.s64 	%rd82, %rd76, %rd53;
+	shl.b32 	%r194, %r2, 2;
+	add.s32 	%r193, %r194, 4;
+	cvt.u64.u32 	%rd81, %r193;
+	add.s32 	%r192, %r219, 1;
+	cvt.s64.s32 	%rd80, %r192;
+	mul.lo.s64 	%rd79, %rd76, %rd80;
+	add.s64 	%rd78, %rd81, 28;
+	add.s64 	%rd77, %rd78, %rd79;
+	add.s64 	%rd61, %rd126, %rd77;
+	ld.global.nc.u32 	%r110, [%rd61+-16];
+	ld.global.nc.u32 	%r106, [%rd61];
+	mov.u32 	%r107, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r104, %r27, %r106, %r107;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r108, %r26, %r110, %r104;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r108;
+	add.s64 	%rd31, %rd126, %rd79;
+	ld.global.nc.f32 	%f41, [%rd31];
+	mul.f32 	%f42, %f29, %f41;
+	mul.f32 	%f6, %f42, %f40;
+	setp.ne.s32 	%p8, %r2, 0;
+	mov.f32 	%f118, 0f00000000;
+	@%p8 bra 	$L__BB3_11;
+
+	ld.global.nc.f32 	%f43, [%rd31+4];
+	mul.f32 	%f118, %f30, %f43;
+
+$L__BB3_11:
+	mov.b32 	%f44, %r230;
+	add.f32 	%f45, %f6, %f118;
+	add.f32 	%f46, %f45, %f44;
+	mov.b32 	%r230, %f46;
+
+$L__BB3_12:
+	add.s32 	%r184, %r219, 2;
+	setp.ge.s32 	%p9, %r184, %r57;
+	@%p9 bra 	$L__BB3_16;
+
+	mul.lo.s64 	%rd118, %rd76, %rd54;
+	shl.b32 	%r211, %r2, 2;
+	add.s32 	%r210, %r211, 4;
+	cvt.u64.u32 	%rd117, %r210;
+	add.s32 	%r209, %r219, 2;
+	cvt.s64.s32 	%rd116, %r209;
+	mul.lo.s64 	%rd115, %rd76, %rd116;
+	add.s64 	%rd114, %rd117, 28;
+	add.s64 	%rd113, %rd114, %rd115;
+	add.s64 	%rd62, %rd126, %rd113;
+	ld.global.nc.u32 	%r118, [%rd62+-16];
+	ld.global.nc.u32 	%r114, [%rd62];
+	mov.u32 	%r115, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r112, %r27, %r114, %r115;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r116, %r26, %r118, %r112;
+	// end inline asm
+	cvt.rn.f32.s32 	%f48, %r116;
+	add.s64 	%rd32, %rd126, %rd115;
+	ld.global.nc.f32 	%f49, [%rd32];
+	mul.f32 	%f50, %f29, %f49;
+	mul.f32 	%f9, %f50, %f48;
+	setp.ne.s32 	%p10, %r2, 0;
+	mov.f32 	%f119, 0f00000000;
+	@%p10 bra 	$L__BB3_15;
+
+	ld.global.nc.f32 	%f51, [%rd32+4];
+	mul.f32 	%f119, %f30, %f51;
+
+$L__BB3_15:
+	mov.b32 	%f52, %r231;
+	add.f32 	%f53, %f9, %f119;
+	add.f32 	%f54, %f53, %f52;
+	mov.b32 	%r231, %f54;
+
+$L__BB3_16:
+	add.s32 	%r185, %r219, 3;
+	setp.ge.s32 	%p11, %r185, %r57;
+	@%p11 bra 	$L__BB3_20;
+
+	mul.lo.s64 	%rd112, %rd76, %rd55;
+	shl.b32 	%r208, %r2, 2;
+	add.s32 	%r207, %r208, 4;
+	cvt.u64.u32 	%rd111, %r207;
+	add.s32 	%r206, %r219, 3;
+	cvt.s64.s32 	%rd110, %r206;
+	mul.lo.s64 	%rd109, %rd76, %rd110;
+	add.s64 	%rd108, %rd111, 28;
+	add.s64 	%rd107, %rd108, %rd109;
+	add.s64 	%rd63, %rd126, %rd107;
+	ld.global.nc.u32 	%r126, [%rd63+-16];
+	ld.global.nc.u32 	%r122, [%rd63];
+	mov.u32 	%r123, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r120, %r27, %r122, %r123;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r124, %r26, %r126, %r120;
+	// end inline asm
+	cvt.rn.f32.s32 	%f56, %r124;
+	add.s64 	%rd33, %rd126, %rd109;
+	ld.global.nc.f32 	%f57, [%rd33];
+	mul.f32 	%f58, %f29, %f57;
+	mul.f32 	%f12, %f58, %f56;
+	setp.ne.s32 	%p12, %r2, 0;
+	mov.f32 	%f120, 0f00000000;
+	@%p12 bra 	$L__BB3_19;
+
+	ld.global.nc.f32 	%f59, [%rd33+4];
+	mul.f32 	%f120, %f30, %f59;
+
+$L__BB3_19:
+	mov.b32 	%f60, %r232;
+	add.f32 	%f61, %f12, %f120;
+	add.f32 	%f62, %f61, %f60;
+	mov.b32 	%r232, %f62;
+
+$L__BB3_20:
+	add.s32 	%r186, %r219, 4;
+	setp.ge.s32 	%p13, %r186, %r57;
+	@%p13 bra 	$L__BB3_24;
+
+	mul.lo.s64 	%rd106, %rd76, %rd56;
+	shl.b32 	%r205, %r2, 2;
+	add.s32 	%r204, %r205, 4;
+	cvt.u64.u32 	%rd105, %r204;
+	add.s32 	%r203, %r219, 4;
+	cvt.s64.s32 	%rd104, %r203;
+	mul.lo.s64 	%rd103, %rd76, %rd104;
+	add.s64 	%rd102, %rd105, 12;
+	add.s64 	%rd101, %rd102, %rd103;
+	add.s64 	%rd64, %rd126, %rd101;
+	ld.global.nc.u32 	%r134, [%rd64];
+	ld.global.nc.u32 	%r130, [%rd64+16];
+	mov.u32 	%r131, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r128, %r27, %r130, %r131;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r132, %r26, %r134, %r128;
+	// end inline asm
+	cvt.rn.f32.s32 	%f64, %r132;
+	add.s64 	%rd34, %rd126, %rd103;
+	ld.global.nc.f32 	%f65, [%rd34];
+	mul.f32 	%f66, %f29, %f65;
+	mul.f32 	%f15, %f66, %f64;
+	setp.ne.s32 	%p14, %r2, 0;
+	mov.f32 	%f121, 0f00000000;
+	@%p14 bra 	$L__BB3_23;
+
+	ld.global.nc.f32 	%f67, [%rd34+4];
+	mul.f32 	%f121, %f30, %f67;
+
+$L__BB3_23:
+	mov.b32 	%f68, %r233;
+	add.f32 	%f69, %f15, %f121;
+	add.f32 	%f70, %f69, %f68;
+	mov.b32 	%r233, %f70;
+
+$L__BB3_24:
+	add.s32 	%r187, %r219, 5;
+	setp.ge.s32 	%p15, %r187, %r57;
+	@%p15 bra 	$L__BB3_28;
+
+	mul.lo.s64 	%rd100, %rd76, %rd57;
+	shl.b32 	%r202, %r2, 2;
+	add.s32 	%r201, %r202, 4;
+	cvt.u64.u32 	%rd99, %r201;
+	add.s32 	%r200, %r219, 5;
+	cvt.s64.s32 	%rd98, %r200;
+	mul.lo.s64 	%rd97, %rd76, %rd98;
+	add.s64 	%rd96, %rd99, 12;
+	add.s64 	%rd95, %rd96, %rd97;
+	add.s64 	%rd65, %rd126, %rd95;
+	ld.global.nc.u32 	%r142, [%rd65];
+	ld.global.nc.u32 	%r138, [%rd65+16];
+	mov.u32 	%r139, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r136, %r27, %r138, %r139;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r140, %r26, %r142, %r136;
+	// end inline asm
+	cvt.rn.f32.s32 	%f72, %r140;
+	add.s64 	%rd35, %rd126, %rd97;
+	ld.global.nc.f32 	%f73, [%rd35];
+	mul.f32 	%f74, %f29, %f73;
+	mul.f32 	%f18, %f74, %f72;
+	setp.ne.s32 	%p16, %r2, 0;
+	mov.f32 	%f122, 0f00000000;
+	@%p16 bra 	$L__BB3_27;
+
+	ld.global.nc.f32 	%f75, [%rd35+4];
+	mul.f32 	%f122, %f30, %f75;
+
+$L__BB3_27:
+	mov.b32 	%f76, %r234;
+	add.f32 	%f77, %f18, %f122;
+	add.f32 	%f78, %f77, %f76;
+	mov.b32 	%r234, %f78;
+
+$L__BB3_28:
+	add.s32 	%r188, %r219, 6;
+	setp.ge.s32 	%p17, %r188, %r57;
+	@%p17 bra 	$L__BB3_32;
+
+	mul.lo.s64 	%rd94, %rd76, %rd58;
+	shl.b32 	%r199, %r2, 2;
+	add.s32 	%r198, %r199, 4;
+	cvt.u64.u32 	%rd93, %r198;
+	add.s32 	%r197, %r219, 6;
+	cvt.s64.s32 	%rd92, %r197;
+	mul.lo.s64 	%rd91, %rd76, %rd92;
+	add.s64 	%rd90, %rd93, 12;
+	add.s64 	%rd89, %rd90, %rd91;
+	add.s64 	%rd66, %rd126, %rd89;
+	ld.global.nc.u32 	%r150, [%rd66];
+	ld.global.nc.u32 	%r146, [%rd66+16];
+	mov.u32 	%r147, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r144, %r27, %r146, %r147;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r148, %r26, %r150, %r144;
+	// end inline asm
+	cvt.rn.f32.s32 	%f80, %r148;
+	add.s64 	%rd36, %rd126, %rd91;
+	ld.global.nc.f32 	%f81, [%rd36];
+	mul.f32 	%f82, %f29, %f81;
+	mul.f32 	%f21, %f82, %f80;
+	setp.ne.s32 	%p18, %r2, 0;
+	mov.f32 	%f123, 0f00000000;
+	@%p18 bra 	$L__BB3_31;
+
+	ld.global.nc.f32 	%f83, [%rd36+4];
+	mul.f32 	%f123, %f30, %f83;
+
+$L__BB3_31:
+	mov.b32 	%f84, %r235;
+	add.f32 	%f85, %f21, %f123;
+	add.f32 	%f86, %f85, %f84;
+	mov.b32 	%r235, %f86;
+
+$L__BB3_32:
+	add.s32 	%r189, %r219, 7;
+	setp.ge.s32 	%p19, %r189, %r57;
+	@%p19 bra 	$L__BB3_36;
+
+	mul.lo.s64 	%rd125, %rd76, %rd59;
+	shl.b32 	%r218, %r2, 2;
+	add.s32 	%r217, %r218, 4;
+	cvt.u64.u32 	%rd124, %r217;
+	add.s32 	%r216, %r219, 7;
+	cvt.s64.s32 	%rd123, %r216;
+	mul.lo.s64 	%rd122, %rd1, 48;
+	mul.lo.s64 	%rd121, %rd122, %rd123;
+	add.s64 	%rd120, %rd124, 12;
+	add.s64 	%rd119, %rd120, %rd121;
+	add.s64 	%rd67, %rd126, %rd119;
+	ld.global.nc.u32 	%r158, [%rd67];
+	ld.global.nc.u32 	%r154, [%rd67+16];
+	mov.u32 	%r155, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r152, %r27, %r154, %r155;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r156, %r26, %r158, %r152;
+	// end inline asm
+	cvt.rn.f32.s32 	%f88, %r156;
+	add.s64 	%rd37, %rd126, %rd121;
+	ld.global.nc.f32 	%f89, [%rd37];
+	mul.f32 	%f90, %f29, %f89;
+	mul.f32 	%f24, %f90, %f88;
+	setp.ne.s32 	%p20, %r2, 0;
+	mov.f32 	%f124, 0f00000000;
+	@%p20 bra 	$L__BB3_35;
+
+	ld.global.nc.f32 	%f91, [%rd37+4];
+	mul.f32 	%f124, %f30, %f91;
+
+$L__BB3_35:
+	mov.b32 	%f92, %r236;
+	add.f32 	%f93, %f24, %f124;
+	add.f32 	%f94, %f93, %f92;
+	mov.b32 	%r236, %f94;
+
+$L__BB3_36:
+	add.s64 	%rd128, %rd128, 20;
+	add.s64 	%rd127, %rd127, 20;
+	add.s64 	%rd126, %rd126, 48;
+	add.s32 	%r228, %r228, 1;
+	cvt.u32.u64 	%r160, %rd1;
+	setp.lt.s32 	%p21, %r228, %r160;
+	@%p21 bra 	$L__BB3_4;
+
+$L__BB3_37:
+	ld.param.u32 	%r213, [wk_matmul_q4_1_dp4a_param_7];
+	shl.b32 	%r212, %r2, 1;
+	setp.eq.s32 	%p22, %r6, 0;
+	selp.b32 	%r161, %r233, %r229, %p22;
+	selp.b32 	%r162, %r229, %r233, %p22;
+	mov.b32 	%f95, %r162;
+	mov.u32 	%r163, 31;
+	mov.u32 	%r164, 2;
+	mov.u32 	%r165, -1;
+	shfl.sync.bfly.b32 	%r166|%p23, %r161, %r164, %r163, %r165;
+	mov.b32 	%f96, %r166;
+	add.f32 	%f97, %f95, %f96;
+	selp.b32 	%r167, %r234, %r230, %p22;
+	selp.b32 	%r168, %r230, %r234, %p22;
+	mov.b32 	%f98, %r168;
+	shfl.sync.bfly.b32 	%r169|%p24, %r167, %r164, %r163, %r165;
+	mov.b32 	%f99, %r169;
+	add.f32 	%f100, %f98, %f99;
+	selp.b32 	%r170, %r235, %r231, %p22;
+	selp.b32 	%r171, %r231, %r235, %p22;
+	mov.b32 	%f101, %r171;
+	shfl.sync.bfly.b32 	%r172|%p25, %r170, %r164, %r163, %r165;
+	mov.b32 	%f102, %r172;
+	add.f32 	%f103, %f101, %f102;
+	selp.b32 	%r173, %r236, %r232, %p22;
+	selp.b32 	%r174, %r232, %r236, %p22;
+	mov.b32 	%f104, %r174;
+	shfl.sync.bfly.b32 	%r175|%p26, %r173, %r164, %r163, %r165;
+	mov.b32 	%f105, %r175;
+	add.f32 	%f106, %f104, %f105;
+	setp.eq.s32 	%p27, %r7, 0;
+	selp.f32 	%f107, %f103, %f97, %p27;
+	selp.f32 	%f108, %f97, %f103, %p27;
+	mov.b32 	%r176, %f107;
+	mov.u32 	%r177, 1;
+	shfl.sync.bfly.b32 	%r178|%p28, %r176, %r177, %r163, %r165;
+	mov.b32 	%f109, %r178;
+	add.f32 	%f27, %f108, %f109;
+	selp.f32 	%f110, %f106, %f100, %p27;
+	selp.f32 	%f111, %f100, %f106, %p27;
+	mov.b32 	%r179, %f110;
+	shfl.sync.bfly.b32 	%r180|%p29, %r179, %r177, %r163, %r165;
+	mov.b32 	%f112, %r180;
+	add.f32 	%f28, %f111, %f112;
+	add.s32 	%r53, %r219, %r212;
+	setp.lt.s32 	%p30, %r53, %r57;
+	and.pred  	%p1, %p3, %p30;
+	cvt.s64.s32 	%rd68, %r53;
+	mul.lo.s64 	%rd69, %rd68, %rd3;
+	add.s64 	%rd70, %rd69, %rd4;
+	shl.b64 	%rd71, %rd70, 2;
+	add.s64 	%rd41, %rd2, %rd71;
+	add.s32 	%r181, %r53, 1;
+	cvt.s64.s32 	%rd72, %r181;
+	mul.lo.s64 	%rd73, %rd72, %rd3;
+	add.s64 	%rd74, %rd73, %rd4;
+	shl.b64 	%rd75, %rd74, 2;
+	add.s64 	%rd42, %rd2, %rd75;
+	setp.eq.s32 	%p32, %r213, 0;
+	@%p32 bra 	$L__BB3_42;
+
+	not.pred 	%p33, %p1;
+	@%p33 bra 	$L__BB3_40;
+
+	ld.global.f32 	%f113, [%rd41];
+	add.f32 	%f114, %f113, %f27;
+	st.global.f32 	[%rd41], %f114;
+
+$L__BB3_40:
+	setp.ge.s32 	%p34, %r3, %r55;
+	setp.ge.s32 	%p35, %r181, %r57;
+	or.pred  	%p36, %p34, %p35;
+	@%p36 bra 	$L__BB3_46;
+
+	ld.global.f32 	%f115, [%rd42];
+	add.f32 	%f116, %f115, %f28;
+	st.global.f32 	[%rd42], %f116;
+	bra.uni 	$L__BB3_46;
+
+$L__BB3_42:
+	not.pred 	%p37, %p1;
+	@%p37 bra 	$L__BB3_44;
+
+	st.global.f32 	[%rd41], %f27;
+
+$L__BB3_44:
+	setp.ge.s32 	%p38, %r3, %r55;
+	setp.ge.s32 	%p39, %r181, %r57;
+	or.pred  	%p40, %p38, %p39;
+	@%p40 bra 	$L__BB3_46;
+
+	st.global.f32 	[%rd42], %f28;
+
+$L__BB3_46:
+	mov.u32 	%r215, %nctaid.y;
+	shl.b32 	%r214, %r215, 3;
+	add.s32 	%r219, %r219, %r214;
+	setp.lt.s32 	%p41, %r219, %r57;
+	@%p41 bra 	$L__BB3_2;
+
+$L__BB3_47:
+	ret;
+
+}
+	// .globl	wk_matmul_q8_0_dp4a
+.visible .entry wk_matmul_q8_0_dp4a(
+	.param .u64 wk_matmul_q8_0_dp4a_param_0,
+	.param .u32 wk_matmul_q8_0_dp4a_param_1,
+	.param .u32 wk_matmul_q8_0_dp4a_param_2,
+	.param .u64 wk_matmul_q8_0_dp4a_param_3,
+	.param .u32 wk_matmul_q8_0_dp4a_param_4,
+	.param .u64 wk_matmul_q8_0_dp4a_param_5,
+	.param .u32 wk_matmul_q8_0_dp4a_param_6,
+	.param .u32 wk_matmul_q8_0_dp4a_param_7
+)
+{
+	.reg .pred 	%p<34>;
+	.reg .b16 	%rs<6>;
+	.reg .f32 	%f<67>;
+	.reg .b32 	%r<218>;
+	.reg .b64 	%rd<80>;
+
+
+	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_0];
+	ld.param.u32 	%r54, [wk_matmul_q8_0_dp4a_param_1];
+	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_2];
+	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_3];
+	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_4];
+	ld.param.u64 	%rd37, [wk_matmul_q8_0_dp4a_param_5];
+	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_6];
+	mov.u32 	%r1, %tid.x;
+	mov.u32 	%r59, %ntid.y;
+	mov.u32 	%r60, %ctaid.x;
+	mov.u32 	%r61, %tid.y;
+	mad.lo.s32 	%r62, %r60, %r59, %r61;
+	shl.b32 	%r63, %r62, 3;
+	shr.s32 	%r64, %r1, 2;
+	add.s32 	%r2, %r63, %r64;
+	shr.s32 	%r65, %r55, 31;
+	shr.u32 	%r66, %r65, 27;
+	add.s32 	%r67, %r55, %r66;
+	shr.s32 	%r68, %r67, 5;
+	cvt.s64.s32 	%rd1, %r68;
+	mov.u32 	%r69, %ctaid.y;
+	shl.b32 	%r192, %r69, 3;
+	setp.ge.s32 	%p2, %r192, %r56;
+	@%p2 bra 	$L__BB4_31;
+
+	cvta.to.global.u64 	%rd38, %rd35;
+	cvta.to.global.u64 	%rd2, %rd37;
+	setp.lt.s32 	%p3, %r2, %r54;
+	selp.b32 	%r70, %r2, 0, %p3;
+	cvt.s64.s32 	%rd39, %r70;
+	mul.lo.s64 	%rd40, %rd1, %rd39;
+	mul.lo.s64 	%rd41, %rd40, 34;
+	and.b32  	%r5, %r1, 2;
+	and.b32  	%r6, %r1, 1;
+	shl.b32 	%r72, %r1, 3;
+	and.b32  	%r73, %r72, 24;
+	or.b32  	%r74, %r73, 2;
+	cvt.u64.u32 	%rd42, %r74;
+	shl.b32 	%r75, %r1, 1;
+	and.b32  	%r7, %r75, 6;
+	cvt.s64.s32 	%rd3, %r57;
+	cvt.s64.s32 	%rd4, %r2;
+	add.s64 	%rd43, %rd41, %rd42;
+	add.s64 	%rd5, %rd42, 18;
+	mul.lo.s64 	%rd6, %rd1, 48;
+	add.s64 	%rd44, %rd38, %rd43;
+	add.s64 	%rd7, %rd44, 2;
+	add.s64 	%rd8, %rd38, %rd41;
+	add.s64 	%rd9, %rd42, 14;
+	cvta.to.global.u64 	%rd10, %rd36;
+
+$L__BB4_2:
+	ld.param.u32 	%r191, [wk_matmul_q8_0_dp4a_param_2];
+	setp.lt.s32 	%p4, %r191, 32;
+	mov.u32 	%r207, 0;
+	mov.u32 	%r206, %r207;
+	mov.u32 	%r205, %r207;
+	mov.u32 	%r204, %r207;
+	mov.u32 	%r203, %r207;
+	mov.u32 	%r202, %r207;
+	mov.u32 	%r208, %r207;
+	mov.u32 	%r209, %r207;
+	@%p4 bra 	$L__BB4_21;
+
+	cvt.s64.s32 	%rd45, %r192;
+	add.s32 	%r9, %r192, 1;
+	cvt.s64.s32 	%rd46, %r9;
+	add.s32 	%r10, %r192, 2;
+	cvt.s64.s32 	%rd47, %r10;
+	add.s32 	%r11, %r192, 3;
+	cvt.s64.s32 	%rd48, %r11;
+	add.s32 	%r12, %r192, 4;
+	cvt.s64.s32 	%rd49, %r12;
+	add.s32 	%r13, %r192, 5;
+	cvt.s64.s32 	%rd50, %r13;
+	add.s32 	%r14, %r192, 6;
+	cvt.s64.s32 	%rd51, %r14;
+	add.s32 	%r15, %r192, 7;
+	cvt.s64.s32 	%rd52, %r15;
+	mul.lo.s64 	%rd11, %rd6, %rd45;
+	add.s64 	%rd12, %rd5, %rd11;
+	mul.lo.s64 	%rd13, %rd6, %rd46;
+	add.s64 	%rd14, %rd5, %rd13;
+	mul.lo.s64 	%rd15, %rd6, %rd52;
+	add.s64 	%rd16, %rd9, %rd15;
+	mul.lo.s64 	%rd17, %rd6, %rd51;
+	mul.lo.s64 	%rd18, %rd6, %rd47;
+	add.s64 	%rd19, %rd5, %rd18;
+	add.s64 	%rd20, %rd9, %rd17;
+	mul.lo.s64 	%rd21, %rd6, %rd50;
+	add.s64 	%rd22, %rd9, %rd21;
+	mul.lo.s64 	%rd23, %rd6, %rd49;
+	mul.lo.s64 	%rd24, %rd6, %rd48;
+	add.s64 	%rd25, %rd5, %rd24;
+	add.s64 	%rd26, %rd9, %rd23;
+	mov.u32 	%r207, 0;
+	mov.u64 	%rd77, %rd8;
+	mov.u64 	%rd78, %rd7;
+	mov.u64 	%rd79, %rd10;
+	mov.u32 	%r201, %r207;
+
+$L__BB4_4:
+	ld.global.nc.u16 	%rs1, [%rd77];
+	// begin inline asm
+	cvt.f32.f16 %f4, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd78+-2];
+	ld.global.nc.u16 	%rs3, [%rd78];
+	mov.b32 	%r25, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd78+2];
+	ld.global.nc.u16 	%rs5, [%rd78+4];
+	mov.b32 	%r26, {%rs4, %rs5};
+	setp.ge.s32 	%p5, %r192, %r56;
+	@%p5 bra 	$L__BB4_6;
+
+	add.s64 	%rd53, %rd79, %rd12;
+	ld.global.nc.u32 	%r99, [%rd53+-4];
+	ld.global.nc.u32 	%r95, [%rd53];
+	mov.u32 	%r96, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r93, %r26, %r95, %r96;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r97, %r25, %r99, %r93;
+	// end inline asm
+	cvt.rn.f32.s32 	%f5, %r97;
+	add.s64 	%rd54, %rd79, %rd11;
+	ld.global.nc.f32 	%f6, [%rd54];
+	mul.f32 	%f7, %f4, %f6;
+	mov.b32 	%f8, %r202;
+	fma.rn.f32 	%f9, %f7, %f5, %f8;
+	mov.b32 	%r202, %f9;
+
+$L__BB4_6:
+	add.s32 	%r181, %r192, 1;
+	setp.ge.s32 	%p6, %r181, %r56;
+	@%p6 bra 	$L__BB4_8;
+
+	add.s64 	%rd55, %rd79, %rd14;
+	ld.global.nc.u32 	%r107, [%rd55+-4];
+	ld.global.nc.u32 	%r103, [%rd55];
+	mov.u32 	%r104, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r101, %r26, %r103, %r104;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r105, %r25, %r107, %r101;
+	// end inline asm
+	cvt.rn.f32.s32 	%f10, %r105;
+	add.s64 	%rd56, %rd79, %rd13;
+	ld.global.nc.f32 	%f11, [%rd56];
+	mul.f32 	%f12, %f4, %f11;
+	mov.b32 	%f13, %r203;
+	fma.rn.f32 	%f14, %f12, %f10, %f13;
+	mov.b32 	%r203, %f14;
+
+$L__BB4_8:
+	add.s32 	%r182, %r192, 2;
+	setp.ge.s32 	%p7, %r182, %r56;
+	@%p7 bra 	$L__BB4_10;
+
+	add.s64 	%rd57, %rd79, %rd19;
+	ld.global.nc.u32 	%r115, [%rd57+-4];
+	ld.global.nc.u32 	%r111, [%rd57];
+	mov.u32 	%r112, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r109, %r26, %r111, %r112;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r113, %r25, %r115, %r109;
+	// end inline asm
+	cvt.rn.f32.s32 	%f15, %r113;
+	add.s64 	%rd58, %rd79, %rd18;
+	ld.global.nc.f32 	%f16, [%rd58];
+	mul.f32 	%f17, %f4, %f16;
+	mov.b32 	%f18, %r204;
+	fma.rn.f32 	%f19, %f17, %f15, %f18;
+	mov.b32 	%r204, %f19;
+
+$L__BB4_10:
+	add.s32 	%r183, %r192, 3;
+	setp.ge.s32 	%p8, %r183, %r56;
+	@%p8 bra 	$L__BB4_12;
+
+	add.s64 	%rd59, %rd79, %rd25;
+	ld.global.nc.u32 	%r123, [%rd59+-4];
+	ld.global.nc.u32 	%r119, [%rd59];
+	mov.u32 	%r120, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r117, %r26, %r119, %r120;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r121, %r25, %r123, %r117;
+	// end inline asm
+	cvt.rn.f32.s32 	%f20, %r121;
+	add.s64 	%rd60, %rd79, %rd24;
+	ld.global.nc.f32 	%f21, [%rd60];
+	mul.f32 	%f22, %f4, %f21;
+	mov.b32 	%f23, %r205;
+	fma.rn.f32 	%f24, %f22, %f20, %f23;
+	mov.b32 	%r205, %f24;
+
+$L__BB4_12:
+	add.s32 	%r184, %r192, 4;
+	setp.ge.s32 	%p9, %r184, %r56;
+	@%p9 bra 	$L__BB4_14;
+
+	add.s64 	%rd61, %rd79, %rd26;
+	ld.global.nc.u32 	%r131, [%rd61];
+	ld.global.nc.u32 	%r127, [%rd61+4];
+	mov.u32 	%r128, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r125, %r26, %r127, %r128;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r129, %r25, %r131, %r125;
+	// end inline asm
+	cvt.rn.f32.s32 	%f25, %r129;
+	add.s64 	%rd62, %rd79, %rd23;
+	ld.global.nc.f32 	%f26, [%rd62];
+	mul.f32 	%f27, %f4, %f26;
+	mov.b32 	%f28, %r206;
+	fma.rn.f32 	%f29, %f27, %f25, %f28;
+	mov.b32 	%r206, %f29;
+
+$L__BB4_14:
+	add.s32 	%r185, %r192, 5;
+	setp.ge.s32 	%p10, %r185, %r56;
+	@%p10 bra 	$L__BB4_16;
+
+	add.s64 	%rd63, %rd79, %rd22;
+	ld.global.nc.u32 	%r139, [%rd63];
+	ld.global.nc.u32 	%r135, [%rd63+4];
+	mov.u32 	%r136, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r133, %r26, %r135, %r136;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r137, %r25, %r139, %r133;
+	// end inline asm
+	cvt.rn.f32.s32 	%f30, %r137;
+	add.s64 	%rd64, %rd79, %rd21;
+	ld.global.nc.f32 	%f31, [%rd64];
+	mul.f32 	%f32, %f4, %f31;
+	mov.b32 	%f33, %r207;
+	fma.rn.f32 	%f34, %f32, %f30, %f33;
+	mov.b32 	%r207, %f34;
+
+$L__BB4_16:
+	add.s32 	%r186, %r192, 6;
+	setp.ge.s32 	%p11, %r186, %r56;
+	@%p11 bra 	$L__BB4_18;
+
+	add.s64 	%rd65, %rd79, %rd20;
+	ld.global.nc.u32 	%r147, [%rd65];
+	ld.global.nc.u32 	%r143, [%rd65+4];
+	mov.u32 	%r144, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r141, %r26, %r143, %r144;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r145, %r25, %r147, %r141;
+	// end inline asm
+	cvt.rn.f32.s32 	%f35, %r145;
+	add.s64 	%rd66, %rd79, %rd17;
+	ld.global.nc.f32 	%f36, [%rd66];
+	mul.f32 	%f37, %f4, %f36;
+	mov.b32 	%f38, %r208;
+	fma.rn.f32 	%f39, %f37, %f35, %f38;
+	mov.b32 	%r208, %f39;
+
+$L__BB4_18:
+	add.s32 	%r187, %r192, 7;
+	setp.ge.s32 	%p12, %r187, %r56;
+	@%p12 bra 	$L__BB4_20;
+
+	add.s64 	%rd67, %rd79, %rd16;
+	ld.global.nc.u32 	%r155, [%rd67];
+	ld.global.nc.u32 	%r151, [%rd67+4];
+	mov.u32 	%r152, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r149, %r26, %r151, %r152;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r153, %r25, %r155, %r149;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r153;
+	add.s64 	%rd68, %rd79, %rd15;
+	ld.global.nc.f32 	%f41, [%rd68];
+	mul.f32 	%f42, %f4, %f41;
+	mov.b32 	%f43, %r209;
+	fma.rn.f32 	%f44, %f42, %f40, %f43;
+	mov.b32 	%r209, %f44;
+
+$L__BB4_20:
+	add.s64 	%rd79, %rd79, 48;
+	add.s64 	%rd78, %rd78, 34;
+	add.s64 	%rd77, %rd77, 34;
+	add.s32 	%r201, %r201, 1;
+	cvt.u32.u64 	%r157, %rd1;
+	setp.lt.s32 	%p13, %r201, %r157;
+	@%p13 bra 	$L__BB4_4;
+
+$L__BB4_21:
+	ld.param.u32 	%r188, [wk_matmul_q8_0_dp4a_param_7];
+	setp.eq.s32 	%p14, %r5, 0;
+	selp.b32 	%r158, %r206, %r202, %p14;
+	selp.b32 	%r159, %r202, %r206, %p14;
+	mov.b32 	%f45, %r159;
+	mov.u32 	%r160, 31;
+	mov.u32 	%r161, 2;
+	mov.u32 	%r162, -1;
+	shfl.sync.bfly.b32 	%r163|%p15, %r158, %r161, %r160, %r162;
+	mov.b32 	%f46, %r163;
+	add.f32 	%f47, %f45, %f46;
+	selp.b32 	%r164, %r207, %r203, %p14;
+	selp.b32 	%r165, %r203, %r207, %p14;
+	mov.b32 	%f48, %r165;
+	shfl.sync.bfly.b32 	%r166|%p16, %r164, %r161, %r160, %r162;
+	mov.b32 	%f49, %r166;
+	add.f32 	%f50, %f48, %f49;
+	selp.b32 	%r167, %r208, %r204, %p14;
+	selp.b32 	%r168, %r204, %r208, %p14;
+	mov.b32 	%f51, %r168;
+	shfl.sync.bfly.b32 	%r169|%p17, %r167, %r161, %r160, %r162;
+	mov.b32 	%f52, %r169;
+	add.f32 	%f53, %f51, %f52;
+	selp.b32 	%r170, %r209, %r205, %p14;
+	selp.b32 	%r171, %r205, %r209, %p14;
+	mov.b32 	%f54, %r171;
+	shfl.sync.bfly.b32 	%r172|%p18, %r170, %r161, %r160, %r162;
+	mov.b32 	%f55, %r172;
+	add.f32 	%f56, %f54, %f55;
+	setp.eq.s32 	%p19, %r6, 0;
+	selp.f32 	%f57, %f53, %f47, %p19;
+	selp.f32 	%f58, %f47, %f53, %p19;
+	mov.b32 	%r173, %f57;
+	mov.u32 	%r174, 1;
+	shfl.sync.bfly.b32 	%r175|%p20, %r173, %r174, %r160, %r162;
+	mov.b32 	%f59, %r175;
+	add.f32 	%f2, %f58, %f59;
+	selp.f32 	%f60, %f56, %f50, %p19;
+	selp.f32 	%f61, %f50, %f56, %p19;
+	mov.b32 	%r176, %f60;
+	shfl.sync.bfly.b32 	%r177|%p21, %r176, %r174, %r160, %r162;
+	mov.b32 	%f62, %r177;
+	add.f32 	%f3, %f61, %f62;
+	add.s32 	%r52, %r192, %r7;
+	setp.lt.s32 	%p22, %r52, %r56;
+	and.pred  	%p1, %p3, %p22;
+	cvt.s64.s32 	%rd69, %r52;
+	mul.lo.s64 	%rd70, %rd69, %rd3;
+	add.s64 	%rd71, %rd70, %rd4;
+	shl.b64 	%rd72, %rd71, 2;
+	add.s64 	%rd33, %rd2, %rd72;
+	add.s32 	%r178, %r52, 1;
+	cvt.s64.s32 	%rd73, %r178;
+	mul.lo.s64 	%rd74, %rd73, %rd3;
+	add.s64 	%rd75, %rd74, %rd4;
+	shl.b64 	%rd76, %rd75, 2;
+	add.s64 	%rd34, %rd2, %rd76;
+	setp.eq.s32 	%p24, %r188, 0;
+	@%p24 bra 	$L__BB4_26;
+
+	not.pred 	%p25, %p1;
+	@%p25 bra 	$L__BB4_24;
+
+	ld.global.f32 	%f63, [%rd33];
+	add.f32 	%f64, %f63, %f2;
+	st.global.f32 	[%rd33], %f64;
+
+$L__BB4_24:
+	setp.ge.s32 	%p26, %r2, %r54;
+	setp.ge.s32 	%p27, %r178, %r56;
+	or.pred  	%p28, %p26, %p27;
+	@%p28 bra 	$L__BB4_30;
+
+	ld.global.f32 	%f65, [%rd34];
+	add.f32 	%f66, %f65, %f3;
+	st.global.f32 	[%rd34], %f66;
+	bra.uni 	$L__BB4_30;
+
+$L__BB4_26:
+	not.pred 	%p29, %p1;
+	@%p29 bra 	$L__BB4_28;
+
+	st.global.f32 	[%rd33], %f2;
+
+$L__BB4_28:
+	setp.ge.s32 	%p30, %r2, %r54;
+	setp.ge.s32 	%p31, %r178, %r56;
+	or.pred  	%p32, %p30, %p31;
+	@%p32 bra 	$L__BB4_30;
+
+	st.global.f32 	[%rd34], %f3;
+
+$L__BB4_30:
+	mov.u32 	%r190, %nctaid.y;
+	shl.b32 	%r189, %r190, 3;
+	add.s32 	%r192, %r192, %r189;
+	setp.lt.s32 	%p33, %r192, %r56;
+	@%p33 bra 	$L__BB4_2;
+
+$L__BB4_31:
+	ret;
+
+}
+	// .globl	wk_rope_store_kv
+.visible .entry wk_rope_store_kv(
+	.param .u64 wk_rope_store_kv_param_0,
+	.param .u32 wk_rope_store_kv_param_1,
+	.param .u32 wk_rope_store_kv_param_2,
+	.param .u32 wk_rope_store_kv_param_3,
+	.param .u32 wk_rope_store_kv_param_4,
+	.param .u64 wk_rope_store_kv_param_5,
+	.param .u64 wk_rope_store_kv_param_6,
+	.param .u64 wk_rope_store_kv_param_7,
+	.param .u64 wk_rope_store_kv_param_8,
+	.param .u64 wk_rope_store_kv_param_9,
+	.param .u32 wk_rope_store_kv_param_10,
+	.param .u32 wk_rope_store_kv_param_11,
+	.param .u32 wk_rope_store_kv_param_12,
+	.param .u32 wk_rope_store_kv_param_13
+)
+{
+	.local .align 4 .b8 	__local_depot5[28];
+	.reg .b64 	%SP;
+	.reg .b64 	%SPL;
+	.reg .pred 	%p<46>;
+	.reg .b16 	%rs<4>;
+	.reg .f32 	%f<147>;
+	.reg .b32 	%r<250>;
+	.reg .f64 	%fd<9>;
+	.reg .b64 	%rd<137>;
+
+
+	mov.u64 	%SPL, __local_depot5;
+	ld.param.u64 	%rd27, [wk_rope_store_kv_param_0];
+	ld.param.u32 	%r82, [wk_rope_store_kv_param_1];
+	ld.param.u32 	%r78, [wk_rope_store_kv_param_2];
+	ld.param.u32 	%r79, [wk_rope_store_kv_param_3];
+	ld.param.u32 	%r80, [wk_rope_store_kv_param_4];
+	ld.param.u64 	%rd28, [wk_rope_store_kv_param_5];
+	ld.param.u64 	%rd29, [wk_rope_store_kv_param_6];
+	ld.param.u64 	%rd30, [wk_rope_store_kv_param_7];
+	ld.param.u64 	%rd31, [wk_rope_store_kv_param_8];
+	ld.param.u64 	%rd32, [wk_rope_store_kv_param_9];
+	ld.param.u32 	%r83, [wk_rope_store_kv_param_10];
+	ld.param.u32 	%r84, [wk_rope_store_kv_param_11];
+	ld.param.s32 	%rd33, [wk_rope_store_kv_param_12];
+	ld.param.u32 	%r81, [wk_rope_store_kv_param_13];
+	cvta.to.global.u64 	%rd1, %rd28;
+	cvta.to.global.u64 	%rd2, %rd32;
+	cvta.to.global.u64 	%rd3, %rd27;
+	add.u64 	%rd4, %SPL, 0;
+	mov.u32 	%r85, %ctaid.x;
+	cvta.to.global.u64 	%rd35, %rd29;
+	mul.wide.s32 	%rd36, %r85, 4;
+	add.s64 	%rd37, %rd35, %rd36;
+	mov.u32 	%r86, %ntid.x;
+	mov.u32 	%r87, %tid.y;
+	mov.u32 	%r88, %tid.x;
+	mad.lo.s32 	%r249, %r87, %r86, %r88;
+	mov.u32 	%r89, %ntid.y;
+	mul.lo.s32 	%r2, %r86, %r89;
+	mul.wide.s32 	%rd5, %r82, %r85;
+	cvta.to.global.u64 	%rd38, %rd30;
+	add.s64 	%rd39, %rd38, %rd36;
+	ld.global.nc.u32 	%r90, [%rd39];
+	cvt.s64.s32 	%rd40, %r90;
+	ld.global.nc.u32 	%r3, [%rd37];
+	div.s32 	%r91, %r3, %r83;
+	cvt.s64.s32 	%rd41, %r91;
+	add.s64 	%rd42, %rd41, %rd40;
+	cvta.to.global.u64 	%rd43, %rd31;
+	shl.b64 	%rd44, %rd42, 2;
+	add.s64 	%rd45, %rd43, %rd44;
+	ld.global.nc.u32 	%r92, [%rd45];
+	mul.wide.s32 	%rd46, %r92, %r84;
+	add.s64 	%rd47, %rd46, %rd33;
+	mul.lo.s32 	%r93, %r91, %r83;
+	sub.s32 	%r94, %r3, %r93;
+	mul.wide.s32 	%rd48, %r94, %r79;
+	add.s64 	%rd6, %rd47, %rd48;
+	add.s32 	%r4, %r79, %r78;
+	shr.u32 	%r95, %r4, 31;
+	add.s32 	%r96, %r4, %r95;
+	shr.s32 	%r5, %r96, 1;
+	setp.ge.s32 	%p1, %r249, %r5;
+	@%p1 bra 	$L__BB5_54;
+
+	cvt.rn.f32.s32 	%f1, %r3;
+	mov.u32 	%r235, %r249;
+
+$L__BB5_2:
+	shl.b32 	%r7, %r235, 1;
+	setp.lt.s32 	%p2, %r7, %r78;
+	cvt.s64.s32 	%rd49, %r7;
+	add.s64 	%rd50, %rd5, %rd49;
+	shl.b64 	%rd51, %rd50, 2;
+	add.s64 	%rd7, %rd3, %rd51;
+	add.s64 	%rd8, %rd4, 24;
+	@%p2 bra 	$L__BB5_28;
+	bra.uni 	$L__BB5_3;
+
+$L__BB5_28:
+	rem.s32 	%r165, %r7, %r80;
+	shr.u32 	%r166, %r165, 31;
+	add.s32 	%r167, %r165, %r166;
+	shr.s32 	%r168, %r167, 1;
+	mul.wide.s32 	%rd90, %r168, 4;
+	add.s64 	%rd91, %rd1, %rd90;
+	ld.global.nc.f32 	%f91, [%rd91];
+	mul.f32 	%f27, %f91, %f1;
+	mul.f32 	%f92, %f27, 0f3F22F983;
+	cvt.rni.s32.f32 	%r248, %f92;
+	cvt.rn.f32.s32 	%f93, %r248;
+	mov.f32 	%f94, 0fBFC90FDA;
+	fma.rn.f32 	%f95, %f93, %f94, %f27;
+	mov.f32 	%f96, 0fB3A22168;
+	fma.rn.f32 	%f97, %f93, %f96, %f95;
+	mov.f32 	%f98, 0fA7C234C5;
+	fma.rn.f32 	%f144, %f93, %f98, %f97;
+	abs.f32 	%f29, %f27;
+	setp.ltu.f32 	%p23, %f29, 0f47CE4780;
+	mov.u32 	%r245, %r248;
+	mov.f32 	%f141, %f144;
+	@%p23 bra 	$L__BB5_36;
+
+	setp.eq.f32 	%p24, %f29, 0f7F800000;
+	@%p24 bra 	$L__BB5_35;
+	bra.uni 	$L__BB5_30;
+
+$L__BB5_35:
+	mov.f32 	%f101, 0f00000000;
+	mul.rn.f32 	%f141, %f27, %f101;
+	mov.u32 	%r245, 0;
+	bra.uni 	$L__BB5_36;
+
+$L__BB5_3:
+	ld.global.f32 	%f2, [%rd7];
+	ld.global.f32 	%f3, [%rd7+4];
+	sub.s32 	%r8, %r7, %r78;
+	rem.s32 	%r97, %r8, %r80;
+	shr.u32 	%r98, %r97, 31;
+	add.s32 	%r99, %r97, %r98;
+	shr.s32 	%r100, %r99, 1;
+	mul.wide.s32 	%rd56, %r100, 4;
+	add.s64 	%rd57, %rd1, %rd56;
+	ld.global.nc.f32 	%f50, [%rd57];
+	mul.f32 	%f4, %f50, %f1;
+	mul.f32 	%f51, %f4, 0f3F22F983;
+	cvt.rni.s32.f32 	%r242, %f51;
+	cvt.rn.f32.s32 	%f52, %r242;
+	mov.f32 	%f53, 0fBFC90FDA;
+	fma.rn.f32 	%f54, %f52, %f53, %f4;
+	mov.f32 	%f55, 0fB3A22168;
+	fma.rn.f32 	%f56, %f52, %f55, %f54;
+	mov.f32 	%f57, 0fA7C234C5;
+	fma.rn.f32 	%f138, %f52, %f57, %f56;
+	abs.f32 	%f6, %f4;
+	setp.ltu.f32 	%p3, %f6, 0f47CE4780;
+	mov.u32 	%r239, %r242;
+	mov.f32 	%f135, %f138;
+	@%p3 bra 	$L__BB5_11;
+
+	setp.eq.f32 	%p4, %f6, 0f7F800000;
+	@%p4 bra 	$L__BB5_10;
+	bra.uni 	$L__BB5_5;
+
+$L__BB5_10:
+	mov.f32 	%f60, 0f00000000;
+	mul.rn.f32 	%f135, %f4, %f60;
+	mov.u32 	%r239, 0;
+	bra.uni 	$L__BB5_11;
+
+$L__BB5_30:
+	mov.b32 	%r44, %f27;
+	shr.u32 	%r169, %r44, 23;
+	and.b32  	%r170, %r169, 255;
+	add.s32 	%r45, %r170, -128;
+	shl.b32 	%r171, %r44, 8;
+	or.b32  	%r46, %r171, -2147483648;
+	shr.u32 	%r47, %r45, 5;
+	mov.u64 	%rd133, 0;
+	mov.u64 	%rd134, %rd133;
+
+$L__BB5_31:
+	.pragma "nounroll";
+	shl.b64 	%rd94, %rd133, 2;
+	mov.u64 	%rd95, __cudart_i2opi_f;
+	add.s64 	%rd96, %rd95, %rd94;
+	ld.global.nc.u32 	%r172, [%rd96];
+	mad.wide.u32 	%rd97, %r172, %r46, %rd134;
+	shr.u64 	%rd134, %rd97, 32;
+	add.s64 	%rd98, %rd4, %rd94;
+	st.local.u32 	[%rd98], %rd97;
+	cvt.u32.u64 	%r173, %rd133;
+	add.s32 	%r174, %r173, 1;
+	cvt.s64.s32 	%rd133, %r174;
+	setp.ne.s32 	%p25, %r174, 6;
+	@%p25 bra 	$L__BB5_31;
+
+	st.local.u32 	[%rd8], %rd134;
+	mov.u32 	%r175, 4;
+	sub.s32 	%r48, %r175, %r47;
+	mov.u32 	%r176, 6;
+	sub.s32 	%r177, %r176, %r47;
+	mul.wide.s32 	%rd99, %r177, 4;
+	add.s64 	%rd100, %rd4, %rd99;
+	ld.local.u32 	%r243, [%rd100];
+	ld.local.u32 	%r244, [%rd100+-4];
+	and.b32  	%r51, %r45, 31;
+	setp.eq.s32 	%p26, %r51, 0;
+	@%p26 bra 	$L__BB5_34;
+
+	mov.u32 	%r178, 32;
+	sub.s32 	%r179, %r178, %r51;
+	shr.u32 	%r180, %r244, %r179;
+	shl.b32 	%r181, %r243, %r51;
+	add.s32 	%r243, %r180, %r181;
+	mul.wide.s32 	%rd101, %r48, 4;
+	add.s64 	%rd102, %rd4, %rd101;
+	ld.local.u32 	%r182, [%rd102];
+	shr.u32 	%r183, %r182, %r179;
+	shl.b32 	%r184, %r244, %r51;
+	add.s32 	%r244, %r183, %r184;
+
+$L__BB5_34:
+	and.b32  	%r185, %r44, -2147483648;
+	shr.u32 	%r186, %r244, 30;
+	shl.b32 	%r187, %r243, 2;
+	or.b32  	%r188, %r186, %r187;
+	shr.u32 	%r189, %r188, 31;
+	shr.u32 	%r190, %r243, 30;
+	add.s32 	%r191, %r189, %r190;
+	neg.s32 	%r192, %r191;
+	setp.eq.s32 	%p27, %r185, 0;
+	selp.b32 	%r245, %r191, %r192, %p27;
+	setp.ne.s32 	%p28, %r189, 0;
+	xor.b32  	%r193, %r185, -2147483648;
+	selp.b32 	%r194, %r193, %r185, %p28;
+	selp.b32 	%r195, -1, 0, %p28;
+	xor.b32  	%r196, %r188, %r195;
+	shl.b32 	%r197, %r244, 2;
+	xor.b32  	%r198, %r197, %r195;
+	cvt.u64.u32 	%rd103, %r196;
+	cvt.u64.u32 	%rd104, %r198;
+	bfi.b64 	%rd105, %rd103, %rd104, 32, 32;
+	cvt.rn.f64.s64 	%fd5, %rd105;
+	mul.f64 	%fd6, %fd5, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f99, %fd6;
+	setp.eq.s32 	%p29, %r194, 0;
+	neg.f32 	%f100, %f99;
+	selp.f32 	%f141, %f99, %f100, %p29;
+
+$L__BB5_36:
+	add.s32 	%r58, %r245, 1;
+	and.b32  	%r59, %r58, 1;
+	setp.eq.s32 	%p30, %r59, 0;
+	selp.f32 	%f33, %f141, 0f3F800000, %p30;
+	mul.rn.f32 	%f34, %f141, %f141;
+	mov.f32 	%f142, 0fB94D4153;
+	@%p30 bra 	$L__BB5_38;
+
+	mov.f32 	%f103, 0fBAB607ED;
+	mov.f32 	%f104, 0f37CBAC00;
+	fma.rn.f32 	%f142, %f104, %f34, %f103;
+
+$L__BB5_38:
+	selp.f32 	%f105, 0f3C0885E4, 0f3D2AAABB, %p30;
+	fma.rn.f32 	%f106, %f142, %f34, %f105;
+	selp.f32 	%f107, 0fBE2AAAA8, 0fBEFFFFFF, %p30;
+	fma.rn.f32 	%f108, %f106, %f34, %f107;
+	mov.f32 	%f109, 0f00000000;
+	fma.rn.f32 	%f110, %f34, %f33, %f109;
+	fma.rn.f32 	%f143, %f108, %f110, %f33;
+	and.b32  	%r200, %r58, 2;
+	setp.eq.s32 	%p32, %r200, 0;
+	@%p32 bra 	$L__BB5_40;
+
+	mov.f32 	%f112, 0fBF800000;
+	fma.rn.f32 	%f143, %f143, %f112, %f109;
+
+$L__BB5_40:
+	@%p23 bra 	$L__BB5_48;
+
+	setp.eq.f32 	%p34, %f29, 0f7F800000;
+	@%p34 bra 	$L__BB5_47;
+	bra.uni 	$L__BB5_42;
+
+$L__BB5_47:
+	mov.f32 	%f115, 0f00000000;
+	mul.rn.f32 	%f144, %f27, %f115;
+	mov.u32 	%r248, 0;
+	bra.uni 	$L__BB5_48;
+
+$L__BB5_5:
+	mov.b32 	%r10, %f4;
+	shr.u32 	%r102, %r10, 23;
+	and.b32  	%r103, %r102, 255;
+	add.s32 	%r11, %r103, -128;
+	shl.b32 	%r104, %r10, 8;
+	or.b32  	%r12, %r104, -2147483648;
+	shr.u32 	%r13, %r11, 5;
+	mov.u64 	%rd130, 0;
+	mov.u32 	%r236, 0;
+	mov.u64 	%rd129, __cudart_i2opi_f;
+	mov.u64 	%rd128, %rd4;
+
+$L__BB5_6:
+	.pragma "nounroll";
+	ld.global.nc.u32 	%r105, [%rd129];
+	mad.wide.u32 	%rd60, %r105, %r12, %rd130;
+	shr.u64 	%rd130, %rd60, 32;
+	st.local.u32 	[%rd128], %rd60;
+	add.s64 	%rd129, %rd129, 4;
+	add.s64 	%rd128, %rd128, 4;
+	add.s32 	%r236, %r236, 1;
+	setp.ne.s32 	%p5, %r236, 6;
+	@%p5 bra 	$L__BB5_6;
+
+	st.local.u32 	[%rd8], %rd130;
+	mov.u32 	%r106, 4;
+	sub.s32 	%r16, %r106, %r13;
+	mov.u32 	%r107, 6;
+	sub.s32 	%r108, %r107, %r13;
+	mul.wide.s32 	%rd61, %r108, 4;
+	add.s64 	%rd62, %rd4, %rd61;
+	ld.local.u32 	%r237, [%rd62];
+	ld.local.u32 	%r238, [%rd62+-4];
+	and.b32  	%r19, %r11, 31;
+	setp.eq.s32 	%p6, %r19, 0;
+	@%p6 bra 	$L__BB5_9;
+
+	mov.u32 	%r109, 32;
+	sub.s32 	%r110, %r109, %r19;
+	shr.u32 	%r111, %r238, %r110;
+	shl.b32 	%r112, %r237, %r19;
+	add.s32 	%r237, %r111, %r112;
+	mul.wide.s32 	%rd63, %r16, 4;
+	add.s64 	%rd64, %rd4, %rd63;
+	ld.local.u32 	%r113, [%rd64];
+	shr.u32 	%r114, %r113, %r110;
+	shl.b32 	%r115, %r238, %r19;
+	add.s32 	%r238, %r114, %r115;
+
+$L__BB5_9:
+	and.b32  	%r116, %r10, -2147483648;
+	shr.u32 	%r117, %r238, 30;
+	shl.b32 	%r118, %r237, 2;
+	or.b32  	%r119, %r117, %r118;
+	shr.u32 	%r120, %r119, 31;
+	shr.u32 	%r121, %r237, 30;
+	add.s32 	%r122, %r120, %r121;
+	neg.s32 	%r123, %r122;
+	setp.eq.s32 	%p7, %r116, 0;
+	selp.b32 	%r239, %r122, %r123, %p7;
+	setp.ne.s32 	%p8, %r120, 0;
+	xor.b32  	%r124, %r116, -2147483648;
+	selp.b32 	%r125, %r124, %r116, %p8;
+	selp.b32 	%r126, -1, 0, %p8;
+	xor.b32  	%r127, %r119, %r126;
+	shl.b32 	%r128, %r238, 2;
+	xor.b32  	%r129, %r128, %r126;
+	cvt.u64.u32 	%rd65, %r127;
+	cvt.u64.u32 	%rd66, %r129;
+	bfi.b64 	%rd67, %rd65, %rd66, 32, 32;
+	cvt.rn.f64.s64 	%fd1, %rd67;
+	mul.f64 	%fd2, %fd1, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f58, %fd2;
+	setp.eq.s32 	%p9, %r125, 0;
+	neg.f32 	%f59, %f58;
+	selp.f32 	%f135, %f58, %f59, %p9;
+
+$L__BB5_11:
+	add.s32 	%r26, %r239, 1;
+	and.b32  	%r27, %r26, 1;
+	setp.eq.s32 	%p10, %r27, 0;
+	selp.f32 	%f10, %f135, 0f3F800000, %p10;
+	mul.rn.f32 	%f11, %f135, %f135;
+	mov.f32 	%f136, 0fB94D4153;
+	@%p10 bra 	$L__BB5_13;
+
+	mov.f32 	%f62, 0fBAB607ED;
+	mov.f32 	%f63, 0f37CBAC00;
+	fma.rn.f32 	%f136, %f63, %f11, %f62;
+
+$L__BB5_13:
+	selp.f32 	%f64, 0f3C0885E4, 0f3D2AAABB, %p10;
+	fma.rn.f32 	%f65, %f136, %f11, %f64;
+	selp.f32 	%f66, 0fBE2AAAA8, 0fBEFFFFFF, %p10;
+	fma.rn.f32 	%f67, %f65, %f11, %f66;
+	mov.f32 	%f68, 0f00000000;
+	fma.rn.f32 	%f69, %f11, %f10, %f68;
+	fma.rn.f32 	%f137, %f67, %f69, %f10;
+	and.b32  	%r131, %r26, 2;
+	setp.eq.s32 	%p12, %r131, 0;
+	@%p12 bra 	$L__BB5_15;
+
+	mov.f32 	%f71, 0fBF800000;
+	fma.rn.f32 	%f137, %f137, %f71, %f68;
+
+$L__BB5_15:
+	@%p3 bra 	$L__BB5_23;
+
+	setp.eq.f32 	%p14, %f6, 0f7F800000;
+	@%p14 bra 	$L__BB5_22;
+	bra.uni 	$L__BB5_17;
+
+$L__BB5_22:
+	mov.f32 	%f74, 0f00000000;
+	mul.rn.f32 	%f138, %f4, %f74;
+	mov.u32 	%r242, 0;
+	bra.uni 	$L__BB5_23;
+
+$L__BB5_42:
+	mov.b32 	%r60, %f27;
+	shr.u32 	%r201, %r60, 23;
+	and.b32  	%r202, %r201, 255;
+	add.s32 	%r61, %r202, -128;
+	shl.b32 	%r203, %r60, 8;
+	or.b32  	%r62, %r203, -2147483648;
+	shr.u32 	%r63, %r61, 5;
+	mov.u64 	%rd135, 0;
+	mov.u64 	%rd136, %rd135;
+
+$L__BB5_43:
+	.pragma "nounroll";
+	shl.b64 	%rd108, %rd135, 2;
+	mov.u64 	%rd109, __cudart_i2opi_f;
+	add.s64 	%rd110, %rd109, %rd108;
+	ld.global.nc.u32 	%r204, [%rd110];
+	mad.wide.u32 	%rd111, %r204, %r62, %rd136;
+	shr.u64 	%rd136, %rd111, 32;
+	add.s64 	%rd112, %rd4, %rd108;
+	st.local.u32 	[%rd112], %rd111;
+	cvt.u32.u64 	%r205, %rd135;
+	add.s32 	%r206, %r205, 1;
+	cvt.s64.s32 	%rd135, %r206;
+	setp.ne.s32 	%p35, %r206, 6;
+	@%p35 bra 	$L__BB5_43;
+
+	st.local.u32 	[%rd8], %rd136;
+	mov.u32 	%r207, 4;
+	sub.s32 	%r64, %r207, %r63;
+	mov.u32 	%r208, 6;
+	sub.s32 	%r209, %r208, %r63;
+	mul.wide.s32 	%rd113, %r209, 4;
+	add.s64 	%rd114, %rd4, %rd113;
+	ld.local.u32 	%r246, [%rd114];
+	ld.local.u32 	%r247, [%rd114+-4];
+	and.b32  	%r67, %r61, 31;
+	setp.eq.s32 	%p36, %r67, 0;
+	@%p36 bra 	$L__BB5_46;
+
+	mov.u32 	%r210, 32;
+	sub.s32 	%r211, %r210, %r67;
+	shr.u32 	%r212, %r247, %r211;
+	shl.b32 	%r213, %r246, %r67;
+	add.s32 	%r246, %r212, %r213;
+	mul.wide.s32 	%rd115, %r64, 4;
+	add.s64 	%rd116, %rd4, %rd115;
+	ld.local.u32 	%r214, [%rd116];
+	shr.u32 	%r215, %r214, %r211;
+	shl.b32 	%r216, %r247, %r67;
+	add.s32 	%r247, %r215, %r216;
+
+$L__BB5_46:
+	and.b32  	%r217, %r60, -2147483648;
+	shr.u32 	%r218, %r247, 30;
+	shl.b32 	%r219, %r246, 2;
+	or.b32  	%r220, %r218, %r219;
+	shr.u32 	%r221, %r220, 31;
+	shr.u32 	%r222, %r246, 30;
+	add.s32 	%r223, %r221, %r222;
+	neg.s32 	%r224, %r223;
+	setp.eq.s32 	%p37, %r217, 0;
+	selp.b32 	%r248, %r223, %r224, %p37;
+	setp.ne.s32 	%p38, %r221, 0;
+	xor.b32  	%r225, %r217, -2147483648;
+	selp.b32 	%r226, %r225, %r217, %p38;
+	selp.b32 	%r227, -1, 0, %p38;
+	xor.b32  	%r228, %r220, %r227;
+	shl.b32 	%r229, %r247, 2;
+	xor.b32  	%r230, %r229, %r227;
+	cvt.u64.u32 	%rd117, %r228;
+	cvt.u64.u32 	%rd118, %r230;
+	bfi.b64 	%rd119, %rd117, %rd118, 32, 32;
+	cvt.rn.f64.s64 	%fd7, %rd119;
+	mul.f64 	%fd8, %fd7, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f113, %fd8;
+	setp.eq.s32 	%p39, %r226, 0;
+	neg.f32 	%f114, %f113;
+	selp.f32 	%f144, %f113, %f114, %p39;
+
+$L__BB5_48:
+	and.b32  	%r74, %r248, 1;
+	setp.eq.s32 	%p40, %r74, 0;
+	selp.f32 	%f43, %f144, 0f3F800000, %p40;
+	mul.rn.f32 	%f44, %f144, %f144;
+	mov.f32 	%f145, 0fB94D4153;
+	@%p40 bra 	$L__BB5_50;
+
+	mov.f32 	%f117, 0fBAB607ED;
+	mov.f32 	%f118, 0f37CBAC00;
+	fma.rn.f32 	%f145, %f118, %f44, %f117;
+
+$L__BB5_50:
+	selp.f32 	%f119, 0f3C0885E4, 0f3D2AAABB, %p40;
+	fma.rn.f32 	%f120, %f145, %f44, %f119;
+	selp.f32 	%f121, 0fBE2AAAA8, 0fBEFFFFFF, %p40;
+	fma.rn.f32 	%f122, %f120, %f44, %f121;
+	mov.f32 	%f123, 0f00000000;
+	fma.rn.f32 	%f124, %f44, %f43, %f123;
+	fma.rn.f32 	%f146, %f122, %f124, %f43;
+	and.b32  	%r232, %r248, 2;
+	setp.eq.s32 	%p42, %r232, 0;
+	@%p42 bra 	$L__BB5_52;
+
+	mov.f32 	%f126, 0fBF800000;
+	fma.rn.f32 	%f146, %f146, %f126, %f123;
+
+$L__BB5_52:
+	ld.global.f32 	%f127, [%rd7];
+	mul.f32 	%f128, %f143, %f127;
+	ld.global.f32 	%f129, [%rd7+4];
+	mul.f32 	%f130, %f146, %f129;
+	sub.f32 	%f131, %f128, %f130;
+	st.global.f32 	[%rd7], %f131;
+	mul.f32 	%f132, %f143, %f129;
+	fma.rn.f32 	%f133, %f146, %f127, %f132;
+	st.global.f32 	[%rd7+4], %f133;
+	bra.uni 	$L__BB5_53;
+
+$L__BB5_17:
+	mov.b32 	%r28, %f4;
+	shr.u32 	%r132, %r28, 23;
+	and.b32  	%r133, %r132, 255;
+	add.s32 	%r29, %r133, -128;
+	shl.b32 	%r134, %r28, 8;
+	or.b32  	%r30, %r134, -2147483648;
+	shr.u32 	%r31, %r29, 5;
+	mov.u64 	%rd131, 0;
+	mov.u64 	%rd132, %rd131;
+
+$L__BB5_18:
+	.pragma "nounroll";
+	shl.b64 	%rd70, %rd131, 2;
+	mov.u64 	%rd71, __cudart_i2opi_f;
+	add.s64 	%rd72, %rd71, %rd70;
+	ld.global.nc.u32 	%r135, [%rd72];
+	mad.wide.u32 	%rd73, %r135, %r30, %rd132;
+	shr.u64 	%rd132, %rd73, 32;
+	add.s64 	%rd74, %rd4, %rd70;
+	st.local.u32 	[%rd74], %rd73;
+	cvt.u32.u64 	%r136, %rd131;
+	add.s32 	%r137, %r136, 1;
+	cvt.s64.s32 	%rd131, %r137;
+	setp.ne.s32 	%p15, %r137, 6;
+	@%p15 bra 	$L__BB5_18;
+
+	st.local.u32 	[%rd8], %rd132;
+	mov.u32 	%r138, 4;
+	sub.s32 	%r32, %r138, %r31;
+	mov.u32 	%r139, 6;
+	sub.s32 	%r140, %r139, %r31;
+	mul.wide.s32 	%rd75, %r140, 4;
+	add.s64 	%rd76, %rd4, %rd75;
+	ld.local.u32 	%r240, [%rd76];
+	ld.local.u32 	%r241, [%rd76+-4];
+	and.b32  	%r35, %r29, 31;
+	setp.eq.s32 	%p16, %r35, 0;
+	@%p16 bra 	$L__BB5_21;
+
+	mov.u32 	%r141, 32;
+	sub.s32 	%r142, %r141, %r35;
+	shr.u32 	%r143, %r241, %r142;
+	shl.b32 	%r144, %r240, %r35;
+	add.s32 	%r240, %r143, %r144;
+	mul.wide.s32 	%rd77, %r32, 4;
+	add.s64 	%rd78, %rd4, %rd77;
+	ld.local.u32 	%r145, [%rd78];
+	shr.u32 	%r146, %r145, %r142;
+	shl.b32 	%r147, %r241, %r35;
+	add.s32 	%r241, %r146, %r147;
+
+$L__BB5_21:
+	and.b32  	%r148, %r28, -2147483648;
+	shr.u32 	%r149, %r241, 30;
+	shl.b32 	%r150, %r240, 2;
+	or.b32  	%r151, %r149, %r150;
+	shr.u32 	%r152, %r151, 31;
+	shr.u32 	%r153, %r240, 30;
+	add.s32 	%r154, %r152, %r153;
+	neg.s32 	%r155, %r154;
+	setp.eq.s32 	%p17, %r148, 0;
+	selp.b32 	%r242, %r154, %r155, %p17;
+	setp.ne.s32 	%p18, %r152, 0;
+	xor.b32  	%r156, %r148, -2147483648;
+	selp.b32 	%r157, %r156, %r148, %p18;
+	selp.b32 	%r158, -1, 0, %p18;
+	xor.b32  	%r159, %r151, %r158;
+	shl.b32 	%r160, %r241, 2;
+	xor.b32  	%r161, %r160, %r158;
+	cvt.u64.u32 	%rd79, %r159;
+	cvt.u64.u32 	%rd80, %r161;
+	bfi.b64 	%rd81, %rd79, %rd80, 32, 32;
+	cvt.rn.f64.s64 	%fd3, %rd81;
+	mul.f64 	%fd4, %fd3, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f72, %fd4;
+	setp.eq.s32 	%p19, %r157, 0;
+	neg.f32 	%f73, %f72;
+	selp.f32 	%f138, %f72, %f73, %p19;
+
+$L__BB5_23:
+	and.b32  	%r42, %r242, 1;
+	setp.eq.s32 	%p20, %r42, 0;
+	selp.f32 	%f20, %f138, 0f3F800000, %p20;
+	mul.rn.f32 	%f21, %f138, %f138;
+	mov.f32 	%f139, 0fB94D4153;
+	@%p20 bra 	$L__BB5_25;
+
+	mov.f32 	%f76, 0fBAB607ED;
+	mov.f32 	%f77, 0f37CBAC00;
+	fma.rn.f32 	%f139, %f77, %f21, %f76;
+
+$L__BB5_25:
+	selp.f32 	%f78, 0f3C0885E4, 0f3D2AAABB, %p20;
+	fma.rn.f32 	%f79, %f139, %f21, %f78;
+	selp.f32 	%f80, 0fBE2AAAA8, 0fBEFFFFFF, %p20;
+	fma.rn.f32 	%f81, %f79, %f21, %f80;
+	mov.f32 	%f82, 0f00000000;
+	fma.rn.f32 	%f83, %f21, %f20, %f82;
+	fma.rn.f32 	%f140, %f81, %f83, %f20;
+	and.b32  	%r163, %r242, 2;
+	setp.eq.s32 	%p22, %r163, 0;
+	@%p22 bra 	$L__BB5_27;
+
+	mov.f32 	%f85, 0fBF800000;
+	fma.rn.f32 	%f140, %f140, %f85, %f82;
+
+$L__BB5_27:
+	mul.f32 	%f88, %f3, %f140;
+	mul.f32 	%f89, %f2, %f137;
+	sub.f32 	%f86, %f89, %f88;
+	mul.f32 	%f90, %f2, %f140;
+	fma.rn.f32 	%f87, %f3, %f137, %f90;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f86;
+	// end inline asm
+	cvt.s64.s32 	%rd82, %r8;
+	add.s64 	%rd83, %rd6, %rd82;
+	shl.b64 	%rd84, %rd83, 1;
+	add.s64 	%rd85, %rd2, %rd84;
+	st.global.u16 	[%rd85], %rs1;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs2, %f87;
+	// end inline asm
+	add.s32 	%r164, %r8, 1;
+	cvt.s64.s32 	%rd86, %r164;
+	add.s64 	%rd87, %rd6, %rd86;
+	shl.b64 	%rd88, %rd87, 1;
+	add.s64 	%rd89, %rd2, %rd88;
+	st.global.u16 	[%rd89], %rs2;
+
+$L__BB5_53:
+	add.s32 	%r235, %r235, %r2;
+	setp.lt.s32 	%p43, %r235, %r5;
+	@%p43 bra 	$L__BB5_2;
+
+$L__BB5_54:
+	setp.ge.s32 	%p44, %r249, %r79;
+	@%p44 bra 	$L__BB5_56;
+
+$L__BB5_55:
+	add.s32 	%r233, %r249, %r4;
+	cvt.s64.s32 	%rd120, %r233;
+	add.s64 	%rd121, %rd5, %rd120;
+	shl.b64 	%rd122, %rd121, 2;
+	add.s64 	%rd123, %rd3, %rd122;
+	ld.global.f32 	%f134, [%rd123];
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f134;
+	// end inline asm
+	add.s32 	%r234, %r249, %r81;
+	cvt.s64.s32 	%rd124, %r234;
+	add.s64 	%rd125, %rd6, %rd124;
+	shl.b64 	%rd126, %rd125, 1;
+	add.s64 	%rd127, %rd2, %rd126;
+	st.global.u16 	[%rd127], %rs3;
+	add.s32 	%r249, %r249, %r2;
+	setp.lt.s32 	%p45, %r249, %r79;
+	@%p45 bra 	$L__BB5_55;
+
+$L__BB5_56:
+	ret;
+
+}
+	// .globl	wk_attention
+.visible .entry wk_attention(
+	.param .u64 wk_attention_param_0,
+	.param .u32 wk_attention_param_1,
+	.param .u32 wk_attention_param_2,
+	.param .u32 wk_attention_param_3,
+	.param .u64 wk_attention_param_4,
+	.param .u64 wk_attention_param_5,
+	.param .u64 wk_attention_param_6,
+	.param .u64 wk_attention_param_7,
+	.param .u32 wk_attention_param_8,
+	.param .u32 wk_attention_param_9,
+	.param .u32 wk_attention_param_10,
+	.param .u32 wk_attention_param_11,
+	.param .u32 wk_attention_param_12,
+	.param .f32 wk_attention_param_13,
+	.param .u64 wk_attention_param_14,
+	.param .u32 wk_attention_param_15,
+	.param .u64 wk_attention_param_16,
+	.param .u32 wk_attention_param_17
+)
+{
+	.reg .pred 	%p<228>;
+	.reg .b16 	%rs<56>;
+	.reg .f32 	%f<824>;
+	.reg .b32 	%r<407>;
+	.reg .b64 	%rd<243>;
+
+
+	ld.param.u64 	%rd56, [wk_attention_param_0];
+	ld.param.u32 	%r82, [wk_attention_param_1];
+	ld.param.u32 	%r83, [wk_attention_param_2];
+	ld.param.u32 	%r84, [wk_attention_param_3];
+	ld.param.u64 	%rd57, [wk_attention_param_4];
+	ld.param.u64 	%rd58, [wk_attention_param_5];
+	ld.param.u64 	%rd59, [wk_attention_param_6];
+	ld.param.u64 	%rd60, [wk_attention_param_7];
+	ld.param.u32 	%r85, [wk_attention_param_8];
+	ld.param.u32 	%r86, [wk_attention_param_9];
+	ld.param.u32 	%r87, [wk_attention_param_10];
+	ld.param.u32 	%r88, [wk_attention_param_11];
+	ld.param.u32 	%r89, [wk_attention_param_12];
+	ld.param.f32 	%f198, [wk_attention_param_13];
+	ld.param.u64 	%rd61, [wk_attention_param_14];
+	ld.param.u64 	%rd62, [wk_attention_param_16];
+	ld.param.u32 	%r91, [wk_attention_param_17];
+	cvta.to.global.u64 	%rd1, %rd56;
+	cvta.to.global.u64 	%rd2, %rd60;
+	cvta.to.global.u64 	%rd3, %rd59;
+	cvta.to.global.u64 	%rd4, %rd62;
+	cvta.to.global.u64 	%rd5, %rd61;
+	mov.u32 	%r92, %ctaid.y;
+	cvt.s64.s32 	%rd6, %r92;
+	cvta.to.global.u64 	%rd63, %rd57;
+	mul.wide.s32 	%rd64, %r92, 4;
+	add.s64 	%rd65, %rd63, %rd64;
+	ld.global.nc.u32 	%r1, [%rd65];
+	add.s32 	%r93, %r83, 31;
+	shr.s32 	%r94, %r93, 31;
+	shr.u32 	%r95, %r94, 27;
+	add.s32 	%r96, %r93, %r95;
+	shr.s32 	%r2, %r96, 5;
+	cvta.to.global.u64 	%rd66, %rd58;
+	add.s64 	%rd67, %rd66, %rd64;
+	ld.global.nc.u32 	%r97, [%rd67];
+	cvt.s64.s32 	%rd7, %r97;
+	mov.u32 	%r3, %ctaid.x;
+	mov.u32 	%r4, %ntid.y;
+	shl.b32 	%r98, %r4, 5;
+	cvt.s64.s32 	%rd8, %r98;
+	cvt.s64.s32 	%rd9, %r83;
+	add.s64 	%rd10, %rd9, %rd8;
+	shl.b32 	%r99, %r4, 1;
+	cvt.s64.s32 	%rd68, %r99;
+	add.s64 	%rd11, %rd10, %rd68;
+	mov.u32 	%r5, %tid.y;
+	shl.b32 	%r6, %r5, 5;
+	mov.u32 	%r401, %tid.x;
+	add.s32 	%r8, %r6, %r401;
+	setp.ge.s32 	%p17, %r8, %r83;
+	@%p17 bra 	$L__BB6_7;
+
+	cvt.u32.u64 	%r100, %rd8;
+	cvt.s64.s32 	%rd69, %r82;
+	mul.lo.s64 	%rd70, %rd69, %rd6;
+	mul.lo.s32 	%r101, %r3, %r83;
+	cvt.s64.s32 	%rd71, %r101;
+	add.s64 	%rd12, %rd70, %rd71;
+	not.b32 	%r102, %r401;
+	add.s32 	%r103, %r102, %r83;
+	sub.s32 	%r104, %r103, %r6;
+	div.u32 	%r9, %r104, %r100;
+	add.s32 	%r105, %r9, 1;
+	and.b32  	%r381, %r105, 3;
+	setp.eq.s32 	%p18, %r381, 0;
+	mov.u32 	%r382, %r8;
+	@%p18 bra 	$L__BB6_4;
+
+	mov.u64 	%rd77, shared;
+	mov.u32 	%r382, %r8;
+
+$L__BB6_3:
+	.pragma "nounroll";
+	cvt.s64.s32 	%rd72, %r382;
+	add.s64 	%rd73, %rd12, %rd72;
+	shl.b64 	%rd74, %rd73, 2;
+	add.s64 	%rd75, %rd1, %rd74;
+	ld.global.nc.f32 	%f199, [%rd75];
+	mul.wide.s32 	%rd76, %r382, 4;
+	add.s64 	%rd78, %rd77, %rd76;
+	st.shared.f32 	[%rd78], %f199;
+	add.s32 	%r382, %r382, %r100;
+	add.s32 	%r381, %r381, -1;
+	setp.ne.s32 	%p19, %r381, 0;
+	@%p19 bra 	$L__BB6_3;
+
+$L__BB6_4:
+	setp.lt.u32 	%p20, %r9, 3;
+	@%p20 bra 	$L__BB6_7;
+
+	shl.b64 	%rd13, %rd8, 2;
+	mov.u64 	%rd84, shared;
+
+$L__BB6_6:
+	cvt.s64.s32 	%rd79, %r382;
+	add.s64 	%rd80, %rd12, %rd79;
+	shl.b64 	%rd81, %rd80, 2;
+	add.s64 	%rd82, %rd1, %rd81;
+	ld.global.nc.f32 	%f200, [%rd82];
+	mul.wide.s32 	%rd83, %r382, 4;
+	add.s64 	%rd85, %rd84, %rd83;
+	st.shared.f32 	[%rd85], %f200;
+	add.s32 	%r108, %r382, %r100;
+	add.s64 	%rd86, %rd82, %rd13;
+	ld.global.nc.f32 	%f201, [%rd86];
+	add.s64 	%rd87, %rd85, %rd13;
+	st.shared.f32 	[%rd87], %f201;
+	add.s32 	%r109, %r108, %r100;
+	add.s64 	%rd88, %rd86, %rd13;
+	ld.global.nc.f32 	%f202, [%rd88];
+	add.s64 	%rd89, %rd87, %rd13;
+	st.shared.f32 	[%rd89], %f202;
+	add.s32 	%r110, %r109, %r100;
+	add.s64 	%rd90, %rd88, %rd13;
+	ld.global.nc.f32 	%f203, [%rd90];
+	add.s64 	%rd91, %rd89, %rd13;
+	st.shared.f32 	[%rd91], %f203;
+	add.s32 	%r382, %r110, %r100;
+	setp.lt.s32 	%p21, %r382, %r83;
+	@%p21 bra 	$L__BB6_6;
+
+$L__BB6_7:
+	cvt.u32.u64 	%r111, %rd8;
+	bar.sync 	0;
+	add.s32 	%r112, %r1, %r111;
+	div.s32 	%r18, %r112, %r111;
+	setp.lt.s32 	%p22, %r18, 1;
+	mov.f32 	%f760, 0f00000000;
+	mov.f32 	%f793, 0fFF800000;
+	mov.f32 	%f759, %f760;
+	mov.f32 	%f758, %f760;
+	mov.f32 	%f757, %f760;
+	mov.f32 	%f756, %f760;
+	mov.f32 	%f755, %f760;
+	mov.f32 	%f754, %f760;
+	mov.f32 	%f753, %f760;
+	mov.f32 	%f752, %f760;
+	mov.f32 	%f751, %f760;
+	mov.f32 	%f750, %f760;
+	mov.f32 	%f749, %f760;
+	mov.f32 	%f748, %f760;
+	mov.f32 	%f747, %f760;
+	mov.f32 	%f746, %f760;
+	mov.f32 	%f745, %f760;
+	mov.f32 	%f794, %f760;
+	@%p22 bra 	$L__BB6_66;
+
+	cvt.s64.s32 	%rd14, %r86;
+	cvt.s64.s32 	%rd15, %r89;
+	and.b32  	%r19, %r83, 7;
+	cvt.s64.s32 	%rd92, %r8;
+	add.s64 	%rd93, %rd9, %rd92;
+	shl.b64 	%rd94, %rd93, 2;
+	mov.u64 	%rd95, shared;
+	add.s64 	%rd16, %rd95, %rd94;
+	cvt.s64.s32 	%rd96, %r88;
+	div.s32 	%r114, %r3, %r84;
+	mad.lo.s32 	%r115, %r114, %r83, %r87;
+	cvt.s64.s32 	%rd17, %r115;
+	add.s64 	%rd18, %rd17, %rd96;
+	add.s32 	%r20, %r83, -1;
+	shr.s32 	%r116, %r83, 31;
+	shr.u32 	%r117, %r116, 29;
+	add.s32 	%r118, %r83, %r117;
+	shr.s32 	%r119, %r118, 3;
+	and.b32  	%r21, %r119, 1;
+	and.b32  	%r22, %r83, -8;
+	setp.lt.s32 	%p23, %r401, %r83;
+	setp.gt.s32 	%p24, %r83, 0;
+	mov.u32 	%r384, 0;
+	and.pred  	%p1, %p24, %p23;
+	add.s32 	%r120, %r401, 32;
+	setp.lt.s32 	%p25, %r120, %r83;
+	setp.gt.s32 	%p26, %r83, 32;
+	and.pred  	%p2, %p26, %p25;
+	cvt.s64.s32 	%rd19, %r120;
+	add.s32 	%r121, %r401, 64;
+	setp.lt.s32 	%p27, %r121, %r83;
+	setp.gt.s32 	%p28, %r83, 64;
+	and.pred  	%p3, %p28, %p27;
+	add.s32 	%r122, %r401, 96;
+	setp.lt.s32 	%p29, %r122, %r83;
+	setp.gt.s32 	%p30, %r83, 96;
+	and.pred  	%p4, %p30, %p29;
+	add.s32 	%r123, %r401, 128;
+	setp.lt.s32 	%p31, %r123, %r83;
+	setp.gt.s32 	%p32, %r83, 128;
+	and.pred  	%p5, %p32, %p31;
+	add.s32 	%r124, %r401, 160;
+	setp.lt.s32 	%p33, %r124, %r83;
+	setp.gt.s32 	%p34, %r83, 160;
+	and.pred  	%p6, %p34, %p33;
+	add.s32 	%r125, %r401, 192;
+	setp.lt.s32 	%p35, %r125, %r83;
+	setp.gt.s32 	%p36, %r83, 192;
+	and.pred  	%p7, %p36, %p35;
+	add.s32 	%r126, %r401, 224;
+	setp.lt.s32 	%p37, %r126, %r83;
+	setp.gt.s32 	%p38, %r83, 224;
+	and.pred  	%p8, %p38, %p37;
+	add.s32 	%r127, %r401, 256;
+	setp.lt.s32 	%p39, %r127, %r83;
+	setp.gt.s32 	%p40, %r83, 256;
+	and.pred  	%p9, %p40, %p39;
+	add.s32 	%r128, %r401, 288;
+	setp.lt.s32 	%p41, %r128, %r83;
+	setp.gt.s32 	%p42, %r83, 288;
+	and.pred  	%p10, %p42, %p41;
+	add.s32 	%r129, %r401, 320;
+	setp.lt.s32 	%p43, %r129, %r83;
+	setp.gt.s32 	%p44, %r83, 320;
+	and.pred  	%p11, %p44, %p43;
+	add.s32 	%r130, %r401, 352;
+	setp.lt.s32 	%p45, %r130, %r83;
+	setp.gt.s32 	%p46, %r83, 352;
+	and.pred  	%p12, %p46, %p45;
+	add.s32 	%r131, %r401, 384;
+	setp.lt.s32 	%p47, %r131, %r83;
+	setp.gt.s32 	%p48, %r83, 384;
+	and.pred  	%p13, %p48, %p47;
+	add.s32 	%r132, %r401, 416;
+	setp.lt.s32 	%p49, %r132, %r83;
+	setp.gt.s32 	%p50, %r83, 416;
+	and.pred  	%p14, %p50, %p49;
+	add.s32 	%r133, %r401, 448;
+	setp.lt.s32 	%p51, %r133, %r83;
+	setp.gt.s32 	%p52, %r83, 448;
+	and.pred  	%p15, %p52, %p51;
+	add.s32 	%r134, %r401, 480;
+	setp.lt.s32 	%p53, %r134, %r83;
+	setp.gt.s32 	%p54, %r83, 480;
+	and.pred  	%p16, %p54, %p53;
+	sub.s32 	%r23, %r119, %r21;
+	and.b32  	%r24, %r83, 3;
+	sub.s32 	%r25, %r83, %r24;
+	cvt.s64.s32 	%rd97, %r6;
+	add.s64 	%rd98, %rd9, %rd97;
+	shl.b64 	%rd99, %rd98, 2;
+	add.s64 	%rd20, %rd95, %rd99;
+	cvt.s64.s32 	%rd21, %r401;
+	add.s64 	%rd100, %rd18, %rd21;
+	shl.b64 	%rd101, %rd100, 1;
+	add.s64 	%rd102, %rd2, %rd101;
+	add.s64 	%rd22, %rd102, 128;
+	add.s32 	%r26, %r1, 1;
+	mov.f32 	%f239, 0fFF800000;
+	mov.f32 	%f760, 0f00000000;
+	not.pred 	%p86, %p1;
+	not.pred 	%p87, %p2;
+	not.pred 	%p88, %p3;
+	not.pred 	%p89, %p4;
+	not.pred 	%p90, %p5;
+	not.pred 	%p91, %p6;
+	not.pred 	%p92, %p7;
+	not.pred 	%p93, %p8;
+	not.pred 	%p94, %p9;
+	not.pred 	%p95, %p10;
+	not.pred 	%p96, %p11;
+	not.pred 	%p97, %p12;
+	not.pred 	%p98, %p13;
+	not.pred 	%p99, %p14;
+	not.pred 	%p100, %p15;
+	not.pred 	%p101, %p16;
+	mov.f32 	%f718, %f239;
+
+$L__BB6_9:
+	mad.lo.s32 	%r135, %r384, %r4, %r5;
+	shl.b32 	%r28, %r135, 5;
+	add.s32 	%r29, %r28, %r401;
+	setp.gt.s32 	%p55, %r29, %r1;
+	mov.f32 	%f726, %f239;
+	@%p55 bra 	$L__BB6_26;
+
+	setp.eq.s32 	%p56, %r19, 0;
+	div.s32 	%r136, %r29, %r85;
+	cvt.s64.s32 	%rd103, %r136;
+	add.s64 	%rd104, %rd103, %rd7;
+	shl.b64 	%rd105, %rd104, 2;
+	add.s64 	%rd106, %rd3, %rd105;
+	ld.global.nc.u32 	%r137, [%rd106];
+	cvt.s64.s32 	%rd107, %r137;
+	mul.lo.s64 	%rd108, %rd107, %rd14;
+	add.s64 	%rd109, %rd108, %rd17;
+	mul.lo.s32 	%r138, %r136, %r85;
+	sub.s32 	%r139, %r29, %r138;
+	cvt.s64.s32 	%rd110, %r139;
+	mul.lo.s64 	%rd111, %rd110, %rd15;
+	add.s64 	%rd112, %rd109, %rd111;
+	shl.b64 	%rd113, %rd112, 1;
+	add.s64 	%rd23, %rd2, %rd113;
+	mov.f32 	%f725, 0f00000000;
+	@%p56 bra 	$L__BB6_19;
+
+	setp.lt.s32 	%p57, %r83, 1;
+	@%p57 bra 	$L__BB6_25;
+
+	setp.lt.u32 	%p58, %r20, 3;
+	mov.f32 	%f725, 0f00000000;
+	mov.u32 	%r387, 0;
+	@%p58 bra 	$L__BB6_15;
+
+	mov.f32 	%f725, 0f00000000;
+	mov.u32 	%r387, 0;
+	mov.u32 	%r386, %r25;
+
+$L__BB6_14:
+	mul.wide.s32 	%rd114, %r387, 4;
+	add.s64 	%rd116, %rd95, %rd114;
+	ld.shared.f32 	%f249, [%rd116];
+	mul.wide.s32 	%rd117, %r387, 2;
+	add.s64 	%rd118, %rd23, %rd117;
+	ld.global.nc.u16 	%rs1, [%rd118];
+	// begin inline asm
+	cvt.f32.f16 %f245, %rs1;
+	// end inline asm
+	fma.rn.f32 	%f250, %f249, %f245, %f725;
+	ld.shared.f32 	%f251, [%rd116+4];
+	ld.global.nc.u16 	%rs2, [%rd118+2];
+	// begin inline asm
+	cvt.f32.f16 %f246, %rs2;
+	// end inline asm
+	fma.rn.f32 	%f252, %f251, %f246, %f250;
+	ld.shared.f32 	%f253, [%rd116+8];
+	ld.global.nc.u16 	%rs3, [%rd118+4];
+	// begin inline asm
+	cvt.f32.f16 %f247, %rs3;
+	// end inline asm
+	fma.rn.f32 	%f254, %f253, %f247, %f252;
+	ld.shared.f32 	%f255, [%rd116+12];
+	ld.global.nc.u16 	%rs4, [%rd118+6];
+	// begin inline asm
+	cvt.f32.f16 %f248, %rs4;
+	// end inline asm
+	fma.rn.f32 	%f725, %f255, %f248, %f254;
+	add.s32 	%r387, %r387, 4;
+	add.s32 	%r386, %r386, -4;
+	setp.ne.s32 	%p59, %r386, 0;
+	@%p59 bra 	$L__BB6_14;
+
+$L__BB6_15:
+	setp.eq.s32 	%p60, %r24, 0;
+	@%p60 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p61, %r24, 1;
+	mul.wide.s32 	%rd119, %r387, 4;
+	add.s64 	%rd24, %rd95, %rd119;
+	ld.shared.f32 	%f257, [%rd24];
+	mul.wide.s32 	%rd121, %r387, 2;
+	add.s64 	%rd25, %rd23, %rd121;
+	ld.global.nc.u16 	%rs5, [%rd25];
+	// begin inline asm
+	cvt.f32.f16 %f256, %rs5;
+	// end inline asm
+	fma.rn.f32 	%f725, %f257, %f256, %f725;
+	@%p61 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p62, %r24, 2;
+	ld.shared.f32 	%f259, [%rd24+4];
+	ld.global.nc.u16 	%rs6, [%rd25+2];
+	// begin inline asm
+	cvt.f32.f16 %f258, %rs6;
+	// end inline asm
+	fma.rn.f32 	%f725, %f259, %f258, %f725;
+	@%p62 bra 	$L__BB6_25;
+
+	ld.shared.f32 	%f261, [%rd24+8];
+	ld.global.nc.u16 	%rs7, [%rd25+4];
+	// begin inline asm
+	cvt.f32.f16 %f260, %rs7;
+	// end inline asm
+	fma.rn.f32 	%f725, %f261, %f260, %f725;
+	bra.uni 	$L__BB6_25;
+
+$L__BB6_19:
+	setp.lt.s32 	%p63, %r83, 8;
+	@%p63 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p64, %r22, 8;
+	mov.f32 	%f725, 0f00000000;
+	mov.u32 	%r390, 0;
+	@%p64 bra 	$L__BB6_23;
+
+	mov.f32 	%f725, 0f00000000;
+	mov.u32 	%r390, 0;
+	mov.u32 	%r389, %r23;
+
+$L__BB6_22:
+	mul.wide.s32 	%rd122, %r390, 16;
+	add.s64 	%rd123, %rd23, %rd122;
+	ld.global.nc.v4.u32 	{%r144, %r145, %r146, %r147}, [%rd123];
+	shl.b32 	%r152, %r390, 3;
+	mul.wide.s32 	%rd124, %r152, 4;
+	add.s64 	%rd126, %rd95, %rd124;
+	ld.shared.f32 	%f282, [%rd126];
+	cvt.u16.u32 	%rs8, %r144;
+	// begin inline asm
+	cvt.f32.f16 %f266, %rs8;
+	// end inline asm
+	fma.rn.f32 	%f283, %f282, %f266, %f725;
+	ld.shared.f32 	%f284, [%rd126+4];
+	shr.u32 	%r153, %r144, 16;
+	cvt.u16.u32 	%rs9, %r153;
+	// begin inline asm
+	cvt.f32.f16 %f267, %rs9;
+	// end inline asm
+	fma.rn.f32 	%f285, %f284, %f267, %f283;
+	ld.shared.f32 	%f286, [%rd126+8];
+	cvt.u16.u32 	%rs10, %r145;
+	// begin inline asm
+	cvt.f32.f16 %f268, %rs10;
+	// end inline asm
+	fma.rn.f32 	%f287, %f286, %f268, %f285;
+	ld.shared.f32 	%f288, [%rd126+12];
+	shr.u32 	%r154, %r145, 16;
+	cvt.u16.u32 	%rs11, %r154;
+	// begin inline asm
+	cvt.f32.f16 %f269, %rs11;
+	// end inline asm
+	fma.rn.f32 	%f289, %f288, %f269, %f287;
+	ld.shared.f32 	%f290, [%rd126+16];
+	cvt.u16.u32 	%rs12, %r146;
+	// begin inline asm
+	cvt.f32.f16 %f270, %rs12;
+	// end inline asm
+	fma.rn.f32 	%f291, %f290, %f270, %f289;
+	ld.shared.f32 	%f292, [%rd126+20];
+	shr.u32 	%r155, %r146, 16;
+	cvt.u16.u32 	%rs13, %r155;
+	// begin inline asm
+	cvt.f32.f16 %f271, %rs13;
+	// end inline asm
+	fma.rn.f32 	%f293, %f292, %f271, %f291;
+	ld.shared.f32 	%f294, [%rd126+24];
+	cvt.u16.u32 	%rs14, %r147;
+	// begin inline asm
+	cvt.f32.f16 %f272, %rs14;
+	// end inline asm
+	fma.rn.f32 	%f295, %f294, %f272, %f293;
+	ld.shared.f32 	%f296, [%rd126+28];
+	shr.u32 	%r156, %r147, 16;
+	cvt.u16.u32 	%rs15, %r156;
+	// begin inline asm
+	cvt.f32.f16 %f273, %rs15;
+	// end inline asm
+	fma.rn.f32 	%f297, %f296, %f273, %f295;
+	ld.global.nc.v4.u32 	{%r157, %r158, %r159, %r160}, [%rd123+16];
+	ld.shared.f32 	%f298, [%rd126+32];
+	cvt.u16.u32 	%rs16, %r157;
+	// begin inline asm
+	cvt.f32.f16 %f274, %rs16;
+	// end inline asm
+	fma.rn.f32 	%f299, %f298, %f274, %f297;
+	ld.shared.f32 	%f300, [%rd126+36];
+	shr.u32 	%r165, %r157, 16;
+	cvt.u16.u32 	%rs17, %r165;
+	// begin inline asm
+	cvt.f32.f16 %f275, %rs17;
+	// end inline asm
+	fma.rn.f32 	%f301, %f300, %f275, %f299;
+	ld.shared.f32 	%f302, [%rd126+40];
+	cvt.u16.u32 	%rs18, %r158;
+	// begin inline asm
+	cvt.f32.f16 %f276, %rs18;
+	// end inline asm
+	fma.rn.f32 	%f303, %f302, %f276, %f301;
+	ld.shared.f32 	%f304, [%rd126+44];
+	shr.u32 	%r166, %r158, 16;
+	cvt.u16.u32 	%rs19, %r166;
+	// begin inline asm
+	cvt.f32.f16 %f277, %rs19;
+	// end inline asm
+	fma.rn.f32 	%f305, %f304, %f277, %f303;
+	ld.shared.f32 	%f306, [%rd126+48];
+	cvt.u16.u32 	%rs20, %r159;
+	// begin inline asm
+	cvt.f32.f16 %f278, %rs20;
+	// end inline asm
+	fma.rn.f32 	%f307, %f306, %f278, %f305;
+	ld.shared.f32 	%f308, [%rd126+52];
+	shr.u32 	%r167, %r159, 16;
+	cvt.u16.u32 	%rs21, %r167;
+	// begin inline asm
+	cvt.f32.f16 %f279, %rs21;
+	// end inline asm
+	fma.rn.f32 	%f309, %f308, %f279, %f307;
+	ld.shared.f32 	%f310, [%rd126+56];
+	cvt.u16.u32 	%rs22, %r160;
+	// begin inline asm
+	cvt.f32.f16 %f280, %rs22;
+	// end inline asm
+	fma.rn.f32 	%f311, %f310, %f280, %f309;
+	ld.shared.f32 	%f312, [%rd126+60];
+	shr.u32 	%r168, %r160, 16;
+	cvt.u16.u32 	%rs23, %r168;
+	// begin inline asm
+	cvt.f32.f16 %f281, %rs23;
+	// end inline asm
+	fma.rn.f32 	%f725, %f312, %f281, %f311;
+	add.s32 	%r390, %r390, 2;
+	add.s32 	%r389, %r389, -2;
+	setp.ne.s32 	%p65, %r389, 0;
+	@%p65 bra 	$L__BB6_22;
+
+$L__BB6_23:
+	setp.eq.s32 	%p66, %r21, 0;
+	@%p66 bra 	$L__BB6_25;
+
+	mul.wide.s32 	%rd127, %r390, 16;
+	add.s64 	%rd128, %rd23, %rd127;
+	ld.global.nc.v4.u32 	{%r169, %r170, %r171, %r172}, [%rd128];
+	shl.b32 	%r177, %r390, 3;
+	mul.wide.s32 	%rd129, %r177, 4;
+	add.s64 	%rd131, %rd95, %rd129;
+	ld.shared.f32 	%f321, [%rd131];
+	cvt.u16.u32 	%rs24, %r169;
+	// begin inline asm
+	cvt.f32.f16 %f313, %rs24;
+	// end inline asm
+	fma.rn.f32 	%f322, %f321, %f313, %f725;
+	ld.shared.f32 	%f323, [%rd131+4];
+	shr.u32 	%r178, %r169, 16;
+	cvt.u16.u32 	%rs25, %r178;
+	// begin inline asm
+	cvt.f32.f16 %f314, %rs25;
+	// end inline asm
+	fma.rn.f32 	%f324, %f323, %f314, %f322;
+	ld.shared.f32 	%f325, [%rd131+8];
+	cvt.u16.u32 	%rs26, %r170;
+	// begin inline asm
+	cvt.f32.f16 %f315, %rs26;
+	// end inline asm
+	fma.rn.f32 	%f326, %f325, %f315, %f324;
+	ld.shared.f32 	%f327, [%rd131+12];
+	shr.u32 	%r179, %r170, 16;
+	cvt.u16.u32 	%rs27, %r179;
+	// begin inline asm
+	cvt.f32.f16 %f316, %rs27;
+	// end inline asm
+	fma.rn.f32 	%f328, %f327, %f316, %f326;
+	ld.shared.f32 	%f329, [%rd131+16];
+	cvt.u16.u32 	%rs28, %r171;
+	// begin inline asm
+	cvt.f32.f16 %f317, %rs28;
+	// end inline asm
+	fma.rn.f32 	%f330, %f329, %f317, %f328;
+	ld.shared.f32 	%f331, [%rd131+20];
+	shr.u32 	%r180, %r171, 16;
+	cvt.u16.u32 	%rs29, %r180;
+	// begin inline asm
+	cvt.f32.f16 %f318, %rs29;
+	// end inline asm
+	fma.rn.f32 	%f332, %f331, %f318, %f330;
+	ld.shared.f32 	%f333, [%rd131+24];
+	cvt.u16.u32 	%rs30, %r172;
+	// begin inline asm
+	cvt.f32.f16 %f319, %rs30;
+	// end inline asm
+	fma.rn.f32 	%f334, %f333, %f319, %f332;
+	ld.shared.f32 	%f335, [%rd131+28];
+	shr.u32 	%r181, %r172, 16;
+	cvt.u16.u32 	%rs31, %r181;
+	// begin inline asm
+	cvt.f32.f16 %f320, %rs31;
+	// end inline asm
+	fma.rn.f32 	%f725, %f335, %f320, %f334;
+
+$L__BB6_25:
+	mul.f32 	%f726, %f725, %f198;
+
+$L__BB6_26:
+	mov.b32 	%r182, %f726;
+	mov.u32 	%r183, 31;
+	mov.u32 	%r184, 16;
+	mov.u32 	%r185, -1;
+	shfl.sync.bfly.b32 	%r186|%p67, %r182, %r184, %r183, %r185;
+	mov.b32 	%f337, %r186;
+	setp.lt.f32 	%p68, %f726, %f337;
+	selp.f32 	%f338, %f337, %f726, %p68;
+	mov.b32 	%r187, %f338;
+	mov.u32 	%r188, 8;
+	shfl.sync.bfly.b32 	%r189|%p69, %r187, %r188, %r183, %r185;
+	mov.b32 	%f339, %r189;
+	setp.lt.f32 	%p70, %f338, %f339;
+	selp.f32 	%f340, %f339, %f338, %p70;
+	mov.b32 	%r190, %f340;
+	mov.u32 	%r191, 4;
+	shfl.sync.bfly.b32 	%r192|%p71, %r190, %r191, %r183, %r185;
+	mov.b32 	%f341, %r192;
+	setp.lt.f32 	%p72, %f340, %f341;
+	selp.f32 	%f342, %f341, %f340, %p72;
+	mov.b32 	%r193, %f342;
+	mov.u32 	%r194, 2;
+	shfl.sync.bfly.b32 	%r195|%p73, %r193, %r194, %r183, %r185;
+	mov.b32 	%f343, %r195;
+	setp.lt.f32 	%p74, %f342, %f343;
+	selp.f32 	%f344, %f343, %f342, %p74;
+	mov.b32 	%r196, %f344;
+	mov.u32 	%r197, 1;
+	shfl.sync.bfly.b32 	%r198|%p75, %r196, %r197, %r183, %r185;
+	mov.b32 	%f345, %r198;
+	setp.lt.f32 	%p76, %f344, %f345;
+	selp.f32 	%f346, %f345, %f344, %p76;
+	setp.gt.f32 	%p77, %f346, %f718;
+	selp.f32 	%f793, %f346, %f718, %p77;
+	mov.f32 	%f727, 0f00000000;
+	@%p55 bra 	$L__BB6_28;
+
+	sub.f32 	%f347, %f726, %f793;
+	mov.f32 	%f348, 0f3F000000;
+	mov.f32 	%f349, 0f3BBB989D;
+	fma.rn.f32 	%f350, %f347, %f349, %f348;
+	cvt.sat.f32.f32 	%f351, %f350;
+	mov.f32 	%f352, 0f4B400001;
+	mov.f32 	%f353, 0f437C0000;
+	fma.rm.f32 	%f354, %f351, %f353, %f352;
+	add.f32 	%f355, %f354, 0fCB40007F;
+	neg.f32 	%f356, %f355;
+	mov.f32 	%f357, 0f3FB8AA3B;
+	fma.rn.f32 	%f358, %f347, %f357, %f356;
+	mov.f32 	%f359, 0f32A57060;
+	fma.rn.f32 	%f360, %f347, %f359, %f358;
+	mov.b32 	%r199, %f354;
+	shl.b32 	%r200, %r199, 23;
+	mov.b32 	%f361, %r200;
+	ex2.approx.ftz.f32 	%f362, %f360;
+	mul.f32 	%f727, %f362, %f361;
+
+$L__BB6_28:
+	setp.eq.f32 	%p79, %f718, %f793;
+	mov.f32 	%f728, 0f3F800000;
+	@%p79 bra 	$L__BB6_30;
+
+	sub.f32 	%f364, %f718, %f793;
+	mov.f32 	%f365, 0f3F000000;
+	mov.f32 	%f366, 0f3BBB989D;
+	fma.rn.f32 	%f367, %f364, %f366, %f365;
+	cvt.sat.f32.f32 	%f368, %f367;
+	mov.f32 	%f369, 0f4B400001;
+	mov.f32 	%f370, 0f437C0000;
+	fma.rm.f32 	%f371, %f368, %f370, %f369;
+	add.f32 	%f372, %f371, 0fCB40007F;
+	neg.f32 	%f373, %f372;
+	mov.f32 	%f374, 0f3FB8AA3B;
+	fma.rn.f32 	%f375, %f364, %f374, %f373;
+	mov.f32 	%f376, 0f32A57060;
+	fma.rn.f32 	%f377, %f364, %f376, %f375;
+	mov.b32 	%r201, %f371;
+	shl.b32 	%r202, %r201, 23;
+	mov.b32 	%f378, %r202;
+	ex2.approx.ftz.f32 	%f379, %f377;
+	mul.f32 	%f728, %f379, %f378;
+
+$L__BB6_30:
+	mad.lo.s32 	%r377, %r384, %r4, %r5;
+	shl.b32 	%r376, %r377, 5;
+	mov.b32 	%r203, %f727;
+	mov.u32 	%r204, 31;
+	mov.u32 	%r205, 16;
+	mov.u32 	%r206, -1;
+	shfl.sync.bfly.b32 	%r207|%p80, %r203, %r205, %r204, %r206;
+	mov.b32 	%f380, %r207;
+	add.f32 	%f381, %f727, %f380;
+	mov.b32 	%r208, %f381;
+	mov.u32 	%r209, 8;
+	shfl.sync.bfly.b32 	%r210|%p81, %r208, %r209, %r204, %r206;
+	mov.b32 	%f382, %r210;
+	add.f32 	%f383, %f381, %f382;
+	mov.b32 	%r211, %f383;
+	mov.u32 	%r212, 4;
+	shfl.sync.bfly.b32 	%r213|%p82, %r211, %r212, %r204, %r206;
+	mov.b32 	%f384, %r213;
+	add.f32 	%f385, %f383, %f384;
+	mov.b32 	%r214, %f385;
+	mov.u32 	%r215, 2;
+	shfl.sync.bfly.b32 	%r216|%p83, %r214, %r215, %r204, %r206;
+	mov.b32 	%f386, %r216;
+	add.f32 	%f387, %f385, %f386;
+	mov.b32 	%r217, %f387;
+	mov.u32 	%r218, 1;
+	shfl.sync.bfly.b32 	%r219|%p84, %r217, %r218, %r204, %r206;
+	mov.b32 	%f388, %r219;
+	add.f32 	%f389, %f387, %f388;
+	st.shared.f32 	[%rd16], %f727;
+	bar.sync 	0;
+	sub.s32 	%r40, %r26, %r376;
+	mul.f32 	%f745, %f728, %f745;
+	mul.f32 	%f746, %f728, %f746;
+	mul.f32 	%f747, %f728, %f747;
+	mul.f32 	%f748, %f728, %f748;
+	mul.f32 	%f749, %f728, %f749;
+	mul.f32 	%f750, %f728, %f750;
+	mul.f32 	%f751, %f728, %f751;
+	mul.f32 	%f752, %f728, %f752;
+	mul.f32 	%f753, %f728, %f753;
+	mul.f32 	%f754, %f728, %f754;
+	mul.f32 	%f755, %f728, %f755;
+	mul.f32 	%f756, %f728, %f756;
+	mul.f32 	%f757, %f728, %f757;
+	mul.f32 	%f758, %f728, %f758;
+	mul.f32 	%f759, %f728, %f759;
+	mul.f32 	%f760, %f728, %f760;
+	fma.rn.f32 	%f794, %f794, %f728, %f389;
+	setp.lt.s32 	%p85, %r40, 1;
+	@%p85 bra 	$L__BB6_65;
+
+	mad.lo.s32 	%r379, %r384, %r4, %r5;
+	shl.b32 	%r391, %r379, 5;
+	min.s32 	%r41, %r40, 32;
+	mov.u32 	%r392, 0;
+	mov.u64 	%rd238, %rd20;
+
+$L__BB6_32:
+	div.s32 	%r221, %r391, %r85;
+	cvt.s64.s32 	%rd132, %r221;
+	add.s64 	%rd133, %rd132, %rd7;
+	shl.b64 	%rd134, %rd133, 2;
+	add.s64 	%rd135, %rd3, %rd134;
+	ld.global.nc.u32 	%r222, [%rd135];
+	cvt.s64.s32 	%rd28, %r222;
+	mul.lo.s64 	%rd136, %rd28, %rd14;
+	mul.lo.s32 	%r223, %r221, %r85;
+	sub.s32 	%r224, %r391, %r223;
+	cvt.s64.s32 	%rd29, %r224;
+	mul.lo.s64 	%rd137, %rd29, %rd15;
+	ld.shared.f32 	%f72, [%rd238];
+	add.s64 	%rd138, %rd18, %rd136;
+	add.s64 	%rd30, %rd138, %rd137;
+	@%p86 bra 	$L__BB6_34;
+
+	add.s64 	%rd139, %rd30, %rd21;
+	shl.b64 	%rd140, %rd139, 1;
+	add.s64 	%rd141, %rd2, %rd140;
+	ld.global.nc.u16 	%rs32, [%rd141];
+	// begin inline asm
+	cvt.f32.f16 %f390, %rs32;
+	// end inline asm
+	fma.rn.f32 	%f745, %f72, %f390, %f745;
+
+$L__BB6_34:
+	@%p87 bra 	$L__BB6_36;
+
+	add.s64 	%rd142, %rd30, %rd19;
+	shl.b64 	%rd143, %rd142, 1;
+	add.s64 	%rd144, %rd2, %rd143;
+	ld.global.nc.u16 	%rs33, [%rd144];
+	// begin inline asm
+	cvt.f32.f16 %f391, %rs33;
+	// end inline asm
+	fma.rn.f32 	%f746, %f72, %f391, %f746;
+
+$L__BB6_36:
+	mul.lo.s64 	%rd145, %rd14, %rd28;
+	mul.lo.s64 	%rd146, %rd15, %rd29;
+	add.s64 	%rd147, %rd146, %rd145;
+	shl.b64 	%rd148, %rd147, 1;
+	add.s64 	%rd31, %rd22, %rd148;
+	@%p88 bra 	$L__BB6_38;
+
+	ld.global.nc.u16 	%rs34, [%rd31];
+	// begin inline asm
+	cvt.f32.f16 %f392, %rs34;
+	// end inline asm
+	fma.rn.f32 	%f747, %f72, %f392, %f747;
+
+$L__BB6_38:
+	@%p89 bra 	$L__BB6_40;
+
+	ld.global.nc.u16 	%rs35, [%rd31+64];
+	// begin inline asm
+	cvt.f32.f16 %f393, %rs35;
+	// end inline asm
+	fma.rn.f32 	%f748, %f72, %f393, %f748;
+
+$L__BB6_40:
+	@%p90 bra 	$L__BB6_42;
+
+	ld.global.nc.u16 	%rs36, [%rd31+128];
+	// begin inline asm
+	cvt.f32.f16 %f394, %rs36;
+	// end inline asm
+	fma.rn.f32 	%f749, %f72, %f394, %f749;
+
+$L__BB6_42:
+	@%p91 bra 	$L__BB6_44;
+
+	ld.global.nc.u16 	%rs37, [%rd31+192];
+	// begin inline asm
+	cvt.f32.f16 %f395, %rs37;
+	// end inline asm
+	fma.rn.f32 	%f750, %f72, %f395, %f750;
+
+$L__BB6_44:
+	@%p92 bra 	$L__BB6_46;
+
+	ld.global.nc.u16 	%rs38, [%rd31+256];
+	// begin inline asm
+	cvt.f32.f16 %f396, %rs38;
+	// end inline asm
+	fma.rn.f32 	%f751, %f72, %f396, %f751;
+
+$L__BB6_46:
+	@%p93 bra 	$L__BB6_48;
+
+	ld.global.nc.u16 	%rs39, [%rd31+320];
+	// begin inline asm
+	cvt.f32.f16 %f397, %rs39;
+	// end inline asm
+	fma.rn.f32 	%f752, %f72, %f397, %f752;
+
+$L__BB6_48:
+	@%p94 bra 	$L__BB6_50;
+
+	ld.global.nc.u16 	%rs40, [%rd31+384];
+	// begin inline asm
+	cvt.f32.f16 %f398, %rs40;
+	// end inline asm
+	fma.rn.f32 	%f753, %f72, %f398, %f753;
+
+$L__BB6_50:
+	@%p95 bra 	$L__BB6_52;
+
+	ld.global.nc.u16 	%rs41, [%rd31+448];
+	// begin inline asm
+	cvt.f32.f16 %f399, %rs41;
+	// end inline asm
+	fma.rn.f32 	%f754, %f72, %f399, %f754;
+
+$L__BB6_52:
+	@%p96 bra 	$L__BB6_54;
+
+	ld.global.nc.u16 	%rs42, [%rd31+512];
+	// begin inline asm
+	cvt.f32.f16 %f400, %rs42;
+	// end inline asm
+	fma.rn.f32 	%f755, %f72, %f400, %f755;
+
+$L__BB6_54:
+	@%p97 bra 	$L__BB6_56;
+
+	ld.global.nc.u16 	%rs43, [%rd31+576];
+	// begin inline asm
+	cvt.f32.f16 %f401, %rs43;
+	// end inline asm
+	fma.rn.f32 	%f756, %f72, %f401, %f756;
+
+$L__BB6_56:
+	@%p98 bra 	$L__BB6_58;
+
+	ld.global.nc.u16 	%rs44, [%rd31+640];
+	// begin inline asm
+	cvt.f32.f16 %f402, %rs44;
+	// end inline asm
+	fma.rn.f32 	%f757, %f72, %f402, %f757;
+
+$L__BB6_58:
+	@%p99 bra 	$L__BB6_60;
+
+	ld.global.nc.u16 	%rs45, [%rd31+704];
+	// begin inline asm
+	cvt.f32.f16 %f403, %rs45;
+	// end inline asm
+	fma.rn.f32 	%f758, %f72, %f403, %f758;
+
+$L__BB6_60:
+	@%p100 bra 	$L__BB6_62;
+
+	ld.global.nc.u16 	%rs46, [%rd31+768];
+	// begin inline asm
+	cvt.f32.f16 %f404, %rs46;
+	// end inline asm
+	fma.rn.f32 	%f759, %f72, %f404, %f759;
+
+$L__BB6_62:
+	@%p101 bra 	$L__BB6_64;
+
+	ld.global.nc.u16 	%rs47, [%rd31+832];
+	// begin inline asm
+	cvt.f32.f16 %f405, %rs47;
+	// end inline asm
+	fma.rn.f32 	%f760, %f72, %f405, %f760;
+
+$L__BB6_64:
+	add.s32 	%r391, %r391, 1;
+	add.s64 	%rd238, %rd238, 4;
+	add.s32 	%r392, %r392, 1;
+	setp.lt.s32 	%p102, %r392, %r41;
+	@%p102 bra 	$L__BB6_32;
+
+$L__BB6_65:
+	bar.sync 	0;
+	add.s32 	%r384, %r384, 1;
+	setp.lt.s32 	%p103, %r384, %r18;
+	mov.f32 	%f718, %f793;
+	@%p103 bra 	$L__BB6_9;
+
+$L__BB6_66:
+	setp.ne.s32 	%p104, %r401, 0;
+	@%p104 bra 	$L__BB6_68;
+
+	shl.b32 	%r225, %r5, 1;
+	cvt.s64.s32 	%rd149, %r225;
+	add.s64 	%rd150, %rd10, %rd149;
+	shl.b64 	%rd151, %rd150, 2;
+	mov.u64 	%rd152, shared;
+	add.s64 	%rd153, %rd152, %rd151;
+	st.shared.f32 	[%rd153], %f793;
+	st.shared.f32 	[%rd153+4], %f794;
+
+$L__BB6_68:
+	mad.lo.s32 	%r226, %r5, %r83, %r401;
+	setp.ge.s32 	%p105, %r401, %r83;
+	setp.lt.s32 	%p106, %r83, 1;
+	cvt.s64.s32 	%rd154, %r226;
+	add.s64 	%rd155, %rd11, %rd154;
+	shl.b64 	%rd156, %rd155, 2;
+	mov.u64 	%rd157, shared;
+	add.s64 	%rd33, %rd157, %rd156;
+	or.pred  	%p107, %p106, %p105;
+	@%p107 bra 	$L__BB6_70;
+
+	st.shared.f32 	[%rd33], %f745;
+
+$L__BB6_70:
+	setp.lt.s32 	%p108, %r83, 33;
+	add.s32 	%r227, %r401, 32;
+	setp.ge.s32 	%p109, %r227, %r83;
+	or.pred  	%p110, %p108, %p109;
+	@%p110 bra 	$L__BB6_72;
+
+	st.shared.f32 	[%rd33+128], %f746;
+
+$L__BB6_72:
+	setp.lt.s32 	%p111, %r83, 65;
+	add.s32 	%r228, %r401, 64;
+	setp.ge.s32 	%p112, %r228, %r83;
+	or.pred  	%p113, %p111, %p112;
+	@%p113 bra 	$L__BB6_74;
+
+	st.shared.f32 	[%rd33+256], %f747;
+
+$L__BB6_74:
+	setp.lt.s32 	%p114, %r83, 97;
+	add.s32 	%r229, %r401, 96;
+	setp.ge.s32 	%p115, %r229, %r83;
+	or.pred  	%p116, %p114, %p115;
+	@%p116 bra 	$L__BB6_76;
+
+	st.shared.f32 	[%rd33+384], %f748;
+
+$L__BB6_76:
+	setp.lt.s32 	%p117, %r83, 129;
+	add.s32 	%r230, %r401, 128;
+	setp.ge.s32 	%p118, %r230, %r83;
+	or.pred  	%p119, %p117, %p118;
+	@%p119 bra 	$L__BB6_78;
+
+	st.shared.f32 	[%rd33+512], %f749;
+
+$L__BB6_78:
+	setp.lt.s32 	%p120, %r83, 161;
+	add.s32 	%r231, %r401, 160;
+	setp.ge.s32 	%p121, %r231, %r83;
+	or.pred  	%p122, %p120, %p121;
+	@%p122 bra 	$L__BB6_80;
+
+	st.shared.f32 	[%rd33+640], %f750;
+
+$L__BB6_80:
+	setp.lt.s32 	%p123, %r83, 193;
+	add.s32 	%r232, %r401, 192;
+	setp.ge.s32 	%p124, %r232, %r83;
+	or.pred  	%p125, %p123, %p124;
+	@%p125 bra 	$L__BB6_82;
+
+	st.shared.f32 	[%rd33+768], %f751;
+
+$L__BB6_82:
+	setp.lt.s32 	%p126, %r83, 225;
+	add.s32 	%r233, %r401, 224;
+	setp.ge.s32 	%p127, %r233, %r83;
+	or.pred  	%p128, %p126, %p127;
+	@%p128 bra 	$L__BB6_84;
+
+	st.shared.f32 	[%rd33+896], %f752;
+
+$L__BB6_84:
+	setp.lt.s32 	%p129, %r83, 257;
+	add.s32 	%r234, %r401, 256;
+	setp.ge.s32 	%p130, %r234, %r83;
+	or.pred  	%p131, %p129, %p130;
+	@%p131 bra 	$L__BB6_86;
+
+	st.shared.f32 	[%rd33+1024], %f753;
+
+$L__BB6_86:
+	setp.lt.s32 	%p132, %r83, 289;
+	add.s32 	%r235, %r401, 288;
+	setp.ge.s32 	%p133, %r235, %r83;
+	or.pred  	%p134, %p132, %p133;
+	@%p134 bra 	$L__BB6_88;
+
+	st.shared.f32 	[%rd33+1152], %f754;
+
+$L__BB6_88:
+	setp.lt.s32 	%p135, %r83, 321;
+	add.s32 	%r236, %r401, 320;
+	setp.ge.s32 	%p136, %r236, %r83;
+	or.pred  	%p137, %p135, %p136;
+	@%p137 bra 	$L__BB6_90;
+
+	st.shared.f32 	[%rd33+1280], %f755;
+
+$L__BB6_90:
+	setp.lt.s32 	%p138, %r83, 353;
+	add.s32 	%r237, %r401, 352;
+	setp.ge.s32 	%p139, %r237, %r83;
+	or.pred  	%p140, %p138, %p139;
+	@%p140 bra 	$L__BB6_92;
+
+	st.shared.f32 	[%rd33+1408], %f756;
+
+$L__BB6_92:
+	setp.lt.s32 	%p141, %r83, 385;
+	add.s32 	%r238, %r401, 384;
+	setp.ge.s32 	%p142, %r238, %r83;
+	or.pred  	%p143, %p141, %p142;
+	@%p143 bra 	$L__BB6_94;
+
+	st.shared.f32 	[%rd33+1536], %f757;
+
+$L__BB6_94:
+	setp.lt.s32 	%p144, %r83, 417;
+	add.s32 	%r239, %r401, 416;
+	setp.ge.s32 	%p145, %r239, %r83;
+	or.pred  	%p146, %p144, %p145;
+	@%p146 bra 	$L__BB6_96;
+
+	st.shared.f32 	[%rd33+1664], %f758;
+
+$L__BB6_96:
+	setp.lt.s32 	%p147, %r83, 449;
+	add.s32 	%r240, %r401, 448;
+	setp.ge.s32 	%p148, %r240, %r83;
+	or.pred  	%p149, %p147, %p148;
+	@%p149 bra 	$L__BB6_98;
+
+	st.shared.f32 	[%rd33+1792], %f759;
+
+$L__BB6_98:
+	setp.lt.s32 	%p150, %r83, 481;
+	add.s32 	%r241, %r401, 480;
+	setp.ge.s32 	%p151, %r241, %r83;
+	or.pred  	%p152, %p150, %p151;
+	@%p152 bra 	$L__BB6_100;
+
+	st.shared.f32 	[%rd33+1920], %f760;
+
+$L__BB6_100:
+	bar.sync 	0;
+	setp.ne.s32 	%p153, %r5, 0;
+	@%p153 bra 	$L__BB6_165;
+	bra.uni 	$L__BB6_101;
+
+$L__BB6_165:
+	ret;
+
+$L__BB6_101:
+	setp.lt.s32 	%p154, %r4, 1;
+	mov.f32 	%f799, 0fFF800000;
+	@%p154 bra 	$L__BB6_108;
+
+	add.s32 	%r243, %r4, -1;
+	and.b32  	%r396, %r4, 3;
+	setp.lt.u32 	%p155, %r243, 3;
+	mov.f32 	%f799, 0fFF800000;
+	mov.u32 	%r395, 0;
+	@%p155 bra 	$L__BB6_105;
+
+	sub.s32 	%r394, %r4, %r396;
+	mov.f32 	%f799, 0fFF800000;
+	mov.u32 	%r395, 0;
+
+$L__BB6_104:
+	shl.b32 	%r245, %r395, 1;
+	cvt.s64.s32 	%rd158, %r245;
+	add.s64 	%rd159, %rd10, %rd158;
+	shl.b64 	%rd160, %rd159, 2;
+	add.s64 	%rd162, %rd157, %rd160;
+	ld.shared.f32 	%f410, [%rd162];
+	setp.gt.f32 	%p156, %f410, %f799;
+	selp.f32 	%f411, %f410, %f799, %p156;
+	ld.shared.f32 	%f412, [%rd162+8];
+	setp.gt.f32 	%p157, %f412, %f411;
+	selp.f32 	%f413, %f412, %f411, %p157;
+	ld.shared.f32 	%f414, [%rd162+16];
+	setp.gt.f32 	%p158, %f414, %f413;
+	selp.f32 	%f415, %f414, %f413, %p158;
+	ld.shared.f32 	%f416, [%rd162+24];
+	setp.gt.f32 	%p159, %f416, %f415;
+	selp.f32 	%f799, %f416, %f415, %p159;
+	add.s32 	%r395, %r395, 4;
+	add.s32 	%r394, %r394, -4;
+	setp.ne.s32 	%p160, %r394, 0;
+	@%p160 bra 	$L__BB6_104;
+
+$L__BB6_105:
+	setp.eq.s32 	%p161, %r396, 0;
+	@%p161 bra 	$L__BB6_108;
+
+	shl.b32 	%r246, %r395, 1;
+	cvt.s64.s32 	%rd163, %r246;
+	add.s64 	%rd164, %rd10, %rd163;
+	shl.b64 	%rd165, %rd164, 2;
+	add.s64 	%rd239, %rd157, %rd165;
+
+$L__BB6_107:
+	.pragma "nounroll";
+	ld.shared.f32 	%f417, [%rd239];
+	setp.gt.f32 	%p162, %f417, %f799;
+	selp.f32 	%f799, %f417, %f799, %p162;
+	add.s64 	%rd239, %rd239, 8;
+	add.s32 	%r396, %r396, -1;
+	setp.ne.s32 	%p163, %r396, 0;
+	@%p163 bra 	$L__BB6_107;
+
+$L__BB6_108:
+	mov.f32 	%f809, 0f00000000;
+	@%p154 bra 	$L__BB6_125;
+
+	add.s32 	%r248, %r4, -1;
+	and.b32  	%r400, %r4, 3;
+	setp.lt.u32 	%p165, %r248, 3;
+	mov.f32 	%f809, 0f00000000;
+	mov.u32 	%r399, 0;
+	@%p165 bra 	$L__BB6_120;
+
+	sub.s32 	%r398, %r4, %r400;
+	mov.f32 	%f421, 0f00000000;
+	mov.u32 	%r399, 0;
+	mov.f32 	%f809, %f421;
+
+$L__BB6_111:
+	shl.b32 	%r250, %r399, 1;
+	cvt.s64.s32 	%rd167, %r250;
+	add.s64 	%rd168, %rd10, %rd167;
+	shl.b64 	%rd169, %rd168, 2;
+	add.s64 	%rd37, %rd157, %rd169;
+	ld.shared.f32 	%f147, [%rd37+4];
+	setp.leu.f32 	%p166, %f147, 0f00000000;
+	mov.f32 	%f801, %f421;
+	@%p166 bra 	$L__BB6_113;
+
+	ld.shared.f32 	%f423, [%rd37];
+	sub.f32 	%f424, %f423, %f799;
+	mov.f32 	%f425, 0f3F000000;
+	mov.f32 	%f426, 0f3BBB989D;
+	fma.rn.f32 	%f427, %f424, %f426, %f425;
+	cvt.sat.f32.f32 	%f428, %f427;
+	mov.f32 	%f429, 0f4B400001;
+	mov.f32 	%f430, 0f437C0000;
+	fma.rm.f32 	%f431, %f428, %f430, %f429;
+	add.f32 	%f432, %f431, 0fCB40007F;
+	neg.f32 	%f433, %f432;
+	mov.f32 	%f434, 0f3FB8AA3B;
+	fma.rn.f32 	%f435, %f424, %f434, %f433;
+	mov.f32 	%f436, 0f32A57060;
+	fma.rn.f32 	%f437, %f424, %f436, %f435;
+	mov.b32 	%r251, %f431;
+	shl.b32 	%r252, %r251, 23;
+	mov.b32 	%f438, %r252;
+	ex2.approx.ftz.f32 	%f439, %f437;
+	mul.f32 	%f801, %f439, %f438;
+
+$L__BB6_113:
+	fma.rn.f32 	%f150, %f147, %f801, %f809;
+	ld.shared.f32 	%f151, [%rd37+12];
+	setp.leu.f32 	%p167, %f151, 0f00000000;
+	mov.f32 	%f803, 0f00000000;
+	mov.f32 	%f802, %f803;
+	@%p167 bra 	$L__BB6_115;
+
+	ld.shared.f32 	%f441, [%rd37+8];
+	sub.f32 	%f442, %f441, %f799;
+	mov.f32 	%f443, 0f3F000000;
+	mov.f32 	%f444, 0f3BBB989D;
+	fma.rn.f32 	%f445, %f442, %f444, %f443;
+	cvt.sat.f32.f32 	%f446, %f445;
+	mov.f32 	%f447, 0f4B400001;
+	mov.f32 	%f448, 0f437C0000;
+	fma.rm.f32 	%f449, %f446, %f448, %f447;
+	add.f32 	%f450, %f449, 0fCB40007F;
+	neg.f32 	%f451, %f450;
+	mov.f32 	%f452, 0f3FB8AA3B;
+	fma.rn.f32 	%f453, %f442, %f452, %f451;
+	mov.f32 	%f454, 0f32A57060;
+	fma.rn.f32 	%f455, %f442, %f454, %f453;
+	mov.b32 	%r253, %f449;
+	shl.b32 	%r254, %r253, 23;
+	mov.b32 	%f456, %r254;
+	ex2.approx.ftz.f32 	%f457, %f455;
+	mul.f32 	%f802, %f457, %f456;
+
+$L__BB6_115:
+	fma.rn.f32 	%f154, %f151, %f802, %f150;
+	ld.shared.f32 	%f155, [%rd37+20];
+	setp.leu.f32 	%p168, %f155, 0f00000000;
+	@%p168 bra 	$L__BB6_117;
+
+	ld.shared.f32 	%f459, [%rd37+16];
+	sub.f32 	%f460, %f459, %f799;
+	mov.f32 	%f461, 0f3F000000;
+	mov.f32 	%f462, 0f3BBB989D;
+	fma.rn.f32 	%f463, %f460, %f462, %f461;
+	cvt.sat.f32.f32 	%f464, %f463;
+	mov.f32 	%f465, 0f4B400001;
+	mov.f32 	%f466, 0f437C0000;
+	fma.rm.f32 	%f467, %f464, %f466, %f465;
+	add.f32 	%f468, %f467, 0fCB40007F;
+	neg.f32 	%f469, %f468;
+	mov.f32 	%f470, 0f3FB8AA3B;
+	fma.rn.f32 	%f471, %f460, %f470, %f469;
+	mov.f32 	%f472, 0f32A57060;
+	fma.rn.f32 	%f473, %f460, %f472, %f471;
+	mov.b32 	%r255, %f467;
+	shl.b32 	%r256, %r255, 23;
+	mov.b32 	%f474, %r256;
+	ex2.approx.ftz.f32 	%f475, %f473;
+	mul.f32 	%f803, %f475, %f474;
+
+$L__BB6_117:
+	fma.rn.f32 	%f158, %f155, %f803, %f154;
+	ld.shared.f32 	%f159, [%rd37+28];
+	setp.leu.f32 	%p169, %f159, 0f00000000;
+	mov.f32 	%f804, 0f00000000;
+	@%p169 bra 	$L__BB6_119;
+
+	ld.shared.f32 	%f477, [%rd37+24];
+	sub.f32 	%f478, %f477, %f799;
+	mov.f32 	%f479, 0f3F000000;
+	mov.f32 	%f480, 0f3BBB989D;
+	fma.rn.f32 	%f481, %f478, %f480, %f479;
+	cvt.sat.f32.f32 	%f482, %f481;
+	mov.f32 	%f483, 0f4B400001;
+	mov.f32 	%f484, 0f437C0000;
+	fma.rm.f32 	%f485, %f482, %f484, %f483;
+	add.f32 	%f486, %f485, 0fCB40007F;
+	neg.f32 	%f487, %f486;
+	mov.f32 	%f488, 0f3FB8AA3B;
+	fma.rn.f32 	%f489, %f478, %f488, %f487;
+	mov.f32 	%f490, 0f32A57060;
+	fma.rn.f32 	%f491, %f478, %f490, %f489;
+	mov.b32 	%r257, %f485;
+	shl.b32 	%r258, %r257, 23;
+	mov.b32 	%f492, %r258;
+	ex2.approx.ftz.f32 	%f493, %f491;
+	mul.f32 	%f804, %f493, %f492;
+
+$L__BB6_119:
+	fma.rn.f32 	%f809, %f159, %f804, %f158;
+	add.s32 	%r399, %r399, 4;
+	add.s32 	%r398, %r398, -4;
+	setp.ne.s32 	%p170, %r398, 0;
+	@%p170 bra 	$L__BB6_111;
+
+$L__BB6_120:
+	setp.eq.s32 	%p171, %r400, 0;
+	@%p171 bra 	$L__BB6_125;
+
+	shl.b32 	%r259, %r399, 1;
+	or.b32  	%r260, %r259, 1;
+	cvt.s64.s32 	%rd171, %r260;
+	add.s64 	%rd172, %rd10, %rd171;
+	shl.b64 	%rd173, %rd172, 2;
+	add.s64 	%rd240, %rd157, %rd173;
+
+$L__BB6_122:
+	.pragma "nounroll";
+	ld.shared.f32 	%f166, [%rd240];
+	setp.leu.f32 	%p172, %f166, 0f00000000;
+	mov.f32 	%f808, 0f00000000;
+	@%p172 bra 	$L__BB6_124;
+
+	ld.shared.f32 	%f495, [%rd240+-4];
+	sub.f32 	%f496, %f495, %f799;
+	mov.f32 	%f497, 0f3F000000;
+	mov.f32 	%f498, 0f3BBB989D;
+	fma.rn.f32 	%f499, %f496, %f498, %f497;
+	cvt.sat.f32.f32 	%f500, %f499;
+	mov.f32 	%f501, 0f4B400001;
+	mov.f32 	%f502, 0f437C0000;
+	fma.rm.f32 	%f503, %f500, %f502, %f501;
+	add.f32 	%f504, %f503, 0fCB40007F;
+	neg.f32 	%f505, %f504;
+	mov.f32 	%f506, 0f3FB8AA3B;
+	fma.rn.f32 	%f507, %f496, %f506, %f505;
+	mov.f32 	%f508, 0f32A57060;
+	fma.rn.f32 	%f509, %f496, %f508, %f507;
+	mov.b32 	%r261, %f503;
+	shl.b32 	%r262, %r261, 23;
+	mov.b32 	%f510, %r262;
+	ex2.approx.ftz.f32 	%f511, %f509;
+	mul.f32 	%f808, %f511, %f510;
+
+$L__BB6_124:
+	fma.rn.f32 	%f809, %f166, %f808, %f809;
+	add.s64 	%rd240, %rd240, 8;
+	add.s32 	%r400, %r400, -1;
+	setp.ne.s32 	%p173, %r400, 0;
+	@%p173 bra 	$L__BB6_122;
+
+$L__BB6_125:
+	ld.param.u32 	%r375, [wk_attention_param_15];
+	mov.u32 	%r374, %ctaid.x;
+	mov.u32 	%r373, %ctaid.y;
+	cvt.s64.s32 	%rd237, %r373;
+	cvt.s64.s32 	%rd175, %r375;
+	mul.lo.s64 	%rd41, %rd175, %rd237;
+	mul.lo.s32 	%r263, %r374, %r83;
+	cvt.s64.s32 	%rd42, %r263;
+	add.s64 	%rd43, %rd41, %rd42;
+	@%p106 bra 	$L__BB6_165;
+
+	setp.gt.s32 	%p175, %r4, 0;
+	shr.s64 	%rd176, %rd43, 63;
+	shr.u64 	%rd177, %rd176, 59;
+	add.s64 	%rd178, %rd43, %rd177;
+	shr.s64 	%rd44, %rd178, 5;
+	cvt.s64.s32 	%rd45, %r401;
+	@%p175 bra 	$L__BB6_136;
+	bra.uni 	$L__BB6_127;
+
+$L__BB6_136:
+	add.s32 	%r70, %r4, -1;
+	and.b32  	%r71, %r4, 3;
+	sub.s32 	%r72, %r4, %r71;
+	mov.u32 	%r403, 0;
+
+$L__BB6_137:
+	shl.b32 	%r304, %r403, 5;
+	add.s32 	%r74, %r304, %r401;
+	setp.ge.s32 	%p196, %r74, %r83;
+	mov.f32 	%f822, 0f00000000;
+	@%p196 bra 	$L__BB6_159;
+
+	setp.lt.u32 	%p197, %r70, 3;
+	mov.f32 	%f813, 0f00000000;
+	mov.u32 	%r406, 0;
+	@%p197 bra 	$L__BB6_149;
+
+	mov.f32 	%f813, 0f00000000;
+	mov.u32 	%r406, 0;
+	mov.u32 	%r405, %r72;
+
+$L__BB6_140:
+	shl.b32 	%r307, %r406, 1;
+	cvt.s64.s32 	%rd184, %r307;
+	add.s64 	%rd185, %rd10, %rd184;
+	shl.b64 	%rd186, %rd185, 2;
+	add.s64 	%rd53, %rd157, %rd186;
+	ld.shared.f32 	%f539, [%rd53+4];
+	setp.leu.f32 	%p198, %f539, 0f00000000;
+	@%p198 bra 	$L__BB6_142;
+
+	mad.lo.s32 	%r308, %r406, %r83, %r74;
+	cvt.s64.s32 	%rd188, %r308;
+	add.s64 	%rd189, %rd11, %rd188;
+	shl.b64 	%rd190, %rd189, 2;
+	add.s64 	%rd192, %rd157, %rd190;
+	ld.shared.f32 	%f540, [%rd53];
+	sub.f32 	%f541, %f540, %f799;
+	mov.f32 	%f542, 0f3F000000;
+	mov.f32 	%f543, 0f3BBB989D;
+	fma.rn.f32 	%f544, %f541, %f543, %f542;
+	cvt.sat.f32.f32 	%f545, %f544;
+	mov.f32 	%f546, 0f4B400001;
+	mov.f32 	%f547, 0f437C0000;
+	fma.rm.f32 	%f548, %f545, %f547, %f546;
+	add.f32 	%f549, %f548, 0fCB40007F;
+	neg.f32 	%f550, %f549;
+	mov.f32 	%f551, 0f3FB8AA3B;
+	fma.rn.f32 	%f552, %f541, %f551, %f550;
+	mov.f32 	%f553, 0f32A57060;
+	fma.rn.f32 	%f554, %f541, %f553, %f552;
+	mov.b32 	%r309, %f548;
+	shl.b32 	%r310, %r309, 23;
+	mov.b32 	%f555, %r310;
+	ex2.approx.ftz.f32 	%f556, %f554;
+	mul.f32 	%f557, %f556, %f555;
+	ld.shared.f32 	%f558, [%rd192];
+	fma.rn.f32 	%f813, %f558, %f557, %f813;
+
+$L__BB6_142:
+	ld.shared.f32 	%f559, [%rd53+12];
+	setp.leu.f32 	%p199, %f559, 0f00000000;
+	@%p199 bra 	$L__BB6_144;
+
+	add.s32 	%r311, %r406, 1;
+	mad.lo.s32 	%r312, %r311, %r83, %r74;
+	cvt.s64.s32 	%rd193, %r312;
+	add.s64 	%rd194, %rd11, %rd193;
+	shl.b64 	%rd195, %rd194, 2;
+	add.s64 	%rd197, %rd157, %rd195;
+	ld.shared.f32 	%f560, [%rd53+8];
+	sub.f32 	%f561, %f560, %f799;
+	mov.f32 	%f562, 0f3F000000;
+	mov.f32 	%f563, 0f3BBB989D;
+	fma.rn.f32 	%f564, %f561, %f563, %f562;
+	cvt.sat.f32.f32 	%f565, %f564;
+	mov.f32 	%f566, 0f4B400001;
+	mov.f32 	%f567, 0f437C0000;
+	fma.rm.f32 	%f568, %f565, %f567, %f566;
+	add.f32 	%f569, %f568, 0fCB40007F;
+	neg.f32 	%f570, %f569;
+	mov.f32 	%f571, 0f3FB8AA3B;
+	fma.rn.f32 	%f572, %f561, %f571, %f570;
+	mov.f32 	%f573, 0f32A57060;
+	fma.rn.f32 	%f574, %f561, %f573, %f572;
+	mov.b32 	%r313, %f568;
+	shl.b32 	%r314, %r313, 23;
+	mov.b32 	%f575, %r314;
+	ex2.approx.ftz.f32 	%f576, %f574;
+	mul.f32 	%f577, %f576, %f575;
+	ld.shared.f32 	%f578, [%rd197];
+	fma.rn.f32 	%f813, %f578, %f577, %f813;
+
+$L__BB6_144:
+	ld.shared.f32 	%f579, [%rd53+20];
+	setp.leu.f32 	%p200, %f579, 0f00000000;
+	@%p200 bra 	$L__BB6_146;
+
+	add.s32 	%r315, %r406, 2;
+	mad.lo.s32 	%r316, %r315, %r83, %r74;
+	cvt.s64.s32 	%rd198, %r316;
+	add.s64 	%rd199, %rd11, %rd198;
+	shl.b64 	%rd200, %rd199, 2;
+	add.s64 	%rd202, %rd157, %rd200;
+	ld.shared.f32 	%f580, [%rd53+16];
+	sub.f32 	%f581, %f580, %f799;
+	mov.f32 	%f582, 0f3F000000;
+	mov.f32 	%f583, 0f3BBB989D;
+	fma.rn.f32 	%f584, %f581, %f583, %f582;
+	cvt.sat.f32.f32 	%f585, %f584;
+	mov.f32 	%f586, 0f4B400001;
+	mov.f32 	%f587, 0f437C0000;
+	fma.rm.f32 	%f588, %f585, %f587, %f586;
+	add.f32 	%f589, %f588, 0fCB40007F;
+	neg.f32 	%f590, %f589;
+	mov.f32 	%f591, 0f3FB8AA3B;
+	fma.rn.f32 	%f592, %f581, %f591, %f590;
+	mov.f32 	%f593, 0f32A57060;
+	fma.rn.f32 	%f594, %f581, %f593, %f592;
+	mov.b32 	%r317, %f588;
+	shl.b32 	%r318, %r317, 23;
+	mov.b32 	%f595, %r318;
+	ex2.approx.ftz.f32 	%f596, %f594;
+	mul.f32 	%f597, %f596, %f595;
+	ld.shared.f32 	%f598, [%rd202];
+	fma.rn.f32 	%f813, %f598, %f597, %f813;
+
+$L__BB6_146:
+	ld.shared.f32 	%f599, [%rd53+28];
+	setp.leu.f32 	%p201, %f599, 0f00000000;
+	@%p201 bra 	$L__BB6_148;
+
+	add.s32 	%r319, %r406, 3;
+	mad.lo.s32 	%r320, %r319, %r83, %r74;
+	cvt.s64.s32 	%rd203, %r320;
+	add.s64 	%rd204, %rd11, %rd203;
+	shl.b64 	%rd205, %rd204, 2;
+	add.s64 	%rd207, %rd157, %rd205;
+	ld.shared.f32 	%f600, [%rd53+24];
+	sub.f32 	%f601, %f600, %f799;
+	mov.f32 	%f602, 0f3F000000;
+	mov.f32 	%f603, 0f3BBB989D;
+	fma.rn.f32 	%f604, %f601, %f603, %f602;
+	cvt.sat.f32.f32 	%f605, %f604;
+	mov.f32 	%f606, 0f4B400001;
+	mov.f32 	%f607, 0f437C0000;
+	fma.rm.f32 	%f608, %f605, %f607, %f606;
+	add.f32 	%f609, %f608, 0fCB40007F;
+	neg.f32 	%f610, %f609;
+	mov.f32 	%f611, 0f3FB8AA3B;
+	fma.rn.f32 	%f612, %f601, %f611, %f610;
+	mov.f32 	%f613, 0f32A57060;
+	fma.rn.f32 	%f614, %f601, %f613, %f612;
+	mov.b32 	%r321, %f608;
+	shl.b32 	%r322, %r321, 23;
+	mov.b32 	%f615, %r322;
+	ex2.approx.ftz.f32 	%f616, %f614;
+	mul.f32 	%f617, %f616, %f615;
+	ld.shared.f32 	%f618, [%rd207];
+	fma.rn.f32 	%f813, %f618, %f617, %f813;
+
+$L__BB6_148:
+	add.s32 	%r406, %r406, 4;
+	add.s32 	%r405, %r405, -4;
+	setp.ne.s32 	%p202, %r405, 0;
+	@%p202 bra 	$L__BB6_140;
+
+$L__BB6_149:
+	setp.eq.s32 	%p203, %r71, 0;
+	@%p203 bra 	$L__BB6_158;
+
+	shl.b32 	%r323, %r406, 1;
+	cvt.s64.s32 	%rd208, %r323;
+	add.s64 	%rd209, %rd10, %rd208;
+	shl.b64 	%rd210, %rd209, 2;
+	add.s64 	%rd54, %rd157, %rd210;
+	ld.shared.f32 	%f619, [%rd54+4];
+	setp.leu.f32 	%p204, %f619, 0f00000000;
+	@%p204 bra 	$L__BB6_152;
+
+	mad.lo.s32 	%r324, %r406, %r83, %r74;
+	cvt.s64.s32 	%rd212, %r324;
+	add.s64 	%rd213, %rd11, %rd212;
+	shl.b64 	%rd214, %rd213, 2;
+	add.s64 	%rd216, %rd157, %rd214;
+	ld.shared.f32 	%f620, [%rd54];
+	sub.f32 	%f621, %f620, %f799;
+	mov.f32 	%f622, 0f3F000000;
+	mov.f32 	%f623, 0f3BBB989D;
+	fma.rn.f32 	%f624, %f621, %f623, %f622;
+	cvt.sat.f32.f32 	%f625, %f624;
+	mov.f32 	%f626, 0f4B400001;
+	mov.f32 	%f627, 0f437C0000;
+	fma.rm.f32 	%f628, %f625, %f627, %f626;
+	add.f32 	%f629, %f628, 0fCB40007F;
+	neg.f32 	%f630, %f629;
+	mov.f32 	%f631, 0f3FB8AA3B;
+	fma.rn.f32 	%f632, %f621, %f631, %f630;
+	mov.f32 	%f633, 0f32A57060;
+	fma.rn.f32 	%f634, %f621, %f633, %f632;
+	mov.b32 	%r325, %f628;
+	shl.b32 	%r326, %r325, 23;
+	mov.b32 	%f635, %r326;
+	ex2.approx.ftz.f32 	%f636, %f634;
+	mul.f32 	%f637, %f636, %f635;
+	ld.shared.f32 	%f638, [%rd216];
+	fma.rn.f32 	%f813, %f638, %f637, %f813;
+
+$L__BB6_152:
+	setp.eq.s32 	%p205, %r71, 1;
+	@%p205 bra 	$L__BB6_158;
+
+	ld.shared.f32 	%f639, [%rd54+12];
+	setp.leu.f32 	%p206, %f639, 0f00000000;
+	@%p206 bra 	$L__BB6_155;
+
+	add.s32 	%r327, %r406, 1;
+	mad.lo.s32 	%r328, %r327, %r83, %r74;
+	cvt.s64.s32 	%rd217, %r328;
+	add.s64 	%rd218, %rd11, %rd217;
+	shl.b64 	%rd219, %rd218, 2;
+	add.s64 	%rd221, %rd157, %rd219;
+	ld.shared.f32 	%f640, [%rd54+8];
+	sub.f32 	%f641, %f640, %f799;
+	mov.f32 	%f642, 0f3F000000;
+	mov.f32 	%f643, 0f3BBB989D;
+	fma.rn.f32 	%f644, %f641, %f643, %f642;
+	cvt.sat.f32.f32 	%f645, %f644;
+	mov.f32 	%f646, 0f4B400001;
+	mov.f32 	%f647, 0f437C0000;
+	fma.rm.f32 	%f648, %f645, %f647, %f646;
+	add.f32 	%f649, %f648, 0fCB40007F;
+	neg.f32 	%f650, %f649;
+	mov.f32 	%f651, 0f3FB8AA3B;
+	fma.rn.f32 	%f652, %f641, %f651, %f650;
+	mov.f32 	%f653, 0f32A57060;
+	fma.rn.f32 	%f654, %f641, %f653, %f652;
+	mov.b32 	%r329, %f648;
+	shl.b32 	%r330, %r329, 23;
+	mov.b32 	%f655, %r330;
+	ex2.approx.ftz.f32 	%f656, %f654;
+	mul.f32 	%f657, %f656, %f655;
+	ld.shared.f32 	%f658, [%rd221];
+	fma.rn.f32 	%f813, %f658, %f657, %f813;
+
+$L__BB6_155:
+	setp.eq.s32 	%p207, %r71, 2;
+	@%p207 bra 	$L__BB6_158;
+
+	ld.shared.f32 	%f659, [%rd54+20];
+	setp.leu.f32 	%p208, %f659, 0f00000000;
+	@%p208 bra 	$L__BB6_158;
+
+	add.s32 	%r331, %r406, 2;
+	mad.lo.s32 	%r332, %r331, %r83, %r74;
+	cvt.s64.s32 	%rd222, %r332;
+	add.s64 	%rd223, %rd11, %rd222;
+	shl.b64 	%rd224, %rd223, 2;
+	add.s64 	%rd226, %rd157, %rd224;
+	ld.shared.f32 	%f660, [%rd54+16];
+	sub.f32 	%f661, %f660, %f799;
+	mov.f32 	%f662, 0f3F000000;
+	mov.f32 	%f663, 0f3BBB989D;
+	fma.rn.f32 	%f664, %f661, %f663, %f662;
+	cvt.sat.f32.f32 	%f665, %f664;
+	mov.f32 	%f666, 0f4B400001;
+	mov.f32 	%f667, 0f437C0000;
+	fma.rm.f32 	%f668, %f665, %f667, %f666;
+	add.f32 	%f669, %f668, 0fCB40007F;
+	neg.f32 	%f670, %f669;
+	mov.f32 	%f671, 0f3FB8AA3B;
+	fma.rn.f32 	%f672, %f661, %f671, %f670;
+	mov.f32 	%f673, 0f32A57060;
+	fma.rn.f32 	%f674, %f661, %f673, %f672;
+	mov.b32 	%r333, %f668;
+	shl.b32 	%r334, %r333, 23;
+	mov.b32 	%f675, %r334;
+	ex2.approx.ftz.f32 	%f676, %f674;
+	mul.f32 	%f677, %f676, %f675;
+	ld.shared.f32 	%f678, [%rd226];
+	fma.rn.f32 	%f813, %f678, %f677, %f813;
+
+$L__BB6_158:
+	cvt.s64.s32 	%rd227, %r74;
+	add.s64 	%rd228, %rd43, %rd227;
+	shl.b64 	%rd229, %rd228, 2;
+	add.s64 	%rd230, %rd5, %rd229;
+	div.rn.f32 	%f822, %f813, %f809;
+	st.global.f32 	[%rd230], %f822;
+
+$L__BB6_159:
+	setp.eq.s32 	%p209, %r91, 0;
+	@%p209 bra 	$L__BB6_164;
+
+	abs.f32 	%f680, %f822;
+	mov.b32 	%r335, %f680;
+	mov.u32 	%r336, 31;
+	mov.u32 	%r337, 16;
+	mov.u32 	%r338, -1;
+	shfl.sync.bfly.b32 	%r339|%p210, %r335, %r337, %r336, %r338;
+	mov.b32 	%f681, %r339;
+	setp.lt.f32 	%p211, %f680, %f681;
+	selp.f32 	%f682, %f681, %f680, %p211;
+	mov.b32 	%r340, %f682;
+	mov.u32 	%r341, 8;
+	shfl.sync.bfly.b32 	%r342|%p212, %r340, %r341, %r336, %r338;
+	mov.b32 	%f683, %r342;
+	setp.lt.f32 	%p213, %f682, %f683;
+	selp.f32 	%f684, %f683, %f682, %p213;
+	mov.b32 	%r343, %f684;
+	mov.u32 	%r344, 4;
+	shfl.sync.bfly.b32 	%r345|%p214, %r343, %r344, %r336, %r338;
+	mov.b32 	%f685, %r345;
+	setp.lt.f32 	%p215, %f684, %f685;
+	selp.f32 	%f686, %f685, %f684, %p215;
+	mov.b32 	%r346, %f686;
+	mov.u32 	%r347, 2;
+	shfl.sync.bfly.b32 	%r348|%p216, %r346, %r347, %r336, %r338;
+	mov.b32 	%f687, %r348;
+	setp.lt.f32 	%p217, %f686, %f687;
+	selp.f32 	%f688, %f687, %f686, %p217;
+	mov.b32 	%r349, %f688;
+	mov.u32 	%r350, 1;
+	shfl.sync.bfly.b32 	%r351|%p218, %r349, %r350, %r336, %r338;
+	mov.b32 	%f689, %r351;
+	setp.lt.f32 	%p219, %f688, %f689;
+	selp.f32 	%f690, %f689, %f688, %p219;
+	cvt.s64.s32 	%rd231, %r403;
+	add.s64 	%rd55, %rd44, %rd231;
+	div.rn.f32 	%f195, %f690, 0f42FE0000;
+	setp.leu.f32 	%p220, %f195, 0f00000000;
+	mov.f32 	%f823, 0f00000000;
+	@%p220 bra 	$L__BB6_162;
+
+	rcp.rn.f32 	%f823, %f195;
+
+$L__BB6_162:
+	mul.f32 	%f691, %f822, %f823;
+	mov.b32 	%r352, %f691;
+	and.b32  	%r353, %r352, -2147483648;
+	or.b32  	%r354, %r353, 1056964608;
+	mov.b32 	%f692, %r354;
+	add.rz.f32 	%f693, %f691, %f692;
+	cvt.rzi.f32.f32 	%f694, %f693;
+	cvt.rzi.s32.f32 	%r355, %f694;
+	shfl.sync.bfly.b32 	%r359|%p221, %r355, %r337, %r336, %r338;
+	add.s32 	%r360, %r359, %r355;
+	shfl.sync.bfly.b32 	%r362|%p222, %r360, %r341, %r336, %r338;
+	add.s32 	%r363, %r362, %r360;
+	shfl.sync.bfly.b32 	%r365|%p223, %r363, %r344, %r336, %r338;
+	add.s32 	%r366, %r365, %r363;
+	shfl.sync.bfly.b32 	%r368|%p224, %r366, %r347, %r336, %r338;
+	add.s32 	%r369, %r368, %r366;
+	shfl.sync.bfly.b32 	%r371|%p225, %r369, %r350, %r336, %r338;
+	add.s32 	%r80, %r371, %r369;
+	mul.lo.s64 	%rd232, %rd55, 48;
+	add.s64 	%rd233, %rd4, %rd232;
+	add.s64 	%rd234, %rd233, %rd45;
+	st.global.u8 	[%rd234+16], %r355;
+	@%p104 bra 	$L__BB6_164;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs52, %f195;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f696, %rs52;
+	// end inline asm
+	st.global.f32 	[%rd233], %f696;
+	cvt.rn.f32.s32 	%f699, %r80;
+	mul.f32 	%f697, %f195, %f699;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs54, %f697;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f698, %rs54;
+	// end inline asm
+	st.global.f32 	[%rd233+4], %f698;
+	st.global.u32 	[%rd233+8], %r80;
+	mov.u32 	%r372, 0;
+	st.global.u32 	[%rd233+12], %r372;
+
+$L__BB6_164:
+	add.s32 	%r403, %r403, 1;
+	setp.lt.s32 	%p227, %r403, %r2;
+	@%p227 bra 	$L__BB6_137;
+	bra.uni 	$L__BB6_165;
+
+$L__BB6_127:
+	mov.f32 	%f512, 0f00000000;
+	div.rn.f32 	%f171, %f512, %f809;
+	add.s64 	%rd179, %rd41, %rd45;
+	add.s64 	%rd180, %rd179, %rd42;
+	shl.b64 	%rd181, %rd180, 2;
+	add.s64 	%rd242, %rd5, %rd181;
+	mul.lo.s64 	%rd182, %rd44, 48;
+	add.s64 	%rd241, %rd4, %rd182;
+	add.s64 	%rd48, %rd45, 16;
+	mov.u32 	%r402, 0;
+
+$L__BB6_128:
+	setp.ge.s32 	%p176, %r401, %r83;
+	mov.f32 	%f810, %f512;
+	@%p176 bra 	$L__BB6_130;
+
+	st.global.f32 	[%rd242], %f171;
+	mov.f32 	%f810, %f171;
+
+$L__BB6_130:
+	setp.eq.s32 	%p177, %r91, 0;
+	@%p177 bra 	$L__BB6_135;
+
+	abs.f32 	%f515, %f810;
+	mov.b32 	%r265, %f515;
+	mov.u32 	%r266, 31;
+	mov.u32 	%r267, 16;
+	mov.u32 	%r268, -1;
+	shfl.sync.bfly.b32 	%r269|%p178, %r265, %r267, %r266, %r268;
+	mov.b32 	%f516, %r269;
+	setp.lt.f32 	%p179, %f515, %f516;
+	selp.f32 	%f517, %f516, %f515, %p179;
+	mov.b32 	%r270, %f517;
+	mov.u32 	%r271, 8;
+	shfl.sync.bfly.b32 	%r272|%p180, %r270, %r271, %r266, %r268;
+	mov.b32 	%f518, %r272;
+	setp.lt.f32 	%p181, %f517, %f518;
+	selp.f32 	%f519, %f518, %f517, %p181;
+	mov.b32 	%r273, %f519;
+	mov.u32 	%r274, 4;
+	shfl.sync.bfly.b32 	%r275|%p182, %r273, %r274, %r266, %r268;
+	mov.b32 	%f520, %r275;
+	setp.lt.f32 	%p183, %f519, %f520;
+	selp.f32 	%f521, %f520, %f519, %p183;
+	mov.b32 	%r276, %f521;
+	mov.u32 	%r277, 2;
+	shfl.sync.bfly.b32 	%r278|%p184, %r276, %r277, %r266, %r268;
+	mov.b32 	%f522, %r278;
+	setp.lt.f32 	%p185, %f521, %f522;
+	selp.f32 	%f523, %f522, %f521, %p185;
+	mov.b32 	%r279, %f523;
+	mov.u32 	%r280, 1;
+	shfl.sync.bfly.b32 	%r281|%p186, %r279, %r280, %r266, %r268;
+	mov.b32 	%f524, %r281;
+	setp.lt.f32 	%p187, %f523, %f524;
+	selp.f32 	%f525, %f524, %f523, %p187;
+	div.rn.f32 	%f173, %f525, 0f42FE0000;
+	setp.leu.f32 	%p188, %f173, 0f00000000;
+	mov.f32 	%f811, 0f00000000;
+	@%p188 bra 	$L__BB6_133;
+
+	rcp.rn.f32 	%f811, %f173;
+
+$L__BB6_133:
+	mul.f32 	%f526, %f810, %f811;
+	mov.b32 	%r282, %f526;
+	and.b32  	%r283, %r282, -2147483648;
+	or.b32  	%r284, %r283, 1056964608;
+	mov.b32 	%f527, %r284;
+	add.rz.f32 	%f528, %f526, %f527;
+	cvt.rzi.f32.f32 	%f529, %f528;
+	cvt.rzi.s32.f32 	%r285, %f529;
+	shfl.sync.bfly.b32 	%r289|%p189, %r285, %r267, %r266, %r268;
+	add.s32 	%r290, %r289, %r285;
+	shfl.sync.bfly.b32 	%r292|%p190, %r290, %r271, %r266, %r268;
+	add.s32 	%r293, %r292, %r290;
+	shfl.sync.bfly.b32 	%r295|%p191, %r293, %r274, %r266, %r268;
+	add.s32 	%r296, %r295, %r293;
+	shfl.sync.bfly.b32 	%r298|%p192, %r296, %r277, %r266, %r268;
+	add.s32 	%r299, %r298, %r296;
+	shfl.sync.bfly.b32 	%r301|%p193, %r299, %r280, %r266, %r268;
+	add.s32 	%r67, %r301, %r299;
+	add.s64 	%rd183, %rd241, %rd48;
+	st.global.u8 	[%rd183], %r285;
+	@%p104 bra 	$L__BB6_135;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs48, %f173;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f531, %rs48;
+	// end inline asm
+	st.global.f32 	[%rd241], %f531;
+	cvt.rn.f32.s32 	%f534, %r67;
+	mul.f32 	%f532, %f173, %f534;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs50, %f532;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f533, %rs50;
+	// end inline asm
+	st.global.f32 	[%rd241+4], %f533;
+	st.global.u32 	[%rd241+8], %r67;
+	mov.u32 	%r302, 0;
+	st.global.u32 	[%rd241+12], %r302;
+
+$L__BB6_135:
+	add.s32 	%r402, %r402, 1;
+	add.s64 	%rd242, %rd242, 128;
+	add.s32 	%r401, %r401, 32;
+	add.s64 	%rd241, %rd241, 48;
+	setp.lt.s32 	%p195, %r402, %r2;
+	@%p195 bra 	$L__BB6_128;
+	bra.uni 	$L__BB6_165;
+
+}
+	// .globl	wk_swiglu_quantize
+.visible .entry wk_swiglu_quantize(
+	.param .u64 wk_swiglu_quantize_param_0,
+	.param .u64 wk_swiglu_quantize_param_1,
+	.param .u32 wk_swiglu_quantize_param_2,
+	.param .u32 wk_swiglu_quantize_param_3,
+	.param .u64 wk_swiglu_quantize_param_4,
+	.param .u64 wk_swiglu_quantize_param_5
+)
+{
+	.reg .pred 	%p<20>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<47>;
+	.reg .b32 	%r<58>;
+	.reg .b64 	%rd<28>;
+
+
+	ld.param.u64 	%rd10, [wk_swiglu_quantize_param_0];
+	ld.param.u64 	%rd11, [wk_swiglu_quantize_param_1];
+	ld.param.u32 	%r8, [wk_swiglu_quantize_param_2];
+	ld.param.u32 	%r9, [wk_swiglu_quantize_param_3];
+	ld.param.u64 	%rd12, [wk_swiglu_quantize_param_4];
+	ld.param.u64 	%rd13, [wk_swiglu_quantize_param_5];
+	cvta.to.global.u64 	%rd1, %rd13;
+	mov.u32 	%r1, %tid.x;
+	shr.s32 	%r10, %r9, 31;
+	shr.u32 	%r11, %r10, 27;
+	add.s32 	%r12, %r9, %r11;
+	shr.s32 	%r2, %r12, 5;
+	mov.u32 	%r57, %tid.y;
+	setp.ge.s32 	%p1, %r57, %r2;
+	@%p1 bra 	$L__BB7_7;
+
+	mov.u32 	%r13, %ctaid.x;
+	mul.wide.s32 	%rd2, %r8, %r13;
+	mul.wide.s32 	%rd3, %r9, %r13;
+	mul.wide.s32 	%rd4, %r2, %r13;
+	cvt.s64.s32 	%rd5, %r1;
+	cvta.to.global.u64 	%rd6, %rd10;
+	cvta.to.global.u64 	%rd7, %rd11;
+	cvta.to.global.u64 	%rd8, %rd12;
+
+$L__BB7_2:
+	shl.b32 	%r14, %r57, 5;
+	add.s32 	%r15, %r14, %r1;
+	cvt.s64.s32 	%rd14, %r15;
+	add.s64 	%rd15, %rd2, %rd14;
+	shl.b64 	%rd16, %rd15, 2;
+	add.s64 	%rd17, %rd6, %rd16;
+	ld.global.nc.f32 	%f6, [%rd17];
+	mov.u32 	%r16, 4;
+	neg.f32 	%f7, %f6;
+	mov.f32 	%f8, 0f3F000000;
+	mov.f32 	%f9, 0f3BBB989D;
+	fma.rn.f32 	%f10, %f7, %f9, %f8;
+	cvt.sat.f32.f32 	%f11, %f10;
+	mov.f32 	%f12, 0f4B400001;
+	mov.f32 	%f13, 0f437C0000;
+	fma.rm.f32 	%f14, %f11, %f13, %f12;
+	add.f32 	%f15, %f14, 0fCB40007F;
+	neg.f32 	%f16, %f15;
+	mov.f32 	%f17, 0f3FB8AA3B;
+	fma.rn.f32 	%f18, %f7, %f17, %f16;
+	mov.f32 	%f19, 0f32A57060;
+	fma.rn.f32 	%f20, %f7, %f19, %f18;
+	mov.b32 	%r17, %f14;
+	shl.b32 	%r18, %r17, 23;
+	mov.b32 	%f21, %r18;
+	ex2.approx.ftz.f32 	%f22, %f20;
+	fma.rn.f32 	%f23, %f22, %f21, 0f3F800000;
+	div.rn.f32 	%f24, %f6, %f23;
+	add.s64 	%rd18, %rd7, %rd16;
+	ld.global.nc.f32 	%f25, [%rd18];
+	mul.f32 	%f1, %f25, %f24;
+	add.s64 	%rd19, %rd3, %rd14;
+	shl.b64 	%rd20, %rd19, 2;
+	add.s64 	%rd21, %rd8, %rd20;
+	st.global.f32 	[%rd21], %f1;
+	abs.f32 	%f26, %f1;
+	mov.b32 	%r19, %f26;
+	mov.u32 	%r20, 31;
+	mov.u32 	%r21, 16;
+	mov.u32 	%r22, -1;
+	shfl.sync.bfly.b32 	%r23|%p2, %r19, %r21, %r20, %r22;
+	mov.b32 	%f27, %r23;
+	setp.lt.f32 	%p3, %f26, %f27;
+	selp.f32 	%f28, %f27, %f26, %p3;
+	mov.b32 	%r24, %f28;
+	mov.u32 	%r25, 8;
+	shfl.sync.bfly.b32 	%r26|%p4, %r24, %r25, %r20, %r22;
+	mov.b32 	%f29, %r26;
+	setp.lt.f32 	%p5, %f28, %f29;
+	selp.f32 	%f30, %f29, %f28, %p5;
+	mov.b32 	%r27, %f30;
+	shfl.sync.bfly.b32 	%r28|%p6, %r27, %r16, %r20, %r22;
+	mov.b32 	%f31, %r28;
+	setp.lt.f32 	%p7, %f30, %f31;
+	selp.f32 	%f32, %f31, %f30, %p7;
+	mov.b32 	%r29, %f32;
+	mov.u32 	%r30, 2;
+	shfl.sync.bfly.b32 	%r31|%p8, %r29, %r30, %r20, %r22;
+	mov.b32 	%f33, %r31;
+	setp.lt.f32 	%p9, %f32, %f33;
+	selp.f32 	%f34, %f33, %f32, %p9;
+	mov.b32 	%r32, %f34;
+	mov.u32 	%r33, 1;
+	shfl.sync.bfly.b32 	%r34|%p10, %r32, %r33, %r20, %r22;
+	mov.b32 	%f35, %r34;
+	setp.lt.f32 	%p11, %f34, %f35;
+	selp.f32 	%f36, %f35, %f34, %p11;
+	cvt.s64.s32 	%rd22, %r57;
+	add.s64 	%rd9, %rd4, %rd22;
+	div.rn.f32 	%f2, %f36, 0f42FE0000;
+	setp.leu.f32 	%p12, %f2, 0f00000000;
+	mov.f32 	%f46, 0f00000000;
+	@%p12 bra 	$L__BB7_4;
+
+	rcp.rn.f32 	%f46, %f2;
+
+$L__BB7_4:
+	mul.f32 	%f37, %f1, %f46;
+	mov.b32 	%r35, %f37;
+	and.b32  	%r36, %r35, -2147483648;
+	or.b32  	%r37, %r36, 1056964608;
+	mov.b32 	%f38, %r37;
+	add.rz.f32 	%f39, %f37, %f38;
+	cvt.rzi.f32.f32 	%f40, %f39;
+	cvt.rzi.s32.f32 	%r38, %f40;
+	shfl.sync.bfly.b32 	%r42|%p13, %r38, %r21, %r20, %r22;
+	add.s32 	%r43, %r42, %r38;
+	shfl.sync.bfly.b32 	%r45|%p14, %r43, %r25, %r20, %r22;
+	add.s32 	%r46, %r45, %r43;
+	shfl.sync.bfly.b32 	%r48|%p15, %r46, %r16, %r20, %r22;
+	add.s32 	%r49, %r48, %r46;
+	shfl.sync.bfly.b32 	%r51|%p16, %r49, %r30, %r20, %r22;
+	add.s32 	%r52, %r51, %r49;
+	shfl.sync.bfly.b32 	%r54|%p17, %r52, %r33, %r20, %r22;
+	add.s32 	%r6, %r54, %r52;
+	mul.lo.s64 	%rd23, %rd9, 48;
+	add.s64 	%rd24, %rd1, %rd23;
+	add.s64 	%rd25, %rd24, %rd5;
+	st.global.u8 	[%rd25+16], %r38;
+	setp.ne.s32 	%p18, %r1, 0;
+	@%p18 bra 	$L__BB7_6;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f2;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f42, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd24], %f42;
+	cvt.rn.f32.s32 	%f45, %r6;
+	mul.f32 	%f43, %f2, %f45;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f43;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f44, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd24+4], %f44;
+	st.global.u32 	[%rd24+8], %r6;
+	mov.u32 	%r55, 0;
+	st.global.u32 	[%rd24+12], %r55;
+
+$L__BB7_6:
+	mov.u32 	%r56, %ntid.y;
+	add.s32 	%r57, %r57, %r56;
+	setp.lt.s32 	%p19, %r57, %r2;
+	@%p19 bra 	$L__BB7_2;
+
+$L__BB7_7:
+	ret;
+
+}
+	// .globl	wk_argmax
+.visible .entry wk_argmax(
+	.param .u64 wk_argmax_param_0,
+	.param .u32 wk_argmax_param_1,
+	.param .u64 wk_argmax_param_2
+)
+{
+	.reg .pred 	%p<84>;
+	.reg .f32 	%f<68>;
+	.reg .b32 	%r<164>;
+	.reg .b64 	%rd<52>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_argmaxE2sv[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_argmaxE2si[128];
+
+	ld.param.u64 	%rd25, [wk_argmax_param_0];
+	ld.param.u32 	%r82, [wk_argmax_param_1];
+	ld.param.u64 	%rd24, [wk_argmax_param_2];
+	cvta.to.global.u64 	%rd1, %rd25;
+	mov.u32 	%r84, %ctaid.x;
+	cvt.u64.u32 	%rd2, %r84;
+	cvt.s64.s32 	%rd26, %r82;
+	mul.lo.s64 	%rd3, %rd26, %rd2;
+	mov.u32 	%r1, %ntid.y;
+	mov.u32 	%r2, %tid.y;
+	shl.b32 	%r3, %r2, 5;
+	mov.u32 	%r4, %tid.x;
+	add.s32 	%r134, %r3, %r4;
+	setp.ge.s32 	%p1, %r134, %r82;
+	mov.u32 	%r127, 2147483647;
+	mov.f32 	%f45, 0fFF800000;
+	@%p1 bra 	$L__BB8_22;
+
+	shl.b32 	%r6, %r1, 5;
+	not.b32 	%r87, %r4;
+	add.s32 	%r88, %r87, %r82;
+	sub.s32 	%r89, %r88, %r3;
+	div.u32 	%r90, %r89, %r6;
+	add.s32 	%r7, %r90, 1;
+	and.b32  	%r138, %r7, 3;
+	setp.lt.u32 	%p2, %r90, 3;
+	mov.f32 	%f45, 0fFF800000;
+	mov.u32 	%r127, 2147483647;
+	@%p2 bra 	$L__BB8_16;
+
+	sub.s32 	%r128, %r7, %r138;
+	mad.lo.s32 	%r92, %r1, 96, %r4;
+	add.s32 	%r125, %r92, %r3;
+	shl.b32 	%r11, %r1, 7;
+	shl.b32 	%r93, %r1, 6;
+	add.s32 	%r94, %r4, %r93;
+	add.s32 	%r124, %r94, %r3;
+	add.s32 	%r123, %r134, %r6;
+	mul.wide.s32 	%rd4, %r6, 4;
+	mov.f32 	%f45, 0fFF800000;
+	mov.u32 	%r127, 2147483647;
+
+$L__BB8_3:
+	cvt.s64.s32 	%rd27, %r134;
+	add.s64 	%rd28, %rd3, %rd27;
+	shl.b64 	%rd29, %rd28, 2;
+	add.s64 	%rd5, %rd1, %rd29;
+	ld.global.nc.f32 	%f2, [%rd5];
+	setp.lt.f32 	%p3, %f45, %f2;
+	@%p3 bra 	$L__BB8_5;
+
+	setp.neu.f32 	%p4, %f45, %f2;
+	setp.le.s32 	%p5, %r127, %r134;
+	or.pred  	%p6, %p5, %p4;
+	@%p6 bra 	$L__BB8_6;
+
+$L__BB8_5:
+	mov.f32 	%f45, %f2;
+	mov.u32 	%r127, %r134;
+
+$L__BB8_6:
+	add.s64 	%rd6, %rd5, %rd4;
+	ld.global.nc.f32 	%f4, [%rd6];
+	setp.lt.f32 	%p7, %f45, %f4;
+	@%p7 bra 	$L__BB8_8;
+
+	setp.neu.f32 	%p8, %f45, %f4;
+	setp.le.s32 	%p9, %r127, %r123;
+	or.pred  	%p10, %p9, %p8;
+	@%p10 bra 	$L__BB8_9;
+
+$L__BB8_8:
+	mov.f32 	%f45, %f4;
+	mov.u32 	%r127, %r123;
+
+$L__BB8_9:
+	add.s64 	%rd7, %rd6, %rd4;
+	ld.global.nc.f32 	%f6, [%rd7];
+	setp.lt.f32 	%p11, %f45, %f6;
+	@%p11 bra 	$L__BB8_11;
+
+	setp.neu.f32 	%p12, %f45, %f6;
+	setp.le.s32 	%p13, %r127, %r124;
+	or.pred  	%p14, %p13, %p12;
+	@%p14 bra 	$L__BB8_12;
+
+$L__BB8_11:
+	mov.f32 	%f45, %f6;
+	mov.u32 	%r127, %r124;
+
+$L__BB8_12:
+	add.s64 	%rd30, %rd7, %rd4;
+	ld.global.nc.f32 	%f8, [%rd30];
+	setp.lt.f32 	%p15, %f45, %f8;
+	@%p15 bra 	$L__BB8_14;
+
+	setp.neu.f32 	%p16, %f45, %f8;
+	setp.le.s32 	%p17, %r127, %r125;
+	or.pred  	%p18, %p17, %p16;
+	@%p18 bra 	$L__BB8_15;
+
+$L__BB8_14:
+	mov.f32 	%f45, %f8;
+	mov.u32 	%r127, %r125;
+
+$L__BB8_15:
+	add.s32 	%r95, %r134, %r6;
+	add.s32 	%r96, %r95, %r6;
+	add.s32 	%r97, %r96, %r6;
+	add.s32 	%r134, %r97, %r6;
+	add.s32 	%r125, %r125, %r11;
+	add.s32 	%r124, %r124, %r11;
+	add.s32 	%r123, %r123, %r11;
+	add.s32 	%r128, %r128, -4;
+	setp.ne.s32 	%p19, %r128, 0;
+	@%p19 bra 	$L__BB8_3;
+
+$L__BB8_16:
+	setp.eq.s32 	%p20, %r138, 0;
+	@%p20 bra 	$L__BB8_22;
+
+	cvt.s64.s32 	%rd31, %r134;
+	add.s64 	%rd32, %rd3, %rd31;
+	shl.b64 	%rd33, %rd32, 2;
+	add.s64 	%rd47, %rd1, %rd33;
+	mul.wide.s32 	%rd9, %r6, 4;
+
+$L__BB8_18:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f13, [%rd47];
+	setp.lt.f32 	%p21, %f45, %f13;
+	@%p21 bra 	$L__BB8_20;
+
+	setp.neu.f32 	%p22, %f45, %f13;
+	setp.le.s32 	%p23, %r127, %r134;
+	or.pred  	%p24, %p23, %p22;
+	@%p24 bra 	$L__BB8_21;
+
+$L__BB8_20:
+	mov.f32 	%f45, %f13;
+	mov.u32 	%r127, %r134;
+
+$L__BB8_21:
+	add.s32 	%r134, %r134, %r6;
+	add.s64 	%rd47, %rd47, %rd9;
+	add.s32 	%r138, %r138, -1;
+	setp.ne.s32 	%p25, %r138, 0;
+	@%p25 bra 	$L__BB8_18;
+
+$L__BB8_22:
+	mov.b32 	%r143, %f45;
+	mov.u32 	%r98, 31;
+	mov.u32 	%r99, 16;
+	mov.u32 	%r100, -1;
+	shfl.sync.bfly.b32 	%r40|%p26, %r143, %r99, %r98, %r100;
+	mov.b32 	%f16, %r40;
+	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
+	setp.lt.f32 	%p28, %f45, %f16;
+	@%p28 bra 	$L__BB8_24;
+
+	setp.neu.f32 	%p29, %f45, %f16;
+	setp.le.s32 	%p30, %r127, %r41;
+	or.pred  	%p31, %p29, %p30;
+	@%p31 bra 	$L__BB8_25;
+
+$L__BB8_24:
+	mov.u32 	%r143, %r40;
+	mov.f32 	%f45, %f16;
+	mov.u32 	%r127, %r41;
+
+$L__BB8_25:
+	mov.u32 	%r101, 31;
+	mov.u32 	%r102, 8;
+	mov.u32 	%r103, -1;
+	shfl.sync.bfly.b32 	%r44|%p32, %r143, %r102, %r101, %r103;
+	mov.b32 	%f18, %r44;
+	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
+	setp.lt.f32 	%p34, %f45, %f18;
+	@%p34 bra 	$L__BB8_27;
+
+	setp.neu.f32 	%p35, %f45, %f18;
+	setp.le.s32 	%p36, %r127, %r45;
+	or.pred  	%p37, %p35, %p36;
+	@%p37 bra 	$L__BB8_28;
+
+$L__BB8_27:
+	mov.u32 	%r143, %r44;
+	mov.f32 	%f45, %f18;
+	mov.u32 	%r127, %r45;
+
+$L__BB8_28:
+	mov.u32 	%r104, 31;
+	mov.u32 	%r105, 4;
+	mov.u32 	%r106, -1;
+	shfl.sync.bfly.b32 	%r48|%p38, %r143, %r105, %r104, %r106;
+	mov.b32 	%f20, %r48;
+	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
+	setp.lt.f32 	%p40, %f45, %f20;
+	@%p40 bra 	$L__BB8_30;
+
+	setp.neu.f32 	%p41, %f45, %f20;
+	setp.le.s32 	%p42, %r127, %r49;
+	or.pred  	%p43, %p41, %p42;
+	@%p43 bra 	$L__BB8_31;
+
+$L__BB8_30:
+	mov.u32 	%r143, %r48;
+	mov.f32 	%f45, %f20;
+	mov.u32 	%r127, %r49;
+
+$L__BB8_31:
+	mov.u32 	%r107, 31;
+	mov.u32 	%r108, 2;
+	mov.u32 	%r109, -1;
+	shfl.sync.bfly.b32 	%r52|%p44, %r143, %r108, %r107, %r109;
+	mov.b32 	%f22, %r52;
+	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
+	setp.lt.f32 	%p46, %f45, %f22;
+	@%p46 bra 	$L__BB8_33;
+
+	setp.neu.f32 	%p47, %f45, %f22;
+	setp.le.s32 	%p48, %r127, %r53;
+	or.pred  	%p49, %p47, %p48;
+	@%p49 bra 	$L__BB8_34;
+
+$L__BB8_33:
+	mov.u32 	%r143, %r52;
+	mov.f32 	%f45, %f22;
+	mov.u32 	%r127, %r53;
+
+$L__BB8_34:
+	mov.u32 	%r110, 31;
+	mov.u32 	%r111, 1;
+	mov.u32 	%r112, -1;
+	shfl.sync.bfly.b32 	%r113|%p50, %r143, %r111, %r110, %r112;
+	mov.b32 	%f24, %r113;
+	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
+	setp.lt.f32 	%p52, %f45, %f24;
+	@%p52 bra 	$L__BB8_36;
+
+	setp.neu.f32 	%p53, %f45, %f24;
+	setp.le.s32 	%p54, %r127, %r56;
+	or.pred  	%p55, %p53, %p54;
+	@%p55 bra 	$L__BB8_37;
+
+$L__BB8_36:
+	mov.f32 	%f45, %f24;
+	mov.u32 	%r127, %r56;
+
+$L__BB8_37:
+	setp.ne.s32 	%p56, %r4, 0;
+	@%p56 bra 	$L__BB8_39;
+
+	mul.wide.s32 	%rd34, %r2, 4;
+	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
+	add.s64 	%rd36, %rd35, %rd34;
+	st.shared.f32 	[%rd36], %f45;
+	mov.u64 	%rd37, _ZZ9wk_argmaxE2si;
+	add.s64 	%rd38, %rd37, %rd34;
+	st.shared.u32 	[%rd38], %r127;
+
+$L__BB8_39:
+	bar.sync 	0;
+	setp.lt.s32 	%p57, %r1, 1;
+	mov.u32 	%r151, 2147483647;
+	@%p57 bra 	$L__BB8_61;
+
+	add.s32 	%r118, %r1, -1;
+	and.b32  	%r161, %r1, 3;
+	setp.lt.u32 	%p58, %r118, 3;
+	mov.f32 	%f60, 0fFF800000;
+	mov.u32 	%r151, 2147483647;
+	mov.u32 	%r158, 0;
+	@%p58 bra 	$L__BB8_55;
+
+	sub.s32 	%r152, %r1, %r161;
+	mov.f32 	%f60, 0fFF800000;
+	mov.u32 	%r151, 2147483647;
+	mov.u32 	%r158, 0;
+	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
+	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
+
+$L__BB8_42:
+	ld.shared.u32 	%r63, [%rd48];
+	ld.shared.f32 	%f27, [%rd49];
+	setp.lt.f32 	%p59, %f60, %f27;
+	@%p59 bra 	$L__BB8_44;
+
+	setp.neu.f32 	%p60, %f60, %f27;
+	setp.le.s32 	%p61, %r151, %r63;
+	or.pred  	%p62, %p60, %p61;
+	@%p62 bra 	$L__BB8_45;
+
+$L__BB8_44:
+	mov.f32 	%f60, %f27;
+	mov.u32 	%r151, %r63;
+
+$L__BB8_45:
+	ld.shared.u32 	%r65, [%rd48+4];
+	ld.shared.f32 	%f29, [%rd49+4];
+	setp.lt.f32 	%p63, %f60, %f29;
+	@%p63 bra 	$L__BB8_47;
+
+	setp.neu.f32 	%p64, %f60, %f29;
+	setp.le.s32 	%p65, %r151, %r65;
+	or.pred  	%p66, %p64, %p65;
+	@%p66 bra 	$L__BB8_48;
+
+$L__BB8_47:
+	mov.f32 	%f60, %f29;
+	mov.u32 	%r151, %r65;
+
+$L__BB8_48:
+	ld.shared.u32 	%r67, [%rd48+8];
+	ld.shared.f32 	%f31, [%rd49+8];
+	setp.lt.f32 	%p67, %f60, %f31;
+	@%p67 bra 	$L__BB8_50;
+
+	setp.neu.f32 	%p68, %f60, %f31;
+	setp.le.s32 	%p69, %r151, %r67;
+	or.pred  	%p70, %p68, %p69;
+	@%p70 bra 	$L__BB8_51;
+
+$L__BB8_50:
+	mov.f32 	%f60, %f31;
+	mov.u32 	%r151, %r67;
+
+$L__BB8_51:
+	ld.shared.u32 	%r69, [%rd48+12];
+	ld.shared.f32 	%f33, [%rd49+12];
+	setp.lt.f32 	%p71, %f60, %f33;
+	@%p71 bra 	$L__BB8_53;
+
+	setp.neu.f32 	%p72, %f60, %f33;
+	setp.le.s32 	%p73, %r151, %r69;
+	or.pred  	%p74, %p72, %p73;
+	@%p74 bra 	$L__BB8_54;
+
+$L__BB8_53:
+	mov.f32 	%f60, %f33;
+	mov.u32 	%r151, %r69;
+
+$L__BB8_54:
+	add.s32 	%r158, %r158, 4;
+	add.s64 	%rd49, %rd49, 16;
+	add.s64 	%rd48, %rd48, 16;
+	add.s32 	%r152, %r152, -4;
+	setp.ne.s32 	%p75, %r152, 0;
+	@%p75 bra 	$L__BB8_42;
+
+$L__BB8_55:
+	setp.eq.s32 	%p76, %r161, 0;
+	@%p76 bra 	$L__BB8_61;
+
+	mul.wide.s32 	%rd41, %r158, 4;
+	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
+	add.s64 	%rd51, %rd42, %rd41;
+	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
+	add.s64 	%rd50, %rd43, %rd41;
+
+$L__BB8_57:
+	.pragma "nounroll";
+	ld.shared.u32 	%r78, [%rd51];
+	ld.shared.f32 	%f37, [%rd50];
+	setp.lt.f32 	%p77, %f60, %f37;
+	@%p77 bra 	$L__BB8_59;
+
+	setp.neu.f32 	%p78, %f60, %f37;
+	setp.le.s32 	%p79, %r151, %r78;
+	or.pred  	%p80, %p78, %p79;
+	@%p80 bra 	$L__BB8_60;
+
+$L__BB8_59:
+	mov.f32 	%f60, %f37;
+	mov.u32 	%r151, %r78;
+
+$L__BB8_60:
+	add.s64 	%rd51, %rd51, 4;
+	add.s64 	%rd50, %rd50, 4;
+	add.s32 	%r161, %r161, -1;
+	setp.ne.s32 	%p81, %r161, 0;
+	@%p81 bra 	$L__BB8_57;
+
+$L__BB8_61:
+	bar.sync 	0;
+	or.b32  	%r121, %r4, %r2;
+	setp.ne.s32 	%p82, %r121, 0;
+	@%p82 bra 	$L__BB8_63;
+
+	cvta.to.global.u64 	%rd44, %rd24;
+	shl.b64 	%rd45, %rd2, 2;
+	add.s64 	%rd46, %rd44, %rd45;
+	setp.eq.s32 	%p83, %r151, 2147483647;
+	selp.b32 	%r122, 0, %r151, %p83;
+	st.global.u32 	[%rd46], %r122;
+
+$L__BB8_63:
+	ret;
+
+}
+	// .globl	wk_sample
+.visible .entry wk_sample(
+	.param .u64 wk_sample_param_0,
+	.param .u32 wk_sample_param_1,
+	.param .u64 wk_sample_param_2,
+	.param .u64 wk_sample_param_3,
+	.param .u64 wk_sample_param_4
+)
+{
+	.reg .pred 	%p<114>;
+	.reg .f32 	%f<214>;
+	.reg .b32 	%r<255>;
+	.reg .b64 	%rd<97>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE2sv[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE2si[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE4runs[4096];
+
+	ld.param.u64 	%rd35, [wk_sample_param_0];
+	ld.param.u32 	%r109, [wk_sample_param_1];
+	ld.param.u64 	%rd36, [wk_sample_param_2];
+	ld.param.u64 	%rd37, [wk_sample_param_3];
+	ld.param.u64 	%rd34, [wk_sample_param_4];
+	cvta.to.global.u64 	%rd1, %rd35;
+	mov.u32 	%r111, %ctaid.x;
+	cvt.u64.u32 	%rd2, %r111;
+	cvt.s64.s32 	%rd38, %r109;
+	mul.lo.s64 	%rd3, %rd38, %rd2;
+	mov.u32 	%r1, %tid.y;
+	shl.b32 	%r2, %r1, 5;
+	mov.u32 	%r3, %tid.x;
+	add.s32 	%r4, %r2, %r3;
+	mov.u32 	%r5, %ntid.y;
+	shl.b32 	%r6, %r5, 5;
+	cvta.to.global.u64 	%rd39, %rd36;
+	mul.wide.u32 	%rd40, %r111, 4;
+	add.s64 	%rd41, %rd39, %rd40;
+	ld.global.nc.f32 	%f1, [%rd41];
+	cvta.to.global.u64 	%rd42, %rd37;
+	add.s64 	%rd43, %rd42, %rd40;
+	ld.global.nc.f32 	%f2, [%rd43];
+	setp.ge.s32 	%p1, %r4, %r109;
+	mov.u32 	%r202, 2147483647;
+	mov.f32 	%f181, 0fFF800000;
+	@%p1 bra 	$L__BB9_22;
+
+	not.b32 	%r114, %r3;
+	add.s32 	%r115, %r114, %r109;
+	sub.s32 	%r116, %r115, %r2;
+	div.u32 	%r117, %r116, %r6;
+	add.s32 	%r7, %r117, 1;
+	and.b32  	%r213, %r7, 3;
+	setp.lt.u32 	%p2, %r117, 3;
+	mov.f32 	%f181, 0fFF800000;
+	mov.u32 	%r202, 2147483647;
+	mov.u32 	%r209, %r4;
+	@%p2 bra 	$L__BB9_16;
+
+	sub.s32 	%r203, %r7, %r213;
+	mul.wide.s32 	%rd4, %r6, 4;
+	mov.f32 	%f181, 0fFF800000;
+	mov.u32 	%r202, 2147483647;
+	mov.u32 	%r209, %r4;
+
+$L__BB9_3:
+	cvt.s64.s32 	%rd44, %r209;
+	add.s64 	%rd45, %rd3, %rd44;
+	shl.b64 	%rd46, %rd45, 2;
+	add.s64 	%rd5, %rd1, %rd46;
+	ld.global.nc.f32 	%f4, [%rd5];
+	setp.lt.f32 	%p3, %f181, %f4;
+	@%p3 bra 	$L__BB9_5;
+
+	setp.neu.f32 	%p4, %f181, %f4;
+	setp.le.s32 	%p5, %r202, %r209;
+	or.pred  	%p6, %p5, %p4;
+	@%p6 bra 	$L__BB9_6;
+
+$L__BB9_5:
+	mov.f32 	%f181, %f4;
+	mov.u32 	%r202, %r209;
+
+$L__BB9_6:
+	add.s32 	%r14, %r209, %r6;
+	add.s64 	%rd6, %rd5, %rd4;
+	ld.global.nc.f32 	%f6, [%rd6];
+	setp.lt.f32 	%p7, %f181, %f6;
+	@%p7 bra 	$L__BB9_8;
+
+	setp.neu.f32 	%p8, %f181, %f6;
+	setp.le.s32 	%p9, %r202, %r14;
+	or.pred  	%p10, %p9, %p8;
+	@%p10 bra 	$L__BB9_9;
+
+$L__BB9_8:
+	mov.f32 	%f181, %f6;
+	mov.u32 	%r202, %r14;
+
+$L__BB9_9:
+	add.s32 	%r16, %r14, %r6;
+	add.s64 	%rd7, %rd6, %rd4;
+	ld.global.nc.f32 	%f8, [%rd7];
+	setp.lt.f32 	%p11, %f181, %f8;
+	@%p11 bra 	$L__BB9_11;
+
+	setp.neu.f32 	%p12, %f181, %f8;
+	setp.le.s32 	%p13, %r202, %r16;
+	or.pred  	%p14, %p13, %p12;
+	@%p14 bra 	$L__BB9_12;
+
+$L__BB9_11:
+	mov.f32 	%f181, %f8;
+	mov.u32 	%r202, %r16;
+
+$L__BB9_12:
+	add.s32 	%r18, %r16, %r6;
+	add.s64 	%rd47, %rd7, %rd4;
+	ld.global.nc.f32 	%f10, [%rd47];
+	setp.lt.f32 	%p15, %f181, %f10;
+	@%p15 bra 	$L__BB9_14;
+
+	setp.neu.f32 	%p16, %f181, %f10;
+	setp.le.s32 	%p17, %r202, %r18;
+	or.pred  	%p18, %p17, %p16;
+	@%p18 bra 	$L__BB9_15;
+
+$L__BB9_14:
+	mov.f32 	%f181, %f10;
+	mov.u32 	%r202, %r18;
+
+$L__BB9_15:
+	add.s32 	%r209, %r18, %r6;
+	add.s32 	%r203, %r203, -4;
+	setp.ne.s32 	%p19, %r203, 0;
+	@%p19 bra 	$L__BB9_3;
+
+$L__BB9_16:
+	setp.eq.s32 	%p20, %r213, 0;
+	@%p20 bra 	$L__BB9_22;
+
+	cvt.s64.s32 	%rd48, %r209;
+	add.s64 	%rd49, %rd3, %rd48;
+	shl.b64 	%rd50, %rd49, 2;
+	add.s64 	%rd90, %rd1, %rd50;
+	mul.wide.s32 	%rd9, %r6, 4;
+
+$L__BB9_18:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f15, [%rd90];
+	setp.lt.f32 	%p21, %f181, %f15;
+	@%p21 bra 	$L__BB9_20;
+
+	setp.neu.f32 	%p22, %f181, %f15;
+	setp.le.s32 	%p23, %r202, %r209;
+	or.pred  	%p24, %p23, %p22;
+	@%p24 bra 	$L__BB9_21;
+
+$L__BB9_20:
+	mov.f32 	%f181, %f15;
+	mov.u32 	%r202, %r209;
+
+$L__BB9_21:
+	add.s32 	%r209, %r209, %r6;
+	add.s64 	%rd90, %rd90, %rd9;
+	add.s32 	%r213, %r213, -1;
+	setp.ne.s32 	%p25, %r213, 0;
+	@%p25 bra 	$L__BB9_18;
+
+$L__BB9_22:
+	mov.b32 	%r218, %f181;
+	mov.u32 	%r119, 31;
+	mov.u32 	%r120, 16;
+	mov.u32 	%r121, -1;
+	shfl.sync.bfly.b32 	%r33|%p26, %r218, %r120, %r119, %r121;
+	mov.b32 	%f18, %r33;
+	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
+	setp.lt.f32 	%p28, %f181, %f18;
+	@%p28 bra 	$L__BB9_24;
+
+	setp.neu.f32 	%p29, %f181, %f18;
+	setp.le.s32 	%p30, %r202, %r34;
+	or.pred  	%p31, %p29, %p30;
+	@%p31 bra 	$L__BB9_25;
+
+$L__BB9_24:
+	mov.u32 	%r218, %r33;
+	mov.f32 	%f181, %f18;
+	mov.u32 	%r202, %r34;
+
+$L__BB9_25:
+	mov.u32 	%r122, 31;
+	mov.u32 	%r123, 8;
+	mov.u32 	%r124, -1;
+	shfl.sync.bfly.b32 	%r37|%p32, %r218, %r123, %r122, %r124;
+	mov.b32 	%f20, %r37;
+	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
+	setp.lt.f32 	%p34, %f181, %f20;
+	@%p34 bra 	$L__BB9_27;
+
+	setp.neu.f32 	%p35, %f181, %f20;
+	setp.le.s32 	%p36, %r202, %r38;
+	or.pred  	%p37, %p35, %p36;
+	@%p37 bra 	$L__BB9_28;
+
+$L__BB9_27:
+	mov.u32 	%r218, %r37;
+	mov.f32 	%f181, %f20;
+	mov.u32 	%r202, %r38;
+
+$L__BB9_28:
+	mov.u32 	%r125, 31;
+	mov.u32 	%r126, 4;
+	mov.u32 	%r127, -1;
+	shfl.sync.bfly.b32 	%r41|%p38, %r218, %r126, %r125, %r127;
+	mov.b32 	%f22, %r41;
+	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
+	setp.lt.f32 	%p40, %f181, %f22;
+	@%p40 bra 	$L__BB9_30;
+
+	setp.neu.f32 	%p41, %f181, %f22;
+	setp.le.s32 	%p42, %r202, %r42;
+	or.pred  	%p43, %p41, %p42;
+	@%p43 bra 	$L__BB9_31;
+
+$L__BB9_30:
+	mov.u32 	%r218, %r41;
+	mov.f32 	%f181, %f22;
+	mov.u32 	%r202, %r42;
+
+$L__BB9_31:
+	mov.u32 	%r128, 31;
+	mov.u32 	%r129, 2;
+	mov.u32 	%r130, -1;
+	shfl.sync.bfly.b32 	%r45|%p44, %r218, %r129, %r128, %r130;
+	mov.b32 	%f24, %r45;
+	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
+	setp.lt.f32 	%p46, %f181, %f24;
+	@%p46 bra 	$L__BB9_33;
+
+	setp.neu.f32 	%p47, %f181, %f24;
+	setp.le.s32 	%p48, %r202, %r46;
+	or.pred  	%p49, %p47, %p48;
+	@%p49 bra 	$L__BB9_34;
+
+$L__BB9_33:
+	mov.u32 	%r218, %r45;
+	mov.f32 	%f181, %f24;
+	mov.u32 	%r202, %r46;
+
+$L__BB9_34:
+	mov.u32 	%r131, 31;
+	mov.u32 	%r132, 1;
+	mov.u32 	%r133, -1;
+	shfl.sync.bfly.b32 	%r134|%p50, %r218, %r132, %r131, %r133;
+	mov.b32 	%f26, %r134;
+	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
+	setp.lt.f32 	%p52, %f181, %f26;
+	@%p52 bra 	$L__BB9_36;
+
+	setp.neu.f32 	%p53, %f181, %f26;
+	setp.le.s32 	%p54, %r202, %r49;
+	or.pred  	%p55, %p53, %p54;
+	@%p55 bra 	$L__BB9_37;
+
+$L__BB9_36:
+	mov.f32 	%f181, %f26;
+	mov.u32 	%r202, %r49;
+
+$L__BB9_37:
+	setp.ne.s32 	%p56, %r3, 0;
+	@%p56 bra 	$L__BB9_39;
+
+	mul.wide.s32 	%rd51, %r1, 4;
+	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
+	add.s64 	%rd53, %rd52, %rd51;
+	st.shared.f32 	[%rd53], %f181;
+	mov.u64 	%rd54, _ZZ9wk_sampleE2si;
+	add.s64 	%rd55, %rd54, %rd51;
+	st.shared.u32 	[%rd55], %r202;
+
+$L__BB9_39:
+	bar.sync 	0;
+	setp.lt.s32 	%p57, %r5, 1;
+	mov.u32 	%r226, 2147483647;
+	@%p57 bra 	$L__BB9_61;
+
+	add.s32 	%r139, %r5, -1;
+	and.b32  	%r236, %r5, 3;
+	setp.lt.u32 	%p58, %r139, 3;
+	mov.f32 	%f196, 0fFF800000;
+	mov.u32 	%r226, 2147483647;
+	mov.u32 	%r233, 0;
+	@%p58 bra 	$L__BB9_55;
+
+	sub.s32 	%r227, %r5, %r236;
+	mov.f32 	%f196, 0fFF800000;
+	mov.u32 	%r226, 2147483647;
+	mov.u32 	%r233, 0;
+	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
+	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
+
+$L__BB9_42:
+	mul.wide.s32 	%rd56, %r233, 4;
+	add.s64 	%rd12, %rd57, %rd56;
+	add.s64 	%rd13, %rd58, %rd56;
+	ld.shared.u32 	%r56, [%rd13];
+	ld.shared.f32 	%f29, [%rd12];
+	setp.lt.f32 	%p59, %f196, %f29;
+	@%p59 bra 	$L__BB9_44;
+
+	setp.neu.f32 	%p60, %f196, %f29;
+	setp.le.s32 	%p61, %r226, %r56;
+	or.pred  	%p62, %p60, %p61;
+	@%p62 bra 	$L__BB9_45;
+
+$L__BB9_44:
+	mov.f32 	%f196, %f29;
+	mov.u32 	%r226, %r56;
+
+$L__BB9_45:
+	ld.shared.u32 	%r58, [%rd13+4];
+	ld.shared.f32 	%f31, [%rd12+4];
+	setp.lt.f32 	%p63, %f196, %f31;
+	@%p63 bra 	$L__BB9_47;
+
+	setp.neu.f32 	%p64, %f196, %f31;
+	setp.le.s32 	%p65, %r226, %r58;
+	or.pred  	%p66, %p64, %p65;
+	@%p66 bra 	$L__BB9_48;
+
+$L__BB9_47:
+	mov.f32 	%f196, %f31;
+	mov.u32 	%r226, %r58;
+
+$L__BB9_48:
+	ld.shared.u32 	%r60, [%rd13+8];
+	ld.shared.f32 	%f33, [%rd12+8];
+	setp.lt.f32 	%p67, %f196, %f33;
+	@%p67 bra 	$L__BB9_50;
+
+	setp.neu.f32 	%p68, %f196, %f33;
+	setp.le.s32 	%p69, %r226, %r60;
+	or.pred  	%p70, %p68, %p69;
+	@%p70 bra 	$L__BB9_51;
+
+$L__BB9_50:
+	mov.f32 	%f196, %f33;
+	mov.u32 	%r226, %r60;
+
+$L__BB9_51:
+	ld.shared.u32 	%r62, [%rd13+12];
+	ld.shared.f32 	%f35, [%rd12+12];
+	setp.lt.f32 	%p71, %f196, %f35;
+	@%p71 bra 	$L__BB9_53;
+
+	setp.neu.f32 	%p72, %f196, %f35;
+	setp.le.s32 	%p73, %r226, %r62;
+	or.pred  	%p74, %p72, %p73;
+	@%p74 bra 	$L__BB9_54;
+
+$L__BB9_53:
+	mov.f32 	%f196, %f35;
+	mov.u32 	%r226, %r62;
+
+$L__BB9_54:
+	add.s32 	%r233, %r233, 4;
+	add.s32 	%r227, %r227, -4;
+	setp.ne.s32 	%p75, %r227, 0;
+	@%p75 bra 	$L__BB9_42;
+
+$L__BB9_55:
+	setp.eq.s32 	%p76, %r236, 0;
+	@%p76 bra 	$L__BB9_61;
+
+	mul.wide.s32 	%rd59, %r233, 4;
+	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
+	add.s64 	%rd92, %rd60, %rd59;
+	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
+	add.s64 	%rd91, %rd61, %rd59;
+
+$L__BB9_57:
+	.pragma "nounroll";
+	ld.shared.u32 	%r71, [%rd92];
+	ld.shared.f32 	%f39, [%rd91];
+	setp.lt.f32 	%p77, %f196, %f39;
+	@%p77 bra 	$L__BB9_59;
+
+	setp.neu.f32 	%p78, %f196, %f39;
+	setp.le.s32 	%p79, %r226, %r71;
+	or.pred  	%p80, %p78, %p79;
+	@%p80 bra 	$L__BB9_60;
+
+$L__BB9_59:
+	mov.f32 	%f196, %f39;
+	mov.u32 	%r226, %r71;
+
+$L__BB9_60:
+	add.s64 	%rd92, %rd92, 4;
+	add.s64 	%rd91, %rd91, 4;
+	add.s32 	%r236, %r236, -1;
+	setp.ne.s32 	%p81, %r236, 0;
+	@%p81 bra 	$L__BB9_57;
+
+$L__BB9_61:
+	bar.sync 	0;
+	setp.eq.s32 	%p82, %r226, 2147483647;
+	selp.b32 	%r75, 0, %r226, %p82;
+	cvta.to.global.u64 	%rd62, %rd34;
+	shl.b64 	%rd63, %rd2, 2;
+	add.s64 	%rd22, %rd62, %rd63;
+	setp.leu.f32 	%p83, %f1, 0f00000000;
+	@%p83 bra 	$L__BB9_86;
+	bra.uni 	$L__BB9_62;
+
+$L__BB9_86:
+	setp.ne.s32 	%p113, %r4, 0;
+	@%p113 bra 	$L__BB9_88;
+
+	st.global.u32 	[%rd22], %r75;
+	bra.uni 	$L__BB9_88;
+
+$L__BB9_62:
+	cvt.s64.s32 	%rd64, %r75;
+	add.s64 	%rd65, %rd3, %rd64;
+	shl.b64 	%rd66, %rd65, 2;
+	add.s64 	%rd67, %rd1, %rd66;
+	ld.global.nc.f32 	%f41, [%rd67];
+	add.s32 	%r142, %r6, %r109;
+	add.s32 	%r143, %r142, -1;
+	div.s32 	%r144, %r143, %r6;
+	mul.lo.s32 	%r244, %r144, %r4;
+	add.s32 	%r145, %r244, %r144;
+	min.s32 	%r77, %r145, %r109;
+	setp.ge.s32 	%p84, %r244, %r77;
+	mov.f32 	%f211, 0f00000000;
+	mov.f32 	%f208, %f211;
+	@%p84 bra 	$L__BB9_69;
+
+	sub.s32 	%r146, %r77, %r244;
+	and.b32  	%r240, %r146, 3;
+	setp.eq.s32 	%p85, %r240, 0;
+	mov.f32 	%f208, 0f00000000;
+	mov.u32 	%r241, %r244;
+	@%p85 bra 	$L__BB9_66;
+
+	cvt.s64.s32 	%rd68, %r244;
+	add.s64 	%rd69, %rd3, %rd68;
+	shl.b64 	%rd70, %rd69, 2;
+	add.s64 	%rd93, %rd1, %rd70;
+	mov.f32 	%f208, 0f00000000;
+	mov.u32 	%r241, %r244;
+
+$L__BB9_65:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f68, [%rd93];
+	sub.f32 	%f69, %f68, %f41;
+	div.rn.f32 	%f70, %f69, %f1;
+	mov.f32 	%f71, 0f3F000000;
+	mov.f32 	%f72, 0f3BBB989D;
+	fma.rn.f32 	%f73, %f70, %f72, %f71;
+	cvt.sat.f32.f32 	%f74, %f73;
+	mov.f32 	%f75, 0f4B400001;
+	mov.f32 	%f76, 0f437C0000;
+	fma.rm.f32 	%f77, %f74, %f76, %f75;
+	add.f32 	%f78, %f77, 0fCB40007F;
+	neg.f32 	%f79, %f78;
+	mov.f32 	%f80, 0f3FB8AA3B;
+	fma.rn.f32 	%f81, %f70, %f80, %f79;
+	mov.f32 	%f82, 0f32A57060;
+	fma.rn.f32 	%f83, %f70, %f82, %f81;
+	mov.b32 	%r147, %f77;
+	shl.b32 	%r148, %r147, 23;
+	mov.b32 	%f84, %r148;
+	ex2.approx.ftz.f32 	%f85, %f83;
+	fma.rn.f32 	%f208, %f85, %f84, %f208;
+	add.s32 	%r241, %r241, 1;
+	add.s64 	%rd93, %rd93, 4;
+	add.s32 	%r240, %r240, -1;
+	setp.ne.s32 	%p86, %r240, 0;
+	@%p86 bra 	$L__BB9_65;
+
+$L__BB9_66:
+	mov.u32 	%r149, -2;
+	sub.s32 	%r150, %r149, %r244;
+	not.b32 	%r151, %r77;
+	sub.s32 	%r152, %r150, %r151;
+	setp.lt.u32 	%p87, %r152, 3;
+	@%p87 bra 	$L__BB9_69;
+
+	cvt.s64.s32 	%rd71, %r241;
+	add.s64 	%rd72, %rd3, %rd71;
+	shl.b64 	%rd73, %rd72, 2;
+	add.s64 	%rd94, %rd1, %rd73;
+
+$L__BB9_68:
+	ld.global.nc.f32 	%f86, [%rd94];
+	sub.f32 	%f87, %f86, %f41;
+	div.rn.f32 	%f88, %f87, %f1;
+	mov.f32 	%f89, 0f3F000000;
+	mov.f32 	%f90, 0f3BBB989D;
+	fma.rn.f32 	%f91, %f88, %f90, %f89;
+	cvt.sat.f32.f32 	%f92, %f91;
+	mov.f32 	%f93, 0f4B400001;
+	mov.f32 	%f94, 0f437C0000;
+	fma.rm.f32 	%f95, %f92, %f94, %f93;
+	add.f32 	%f96, %f95, 0fCB40007F;
+	neg.f32 	%f97, %f96;
+	mov.f32 	%f98, 0f3FB8AA3B;
+	fma.rn.f32 	%f99, %f88, %f98, %f97;
+	mov.f32 	%f100, 0f32A57060;
+	fma.rn.f32 	%f101, %f88, %f100, %f99;
+	mov.b32 	%r153, %f95;
+	shl.b32 	%r154, %r153, 23;
+	mov.b32 	%f102, %r154;
+	ex2.approx.ftz.f32 	%f103, %f101;
+	fma.rn.f32 	%f104, %f103, %f102, %f208;
+	ld.global.nc.f32 	%f105, [%rd94+4];
+	sub.f32 	%f106, %f105, %f41;
+	div.rn.f32 	%f107, %f106, %f1;
+	fma.rn.f32 	%f108, %f107, %f90, %f89;
+	cvt.sat.f32.f32 	%f109, %f108;
+	fma.rm.f32 	%f110, %f109, %f94, %f93;
+	add.f32 	%f111, %f110, 0fCB40007F;
+	neg.f32 	%f112, %f111;
+	fma.rn.f32 	%f113, %f107, %f98, %f112;
+	fma.rn.f32 	%f114, %f107, %f100, %f113;
+	mov.b32 	%r155, %f110;
+	shl.b32 	%r156, %r155, 23;
+	mov.b32 	%f115, %r156;
+	ex2.approx.ftz.f32 	%f116, %f114;
+	fma.rn.f32 	%f117, %f116, %f115, %f104;
+	ld.global.nc.f32 	%f118, [%rd94+8];
+	sub.f32 	%f119, %f118, %f41;
+	div.rn.f32 	%f120, %f119, %f1;
+	fma.rn.f32 	%f121, %f120, %f90, %f89;
+	cvt.sat.f32.f32 	%f122, %f121;
+	fma.rm.f32 	%f123, %f122, %f94, %f93;
+	add.f32 	%f124, %f123, 0fCB40007F;
+	neg.f32 	%f125, %f124;
+	fma.rn.f32 	%f126, %f120, %f98, %f125;
+	fma.rn.f32 	%f127, %f120, %f100, %f126;
+	mov.b32 	%r157, %f123;
+	shl.b32 	%r158, %r157, 23;
+	mov.b32 	%f128, %r158;
+	ex2.approx.ftz.f32 	%f129, %f127;
+	fma.rn.f32 	%f130, %f129, %f128, %f117;
+	ld.global.nc.f32 	%f131, [%rd94+12];
+	sub.f32 	%f132, %f131, %f41;
+	div.rn.f32 	%f133, %f132, %f1;
+	fma.rn.f32 	%f134, %f133, %f90, %f89;
+	cvt.sat.f32.f32 	%f135, %f134;
+	fma.rm.f32 	%f136, %f135, %f94, %f93;
+	add.f32 	%f137, %f136, 0fCB40007F;
+	neg.f32 	%f138, %f137;
+	fma.rn.f32 	%f139, %f133, %f98, %f138;
+	fma.rn.f32 	%f140, %f133, %f100, %f139;
+	mov.b32 	%r159, %f136;
+	shl.b32 	%r160, %r159, 23;
+	mov.b32 	%f141, %r160;
+	ex2.approx.ftz.f32 	%f142, %f140;
+	fma.rn.f32 	%f208, %f142, %f141, %f130;
+	add.s64 	%rd94, %rd94, 16;
+	add.s32 	%r241, %r241, 4;
+	setp.lt.s32 	%p88, %r241, %r77;
+	@%p88 bra 	$L__BB9_68;
+
+$L__BB9_69:
+	mul.wide.s32 	%rd74, %r4, 4;
+	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
+	add.s64 	%rd76, %rd95, %rd74;
+	st.shared.f32 	[%rd76], %f208;
+	bar.sync 	0;
+	setp.lt.s32 	%p89, %r6, 1;
+	mov.f32 	%f212, %f211;
+	@%p89 bra 	$L__BB9_72;
+
+	mov.f32 	%f212, 0f00000000;
+	mov.u32 	%r243, 0;
+	mov.f32 	%f211, %f212;
+
+$L__BB9_71:
+	ld.shared.f32 	%f147, [%rd95];
+	add.f32 	%f148, %f211, %f147;
+	setp.lt.s32 	%p90, %r243, %r4;
+	selp.f32 	%f149, %f148, %f211, %p90;
+	add.f32 	%f150, %f212, %f147;
+	add.s32 	%r162, %r243, 1;
+	setp.lt.s32 	%p91, %r162, %r4;
+	ld.shared.f32 	%f151, [%rd95+4];
+	add.f32 	%f152, %f149, %f151;
+	selp.f32 	%f153, %f152, %f149, %p91;
+	add.f32 	%f154, %f150, %f151;
+	add.s32 	%r163, %r243, 2;
+	setp.lt.s32 	%p92, %r163, %r4;
+	ld.shared.f32 	%f155, [%rd95+8];
+	add.f32 	%f156, %f153, %f155;
+	selp.f32 	%f157, %f156, %f153, %p92;
+	add.f32 	%f158, %f154, %f155;
+	add.s32 	%r164, %r243, 3;
+	setp.lt.s32 	%p93, %r164, %r4;
+	ld.shared.f32 	%f159, [%rd95+12];
+	add.f32 	%f160, %f157, %f159;
+	selp.f32 	%f211, %f160, %f157, %p93;
+	add.f32 	%f212, %f158, %f159;
+	add.s64 	%rd95, %rd95, 16;
+	add.s32 	%r243, %r243, 4;
+	setp.lt.s32 	%p94, %r243, %r6;
+	@%p94 bra 	$L__BB9_71;
+
+$L__BB9_72:
+	mov.u32 	%r245, 2147483647;
+	@%p84 bra 	$L__BB9_75;
+
+	div.rn.f32 	%f213, %f211, %f212;
+
+$L__BB9_74:
+	cvt.s64.s32 	%rd78, %r244;
+	add.s64 	%rd79, %rd3, %rd78;
+	shl.b64 	%rd80, %rd79, 2;
+	add.s64 	%rd81, %rd1, %rd80;
+	ld.global.nc.f32 	%f161, [%rd81];
+	sub.f32 	%f162, %f161, %f41;
+	div.rn.f32 	%f163, %f162, %f1;
+	mov.f32 	%f164, 0f3F000000;
+	mov.f32 	%f165, 0f3BBB989D;
+	fma.rn.f32 	%f166, %f163, %f165, %f164;
+	cvt.sat.f32.f32 	%f167, %f166;
+	mov.f32 	%f168, 0f4B400001;
+	mov.f32 	%f169, 0f437C0000;
+	fma.rm.f32 	%f170, %f167, %f169, %f168;
+	add.f32 	%f171, %f170, 0fCB40007F;
+	neg.f32 	%f172, %f171;
+	mov.f32 	%f173, 0f3FB8AA3B;
+	fma.rn.f32 	%f174, %f163, %f173, %f172;
+	mov.f32 	%f175, 0f32A57060;
+	fma.rn.f32 	%f176, %f163, %f175, %f174;
+	mov.b32 	%r166, %f170;
+	shl.b32 	%r167, %r166, 23;
+	mov.b32 	%f177, %r167;
+	ex2.approx.ftz.f32 	%f178, %f176;
+	mul.f32 	%f179, %f178, %f177;
+	div.rn.f32 	%f180, %f179, %f212;
+	add.f32 	%f213, %f213, %f180;
+	setp.gt.f32 	%p96, %f213, %f2;
+	selp.b32 	%r245, %r244, 2147483647, %p96;
+	add.s32 	%r244, %r244, 1;
+	setp.lt.s32 	%p97, %r244, %r77;
+	setp.eq.s32 	%p98, %r245, 2147483647;
+	and.pred  	%p99, %p98, %p97;
+	@%p99 bra 	$L__BB9_74;
+
+$L__BB9_75:
+	bar.sync 	0;
+	mov.u32 	%r168, 31;
+	mov.u32 	%r169, 16;
+	mov.u32 	%r170, -1;
+	shfl.sync.bfly.b32 	%r171|%p100, %r245, %r169, %r168, %r170;
+	min.s32 	%r172, %r171, %r245;
+	mov.u32 	%r173, 8;
+	shfl.sync.bfly.b32 	%r174|%p101, %r172, %r173, %r168, %r170;
+	min.s32 	%r175, %r174, %r172;
+	mov.u32 	%r176, 4;
+	shfl.sync.bfly.b32 	%r177|%p102, %r175, %r176, %r168, %r170;
+	min.s32 	%r178, %r177, %r175;
+	mov.u32 	%r179, 2;
+	shfl.sync.bfly.b32 	%r180|%p103, %r178, %r179, %r168, %r170;
+	min.s32 	%r181, %r180, %r178;
+	mov.u32 	%r182, 1;
+	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
+	min.s32 	%r92, %r183, %r181;
+	@%p56 bra 	$L__BB9_77;
+
+	mul.wide.u32 	%rd82, %r1, 4;
+	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
+	add.s64 	%rd84, %rd83, %rd82;
+	st.shared.u32 	[%rd84], %r92;
+
+$L__BB9_77:
+	bar.sync 	0;
+	setp.ne.s32 	%p106, %r4, 0;
+	@%p106 bra 	$L__BB9_88;
+
+	mov.u32 	%r254, 2147483647;
+	@%p57 bra 	$L__BB9_85;
+
+	add.s32 	%r188, %r5, -1;
+	and.b32  	%r253, %r5, 3;
+	setp.lt.u32 	%p108, %r188, 3;
+	mov.u32 	%r254, 2147483647;
+	mov.u32 	%r250, 0;
+	@%p108 bra 	$L__BB9_82;
+
+	sub.s32 	%r248, %r5, %r253;
+	mov.u32 	%r254, 2147483647;
+	mov.u32 	%r250, 0;
+	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
+
+$L__BB9_81:
+	mul.wide.s32 	%rd85, %r250, 4;
+	add.s64 	%rd87, %rd86, %rd85;
+	ld.shared.u32 	%r191, [%rd87];
+	min.s32 	%r192, %r191, %r254;
+	ld.shared.u32 	%r193, [%rd87+4];
+	min.s32 	%r194, %r193, %r192;
+	ld.shared.u32 	%r195, [%rd87+8];
+	min.s32 	%r196, %r195, %r194;
+	ld.shared.u32 	%r197, [%rd87+12];
+	min.s32 	%r254, %r197, %r196;
+	add.s32 	%r250, %r250, 4;
+	add.s32 	%r248, %r248, -4;
+	setp.ne.s32 	%p109, %r248, 0;
+	@%p109 bra 	$L__BB9_81;
+
+$L__BB9_82:
+	setp.eq.s32 	%p110, %r253, 0;
+	@%p110 bra 	$L__BB9_85;
+
+	mul.wide.s32 	%rd88, %r250, 4;
+	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
+	add.s64 	%rd96, %rd89, %rd88;
+
+$L__BB9_84:
+	.pragma "nounroll";
+	ld.shared.u32 	%r198, [%rd96];
+	min.s32 	%r254, %r198, %r254;
+	add.s64 	%rd96, %rd96, 4;
+	add.s32 	%r253, %r253, -1;
+	setp.ne.s32 	%p111, %r253, 0;
+	@%p111 bra 	$L__BB9_84;
+
+$L__BB9_85:
+	add.s32 	%r199, %r109, -1;
+	setp.eq.s32 	%p112, %r254, 2147483647;
+	selp.b32 	%r200, %r199, %r254, %p112;
+	st.global.u32 	[%rd22], %r200;
+
+$L__BB9_88:
+	ret;
+
+}
 """#
 
     /// The portable baseline: compute capability 6.1 and newer (the first with dp4a).
@@ -40,5 +5604,5443 @@ enum KernelPTX {
 .version 8.8
 .target sm_61
 .address_size 64
+
+	// .globl	wk_embed
+// _ZZ19wk_rmsnorm_quantizeE7partial has been demoted
+// _ZZ9wk_argmaxE2sv has been demoted
+// _ZZ9wk_argmaxE2si has been demoted
+// _ZZ9wk_sampleE2sv has been demoted
+// _ZZ9wk_sampleE2si has been demoted
+// _ZZ9wk_sampleE4runs has been demoted
+.extern .shared .align 16 .b8 shared[];
+.global .align 4 .b8 __cudart_i2opi_f[24] = {65, 144, 67, 60, 153, 149, 98, 219, 192, 221, 52, 245, 209, 87, 39, 252, 41, 21, 68, 78, 110, 131, 249, 162};
+
+.visible .entry wk_embed(
+	.param .u64 wk_embed_param_0,
+	.param .u32 wk_embed_param_1,
+	.param .u32 wk_embed_param_2,
+	.param .u32 wk_embed_param_3,
+	.param .u64 wk_embed_param_4,
+	.param .u64 wk_embed_param_5
+)
+{
+	.reg .pred 	%p<12>;
+	.reg .b16 	%rs<8>;
+	.reg .f32 	%f<18>;
+	.reg .b32 	%r<61>;
+	.reg .b64 	%rd<57>;
+
+
+	ld.param.u64 	%rd15, [wk_embed_param_0];
+	ld.param.u32 	%r14, [wk_embed_param_1];
+	ld.param.u32 	%r16, [wk_embed_param_2];
+	ld.param.u32 	%r15, [wk_embed_param_3];
+	ld.param.u64 	%rd16, [wk_embed_param_4];
+	ld.param.u64 	%rd17, [wk_embed_param_5];
+	cvta.to.global.u64 	%rd1, %rd17;
+	mov.u32 	%r17, %ntid.x;
+	mov.u32 	%r18, %tid.y;
+	mov.u32 	%r19, %tid.x;
+	mad.lo.s32 	%r59, %r18, %r17, %r19;
+	mov.u32 	%r20, %ntid.y;
+	mul.lo.s32 	%r2, %r17, %r20;
+	mov.u32 	%r21, %ctaid.x;
+	cvt.s64.s32 	%rd2, %r21;
+	cvta.to.global.u64 	%rd18, %rd16;
+	mul.wide.s32 	%rd19, %r21, 4;
+	add.s64 	%rd20, %rd18, %rd19;
+	ld.global.nc.u32 	%r22, [%rd20];
+	mul.wide.s32 	%rd3, %r22, %r16;
+	cvta.to.global.u64 	%rd4, %rd15;
+	setp.ge.s32 	%p1, %r59, %r15;
+	@%p1 bra 	$L__BB0_15;
+
+	add.s64 	%rd5, %rd4, %rd3;
+	cvt.s64.s32 	%rd21, %r15;
+	mul.lo.s64 	%rd6, %rd21, %rd2;
+	setp.eq.s32 	%p2, %r14, 0;
+	@%p2 bra 	$L__BB0_9;
+
+$L__BB0_2:
+	mov.f32 	%f17, 0f00000000;
+	setp.eq.s32 	%p3, %r14, 1;
+	@%p3 bra 	$L__BB0_6;
+
+	setp.eq.s32 	%p4, %r14, 8;
+	@%p4 bra 	$L__BB0_7;
+
+	setp.ne.s32 	%p5, %r14, 3;
+	@%p5 bra 	$L__BB0_8;
+
+	shr.s32 	%r23, %r59, 31;
+	shr.u32 	%r24, %r23, 27;
+	add.s32 	%r25, %r59, %r24;
+	shr.s32 	%r26, %r25, 5;
+	mul.lo.s32 	%r27, %r26, 20;
+	cvt.s64.s32 	%rd22, %r27;
+	add.s64 	%rd23, %rd5, %rd22;
+	and.b32  	%r28, %r25, -32;
+	sub.s32 	%r29, %r59, %r28;
+	shr.s32 	%r30, %r29, 31;
+	shr.u32 	%r31, %r30, 28;
+	add.s32 	%r32, %r29, %r31;
+	and.b32  	%r33, %r32, -16;
+	sub.s32 	%r34, %r29, %r33;
+	add.s32 	%r35, %r34, 4;
+	cvt.s64.s32 	%rd24, %r35;
+	add.s64 	%rd25, %rd23, %rd24;
+	ld.global.nc.u8 	%rs3, [%rd25];
+	cvt.u32.u16 	%r36, %rs3;
+	ld.global.nc.u16 	%rs1, [%rd23];
+	// begin inline asm
+	cvt.f32.f16 %f6, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd23+2];
+	// begin inline asm
+	cvt.f32.f16 %f7, %rs2;
+	// end inline asm
+	setp.lt.s32 	%p6, %r29, 16;
+	and.b32  	%r37, %r36, 15;
+	bfe.u32 	%r38, %r36, 4, 4;
+	selp.b32 	%r39, %r37, %r38, %p6;
+	cvt.rn.f32.s32 	%f8, %r39;
+	fma.rn.f32 	%f17, %f6, %f8, %f7;
+	bra.uni 	$L__BB0_8;
+
+$L__BB0_6:
+	mul.wide.s32 	%rd26, %r59, 2;
+	add.s64 	%rd27, %rd5, %rd26;
+	ld.global.nc.u16 	%rs4, [%rd27];
+	// begin inline asm
+	cvt.f32.f16 %f17, %rs4;
+	// end inline asm
+	bra.uni 	$L__BB0_8;
+
+$L__BB0_7:
+	shr.s32 	%r40, %r59, 31;
+	shr.u32 	%r41, %r40, 27;
+	add.s32 	%r42, %r59, %r41;
+	shr.s32 	%r43, %r42, 5;
+	mul.lo.s32 	%r44, %r43, 34;
+	cvt.s64.s32 	%rd28, %r44;
+	add.s64 	%rd29, %rd5, %rd28;
+	and.b32  	%r45, %r42, -32;
+	sub.s32 	%r46, %r59, %r45;
+	add.s32 	%r47, %r46, 2;
+	cvt.s64.s32 	%rd30, %r47;
+	add.s64 	%rd31, %rd3, %rd30;
+	add.s64 	%rd32, %rd31, %rd28;
+	add.s64 	%rd33, %rd4, %rd32;
+	ld.global.nc.u8 	%rs6, [%rd33];
+	cvt.s16.s8 	%rs7, %rs6;
+	cvt.rn.f32.s16 	%f11, %rs7;
+	ld.global.nc.u16 	%rs5, [%rd29];
+	// begin inline asm
+	cvt.f32.f16 %f10, %rs5;
+	// end inline asm
+	mul.f32 	%f17, %f10, %f11;
+
+$L__BB0_8:
+	cvt.s64.s32 	%rd34, %r59;
+	add.s64 	%rd35, %rd6, %rd34;
+	shl.b64 	%rd36, %rd35, 2;
+	add.s64 	%rd37, %rd1, %rd36;
+	st.global.f32 	[%rd37], %f17;
+	add.s32 	%r59, %r59, %r2;
+	setp.lt.s32 	%p7, %r59, %r15;
+	@%p7 bra 	$L__BB0_2;
+	bra.uni 	$L__BB0_15;
+
+$L__BB0_9:
+	add.s32 	%r48, %r2, %r15;
+	add.s32 	%r49, %r59, %r2;
+	not.b32 	%r50, %r49;
+	add.s32 	%r51, %r48, %r50;
+	div.u32 	%r5, %r51, %r2;
+	add.s32 	%r52, %r5, 1;
+	and.b32  	%r58, %r52, 3;
+	setp.eq.s32 	%p8, %r58, 0;
+	@%p8 bra 	$L__BB0_12;
+
+	cvt.s64.s32 	%rd38, %r59;
+	add.s64 	%rd39, %rd6, %rd38;
+	shl.b64 	%rd40, %rd39, 2;
+	add.s64 	%rd56, %rd1, %rd40;
+	mul.wide.s32 	%rd8, %r2, 4;
+	mul.wide.s32 	%rd41, %r59, 4;
+	add.s64 	%rd42, %rd41, %rd3;
+	add.s64 	%rd55, %rd4, %rd42;
+
+$L__BB0_11:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f12, [%rd55];
+	st.global.f32 	[%rd56], %f12;
+	add.s32 	%r59, %r59, %r2;
+	add.s64 	%rd56, %rd56, %rd8;
+	add.s64 	%rd55, %rd55, %rd8;
+	add.s32 	%r58, %r58, -1;
+	setp.ne.s32 	%p9, %r58, 0;
+	@%p9 bra 	$L__BB0_11;
+
+$L__BB0_12:
+	setp.lt.u32 	%p10, %r5, 3;
+	@%p10 bra 	$L__BB0_15;
+
+	mul.wide.s32 	%rd14, %r2, 4;
+
+$L__BB0_14:
+	cvt.s64.s32 	%rd43, %r59;
+	mul.wide.s32 	%rd44, %r59, 4;
+	add.s64 	%rd45, %rd5, %rd44;
+	ld.global.nc.f32 	%f13, [%rd45];
+	add.s64 	%rd46, %rd6, %rd43;
+	shl.b64 	%rd47, %rd46, 2;
+	add.s64 	%rd48, %rd1, %rd47;
+	st.global.f32 	[%rd48], %f13;
+	add.s64 	%rd49, %rd45, %rd14;
+	ld.global.nc.f32 	%f14, [%rd49];
+	add.s64 	%rd50, %rd48, %rd14;
+	st.global.f32 	[%rd50], %f14;
+	add.s32 	%r53, %r59, %r2;
+	add.s32 	%r54, %r53, %r2;
+	add.s64 	%rd51, %rd49, %rd14;
+	ld.global.nc.f32 	%f15, [%rd51];
+	add.s64 	%rd52, %rd50, %rd14;
+	st.global.f32 	[%rd52], %f15;
+	add.s32 	%r55, %r54, %r2;
+	add.s64 	%rd53, %rd51, %rd14;
+	ld.global.nc.f32 	%f16, [%rd53];
+	add.s64 	%rd54, %rd52, %rd14;
+	st.global.f32 	[%rd54], %f16;
+	add.s32 	%r59, %r55, %r2;
+	setp.lt.s32 	%p11, %r59, %r15;
+	@%p11 bra 	$L__BB0_14;
+
+$L__BB0_15:
+	ret;
+
+}
+	// .globl	wk_rmsnorm_quantize
+.visible .entry wk_rmsnorm_quantize(
+	.param .u64 wk_rmsnorm_quantize_param_0,
+	.param .u64 wk_rmsnorm_quantize_param_1,
+	.param .u64 wk_rmsnorm_quantize_param_2,
+	.param .u32 wk_rmsnorm_quantize_param_3,
+	.param .f32 wk_rmsnorm_quantize_param_4,
+	.param .u64 wk_rmsnorm_quantize_param_5,
+	.param .u64 wk_rmsnorm_quantize_param_6
+)
+{
+	.reg .pred 	%p<36>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<94>;
+	.reg .b32 	%r<113>;
+	.reg .b64 	%rd<66>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ19wk_rmsnorm_quantizeE7partial[128];
+
+	ld.param.u64 	%rd22, [wk_rmsnorm_quantize_param_0];
+	ld.param.u64 	%rd23, [wk_rmsnorm_quantize_param_1];
+	ld.param.u64 	%rd20, [wk_rmsnorm_quantize_param_2];
+	ld.param.u32 	%r29, [wk_rmsnorm_quantize_param_3];
+	ld.param.f32 	%f21, [wk_rmsnorm_quantize_param_4];
+	ld.param.u64 	%rd21, [wk_rmsnorm_quantize_param_5];
+	ld.param.u64 	%rd24, [wk_rmsnorm_quantize_param_6];
+	cvta.to.global.u64 	%rd1, %rd24;
+	cvta.to.global.u64 	%rd2, %rd22;
+	mov.u32 	%r112, %tid.y;
+	shl.b32 	%r2, %r112, 5;
+	mov.u32 	%r3, %tid.x;
+	add.s32 	%r106, %r2, %r3;
+	mov.u32 	%r5, %ntid.y;
+	shl.b32 	%r6, %r5, 5;
+	mov.u32 	%r30, %ctaid.x;
+	cvt.u64.u32 	%rd3, %r30;
+	cvta.to.global.u64 	%rd25, %rd23;
+	mul.wide.u32 	%rd26, %r30, 4;
+	add.s64 	%rd27, %rd25, %rd26;
+	ld.global.nc.u32 	%r31, [%rd27];
+	cvt.s64.s32 	%rd4, %r29;
+	mul.wide.s32 	%rd5, %r31, %r29;
+	setp.ge.s32 	%p1, %r106, %r29;
+	mov.f32 	%f87, 0f00000000;
+	@%p1 bra 	$L__BB1_7;
+
+	not.b32 	%r32, %r3;
+	add.s32 	%r33, %r32, %r29;
+	sub.s32 	%r34, %r33, %r2;
+	div.u32 	%r7, %r34, %r6;
+	add.s32 	%r35, %r7, 1;
+	and.b32  	%r105, %r35, 3;
+	setp.eq.s32 	%p2, %r105, 0;
+	mov.f32 	%f87, 0f00000000;
+	@%p2 bra 	$L__BB1_4;
+
+	cvt.s64.s32 	%rd28, %r106;
+	add.s64 	%rd29, %rd5, %rd28;
+	shl.b64 	%rd30, %rd29, 2;
+	add.s64 	%rd64, %rd2, %rd30;
+	mul.wide.s32 	%rd7, %r6, 4;
+	mov.f32 	%f87, 0f00000000;
+
+$L__BB1_3:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f26, [%rd64];
+	fma.rn.f32 	%f87, %f26, %f26, %f87;
+	add.s32 	%r106, %r106, %r6;
+	add.s64 	%rd64, %rd64, %rd7;
+	add.s32 	%r105, %r105, -1;
+	setp.ne.s32 	%p3, %r105, 0;
+	@%p3 bra 	$L__BB1_3;
+
+$L__BB1_4:
+	setp.lt.u32 	%p4, %r7, 3;
+	@%p4 bra 	$L__BB1_7;
+
+	mul.wide.s32 	%rd10, %r6, 4;
+
+$L__BB1_6:
+	cvt.s64.s32 	%rd31, %r106;
+	add.s64 	%rd32, %rd5, %rd31;
+	shl.b64 	%rd33, %rd32, 2;
+	add.s64 	%rd34, %rd2, %rd33;
+	ld.global.nc.f32 	%f27, [%rd34];
+	fma.rn.f32 	%f28, %f27, %f27, %f87;
+	add.s64 	%rd35, %rd34, %rd10;
+	ld.global.nc.f32 	%f29, [%rd35];
+	fma.rn.f32 	%f30, %f29, %f29, %f28;
+	add.s32 	%r36, %r106, %r6;
+	add.s32 	%r37, %r36, %r6;
+	add.s64 	%rd36, %rd35, %rd10;
+	ld.global.nc.f32 	%f31, [%rd36];
+	fma.rn.f32 	%f32, %f31, %f31, %f30;
+	add.s32 	%r38, %r37, %r6;
+	add.s64 	%rd37, %rd36, %rd10;
+	ld.global.nc.f32 	%f33, [%rd37];
+	fma.rn.f32 	%f87, %f33, %f33, %f32;
+	add.s32 	%r106, %r38, %r6;
+	setp.lt.s32 	%p5, %r106, %r29;
+	@%p5 bra 	$L__BB1_6;
+
+$L__BB1_7:
+	mov.b32 	%r39, %f87;
+	mov.u32 	%r40, 31;
+	mov.u32 	%r41, 16;
+	mov.u32 	%r42, -1;
+	shfl.sync.bfly.b32 	%r43|%p6, %r39, %r41, %r40, %r42;
+	mov.b32 	%f34, %r43;
+	add.f32 	%f35, %f87, %f34;
+	mov.b32 	%r44, %f35;
+	mov.u32 	%r45, 8;
+	shfl.sync.bfly.b32 	%r46|%p7, %r44, %r45, %r40, %r42;
+	mov.b32 	%f36, %r46;
+	add.f32 	%f37, %f35, %f36;
+	mov.b32 	%r47, %f37;
+	mov.u32 	%r48, 4;
+	shfl.sync.bfly.b32 	%r49|%p8, %r47, %r48, %r40, %r42;
+	mov.b32 	%f38, %r49;
+	add.f32 	%f39, %f37, %f38;
+	mov.b32 	%r50, %f39;
+	mov.u32 	%r51, 2;
+	shfl.sync.bfly.b32 	%r52|%p9, %r50, %r51, %r40, %r42;
+	mov.b32 	%f40, %r52;
+	add.f32 	%f41, %f39, %f40;
+	mov.b32 	%r53, %f41;
+	mov.u32 	%r54, 1;
+	shfl.sync.bfly.b32 	%r55|%p10, %r53, %r54, %r40, %r42;
+	mov.b32 	%f42, %r55;
+	add.f32 	%f8, %f41, %f42;
+	setp.ne.s32 	%p11, %r3, 0;
+	@%p11 bra 	$L__BB1_9;
+
+	mul.wide.s32 	%rd38, %r112, 4;
+	mov.u64 	%rd39, _ZZ19wk_rmsnorm_quantizeE7partial;
+	add.s64 	%rd40, %rd39, %rd38;
+	st.shared.f32 	[%rd40], %f8;
+
+$L__BB1_9:
+	bar.sync 	0;
+	setp.lt.s32 	%p12, %r5, 1;
+	mov.f32 	%f92, 0f00000000;
+	@%p12 bra 	$L__BB1_16;
+
+	add.s32 	%r57, %r5, -1;
+	and.b32  	%r111, %r5, 3;
+	setp.lt.u32 	%p13, %r57, 3;
+	mov.f32 	%f92, 0f00000000;
+	mov.u32 	%r110, 0;
+	@%p13 bra 	$L__BB1_13;
+
+	sub.s32 	%r109, %r5, %r111;
+	mov.f32 	%f92, 0f00000000;
+	mov.u32 	%r110, 0;
+	mov.u64 	%rd42, _ZZ19wk_rmsnorm_quantizeE7partial;
+
+$L__BB1_12:
+	mul.wide.s32 	%rd41, %r110, 4;
+	add.s64 	%rd43, %rd42, %rd41;
+	ld.shared.f32 	%f47, [%rd43];
+	add.f32 	%f48, %f92, %f47;
+	ld.shared.f32 	%f49, [%rd43+4];
+	add.f32 	%f50, %f48, %f49;
+	ld.shared.f32 	%f51, [%rd43+8];
+	add.f32 	%f52, %f50, %f51;
+	ld.shared.f32 	%f53, [%rd43+12];
+	add.f32 	%f92, %f52, %f53;
+	add.s32 	%r110, %r110, 4;
+	add.s32 	%r109, %r109, -4;
+	setp.ne.s32 	%p14, %r109, 0;
+	@%p14 bra 	$L__BB1_12;
+
+$L__BB1_13:
+	setp.eq.s32 	%p15, %r111, 0;
+	@%p15 bra 	$L__BB1_16;
+
+	mul.wide.s32 	%rd44, %r110, 4;
+	mov.u64 	%rd45, _ZZ19wk_rmsnorm_quantizeE7partial;
+	add.s64 	%rd65, %rd45, %rd44;
+
+$L__BB1_15:
+	.pragma "nounroll";
+	ld.shared.f32 	%f54, [%rd65];
+	add.f32 	%f92, %f92, %f54;
+	add.s64 	%rd65, %rd65, 4;
+	add.s32 	%r111, %r111, -1;
+	setp.ne.s32 	%p16, %r111, 0;
+	@%p16 bra 	$L__BB1_15;
+
+$L__BB1_16:
+	shr.s32 	%r59, %r29, 31;
+	shr.u32 	%r60, %r59, 27;
+	add.s32 	%r61, %r29, %r60;
+	shr.s32 	%r25, %r61, 5;
+	setp.ge.s32 	%p17, %r112, %r25;
+	@%p17 bra 	$L__BB1_23;
+
+	cvt.s64.s32 	%rd14, %r3;
+	cvta.to.global.u64 	%rd15, %rd21;
+	cvta.to.global.u64 	%rd16, %rd20;
+	cvt.s64.s32 	%rd46, %r25;
+	mul.lo.s64 	%rd17, %rd46, %rd3;
+	mul.lo.s64 	%rd18, %rd4, %rd3;
+	cvt.rn.f32.s32 	%f55, %r29;
+	div.rn.f32 	%f56, %f92, %f55;
+	add.f32 	%f57, %f56, %f21;
+	sqrt.rn.f32 	%f58, %f57;
+	rcp.rn.f32 	%f16, %f58;
+
+$L__BB1_18:
+	mov.u32 	%r103, %tid.x;
+	shl.b32 	%r62, %r112, 5;
+	add.s32 	%r63, %r62, %r103;
+	cvt.s64.s32 	%rd47, %r63;
+	add.s64 	%rd48, %rd5, %rd47;
+	shl.b64 	%rd49, %rd48, 2;
+	add.s64 	%rd50, %rd2, %rd49;
+	ld.global.nc.f32 	%f60, [%rd50];
+	mov.u32 	%r64, 4;
+	mul.f32 	%f61, %f16, %f60;
+	mul.wide.s32 	%rd51, %r63, 4;
+	add.s64 	%rd52, %rd16, %rd51;
+	ld.global.nc.f32 	%f62, [%rd52];
+	mul.f32 	%f17, %f61, %f62;
+	add.s64 	%rd53, %rd18, %rd47;
+	shl.b64 	%rd54, %rd53, 2;
+	add.s64 	%rd55, %rd15, %rd54;
+	st.global.f32 	[%rd55], %f17;
+	abs.f32 	%f63, %f17;
+	mov.b32 	%r65, %f63;
+	mov.u32 	%r66, 31;
+	mov.u32 	%r67, 16;
+	mov.u32 	%r68, -1;
+	shfl.sync.bfly.b32 	%r69|%p18, %r65, %r67, %r66, %r68;
+	mov.b32 	%f64, %r69;
+	setp.lt.f32 	%p19, %f63, %f64;
+	selp.f32 	%f65, %f64, %f63, %p19;
+	mov.b32 	%r70, %f65;
+	mov.u32 	%r71, 8;
+	shfl.sync.bfly.b32 	%r72|%p20, %r70, %r71, %r66, %r68;
+	mov.b32 	%f66, %r72;
+	setp.lt.f32 	%p21, %f65, %f66;
+	selp.f32 	%f67, %f66, %f65, %p21;
+	mov.b32 	%r73, %f67;
+	shfl.sync.bfly.b32 	%r74|%p22, %r73, %r64, %r66, %r68;
+	mov.b32 	%f68, %r74;
+	setp.lt.f32 	%p23, %f67, %f68;
+	selp.f32 	%f69, %f68, %f67, %p23;
+	mov.b32 	%r75, %f69;
+	mov.u32 	%r76, 2;
+	shfl.sync.bfly.b32 	%r77|%p24, %r75, %r76, %r66, %r68;
+	mov.b32 	%f70, %r77;
+	setp.lt.f32 	%p25, %f69, %f70;
+	selp.f32 	%f71, %f70, %f69, %p25;
+	mov.b32 	%r78, %f71;
+	mov.u32 	%r79, 1;
+	shfl.sync.bfly.b32 	%r80|%p26, %r78, %r79, %r66, %r68;
+	mov.b32 	%f72, %r80;
+	setp.lt.f32 	%p27, %f71, %f72;
+	selp.f32 	%f73, %f72, %f71, %p27;
+	div.rn.f32 	%f18, %f73, 0f42FE0000;
+	setp.leu.f32 	%p28, %f18, 0f00000000;
+	mov.f32 	%f93, 0f00000000;
+	@%p28 bra 	$L__BB1_20;
+
+	rcp.rn.f32 	%f93, %f18;
+
+$L__BB1_20:
+	cvt.s64.s32 	%rd63, %r112;
+	add.s64 	%rd62, %rd17, %rd63;
+	mul.f32 	%f74, %f17, %f93;
+	mov.b32 	%r81, %f74;
+	and.b32  	%r82, %r81, -2147483648;
+	or.b32  	%r83, %r82, 1056964608;
+	mov.b32 	%f75, %r83;
+	add.rz.f32 	%f76, %f74, %f75;
+	cvt.rzi.f32.f32 	%f77, %f76;
+	cvt.rzi.s32.f32 	%r84, %f77;
+	shfl.sync.bfly.b32 	%r88|%p29, %r84, %r67, %r66, %r68;
+	add.s32 	%r89, %r88, %r84;
+	shfl.sync.bfly.b32 	%r91|%p30, %r89, %r71, %r66, %r68;
+	add.s32 	%r92, %r91, %r89;
+	shfl.sync.bfly.b32 	%r94|%p31, %r92, %r64, %r66, %r68;
+	add.s32 	%r95, %r94, %r92;
+	shfl.sync.bfly.b32 	%r97|%p32, %r95, %r76, %r66, %r68;
+	add.s32 	%r98, %r97, %r95;
+	shfl.sync.bfly.b32 	%r100|%p33, %r98, %r79, %r66, %r68;
+	add.s32 	%r27, %r100, %r98;
+	mul.lo.s64 	%rd57, %rd62, 48;
+	add.s64 	%rd58, %rd1, %rd57;
+	add.s64 	%rd59, %rd58, %rd14;
+	st.global.u8 	[%rd59+16], %r84;
+	@%p11 bra 	$L__BB1_22;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f18;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f79, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd58], %f79;
+	cvt.rn.f32.s32 	%f82, %r27;
+	mul.f32 	%f80, %f18, %f82;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f80;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f81, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd58+4], %f81;
+	st.global.u32 	[%rd58+8], %r27;
+	mov.u32 	%r101, 0;
+	st.global.u32 	[%rd58+12], %r101;
+
+$L__BB1_22:
+	mov.u32 	%r102, %ntid.y;
+	add.s32 	%r112, %r112, %r102;
+	setp.lt.s32 	%p35, %r112, %r25;
+	@%p35 bra 	$L__BB1_18;
+
+$L__BB1_23:
+	ret;
+
+}
+	// .globl	wk_quantize_q8_rows
+.visible .entry wk_quantize_q8_rows(
+	.param .u64 wk_quantize_q8_rows_param_0,
+	.param .u32 wk_quantize_q8_rows_param_1,
+	.param .u32 wk_quantize_q8_rows_param_2,
+	.param .u64 wk_quantize_q8_rows_param_3
+)
+{
+	.reg .pred 	%p<20>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<27>;
+	.reg .b32 	%r<56>;
+	.reg .b64 	%rd<22>;
+
+
+	ld.param.u64 	%rd7, [wk_quantize_q8_rows_param_0];
+	ld.param.u32 	%r8, [wk_quantize_q8_rows_param_1];
+	ld.param.u32 	%r9, [wk_quantize_q8_rows_param_2];
+	ld.param.u64 	%rd8, [wk_quantize_q8_rows_param_3];
+	cvta.to.global.u64 	%rd1, %rd8;
+	mov.u32 	%r1, %tid.x;
+	shr.s32 	%r10, %r9, 31;
+	shr.u32 	%r11, %r10, 27;
+	add.s32 	%r12, %r9, %r11;
+	shr.s32 	%r2, %r12, 5;
+	mov.u32 	%r55, %tid.y;
+	setp.ge.s32 	%p1, %r55, %r2;
+	@%p1 bra 	$L__BB2_7;
+
+	mov.u32 	%r13, %ctaid.x;
+	cvt.u64.u32 	%rd9, %r13;
+	cvt.s64.s32 	%rd2, %r1;
+	cvt.s64.s32 	%rd10, %r2;
+	mul.lo.s64 	%rd3, %rd10, %rd9;
+	cvt.s64.s32 	%rd11, %r8;
+	mul.lo.s64 	%rd4, %rd11, %rd9;
+	cvta.to.global.u64 	%rd5, %rd7;
+
+$L__BB2_2:
+	shl.b32 	%r14, %r55, 5;
+	add.s32 	%r15, %r14, %r1;
+	cvt.s64.s32 	%rd12, %r15;
+	add.s64 	%rd13, %rd4, %rd12;
+	shl.b64 	%rd14, %rd13, 2;
+	add.s64 	%rd15, %rd5, %rd14;
+	ld.global.nc.f32 	%f1, [%rd15];
+	mov.u32 	%r16, 4;
+	abs.f32 	%f6, %f1;
+	mov.b32 	%r17, %f6;
+	mov.u32 	%r18, 31;
+	mov.u32 	%r19, 16;
+	mov.u32 	%r20, -1;
+	shfl.sync.bfly.b32 	%r21|%p2, %r17, %r19, %r18, %r20;
+	mov.b32 	%f7, %r21;
+	setp.lt.f32 	%p3, %f6, %f7;
+	selp.f32 	%f8, %f7, %f6, %p3;
+	mov.b32 	%r22, %f8;
+	mov.u32 	%r23, 8;
+	shfl.sync.bfly.b32 	%r24|%p4, %r22, %r23, %r18, %r20;
+	mov.b32 	%f9, %r24;
+	setp.lt.f32 	%p5, %f8, %f9;
+	selp.f32 	%f10, %f9, %f8, %p5;
+	mov.b32 	%r25, %f10;
+	shfl.sync.bfly.b32 	%r26|%p6, %r25, %r16, %r18, %r20;
+	mov.b32 	%f11, %r26;
+	setp.lt.f32 	%p7, %f10, %f11;
+	selp.f32 	%f12, %f11, %f10, %p7;
+	mov.b32 	%r27, %f12;
+	mov.u32 	%r28, 2;
+	shfl.sync.bfly.b32 	%r29|%p8, %r27, %r28, %r18, %r20;
+	mov.b32 	%f13, %r29;
+	setp.lt.f32 	%p9, %f12, %f13;
+	selp.f32 	%f14, %f13, %f12, %p9;
+	mov.b32 	%r30, %f14;
+	mov.u32 	%r31, 1;
+	shfl.sync.bfly.b32 	%r32|%p10, %r30, %r31, %r18, %r20;
+	mov.b32 	%f15, %r32;
+	setp.lt.f32 	%p11, %f14, %f15;
+	selp.f32 	%f16, %f15, %f14, %p11;
+	cvt.s64.s32 	%rd16, %r55;
+	add.s64 	%rd6, %rd3, %rd16;
+	div.rn.f32 	%f2, %f16, 0f42FE0000;
+	setp.leu.f32 	%p12, %f2, 0f00000000;
+	mov.f32 	%f26, 0f00000000;
+	@%p12 bra 	$L__BB2_4;
+
+	rcp.rn.f32 	%f26, %f2;
+
+$L__BB2_4:
+	mul.f32 	%f17, %f1, %f26;
+	mov.b32 	%r33, %f17;
+	and.b32  	%r34, %r33, -2147483648;
+	or.b32  	%r35, %r34, 1056964608;
+	mov.b32 	%f18, %r35;
+	add.rz.f32 	%f19, %f17, %f18;
+	cvt.rzi.f32.f32 	%f20, %f19;
+	cvt.rzi.s32.f32 	%r36, %f20;
+	shfl.sync.bfly.b32 	%r40|%p13, %r36, %r19, %r18, %r20;
+	add.s32 	%r41, %r40, %r36;
+	shfl.sync.bfly.b32 	%r43|%p14, %r41, %r23, %r18, %r20;
+	add.s32 	%r44, %r43, %r41;
+	shfl.sync.bfly.b32 	%r46|%p15, %r44, %r16, %r18, %r20;
+	add.s32 	%r47, %r46, %r44;
+	shfl.sync.bfly.b32 	%r49|%p16, %r47, %r28, %r18, %r20;
+	add.s32 	%r50, %r49, %r47;
+	shfl.sync.bfly.b32 	%r52|%p17, %r50, %r31, %r18, %r20;
+	add.s32 	%r6, %r52, %r50;
+	mul.lo.s64 	%rd17, %rd6, 48;
+	add.s64 	%rd18, %rd1, %rd17;
+	add.s64 	%rd19, %rd18, %rd2;
+	st.global.u8 	[%rd19+16], %r36;
+	setp.ne.s32 	%p18, %r1, 0;
+	@%p18 bra 	$L__BB2_6;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f2;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f22, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd18], %f22;
+	cvt.rn.f32.s32 	%f25, %r6;
+	mul.f32 	%f23, %f2, %f25;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f23;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f24, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd18+4], %f24;
+	st.global.u32 	[%rd18+8], %r6;
+	mov.u32 	%r53, 0;
+	st.global.u32 	[%rd18+12], %r53;
+
+$L__BB2_6:
+	mov.u32 	%r54, %ntid.y;
+	add.s32 	%r55, %r55, %r54;
+	setp.lt.s32 	%p19, %r55, %r2;
+	@%p19 bra 	$L__BB2_2;
+
+$L__BB2_7:
+	ret;
+
+}
+	// .globl	wk_matmul_q4_1_dp4a
+.visible .entry wk_matmul_q4_1_dp4a(
+	.param .u64 wk_matmul_q4_1_dp4a_param_0,
+	.param .u32 wk_matmul_q4_1_dp4a_param_1,
+	.param .u32 wk_matmul_q4_1_dp4a_param_2,
+	.param .u64 wk_matmul_q4_1_dp4a_param_3,
+	.param .u32 wk_matmul_q4_1_dp4a_param_4,
+	.param .u64 wk_matmul_q4_1_dp4a_param_5,
+	.param .u32 wk_matmul_q4_1_dp4a_param_6,
+	.param .u32 wk_matmul_q4_1_dp4a_param_7
+)
+{
+	.reg .pred 	%p<42>;
+	.reg .b16 	%rs<3>;
+	.reg .f32 	%f<125>;
+	.reg .b32 	%r<245>;
+	.reg .b64 	%rd<129>;
+
+
+	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_0];
+	ld.param.u32 	%r55, [wk_matmul_q4_1_dp4a_param_1];
+	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_2];
+	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_3];
+	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_4];
+	ld.param.u64 	%rd45, [wk_matmul_q4_1_dp4a_param_5];
+	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_6];
+	mov.u32 	%r1, %tid.x;
+	and.b32  	%r2, %r1, 3;
+	mov.u32 	%r60, %ntid.y;
+	mov.u32 	%r61, %ctaid.x;
+	mov.u32 	%r62, %tid.y;
+	mad.lo.s32 	%r63, %r61, %r60, %r62;
+	shl.b32 	%r64, %r63, 3;
+	shr.s32 	%r65, %r1, 2;
+	add.s32 	%r3, %r64, %r65;
+	shr.s32 	%r66, %r56, 31;
+	shr.u32 	%r67, %r66, 27;
+	add.s32 	%r68, %r56, %r67;
+	shr.s32 	%r69, %r68, 5;
+	cvt.s64.s32 	%rd1, %r69;
+	mov.u32 	%r70, %ctaid.y;
+	shl.b32 	%r219, %r70, 3;
+	setp.ge.s32 	%p2, %r219, %r57;
+	@%p2 bra 	$L__BB3_47;
+
+	cvta.to.global.u64 	%rd46, %rd43;
+	cvta.to.global.u64 	%rd2, %rd45;
+	setp.lt.s32 	%p3, %r3, %r55;
+	selp.b32 	%r71, %r3, 0, %p3;
+	cvt.s64.s32 	%rd47, %r71;
+	mul.lo.s64 	%rd48, %rd1, %rd47;
+	mul.lo.s64 	%rd49, %rd48, 20;
+	and.b32  	%r6, %r1, 2;
+	and.b32  	%r7, %r1, 1;
+	shl.b32 	%r73, %r2, 2;
+	add.s32 	%r74, %r73, 4;
+	cvt.u64.u32 	%rd50, %r74;
+	cvt.s64.s32 	%rd3, %r58;
+	cvt.s64.s32 	%rd4, %r3;
+	add.s64 	%rd51, %rd49, %rd50;
+	add.s64 	%rd5, %rd46, %rd51;
+	add.s64 	%rd6, %rd46, %rd49;
+	cvta.to.global.u64 	%rd10, %rd44;
+
+$L__BB3_2:
+	ld.param.u32 	%r190, [wk_matmul_q4_1_dp4a_param_2];
+	setp.lt.s32 	%p4, %r190, 32;
+	mov.u32 	%r234, 0;
+	mov.u32 	%r233, %r234;
+	mov.u32 	%r232, %r234;
+	mov.u32 	%r231, %r234;
+	mov.u32 	%r230, %r234;
+	mov.u32 	%r229, %r234;
+	mov.u32 	%r235, %r234;
+	mov.u32 	%r236, %r234;
+	@%p4 bra 	$L__BB3_37;
+
+	mul.lo.s64 	%rd76, %rd1, 48;
+	cvt.s64.s32 	%rd52, %r219;
+	add.s32 	%r10, %r219, 1;
+	cvt.s64.s32 	%rd53, %r10;
+	add.s32 	%r11, %r219, 2;
+	cvt.s64.s32 	%rd54, %r11;
+	add.s32 	%r12, %r219, 3;
+	cvt.s64.s32 	%rd55, %r12;
+	add.s32 	%r13, %r219, 4;
+	cvt.s64.s32 	%rd56, %r13;
+	add.s32 	%r14, %r219, 5;
+	cvt.s64.s32 	%rd57, %r14;
+	add.s32 	%r15, %r219, 6;
+	cvt.s64.s32 	%rd58, %r15;
+	add.s32 	%r16, %r219, 7;
+	cvt.s64.s32 	%rd59, %r16;
+	mov.u32 	%r234, 0;
+	mov.u64 	%rd126, %rd10;
+	mov.u64 	%rd127, %rd6;
+	mov.u64 	%rd128, %rd5;
+	mov.u32 	%r228, %r234;
+
+$L__BB3_4:
+	ld.global.nc.u32 	%r92, [%rd128];
+	ld.global.nc.u32 	%r93, [%rd127];
+	cvt.u16.u32 	%rs1, %r93;
+	// begin inline asm
+	cvt.f32.f16 %f29, %rs1;
+	// end inline asm
+	shr.u32 	%r94, %r93, 16;
+	cvt.u16.u32 	%rs2, %r94;
+	// begin inline asm
+	cvt.f32.f16 %f30, %rs2;
+	// end inline asm
+	and.b32  	%r26, %r92, 252645135;
+	shr.u32 	%r95, %r92, 4;
+	and.b32  	%r27, %r95, 252645135;
+	setp.ge.s32 	%p5, %r219, %r57;
+	@%p5 bra 	$L__BB3_8;
+
+	mul.lo.s64 	%rd88, %rd76, %rd52;
+	shl.b32 	%r196, %r2, 2;
+	add.s32 	%r195, %r196, 4;
+	cvt.u64.u32 	%rd87, %r195;
+	cvt.s64.s32 	%rd86, %r219;
+	mul.lo.s64 	%rd85, %rd76, %rd86;
+	add.s64 	%rd84, %rd87, 28;
+	add.s64 	%rd83, %rd84, %rd85;
+	add.s64 	%rd60, %rd126, %rd83;
+	ld.global.nc.u32 	%r102, [%rd60+-16];
+	ld.global.nc.u32 	%r98, [%rd60];
+	mov.u32 	%r99, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r96, %r27, %r98, %r99;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r100, %r26, %r102, %r96;
+	// end inline asm
+	cvt.rn.f32.s32 	%f32, %r100;
+	add.s64 	%rd30, %rd126, %rd85;
+	ld.global.nc.f32 	%f33, [%rd30];
+	mul.f32 	%f34, %f29, %f33;
+	mul.f32 	%f3, %f34, %f32;
+	setp.ne.s32 	%p6, %r2, 0;
+	mov.f32 	%f117, 0f00000000;
+	@%p6 bra 	$L__BB3_7;
+
+	ld.global.nc.f32 	%f35, [%rd30+4];
+	mul.f32 	%f117, %f30, %f35;
+
+$L__BB3_7:
+	mov.b32 	%f36, %r229;
+	add.f32 	%f37, %f3, %f117;
+	add.f32 	%f38, %f37, %f36;
+	mov.b32 	%r229, %f38;
+
+$L__BB3_8:
+	add.s32 	%r191, %r219, 1;
+	setp.ge.s32 	%p7, %r191, %r57;
+	@%p7 bra 	$L__BB3_12;
+
+	mul.lo.s64 	%rd82, %rd76, %rd53;
+	shl.b32 	%r194, %r2, 2;
+	add.s32 	%r193, %r194, 4;
+	cvt.u64.u32 	%rd81, %r193;
+	add.s32 	%r192, %r219, 1;
+	cvt.s64.s32 	%rd80, %r192;
+	mul.lo.s64 	%rd79, %rd76, %rd80;
+	add.s64 	%rd78, %rd81, 28;
+	add.s64 	%rd77, %rd78, %rd79;
+	add.s64 	%rd61, %rd126, %rd77;
+	ld.global.nc.u32 	%r110, [%rd61+-16];
+	ld.global.nc.u32 	%r106, [%rd61];
+	mov.u32 	%r107, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r104, %r27, %r106, %r107;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r108, %r26, %r110, %r104;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r108;
+	add.s64 	%rd31, %rd126, %rd79;
+	ld.global.nc.f32 	%f41, [%rd31];
+	mul.f32 	%f42, %f29, %f41;
+	mul.f32 	%f6, %f42, %f40;
+	setp.ne.s32 	%p8, %r2, 0;
+	mov.f32 	%f118, 0f00000000;
+	@%p8 bra 	$L__BB3_11;
+
+	ld.global.nc.f32 	%f43, [%rd31+4];
+	mul.f32 	%f118, %f30, %f43;
+
+$L__BB3_11:
+	mov.b32 	%f44, %r230;
+	add.f32 	%f45, %f6, %f118;
+	add.f32 	%f46, %f45, %f44;
+	mov.b32 	%r230, %f46;
+
+$L__BB3_12:
+	add.s32 	%r184, %r219, 2;
+	setp.ge.s32 	%p9, %r184, %r57;
+	@%p9 bra 	$L__BB3_16;
+
+	mul.lo.s64 	%rd118, %rd76, %rd54;
+	shl.b32 	%r211, %r2, 2;
+	add.s32 	%r210, %r211, 4;
+	cvt.u64.u32 	%rd117, %r210;
+	add.s32 	%r209, %r219, 2;
+	cvt.s64.s32 	%rd116, %r209;
+	mul.lo.s64 	%rd115, %rd76, %rd116;
+	add.s64 	%rd114, %rd117, 28;
+	add.s64 	%rd113, %rd114, %rd115;
+	add.s64 	%rd62, %rd126, %rd113;
+	ld.global.nc.u32 	%r118, [%rd62+-16];
+	ld.global.nc.u32 	%r114, [%rd62];
+	mov.u32 	%r115, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r112, %r27, %r114, %r115;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r116, %r26, %r118, %r112;
+	// end inline asm
+	cvt.rn.f32.s32 	%f48, %r116;
+	add.s64 	%rd32, %rd126, %rd115;
+	ld.global.nc.f32 	%f49, [%rd32];
+	mul.f32 	%f50, %f29, %f49;
+	mul.f32 	%f9, %f50, %f48;
+	setp.ne.s32 	%p10, %r2, 0;
+	mov.f32 	%f119, 0f00000000;
+	@%p10 bra 	$L__BB3_15;
+
+	ld.global.nc.f32 	%f51, [%rd32+4];
+	mul.f32 	%f119, %f30, %f51;
+
+$L__BB3_15:
+	mov.b32 	%f52, %r231;
+	add.f32 	%f53, %f9, %f119;
+	add.f32 	%f54, %f53, %f52;
+	mov.b32 	%r231, %f54;
+
+$L__BB3_16:
+	add.s32 	%r185, %r219, 3;
+	setp.ge.s32 	%p11, %r185, %r57;
+	@%p11 bra 	$L__BB3_20;
+
+	mul.lo.s64 	%rd112, %rd76, %rd55;
+	shl.b32 	%r208, %r2, 2;
+	add.s32 	%r207, %r208, 4;
+	cvt.u64.u32 	%rd111, %r207;
+	add.s32 	%r206, %r219, 3;
+	cvt.s64.s32 	%rd110, %r206;
+	mul.lo.s64 	%rd109, %rd76, %rd110;
+	add.s64 	%rd108, %rd111, 28;
+	add.s64 	%rd107, %rd108, %rd109;
+	add.s64 	%rd63, %rd126, %rd107;
+	ld.global.nc.u32 	%r126, [%rd63+-16];
+	ld.global.nc.u32 	%r122, [%rd63];
+	mov.u32 	%r123, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r120, %r27, %r122, %r123;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r124, %r26, %r126, %r120;
+	// end inline asm
+	cvt.rn.f32.s32 	%f56, %r124;
+	add.s64 	%rd33, %rd126, %rd109;
+	ld.global.nc.f32 	%f57, [%rd33];
+	mul.f32 	%f58, %f29, %f57;
+	mul.f32 	%f12, %f58, %f56;
+	setp.ne.s32 	%p12, %r2, 0;
+	mov.f32 	%f120, 0f00000000;
+	@%p12 bra 	$L__BB3_19;
+
+	ld.global.nc.f32 	%f59, [%rd33+4];
+	mul.f32 	%f120, %f30, %f59;
+
+$L__BB3_19:
+	mov.b32 	%f60, %r232;
+	add.f32 	%f61, %f12, %f120;
+	add.f32 	%f62, %f61, %f60;
+	mov.b32 	%r232, %f62;
+
+$L__BB3_20:
+	add.s32 	%r186, %r219, 4;
+	setp.ge.s32 	%p13, %r186, %r57;
+	@%p13 bra 	$L__BB3_24;
+
+	mul.lo.s64 	%rd106, %rd76, %rd56;
+	shl.b32 	%r205, %r2, 2;
+	add.s32 	%r204, %r205, 4;
+	cvt.u64.u32 	%rd105, %r204;
+	add.s32 	%r203, %r219, 4;
+	cvt.s64.s32 	%rd104, %r203;
+	mul.lo.s64 	%rd103, %rd76, %rd104;
+	add.s64 	%rd102, %rd105, 12;
+	add.s64 	%rd101, %rd102, %rd103;
+	add.s64 	%rd64, %rd126, %rd101;
+	ld.global.nc.u32 	%r134, [%rd64];
+	ld.global.nc.u32 	%r130, [%rd64+16];
+	mov.u32 	%r131, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r128, %r27, %r130, %r131;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r132, %r26, %r134, %r128;
+	// end inline asm
+	cvt.rn.f32.s32 	%f64, %r132;
+	add.s64 	%rd34, %rd126, %rd103;
+	ld.global.nc.f32 	%f65, [%rd34];
+	mul.f32 	%f66, %f29, %f65;
+	mul.f32 	%f15, %f66, %f64;
+	setp.ne.s32 	%p14, %r2, 0;
+	mov.f32 	%f121, 0f00000000;
+	@%p14 bra 	$L__BB3_23;
+
+	ld.global.nc.f32 	%f67, [%rd34+4];
+	mul.f32 	%f121, %f30, %f67;
+
+$L__BB3_23:
+	mov.b32 	%f68, %r233;
+	add.f32 	%f69, %f15, %f121;
+	add.f32 	%f70, %f69, %f68;
+	mov.b32 	%r233, %f70;
+
+$L__BB3_24:
+	add.s32 	%r187, %r219, 5;
+	setp.ge.s32 	%p15, %r187, %r57;
+	@%p15 bra 	$L__BB3_28;
+
+	mul.lo.s64 	%rd100, %rd76, %rd57;
+	shl.b32 	%r202, %r2, 2;
+	add.s32 	%r201, %r202, 4;
+	cvt.u64.u32 	%rd99, %r201;
+	add.s32 	%r200, %r219, 5;
+	cvt.s64.s32 	%rd98, %r200;
+	mul.lo.s64 	%rd97, %rd76, %rd98;
+	add.s64 	%rd96, %rd99, 12;
+	add.s64 	%rd95, %rd96, %rd97;
+	add.s64 	%rd65, %rd126, %rd95;
+	ld.global.nc.u32 	%r142, [%rd65];
+	ld.global.nc.u32 	%r138, [%rd65+16];
+	mov.u32 	%r139, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r136, %r27, %r138, %r139;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r140, %r26, %r142, %r136;
+	// end inline asm
+	cvt.rn.f32.s32 	%f72, %r140;
+	add.s64 	%rd35, %rd126, %rd97;
+	ld.global.nc.f32 	%f73, [%rd35];
+	mul.f32 	%f74, %f29, %f73;
+	mul.f32 	%f18, %f74, %f72;
+	setp.ne.s32 	%p16, %r2, 0;
+	mov.f32 	%f122, 0f00000000;
+	@%p16 bra 	$L__BB3_27;
+
+	ld.global.nc.f32 	%f75, [%rd35+4];
+	mul.f32 	%f122, %f30, %f75;
+
+$L__BB3_27:
+	mov.b32 	%f76, %r234;
+	add.f32 	%f77, %f18, %f122;
+	add.f32 	%f78, %f77, %f76;
+	mov.b32 	%r234, %f78;
+
+$L__BB3_28:
+	add.s32 	%r188, %r219, 6;
+	setp.ge.s32 	%p17, %r188, %r57;
+	@%p17 bra 	$L__BB3_32;
+
+	mul.lo.s64 	%rd94, %rd76, %rd58;
+	shl.b32 	%r199, %r2, 2;
+	add.s32 	%r198, %r199, 4;
+	cvt.u64.u32 	%rd93, %r198;
+	add.s32 	%r197, %r219, 6;
+	cvt.s64.s32 	%rd92, %r197;
+	mul.lo.s64 	%rd91, %rd76, %rd92;
+	add.s64 	%rd90, %rd93, 12;
+	add.s64 	%rd89, %rd90, %rd91;
+	add.s64 	%rd66, %rd126, %rd89;
+	ld.global.nc.u32 	%r150, [%rd66];
+	ld.global.nc.u32 	%r146, [%rd66+16];
+	mov.u32 	%r147, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r144, %r27, %r146, %r147;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r148, %r26, %r150, %r144;
+	// end inline asm
+	cvt.rn.f32.s32 	%f80, %r148;
+	add.s64 	%rd36, %rd126, %rd91;
+	ld.global.nc.f32 	%f81, [%rd36];
+	mul.f32 	%f82, %f29, %f81;
+	mul.f32 	%f21, %f82, %f80;
+	setp.ne.s32 	%p18, %r2, 0;
+	mov.f32 	%f123, 0f00000000;
+	@%p18 bra 	$L__BB3_31;
+
+	ld.global.nc.f32 	%f83, [%rd36+4];
+	mul.f32 	%f123, %f30, %f83;
+
+$L__BB3_31:
+	mov.b32 	%f84, %r235;
+	add.f32 	%f85, %f21, %f123;
+	add.f32 	%f86, %f85, %f84;
+	mov.b32 	%r235, %f86;
+
+$L__BB3_32:
+	add.s32 	%r189, %r219, 7;
+	setp.ge.s32 	%p19, %r189, %r57;
+	@%p19 bra 	$L__BB3_36;
+
+	mul.lo.s64 	%rd125, %rd76, %rd59;
+	shl.b32 	%r218, %r2, 2;
+	add.s32 	%r217, %r218, 4;
+	cvt.u64.u32 	%rd124, %r217;
+	add.s32 	%r216, %r219, 7;
+	cvt.s64.s32 	%rd123, %r216;
+	mul.lo.s64 	%rd122, %rd1, 48;
+	mul.lo.s64 	%rd121, %rd122, %rd123;
+	add.s64 	%rd120, %rd124, 12;
+	add.s64 	%rd119, %rd120, %rd121;
+	add.s64 	%rd67, %rd126, %rd119;
+	ld.global.nc.u32 	%r158, [%rd67];
+	ld.global.nc.u32 	%r154, [%rd67+16];
+	mov.u32 	%r155, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r152, %r27, %r154, %r155;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r156, %r26, %r158, %r152;
+	// end inline asm
+	cvt.rn.f32.s32 	%f88, %r156;
+	add.s64 	%rd37, %rd126, %rd121;
+	ld.global.nc.f32 	%f89, [%rd37];
+	mul.f32 	%f90, %f29, %f89;
+	mul.f32 	%f24, %f90, %f88;
+	setp.ne.s32 	%p20, %r2, 0;
+	mov.f32 	%f124, 0f00000000;
+	@%p20 bra 	$L__BB3_35;
+
+	ld.global.nc.f32 	%f91, [%rd37+4];
+	mul.f32 	%f124, %f30, %f91;
+
+$L__BB3_35:
+	mov.b32 	%f92, %r236;
+	add.f32 	%f93, %f24, %f124;
+	add.f32 	%f94, %f93, %f92;
+	mov.b32 	%r236, %f94;
+
+$L__BB3_36:
+	add.s64 	%rd128, %rd128, 20;
+	add.s64 	%rd127, %rd127, 20;
+	add.s64 	%rd126, %rd126, 48;
+	add.s32 	%r228, %r228, 1;
+	cvt.u32.u64 	%r160, %rd1;
+	setp.lt.s32 	%p21, %r228, %r160;
+	@%p21 bra 	$L__BB3_4;
+
+$L__BB3_37:
+	ld.param.u32 	%r213, [wk_matmul_q4_1_dp4a_param_7];
+	shl.b32 	%r212, %r2, 1;
+	setp.eq.s32 	%p22, %r6, 0;
+	selp.b32 	%r161, %r233, %r229, %p22;
+	selp.b32 	%r162, %r229, %r233, %p22;
+	mov.b32 	%f95, %r162;
+	mov.u32 	%r163, 31;
+	mov.u32 	%r164, 2;
+	mov.u32 	%r165, -1;
+	shfl.sync.bfly.b32 	%r166|%p23, %r161, %r164, %r163, %r165;
+	mov.b32 	%f96, %r166;
+	add.f32 	%f97, %f95, %f96;
+	selp.b32 	%r167, %r234, %r230, %p22;
+	selp.b32 	%r168, %r230, %r234, %p22;
+	mov.b32 	%f98, %r168;
+	shfl.sync.bfly.b32 	%r169|%p24, %r167, %r164, %r163, %r165;
+	mov.b32 	%f99, %r169;
+	add.f32 	%f100, %f98, %f99;
+	selp.b32 	%r170, %r235, %r231, %p22;
+	selp.b32 	%r171, %r231, %r235, %p22;
+	mov.b32 	%f101, %r171;
+	shfl.sync.bfly.b32 	%r172|%p25, %r170, %r164, %r163, %r165;
+	mov.b32 	%f102, %r172;
+	add.f32 	%f103, %f101, %f102;
+	selp.b32 	%r173, %r236, %r232, %p22;
+	selp.b32 	%r174, %r232, %r236, %p22;
+	mov.b32 	%f104, %r174;
+	shfl.sync.bfly.b32 	%r175|%p26, %r173, %r164, %r163, %r165;
+	mov.b32 	%f105, %r175;
+	add.f32 	%f106, %f104, %f105;
+	setp.eq.s32 	%p27, %r7, 0;
+	selp.f32 	%f107, %f103, %f97, %p27;
+	selp.f32 	%f108, %f97, %f103, %p27;
+	mov.b32 	%r176, %f107;
+	mov.u32 	%r177, 1;
+	shfl.sync.bfly.b32 	%r178|%p28, %r176, %r177, %r163, %r165;
+	mov.b32 	%f109, %r178;
+	add.f32 	%f27, %f108, %f109;
+	selp.f32 	%f110, %f106, %f100, %p27;
+	selp.f32 	%f111, %f100, %f106, %p27;
+	mov.b32 	%r179, %f110;
+	shfl.sync.bfly.b32 	%r180|%p29, %r179, %r177, %r163, %r165;
+	mov.b32 	%f112, %r180;
+	add.f32 	%f28, %f111, %f112;
+	add.s32 	%r53, %r219, %r212;
+	setp.lt.s32 	%p30, %r53, %r57;
+	and.pred  	%p1, %p3, %p30;
+	cvt.s64.s32 	%rd68, %r53;
+	mul.lo.s64 	%rd69, %rd68, %rd3;
+	add.s64 	%rd70, %rd69, %rd4;
+	shl.b64 	%rd71, %rd70, 2;
+	add.s64 	%rd41, %rd2, %rd71;
+	add.s32 	%r181, %r53, 1;
+	cvt.s64.s32 	%rd72, %r181;
+	mul.lo.s64 	%rd73, %rd72, %rd3;
+	add.s64 	%rd74, %rd73, %rd4;
+	shl.b64 	%rd75, %rd74, 2;
+	add.s64 	%rd42, %rd2, %rd75;
+	setp.eq.s32 	%p32, %r213, 0;
+	@%p32 bra 	$L__BB3_42;
+
+	not.pred 	%p33, %p1;
+	@%p33 bra 	$L__BB3_40;
+
+	ld.global.f32 	%f113, [%rd41];
+	add.f32 	%f114, %f113, %f27;
+	st.global.f32 	[%rd41], %f114;
+
+$L__BB3_40:
+	setp.ge.s32 	%p34, %r3, %r55;
+	setp.ge.s32 	%p35, %r181, %r57;
+	or.pred  	%p36, %p34, %p35;
+	@%p36 bra 	$L__BB3_46;
+
+	ld.global.f32 	%f115, [%rd42];
+	add.f32 	%f116, %f115, %f28;
+	st.global.f32 	[%rd42], %f116;
+	bra.uni 	$L__BB3_46;
+
+$L__BB3_42:
+	not.pred 	%p37, %p1;
+	@%p37 bra 	$L__BB3_44;
+
+	st.global.f32 	[%rd41], %f27;
+
+$L__BB3_44:
+	setp.ge.s32 	%p38, %r3, %r55;
+	setp.ge.s32 	%p39, %r181, %r57;
+	or.pred  	%p40, %p38, %p39;
+	@%p40 bra 	$L__BB3_46;
+
+	st.global.f32 	[%rd42], %f28;
+
+$L__BB3_46:
+	mov.u32 	%r215, %nctaid.y;
+	shl.b32 	%r214, %r215, 3;
+	add.s32 	%r219, %r219, %r214;
+	setp.lt.s32 	%p41, %r219, %r57;
+	@%p41 bra 	$L__BB3_2;
+
+$L__BB3_47:
+	ret;
+
+}
+	// .globl	wk_matmul_q8_0_dp4a
+.visible .entry wk_matmul_q8_0_dp4a(
+	.param .u64 wk_matmul_q8_0_dp4a_param_0,
+	.param .u32 wk_matmul_q8_0_dp4a_param_1,
+	.param .u32 wk_matmul_q8_0_dp4a_param_2,
+	.param .u64 wk_matmul_q8_0_dp4a_param_3,
+	.param .u32 wk_matmul_q8_0_dp4a_param_4,
+	.param .u64 wk_matmul_q8_0_dp4a_param_5,
+	.param .u32 wk_matmul_q8_0_dp4a_param_6,
+	.param .u32 wk_matmul_q8_0_dp4a_param_7
+)
+{
+	.reg .pred 	%p<34>;
+	.reg .b16 	%rs<6>;
+	.reg .f32 	%f<67>;
+	.reg .b32 	%r<218>;
+	.reg .b64 	%rd<80>;
+
+
+	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_0];
+	ld.param.u32 	%r54, [wk_matmul_q8_0_dp4a_param_1];
+	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_2];
+	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_3];
+	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_4];
+	ld.param.u64 	%rd37, [wk_matmul_q8_0_dp4a_param_5];
+	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_6];
+	mov.u32 	%r1, %tid.x;
+	mov.u32 	%r59, %ntid.y;
+	mov.u32 	%r60, %ctaid.x;
+	mov.u32 	%r61, %tid.y;
+	mad.lo.s32 	%r62, %r60, %r59, %r61;
+	shl.b32 	%r63, %r62, 3;
+	shr.s32 	%r64, %r1, 2;
+	add.s32 	%r2, %r63, %r64;
+	shr.s32 	%r65, %r55, 31;
+	shr.u32 	%r66, %r65, 27;
+	add.s32 	%r67, %r55, %r66;
+	shr.s32 	%r68, %r67, 5;
+	cvt.s64.s32 	%rd1, %r68;
+	mov.u32 	%r69, %ctaid.y;
+	shl.b32 	%r192, %r69, 3;
+	setp.ge.s32 	%p2, %r192, %r56;
+	@%p2 bra 	$L__BB4_31;
+
+	cvta.to.global.u64 	%rd38, %rd35;
+	cvta.to.global.u64 	%rd2, %rd37;
+	setp.lt.s32 	%p3, %r2, %r54;
+	selp.b32 	%r70, %r2, 0, %p3;
+	cvt.s64.s32 	%rd39, %r70;
+	mul.lo.s64 	%rd40, %rd1, %rd39;
+	mul.lo.s64 	%rd41, %rd40, 34;
+	and.b32  	%r5, %r1, 2;
+	and.b32  	%r6, %r1, 1;
+	shl.b32 	%r72, %r1, 3;
+	and.b32  	%r73, %r72, 24;
+	or.b32  	%r74, %r73, 2;
+	cvt.u64.u32 	%rd42, %r74;
+	shl.b32 	%r75, %r1, 1;
+	and.b32  	%r7, %r75, 6;
+	cvt.s64.s32 	%rd3, %r57;
+	cvt.s64.s32 	%rd4, %r2;
+	add.s64 	%rd43, %rd41, %rd42;
+	add.s64 	%rd5, %rd42, 18;
+	mul.lo.s64 	%rd6, %rd1, 48;
+	add.s64 	%rd44, %rd38, %rd43;
+	add.s64 	%rd7, %rd44, 2;
+	add.s64 	%rd8, %rd38, %rd41;
+	add.s64 	%rd9, %rd42, 14;
+	cvta.to.global.u64 	%rd10, %rd36;
+
+$L__BB4_2:
+	ld.param.u32 	%r191, [wk_matmul_q8_0_dp4a_param_2];
+	setp.lt.s32 	%p4, %r191, 32;
+	mov.u32 	%r207, 0;
+	mov.u32 	%r206, %r207;
+	mov.u32 	%r205, %r207;
+	mov.u32 	%r204, %r207;
+	mov.u32 	%r203, %r207;
+	mov.u32 	%r202, %r207;
+	mov.u32 	%r208, %r207;
+	mov.u32 	%r209, %r207;
+	@%p4 bra 	$L__BB4_21;
+
+	cvt.s64.s32 	%rd45, %r192;
+	add.s32 	%r9, %r192, 1;
+	cvt.s64.s32 	%rd46, %r9;
+	add.s32 	%r10, %r192, 2;
+	cvt.s64.s32 	%rd47, %r10;
+	add.s32 	%r11, %r192, 3;
+	cvt.s64.s32 	%rd48, %r11;
+	add.s32 	%r12, %r192, 4;
+	cvt.s64.s32 	%rd49, %r12;
+	add.s32 	%r13, %r192, 5;
+	cvt.s64.s32 	%rd50, %r13;
+	add.s32 	%r14, %r192, 6;
+	cvt.s64.s32 	%rd51, %r14;
+	add.s32 	%r15, %r192, 7;
+	cvt.s64.s32 	%rd52, %r15;
+	mul.lo.s64 	%rd11, %rd6, %rd45;
+	add.s64 	%rd12, %rd5, %rd11;
+	mul.lo.s64 	%rd13, %rd6, %rd46;
+	add.s64 	%rd14, %rd5, %rd13;
+	mul.lo.s64 	%rd15, %rd6, %rd52;
+	add.s64 	%rd16, %rd9, %rd15;
+	mul.lo.s64 	%rd17, %rd6, %rd51;
+	mul.lo.s64 	%rd18, %rd6, %rd47;
+	add.s64 	%rd19, %rd5, %rd18;
+	add.s64 	%rd20, %rd9, %rd17;
+	mul.lo.s64 	%rd21, %rd6, %rd50;
+	add.s64 	%rd22, %rd9, %rd21;
+	mul.lo.s64 	%rd23, %rd6, %rd49;
+	mul.lo.s64 	%rd24, %rd6, %rd48;
+	add.s64 	%rd25, %rd5, %rd24;
+	add.s64 	%rd26, %rd9, %rd23;
+	mov.u32 	%r207, 0;
+	mov.u64 	%rd77, %rd8;
+	mov.u64 	%rd78, %rd7;
+	mov.u64 	%rd79, %rd10;
+	mov.u32 	%r201, %r207;
+
+$L__BB4_4:
+	ld.global.nc.u16 	%rs1, [%rd77];
+	// begin inline asm
+	cvt.f32.f16 %f4, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd78+-2];
+	ld.global.nc.u16 	%rs3, [%rd78];
+	mov.b32 	%r25, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd78+2];
+	ld.global.nc.u16 	%rs5, [%rd78+4];
+	mov.b32 	%r26, {%rs4, %rs5};
+	setp.ge.s32 	%p5, %r192, %r56;
+	@%p5 bra 	$L__BB4_6;
+
+	add.s64 	%rd53, %rd79, %rd12;
+	ld.global.nc.u32 	%r99, [%rd53+-4];
+	ld.global.nc.u32 	%r95, [%rd53];
+	mov.u32 	%r96, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r93, %r26, %r95, %r96;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r97, %r25, %r99, %r93;
+	// end inline asm
+	cvt.rn.f32.s32 	%f5, %r97;
+	add.s64 	%rd54, %rd79, %rd11;
+	ld.global.nc.f32 	%f6, [%rd54];
+	mul.f32 	%f7, %f4, %f6;
+	mov.b32 	%f8, %r202;
+	fma.rn.f32 	%f9, %f7, %f5, %f8;
+	mov.b32 	%r202, %f9;
+
+$L__BB4_6:
+	add.s32 	%r181, %r192, 1;
+	setp.ge.s32 	%p6, %r181, %r56;
+	@%p6 bra 	$L__BB4_8;
+
+	add.s64 	%rd55, %rd79, %rd14;
+	ld.global.nc.u32 	%r107, [%rd55+-4];
+	ld.global.nc.u32 	%r103, [%rd55];
+	mov.u32 	%r104, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r101, %r26, %r103, %r104;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r105, %r25, %r107, %r101;
+	// end inline asm
+	cvt.rn.f32.s32 	%f10, %r105;
+	add.s64 	%rd56, %rd79, %rd13;
+	ld.global.nc.f32 	%f11, [%rd56];
+	mul.f32 	%f12, %f4, %f11;
+	mov.b32 	%f13, %r203;
+	fma.rn.f32 	%f14, %f12, %f10, %f13;
+	mov.b32 	%r203, %f14;
+
+$L__BB4_8:
+	add.s32 	%r182, %r192, 2;
+	setp.ge.s32 	%p7, %r182, %r56;
+	@%p7 bra 	$L__BB4_10;
+
+	add.s64 	%rd57, %rd79, %rd19;
+	ld.global.nc.u32 	%r115, [%rd57+-4];
+	ld.global.nc.u32 	%r111, [%rd57];
+	mov.u32 	%r112, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r109, %r26, %r111, %r112;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r113, %r25, %r115, %r109;
+	// end inline asm
+	cvt.rn.f32.s32 	%f15, %r113;
+	add.s64 	%rd58, %rd79, %rd18;
+	ld.global.nc.f32 	%f16, [%rd58];
+	mul.f32 	%f17, %f4, %f16;
+	mov.b32 	%f18, %r204;
+	fma.rn.f32 	%f19, %f17, %f15, %f18;
+	mov.b32 	%r204, %f19;
+
+$L__BB4_10:
+	add.s32 	%r183, %r192, 3;
+	setp.ge.s32 	%p8, %r183, %r56;
+	@%p8 bra 	$L__BB4_12;
+
+	add.s64 	%rd59, %rd79, %rd25;
+	ld.global.nc.u32 	%r123, [%rd59+-4];
+	ld.global.nc.u32 	%r119, [%rd59];
+	mov.u32 	%r120, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r117, %r26, %r119, %r120;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r121, %r25, %r123, %r117;
+	// end inline asm
+	cvt.rn.f32.s32 	%f20, %r121;
+	add.s64 	%rd60, %rd79, %rd24;
+	ld.global.nc.f32 	%f21, [%rd60];
+	mul.f32 	%f22, %f4, %f21;
+	mov.b32 	%f23, %r205;
+	fma.rn.f32 	%f24, %f22, %f20, %f23;
+	mov.b32 	%r205, %f24;
+
+$L__BB4_12:
+	add.s32 	%r184, %r192, 4;
+	setp.ge.s32 	%p9, %r184, %r56;
+	@%p9 bra 	$L__BB4_14;
+
+	add.s64 	%rd61, %rd79, %rd26;
+	ld.global.nc.u32 	%r131, [%rd61];
+	ld.global.nc.u32 	%r127, [%rd61+4];
+	mov.u32 	%r128, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r125, %r26, %r127, %r128;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r129, %r25, %r131, %r125;
+	// end inline asm
+	cvt.rn.f32.s32 	%f25, %r129;
+	add.s64 	%rd62, %rd79, %rd23;
+	ld.global.nc.f32 	%f26, [%rd62];
+	mul.f32 	%f27, %f4, %f26;
+	mov.b32 	%f28, %r206;
+	fma.rn.f32 	%f29, %f27, %f25, %f28;
+	mov.b32 	%r206, %f29;
+
+$L__BB4_14:
+	add.s32 	%r185, %r192, 5;
+	setp.ge.s32 	%p10, %r185, %r56;
+	@%p10 bra 	$L__BB4_16;
+
+	add.s64 	%rd63, %rd79, %rd22;
+	ld.global.nc.u32 	%r139, [%rd63];
+	ld.global.nc.u32 	%r135, [%rd63+4];
+	mov.u32 	%r136, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r133, %r26, %r135, %r136;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r137, %r25, %r139, %r133;
+	// end inline asm
+	cvt.rn.f32.s32 	%f30, %r137;
+	add.s64 	%rd64, %rd79, %rd21;
+	ld.global.nc.f32 	%f31, [%rd64];
+	mul.f32 	%f32, %f4, %f31;
+	mov.b32 	%f33, %r207;
+	fma.rn.f32 	%f34, %f32, %f30, %f33;
+	mov.b32 	%r207, %f34;
+
+$L__BB4_16:
+	add.s32 	%r186, %r192, 6;
+	setp.ge.s32 	%p11, %r186, %r56;
+	@%p11 bra 	$L__BB4_18;
+
+	add.s64 	%rd65, %rd79, %rd20;
+	ld.global.nc.u32 	%r147, [%rd65];
+	ld.global.nc.u32 	%r143, [%rd65+4];
+	mov.u32 	%r144, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r141, %r26, %r143, %r144;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r145, %r25, %r147, %r141;
+	// end inline asm
+	cvt.rn.f32.s32 	%f35, %r145;
+	add.s64 	%rd66, %rd79, %rd17;
+	ld.global.nc.f32 	%f36, [%rd66];
+	mul.f32 	%f37, %f4, %f36;
+	mov.b32 	%f38, %r208;
+	fma.rn.f32 	%f39, %f37, %f35, %f38;
+	mov.b32 	%r208, %f39;
+
+$L__BB4_18:
+	add.s32 	%r187, %r192, 7;
+	setp.ge.s32 	%p12, %r187, %r56;
+	@%p12 bra 	$L__BB4_20;
+
+	add.s64 	%rd67, %rd79, %rd16;
+	ld.global.nc.u32 	%r155, [%rd67];
+	ld.global.nc.u32 	%r151, [%rd67+4];
+	mov.u32 	%r152, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r149, %r26, %r151, %r152;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r153, %r25, %r155, %r149;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r153;
+	add.s64 	%rd68, %rd79, %rd15;
+	ld.global.nc.f32 	%f41, [%rd68];
+	mul.f32 	%f42, %f4, %f41;
+	mov.b32 	%f43, %r209;
+	fma.rn.f32 	%f44, %f42, %f40, %f43;
+	mov.b32 	%r209, %f44;
+
+$L__BB4_20:
+	add.s64 	%rd79, %rd79, 48;
+	add.s64 	%rd78, %rd78, 34;
+	add.s64 	%rd77, %rd77, 34;
+	add.s32 	%r201, %r201, 1;
+	cvt.u32.u64 	%r157, %rd1;
+	setp.lt.s32 	%p13, %r201, %r157;
+	@%p13 bra 	$L__BB4_4;
+
+$L__BB4_21:
+	ld.param.u32 	%r188, [wk_matmul_q8_0_dp4a_param_7];
+	setp.eq.s32 	%p14, %r5, 0;
+	selp.b32 	%r158, %r206, %r202, %p14;
+	selp.b32 	%r159, %r202, %r206, %p14;
+	mov.b32 	%f45, %r159;
+	mov.u32 	%r160, 31;
+	mov.u32 	%r161, 2;
+	mov.u32 	%r162, -1;
+	shfl.sync.bfly.b32 	%r163|%p15, %r158, %r161, %r160, %r162;
+	mov.b32 	%f46, %r163;
+	add.f32 	%f47, %f45, %f46;
+	selp.b32 	%r164, %r207, %r203, %p14;
+	selp.b32 	%r165, %r203, %r207, %p14;
+	mov.b32 	%f48, %r165;
+	shfl.sync.bfly.b32 	%r166|%p16, %r164, %r161, %r160, %r162;
+	mov.b32 	%f49, %r166;
+	add.f32 	%f50, %f48, %f49;
+	selp.b32 	%r167, %r208, %r204, %p14;
+	selp.b32 	%r168, %r204, %r208, %p14;
+	mov.b32 	%f51, %r168;
+	shfl.sync.bfly.b32 	%r169|%p17, %r167, %r161, %r160, %r162;
+	mov.b32 	%f52, %r169;
+	add.f32 	%f53, %f51, %f52;
+	selp.b32 	%r170, %r209, %r205, %p14;
+	selp.b32 	%r171, %r205, %r209, %p14;
+	mov.b32 	%f54, %r171;
+	shfl.sync.bfly.b32 	%r172|%p18, %r170, %r161, %r160, %r162;
+	mov.b32 	%f55, %r172;
+	add.f32 	%f56, %f54, %f55;
+	setp.eq.s32 	%p19, %r6, 0;
+	selp.f32 	%f57, %f53, %f47, %p19;
+	selp.f32 	%f58, %f47, %f53, %p19;
+	mov.b32 	%r173, %f57;
+	mov.u32 	%r174, 1;
+	shfl.sync.bfly.b32 	%r175|%p20, %r173, %r174, %r160, %r162;
+	mov.b32 	%f59, %r175;
+	add.f32 	%f2, %f58, %f59;
+	selp.f32 	%f60, %f56, %f50, %p19;
+	selp.f32 	%f61, %f50, %f56, %p19;
+	mov.b32 	%r176, %f60;
+	shfl.sync.bfly.b32 	%r177|%p21, %r176, %r174, %r160, %r162;
+	mov.b32 	%f62, %r177;
+	add.f32 	%f3, %f61, %f62;
+	add.s32 	%r52, %r192, %r7;
+	setp.lt.s32 	%p22, %r52, %r56;
+	and.pred  	%p1, %p3, %p22;
+	cvt.s64.s32 	%rd69, %r52;
+	mul.lo.s64 	%rd70, %rd69, %rd3;
+	add.s64 	%rd71, %rd70, %rd4;
+	shl.b64 	%rd72, %rd71, 2;
+	add.s64 	%rd33, %rd2, %rd72;
+	add.s32 	%r178, %r52, 1;
+	cvt.s64.s32 	%rd73, %r178;
+	mul.lo.s64 	%rd74, %rd73, %rd3;
+	add.s64 	%rd75, %rd74, %rd4;
+	shl.b64 	%rd76, %rd75, 2;
+	add.s64 	%rd34, %rd2, %rd76;
+	setp.eq.s32 	%p24, %r188, 0;
+	@%p24 bra 	$L__BB4_26;
+
+	not.pred 	%p25, %p1;
+	@%p25 bra 	$L__BB4_24;
+
+	ld.global.f32 	%f63, [%rd33];
+	add.f32 	%f64, %f63, %f2;
+	st.global.f32 	[%rd33], %f64;
+
+$L__BB4_24:
+	setp.ge.s32 	%p26, %r2, %r54;
+	setp.ge.s32 	%p27, %r178, %r56;
+	or.pred  	%p28, %p26, %p27;
+	@%p28 bra 	$L__BB4_30;
+
+	ld.global.f32 	%f65, [%rd34];
+	add.f32 	%f66, %f65, %f3;
+	st.global.f32 	[%rd34], %f66;
+	bra.uni 	$L__BB4_30;
+
+$L__BB4_26:
+	not.pred 	%p29, %p1;
+	@%p29 bra 	$L__BB4_28;
+
+	st.global.f32 	[%rd33], %f2;
+
+$L__BB4_28:
+	setp.ge.s32 	%p30, %r2, %r54;
+	setp.ge.s32 	%p31, %r178, %r56;
+	or.pred  	%p32, %p30, %p31;
+	@%p32 bra 	$L__BB4_30;
+
+	st.global.f32 	[%rd34], %f3;
+
+$L__BB4_30:
+	mov.u32 	%r190, %nctaid.y;
+	shl.b32 	%r189, %r190, 3;
+	add.s32 	%r192, %r192, %r189;
+	setp.lt.s32 	%p33, %r192, %r56;
+	@%p33 bra 	$L__BB4_2;
+
+$L__BB4_31:
+	ret;
+
+}
+	// .globl	wk_rope_store_kv
+.visible .entry wk_rope_store_kv(
+	.param .u64 wk_rope_store_kv_param_0,
+	.param .u32 wk_rope_store_kv_param_1,
+	.param .u32 wk_rope_store_kv_param_2,
+	.param .u32 wk_rope_store_kv_param_3,
+	.param .u32 wk_rope_store_kv_param_4,
+	.param .u64 wk_rope_store_kv_param_5,
+	.param .u64 wk_rope_store_kv_param_6,
+	.param .u64 wk_rope_store_kv_param_7,
+	.param .u64 wk_rope_store_kv_param_8,
+	.param .u64 wk_rope_store_kv_param_9,
+	.param .u32 wk_rope_store_kv_param_10,
+	.param .u32 wk_rope_store_kv_param_11,
+	.param .u32 wk_rope_store_kv_param_12,
+	.param .u32 wk_rope_store_kv_param_13
+)
+{
+	.local .align 4 .b8 	__local_depot5[28];
+	.reg .b64 	%SP;
+	.reg .b64 	%SPL;
+	.reg .pred 	%p<46>;
+	.reg .b16 	%rs<4>;
+	.reg .f32 	%f<147>;
+	.reg .b32 	%r<246>;
+	.reg .f64 	%fd<9>;
+	.reg .b64 	%rd<137>;
+
+
+	mov.u64 	%SPL, __local_depot5;
+	ld.param.u64 	%rd27, [wk_rope_store_kv_param_0];
+	ld.param.u32 	%r82, [wk_rope_store_kv_param_1];
+	ld.param.u32 	%r78, [wk_rope_store_kv_param_2];
+	ld.param.u32 	%r79, [wk_rope_store_kv_param_3];
+	ld.param.u32 	%r80, [wk_rope_store_kv_param_4];
+	ld.param.u64 	%rd28, [wk_rope_store_kv_param_5];
+	ld.param.u64 	%rd29, [wk_rope_store_kv_param_6];
+	ld.param.u64 	%rd30, [wk_rope_store_kv_param_7];
+	ld.param.u64 	%rd31, [wk_rope_store_kv_param_8];
+	ld.param.u64 	%rd32, [wk_rope_store_kv_param_9];
+	ld.param.u32 	%r83, [wk_rope_store_kv_param_10];
+	ld.param.u32 	%r84, [wk_rope_store_kv_param_11];
+	ld.param.s32 	%rd33, [wk_rope_store_kv_param_12];
+	ld.param.u32 	%r81, [wk_rope_store_kv_param_13];
+	cvta.to.global.u64 	%rd1, %rd28;
+	cvta.to.global.u64 	%rd2, %rd32;
+	cvta.to.global.u64 	%rd3, %rd27;
+	add.u64 	%rd4, %SPL, 0;
+	mov.u32 	%r85, %ctaid.x;
+	cvta.to.global.u64 	%rd35, %rd29;
+	mul.wide.s32 	%rd36, %r85, 4;
+	add.s64 	%rd37, %rd35, %rd36;
+	mov.u32 	%r86, %ntid.x;
+	mov.u32 	%r87, %tid.y;
+	mov.u32 	%r88, %tid.x;
+	mad.lo.s32 	%r245, %r87, %r86, %r88;
+	mov.u32 	%r89, %ntid.y;
+	mul.lo.s32 	%r2, %r86, %r89;
+	mul.wide.s32 	%rd5, %r82, %r85;
+	cvta.to.global.u64 	%rd38, %rd30;
+	add.s64 	%rd39, %rd38, %rd36;
+	ld.global.nc.u32 	%r90, [%rd39];
+	cvt.s64.s32 	%rd40, %r90;
+	ld.global.nc.u32 	%r3, [%rd37];
+	div.s32 	%r91, %r3, %r83;
+	cvt.s64.s32 	%rd41, %r91;
+	add.s64 	%rd42, %rd41, %rd40;
+	cvta.to.global.u64 	%rd43, %rd31;
+	shl.b64 	%rd44, %rd42, 2;
+	add.s64 	%rd45, %rd43, %rd44;
+	ld.global.nc.u32 	%r92, [%rd45];
+	mul.wide.s32 	%rd46, %r92, %r84;
+	add.s64 	%rd47, %rd46, %rd33;
+	mul.lo.s32 	%r93, %r91, %r83;
+	sub.s32 	%r94, %r3, %r93;
+	mul.wide.s32 	%rd48, %r94, %r79;
+	add.s64 	%rd6, %rd47, %rd48;
+	add.s32 	%r4, %r79, %r78;
+	shr.u32 	%r95, %r4, 31;
+	add.s32 	%r96, %r4, %r95;
+	shr.s32 	%r5, %r96, 1;
+	setp.ge.s32 	%p1, %r245, %r5;
+	@%p1 bra 	$L__BB5_54;
+
+	cvt.rn.f32.s32 	%f1, %r3;
+	mov.u32 	%r231, %r245;
+
+$L__BB5_2:
+	shl.b32 	%r7, %r231, 1;
+	setp.lt.s32 	%p2, %r7, %r78;
+	cvt.s64.s32 	%rd49, %r7;
+	add.s64 	%rd50, %rd5, %rd49;
+	shl.b64 	%rd51, %rd50, 2;
+	add.s64 	%rd7, %rd3, %rd51;
+	add.s64 	%rd8, %rd4, 24;
+	@%p2 bra 	$L__BB5_28;
+	bra.uni 	$L__BB5_3;
+
+$L__BB5_28:
+	rem.s32 	%r163, %r7, %r80;
+	shr.u32 	%r164, %r163, 31;
+	add.s32 	%r165, %r163, %r164;
+	shr.s32 	%r166, %r165, 1;
+	mul.wide.s32 	%rd90, %r166, 4;
+	add.s64 	%rd91, %rd1, %rd90;
+	ld.global.nc.f32 	%f91, [%rd91];
+	mul.f32 	%f27, %f91, %f1;
+	mul.f32 	%f92, %f27, 0f3F22F983;
+	cvt.rni.s32.f32 	%r244, %f92;
+	cvt.rn.f32.s32 	%f93, %r244;
+	mov.f32 	%f94, 0fBFC90FDA;
+	fma.rn.f32 	%f95, %f93, %f94, %f27;
+	mov.f32 	%f96, 0fB3A22168;
+	fma.rn.f32 	%f97, %f93, %f96, %f95;
+	mov.f32 	%f98, 0fA7C234C5;
+	fma.rn.f32 	%f144, %f93, %f98, %f97;
+	abs.f32 	%f29, %f27;
+	setp.ltu.f32 	%p23, %f29, 0f47CE4780;
+	mov.u32 	%r241, %r244;
+	mov.f32 	%f141, %f144;
+	@%p23 bra 	$L__BB5_36;
+
+	setp.eq.f32 	%p24, %f29, 0f7F800000;
+	@%p24 bra 	$L__BB5_35;
+	bra.uni 	$L__BB5_30;
+
+$L__BB5_35:
+	mov.f32 	%f101, 0f00000000;
+	mul.rn.f32 	%f141, %f27, %f101;
+	mov.u32 	%r241, 0;
+	bra.uni 	$L__BB5_36;
+
+$L__BB5_3:
+	ld.global.f32 	%f2, [%rd7];
+	ld.global.f32 	%f3, [%rd7+4];
+	sub.s32 	%r8, %r7, %r78;
+	rem.s32 	%r97, %r8, %r80;
+	shr.u32 	%r98, %r97, 31;
+	add.s32 	%r99, %r97, %r98;
+	shr.s32 	%r100, %r99, 1;
+	mul.wide.s32 	%rd56, %r100, 4;
+	add.s64 	%rd57, %rd1, %rd56;
+	ld.global.nc.f32 	%f50, [%rd57];
+	mul.f32 	%f4, %f50, %f1;
+	mul.f32 	%f51, %f4, 0f3F22F983;
+	cvt.rni.s32.f32 	%r238, %f51;
+	cvt.rn.f32.s32 	%f52, %r238;
+	mov.f32 	%f53, 0fBFC90FDA;
+	fma.rn.f32 	%f54, %f52, %f53, %f4;
+	mov.f32 	%f55, 0fB3A22168;
+	fma.rn.f32 	%f56, %f52, %f55, %f54;
+	mov.f32 	%f57, 0fA7C234C5;
+	fma.rn.f32 	%f138, %f52, %f57, %f56;
+	abs.f32 	%f6, %f4;
+	setp.ltu.f32 	%p3, %f6, 0f47CE4780;
+	mov.u32 	%r235, %r238;
+	mov.f32 	%f135, %f138;
+	@%p3 bra 	$L__BB5_11;
+
+	setp.eq.f32 	%p4, %f6, 0f7F800000;
+	@%p4 bra 	$L__BB5_10;
+	bra.uni 	$L__BB5_5;
+
+$L__BB5_10:
+	mov.f32 	%f60, 0f00000000;
+	mul.rn.f32 	%f135, %f4, %f60;
+	mov.u32 	%r235, 0;
+	bra.uni 	$L__BB5_11;
+
+$L__BB5_30:
+	mov.b32 	%r44, %f27;
+	bfe.u32 	%r167, %r44, 23, 8;
+	add.s32 	%r45, %r167, -128;
+	shl.b32 	%r168, %r44, 8;
+	or.b32  	%r46, %r168, -2147483648;
+	shr.u32 	%r47, %r45, 5;
+	mov.u64 	%rd133, 0;
+	mov.u64 	%rd134, %rd133;
+
+$L__BB5_31:
+	.pragma "nounroll";
+	shl.b64 	%rd94, %rd133, 2;
+	mov.u64 	%rd95, __cudart_i2opi_f;
+	add.s64 	%rd96, %rd95, %rd94;
+	ld.global.nc.u32 	%r169, [%rd96];
+	mad.wide.u32 	%rd97, %r169, %r46, %rd134;
+	shr.u64 	%rd134, %rd97, 32;
+	add.s64 	%rd98, %rd4, %rd94;
+	st.local.u32 	[%rd98], %rd97;
+	cvt.u32.u64 	%r170, %rd133;
+	add.s32 	%r171, %r170, 1;
+	cvt.s64.s32 	%rd133, %r171;
+	setp.ne.s32 	%p25, %r171, 6;
+	@%p25 bra 	$L__BB5_31;
+
+	st.local.u32 	[%rd8], %rd134;
+	mov.u32 	%r172, 4;
+	sub.s32 	%r48, %r172, %r47;
+	mov.u32 	%r173, 6;
+	sub.s32 	%r174, %r173, %r47;
+	mul.wide.s32 	%rd99, %r174, 4;
+	add.s64 	%rd100, %rd4, %rd99;
+	ld.local.u32 	%r239, [%rd100];
+	ld.local.u32 	%r240, [%rd100+-4];
+	and.b32  	%r51, %r45, 31;
+	setp.eq.s32 	%p26, %r51, 0;
+	@%p26 bra 	$L__BB5_34;
+
+	mov.u32 	%r175, 32;
+	sub.s32 	%r176, %r175, %r51;
+	shr.u32 	%r177, %r240, %r176;
+	shl.b32 	%r178, %r239, %r51;
+	add.s32 	%r239, %r177, %r178;
+	mul.wide.s32 	%rd101, %r48, 4;
+	add.s64 	%rd102, %rd4, %rd101;
+	ld.local.u32 	%r179, [%rd102];
+	shr.u32 	%r180, %r179, %r176;
+	shl.b32 	%r181, %r240, %r51;
+	add.s32 	%r240, %r180, %r181;
+
+$L__BB5_34:
+	and.b32  	%r182, %r44, -2147483648;
+	shr.u32 	%r183, %r240, 30;
+	shl.b32 	%r184, %r239, 2;
+	or.b32  	%r185, %r183, %r184;
+	shr.u32 	%r186, %r185, 31;
+	shr.u32 	%r187, %r239, 30;
+	add.s32 	%r188, %r186, %r187;
+	neg.s32 	%r189, %r188;
+	setp.eq.s32 	%p27, %r182, 0;
+	selp.b32 	%r241, %r188, %r189, %p27;
+	setp.ne.s32 	%p28, %r186, 0;
+	xor.b32  	%r190, %r182, -2147483648;
+	selp.b32 	%r191, %r190, %r182, %p28;
+	selp.b32 	%r192, -1, 0, %p28;
+	xor.b32  	%r193, %r185, %r192;
+	shl.b32 	%r194, %r240, 2;
+	xor.b32  	%r195, %r194, %r192;
+	cvt.u64.u32 	%rd103, %r193;
+	cvt.u64.u32 	%rd104, %r195;
+	bfi.b64 	%rd105, %rd103, %rd104, 32, 32;
+	cvt.rn.f64.s64 	%fd5, %rd105;
+	mul.f64 	%fd6, %fd5, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f99, %fd6;
+	setp.eq.s32 	%p29, %r191, 0;
+	neg.f32 	%f100, %f99;
+	selp.f32 	%f141, %f99, %f100, %p29;
+
+$L__BB5_36:
+	add.s32 	%r58, %r241, 1;
+	and.b32  	%r59, %r58, 1;
+	setp.eq.s32 	%p30, %r59, 0;
+	selp.f32 	%f33, %f141, 0f3F800000, %p30;
+	mul.rn.f32 	%f34, %f141, %f141;
+	mov.f32 	%f142, 0fB94D4153;
+	@%p30 bra 	$L__BB5_38;
+
+	mov.f32 	%f103, 0fBAB607ED;
+	mov.f32 	%f104, 0f37CBAC00;
+	fma.rn.f32 	%f142, %f104, %f34, %f103;
+
+$L__BB5_38:
+	selp.f32 	%f105, 0f3C0885E4, 0f3D2AAABB, %p30;
+	fma.rn.f32 	%f106, %f142, %f34, %f105;
+	selp.f32 	%f107, 0fBE2AAAA8, 0fBEFFFFFF, %p30;
+	fma.rn.f32 	%f108, %f106, %f34, %f107;
+	mov.f32 	%f109, 0f00000000;
+	fma.rn.f32 	%f110, %f34, %f33, %f109;
+	fma.rn.f32 	%f143, %f108, %f110, %f33;
+	and.b32  	%r197, %r58, 2;
+	setp.eq.s32 	%p32, %r197, 0;
+	@%p32 bra 	$L__BB5_40;
+
+	mov.f32 	%f112, 0fBF800000;
+	fma.rn.f32 	%f143, %f143, %f112, %f109;
+
+$L__BB5_40:
+	@%p23 bra 	$L__BB5_48;
+
+	setp.eq.f32 	%p34, %f29, 0f7F800000;
+	@%p34 bra 	$L__BB5_47;
+	bra.uni 	$L__BB5_42;
+
+$L__BB5_47:
+	mov.f32 	%f115, 0f00000000;
+	mul.rn.f32 	%f144, %f27, %f115;
+	mov.u32 	%r244, 0;
+	bra.uni 	$L__BB5_48;
+
+$L__BB5_5:
+	mov.b32 	%r10, %f4;
+	bfe.u32 	%r102, %r10, 23, 8;
+	add.s32 	%r11, %r102, -128;
+	shl.b32 	%r103, %r10, 8;
+	or.b32  	%r12, %r103, -2147483648;
+	shr.u32 	%r13, %r11, 5;
+	mov.u64 	%rd130, 0;
+	mov.u32 	%r232, 0;
+	mov.u64 	%rd129, __cudart_i2opi_f;
+	mov.u64 	%rd128, %rd4;
+
+$L__BB5_6:
+	.pragma "nounroll";
+	ld.global.nc.u32 	%r104, [%rd129];
+	mad.wide.u32 	%rd60, %r104, %r12, %rd130;
+	shr.u64 	%rd130, %rd60, 32;
+	st.local.u32 	[%rd128], %rd60;
+	add.s64 	%rd129, %rd129, 4;
+	add.s64 	%rd128, %rd128, 4;
+	add.s32 	%r232, %r232, 1;
+	setp.ne.s32 	%p5, %r232, 6;
+	@%p5 bra 	$L__BB5_6;
+
+	st.local.u32 	[%rd8], %rd130;
+	mov.u32 	%r105, 4;
+	sub.s32 	%r16, %r105, %r13;
+	mov.u32 	%r106, 6;
+	sub.s32 	%r107, %r106, %r13;
+	mul.wide.s32 	%rd61, %r107, 4;
+	add.s64 	%rd62, %rd4, %rd61;
+	ld.local.u32 	%r233, [%rd62];
+	ld.local.u32 	%r234, [%rd62+-4];
+	and.b32  	%r19, %r11, 31;
+	setp.eq.s32 	%p6, %r19, 0;
+	@%p6 bra 	$L__BB5_9;
+
+	mov.u32 	%r108, 32;
+	sub.s32 	%r109, %r108, %r19;
+	shr.u32 	%r110, %r234, %r109;
+	shl.b32 	%r111, %r233, %r19;
+	add.s32 	%r233, %r110, %r111;
+	mul.wide.s32 	%rd63, %r16, 4;
+	add.s64 	%rd64, %rd4, %rd63;
+	ld.local.u32 	%r112, [%rd64];
+	shr.u32 	%r113, %r112, %r109;
+	shl.b32 	%r114, %r234, %r19;
+	add.s32 	%r234, %r113, %r114;
+
+$L__BB5_9:
+	and.b32  	%r115, %r10, -2147483648;
+	shr.u32 	%r116, %r234, 30;
+	shl.b32 	%r117, %r233, 2;
+	or.b32  	%r118, %r116, %r117;
+	shr.u32 	%r119, %r118, 31;
+	shr.u32 	%r120, %r233, 30;
+	add.s32 	%r121, %r119, %r120;
+	neg.s32 	%r122, %r121;
+	setp.eq.s32 	%p7, %r115, 0;
+	selp.b32 	%r235, %r121, %r122, %p7;
+	setp.ne.s32 	%p8, %r119, 0;
+	xor.b32  	%r123, %r115, -2147483648;
+	selp.b32 	%r124, %r123, %r115, %p8;
+	selp.b32 	%r125, -1, 0, %p8;
+	xor.b32  	%r126, %r118, %r125;
+	shl.b32 	%r127, %r234, 2;
+	xor.b32  	%r128, %r127, %r125;
+	cvt.u64.u32 	%rd65, %r126;
+	cvt.u64.u32 	%rd66, %r128;
+	bfi.b64 	%rd67, %rd65, %rd66, 32, 32;
+	cvt.rn.f64.s64 	%fd1, %rd67;
+	mul.f64 	%fd2, %fd1, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f58, %fd2;
+	setp.eq.s32 	%p9, %r124, 0;
+	neg.f32 	%f59, %f58;
+	selp.f32 	%f135, %f58, %f59, %p9;
+
+$L__BB5_11:
+	add.s32 	%r26, %r235, 1;
+	and.b32  	%r27, %r26, 1;
+	setp.eq.s32 	%p10, %r27, 0;
+	selp.f32 	%f10, %f135, 0f3F800000, %p10;
+	mul.rn.f32 	%f11, %f135, %f135;
+	mov.f32 	%f136, 0fB94D4153;
+	@%p10 bra 	$L__BB5_13;
+
+	mov.f32 	%f62, 0fBAB607ED;
+	mov.f32 	%f63, 0f37CBAC00;
+	fma.rn.f32 	%f136, %f63, %f11, %f62;
+
+$L__BB5_13:
+	selp.f32 	%f64, 0f3C0885E4, 0f3D2AAABB, %p10;
+	fma.rn.f32 	%f65, %f136, %f11, %f64;
+	selp.f32 	%f66, 0fBE2AAAA8, 0fBEFFFFFF, %p10;
+	fma.rn.f32 	%f67, %f65, %f11, %f66;
+	mov.f32 	%f68, 0f00000000;
+	fma.rn.f32 	%f69, %f11, %f10, %f68;
+	fma.rn.f32 	%f137, %f67, %f69, %f10;
+	and.b32  	%r130, %r26, 2;
+	setp.eq.s32 	%p12, %r130, 0;
+	@%p12 bra 	$L__BB5_15;
+
+	mov.f32 	%f71, 0fBF800000;
+	fma.rn.f32 	%f137, %f137, %f71, %f68;
+
+$L__BB5_15:
+	@%p3 bra 	$L__BB5_23;
+
+	setp.eq.f32 	%p14, %f6, 0f7F800000;
+	@%p14 bra 	$L__BB5_22;
+	bra.uni 	$L__BB5_17;
+
+$L__BB5_22:
+	mov.f32 	%f74, 0f00000000;
+	mul.rn.f32 	%f138, %f4, %f74;
+	mov.u32 	%r238, 0;
+	bra.uni 	$L__BB5_23;
+
+$L__BB5_42:
+	mov.b32 	%r60, %f27;
+	bfe.u32 	%r198, %r60, 23, 8;
+	add.s32 	%r61, %r198, -128;
+	shl.b32 	%r199, %r60, 8;
+	or.b32  	%r62, %r199, -2147483648;
+	shr.u32 	%r63, %r61, 5;
+	mov.u64 	%rd135, 0;
+	mov.u64 	%rd136, %rd135;
+
+$L__BB5_43:
+	.pragma "nounroll";
+	shl.b64 	%rd108, %rd135, 2;
+	mov.u64 	%rd109, __cudart_i2opi_f;
+	add.s64 	%rd110, %rd109, %rd108;
+	ld.global.nc.u32 	%r200, [%rd110];
+	mad.wide.u32 	%rd111, %r200, %r62, %rd136;
+	shr.u64 	%rd136, %rd111, 32;
+	add.s64 	%rd112, %rd4, %rd108;
+	st.local.u32 	[%rd112], %rd111;
+	cvt.u32.u64 	%r201, %rd135;
+	add.s32 	%r202, %r201, 1;
+	cvt.s64.s32 	%rd135, %r202;
+	setp.ne.s32 	%p35, %r202, 6;
+	@%p35 bra 	$L__BB5_43;
+
+	st.local.u32 	[%rd8], %rd136;
+	mov.u32 	%r203, 4;
+	sub.s32 	%r64, %r203, %r63;
+	mov.u32 	%r204, 6;
+	sub.s32 	%r205, %r204, %r63;
+	mul.wide.s32 	%rd113, %r205, 4;
+	add.s64 	%rd114, %rd4, %rd113;
+	ld.local.u32 	%r242, [%rd114];
+	ld.local.u32 	%r243, [%rd114+-4];
+	and.b32  	%r67, %r61, 31;
+	setp.eq.s32 	%p36, %r67, 0;
+	@%p36 bra 	$L__BB5_46;
+
+	mov.u32 	%r206, 32;
+	sub.s32 	%r207, %r206, %r67;
+	shr.u32 	%r208, %r243, %r207;
+	shl.b32 	%r209, %r242, %r67;
+	add.s32 	%r242, %r208, %r209;
+	mul.wide.s32 	%rd115, %r64, 4;
+	add.s64 	%rd116, %rd4, %rd115;
+	ld.local.u32 	%r210, [%rd116];
+	shr.u32 	%r211, %r210, %r207;
+	shl.b32 	%r212, %r243, %r67;
+	add.s32 	%r243, %r211, %r212;
+
+$L__BB5_46:
+	and.b32  	%r213, %r60, -2147483648;
+	shr.u32 	%r214, %r243, 30;
+	shl.b32 	%r215, %r242, 2;
+	or.b32  	%r216, %r214, %r215;
+	shr.u32 	%r217, %r216, 31;
+	shr.u32 	%r218, %r242, 30;
+	add.s32 	%r219, %r217, %r218;
+	neg.s32 	%r220, %r219;
+	setp.eq.s32 	%p37, %r213, 0;
+	selp.b32 	%r244, %r219, %r220, %p37;
+	setp.ne.s32 	%p38, %r217, 0;
+	xor.b32  	%r221, %r213, -2147483648;
+	selp.b32 	%r222, %r221, %r213, %p38;
+	selp.b32 	%r223, -1, 0, %p38;
+	xor.b32  	%r224, %r216, %r223;
+	shl.b32 	%r225, %r243, 2;
+	xor.b32  	%r226, %r225, %r223;
+	cvt.u64.u32 	%rd117, %r224;
+	cvt.u64.u32 	%rd118, %r226;
+	bfi.b64 	%rd119, %rd117, %rd118, 32, 32;
+	cvt.rn.f64.s64 	%fd7, %rd119;
+	mul.f64 	%fd8, %fd7, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f113, %fd8;
+	setp.eq.s32 	%p39, %r222, 0;
+	neg.f32 	%f114, %f113;
+	selp.f32 	%f144, %f113, %f114, %p39;
+
+$L__BB5_48:
+	and.b32  	%r74, %r244, 1;
+	setp.eq.s32 	%p40, %r74, 0;
+	selp.f32 	%f43, %f144, 0f3F800000, %p40;
+	mul.rn.f32 	%f44, %f144, %f144;
+	mov.f32 	%f145, 0fB94D4153;
+	@%p40 bra 	$L__BB5_50;
+
+	mov.f32 	%f117, 0fBAB607ED;
+	mov.f32 	%f118, 0f37CBAC00;
+	fma.rn.f32 	%f145, %f118, %f44, %f117;
+
+$L__BB5_50:
+	selp.f32 	%f119, 0f3C0885E4, 0f3D2AAABB, %p40;
+	fma.rn.f32 	%f120, %f145, %f44, %f119;
+	selp.f32 	%f121, 0fBE2AAAA8, 0fBEFFFFFF, %p40;
+	fma.rn.f32 	%f122, %f120, %f44, %f121;
+	mov.f32 	%f123, 0f00000000;
+	fma.rn.f32 	%f124, %f44, %f43, %f123;
+	fma.rn.f32 	%f146, %f122, %f124, %f43;
+	and.b32  	%r228, %r244, 2;
+	setp.eq.s32 	%p42, %r228, 0;
+	@%p42 bra 	$L__BB5_52;
+
+	mov.f32 	%f126, 0fBF800000;
+	fma.rn.f32 	%f146, %f146, %f126, %f123;
+
+$L__BB5_52:
+	ld.global.f32 	%f127, [%rd7];
+	mul.f32 	%f128, %f143, %f127;
+	ld.global.f32 	%f129, [%rd7+4];
+	mul.f32 	%f130, %f146, %f129;
+	sub.f32 	%f131, %f128, %f130;
+	st.global.f32 	[%rd7], %f131;
+	mul.f32 	%f132, %f143, %f129;
+	fma.rn.f32 	%f133, %f146, %f127, %f132;
+	st.global.f32 	[%rd7+4], %f133;
+	bra.uni 	$L__BB5_53;
+
+$L__BB5_17:
+	mov.b32 	%r28, %f4;
+	bfe.u32 	%r131, %r28, 23, 8;
+	add.s32 	%r29, %r131, -128;
+	shl.b32 	%r132, %r28, 8;
+	or.b32  	%r30, %r132, -2147483648;
+	shr.u32 	%r31, %r29, 5;
+	mov.u64 	%rd131, 0;
+	mov.u64 	%rd132, %rd131;
+
+$L__BB5_18:
+	.pragma "nounroll";
+	shl.b64 	%rd70, %rd131, 2;
+	mov.u64 	%rd71, __cudart_i2opi_f;
+	add.s64 	%rd72, %rd71, %rd70;
+	ld.global.nc.u32 	%r133, [%rd72];
+	mad.wide.u32 	%rd73, %r133, %r30, %rd132;
+	shr.u64 	%rd132, %rd73, 32;
+	add.s64 	%rd74, %rd4, %rd70;
+	st.local.u32 	[%rd74], %rd73;
+	cvt.u32.u64 	%r134, %rd131;
+	add.s32 	%r135, %r134, 1;
+	cvt.s64.s32 	%rd131, %r135;
+	setp.ne.s32 	%p15, %r135, 6;
+	@%p15 bra 	$L__BB5_18;
+
+	st.local.u32 	[%rd8], %rd132;
+	mov.u32 	%r136, 4;
+	sub.s32 	%r32, %r136, %r31;
+	mov.u32 	%r137, 6;
+	sub.s32 	%r138, %r137, %r31;
+	mul.wide.s32 	%rd75, %r138, 4;
+	add.s64 	%rd76, %rd4, %rd75;
+	ld.local.u32 	%r236, [%rd76];
+	ld.local.u32 	%r237, [%rd76+-4];
+	and.b32  	%r35, %r29, 31;
+	setp.eq.s32 	%p16, %r35, 0;
+	@%p16 bra 	$L__BB5_21;
+
+	mov.u32 	%r139, 32;
+	sub.s32 	%r140, %r139, %r35;
+	shr.u32 	%r141, %r237, %r140;
+	shl.b32 	%r142, %r236, %r35;
+	add.s32 	%r236, %r141, %r142;
+	mul.wide.s32 	%rd77, %r32, 4;
+	add.s64 	%rd78, %rd4, %rd77;
+	ld.local.u32 	%r143, [%rd78];
+	shr.u32 	%r144, %r143, %r140;
+	shl.b32 	%r145, %r237, %r35;
+	add.s32 	%r237, %r144, %r145;
+
+$L__BB5_21:
+	and.b32  	%r146, %r28, -2147483648;
+	shr.u32 	%r147, %r237, 30;
+	shl.b32 	%r148, %r236, 2;
+	or.b32  	%r149, %r147, %r148;
+	shr.u32 	%r150, %r149, 31;
+	shr.u32 	%r151, %r236, 30;
+	add.s32 	%r152, %r150, %r151;
+	neg.s32 	%r153, %r152;
+	setp.eq.s32 	%p17, %r146, 0;
+	selp.b32 	%r238, %r152, %r153, %p17;
+	setp.ne.s32 	%p18, %r150, 0;
+	xor.b32  	%r154, %r146, -2147483648;
+	selp.b32 	%r155, %r154, %r146, %p18;
+	selp.b32 	%r156, -1, 0, %p18;
+	xor.b32  	%r157, %r149, %r156;
+	shl.b32 	%r158, %r237, 2;
+	xor.b32  	%r159, %r158, %r156;
+	cvt.u64.u32 	%rd79, %r157;
+	cvt.u64.u32 	%rd80, %r159;
+	bfi.b64 	%rd81, %rd79, %rd80, 32, 32;
+	cvt.rn.f64.s64 	%fd3, %rd81;
+	mul.f64 	%fd4, %fd3, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f72, %fd4;
+	setp.eq.s32 	%p19, %r155, 0;
+	neg.f32 	%f73, %f72;
+	selp.f32 	%f138, %f72, %f73, %p19;
+
+$L__BB5_23:
+	and.b32  	%r42, %r238, 1;
+	setp.eq.s32 	%p20, %r42, 0;
+	selp.f32 	%f20, %f138, 0f3F800000, %p20;
+	mul.rn.f32 	%f21, %f138, %f138;
+	mov.f32 	%f139, 0fB94D4153;
+	@%p20 bra 	$L__BB5_25;
+
+	mov.f32 	%f76, 0fBAB607ED;
+	mov.f32 	%f77, 0f37CBAC00;
+	fma.rn.f32 	%f139, %f77, %f21, %f76;
+
+$L__BB5_25:
+	selp.f32 	%f78, 0f3C0885E4, 0f3D2AAABB, %p20;
+	fma.rn.f32 	%f79, %f139, %f21, %f78;
+	selp.f32 	%f80, 0fBE2AAAA8, 0fBEFFFFFF, %p20;
+	fma.rn.f32 	%f81, %f79, %f21, %f80;
+	mov.f32 	%f82, 0f00000000;
+	fma.rn.f32 	%f83, %f21, %f20, %f82;
+	fma.rn.f32 	%f140, %f81, %f83, %f20;
+	and.b32  	%r161, %r238, 2;
+	setp.eq.s32 	%p22, %r161, 0;
+	@%p22 bra 	$L__BB5_27;
+
+	mov.f32 	%f85, 0fBF800000;
+	fma.rn.f32 	%f140, %f140, %f85, %f82;
+
+$L__BB5_27:
+	mul.f32 	%f88, %f3, %f140;
+	mul.f32 	%f89, %f2, %f137;
+	sub.f32 	%f86, %f89, %f88;
+	mul.f32 	%f90, %f2, %f140;
+	fma.rn.f32 	%f87, %f3, %f137, %f90;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f86;
+	// end inline asm
+	cvt.s64.s32 	%rd82, %r8;
+	add.s64 	%rd83, %rd6, %rd82;
+	shl.b64 	%rd84, %rd83, 1;
+	add.s64 	%rd85, %rd2, %rd84;
+	st.global.u16 	[%rd85], %rs1;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs2, %f87;
+	// end inline asm
+	add.s32 	%r162, %r8, 1;
+	cvt.s64.s32 	%rd86, %r162;
+	add.s64 	%rd87, %rd6, %rd86;
+	shl.b64 	%rd88, %rd87, 1;
+	add.s64 	%rd89, %rd2, %rd88;
+	st.global.u16 	[%rd89], %rs2;
+
+$L__BB5_53:
+	add.s32 	%r231, %r231, %r2;
+	setp.lt.s32 	%p43, %r231, %r5;
+	@%p43 bra 	$L__BB5_2;
+
+$L__BB5_54:
+	setp.ge.s32 	%p44, %r245, %r79;
+	@%p44 bra 	$L__BB5_56;
+
+$L__BB5_55:
+	add.s32 	%r229, %r245, %r4;
+	cvt.s64.s32 	%rd120, %r229;
+	add.s64 	%rd121, %rd5, %rd120;
+	shl.b64 	%rd122, %rd121, 2;
+	add.s64 	%rd123, %rd3, %rd122;
+	ld.global.f32 	%f134, [%rd123];
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f134;
+	// end inline asm
+	add.s32 	%r230, %r245, %r81;
+	cvt.s64.s32 	%rd124, %r230;
+	add.s64 	%rd125, %rd6, %rd124;
+	shl.b64 	%rd126, %rd125, 1;
+	add.s64 	%rd127, %rd2, %rd126;
+	st.global.u16 	[%rd127], %rs3;
+	add.s32 	%r245, %r245, %r2;
+	setp.lt.s32 	%p45, %r245, %r79;
+	@%p45 bra 	$L__BB5_55;
+
+$L__BB5_56:
+	ret;
+
+}
+	// .globl	wk_attention
+.visible .entry wk_attention(
+	.param .u64 wk_attention_param_0,
+	.param .u32 wk_attention_param_1,
+	.param .u32 wk_attention_param_2,
+	.param .u32 wk_attention_param_3,
+	.param .u64 wk_attention_param_4,
+	.param .u64 wk_attention_param_5,
+	.param .u64 wk_attention_param_6,
+	.param .u64 wk_attention_param_7,
+	.param .u32 wk_attention_param_8,
+	.param .u32 wk_attention_param_9,
+	.param .u32 wk_attention_param_10,
+	.param .u32 wk_attention_param_11,
+	.param .u32 wk_attention_param_12,
+	.param .f32 wk_attention_param_13,
+	.param .u64 wk_attention_param_14,
+	.param .u32 wk_attention_param_15,
+	.param .u64 wk_attention_param_16,
+	.param .u32 wk_attention_param_17
+)
+{
+	.reg .pred 	%p<208>;
+	.reg .b16 	%rs<52>;
+	.reg .f32 	%f<795>;
+	.reg .b32 	%r<362>;
+	.reg .b64 	%rd<230>;
+
+
+	ld.param.u64 	%rd48, [wk_attention_param_0];
+	ld.param.u32 	%r77, [wk_attention_param_1];
+	ld.param.u32 	%r78, [wk_attention_param_2];
+	ld.param.u32 	%r79, [wk_attention_param_3];
+	ld.param.u64 	%rd49, [wk_attention_param_4];
+	ld.param.u64 	%rd50, [wk_attention_param_5];
+	ld.param.u64 	%rd51, [wk_attention_param_6];
+	ld.param.u64 	%rd52, [wk_attention_param_7];
+	ld.param.u32 	%r80, [wk_attention_param_8];
+	ld.param.u32 	%r81, [wk_attention_param_9];
+	ld.param.u32 	%r82, [wk_attention_param_10];
+	ld.param.u32 	%r83, [wk_attention_param_11];
+	ld.param.u32 	%r84, [wk_attention_param_12];
+	ld.param.f32 	%f193, [wk_attention_param_13];
+	ld.param.u64 	%rd53, [wk_attention_param_16];
+	cvta.to.global.u64 	%rd1, %rd48;
+	cvta.to.global.u64 	%rd2, %rd52;
+	cvta.to.global.u64 	%rd3, %rd51;
+	cvta.to.global.u64 	%rd4, %rd53;
+	mov.u32 	%r87, %ctaid.y;
+	cvt.s64.s32 	%rd5, %r87;
+	cvta.to.global.u64 	%rd54, %rd49;
+	mul.wide.s32 	%rd55, %r87, 4;
+	add.s64 	%rd56, %rd54, %rd55;
+	ld.global.nc.u32 	%r1, [%rd56];
+	cvta.to.global.u64 	%rd57, %rd50;
+	add.s64 	%rd58, %rd57, %rd55;
+	ld.global.nc.u32 	%r88, [%rd58];
+	cvt.s64.s32 	%rd6, %r88;
+	mov.u32 	%r2, %ctaid.x;
+	mov.u32 	%r3, %ntid.y;
+	shl.b32 	%r89, %r3, 5;
+	cvt.s64.s32 	%rd7, %r89;
+	cvt.s64.s32 	%rd8, %r78;
+	add.s64 	%rd9, %rd8, %rd7;
+	shl.b32 	%r90, %r3, 1;
+	cvt.s64.s32 	%rd59, %r90;
+	add.s64 	%rd10, %rd9, %rd59;
+	mov.u32 	%r4, %tid.y;
+	shl.b32 	%r5, %r4, 5;
+	mov.u32 	%r6, %tid.x;
+	add.s32 	%r7, %r5, %r6;
+	setp.ge.s32 	%p17, %r7, %r78;
+	@%p17 bra 	$L__BB6_7;
+
+	cvt.u32.u64 	%r91, %rd7;
+	cvt.s64.s32 	%rd60, %r77;
+	mul.lo.s64 	%rd61, %rd60, %rd5;
+	mul.lo.s32 	%r92, %r2, %r78;
+	cvt.s64.s32 	%rd62, %r92;
+	add.s64 	%rd11, %rd61, %rd62;
+	not.b32 	%r93, %r6;
+	add.s32 	%r94, %r93, %r78;
+	sub.s32 	%r95, %r94, %r5;
+	div.u32 	%r8, %r95, %r91;
+	add.s32 	%r96, %r8, 1;
+	and.b32  	%r338, %r96, 3;
+	setp.eq.s32 	%p18, %r338, 0;
+	mov.u32 	%r339, %r7;
+	@%p18 bra 	$L__BB6_4;
+
+	mov.u64 	%rd68, shared;
+	mov.u32 	%r339, %r7;
+
+$L__BB6_3:
+	.pragma "nounroll";
+	cvt.s64.s32 	%rd63, %r339;
+	add.s64 	%rd64, %rd11, %rd63;
+	shl.b64 	%rd65, %rd64, 2;
+	add.s64 	%rd66, %rd1, %rd65;
+	ld.global.nc.f32 	%f194, [%rd66];
+	mul.wide.s32 	%rd67, %r339, 4;
+	add.s64 	%rd69, %rd68, %rd67;
+	st.shared.f32 	[%rd69], %f194;
+	add.s32 	%r339, %r339, %r91;
+	add.s32 	%r338, %r338, -1;
+	setp.ne.s32 	%p19, %r338, 0;
+	@%p19 bra 	$L__BB6_3;
+
+$L__BB6_4:
+	setp.lt.u32 	%p20, %r8, 3;
+	@%p20 bra 	$L__BB6_7;
+
+	shl.b64 	%rd12, %rd7, 2;
+	mov.u64 	%rd75, shared;
+
+$L__BB6_6:
+	cvt.s64.s32 	%rd70, %r339;
+	add.s64 	%rd71, %rd11, %rd70;
+	shl.b64 	%rd72, %rd71, 2;
+	add.s64 	%rd73, %rd1, %rd72;
+	ld.global.nc.f32 	%f195, [%rd73];
+	mul.wide.s32 	%rd74, %r339, 4;
+	add.s64 	%rd76, %rd75, %rd74;
+	st.shared.f32 	[%rd76], %f195;
+	add.s32 	%r99, %r339, %r91;
+	add.s64 	%rd77, %rd73, %rd12;
+	ld.global.nc.f32 	%f196, [%rd77];
+	add.s64 	%rd78, %rd76, %rd12;
+	st.shared.f32 	[%rd78], %f196;
+	add.s32 	%r100, %r99, %r91;
+	add.s64 	%rd79, %rd77, %rd12;
+	ld.global.nc.f32 	%f197, [%rd79];
+	add.s64 	%rd80, %rd78, %rd12;
+	st.shared.f32 	[%rd80], %f197;
+	add.s32 	%r101, %r100, %r91;
+	add.s64 	%rd81, %rd79, %rd12;
+	ld.global.nc.f32 	%f198, [%rd81];
+	add.s64 	%rd82, %rd80, %rd12;
+	st.shared.f32 	[%rd82], %f198;
+	add.s32 	%r339, %r101, %r91;
+	setp.lt.s32 	%p21, %r339, %r78;
+	@%p21 bra 	$L__BB6_6;
+
+$L__BB6_7:
+	cvt.u32.u64 	%r102, %rd7;
+	bar.sync 	0;
+	add.s32 	%r103, %r1, %r102;
+	div.s32 	%r17, %r103, %r102;
+	setp.lt.s32 	%p22, %r17, 1;
+	mov.f32 	%f733, 0f00000000;
+	mov.f32 	%f766, 0fFF800000;
+	mov.f32 	%f732, %f733;
+	mov.f32 	%f731, %f733;
+	mov.f32 	%f730, %f733;
+	mov.f32 	%f729, %f733;
+	mov.f32 	%f728, %f733;
+	mov.f32 	%f727, %f733;
+	mov.f32 	%f726, %f733;
+	mov.f32 	%f725, %f733;
+	mov.f32 	%f724, %f733;
+	mov.f32 	%f723, %f733;
+	mov.f32 	%f722, %f733;
+	mov.f32 	%f721, %f733;
+	mov.f32 	%f720, %f733;
+	mov.f32 	%f719, %f733;
+	mov.f32 	%f718, %f733;
+	mov.f32 	%f767, %f733;
+	@%p22 bra 	$L__BB6_66;
+
+	cvt.s64.s32 	%rd13, %r81;
+	cvt.s64.s32 	%rd14, %r84;
+	and.b32  	%r18, %r78, 7;
+	cvt.s64.s32 	%rd83, %r7;
+	add.s64 	%rd84, %rd8, %rd83;
+	shl.b64 	%rd85, %rd84, 2;
+	mov.u64 	%rd86, shared;
+	add.s64 	%rd15, %rd86, %rd85;
+	cvt.s64.s32 	%rd87, %r83;
+	div.s32 	%r105, %r2, %r79;
+	mad.lo.s32 	%r106, %r105, %r78, %r82;
+	cvt.s64.s32 	%rd16, %r106;
+	add.s64 	%rd17, %rd16, %rd87;
+	add.s32 	%r19, %r78, -1;
+	shr.s32 	%r107, %r78, 31;
+	shr.u32 	%r108, %r107, 29;
+	add.s32 	%r109, %r78, %r108;
+	shr.s32 	%r110, %r109, 3;
+	bfe.u32 	%r20, %r109, 3, 1;
+	and.b32  	%r21, %r78, -8;
+	setp.lt.s32 	%p23, %r6, %r78;
+	setp.gt.s32 	%p24, %r78, 0;
+	mov.u32 	%r341, 0;
+	and.pred  	%p1, %p24, %p23;
+	add.s32 	%r111, %r6, 32;
+	setp.lt.s32 	%p25, %r111, %r78;
+	setp.gt.s32 	%p26, %r78, 32;
+	and.pred  	%p2, %p26, %p25;
+	cvt.s64.s32 	%rd18, %r111;
+	add.s32 	%r112, %r6, 64;
+	setp.lt.s32 	%p27, %r112, %r78;
+	setp.gt.s32 	%p28, %r78, 64;
+	and.pred  	%p3, %p28, %p27;
+	add.s32 	%r113, %r6, 96;
+	setp.lt.s32 	%p29, %r113, %r78;
+	setp.gt.s32 	%p30, %r78, 96;
+	and.pred  	%p4, %p30, %p29;
+	add.s32 	%r114, %r6, 128;
+	setp.lt.s32 	%p31, %r114, %r78;
+	setp.gt.s32 	%p32, %r78, 128;
+	and.pred  	%p5, %p32, %p31;
+	add.s32 	%r115, %r6, 160;
+	setp.lt.s32 	%p33, %r115, %r78;
+	setp.gt.s32 	%p34, %r78, 160;
+	and.pred  	%p6, %p34, %p33;
+	add.s32 	%r116, %r6, 192;
+	setp.lt.s32 	%p35, %r116, %r78;
+	setp.gt.s32 	%p36, %r78, 192;
+	and.pred  	%p7, %p36, %p35;
+	add.s32 	%r117, %r6, 224;
+	setp.lt.s32 	%p37, %r117, %r78;
+	setp.gt.s32 	%p38, %r78, 224;
+	and.pred  	%p8, %p38, %p37;
+	add.s32 	%r118, %r6, 256;
+	setp.lt.s32 	%p39, %r118, %r78;
+	setp.gt.s32 	%p40, %r78, 256;
+	and.pred  	%p9, %p40, %p39;
+	add.s32 	%r119, %r6, 288;
+	setp.lt.s32 	%p41, %r119, %r78;
+	setp.gt.s32 	%p42, %r78, 288;
+	and.pred  	%p10, %p42, %p41;
+	add.s32 	%r120, %r6, 320;
+	setp.lt.s32 	%p43, %r120, %r78;
+	setp.gt.s32 	%p44, %r78, 320;
+	and.pred  	%p11, %p44, %p43;
+	add.s32 	%r121, %r6, 352;
+	setp.lt.s32 	%p45, %r121, %r78;
+	setp.gt.s32 	%p46, %r78, 352;
+	and.pred  	%p12, %p46, %p45;
+	add.s32 	%r122, %r6, 384;
+	setp.lt.s32 	%p47, %r122, %r78;
+	setp.gt.s32 	%p48, %r78, 384;
+	and.pred  	%p13, %p48, %p47;
+	add.s32 	%r123, %r6, 416;
+	setp.lt.s32 	%p49, %r123, %r78;
+	setp.gt.s32 	%p50, %r78, 416;
+	and.pred  	%p14, %p50, %p49;
+	add.s32 	%r124, %r6, 448;
+	setp.lt.s32 	%p51, %r124, %r78;
+	setp.gt.s32 	%p52, %r78, 448;
+	and.pred  	%p15, %p52, %p51;
+	add.s32 	%r125, %r6, 480;
+	setp.lt.s32 	%p53, %r125, %r78;
+	setp.gt.s32 	%p54, %r78, 480;
+	and.pred  	%p16, %p54, %p53;
+	sub.s32 	%r22, %r110, %r20;
+	and.b32  	%r23, %r78, 3;
+	sub.s32 	%r24, %r78, %r23;
+	cvt.s64.s32 	%rd88, %r5;
+	add.s64 	%rd89, %rd8, %rd88;
+	shl.b64 	%rd90, %rd89, 2;
+	add.s64 	%rd19, %rd86, %rd90;
+	cvt.s64.s32 	%rd20, %r6;
+	add.s64 	%rd91, %rd17, %rd20;
+	shl.b64 	%rd92, %rd91, 1;
+	add.s64 	%rd93, %rd2, %rd92;
+	add.s64 	%rd21, %rd93, 128;
+	add.s32 	%r25, %r1, 1;
+	mov.f32 	%f234, 0fFF800000;
+	mov.f32 	%f733, 0f00000000;
+	not.pred 	%p86, %p1;
+	not.pred 	%p87, %p2;
+	not.pred 	%p88, %p3;
+	not.pred 	%p89, %p4;
+	not.pred 	%p90, %p5;
+	not.pred 	%p91, %p6;
+	not.pred 	%p92, %p7;
+	not.pred 	%p93, %p8;
+	not.pred 	%p94, %p9;
+	not.pred 	%p95, %p10;
+	not.pred 	%p96, %p11;
+	not.pred 	%p97, %p12;
+	not.pred 	%p98, %p13;
+	not.pred 	%p99, %p14;
+	not.pred 	%p100, %p15;
+	not.pred 	%p101, %p16;
+	mov.f32 	%f691, %f234;
+
+$L__BB6_9:
+	mad.lo.s32 	%r126, %r341, %r3, %r4;
+	shl.b32 	%r27, %r126, 5;
+	add.s32 	%r28, %r27, %r6;
+	setp.gt.s32 	%p55, %r28, %r1;
+	mov.f32 	%f699, %f234;
+	@%p55 bra 	$L__BB6_26;
+
+	setp.eq.s32 	%p56, %r18, 0;
+	div.s32 	%r127, %r28, %r80;
+	cvt.s64.s32 	%rd94, %r127;
+	add.s64 	%rd95, %rd94, %rd6;
+	shl.b64 	%rd96, %rd95, 2;
+	add.s64 	%rd97, %rd3, %rd96;
+	ld.global.nc.u32 	%r128, [%rd97];
+	cvt.s64.s32 	%rd98, %r128;
+	mul.lo.s64 	%rd99, %rd98, %rd13;
+	add.s64 	%rd100, %rd99, %rd16;
+	mul.lo.s32 	%r129, %r127, %r80;
+	sub.s32 	%r130, %r28, %r129;
+	cvt.s64.s32 	%rd101, %r130;
+	mul.lo.s64 	%rd102, %rd101, %rd14;
+	add.s64 	%rd103, %rd100, %rd102;
+	shl.b64 	%rd104, %rd103, 1;
+	add.s64 	%rd22, %rd2, %rd104;
+	mov.f32 	%f698, 0f00000000;
+	@%p56 bra 	$L__BB6_19;
+
+	setp.lt.s32 	%p57, %r78, 1;
+	@%p57 bra 	$L__BB6_25;
+
+	setp.lt.u32 	%p58, %r19, 3;
+	mov.f32 	%f698, 0f00000000;
+	mov.u32 	%r344, 0;
+	@%p58 bra 	$L__BB6_15;
+
+	mov.f32 	%f698, 0f00000000;
+	mov.u32 	%r344, 0;
+	mov.u32 	%r343, %r24;
+
+$L__BB6_14:
+	mul.wide.s32 	%rd105, %r344, 4;
+	add.s64 	%rd107, %rd86, %rd105;
+	ld.shared.f32 	%f244, [%rd107];
+	mul.wide.s32 	%rd108, %r344, 2;
+	add.s64 	%rd109, %rd22, %rd108;
+	ld.global.nc.u16 	%rs1, [%rd109];
+	// begin inline asm
+	cvt.f32.f16 %f240, %rs1;
+	// end inline asm
+	fma.rn.f32 	%f245, %f244, %f240, %f698;
+	ld.shared.f32 	%f246, [%rd107+4];
+	ld.global.nc.u16 	%rs2, [%rd109+2];
+	// begin inline asm
+	cvt.f32.f16 %f241, %rs2;
+	// end inline asm
+	fma.rn.f32 	%f247, %f246, %f241, %f245;
+	ld.shared.f32 	%f248, [%rd107+8];
+	ld.global.nc.u16 	%rs3, [%rd109+4];
+	// begin inline asm
+	cvt.f32.f16 %f242, %rs3;
+	// end inline asm
+	fma.rn.f32 	%f249, %f248, %f242, %f247;
+	ld.shared.f32 	%f250, [%rd107+12];
+	ld.global.nc.u16 	%rs4, [%rd109+6];
+	// begin inline asm
+	cvt.f32.f16 %f243, %rs4;
+	// end inline asm
+	fma.rn.f32 	%f698, %f250, %f243, %f249;
+	add.s32 	%r344, %r344, 4;
+	add.s32 	%r343, %r343, -4;
+	setp.ne.s32 	%p59, %r343, 0;
+	@%p59 bra 	$L__BB6_14;
+
+$L__BB6_15:
+	setp.eq.s32 	%p60, %r23, 0;
+	@%p60 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p61, %r23, 1;
+	mul.wide.s32 	%rd110, %r344, 4;
+	add.s64 	%rd23, %rd86, %rd110;
+	ld.shared.f32 	%f252, [%rd23];
+	mul.wide.s32 	%rd112, %r344, 2;
+	add.s64 	%rd24, %rd22, %rd112;
+	ld.global.nc.u16 	%rs5, [%rd24];
+	// begin inline asm
+	cvt.f32.f16 %f251, %rs5;
+	// end inline asm
+	fma.rn.f32 	%f698, %f252, %f251, %f698;
+	@%p61 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p62, %r23, 2;
+	ld.shared.f32 	%f254, [%rd23+4];
+	ld.global.nc.u16 	%rs6, [%rd24+2];
+	// begin inline asm
+	cvt.f32.f16 %f253, %rs6;
+	// end inline asm
+	fma.rn.f32 	%f698, %f254, %f253, %f698;
+	@%p62 bra 	$L__BB6_25;
+
+	ld.shared.f32 	%f256, [%rd23+8];
+	ld.global.nc.u16 	%rs7, [%rd24+4];
+	// begin inline asm
+	cvt.f32.f16 %f255, %rs7;
+	// end inline asm
+	fma.rn.f32 	%f698, %f256, %f255, %f698;
+	bra.uni 	$L__BB6_25;
+
+$L__BB6_19:
+	setp.lt.s32 	%p63, %r78, 8;
+	@%p63 bra 	$L__BB6_25;
+
+	setp.eq.s32 	%p64, %r21, 8;
+	mov.f32 	%f698, 0f00000000;
+	mov.u32 	%r347, 0;
+	@%p64 bra 	$L__BB6_23;
+
+	mov.f32 	%f698, 0f00000000;
+	mov.u32 	%r347, 0;
+	mov.u32 	%r346, %r22;
+
+$L__BB6_22:
+	mul.wide.s32 	%rd113, %r347, 16;
+	add.s64 	%rd114, %rd22, %rd113;
+	ld.global.nc.v4.u32 	{%r135, %r136, %r137, %r138}, [%rd114];
+	shl.b32 	%r143, %r347, 3;
+	mul.wide.s32 	%rd115, %r143, 4;
+	add.s64 	%rd117, %rd86, %rd115;
+	ld.shared.f32 	%f277, [%rd117];
+	cvt.u16.u32 	%rs8, %r135;
+	// begin inline asm
+	cvt.f32.f16 %f261, %rs8;
+	// end inline asm
+	fma.rn.f32 	%f278, %f277, %f261, %f698;
+	ld.shared.f32 	%f279, [%rd117+4];
+	shr.u32 	%r144, %r135, 16;
+	cvt.u16.u32 	%rs9, %r144;
+	// begin inline asm
+	cvt.f32.f16 %f262, %rs9;
+	// end inline asm
+	fma.rn.f32 	%f280, %f279, %f262, %f278;
+	ld.shared.f32 	%f281, [%rd117+8];
+	cvt.u16.u32 	%rs10, %r136;
+	// begin inline asm
+	cvt.f32.f16 %f263, %rs10;
+	// end inline asm
+	fma.rn.f32 	%f282, %f281, %f263, %f280;
+	ld.shared.f32 	%f283, [%rd117+12];
+	shr.u32 	%r145, %r136, 16;
+	cvt.u16.u32 	%rs11, %r145;
+	// begin inline asm
+	cvt.f32.f16 %f264, %rs11;
+	// end inline asm
+	fma.rn.f32 	%f284, %f283, %f264, %f282;
+	ld.shared.f32 	%f285, [%rd117+16];
+	cvt.u16.u32 	%rs12, %r137;
+	// begin inline asm
+	cvt.f32.f16 %f265, %rs12;
+	// end inline asm
+	fma.rn.f32 	%f286, %f285, %f265, %f284;
+	ld.shared.f32 	%f287, [%rd117+20];
+	shr.u32 	%r146, %r137, 16;
+	cvt.u16.u32 	%rs13, %r146;
+	// begin inline asm
+	cvt.f32.f16 %f266, %rs13;
+	// end inline asm
+	fma.rn.f32 	%f288, %f287, %f266, %f286;
+	ld.shared.f32 	%f289, [%rd117+24];
+	cvt.u16.u32 	%rs14, %r138;
+	// begin inline asm
+	cvt.f32.f16 %f267, %rs14;
+	// end inline asm
+	fma.rn.f32 	%f290, %f289, %f267, %f288;
+	ld.shared.f32 	%f291, [%rd117+28];
+	shr.u32 	%r147, %r138, 16;
+	cvt.u16.u32 	%rs15, %r147;
+	// begin inline asm
+	cvt.f32.f16 %f268, %rs15;
+	// end inline asm
+	fma.rn.f32 	%f292, %f291, %f268, %f290;
+	ld.global.nc.v4.u32 	{%r148, %r149, %r150, %r151}, [%rd114+16];
+	ld.shared.f32 	%f293, [%rd117+32];
+	cvt.u16.u32 	%rs16, %r148;
+	// begin inline asm
+	cvt.f32.f16 %f269, %rs16;
+	// end inline asm
+	fma.rn.f32 	%f294, %f293, %f269, %f292;
+	ld.shared.f32 	%f295, [%rd117+36];
+	shr.u32 	%r156, %r148, 16;
+	cvt.u16.u32 	%rs17, %r156;
+	// begin inline asm
+	cvt.f32.f16 %f270, %rs17;
+	// end inline asm
+	fma.rn.f32 	%f296, %f295, %f270, %f294;
+	ld.shared.f32 	%f297, [%rd117+40];
+	cvt.u16.u32 	%rs18, %r149;
+	// begin inline asm
+	cvt.f32.f16 %f271, %rs18;
+	// end inline asm
+	fma.rn.f32 	%f298, %f297, %f271, %f296;
+	ld.shared.f32 	%f299, [%rd117+44];
+	shr.u32 	%r157, %r149, 16;
+	cvt.u16.u32 	%rs19, %r157;
+	// begin inline asm
+	cvt.f32.f16 %f272, %rs19;
+	// end inline asm
+	fma.rn.f32 	%f300, %f299, %f272, %f298;
+	ld.shared.f32 	%f301, [%rd117+48];
+	cvt.u16.u32 	%rs20, %r150;
+	// begin inline asm
+	cvt.f32.f16 %f273, %rs20;
+	// end inline asm
+	fma.rn.f32 	%f302, %f301, %f273, %f300;
+	ld.shared.f32 	%f303, [%rd117+52];
+	shr.u32 	%r158, %r150, 16;
+	cvt.u16.u32 	%rs21, %r158;
+	// begin inline asm
+	cvt.f32.f16 %f274, %rs21;
+	// end inline asm
+	fma.rn.f32 	%f304, %f303, %f274, %f302;
+	ld.shared.f32 	%f305, [%rd117+56];
+	cvt.u16.u32 	%rs22, %r151;
+	// begin inline asm
+	cvt.f32.f16 %f275, %rs22;
+	// end inline asm
+	fma.rn.f32 	%f306, %f305, %f275, %f304;
+	ld.shared.f32 	%f307, [%rd117+60];
+	shr.u32 	%r159, %r151, 16;
+	cvt.u16.u32 	%rs23, %r159;
+	// begin inline asm
+	cvt.f32.f16 %f276, %rs23;
+	// end inline asm
+	fma.rn.f32 	%f698, %f307, %f276, %f306;
+	add.s32 	%r347, %r347, 2;
+	add.s32 	%r346, %r346, -2;
+	setp.ne.s32 	%p65, %r346, 0;
+	@%p65 bra 	$L__BB6_22;
+
+$L__BB6_23:
+	setp.eq.s32 	%p66, %r20, 0;
+	@%p66 bra 	$L__BB6_25;
+
+	mul.wide.s32 	%rd118, %r347, 16;
+	add.s64 	%rd119, %rd22, %rd118;
+	ld.global.nc.v4.u32 	{%r160, %r161, %r162, %r163}, [%rd119];
+	shl.b32 	%r168, %r347, 3;
+	mul.wide.s32 	%rd120, %r168, 4;
+	add.s64 	%rd122, %rd86, %rd120;
+	ld.shared.f32 	%f316, [%rd122];
+	cvt.u16.u32 	%rs24, %r160;
+	// begin inline asm
+	cvt.f32.f16 %f308, %rs24;
+	// end inline asm
+	fma.rn.f32 	%f317, %f316, %f308, %f698;
+	ld.shared.f32 	%f318, [%rd122+4];
+	shr.u32 	%r169, %r160, 16;
+	cvt.u16.u32 	%rs25, %r169;
+	// begin inline asm
+	cvt.f32.f16 %f309, %rs25;
+	// end inline asm
+	fma.rn.f32 	%f319, %f318, %f309, %f317;
+	ld.shared.f32 	%f320, [%rd122+8];
+	cvt.u16.u32 	%rs26, %r161;
+	// begin inline asm
+	cvt.f32.f16 %f310, %rs26;
+	// end inline asm
+	fma.rn.f32 	%f321, %f320, %f310, %f319;
+	ld.shared.f32 	%f322, [%rd122+12];
+	shr.u32 	%r170, %r161, 16;
+	cvt.u16.u32 	%rs27, %r170;
+	// begin inline asm
+	cvt.f32.f16 %f311, %rs27;
+	// end inline asm
+	fma.rn.f32 	%f323, %f322, %f311, %f321;
+	ld.shared.f32 	%f324, [%rd122+16];
+	cvt.u16.u32 	%rs28, %r162;
+	// begin inline asm
+	cvt.f32.f16 %f312, %rs28;
+	// end inline asm
+	fma.rn.f32 	%f325, %f324, %f312, %f323;
+	ld.shared.f32 	%f326, [%rd122+20];
+	shr.u32 	%r171, %r162, 16;
+	cvt.u16.u32 	%rs29, %r171;
+	// begin inline asm
+	cvt.f32.f16 %f313, %rs29;
+	// end inline asm
+	fma.rn.f32 	%f327, %f326, %f313, %f325;
+	ld.shared.f32 	%f328, [%rd122+24];
+	cvt.u16.u32 	%rs30, %r163;
+	// begin inline asm
+	cvt.f32.f16 %f314, %rs30;
+	// end inline asm
+	fma.rn.f32 	%f329, %f328, %f314, %f327;
+	ld.shared.f32 	%f330, [%rd122+28];
+	shr.u32 	%r172, %r163, 16;
+	cvt.u16.u32 	%rs31, %r172;
+	// begin inline asm
+	cvt.f32.f16 %f315, %rs31;
+	// end inline asm
+	fma.rn.f32 	%f698, %f330, %f315, %f329;
+
+$L__BB6_25:
+	mul.f32 	%f699, %f698, %f193;
+
+$L__BB6_26:
+	mov.b32 	%r173, %f699;
+	mov.u32 	%r174, 31;
+	mov.u32 	%r175, 16;
+	mov.u32 	%r176, -1;
+	shfl.sync.bfly.b32 	%r177|%p67, %r173, %r175, %r174, %r176;
+	mov.b32 	%f332, %r177;
+	setp.lt.f32 	%p68, %f699, %f332;
+	selp.f32 	%f333, %f332, %f699, %p68;
+	mov.b32 	%r178, %f333;
+	mov.u32 	%r179, 8;
+	shfl.sync.bfly.b32 	%r180|%p69, %r178, %r179, %r174, %r176;
+	mov.b32 	%f334, %r180;
+	setp.lt.f32 	%p70, %f333, %f334;
+	selp.f32 	%f335, %f334, %f333, %p70;
+	mov.b32 	%r181, %f335;
+	mov.u32 	%r182, 4;
+	shfl.sync.bfly.b32 	%r183|%p71, %r181, %r182, %r174, %r176;
+	mov.b32 	%f336, %r183;
+	setp.lt.f32 	%p72, %f335, %f336;
+	selp.f32 	%f337, %f336, %f335, %p72;
+	mov.b32 	%r184, %f337;
+	mov.u32 	%r185, 2;
+	shfl.sync.bfly.b32 	%r186|%p73, %r184, %r185, %r174, %r176;
+	mov.b32 	%f338, %r186;
+	setp.lt.f32 	%p74, %f337, %f338;
+	selp.f32 	%f339, %f338, %f337, %p74;
+	mov.b32 	%r187, %f339;
+	mov.u32 	%r188, 1;
+	shfl.sync.bfly.b32 	%r189|%p75, %r187, %r188, %r174, %r176;
+	mov.b32 	%f340, %r189;
+	setp.lt.f32 	%p76, %f339, %f340;
+	selp.f32 	%f341, %f340, %f339, %p76;
+	setp.gt.f32 	%p77, %f341, %f691;
+	selp.f32 	%f766, %f341, %f691, %p77;
+	mov.f32 	%f700, 0f00000000;
+	@%p55 bra 	$L__BB6_28;
+
+	sub.f32 	%f342, %f699, %f766;
+	mov.f32 	%f343, 0f3F000000;
+	mov.f32 	%f344, 0f3BBB989D;
+	fma.rn.f32 	%f345, %f342, %f344, %f343;
+	cvt.sat.f32.f32 	%f346, %f345;
+	mov.f32 	%f347, 0f4B400001;
+	mov.f32 	%f348, 0f437C0000;
+	fma.rm.f32 	%f349, %f346, %f348, %f347;
+	add.f32 	%f350, %f349, 0fCB40007F;
+	neg.f32 	%f351, %f350;
+	mov.f32 	%f352, 0f3FB8AA3B;
+	fma.rn.f32 	%f353, %f342, %f352, %f351;
+	mov.f32 	%f354, 0f32A57060;
+	fma.rn.f32 	%f355, %f342, %f354, %f353;
+	mov.b32 	%r190, %f349;
+	shl.b32 	%r191, %r190, 23;
+	mov.b32 	%f356, %r191;
+	ex2.approx.ftz.f32 	%f357, %f355;
+	mul.f32 	%f700, %f357, %f356;
+
+$L__BB6_28:
+	setp.eq.f32 	%p79, %f691, %f766;
+	mov.f32 	%f701, 0f3F800000;
+	@%p79 bra 	$L__BB6_30;
+
+	sub.f32 	%f359, %f691, %f766;
+	mov.f32 	%f360, 0f3F000000;
+	mov.f32 	%f361, 0f3BBB989D;
+	fma.rn.f32 	%f362, %f359, %f361, %f360;
+	cvt.sat.f32.f32 	%f363, %f362;
+	mov.f32 	%f364, 0f4B400001;
+	mov.f32 	%f365, 0f437C0000;
+	fma.rm.f32 	%f366, %f363, %f365, %f364;
+	add.f32 	%f367, %f366, 0fCB40007F;
+	neg.f32 	%f368, %f367;
+	mov.f32 	%f369, 0f3FB8AA3B;
+	fma.rn.f32 	%f370, %f359, %f369, %f368;
+	mov.f32 	%f371, 0f32A57060;
+	fma.rn.f32 	%f372, %f359, %f371, %f370;
+	mov.b32 	%r192, %f366;
+	shl.b32 	%r193, %r192, 23;
+	mov.b32 	%f373, %r193;
+	ex2.approx.ftz.f32 	%f374, %f372;
+	mul.f32 	%f701, %f374, %f373;
+
+$L__BB6_30:
+	mad.lo.s32 	%r334, %r341, %r3, %r4;
+	shl.b32 	%r333, %r334, 5;
+	mov.b32 	%r194, %f700;
+	mov.u32 	%r195, 31;
+	mov.u32 	%r196, 16;
+	mov.u32 	%r197, -1;
+	shfl.sync.bfly.b32 	%r198|%p80, %r194, %r196, %r195, %r197;
+	mov.b32 	%f375, %r198;
+	add.f32 	%f376, %f700, %f375;
+	mov.b32 	%r199, %f376;
+	mov.u32 	%r200, 8;
+	shfl.sync.bfly.b32 	%r201|%p81, %r199, %r200, %r195, %r197;
+	mov.b32 	%f377, %r201;
+	add.f32 	%f378, %f376, %f377;
+	mov.b32 	%r202, %f378;
+	mov.u32 	%r203, 4;
+	shfl.sync.bfly.b32 	%r204|%p82, %r202, %r203, %r195, %r197;
+	mov.b32 	%f379, %r204;
+	add.f32 	%f380, %f378, %f379;
+	mov.b32 	%r205, %f380;
+	mov.u32 	%r206, 2;
+	shfl.sync.bfly.b32 	%r207|%p83, %r205, %r206, %r195, %r197;
+	mov.b32 	%f381, %r207;
+	add.f32 	%f382, %f380, %f381;
+	mov.b32 	%r208, %f382;
+	mov.u32 	%r209, 1;
+	shfl.sync.bfly.b32 	%r210|%p84, %r208, %r209, %r195, %r197;
+	mov.b32 	%f383, %r210;
+	add.f32 	%f384, %f382, %f383;
+	st.shared.f32 	[%rd15], %f700;
+	bar.sync 	0;
+	sub.s32 	%r39, %r25, %r333;
+	mul.f32 	%f718, %f701, %f718;
+	mul.f32 	%f719, %f701, %f719;
+	mul.f32 	%f720, %f701, %f720;
+	mul.f32 	%f721, %f701, %f721;
+	mul.f32 	%f722, %f701, %f722;
+	mul.f32 	%f723, %f701, %f723;
+	mul.f32 	%f724, %f701, %f724;
+	mul.f32 	%f725, %f701, %f725;
+	mul.f32 	%f726, %f701, %f726;
+	mul.f32 	%f727, %f701, %f727;
+	mul.f32 	%f728, %f701, %f728;
+	mul.f32 	%f729, %f701, %f729;
+	mul.f32 	%f730, %f701, %f730;
+	mul.f32 	%f731, %f701, %f731;
+	mul.f32 	%f732, %f701, %f732;
+	mul.f32 	%f733, %f701, %f733;
+	fma.rn.f32 	%f767, %f767, %f701, %f384;
+	setp.lt.s32 	%p85, %r39, 1;
+	@%p85 bra 	$L__BB6_65;
+
+	mad.lo.s32 	%r336, %r341, %r3, %r4;
+	shl.b32 	%r348, %r336, 5;
+	min.s32 	%r40, %r39, 32;
+	mov.u32 	%r349, 0;
+	mov.u64 	%rd227, %rd19;
+
+$L__BB6_32:
+	div.s32 	%r212, %r348, %r80;
+	cvt.s64.s32 	%rd123, %r212;
+	add.s64 	%rd124, %rd123, %rd6;
+	shl.b64 	%rd125, %rd124, 2;
+	add.s64 	%rd126, %rd3, %rd125;
+	ld.global.nc.u32 	%r213, [%rd126];
+	cvt.s64.s32 	%rd27, %r213;
+	mul.lo.s64 	%rd127, %rd27, %rd13;
+	mul.lo.s32 	%r214, %r212, %r80;
+	sub.s32 	%r215, %r348, %r214;
+	cvt.s64.s32 	%rd28, %r215;
+	mul.lo.s64 	%rd128, %rd28, %rd14;
+	ld.shared.f32 	%f72, [%rd227];
+	add.s64 	%rd129, %rd17, %rd127;
+	add.s64 	%rd29, %rd129, %rd128;
+	@%p86 bra 	$L__BB6_34;
+
+	add.s64 	%rd130, %rd29, %rd20;
+	shl.b64 	%rd131, %rd130, 1;
+	add.s64 	%rd132, %rd2, %rd131;
+	ld.global.nc.u16 	%rs32, [%rd132];
+	// begin inline asm
+	cvt.f32.f16 %f385, %rs32;
+	// end inline asm
+	fma.rn.f32 	%f718, %f72, %f385, %f718;
+
+$L__BB6_34:
+	@%p87 bra 	$L__BB6_36;
+
+	add.s64 	%rd133, %rd29, %rd18;
+	shl.b64 	%rd134, %rd133, 1;
+	add.s64 	%rd135, %rd2, %rd134;
+	ld.global.nc.u16 	%rs33, [%rd135];
+	// begin inline asm
+	cvt.f32.f16 %f386, %rs33;
+	// end inline asm
+	fma.rn.f32 	%f719, %f72, %f386, %f719;
+
+$L__BB6_36:
+	mul.lo.s64 	%rd136, %rd13, %rd27;
+	mul.lo.s64 	%rd137, %rd14, %rd28;
+	add.s64 	%rd138, %rd137, %rd136;
+	shl.b64 	%rd139, %rd138, 1;
+	add.s64 	%rd30, %rd21, %rd139;
+	@%p88 bra 	$L__BB6_38;
+
+	ld.global.nc.u16 	%rs34, [%rd30];
+	// begin inline asm
+	cvt.f32.f16 %f387, %rs34;
+	// end inline asm
+	fma.rn.f32 	%f720, %f72, %f387, %f720;
+
+$L__BB6_38:
+	@%p89 bra 	$L__BB6_40;
+
+	ld.global.nc.u16 	%rs35, [%rd30+64];
+	// begin inline asm
+	cvt.f32.f16 %f388, %rs35;
+	// end inline asm
+	fma.rn.f32 	%f721, %f72, %f388, %f721;
+
+$L__BB6_40:
+	@%p90 bra 	$L__BB6_42;
+
+	ld.global.nc.u16 	%rs36, [%rd30+128];
+	// begin inline asm
+	cvt.f32.f16 %f389, %rs36;
+	// end inline asm
+	fma.rn.f32 	%f722, %f72, %f389, %f722;
+
+$L__BB6_42:
+	@%p91 bra 	$L__BB6_44;
+
+	ld.global.nc.u16 	%rs37, [%rd30+192];
+	// begin inline asm
+	cvt.f32.f16 %f390, %rs37;
+	// end inline asm
+	fma.rn.f32 	%f723, %f72, %f390, %f723;
+
+$L__BB6_44:
+	@%p92 bra 	$L__BB6_46;
+
+	ld.global.nc.u16 	%rs38, [%rd30+256];
+	// begin inline asm
+	cvt.f32.f16 %f391, %rs38;
+	// end inline asm
+	fma.rn.f32 	%f724, %f72, %f391, %f724;
+
+$L__BB6_46:
+	@%p93 bra 	$L__BB6_48;
+
+	ld.global.nc.u16 	%rs39, [%rd30+320];
+	// begin inline asm
+	cvt.f32.f16 %f392, %rs39;
+	// end inline asm
+	fma.rn.f32 	%f725, %f72, %f392, %f725;
+
+$L__BB6_48:
+	@%p94 bra 	$L__BB6_50;
+
+	ld.global.nc.u16 	%rs40, [%rd30+384];
+	// begin inline asm
+	cvt.f32.f16 %f393, %rs40;
+	// end inline asm
+	fma.rn.f32 	%f726, %f72, %f393, %f726;
+
+$L__BB6_50:
+	@%p95 bra 	$L__BB6_52;
+
+	ld.global.nc.u16 	%rs41, [%rd30+448];
+	// begin inline asm
+	cvt.f32.f16 %f394, %rs41;
+	// end inline asm
+	fma.rn.f32 	%f727, %f72, %f394, %f727;
+
+$L__BB6_52:
+	@%p96 bra 	$L__BB6_54;
+
+	ld.global.nc.u16 	%rs42, [%rd30+512];
+	// begin inline asm
+	cvt.f32.f16 %f395, %rs42;
+	// end inline asm
+	fma.rn.f32 	%f728, %f72, %f395, %f728;
+
+$L__BB6_54:
+	@%p97 bra 	$L__BB6_56;
+
+	ld.global.nc.u16 	%rs43, [%rd30+576];
+	// begin inline asm
+	cvt.f32.f16 %f396, %rs43;
+	// end inline asm
+	fma.rn.f32 	%f729, %f72, %f396, %f729;
+
+$L__BB6_56:
+	@%p98 bra 	$L__BB6_58;
+
+	ld.global.nc.u16 	%rs44, [%rd30+640];
+	// begin inline asm
+	cvt.f32.f16 %f397, %rs44;
+	// end inline asm
+	fma.rn.f32 	%f730, %f72, %f397, %f730;
+
+$L__BB6_58:
+	@%p99 bra 	$L__BB6_60;
+
+	ld.global.nc.u16 	%rs45, [%rd30+704];
+	// begin inline asm
+	cvt.f32.f16 %f398, %rs45;
+	// end inline asm
+	fma.rn.f32 	%f731, %f72, %f398, %f731;
+
+$L__BB6_60:
+	@%p100 bra 	$L__BB6_62;
+
+	ld.global.nc.u16 	%rs46, [%rd30+768];
+	// begin inline asm
+	cvt.f32.f16 %f399, %rs46;
+	// end inline asm
+	fma.rn.f32 	%f732, %f72, %f399, %f732;
+
+$L__BB6_62:
+	@%p101 bra 	$L__BB6_64;
+
+	ld.global.nc.u16 	%rs47, [%rd30+832];
+	// begin inline asm
+	cvt.f32.f16 %f400, %rs47;
+	// end inline asm
+	fma.rn.f32 	%f733, %f72, %f400, %f733;
+
+$L__BB6_64:
+	add.s32 	%r348, %r348, 1;
+	add.s64 	%rd227, %rd227, 4;
+	add.s32 	%r349, %r349, 1;
+	setp.lt.s32 	%p102, %r349, %r40;
+	@%p102 bra 	$L__BB6_32;
+
+$L__BB6_65:
+	bar.sync 	0;
+	add.s32 	%r341, %r341, 1;
+	setp.lt.s32 	%p103, %r341, %r17;
+	mov.f32 	%f691, %f766;
+	@%p103 bra 	$L__BB6_9;
+
+$L__BB6_66:
+	setp.ne.s32 	%p104, %r6, 0;
+	@%p104 bra 	$L__BB6_68;
+
+	shl.b32 	%r216, %r4, 1;
+	cvt.s64.s32 	%rd140, %r216;
+	add.s64 	%rd141, %rd9, %rd140;
+	shl.b64 	%rd142, %rd141, 2;
+	mov.u64 	%rd143, shared;
+	add.s64 	%rd144, %rd143, %rd142;
+	st.shared.f32 	[%rd144], %f766;
+	st.shared.f32 	[%rd144+4], %f767;
+
+$L__BB6_68:
+	mad.lo.s32 	%r217, %r4, %r78, %r6;
+	setp.ge.s32 	%p105, %r6, %r78;
+	setp.lt.s32 	%p106, %r78, 1;
+	cvt.s64.s32 	%rd145, %r217;
+	add.s64 	%rd146, %rd10, %rd145;
+	shl.b64 	%rd147, %rd146, 2;
+	mov.u64 	%rd148, shared;
+	add.s64 	%rd32, %rd148, %rd147;
+	or.pred  	%p107, %p106, %p105;
+	@%p107 bra 	$L__BB6_70;
+
+	st.shared.f32 	[%rd32], %f718;
+
+$L__BB6_70:
+	setp.lt.s32 	%p108, %r78, 33;
+	add.s32 	%r218, %r6, 32;
+	setp.ge.s32 	%p109, %r218, %r78;
+	or.pred  	%p110, %p108, %p109;
+	@%p110 bra 	$L__BB6_72;
+
+	st.shared.f32 	[%rd32+128], %f719;
+
+$L__BB6_72:
+	setp.lt.s32 	%p111, %r78, 65;
+	add.s32 	%r219, %r6, 64;
+	setp.ge.s32 	%p112, %r219, %r78;
+	or.pred  	%p113, %p111, %p112;
+	@%p113 bra 	$L__BB6_74;
+
+	st.shared.f32 	[%rd32+256], %f720;
+
+$L__BB6_74:
+	setp.lt.s32 	%p114, %r78, 97;
+	add.s32 	%r220, %r6, 96;
+	setp.ge.s32 	%p115, %r220, %r78;
+	or.pred  	%p116, %p114, %p115;
+	@%p116 bra 	$L__BB6_76;
+
+	st.shared.f32 	[%rd32+384], %f721;
+
+$L__BB6_76:
+	setp.lt.s32 	%p117, %r78, 129;
+	add.s32 	%r221, %r6, 128;
+	setp.ge.s32 	%p118, %r221, %r78;
+	or.pred  	%p119, %p117, %p118;
+	@%p119 bra 	$L__BB6_78;
+
+	st.shared.f32 	[%rd32+512], %f722;
+
+$L__BB6_78:
+	setp.lt.s32 	%p120, %r78, 161;
+	add.s32 	%r222, %r6, 160;
+	setp.ge.s32 	%p121, %r222, %r78;
+	or.pred  	%p122, %p120, %p121;
+	@%p122 bra 	$L__BB6_80;
+
+	st.shared.f32 	[%rd32+640], %f723;
+
+$L__BB6_80:
+	setp.lt.s32 	%p123, %r78, 193;
+	add.s32 	%r223, %r6, 192;
+	setp.ge.s32 	%p124, %r223, %r78;
+	or.pred  	%p125, %p123, %p124;
+	@%p125 bra 	$L__BB6_82;
+
+	st.shared.f32 	[%rd32+768], %f724;
+
+$L__BB6_82:
+	setp.lt.s32 	%p126, %r78, 225;
+	add.s32 	%r224, %r6, 224;
+	setp.ge.s32 	%p127, %r224, %r78;
+	or.pred  	%p128, %p126, %p127;
+	@%p128 bra 	$L__BB6_84;
+
+	st.shared.f32 	[%rd32+896], %f725;
+
+$L__BB6_84:
+	setp.lt.s32 	%p129, %r78, 257;
+	add.s32 	%r225, %r6, 256;
+	setp.ge.s32 	%p130, %r225, %r78;
+	or.pred  	%p131, %p129, %p130;
+	@%p131 bra 	$L__BB6_86;
+
+	st.shared.f32 	[%rd32+1024], %f726;
+
+$L__BB6_86:
+	setp.lt.s32 	%p132, %r78, 289;
+	add.s32 	%r226, %r6, 288;
+	setp.ge.s32 	%p133, %r226, %r78;
+	or.pred  	%p134, %p132, %p133;
+	@%p134 bra 	$L__BB6_88;
+
+	st.shared.f32 	[%rd32+1152], %f727;
+
+$L__BB6_88:
+	setp.lt.s32 	%p135, %r78, 321;
+	add.s32 	%r227, %r6, 320;
+	setp.ge.s32 	%p136, %r227, %r78;
+	or.pred  	%p137, %p135, %p136;
+	@%p137 bra 	$L__BB6_90;
+
+	st.shared.f32 	[%rd32+1280], %f728;
+
+$L__BB6_90:
+	setp.lt.s32 	%p138, %r78, 353;
+	add.s32 	%r228, %r6, 352;
+	setp.ge.s32 	%p139, %r228, %r78;
+	or.pred  	%p140, %p138, %p139;
+	@%p140 bra 	$L__BB6_92;
+
+	st.shared.f32 	[%rd32+1408], %f729;
+
+$L__BB6_92:
+	setp.lt.s32 	%p141, %r78, 385;
+	add.s32 	%r229, %r6, 384;
+	setp.ge.s32 	%p142, %r229, %r78;
+	or.pred  	%p143, %p141, %p142;
+	@%p143 bra 	$L__BB6_94;
+
+	st.shared.f32 	[%rd32+1536], %f730;
+
+$L__BB6_94:
+	setp.lt.s32 	%p144, %r78, 417;
+	add.s32 	%r230, %r6, 416;
+	setp.ge.s32 	%p145, %r230, %r78;
+	or.pred  	%p146, %p144, %p145;
+	@%p146 bra 	$L__BB6_96;
+
+	st.shared.f32 	[%rd32+1664], %f731;
+
+$L__BB6_96:
+	setp.lt.s32 	%p147, %r78, 449;
+	add.s32 	%r231, %r6, 448;
+	setp.ge.s32 	%p148, %r231, %r78;
+	or.pred  	%p149, %p147, %p148;
+	@%p149 bra 	$L__BB6_98;
+
+	st.shared.f32 	[%rd32+1792], %f732;
+
+$L__BB6_98:
+	setp.lt.s32 	%p150, %r78, 481;
+	add.s32 	%r232, %r6, 480;
+	setp.ge.s32 	%p151, %r232, %r78;
+	or.pred  	%p152, %p150, %p151;
+	@%p152 bra 	$L__BB6_100;
+
+	st.shared.f32 	[%rd32+1920], %f733;
+
+$L__BB6_100:
+	bar.sync 	0;
+	setp.ne.s32 	%p153, %r4, 0;
+	@%p153 bra 	$L__BB6_156;
+
+	setp.lt.s32 	%p154, %r3, 1;
+	mov.f32 	%f772, 0fFF800000;
+	@%p154 bra 	$L__BB6_108;
+
+	add.s32 	%r234, %r3, -1;
+	and.b32  	%r353, %r3, 3;
+	setp.lt.u32 	%p155, %r234, 3;
+	mov.f32 	%f772, 0fFF800000;
+	mov.u32 	%r352, 0;
+	@%p155 bra 	$L__BB6_105;
+
+	sub.s32 	%r351, %r3, %r353;
+	mov.f32 	%f772, 0fFF800000;
+	mov.u32 	%r352, 0;
+
+$L__BB6_104:
+	shl.b32 	%r236, %r352, 1;
+	cvt.s64.s32 	%rd149, %r236;
+	add.s64 	%rd150, %rd9, %rd149;
+	shl.b64 	%rd151, %rd150, 2;
+	add.s64 	%rd153, %rd148, %rd151;
+	ld.shared.f32 	%f405, [%rd153];
+	setp.gt.f32 	%p156, %f405, %f772;
+	selp.f32 	%f406, %f405, %f772, %p156;
+	ld.shared.f32 	%f407, [%rd153+8];
+	setp.gt.f32 	%p157, %f407, %f406;
+	selp.f32 	%f408, %f407, %f406, %p157;
+	ld.shared.f32 	%f409, [%rd153+16];
+	setp.gt.f32 	%p158, %f409, %f408;
+	selp.f32 	%f410, %f409, %f408, %p158;
+	ld.shared.f32 	%f411, [%rd153+24];
+	setp.gt.f32 	%p159, %f411, %f410;
+	selp.f32 	%f772, %f411, %f410, %p159;
+	add.s32 	%r352, %r352, 4;
+	add.s32 	%r351, %r351, -4;
+	setp.ne.s32 	%p160, %r351, 0;
+	@%p160 bra 	$L__BB6_104;
+
+$L__BB6_105:
+	setp.eq.s32 	%p161, %r353, 0;
+	@%p161 bra 	$L__BB6_108;
+
+	shl.b32 	%r237, %r352, 1;
+	cvt.s64.s32 	%rd154, %r237;
+	add.s64 	%rd155, %rd9, %rd154;
+	shl.b64 	%rd156, %rd155, 2;
+	add.s64 	%rd228, %rd148, %rd156;
+
+$L__BB6_107:
+	.pragma "nounroll";
+	ld.shared.f32 	%f412, [%rd228];
+	setp.gt.f32 	%p162, %f412, %f772;
+	selp.f32 	%f772, %f412, %f772, %p162;
+	add.s64 	%rd228, %rd228, 8;
+	add.s32 	%r353, %r353, -1;
+	setp.ne.s32 	%p163, %r353, 0;
+	@%p163 bra 	$L__BB6_107;
+
+$L__BB6_108:
+	mov.f32 	%f782, 0f00000000;
+	@%p154 bra 	$L__BB6_125;
+
+	add.s32 	%r239, %r3, -1;
+	and.b32  	%r357, %r3, 3;
+	setp.lt.u32 	%p165, %r239, 3;
+	mov.f32 	%f782, 0f00000000;
+	mov.u32 	%r356, 0;
+	@%p165 bra 	$L__BB6_120;
+
+	sub.s32 	%r355, %r3, %r357;
+	mov.f32 	%f416, 0f00000000;
+	mov.u32 	%r356, 0;
+	mov.f32 	%f782, %f416;
+
+$L__BB6_111:
+	shl.b32 	%r241, %r356, 1;
+	cvt.s64.s32 	%rd158, %r241;
+	add.s64 	%rd159, %rd9, %rd158;
+	shl.b64 	%rd160, %rd159, 2;
+	add.s64 	%rd36, %rd148, %rd160;
+	ld.shared.f32 	%f147, [%rd36+4];
+	setp.leu.f32 	%p166, %f147, 0f00000000;
+	mov.f32 	%f774, %f416;
+	@%p166 bra 	$L__BB6_113;
+
+	ld.shared.f32 	%f418, [%rd36];
+	sub.f32 	%f419, %f418, %f772;
+	mov.f32 	%f420, 0f3F000000;
+	mov.f32 	%f421, 0f3BBB989D;
+	fma.rn.f32 	%f422, %f419, %f421, %f420;
+	cvt.sat.f32.f32 	%f423, %f422;
+	mov.f32 	%f424, 0f4B400001;
+	mov.f32 	%f425, 0f437C0000;
+	fma.rm.f32 	%f426, %f423, %f425, %f424;
+	add.f32 	%f427, %f426, 0fCB40007F;
+	neg.f32 	%f428, %f427;
+	mov.f32 	%f429, 0f3FB8AA3B;
+	fma.rn.f32 	%f430, %f419, %f429, %f428;
+	mov.f32 	%f431, 0f32A57060;
+	fma.rn.f32 	%f432, %f419, %f431, %f430;
+	mov.b32 	%r242, %f426;
+	shl.b32 	%r243, %r242, 23;
+	mov.b32 	%f433, %r243;
+	ex2.approx.ftz.f32 	%f434, %f432;
+	mul.f32 	%f774, %f434, %f433;
+
+$L__BB6_113:
+	fma.rn.f32 	%f150, %f147, %f774, %f782;
+	ld.shared.f32 	%f151, [%rd36+12];
+	setp.leu.f32 	%p167, %f151, 0f00000000;
+	mov.f32 	%f776, 0f00000000;
+	mov.f32 	%f775, %f776;
+	@%p167 bra 	$L__BB6_115;
+
+	ld.shared.f32 	%f436, [%rd36+8];
+	sub.f32 	%f437, %f436, %f772;
+	mov.f32 	%f438, 0f3F000000;
+	mov.f32 	%f439, 0f3BBB989D;
+	fma.rn.f32 	%f440, %f437, %f439, %f438;
+	cvt.sat.f32.f32 	%f441, %f440;
+	mov.f32 	%f442, 0f4B400001;
+	mov.f32 	%f443, 0f437C0000;
+	fma.rm.f32 	%f444, %f441, %f443, %f442;
+	add.f32 	%f445, %f444, 0fCB40007F;
+	neg.f32 	%f446, %f445;
+	mov.f32 	%f447, 0f3FB8AA3B;
+	fma.rn.f32 	%f448, %f437, %f447, %f446;
+	mov.f32 	%f449, 0f32A57060;
+	fma.rn.f32 	%f450, %f437, %f449, %f448;
+	mov.b32 	%r244, %f444;
+	shl.b32 	%r245, %r244, 23;
+	mov.b32 	%f451, %r245;
+	ex2.approx.ftz.f32 	%f452, %f450;
+	mul.f32 	%f775, %f452, %f451;
+
+$L__BB6_115:
+	fma.rn.f32 	%f154, %f151, %f775, %f150;
+	ld.shared.f32 	%f155, [%rd36+20];
+	setp.leu.f32 	%p168, %f155, 0f00000000;
+	@%p168 bra 	$L__BB6_117;
+
+	ld.shared.f32 	%f454, [%rd36+16];
+	sub.f32 	%f455, %f454, %f772;
+	mov.f32 	%f456, 0f3F000000;
+	mov.f32 	%f457, 0f3BBB989D;
+	fma.rn.f32 	%f458, %f455, %f457, %f456;
+	cvt.sat.f32.f32 	%f459, %f458;
+	mov.f32 	%f460, 0f4B400001;
+	mov.f32 	%f461, 0f437C0000;
+	fma.rm.f32 	%f462, %f459, %f461, %f460;
+	add.f32 	%f463, %f462, 0fCB40007F;
+	neg.f32 	%f464, %f463;
+	mov.f32 	%f465, 0f3FB8AA3B;
+	fma.rn.f32 	%f466, %f455, %f465, %f464;
+	mov.f32 	%f467, 0f32A57060;
+	fma.rn.f32 	%f468, %f455, %f467, %f466;
+	mov.b32 	%r246, %f462;
+	shl.b32 	%r247, %r246, 23;
+	mov.b32 	%f469, %r247;
+	ex2.approx.ftz.f32 	%f470, %f468;
+	mul.f32 	%f776, %f470, %f469;
+
+$L__BB6_117:
+	fma.rn.f32 	%f158, %f155, %f776, %f154;
+	ld.shared.f32 	%f159, [%rd36+28];
+	setp.leu.f32 	%p169, %f159, 0f00000000;
+	mov.f32 	%f777, 0f00000000;
+	@%p169 bra 	$L__BB6_119;
+
+	ld.shared.f32 	%f472, [%rd36+24];
+	sub.f32 	%f473, %f472, %f772;
+	mov.f32 	%f474, 0f3F000000;
+	mov.f32 	%f475, 0f3BBB989D;
+	fma.rn.f32 	%f476, %f473, %f475, %f474;
+	cvt.sat.f32.f32 	%f477, %f476;
+	mov.f32 	%f478, 0f4B400001;
+	mov.f32 	%f479, 0f437C0000;
+	fma.rm.f32 	%f480, %f477, %f479, %f478;
+	add.f32 	%f481, %f480, 0fCB40007F;
+	neg.f32 	%f482, %f481;
+	mov.f32 	%f483, 0f3FB8AA3B;
+	fma.rn.f32 	%f484, %f473, %f483, %f482;
+	mov.f32 	%f485, 0f32A57060;
+	fma.rn.f32 	%f486, %f473, %f485, %f484;
+	mov.b32 	%r248, %f480;
+	shl.b32 	%r249, %r248, 23;
+	mov.b32 	%f487, %r249;
+	ex2.approx.ftz.f32 	%f488, %f486;
+	mul.f32 	%f777, %f488, %f487;
+
+$L__BB6_119:
+	fma.rn.f32 	%f782, %f159, %f777, %f158;
+	add.s32 	%r356, %r356, 4;
+	add.s32 	%r355, %r355, -4;
+	setp.ne.s32 	%p170, %r355, 0;
+	@%p170 bra 	$L__BB6_111;
+
+$L__BB6_120:
+	setp.eq.s32 	%p171, %r357, 0;
+	@%p171 bra 	$L__BB6_125;
+
+	shl.b32 	%r250, %r356, 1;
+	or.b32  	%r251, %r250, 1;
+	cvt.s64.s32 	%rd162, %r251;
+	add.s64 	%rd163, %rd9, %rd162;
+	shl.b64 	%rd164, %rd163, 2;
+	add.s64 	%rd229, %rd148, %rd164;
+
+$L__BB6_122:
+	.pragma "nounroll";
+	ld.shared.f32 	%f166, [%rd229];
+	setp.leu.f32 	%p172, %f166, 0f00000000;
+	mov.f32 	%f781, 0f00000000;
+	@%p172 bra 	$L__BB6_124;
+
+	ld.shared.f32 	%f490, [%rd229+-4];
+	sub.f32 	%f491, %f490, %f772;
+	mov.f32 	%f492, 0f3F000000;
+	mov.f32 	%f493, 0f3BBB989D;
+	fma.rn.f32 	%f494, %f491, %f493, %f492;
+	cvt.sat.f32.f32 	%f495, %f494;
+	mov.f32 	%f496, 0f4B400001;
+	mov.f32 	%f497, 0f437C0000;
+	fma.rm.f32 	%f498, %f495, %f497, %f496;
+	add.f32 	%f499, %f498, 0fCB40007F;
+	neg.f32 	%f500, %f499;
+	mov.f32 	%f501, 0f3FB8AA3B;
+	fma.rn.f32 	%f502, %f491, %f501, %f500;
+	mov.f32 	%f503, 0f32A57060;
+	fma.rn.f32 	%f504, %f491, %f503, %f502;
+	mov.b32 	%r252, %f498;
+	shl.b32 	%r253, %r252, 23;
+	mov.b32 	%f505, %r253;
+	ex2.approx.ftz.f32 	%f506, %f504;
+	mul.f32 	%f781, %f506, %f505;
+
+$L__BB6_124:
+	fma.rn.f32 	%f782, %f166, %f781, %f782;
+	add.s64 	%rd229, %rd229, 8;
+	add.s32 	%r357, %r357, -1;
+	setp.ne.s32 	%p173, %r357, 0;
+	@%p173 bra 	$L__BB6_122;
+
+$L__BB6_125:
+	ld.param.u32 	%r331, [wk_attention_param_15];
+	mov.u32 	%r330, %ctaid.x;
+	mov.u32 	%r329, %ctaid.y;
+	cvt.s64.s32 	%rd225, %r329;
+	cvt.s64.s32 	%rd166, %r331;
+	mul.lo.s64 	%rd167, %rd166, %rd225;
+	mul.lo.s32 	%r254, %r330, %r78;
+	cvt.s64.s32 	%rd168, %r254;
+	add.s64 	%rd40, %rd167, %rd168;
+	@%p106 bra 	$L__BB6_156;
+
+	ld.param.u64 	%rd226, [wk_attention_param_14];
+	shr.s64 	%rd169, %rd40, 63;
+	shr.u64 	%rd170, %rd169, 59;
+	add.s64 	%rd171, %rd40, %rd170;
+	shr.s64 	%rd41, %rd171, 5;
+	cvt.s64.s32 	%rd42, %r6;
+	add.s32 	%r64, %r3, -1;
+	and.b32  	%r65, %r3, 3;
+	sub.s32 	%r66, %r3, %r65;
+	add.s32 	%r256, %r78, 31;
+	shr.s32 	%r257, %r256, 31;
+	shr.u32 	%r258, %r257, 27;
+	add.s32 	%r259, %r256, %r258;
+	shr.s32 	%r67, %r259, 5;
+	cvta.to.global.u64 	%rd43, %rd226;
+	mov.u32 	%r358, 0;
+
+$L__BB6_127:
+	shl.b32 	%r260, %r358, 5;
+	add.s32 	%r69, %r260, %r6;
+	setp.ge.s32 	%p175, %r69, %r78;
+	mov.f32 	%f793, 0f00000000;
+	@%p175 bra 	$L__BB6_150;
+
+	mov.f32 	%f784, 0f00000000;
+	@%p154 bra 	$L__BB6_149;
+
+	setp.lt.u32 	%p177, %r64, 3;
+	mov.f32 	%f784, 0f00000000;
+	mov.u32 	%r361, 0;
+	@%p177 bra 	$L__BB6_140;
+
+	mov.f32 	%f784, 0f00000000;
+	mov.u32 	%r361, 0;
+	mov.u32 	%r360, %r66;
+
+$L__BB6_131:
+	shl.b32 	%r263, %r361, 1;
+	cvt.s64.s32 	%rd172, %r263;
+	add.s64 	%rd173, %rd9, %rd172;
+	shl.b64 	%rd174, %rd173, 2;
+	add.s64 	%rd44, %rd148, %rd174;
+	ld.shared.f32 	%f512, [%rd44+4];
+	setp.leu.f32 	%p178, %f512, 0f00000000;
+	@%p178 bra 	$L__BB6_133;
+
+	mad.lo.s32 	%r264, %r361, %r78, %r69;
+	cvt.s64.s32 	%rd176, %r264;
+	add.s64 	%rd177, %rd10, %rd176;
+	shl.b64 	%rd178, %rd177, 2;
+	add.s64 	%rd180, %rd148, %rd178;
+	ld.shared.f32 	%f513, [%rd44];
+	sub.f32 	%f514, %f513, %f772;
+	mov.f32 	%f515, 0f3F000000;
+	mov.f32 	%f516, 0f3BBB989D;
+	fma.rn.f32 	%f517, %f514, %f516, %f515;
+	cvt.sat.f32.f32 	%f518, %f517;
+	mov.f32 	%f519, 0f4B400001;
+	mov.f32 	%f520, 0f437C0000;
+	fma.rm.f32 	%f521, %f518, %f520, %f519;
+	add.f32 	%f522, %f521, 0fCB40007F;
+	neg.f32 	%f523, %f522;
+	mov.f32 	%f524, 0f3FB8AA3B;
+	fma.rn.f32 	%f525, %f514, %f524, %f523;
+	mov.f32 	%f526, 0f32A57060;
+	fma.rn.f32 	%f527, %f514, %f526, %f525;
+	mov.b32 	%r265, %f521;
+	shl.b32 	%r266, %r265, 23;
+	mov.b32 	%f528, %r266;
+	ex2.approx.ftz.f32 	%f529, %f527;
+	mul.f32 	%f530, %f529, %f528;
+	ld.shared.f32 	%f531, [%rd180];
+	fma.rn.f32 	%f784, %f531, %f530, %f784;
+
+$L__BB6_133:
+	ld.shared.f32 	%f532, [%rd44+12];
+	setp.leu.f32 	%p179, %f532, 0f00000000;
+	@%p179 bra 	$L__BB6_135;
+
+	add.s32 	%r267, %r361, 1;
+	mad.lo.s32 	%r268, %r267, %r78, %r69;
+	cvt.s64.s32 	%rd181, %r268;
+	add.s64 	%rd182, %rd10, %rd181;
+	shl.b64 	%rd183, %rd182, 2;
+	add.s64 	%rd185, %rd148, %rd183;
+	ld.shared.f32 	%f533, [%rd44+8];
+	sub.f32 	%f534, %f533, %f772;
+	mov.f32 	%f535, 0f3F000000;
+	mov.f32 	%f536, 0f3BBB989D;
+	fma.rn.f32 	%f537, %f534, %f536, %f535;
+	cvt.sat.f32.f32 	%f538, %f537;
+	mov.f32 	%f539, 0f4B400001;
+	mov.f32 	%f540, 0f437C0000;
+	fma.rm.f32 	%f541, %f538, %f540, %f539;
+	add.f32 	%f542, %f541, 0fCB40007F;
+	neg.f32 	%f543, %f542;
+	mov.f32 	%f544, 0f3FB8AA3B;
+	fma.rn.f32 	%f545, %f534, %f544, %f543;
+	mov.f32 	%f546, 0f32A57060;
+	fma.rn.f32 	%f547, %f534, %f546, %f545;
+	mov.b32 	%r269, %f541;
+	shl.b32 	%r270, %r269, 23;
+	mov.b32 	%f548, %r270;
+	ex2.approx.ftz.f32 	%f549, %f547;
+	mul.f32 	%f550, %f549, %f548;
+	ld.shared.f32 	%f551, [%rd185];
+	fma.rn.f32 	%f784, %f551, %f550, %f784;
+
+$L__BB6_135:
+	ld.shared.f32 	%f552, [%rd44+20];
+	setp.leu.f32 	%p180, %f552, 0f00000000;
+	@%p180 bra 	$L__BB6_137;
+
+	add.s32 	%r271, %r361, 2;
+	mad.lo.s32 	%r272, %r271, %r78, %r69;
+	cvt.s64.s32 	%rd186, %r272;
+	add.s64 	%rd187, %rd10, %rd186;
+	shl.b64 	%rd188, %rd187, 2;
+	add.s64 	%rd190, %rd148, %rd188;
+	ld.shared.f32 	%f553, [%rd44+16];
+	sub.f32 	%f554, %f553, %f772;
+	mov.f32 	%f555, 0f3F000000;
+	mov.f32 	%f556, 0f3BBB989D;
+	fma.rn.f32 	%f557, %f554, %f556, %f555;
+	cvt.sat.f32.f32 	%f558, %f557;
+	mov.f32 	%f559, 0f4B400001;
+	mov.f32 	%f560, 0f437C0000;
+	fma.rm.f32 	%f561, %f558, %f560, %f559;
+	add.f32 	%f562, %f561, 0fCB40007F;
+	neg.f32 	%f563, %f562;
+	mov.f32 	%f564, 0f3FB8AA3B;
+	fma.rn.f32 	%f565, %f554, %f564, %f563;
+	mov.f32 	%f566, 0f32A57060;
+	fma.rn.f32 	%f567, %f554, %f566, %f565;
+	mov.b32 	%r273, %f561;
+	shl.b32 	%r274, %r273, 23;
+	mov.b32 	%f568, %r274;
+	ex2.approx.ftz.f32 	%f569, %f567;
+	mul.f32 	%f570, %f569, %f568;
+	ld.shared.f32 	%f571, [%rd190];
+	fma.rn.f32 	%f784, %f571, %f570, %f784;
+
+$L__BB6_137:
+	ld.shared.f32 	%f572, [%rd44+28];
+	setp.leu.f32 	%p181, %f572, 0f00000000;
+	@%p181 bra 	$L__BB6_139;
+
+	add.s32 	%r275, %r361, 3;
+	mad.lo.s32 	%r276, %r275, %r78, %r69;
+	cvt.s64.s32 	%rd191, %r276;
+	add.s64 	%rd192, %rd10, %rd191;
+	shl.b64 	%rd193, %rd192, 2;
+	add.s64 	%rd195, %rd148, %rd193;
+	ld.shared.f32 	%f573, [%rd44+24];
+	sub.f32 	%f574, %f573, %f772;
+	mov.f32 	%f575, 0f3F000000;
+	mov.f32 	%f576, 0f3BBB989D;
+	fma.rn.f32 	%f577, %f574, %f576, %f575;
+	cvt.sat.f32.f32 	%f578, %f577;
+	mov.f32 	%f579, 0f4B400001;
+	mov.f32 	%f580, 0f437C0000;
+	fma.rm.f32 	%f581, %f578, %f580, %f579;
+	add.f32 	%f582, %f581, 0fCB40007F;
+	neg.f32 	%f583, %f582;
+	mov.f32 	%f584, 0f3FB8AA3B;
+	fma.rn.f32 	%f585, %f574, %f584, %f583;
+	mov.f32 	%f586, 0f32A57060;
+	fma.rn.f32 	%f587, %f574, %f586, %f585;
+	mov.b32 	%r277, %f581;
+	shl.b32 	%r278, %r277, 23;
+	mov.b32 	%f588, %r278;
+	ex2.approx.ftz.f32 	%f589, %f587;
+	mul.f32 	%f590, %f589, %f588;
+	ld.shared.f32 	%f591, [%rd195];
+	fma.rn.f32 	%f784, %f591, %f590, %f784;
+
+$L__BB6_139:
+	add.s32 	%r361, %r361, 4;
+	add.s32 	%r360, %r360, -4;
+	setp.ne.s32 	%p182, %r360, 0;
+	@%p182 bra 	$L__BB6_131;
+
+$L__BB6_140:
+	setp.eq.s32 	%p183, %r65, 0;
+	@%p183 bra 	$L__BB6_149;
+
+	shl.b32 	%r279, %r361, 1;
+	cvt.s64.s32 	%rd196, %r279;
+	add.s64 	%rd197, %rd9, %rd196;
+	shl.b64 	%rd198, %rd197, 2;
+	add.s64 	%rd45, %rd148, %rd198;
+	ld.shared.f32 	%f592, [%rd45+4];
+	setp.leu.f32 	%p184, %f592, 0f00000000;
+	@%p184 bra 	$L__BB6_143;
+
+	mad.lo.s32 	%r280, %r361, %r78, %r69;
+	cvt.s64.s32 	%rd200, %r280;
+	add.s64 	%rd201, %rd10, %rd200;
+	shl.b64 	%rd202, %rd201, 2;
+	add.s64 	%rd204, %rd148, %rd202;
+	ld.shared.f32 	%f593, [%rd45];
+	sub.f32 	%f594, %f593, %f772;
+	mov.f32 	%f595, 0f3F000000;
+	mov.f32 	%f596, 0f3BBB989D;
+	fma.rn.f32 	%f597, %f594, %f596, %f595;
+	cvt.sat.f32.f32 	%f598, %f597;
+	mov.f32 	%f599, 0f4B400001;
+	mov.f32 	%f600, 0f437C0000;
+	fma.rm.f32 	%f601, %f598, %f600, %f599;
+	add.f32 	%f602, %f601, 0fCB40007F;
+	neg.f32 	%f603, %f602;
+	mov.f32 	%f604, 0f3FB8AA3B;
+	fma.rn.f32 	%f605, %f594, %f604, %f603;
+	mov.f32 	%f606, 0f32A57060;
+	fma.rn.f32 	%f607, %f594, %f606, %f605;
+	mov.b32 	%r281, %f601;
+	shl.b32 	%r282, %r281, 23;
+	mov.b32 	%f608, %r282;
+	ex2.approx.ftz.f32 	%f609, %f607;
+	mul.f32 	%f610, %f609, %f608;
+	ld.shared.f32 	%f611, [%rd204];
+	fma.rn.f32 	%f784, %f611, %f610, %f784;
+
+$L__BB6_143:
+	setp.eq.s32 	%p185, %r65, 1;
+	@%p185 bra 	$L__BB6_149;
+
+	ld.shared.f32 	%f612, [%rd45+12];
+	setp.leu.f32 	%p186, %f612, 0f00000000;
+	@%p186 bra 	$L__BB6_146;
+
+	add.s32 	%r283, %r361, 1;
+	mad.lo.s32 	%r284, %r283, %r78, %r69;
+	cvt.s64.s32 	%rd205, %r284;
+	add.s64 	%rd206, %rd10, %rd205;
+	shl.b64 	%rd207, %rd206, 2;
+	add.s64 	%rd209, %rd148, %rd207;
+	ld.shared.f32 	%f613, [%rd45+8];
+	sub.f32 	%f614, %f613, %f772;
+	mov.f32 	%f615, 0f3F000000;
+	mov.f32 	%f616, 0f3BBB989D;
+	fma.rn.f32 	%f617, %f614, %f616, %f615;
+	cvt.sat.f32.f32 	%f618, %f617;
+	mov.f32 	%f619, 0f4B400001;
+	mov.f32 	%f620, 0f437C0000;
+	fma.rm.f32 	%f621, %f618, %f620, %f619;
+	add.f32 	%f622, %f621, 0fCB40007F;
+	neg.f32 	%f623, %f622;
+	mov.f32 	%f624, 0f3FB8AA3B;
+	fma.rn.f32 	%f625, %f614, %f624, %f623;
+	mov.f32 	%f626, 0f32A57060;
+	fma.rn.f32 	%f627, %f614, %f626, %f625;
+	mov.b32 	%r285, %f621;
+	shl.b32 	%r286, %r285, 23;
+	mov.b32 	%f628, %r286;
+	ex2.approx.ftz.f32 	%f629, %f627;
+	mul.f32 	%f630, %f629, %f628;
+	ld.shared.f32 	%f631, [%rd209];
+	fma.rn.f32 	%f784, %f631, %f630, %f784;
+
+$L__BB6_146:
+	setp.eq.s32 	%p187, %r65, 2;
+	@%p187 bra 	$L__BB6_149;
+
+	ld.shared.f32 	%f632, [%rd45+20];
+	setp.leu.f32 	%p188, %f632, 0f00000000;
+	@%p188 bra 	$L__BB6_149;
+
+	add.s32 	%r287, %r361, 2;
+	mad.lo.s32 	%r288, %r287, %r78, %r69;
+	cvt.s64.s32 	%rd210, %r288;
+	add.s64 	%rd211, %rd10, %rd210;
+	shl.b64 	%rd212, %rd211, 2;
+	add.s64 	%rd214, %rd148, %rd212;
+	ld.shared.f32 	%f633, [%rd45+16];
+	sub.f32 	%f634, %f633, %f772;
+	mov.f32 	%f635, 0f3F000000;
+	mov.f32 	%f636, 0f3BBB989D;
+	fma.rn.f32 	%f637, %f634, %f636, %f635;
+	cvt.sat.f32.f32 	%f638, %f637;
+	mov.f32 	%f639, 0f4B400001;
+	mov.f32 	%f640, 0f437C0000;
+	fma.rm.f32 	%f641, %f638, %f640, %f639;
+	add.f32 	%f642, %f641, 0fCB40007F;
+	neg.f32 	%f643, %f642;
+	mov.f32 	%f644, 0f3FB8AA3B;
+	fma.rn.f32 	%f645, %f634, %f644, %f643;
+	mov.f32 	%f646, 0f32A57060;
+	fma.rn.f32 	%f647, %f634, %f646, %f645;
+	mov.b32 	%r289, %f641;
+	shl.b32 	%r290, %r289, 23;
+	mov.b32 	%f648, %r290;
+	ex2.approx.ftz.f32 	%f649, %f647;
+	mul.f32 	%f650, %f649, %f648;
+	ld.shared.f32 	%f651, [%rd214];
+	fma.rn.f32 	%f784, %f651, %f650, %f784;
+
+$L__BB6_149:
+	cvt.s64.s32 	%rd215, %r69;
+	add.s64 	%rd216, %rd40, %rd215;
+	shl.b64 	%rd217, %rd216, 2;
+	add.s64 	%rd218, %rd43, %rd217;
+	div.rn.f32 	%f793, %f784, %f782;
+	st.global.f32 	[%rd218], %f793;
+
+$L__BB6_150:
+	ld.param.u32 	%r332, [wk_attention_param_17];
+	setp.eq.s32 	%p189, %r332, 0;
+	@%p189 bra 	$L__BB6_155;
+
+	abs.f32 	%f653, %f793;
+	mov.b32 	%r291, %f653;
+	mov.u32 	%r292, 31;
+	mov.u32 	%r293, 16;
+	mov.u32 	%r294, -1;
+	shfl.sync.bfly.b32 	%r295|%p190, %r291, %r293, %r292, %r294;
+	mov.b32 	%f654, %r295;
+	setp.lt.f32 	%p191, %f653, %f654;
+	selp.f32 	%f655, %f654, %f653, %p191;
+	mov.b32 	%r296, %f655;
+	mov.u32 	%r297, 8;
+	shfl.sync.bfly.b32 	%r298|%p192, %r296, %r297, %r292, %r294;
+	mov.b32 	%f656, %r298;
+	setp.lt.f32 	%p193, %f655, %f656;
+	selp.f32 	%f657, %f656, %f655, %p193;
+	mov.b32 	%r299, %f657;
+	mov.u32 	%r300, 4;
+	shfl.sync.bfly.b32 	%r301|%p194, %r299, %r300, %r292, %r294;
+	mov.b32 	%f658, %r301;
+	setp.lt.f32 	%p195, %f657, %f658;
+	selp.f32 	%f659, %f658, %f657, %p195;
+	mov.b32 	%r302, %f659;
+	mov.u32 	%r303, 2;
+	shfl.sync.bfly.b32 	%r304|%p196, %r302, %r303, %r292, %r294;
+	mov.b32 	%f660, %r304;
+	setp.lt.f32 	%p197, %f659, %f660;
+	selp.f32 	%f661, %f660, %f659, %p197;
+	mov.b32 	%r305, %f661;
+	mov.u32 	%r306, 1;
+	shfl.sync.bfly.b32 	%r307|%p198, %r305, %r306, %r292, %r294;
+	mov.b32 	%f662, %r307;
+	setp.lt.f32 	%p199, %f661, %f662;
+	selp.f32 	%f663, %f662, %f661, %p199;
+	cvt.s64.s32 	%rd219, %r358;
+	add.s64 	%rd46, %rd41, %rd219;
+	div.rn.f32 	%f190, %f663, 0f42FE0000;
+	setp.leu.f32 	%p200, %f190, 0f00000000;
+	mov.f32 	%f794, 0f00000000;
+	@%p200 bra 	$L__BB6_153;
+
+	rcp.rn.f32 	%f794, %f190;
+
+$L__BB6_153:
+	mul.f32 	%f664, %f793, %f794;
+	mov.b32 	%r308, %f664;
+	and.b32  	%r309, %r308, -2147483648;
+	or.b32  	%r310, %r309, 1056964608;
+	mov.b32 	%f665, %r310;
+	add.rz.f32 	%f666, %f664, %f665;
+	cvt.rzi.f32.f32 	%f667, %f666;
+	cvt.rzi.s32.f32 	%r311, %f667;
+	shfl.sync.bfly.b32 	%r315|%p201, %r311, %r293, %r292, %r294;
+	add.s32 	%r316, %r315, %r311;
+	shfl.sync.bfly.b32 	%r318|%p202, %r316, %r297, %r292, %r294;
+	add.s32 	%r319, %r318, %r316;
+	shfl.sync.bfly.b32 	%r321|%p203, %r319, %r300, %r292, %r294;
+	add.s32 	%r322, %r321, %r319;
+	shfl.sync.bfly.b32 	%r324|%p204, %r322, %r303, %r292, %r294;
+	add.s32 	%r325, %r324, %r322;
+	shfl.sync.bfly.b32 	%r327|%p205, %r325, %r306, %r292, %r294;
+	add.s32 	%r75, %r327, %r325;
+	mul.lo.s64 	%rd220, %rd46, 48;
+	add.s64 	%rd221, %rd4, %rd220;
+	add.s64 	%rd222, %rd221, %rd42;
+	st.global.u8 	[%rd222+16], %r311;
+	@%p104 bra 	$L__BB6_155;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs48, %f190;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f669, %rs48;
+	// end inline asm
+	st.global.f32 	[%rd221], %f669;
+	cvt.rn.f32.s32 	%f672, %r75;
+	mul.f32 	%f670, %f190, %f672;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs50, %f670;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f671, %rs50;
+	// end inline asm
+	st.global.f32 	[%rd221+4], %f671;
+	st.global.u32 	[%rd221+8], %r75;
+	mov.u32 	%r328, 0;
+	st.global.u32 	[%rd221+12], %r328;
+
+$L__BB6_155:
+	add.s32 	%r358, %r358, 1;
+	setp.lt.s32 	%p207, %r358, %r67;
+	@%p207 bra 	$L__BB6_127;
+
+$L__BB6_156:
+	ret;
+
+}
+	// .globl	wk_swiglu_quantize
+.visible .entry wk_swiglu_quantize(
+	.param .u64 wk_swiglu_quantize_param_0,
+	.param .u64 wk_swiglu_quantize_param_1,
+	.param .u32 wk_swiglu_quantize_param_2,
+	.param .u32 wk_swiglu_quantize_param_3,
+	.param .u64 wk_swiglu_quantize_param_4,
+	.param .u64 wk_swiglu_quantize_param_5
+)
+{
+	.reg .pred 	%p<20>;
+	.reg .b16 	%rs<5>;
+	.reg .f32 	%f<47>;
+	.reg .b32 	%r<58>;
+	.reg .b64 	%rd<28>;
+
+
+	ld.param.u64 	%rd10, [wk_swiglu_quantize_param_0];
+	ld.param.u64 	%rd11, [wk_swiglu_quantize_param_1];
+	ld.param.u32 	%r8, [wk_swiglu_quantize_param_2];
+	ld.param.u32 	%r9, [wk_swiglu_quantize_param_3];
+	ld.param.u64 	%rd12, [wk_swiglu_quantize_param_4];
+	ld.param.u64 	%rd13, [wk_swiglu_quantize_param_5];
+	cvta.to.global.u64 	%rd1, %rd13;
+	mov.u32 	%r1, %tid.x;
+	shr.s32 	%r10, %r9, 31;
+	shr.u32 	%r11, %r10, 27;
+	add.s32 	%r12, %r9, %r11;
+	shr.s32 	%r2, %r12, 5;
+	mov.u32 	%r57, %tid.y;
+	setp.ge.s32 	%p1, %r57, %r2;
+	@%p1 bra 	$L__BB7_7;
+
+	mov.u32 	%r13, %ctaid.x;
+	mul.wide.s32 	%rd2, %r8, %r13;
+	mul.wide.s32 	%rd3, %r9, %r13;
+	mul.wide.s32 	%rd4, %r2, %r13;
+	cvt.s64.s32 	%rd5, %r1;
+	cvta.to.global.u64 	%rd6, %rd10;
+	cvta.to.global.u64 	%rd7, %rd11;
+	cvta.to.global.u64 	%rd8, %rd12;
+
+$L__BB7_2:
+	shl.b32 	%r14, %r57, 5;
+	add.s32 	%r15, %r14, %r1;
+	cvt.s64.s32 	%rd14, %r15;
+	add.s64 	%rd15, %rd2, %rd14;
+	shl.b64 	%rd16, %rd15, 2;
+	add.s64 	%rd17, %rd6, %rd16;
+	ld.global.nc.f32 	%f6, [%rd17];
+	mov.u32 	%r16, 4;
+	neg.f32 	%f7, %f6;
+	mov.f32 	%f8, 0f3F000000;
+	mov.f32 	%f9, 0f3BBB989D;
+	fma.rn.f32 	%f10, %f7, %f9, %f8;
+	cvt.sat.f32.f32 	%f11, %f10;
+	mov.f32 	%f12, 0f4B400001;
+	mov.f32 	%f13, 0f437C0000;
+	fma.rm.f32 	%f14, %f11, %f13, %f12;
+	add.f32 	%f15, %f14, 0fCB40007F;
+	neg.f32 	%f16, %f15;
+	mov.f32 	%f17, 0f3FB8AA3B;
+	fma.rn.f32 	%f18, %f7, %f17, %f16;
+	mov.f32 	%f19, 0f32A57060;
+	fma.rn.f32 	%f20, %f7, %f19, %f18;
+	mov.b32 	%r17, %f14;
+	shl.b32 	%r18, %r17, 23;
+	mov.b32 	%f21, %r18;
+	ex2.approx.ftz.f32 	%f22, %f20;
+	fma.rn.f32 	%f23, %f22, %f21, 0f3F800000;
+	div.rn.f32 	%f24, %f6, %f23;
+	add.s64 	%rd18, %rd7, %rd16;
+	ld.global.nc.f32 	%f25, [%rd18];
+	mul.f32 	%f1, %f25, %f24;
+	add.s64 	%rd19, %rd3, %rd14;
+	shl.b64 	%rd20, %rd19, 2;
+	add.s64 	%rd21, %rd8, %rd20;
+	st.global.f32 	[%rd21], %f1;
+	abs.f32 	%f26, %f1;
+	mov.b32 	%r19, %f26;
+	mov.u32 	%r20, 31;
+	mov.u32 	%r21, 16;
+	mov.u32 	%r22, -1;
+	shfl.sync.bfly.b32 	%r23|%p2, %r19, %r21, %r20, %r22;
+	mov.b32 	%f27, %r23;
+	setp.lt.f32 	%p3, %f26, %f27;
+	selp.f32 	%f28, %f27, %f26, %p3;
+	mov.b32 	%r24, %f28;
+	mov.u32 	%r25, 8;
+	shfl.sync.bfly.b32 	%r26|%p4, %r24, %r25, %r20, %r22;
+	mov.b32 	%f29, %r26;
+	setp.lt.f32 	%p5, %f28, %f29;
+	selp.f32 	%f30, %f29, %f28, %p5;
+	mov.b32 	%r27, %f30;
+	shfl.sync.bfly.b32 	%r28|%p6, %r27, %r16, %r20, %r22;
+	mov.b32 	%f31, %r28;
+	setp.lt.f32 	%p7, %f30, %f31;
+	selp.f32 	%f32, %f31, %f30, %p7;
+	mov.b32 	%r29, %f32;
+	mov.u32 	%r30, 2;
+	shfl.sync.bfly.b32 	%r31|%p8, %r29, %r30, %r20, %r22;
+	mov.b32 	%f33, %r31;
+	setp.lt.f32 	%p9, %f32, %f33;
+	selp.f32 	%f34, %f33, %f32, %p9;
+	mov.b32 	%r32, %f34;
+	mov.u32 	%r33, 1;
+	shfl.sync.bfly.b32 	%r34|%p10, %r32, %r33, %r20, %r22;
+	mov.b32 	%f35, %r34;
+	setp.lt.f32 	%p11, %f34, %f35;
+	selp.f32 	%f36, %f35, %f34, %p11;
+	cvt.s64.s32 	%rd22, %r57;
+	add.s64 	%rd9, %rd4, %rd22;
+	div.rn.f32 	%f2, %f36, 0f42FE0000;
+	setp.leu.f32 	%p12, %f2, 0f00000000;
+	mov.f32 	%f46, 0f00000000;
+	@%p12 bra 	$L__BB7_4;
+
+	rcp.rn.f32 	%f46, %f2;
+
+$L__BB7_4:
+	mul.f32 	%f37, %f1, %f46;
+	mov.b32 	%r35, %f37;
+	and.b32  	%r36, %r35, -2147483648;
+	or.b32  	%r37, %r36, 1056964608;
+	mov.b32 	%f38, %r37;
+	add.rz.f32 	%f39, %f37, %f38;
+	cvt.rzi.f32.f32 	%f40, %f39;
+	cvt.rzi.s32.f32 	%r38, %f40;
+	shfl.sync.bfly.b32 	%r42|%p13, %r38, %r21, %r20, %r22;
+	add.s32 	%r43, %r42, %r38;
+	shfl.sync.bfly.b32 	%r45|%p14, %r43, %r25, %r20, %r22;
+	add.s32 	%r46, %r45, %r43;
+	shfl.sync.bfly.b32 	%r48|%p15, %r46, %r16, %r20, %r22;
+	add.s32 	%r49, %r48, %r46;
+	shfl.sync.bfly.b32 	%r51|%p16, %r49, %r30, %r20, %r22;
+	add.s32 	%r52, %r51, %r49;
+	shfl.sync.bfly.b32 	%r54|%p17, %r52, %r33, %r20, %r22;
+	add.s32 	%r6, %r54, %r52;
+	mul.lo.s64 	%rd23, %rd9, 48;
+	add.s64 	%rd24, %rd1, %rd23;
+	add.s64 	%rd25, %rd24, %rd5;
+	st.global.u8 	[%rd25+16], %r38;
+	setp.ne.s32 	%p18, %r1, 0;
+	@%p18 bra 	$L__BB7_6;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs1, %f2;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f42, %rs1;
+	// end inline asm
+	st.global.f32 	[%rd24], %f42;
+	cvt.rn.f32.s32 	%f45, %r6;
+	mul.f32 	%f43, %f2, %f45;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs3, %f43;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f44, %rs3;
+	// end inline asm
+	st.global.f32 	[%rd24+4], %f44;
+	st.global.u32 	[%rd24+8], %r6;
+	mov.u32 	%r55, 0;
+	st.global.u32 	[%rd24+12], %r55;
+
+$L__BB7_6:
+	mov.u32 	%r56, %ntid.y;
+	add.s32 	%r57, %r57, %r56;
+	setp.lt.s32 	%p19, %r57, %r2;
+	@%p19 bra 	$L__BB7_2;
+
+$L__BB7_7:
+	ret;
+
+}
+	// .globl	wk_argmax
+.visible .entry wk_argmax(
+	.param .u64 wk_argmax_param_0,
+	.param .u32 wk_argmax_param_1,
+	.param .u64 wk_argmax_param_2
+)
+{
+	.reg .pred 	%p<84>;
+	.reg .f32 	%f<68>;
+	.reg .b32 	%r<164>;
+	.reg .b64 	%rd<52>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_argmaxE2sv[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_argmaxE2si[128];
+
+	ld.param.u64 	%rd25, [wk_argmax_param_0];
+	ld.param.u32 	%r82, [wk_argmax_param_1];
+	ld.param.u64 	%rd24, [wk_argmax_param_2];
+	cvta.to.global.u64 	%rd1, %rd25;
+	mov.u32 	%r84, %ctaid.x;
+	cvt.u64.u32 	%rd2, %r84;
+	cvt.s64.s32 	%rd26, %r82;
+	mul.lo.s64 	%rd3, %rd26, %rd2;
+	mov.u32 	%r1, %ntid.y;
+	mov.u32 	%r2, %tid.y;
+	shl.b32 	%r3, %r2, 5;
+	mov.u32 	%r4, %tid.x;
+	add.s32 	%r134, %r3, %r4;
+	setp.ge.s32 	%p1, %r134, %r82;
+	mov.u32 	%r127, 2147483647;
+	mov.f32 	%f45, 0fFF800000;
+	@%p1 bra 	$L__BB8_22;
+
+	shl.b32 	%r6, %r1, 5;
+	not.b32 	%r87, %r4;
+	add.s32 	%r88, %r87, %r82;
+	sub.s32 	%r89, %r88, %r3;
+	div.u32 	%r90, %r89, %r6;
+	add.s32 	%r7, %r90, 1;
+	and.b32  	%r138, %r7, 3;
+	setp.lt.u32 	%p2, %r90, 3;
+	mov.f32 	%f45, 0fFF800000;
+	mov.u32 	%r127, 2147483647;
+	@%p2 bra 	$L__BB8_16;
+
+	sub.s32 	%r128, %r7, %r138;
+	mad.lo.s32 	%r92, %r1, 96, %r4;
+	add.s32 	%r125, %r92, %r3;
+	shl.b32 	%r11, %r1, 7;
+	shl.b32 	%r93, %r1, 6;
+	add.s32 	%r94, %r4, %r93;
+	add.s32 	%r124, %r94, %r3;
+	add.s32 	%r123, %r134, %r6;
+	mul.wide.s32 	%rd4, %r6, 4;
+	mov.f32 	%f45, 0fFF800000;
+	mov.u32 	%r127, 2147483647;
+
+$L__BB8_3:
+	cvt.s64.s32 	%rd27, %r134;
+	add.s64 	%rd28, %rd3, %rd27;
+	shl.b64 	%rd29, %rd28, 2;
+	add.s64 	%rd5, %rd1, %rd29;
+	ld.global.nc.f32 	%f2, [%rd5];
+	setp.lt.f32 	%p3, %f45, %f2;
+	@%p3 bra 	$L__BB8_5;
+
+	setp.neu.f32 	%p4, %f45, %f2;
+	setp.le.s32 	%p5, %r127, %r134;
+	or.pred  	%p6, %p5, %p4;
+	@%p6 bra 	$L__BB8_6;
+
+$L__BB8_5:
+	mov.f32 	%f45, %f2;
+	mov.u32 	%r127, %r134;
+
+$L__BB8_6:
+	add.s64 	%rd6, %rd5, %rd4;
+	ld.global.nc.f32 	%f4, [%rd6];
+	setp.lt.f32 	%p7, %f45, %f4;
+	@%p7 bra 	$L__BB8_8;
+
+	setp.neu.f32 	%p8, %f45, %f4;
+	setp.le.s32 	%p9, %r127, %r123;
+	or.pred  	%p10, %p9, %p8;
+	@%p10 bra 	$L__BB8_9;
+
+$L__BB8_8:
+	mov.f32 	%f45, %f4;
+	mov.u32 	%r127, %r123;
+
+$L__BB8_9:
+	add.s64 	%rd7, %rd6, %rd4;
+	ld.global.nc.f32 	%f6, [%rd7];
+	setp.lt.f32 	%p11, %f45, %f6;
+	@%p11 bra 	$L__BB8_11;
+
+	setp.neu.f32 	%p12, %f45, %f6;
+	setp.le.s32 	%p13, %r127, %r124;
+	or.pred  	%p14, %p13, %p12;
+	@%p14 bra 	$L__BB8_12;
+
+$L__BB8_11:
+	mov.f32 	%f45, %f6;
+	mov.u32 	%r127, %r124;
+
+$L__BB8_12:
+	add.s64 	%rd30, %rd7, %rd4;
+	ld.global.nc.f32 	%f8, [%rd30];
+	setp.lt.f32 	%p15, %f45, %f8;
+	@%p15 bra 	$L__BB8_14;
+
+	setp.neu.f32 	%p16, %f45, %f8;
+	setp.le.s32 	%p17, %r127, %r125;
+	or.pred  	%p18, %p17, %p16;
+	@%p18 bra 	$L__BB8_15;
+
+$L__BB8_14:
+	mov.f32 	%f45, %f8;
+	mov.u32 	%r127, %r125;
+
+$L__BB8_15:
+	add.s32 	%r95, %r134, %r6;
+	add.s32 	%r96, %r95, %r6;
+	add.s32 	%r97, %r96, %r6;
+	add.s32 	%r134, %r97, %r6;
+	add.s32 	%r125, %r125, %r11;
+	add.s32 	%r124, %r124, %r11;
+	add.s32 	%r123, %r123, %r11;
+	add.s32 	%r128, %r128, -4;
+	setp.ne.s32 	%p19, %r128, 0;
+	@%p19 bra 	$L__BB8_3;
+
+$L__BB8_16:
+	setp.eq.s32 	%p20, %r138, 0;
+	@%p20 bra 	$L__BB8_22;
+
+	cvt.s64.s32 	%rd31, %r134;
+	add.s64 	%rd32, %rd3, %rd31;
+	shl.b64 	%rd33, %rd32, 2;
+	add.s64 	%rd47, %rd1, %rd33;
+	mul.wide.s32 	%rd9, %r6, 4;
+
+$L__BB8_18:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f13, [%rd47];
+	setp.lt.f32 	%p21, %f45, %f13;
+	@%p21 bra 	$L__BB8_20;
+
+	setp.neu.f32 	%p22, %f45, %f13;
+	setp.le.s32 	%p23, %r127, %r134;
+	or.pred  	%p24, %p23, %p22;
+	@%p24 bra 	$L__BB8_21;
+
+$L__BB8_20:
+	mov.f32 	%f45, %f13;
+	mov.u32 	%r127, %r134;
+
+$L__BB8_21:
+	add.s32 	%r134, %r134, %r6;
+	add.s64 	%rd47, %rd47, %rd9;
+	add.s32 	%r138, %r138, -1;
+	setp.ne.s32 	%p25, %r138, 0;
+	@%p25 bra 	$L__BB8_18;
+
+$L__BB8_22:
+	mov.b32 	%r143, %f45;
+	mov.u32 	%r98, 31;
+	mov.u32 	%r99, 16;
+	mov.u32 	%r100, -1;
+	shfl.sync.bfly.b32 	%r40|%p26, %r143, %r99, %r98, %r100;
+	mov.b32 	%f16, %r40;
+	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
+	setp.lt.f32 	%p28, %f45, %f16;
+	@%p28 bra 	$L__BB8_24;
+
+	setp.neu.f32 	%p29, %f45, %f16;
+	setp.le.s32 	%p30, %r127, %r41;
+	or.pred  	%p31, %p29, %p30;
+	@%p31 bra 	$L__BB8_25;
+
+$L__BB8_24:
+	mov.u32 	%r143, %r40;
+	mov.f32 	%f45, %f16;
+	mov.u32 	%r127, %r41;
+
+$L__BB8_25:
+	mov.u32 	%r101, 31;
+	mov.u32 	%r102, 8;
+	mov.u32 	%r103, -1;
+	shfl.sync.bfly.b32 	%r44|%p32, %r143, %r102, %r101, %r103;
+	mov.b32 	%f18, %r44;
+	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
+	setp.lt.f32 	%p34, %f45, %f18;
+	@%p34 bra 	$L__BB8_27;
+
+	setp.neu.f32 	%p35, %f45, %f18;
+	setp.le.s32 	%p36, %r127, %r45;
+	or.pred  	%p37, %p35, %p36;
+	@%p37 bra 	$L__BB8_28;
+
+$L__BB8_27:
+	mov.u32 	%r143, %r44;
+	mov.f32 	%f45, %f18;
+	mov.u32 	%r127, %r45;
+
+$L__BB8_28:
+	mov.u32 	%r104, 31;
+	mov.u32 	%r105, 4;
+	mov.u32 	%r106, -1;
+	shfl.sync.bfly.b32 	%r48|%p38, %r143, %r105, %r104, %r106;
+	mov.b32 	%f20, %r48;
+	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
+	setp.lt.f32 	%p40, %f45, %f20;
+	@%p40 bra 	$L__BB8_30;
+
+	setp.neu.f32 	%p41, %f45, %f20;
+	setp.le.s32 	%p42, %r127, %r49;
+	or.pred  	%p43, %p41, %p42;
+	@%p43 bra 	$L__BB8_31;
+
+$L__BB8_30:
+	mov.u32 	%r143, %r48;
+	mov.f32 	%f45, %f20;
+	mov.u32 	%r127, %r49;
+
+$L__BB8_31:
+	mov.u32 	%r107, 31;
+	mov.u32 	%r108, 2;
+	mov.u32 	%r109, -1;
+	shfl.sync.bfly.b32 	%r52|%p44, %r143, %r108, %r107, %r109;
+	mov.b32 	%f22, %r52;
+	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
+	setp.lt.f32 	%p46, %f45, %f22;
+	@%p46 bra 	$L__BB8_33;
+
+	setp.neu.f32 	%p47, %f45, %f22;
+	setp.le.s32 	%p48, %r127, %r53;
+	or.pred  	%p49, %p47, %p48;
+	@%p49 bra 	$L__BB8_34;
+
+$L__BB8_33:
+	mov.u32 	%r143, %r52;
+	mov.f32 	%f45, %f22;
+	mov.u32 	%r127, %r53;
+
+$L__BB8_34:
+	mov.u32 	%r110, 31;
+	mov.u32 	%r111, 1;
+	mov.u32 	%r112, -1;
+	shfl.sync.bfly.b32 	%r113|%p50, %r143, %r111, %r110, %r112;
+	mov.b32 	%f24, %r113;
+	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
+	setp.lt.f32 	%p52, %f45, %f24;
+	@%p52 bra 	$L__BB8_36;
+
+	setp.neu.f32 	%p53, %f45, %f24;
+	setp.le.s32 	%p54, %r127, %r56;
+	or.pred  	%p55, %p53, %p54;
+	@%p55 bra 	$L__BB8_37;
+
+$L__BB8_36:
+	mov.f32 	%f45, %f24;
+	mov.u32 	%r127, %r56;
+
+$L__BB8_37:
+	setp.ne.s32 	%p56, %r4, 0;
+	@%p56 bra 	$L__BB8_39;
+
+	mul.wide.s32 	%rd34, %r2, 4;
+	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
+	add.s64 	%rd36, %rd35, %rd34;
+	st.shared.f32 	[%rd36], %f45;
+	mov.u64 	%rd37, _ZZ9wk_argmaxE2si;
+	add.s64 	%rd38, %rd37, %rd34;
+	st.shared.u32 	[%rd38], %r127;
+
+$L__BB8_39:
+	bar.sync 	0;
+	setp.lt.s32 	%p57, %r1, 1;
+	mov.u32 	%r151, 2147483647;
+	@%p57 bra 	$L__BB8_61;
+
+	add.s32 	%r118, %r1, -1;
+	and.b32  	%r161, %r1, 3;
+	setp.lt.u32 	%p58, %r118, 3;
+	mov.f32 	%f60, 0fFF800000;
+	mov.u32 	%r151, 2147483647;
+	mov.u32 	%r158, 0;
+	@%p58 bra 	$L__BB8_55;
+
+	sub.s32 	%r152, %r1, %r161;
+	mov.f32 	%f60, 0fFF800000;
+	mov.u32 	%r151, 2147483647;
+	mov.u32 	%r158, 0;
+	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
+	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
+
+$L__BB8_42:
+	ld.shared.u32 	%r63, [%rd48];
+	ld.shared.f32 	%f27, [%rd49];
+	setp.lt.f32 	%p59, %f60, %f27;
+	@%p59 bra 	$L__BB8_44;
+
+	setp.neu.f32 	%p60, %f60, %f27;
+	setp.le.s32 	%p61, %r151, %r63;
+	or.pred  	%p62, %p60, %p61;
+	@%p62 bra 	$L__BB8_45;
+
+$L__BB8_44:
+	mov.f32 	%f60, %f27;
+	mov.u32 	%r151, %r63;
+
+$L__BB8_45:
+	ld.shared.u32 	%r65, [%rd48+4];
+	ld.shared.f32 	%f29, [%rd49+4];
+	setp.lt.f32 	%p63, %f60, %f29;
+	@%p63 bra 	$L__BB8_47;
+
+	setp.neu.f32 	%p64, %f60, %f29;
+	setp.le.s32 	%p65, %r151, %r65;
+	or.pred  	%p66, %p64, %p65;
+	@%p66 bra 	$L__BB8_48;
+
+$L__BB8_47:
+	mov.f32 	%f60, %f29;
+	mov.u32 	%r151, %r65;
+
+$L__BB8_48:
+	ld.shared.u32 	%r67, [%rd48+8];
+	ld.shared.f32 	%f31, [%rd49+8];
+	setp.lt.f32 	%p67, %f60, %f31;
+	@%p67 bra 	$L__BB8_50;
+
+	setp.neu.f32 	%p68, %f60, %f31;
+	setp.le.s32 	%p69, %r151, %r67;
+	or.pred  	%p70, %p68, %p69;
+	@%p70 bra 	$L__BB8_51;
+
+$L__BB8_50:
+	mov.f32 	%f60, %f31;
+	mov.u32 	%r151, %r67;
+
+$L__BB8_51:
+	ld.shared.u32 	%r69, [%rd48+12];
+	ld.shared.f32 	%f33, [%rd49+12];
+	setp.lt.f32 	%p71, %f60, %f33;
+	@%p71 bra 	$L__BB8_53;
+
+	setp.neu.f32 	%p72, %f60, %f33;
+	setp.le.s32 	%p73, %r151, %r69;
+	or.pred  	%p74, %p72, %p73;
+	@%p74 bra 	$L__BB8_54;
+
+$L__BB8_53:
+	mov.f32 	%f60, %f33;
+	mov.u32 	%r151, %r69;
+
+$L__BB8_54:
+	add.s32 	%r158, %r158, 4;
+	add.s64 	%rd49, %rd49, 16;
+	add.s64 	%rd48, %rd48, 16;
+	add.s32 	%r152, %r152, -4;
+	setp.ne.s32 	%p75, %r152, 0;
+	@%p75 bra 	$L__BB8_42;
+
+$L__BB8_55:
+	setp.eq.s32 	%p76, %r161, 0;
+	@%p76 bra 	$L__BB8_61;
+
+	mul.wide.s32 	%rd41, %r158, 4;
+	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
+	add.s64 	%rd51, %rd42, %rd41;
+	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
+	add.s64 	%rd50, %rd43, %rd41;
+
+$L__BB8_57:
+	.pragma "nounroll";
+	ld.shared.u32 	%r78, [%rd51];
+	ld.shared.f32 	%f37, [%rd50];
+	setp.lt.f32 	%p77, %f60, %f37;
+	@%p77 bra 	$L__BB8_59;
+
+	setp.neu.f32 	%p78, %f60, %f37;
+	setp.le.s32 	%p79, %r151, %r78;
+	or.pred  	%p80, %p78, %p79;
+	@%p80 bra 	$L__BB8_60;
+
+$L__BB8_59:
+	mov.f32 	%f60, %f37;
+	mov.u32 	%r151, %r78;
+
+$L__BB8_60:
+	add.s64 	%rd51, %rd51, 4;
+	add.s64 	%rd50, %rd50, 4;
+	add.s32 	%r161, %r161, -1;
+	setp.ne.s32 	%p81, %r161, 0;
+	@%p81 bra 	$L__BB8_57;
+
+$L__BB8_61:
+	bar.sync 	0;
+	or.b32  	%r121, %r4, %r2;
+	setp.ne.s32 	%p82, %r121, 0;
+	@%p82 bra 	$L__BB8_63;
+
+	cvta.to.global.u64 	%rd44, %rd24;
+	shl.b64 	%rd45, %rd2, 2;
+	add.s64 	%rd46, %rd44, %rd45;
+	setp.eq.s32 	%p83, %r151, 2147483647;
+	selp.b32 	%r122, 0, %r151, %p83;
+	st.global.u32 	[%rd46], %r122;
+
+$L__BB8_63:
+	ret;
+
+}
+	// .globl	wk_sample
+.visible .entry wk_sample(
+	.param .u64 wk_sample_param_0,
+	.param .u32 wk_sample_param_1,
+	.param .u64 wk_sample_param_2,
+	.param .u64 wk_sample_param_3,
+	.param .u64 wk_sample_param_4
+)
+{
+	.reg .pred 	%p<114>;
+	.reg .f32 	%f<214>;
+	.reg .b32 	%r<255>;
+	.reg .b64 	%rd<97>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE2sv[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE2si[128];
+	// demoted variable
+	.shared .align 4 .b8 _ZZ9wk_sampleE4runs[4096];
+
+	ld.param.u64 	%rd35, [wk_sample_param_0];
+	ld.param.u32 	%r109, [wk_sample_param_1];
+	ld.param.u64 	%rd36, [wk_sample_param_2];
+	ld.param.u64 	%rd37, [wk_sample_param_3];
+	ld.param.u64 	%rd34, [wk_sample_param_4];
+	cvta.to.global.u64 	%rd1, %rd35;
+	mov.u32 	%r111, %ctaid.x;
+	cvt.u64.u32 	%rd2, %r111;
+	cvt.s64.s32 	%rd38, %r109;
+	mul.lo.s64 	%rd3, %rd38, %rd2;
+	mov.u32 	%r1, %tid.y;
+	shl.b32 	%r2, %r1, 5;
+	mov.u32 	%r3, %tid.x;
+	add.s32 	%r4, %r2, %r3;
+	mov.u32 	%r5, %ntid.y;
+	shl.b32 	%r6, %r5, 5;
+	cvta.to.global.u64 	%rd39, %rd36;
+	mul.wide.u32 	%rd40, %r111, 4;
+	add.s64 	%rd41, %rd39, %rd40;
+	ld.global.nc.f32 	%f1, [%rd41];
+	cvta.to.global.u64 	%rd42, %rd37;
+	add.s64 	%rd43, %rd42, %rd40;
+	ld.global.nc.f32 	%f2, [%rd43];
+	setp.ge.s32 	%p1, %r4, %r109;
+	mov.u32 	%r202, 2147483647;
+	mov.f32 	%f181, 0fFF800000;
+	@%p1 bra 	$L__BB9_22;
+
+	not.b32 	%r114, %r3;
+	add.s32 	%r115, %r114, %r109;
+	sub.s32 	%r116, %r115, %r2;
+	div.u32 	%r117, %r116, %r6;
+	add.s32 	%r7, %r117, 1;
+	and.b32  	%r213, %r7, 3;
+	setp.lt.u32 	%p2, %r117, 3;
+	mov.f32 	%f181, 0fFF800000;
+	mov.u32 	%r202, 2147483647;
+	mov.u32 	%r209, %r4;
+	@%p2 bra 	$L__BB9_16;
+
+	sub.s32 	%r203, %r7, %r213;
+	mul.wide.s32 	%rd4, %r6, 4;
+	mov.f32 	%f181, 0fFF800000;
+	mov.u32 	%r202, 2147483647;
+	mov.u32 	%r209, %r4;
+
+$L__BB9_3:
+	cvt.s64.s32 	%rd44, %r209;
+	add.s64 	%rd45, %rd3, %rd44;
+	shl.b64 	%rd46, %rd45, 2;
+	add.s64 	%rd5, %rd1, %rd46;
+	ld.global.nc.f32 	%f4, [%rd5];
+	setp.lt.f32 	%p3, %f181, %f4;
+	@%p3 bra 	$L__BB9_5;
+
+	setp.neu.f32 	%p4, %f181, %f4;
+	setp.le.s32 	%p5, %r202, %r209;
+	or.pred  	%p6, %p5, %p4;
+	@%p6 bra 	$L__BB9_6;
+
+$L__BB9_5:
+	mov.f32 	%f181, %f4;
+	mov.u32 	%r202, %r209;
+
+$L__BB9_6:
+	add.s32 	%r14, %r209, %r6;
+	add.s64 	%rd6, %rd5, %rd4;
+	ld.global.nc.f32 	%f6, [%rd6];
+	setp.lt.f32 	%p7, %f181, %f6;
+	@%p7 bra 	$L__BB9_8;
+
+	setp.neu.f32 	%p8, %f181, %f6;
+	setp.le.s32 	%p9, %r202, %r14;
+	or.pred  	%p10, %p9, %p8;
+	@%p10 bra 	$L__BB9_9;
+
+$L__BB9_8:
+	mov.f32 	%f181, %f6;
+	mov.u32 	%r202, %r14;
+
+$L__BB9_9:
+	add.s32 	%r16, %r14, %r6;
+	add.s64 	%rd7, %rd6, %rd4;
+	ld.global.nc.f32 	%f8, [%rd7];
+	setp.lt.f32 	%p11, %f181, %f8;
+	@%p11 bra 	$L__BB9_11;
+
+	setp.neu.f32 	%p12, %f181, %f8;
+	setp.le.s32 	%p13, %r202, %r16;
+	or.pred  	%p14, %p13, %p12;
+	@%p14 bra 	$L__BB9_12;
+
+$L__BB9_11:
+	mov.f32 	%f181, %f8;
+	mov.u32 	%r202, %r16;
+
+$L__BB9_12:
+	add.s32 	%r18, %r16, %r6;
+	add.s64 	%rd47, %rd7, %rd4;
+	ld.global.nc.f32 	%f10, [%rd47];
+	setp.lt.f32 	%p15, %f181, %f10;
+	@%p15 bra 	$L__BB9_14;
+
+	setp.neu.f32 	%p16, %f181, %f10;
+	setp.le.s32 	%p17, %r202, %r18;
+	or.pred  	%p18, %p17, %p16;
+	@%p18 bra 	$L__BB9_15;
+
+$L__BB9_14:
+	mov.f32 	%f181, %f10;
+	mov.u32 	%r202, %r18;
+
+$L__BB9_15:
+	add.s32 	%r209, %r18, %r6;
+	add.s32 	%r203, %r203, -4;
+	setp.ne.s32 	%p19, %r203, 0;
+	@%p19 bra 	$L__BB9_3;
+
+$L__BB9_16:
+	setp.eq.s32 	%p20, %r213, 0;
+	@%p20 bra 	$L__BB9_22;
+
+	cvt.s64.s32 	%rd48, %r209;
+	add.s64 	%rd49, %rd3, %rd48;
+	shl.b64 	%rd50, %rd49, 2;
+	add.s64 	%rd90, %rd1, %rd50;
+	mul.wide.s32 	%rd9, %r6, 4;
+
+$L__BB9_18:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f15, [%rd90];
+	setp.lt.f32 	%p21, %f181, %f15;
+	@%p21 bra 	$L__BB9_20;
+
+	setp.neu.f32 	%p22, %f181, %f15;
+	setp.le.s32 	%p23, %r202, %r209;
+	or.pred  	%p24, %p23, %p22;
+	@%p24 bra 	$L__BB9_21;
+
+$L__BB9_20:
+	mov.f32 	%f181, %f15;
+	mov.u32 	%r202, %r209;
+
+$L__BB9_21:
+	add.s32 	%r209, %r209, %r6;
+	add.s64 	%rd90, %rd90, %rd9;
+	add.s32 	%r213, %r213, -1;
+	setp.ne.s32 	%p25, %r213, 0;
+	@%p25 bra 	$L__BB9_18;
+
+$L__BB9_22:
+	mov.b32 	%r218, %f181;
+	mov.u32 	%r119, 31;
+	mov.u32 	%r120, 16;
+	mov.u32 	%r121, -1;
+	shfl.sync.bfly.b32 	%r33|%p26, %r218, %r120, %r119, %r121;
+	mov.b32 	%f18, %r33;
+	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
+	setp.lt.f32 	%p28, %f181, %f18;
+	@%p28 bra 	$L__BB9_24;
+
+	setp.neu.f32 	%p29, %f181, %f18;
+	setp.le.s32 	%p30, %r202, %r34;
+	or.pred  	%p31, %p29, %p30;
+	@%p31 bra 	$L__BB9_25;
+
+$L__BB9_24:
+	mov.u32 	%r218, %r33;
+	mov.f32 	%f181, %f18;
+	mov.u32 	%r202, %r34;
+
+$L__BB9_25:
+	mov.u32 	%r122, 31;
+	mov.u32 	%r123, 8;
+	mov.u32 	%r124, -1;
+	shfl.sync.bfly.b32 	%r37|%p32, %r218, %r123, %r122, %r124;
+	mov.b32 	%f20, %r37;
+	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
+	setp.lt.f32 	%p34, %f181, %f20;
+	@%p34 bra 	$L__BB9_27;
+
+	setp.neu.f32 	%p35, %f181, %f20;
+	setp.le.s32 	%p36, %r202, %r38;
+	or.pred  	%p37, %p35, %p36;
+	@%p37 bra 	$L__BB9_28;
+
+$L__BB9_27:
+	mov.u32 	%r218, %r37;
+	mov.f32 	%f181, %f20;
+	mov.u32 	%r202, %r38;
+
+$L__BB9_28:
+	mov.u32 	%r125, 31;
+	mov.u32 	%r126, 4;
+	mov.u32 	%r127, -1;
+	shfl.sync.bfly.b32 	%r41|%p38, %r218, %r126, %r125, %r127;
+	mov.b32 	%f22, %r41;
+	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
+	setp.lt.f32 	%p40, %f181, %f22;
+	@%p40 bra 	$L__BB9_30;
+
+	setp.neu.f32 	%p41, %f181, %f22;
+	setp.le.s32 	%p42, %r202, %r42;
+	or.pred  	%p43, %p41, %p42;
+	@%p43 bra 	$L__BB9_31;
+
+$L__BB9_30:
+	mov.u32 	%r218, %r41;
+	mov.f32 	%f181, %f22;
+	mov.u32 	%r202, %r42;
+
+$L__BB9_31:
+	mov.u32 	%r128, 31;
+	mov.u32 	%r129, 2;
+	mov.u32 	%r130, -1;
+	shfl.sync.bfly.b32 	%r45|%p44, %r218, %r129, %r128, %r130;
+	mov.b32 	%f24, %r45;
+	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
+	setp.lt.f32 	%p46, %f181, %f24;
+	@%p46 bra 	$L__BB9_33;
+
+	setp.neu.f32 	%p47, %f181, %f24;
+	setp.le.s32 	%p48, %r202, %r46;
+	or.pred  	%p49, %p47, %p48;
+	@%p49 bra 	$L__BB9_34;
+
+$L__BB9_33:
+	mov.u32 	%r218, %r45;
+	mov.f32 	%f181, %f24;
+	mov.u32 	%r202, %r46;
+
+$L__BB9_34:
+	mov.u32 	%r131, 31;
+	mov.u32 	%r132, 1;
+	mov.u32 	%r133, -1;
+	shfl.sync.bfly.b32 	%r134|%p50, %r218, %r132, %r131, %r133;
+	mov.b32 	%f26, %r134;
+	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
+	setp.lt.f32 	%p52, %f181, %f26;
+	@%p52 bra 	$L__BB9_36;
+
+	setp.neu.f32 	%p53, %f181, %f26;
+	setp.le.s32 	%p54, %r202, %r49;
+	or.pred  	%p55, %p53, %p54;
+	@%p55 bra 	$L__BB9_37;
+
+$L__BB9_36:
+	mov.f32 	%f181, %f26;
+	mov.u32 	%r202, %r49;
+
+$L__BB9_37:
+	setp.ne.s32 	%p56, %r3, 0;
+	@%p56 bra 	$L__BB9_39;
+
+	mul.wide.s32 	%rd51, %r1, 4;
+	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
+	add.s64 	%rd53, %rd52, %rd51;
+	st.shared.f32 	[%rd53], %f181;
+	mov.u64 	%rd54, _ZZ9wk_sampleE2si;
+	add.s64 	%rd55, %rd54, %rd51;
+	st.shared.u32 	[%rd55], %r202;
+
+$L__BB9_39:
+	bar.sync 	0;
+	setp.lt.s32 	%p57, %r5, 1;
+	mov.u32 	%r226, 2147483647;
+	@%p57 bra 	$L__BB9_61;
+
+	add.s32 	%r139, %r5, -1;
+	and.b32  	%r236, %r5, 3;
+	setp.lt.u32 	%p58, %r139, 3;
+	mov.f32 	%f196, 0fFF800000;
+	mov.u32 	%r226, 2147483647;
+	mov.u32 	%r233, 0;
+	@%p58 bra 	$L__BB9_55;
+
+	sub.s32 	%r227, %r5, %r236;
+	mov.f32 	%f196, 0fFF800000;
+	mov.u32 	%r226, 2147483647;
+	mov.u32 	%r233, 0;
+	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
+	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
+
+$L__BB9_42:
+	mul.wide.s32 	%rd56, %r233, 4;
+	add.s64 	%rd12, %rd57, %rd56;
+	add.s64 	%rd13, %rd58, %rd56;
+	ld.shared.u32 	%r56, [%rd13];
+	ld.shared.f32 	%f29, [%rd12];
+	setp.lt.f32 	%p59, %f196, %f29;
+	@%p59 bra 	$L__BB9_44;
+
+	setp.neu.f32 	%p60, %f196, %f29;
+	setp.le.s32 	%p61, %r226, %r56;
+	or.pred  	%p62, %p60, %p61;
+	@%p62 bra 	$L__BB9_45;
+
+$L__BB9_44:
+	mov.f32 	%f196, %f29;
+	mov.u32 	%r226, %r56;
+
+$L__BB9_45:
+	ld.shared.u32 	%r58, [%rd13+4];
+	ld.shared.f32 	%f31, [%rd12+4];
+	setp.lt.f32 	%p63, %f196, %f31;
+	@%p63 bra 	$L__BB9_47;
+
+	setp.neu.f32 	%p64, %f196, %f31;
+	setp.le.s32 	%p65, %r226, %r58;
+	or.pred  	%p66, %p64, %p65;
+	@%p66 bra 	$L__BB9_48;
+
+$L__BB9_47:
+	mov.f32 	%f196, %f31;
+	mov.u32 	%r226, %r58;
+
+$L__BB9_48:
+	ld.shared.u32 	%r60, [%rd13+8];
+	ld.shared.f32 	%f33, [%rd12+8];
+	setp.lt.f32 	%p67, %f196, %f33;
+	@%p67 bra 	$L__BB9_50;
+
+	setp.neu.f32 	%p68, %f196, %f33;
+	setp.le.s32 	%p69, %r226, %r60;
+	or.pred  	%p70, %p68, %p69;
+	@%p70 bra 	$L__BB9_51;
+
+$L__BB9_50:
+	mov.f32 	%f196, %f33;
+	mov.u32 	%r226, %r60;
+
+$L__BB9_51:
+	ld.shared.u32 	%r62, [%rd13+12];
+	ld.shared.f32 	%f35, [%rd12+12];
+	setp.lt.f32 	%p71, %f196, %f35;
+	@%p71 bra 	$L__BB9_53;
+
+	setp.neu.f32 	%p72, %f196, %f35;
+	setp.le.s32 	%p73, %r226, %r62;
+	or.pred  	%p74, %p72, %p73;
+	@%p74 bra 	$L__BB9_54;
+
+$L__BB9_53:
+	mov.f32 	%f196, %f35;
+	mov.u32 	%r226, %r62;
+
+$L__BB9_54:
+	add.s32 	%r233, %r233, 4;
+	add.s32 	%r227, %r227, -4;
+	setp.ne.s32 	%p75, %r227, 0;
+	@%p75 bra 	$L__BB9_42;
+
+$L__BB9_55:
+	setp.eq.s32 	%p76, %r236, 0;
+	@%p76 bra 	$L__BB9_61;
+
+	mul.wide.s32 	%rd59, %r233, 4;
+	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
+	add.s64 	%rd92, %rd60, %rd59;
+	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
+	add.s64 	%rd91, %rd61, %rd59;
+
+$L__BB9_57:
+	.pragma "nounroll";
+	ld.shared.u32 	%r71, [%rd92];
+	ld.shared.f32 	%f39, [%rd91];
+	setp.lt.f32 	%p77, %f196, %f39;
+	@%p77 bra 	$L__BB9_59;
+
+	setp.neu.f32 	%p78, %f196, %f39;
+	setp.le.s32 	%p79, %r226, %r71;
+	or.pred  	%p80, %p78, %p79;
+	@%p80 bra 	$L__BB9_60;
+
+$L__BB9_59:
+	mov.f32 	%f196, %f39;
+	mov.u32 	%r226, %r71;
+
+$L__BB9_60:
+	add.s64 	%rd92, %rd92, 4;
+	add.s64 	%rd91, %rd91, 4;
+	add.s32 	%r236, %r236, -1;
+	setp.ne.s32 	%p81, %r236, 0;
+	@%p81 bra 	$L__BB9_57;
+
+$L__BB9_61:
+	bar.sync 	0;
+	setp.eq.s32 	%p82, %r226, 2147483647;
+	selp.b32 	%r75, 0, %r226, %p82;
+	cvta.to.global.u64 	%rd62, %rd34;
+	shl.b64 	%rd63, %rd2, 2;
+	add.s64 	%rd22, %rd62, %rd63;
+	setp.leu.f32 	%p83, %f1, 0f00000000;
+	@%p83 bra 	$L__BB9_86;
+	bra.uni 	$L__BB9_62;
+
+$L__BB9_86:
+	setp.ne.s32 	%p113, %r4, 0;
+	@%p113 bra 	$L__BB9_88;
+
+	st.global.u32 	[%rd22], %r75;
+	bra.uni 	$L__BB9_88;
+
+$L__BB9_62:
+	cvt.s64.s32 	%rd64, %r75;
+	add.s64 	%rd65, %rd3, %rd64;
+	shl.b64 	%rd66, %rd65, 2;
+	add.s64 	%rd67, %rd1, %rd66;
+	ld.global.nc.f32 	%f41, [%rd67];
+	add.s32 	%r142, %r6, %r109;
+	add.s32 	%r143, %r142, -1;
+	div.s32 	%r144, %r143, %r6;
+	mul.lo.s32 	%r244, %r144, %r4;
+	add.s32 	%r145, %r244, %r144;
+	min.s32 	%r77, %r145, %r109;
+	setp.ge.s32 	%p84, %r244, %r77;
+	mov.f32 	%f211, 0f00000000;
+	mov.f32 	%f208, %f211;
+	@%p84 bra 	$L__BB9_69;
+
+	sub.s32 	%r146, %r77, %r244;
+	and.b32  	%r240, %r146, 3;
+	setp.eq.s32 	%p85, %r240, 0;
+	mov.f32 	%f208, 0f00000000;
+	mov.u32 	%r241, %r244;
+	@%p85 bra 	$L__BB9_66;
+
+	cvt.s64.s32 	%rd68, %r244;
+	add.s64 	%rd69, %rd3, %rd68;
+	shl.b64 	%rd70, %rd69, 2;
+	add.s64 	%rd93, %rd1, %rd70;
+	mov.f32 	%f208, 0f00000000;
+	mov.u32 	%r241, %r244;
+
+$L__BB9_65:
+	.pragma "nounroll";
+	ld.global.nc.f32 	%f68, [%rd93];
+	sub.f32 	%f69, %f68, %f41;
+	div.rn.f32 	%f70, %f69, %f1;
+	mov.f32 	%f71, 0f3F000000;
+	mov.f32 	%f72, 0f3BBB989D;
+	fma.rn.f32 	%f73, %f70, %f72, %f71;
+	cvt.sat.f32.f32 	%f74, %f73;
+	mov.f32 	%f75, 0f4B400001;
+	mov.f32 	%f76, 0f437C0000;
+	fma.rm.f32 	%f77, %f74, %f76, %f75;
+	add.f32 	%f78, %f77, 0fCB40007F;
+	neg.f32 	%f79, %f78;
+	mov.f32 	%f80, 0f3FB8AA3B;
+	fma.rn.f32 	%f81, %f70, %f80, %f79;
+	mov.f32 	%f82, 0f32A57060;
+	fma.rn.f32 	%f83, %f70, %f82, %f81;
+	mov.b32 	%r147, %f77;
+	shl.b32 	%r148, %r147, 23;
+	mov.b32 	%f84, %r148;
+	ex2.approx.ftz.f32 	%f85, %f83;
+	fma.rn.f32 	%f208, %f85, %f84, %f208;
+	add.s32 	%r241, %r241, 1;
+	add.s64 	%rd93, %rd93, 4;
+	add.s32 	%r240, %r240, -1;
+	setp.ne.s32 	%p86, %r240, 0;
+	@%p86 bra 	$L__BB9_65;
+
+$L__BB9_66:
+	mov.u32 	%r149, -2;
+	sub.s32 	%r150, %r149, %r244;
+	not.b32 	%r151, %r77;
+	sub.s32 	%r152, %r150, %r151;
+	setp.lt.u32 	%p87, %r152, 3;
+	@%p87 bra 	$L__BB9_69;
+
+	cvt.s64.s32 	%rd71, %r241;
+	add.s64 	%rd72, %rd3, %rd71;
+	shl.b64 	%rd73, %rd72, 2;
+	add.s64 	%rd94, %rd1, %rd73;
+
+$L__BB9_68:
+	ld.global.nc.f32 	%f86, [%rd94];
+	sub.f32 	%f87, %f86, %f41;
+	div.rn.f32 	%f88, %f87, %f1;
+	mov.f32 	%f89, 0f3F000000;
+	mov.f32 	%f90, 0f3BBB989D;
+	fma.rn.f32 	%f91, %f88, %f90, %f89;
+	cvt.sat.f32.f32 	%f92, %f91;
+	mov.f32 	%f93, 0f4B400001;
+	mov.f32 	%f94, 0f437C0000;
+	fma.rm.f32 	%f95, %f92, %f94, %f93;
+	add.f32 	%f96, %f95, 0fCB40007F;
+	neg.f32 	%f97, %f96;
+	mov.f32 	%f98, 0f3FB8AA3B;
+	fma.rn.f32 	%f99, %f88, %f98, %f97;
+	mov.f32 	%f100, 0f32A57060;
+	fma.rn.f32 	%f101, %f88, %f100, %f99;
+	mov.b32 	%r153, %f95;
+	shl.b32 	%r154, %r153, 23;
+	mov.b32 	%f102, %r154;
+	ex2.approx.ftz.f32 	%f103, %f101;
+	fma.rn.f32 	%f104, %f103, %f102, %f208;
+	ld.global.nc.f32 	%f105, [%rd94+4];
+	sub.f32 	%f106, %f105, %f41;
+	div.rn.f32 	%f107, %f106, %f1;
+	fma.rn.f32 	%f108, %f107, %f90, %f89;
+	cvt.sat.f32.f32 	%f109, %f108;
+	fma.rm.f32 	%f110, %f109, %f94, %f93;
+	add.f32 	%f111, %f110, 0fCB40007F;
+	neg.f32 	%f112, %f111;
+	fma.rn.f32 	%f113, %f107, %f98, %f112;
+	fma.rn.f32 	%f114, %f107, %f100, %f113;
+	mov.b32 	%r155, %f110;
+	shl.b32 	%r156, %r155, 23;
+	mov.b32 	%f115, %r156;
+	ex2.approx.ftz.f32 	%f116, %f114;
+	fma.rn.f32 	%f117, %f116, %f115, %f104;
+	ld.global.nc.f32 	%f118, [%rd94+8];
+	sub.f32 	%f119, %f118, %f41;
+	div.rn.f32 	%f120, %f119, %f1;
+	fma.rn.f32 	%f121, %f120, %f90, %f89;
+	cvt.sat.f32.f32 	%f122, %f121;
+	fma.rm.f32 	%f123, %f122, %f94, %f93;
+	add.f32 	%f124, %f123, 0fCB40007F;
+	neg.f32 	%f125, %f124;
+	fma.rn.f32 	%f126, %f120, %f98, %f125;
+	fma.rn.f32 	%f127, %f120, %f100, %f126;
+	mov.b32 	%r157, %f123;
+	shl.b32 	%r158, %r157, 23;
+	mov.b32 	%f128, %r158;
+	ex2.approx.ftz.f32 	%f129, %f127;
+	fma.rn.f32 	%f130, %f129, %f128, %f117;
+	ld.global.nc.f32 	%f131, [%rd94+12];
+	sub.f32 	%f132, %f131, %f41;
+	div.rn.f32 	%f133, %f132, %f1;
+	fma.rn.f32 	%f134, %f133, %f90, %f89;
+	cvt.sat.f32.f32 	%f135, %f134;
+	fma.rm.f32 	%f136, %f135, %f94, %f93;
+	add.f32 	%f137, %f136, 0fCB40007F;
+	neg.f32 	%f138, %f137;
+	fma.rn.f32 	%f139, %f133, %f98, %f138;
+	fma.rn.f32 	%f140, %f133, %f100, %f139;
+	mov.b32 	%r159, %f136;
+	shl.b32 	%r160, %r159, 23;
+	mov.b32 	%f141, %r160;
+	ex2.approx.ftz.f32 	%f142, %f140;
+	fma.rn.f32 	%f208, %f142, %f141, %f130;
+	add.s64 	%rd94, %rd94, 16;
+	add.s32 	%r241, %r241, 4;
+	setp.lt.s32 	%p88, %r241, %r77;
+	@%p88 bra 	$L__BB9_68;
+
+$L__BB9_69:
+	mul.wide.s32 	%rd74, %r4, 4;
+	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
+	add.s64 	%rd76, %rd95, %rd74;
+	st.shared.f32 	[%rd76], %f208;
+	bar.sync 	0;
+	setp.lt.s32 	%p89, %r6, 1;
+	mov.f32 	%f212, %f211;
+	@%p89 bra 	$L__BB9_72;
+
+	mov.f32 	%f212, 0f00000000;
+	mov.u32 	%r243, 0;
+	mov.f32 	%f211, %f212;
+
+$L__BB9_71:
+	ld.shared.f32 	%f147, [%rd95];
+	add.f32 	%f148, %f211, %f147;
+	setp.lt.s32 	%p90, %r243, %r4;
+	selp.f32 	%f149, %f148, %f211, %p90;
+	add.f32 	%f150, %f212, %f147;
+	add.s32 	%r162, %r243, 1;
+	setp.lt.s32 	%p91, %r162, %r4;
+	ld.shared.f32 	%f151, [%rd95+4];
+	add.f32 	%f152, %f149, %f151;
+	selp.f32 	%f153, %f152, %f149, %p91;
+	add.f32 	%f154, %f150, %f151;
+	add.s32 	%r163, %r243, 2;
+	setp.lt.s32 	%p92, %r163, %r4;
+	ld.shared.f32 	%f155, [%rd95+8];
+	add.f32 	%f156, %f153, %f155;
+	selp.f32 	%f157, %f156, %f153, %p92;
+	add.f32 	%f158, %f154, %f155;
+	add.s32 	%r164, %r243, 3;
+	setp.lt.s32 	%p93, %r164, %r4;
+	ld.shared.f32 	%f159, [%rd95+12];
+	add.f32 	%f160, %f157, %f159;
+	selp.f32 	%f211, %f160, %f157, %p93;
+	add.f32 	%f212, %f158, %f159;
+	add.s64 	%rd95, %rd95, 16;
+	add.s32 	%r243, %r243, 4;
+	setp.lt.s32 	%p94, %r243, %r6;
+	@%p94 bra 	$L__BB9_71;
+
+$L__BB9_72:
+	mov.u32 	%r245, 2147483647;
+	@%p84 bra 	$L__BB9_75;
+
+	div.rn.f32 	%f213, %f211, %f212;
+
+$L__BB9_74:
+	cvt.s64.s32 	%rd78, %r244;
+	add.s64 	%rd79, %rd3, %rd78;
+	shl.b64 	%rd80, %rd79, 2;
+	add.s64 	%rd81, %rd1, %rd80;
+	ld.global.nc.f32 	%f161, [%rd81];
+	sub.f32 	%f162, %f161, %f41;
+	div.rn.f32 	%f163, %f162, %f1;
+	mov.f32 	%f164, 0f3F000000;
+	mov.f32 	%f165, 0f3BBB989D;
+	fma.rn.f32 	%f166, %f163, %f165, %f164;
+	cvt.sat.f32.f32 	%f167, %f166;
+	mov.f32 	%f168, 0f4B400001;
+	mov.f32 	%f169, 0f437C0000;
+	fma.rm.f32 	%f170, %f167, %f169, %f168;
+	add.f32 	%f171, %f170, 0fCB40007F;
+	neg.f32 	%f172, %f171;
+	mov.f32 	%f173, 0f3FB8AA3B;
+	fma.rn.f32 	%f174, %f163, %f173, %f172;
+	mov.f32 	%f175, 0f32A57060;
+	fma.rn.f32 	%f176, %f163, %f175, %f174;
+	mov.b32 	%r166, %f170;
+	shl.b32 	%r167, %r166, 23;
+	mov.b32 	%f177, %r167;
+	ex2.approx.ftz.f32 	%f178, %f176;
+	mul.f32 	%f179, %f178, %f177;
+	div.rn.f32 	%f180, %f179, %f212;
+	add.f32 	%f213, %f213, %f180;
+	setp.gt.f32 	%p96, %f213, %f2;
+	selp.b32 	%r245, %r244, 2147483647, %p96;
+	add.s32 	%r244, %r244, 1;
+	setp.lt.s32 	%p97, %r244, %r77;
+	setp.eq.s32 	%p98, %r245, 2147483647;
+	and.pred  	%p99, %p98, %p97;
+	@%p99 bra 	$L__BB9_74;
+
+$L__BB9_75:
+	bar.sync 	0;
+	mov.u32 	%r168, 31;
+	mov.u32 	%r169, 16;
+	mov.u32 	%r170, -1;
+	shfl.sync.bfly.b32 	%r171|%p100, %r245, %r169, %r168, %r170;
+	min.s32 	%r172, %r171, %r245;
+	mov.u32 	%r173, 8;
+	shfl.sync.bfly.b32 	%r174|%p101, %r172, %r173, %r168, %r170;
+	min.s32 	%r175, %r174, %r172;
+	mov.u32 	%r176, 4;
+	shfl.sync.bfly.b32 	%r177|%p102, %r175, %r176, %r168, %r170;
+	min.s32 	%r178, %r177, %r175;
+	mov.u32 	%r179, 2;
+	shfl.sync.bfly.b32 	%r180|%p103, %r178, %r179, %r168, %r170;
+	min.s32 	%r181, %r180, %r178;
+	mov.u32 	%r182, 1;
+	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
+	min.s32 	%r92, %r183, %r181;
+	@%p56 bra 	$L__BB9_77;
+
+	mul.wide.u32 	%rd82, %r1, 4;
+	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
+	add.s64 	%rd84, %rd83, %rd82;
+	st.shared.u32 	[%rd84], %r92;
+
+$L__BB9_77:
+	bar.sync 	0;
+	setp.ne.s32 	%p106, %r4, 0;
+	@%p106 bra 	$L__BB9_88;
+
+	mov.u32 	%r254, 2147483647;
+	@%p57 bra 	$L__BB9_85;
+
+	add.s32 	%r188, %r5, -1;
+	and.b32  	%r253, %r5, 3;
+	setp.lt.u32 	%p108, %r188, 3;
+	mov.u32 	%r254, 2147483647;
+	mov.u32 	%r250, 0;
+	@%p108 bra 	$L__BB9_82;
+
+	sub.s32 	%r248, %r5, %r253;
+	mov.u32 	%r254, 2147483647;
+	mov.u32 	%r250, 0;
+	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
+
+$L__BB9_81:
+	mul.wide.s32 	%rd85, %r250, 4;
+	add.s64 	%rd87, %rd86, %rd85;
+	ld.shared.u32 	%r191, [%rd87];
+	min.s32 	%r192, %r191, %r254;
+	ld.shared.u32 	%r193, [%rd87+4];
+	min.s32 	%r194, %r193, %r192;
+	ld.shared.u32 	%r195, [%rd87+8];
+	min.s32 	%r196, %r195, %r194;
+	ld.shared.u32 	%r197, [%rd87+12];
+	min.s32 	%r254, %r197, %r196;
+	add.s32 	%r250, %r250, 4;
+	add.s32 	%r248, %r248, -4;
+	setp.ne.s32 	%p109, %r248, 0;
+	@%p109 bra 	$L__BB9_81;
+
+$L__BB9_82:
+	setp.eq.s32 	%p110, %r253, 0;
+	@%p110 bra 	$L__BB9_85;
+
+	mul.wide.s32 	%rd88, %r250, 4;
+	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
+	add.s64 	%rd96, %rd89, %rd88;
+
+$L__BB9_84:
+	.pragma "nounroll";
+	ld.shared.u32 	%r198, [%rd96];
+	min.s32 	%r254, %r198, %r254;
+	add.s64 	%rd96, %rd96, 4;
+	add.s32 	%r253, %r253, -1;
+	setp.ne.s32 	%p111, %r253, 0;
+	@%p111 bra 	$L__BB9_84;
+
+$L__BB9_85:
+	add.s32 	%r199, %r109, -1;
+	setp.eq.s32 	%p112, %r254, 2147483647;
+	selp.b32 	%r200, %r199, %r254, %p112;
+	st.global.u32 	[%rd22], %r200;
+
+$L__BB9_88:
+	ret;
+
+}
 """#
 }
