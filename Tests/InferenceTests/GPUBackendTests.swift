@@ -30,8 +30,8 @@ import Testing
         return (ids, first)
     }
 
-    @Test(arguments: wholeCases) func firstLogitsAndGreedyTokensMatchTheCPU(ref: ReferenceCase) throws {
-        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+    @Test(arguments: GPUFixture.devices, wholeCases) func firstLogitsAndGreedyTokensMatchTheCPU(on target: TestDevice, ref: ReferenceCase) throws {
+        let gpu = try #require(GPUFixture.backend(on: target), "model missing at \(ModelFixture.path)")
         let cpu = try #require(SharedModel.native)
         let steps = min(ref.robustPrefix, ref.greedyIDs.count)
         let (ids, first) = try greedyGPU(gpu, prompt: ref.promptIDs, steps: steps)
@@ -43,8 +43,8 @@ import Testing
         let top5 = cpuFirst.indices.sorted { cpuFirst[$0] > cpuFirst[$1] }.prefix(5)
         let worst = top5.map { abs(first[$0] - cpuFirst[$0]) }.max() ?? 0
         let llama = zip(ref.top5IDs, ref.top5Logits).map { abs(first[$0] - $1) }.max() ?? 0
-        report("whole model first-step logits (\(ref.name))", nmse(first, cpuFirst))
-        print("GPU parity whole model (\(ref.name)): top-5 logits within \(worst) of the CPU's, \(llama) of llama.cpp's; \(steps) greedy steps")
+        report(target, "whole model first-step logits (\(ref.name))", nmse(first, cpuFirst))
+        print("GPU parity whole model (\(ref.name)) on \(target): top-5 logits within \(worst) of the CPU's, \(llama) of llama.cpp's; \(steps) greedy steps")
         #expect(argmax(first) == argmax(cpuFirst))
         #expect(worst < 0.5, "top-5 logits differ by up to \(worst)")
         #expect(llama < 0.5, "top-5 logits differ from llama.cpp's by up to \(llama)")
@@ -55,8 +55,8 @@ import Testing
 
     /// Device-side argmax gives the tokens that host argmax over downloaded logits gives; sampling on the
     /// device draws the token the host's TokenChoice draws from the same logits.
-    @Test func choosingOnTheDeviceMatchesTheHost() throws {
-        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+    @Test(arguments: GPUFixture.devices) func choosingOnTheDeviceMatchesTheHost(on target: TestDevice) throws {
+        let gpu = try #require(GPUFixture.backend(on: target), "model missing at \(ModelFixture.path)")
         let ref = try #require(Self.arith)
         let prompt = Array(ref.promptIDs.prefix(8))
         #expect(try greedyGPU(gpu, prompt: prompt, steps: 2, choosing: true).ids == (try greedyGPU(gpu, prompt: prompt, steps: 2).ids))
@@ -70,8 +70,8 @@ import Testing
 
     /// Two sequences sharing their first full block, decoded together in one batch, continue exactly as
     /// each does alone.
-    @Test func batchedSequencesWithSharedPrefixBlocksMatchSingleRuns() throws {
-        let gpu = try #require(GPUFixture.backend, "model missing at \(ModelFixture.path)")
+    @Test(arguments: GPUFixture.devices) func batchedSequencesWithSharedPrefixBlocksMatchSingleRuns(on target: TestDevice) throws {
+        let gpu = try #require(GPUFixture.backend(on: target), "model missing at \(ModelFixture.path)")
         let cases = ReferenceCase.all.filter { ["count", "system_count"].contains($0.name) }
         try #require(cases.count == 2)
         let block = gpu.kvLayout.blockSize, prefix = Array(cases[0].promptIDs.prefix(block))

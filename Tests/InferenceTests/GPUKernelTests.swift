@@ -16,7 +16,7 @@ import TestSupport
         return (Array(m.data.prefix(m.data.count / m.rows * r)), r)
     }
 
-    func matmul(_ m: WeightMatrix, rows limit: Int?, vectors nv: Int, accumulate: Bool, seed: UInt64) throws -> Double {
+    func matmul(_ m: WeightMatrix, rows limit: Int?, vectors nv: Int, accumulate: Bool, seed: UInt64, on target: TestDevice) throws -> Double {
         var rng = SeededGenerator(seed: seed)
         let (bytes, rows) = rawRows(m, limit), k = m.cols
         let x = (0..<(nv * k)).map { _ in Float.random(in: -3...3, using: &rng) }
@@ -34,7 +34,7 @@ import TestSupport
                 }
             }
         }
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let (wb, xb, yb) = (try a.put(bytes), try a.put(xq), try a.put(initial))
         try a.device.launch(m.type == .q4_1 ? .matmulQ4_1 : .matmulQ8_0, GPUBackend.matmulShape(rows: rows, vectors: nv),
                             [.buffer(wb), .int32(Int32(rows)), .int32(Int32(k)), .buffer(xb), .int32(Int32(nv)), .buffer(yb),
@@ -42,24 +42,24 @@ import TestSupport
         return nmse(try a.get(yb, nv * rows, as: Float.self), expected)
     }
 
-    @Test func matmulQ4_1MatchesTheCPUOnModelMatrices() throws {
+    @Test(arguments: GPUFixture.devices) func matmulQ4_1MatchesTheCPUOnModelMatrices(on target: TestDevice) throws {
         let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
-        let gate = try matmul(model.layers[0].gate, rows: nil, vectors: 3, accumulate: false, seed: 1)
-        let down = try matmul(model.layers[5].down, rows: nil, vectors: 11, accumulate: true, seed: 2)
-        let wide = try matmul(model.layers[9].key, rows: nil, vectors: 70, accumulate: false, seed: 3)  // two grid columns
-        report("matmul q4_1 (gate, down +=, k × 70)", max(gate, down, wide))
+        let gate = try matmul(model.layers[0].gate, rows: nil, vectors: 3, accumulate: false, seed: 1, on: target)
+        let down = try matmul(model.layers[5].down, rows: nil, vectors: 11, accumulate: true, seed: 2, on: target)
+        let wide = try matmul(model.layers[9].key, rows: nil, vectors: 70, accumulate: false, seed: 3, on: target)  // two grid columns
+        report(target, "matmul q4_1 (gate, down +=, k × 70)", max(gate, down, wide))
         #expect(gate < 1e-10 && down < 1e-10 && wide < 1e-10, "\(gate) \(down) \(wide)")
     }
 
-    @Test func matmulQ8_0MatchesTheCPUOnTheEmbedding() throws {
+    @Test(arguments: GPUFixture.devices) func matmulQ8_0MatchesTheCPUOnTheEmbedding(on target: TestDevice) throws {
         let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
-        let head = try matmul(model.outputHead, rows: 1000, vectors: 5, accumulate: false, seed: 4)
-        let added = try matmul(model.outputHead, rows: 77, vectors: 9, accumulate: true, seed: 5)
-        report("matmul q8_0 (head rows)", max(head, added))
+        let head = try matmul(model.outputHead, rows: 1000, vectors: 5, accumulate: false, seed: 4, on: target)
+        let added = try matmul(model.outputHead, rows: 77, vectors: 9, accumulate: true, seed: 5, on: target)
+        report(target, "matmul q8_0 (head rows)", max(head, added))
         #expect(head < 1e-10 && added < 1e-10, "\(head) \(added)")
     }
 
-    @Test func rmsNormQuantizeMatchesTheCPU() throws {
+    @Test(arguments: GPUFixture.devices) func rmsNormQuantizeMatchesTheCPU(on target: TestDevice) throws {
         let backend = try #require(SharedModel.native, "model missing at \(ModelFixture.path)")
         let weight = Array(backend.model.layers[3].ffnNorm)
         var rng = SeededGenerator(seed: 6)
@@ -73,7 +73,7 @@ import TestSupport
                 }
             }
         }
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let out = try a.zeros(Float.self, rows.count * d), xq = try a.zeros(UInt8.self, rows.count * d / 32 * 48)
         try a.device.launch(.rmsNormQuantize, GPUBackend.rows(rows.count),
                             [.buffer(try a.put(x)), .buffer(try a.put(rows)), .buffer(try a.put(weight)), .int32(Int32(d)),
@@ -81,12 +81,12 @@ import TestSupport
         let floats = nmse(try a.get(out, rows.count * d, as: Float.self), expected)
         let blocks = nmse(dequantizedBlocks(try a.get(xq, rows.count * d / 32 * 48, as: UInt8.self)),
                           dequantizedBlocks(cpuQuantized(expected, rows: rows.count, k: d)))
-        report("rmsnorm", floats)
-        report("rmsnorm quantized", blocks)
+        report(target, "rmsnorm", floats)
+        report(target, "rmsnorm quantized", blocks)
         #expect(floats < 1e-12 && blocks < 1e-8, "\(floats) \(blocks)")
     }
 
-    @Test func swigluQuantizeMatchesTheCPU() throws {
+    @Test(arguments: GPUFixture.devices) func swigluQuantizeMatchesTheCPU(on target: TestDevice) throws {
         let backend = try #require(SharedModel.native, "model missing at \(ModelFixture.path)")
         let ff = backend.config.feedForwardLength, t = 3
         var rng = SeededGenerator(seed: 7)
@@ -97,19 +97,19 @@ import TestSupport
             backend.forward.swiglu(&gate, &up, count: ff)
             expected.replaceSubrange(i * ff..<(i + 1) * ff, with: gate)
         }
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let fb = try a.put(ffn), out = try a.zeros(Float.self, t * ff), xq = try a.zeros(UInt8.self, t * ff / 32 * 48)
         try a.device.launch(.swigluQuantize, GPUBackend.rows(t),
                             [.buffer(fb), .pointer(fb, offset: 4 * ff), .int32(Int32(2 * ff)), .int32(Int32(ff)), .buffer(out), .buffer(xq)])
         let floats = nmse(try a.get(out, t * ff, as: Float.self), expected)
         let blocks = nmse(dequantizedBlocks(try a.get(xq, t * ff / 32 * 48, as: UInt8.self)), dequantizedBlocks(cpuQuantized(expected, rows: t, k: ff)))
-        report("swiglu", floats)
-        report("swiglu quantized", blocks)
+        report(target, "swiglu", floats)
+        report(target, "swiglu quantized", blocks)
         #expect(floats < 1e-12 && blocks < 1e-8, "\(floats) \(blocks)")
     }
 
     /// F32, F16 (synthetic tables), Q4_1 (a model matrix's rows) and Q8_0 (the model's embedding).
-    @Test func embedMatchesTheCPUForEveryType() throws {
+    @Test(arguments: GPUFixture.devices) func embedMatchesTheCPUForEveryType(on target: TestDevice) throws {
         let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
         var rng = SeededGenerator(seed: 8)
         let floats = (0..<(10 * 64)).map { _ in Float.random(in: -2...2, using: &rng) }
@@ -128,18 +128,18 @@ import TestSupport
                     ReferenceKernels.dequantizeRow(type, raw, row: Int(token), k: cols, into: &expected[i * cols])
                 }
             }
-            let a = DeviceArrays()
+            let a = DeviceArrays(target.device)
             let x = try a.zeros(Float.self, tokens.count * cols)
             try a.device.launch(.embed, GPUBackend.rows(tokens.count),
                                 [.buffer(try a.put(bytes)), .int32(Int32(type.rawValue)), .int32(Int32(rowBytes)), .int32(Int32(cols)),
                                  .buffer(try a.put(tokens)), .buffer(x)])
             let error = nmse(try a.get(x, tokens.count * cols, as: Float.self), expected)
-            report("embed \(type)", error)
+            report(target, "embed \(type)", error)
             #expect(error < 1e-14, "\(type): \(error)")
         }
     }
 
-    @Test func argmaxPicksTheFirstLargestLikeTheHost() throws {
+    @Test(arguments: GPUFixture.devices) func argmaxPicksTheFirstLargestLikeTheHost(on target: TestDevice) throws {
         let n = 3000
         var rng = SeededGenerator(seed: 9)
         var rows = (0..<4).map { _ in (0..<n).map { _ in Float.random(in: -8...8, using: &rng) } }
@@ -148,18 +148,18 @@ import TestSupport
         rows[2] = [Float](repeating: -.infinity, count: n)
         rows[3][0] = .nan
         rows[3][n - 1] = 30
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let out = try a.zeros(Int32.self, rows.count)
         try a.device.launch(.argmax, GPUBackend.rows(rows.count), [.buffer(try a.put(rows.flatMap { $0 })), .int32(Int32(n)), .buffer(out)])
         #expect(try a.get(out, rows.count, as: Int32.self) == rows.map { TokenChoice.greedy.pick($0) })
     }
 
-    @Test func sampleDrawsTheHostsToken() throws {
+    @Test(arguments: GPUFixture.devices) func sampleDrawsTheHostsToken(on target: TestDevice) throws {
         let n = 5000
         var rng = SeededGenerator(seed: 10)
         let rows = (0..<6).map { _ in (0..<n).map { _ in Float.random(in: -6...6, using: &rng) } }
         let temperatures: [Float] = [0.7, 1.0, 1.5, 0, 0.2, 1.0], uniforms: [Float] = [0.1, 0.5, 0.93, 0.3, 0.999, 0]
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let out = try a.zeros(Int32.self, rows.count)
         try a.device.launch(.sample, GPUBackend.rows(rows.count),
                             [.buffer(try a.put(rows.flatMap { $0 })), .int32(Int32(n)), .buffer(try a.put(temperatures)),

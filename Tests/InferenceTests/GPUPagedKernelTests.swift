@@ -26,7 +26,7 @@ import TestSupport
         }
     }
 
-    @Test func ropeRotatesLikeTheCPUAndStoresKeysAndValuesInTheirBlocks() throws {
+    @Test(arguments: GPUFixture.devices) func ropeRotatesLikeTheCPUAndStoresKeysAndValuesInTheirBlocks(on target: TestDevice) throws {
         let backend = try #require(SharedModel.native, "model missing at \(ModelFixture.path)")
         let c = backend.config, d = c.embeddingLength, kvd = c.kvDimension, hd = c.headDimension, width = d + 2 * kvd
         let arena = Arena(config: c, blockSize: blockSize), layer = 3, blocks = 6
@@ -48,7 +48,7 @@ import TestSupport
                 expectedArena[slot + arena.valueOffset + i] = Float16(qkv[t * width + d + kvd + i]).bitPattern
             }
         }
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let qb = try a.put(qkv), ab = try a.zeros(UInt16.self, blocks * arena.blockStride, fill: 0xFF)
         try a.device.launch(.ropeStoreKV, LaunchShape(grid: (UInt32(positions.count), 1, 1), block: (128, 1, 1)),
                             [.buffer(qb), .int32(Int32(width)), .int32(Int32(d)), .int32(Int32(kvd)), .int32(Int32(hd)),
@@ -61,14 +61,14 @@ import TestSupport
         let written = expectedArena.indices.filter { expectedArena[$0] != 0xFFFF }
         let untouched = expectedArena.indices.filter { expectedArena[$0] == 0xFFFF }.allSatisfy { stored[$0] == 0xFFFF }
         let kv = nmse(written.map { Float(Float16(bitPattern: stored[$0])) }, written.map { Float(Float16(bitPattern: expectedArena[$0])) })
-        report("rope q", nmse(queries, expectedQueries))
-        report("rope k/v stored", kv)
+        report(target, "rope q", nmse(queries, expectedQueries))
+        report(target, "rope k/v stored", kv)
         #expect(nmse(queries, expectedQueries) < 1e-12)
         #expect(kv < 1e-12)
         #expect(untouched, "the kernel wrote outside the tokens' slots")
     }
 
-    @Test(arguments: [1, 4]) func attentionOverAShuffledPagedCacheMatchesTheCPU(warps: Int) throws {
+    @Test(arguments: GPUFixture.devices, [1, 4]) func attentionOverAShuffledPagedCacheMatchesTheCPU(on target: TestDevice, warps: Int) throws {
         let backend = try #require(SharedModel.native, "model missing at \(ModelFixture.path)")
         let c = backend.config, d = c.embeddingLength, kvd = c.kvDimension, hd = c.headDimension, width = d + 2 * kvd
         let arena = Arena(config: c, blockSize: blockSize), layer = 2, blocks = 8, length = 70
@@ -96,7 +96,7 @@ import TestSupport
                 }
             }
         }
-        let a = DeviceArrays()
+        let a = DeviceArrays(target.device)
         let out = try a.zeros(Float.self, positions.count * d), xq = try a.zeros(UInt8.self, positions.count * d / 32 * 48)
         var shape = GPUBackend.attentionShape(config: c, tokens: positions.count)
         shape.block.y = UInt32(warps)
@@ -109,8 +109,8 @@ import TestSupport
         let floats = nmse(try a.get(out, positions.count * d, as: Float.self), expected)
         let blocks8 = nmse(dequantizedBlocks(try a.get(xq, positions.count * d / 32 * 48, as: UInt8.self)),
                            dequantizedBlocks(cpuQuantized(expected, rows: positions.count, k: d)))
-        report("attention (\(warps) warps)", floats)
-        report("attention quantized (\(warps) warps)", blocks8)
+        report(target, "attention (\(warps) warps)", floats)
+        report(target, "attention quantized (\(warps) warps)", blocks8)
         #expect(floats < 1e-10 && blocks8 < 1e-8, "\(floats) \(blocks8)")
     }
 }

@@ -35,7 +35,7 @@ final class DeviceArrays {
     let device: any ComputeDevice
     private var buffers: [DeviceBuffer] = []
 
-    init(_ device: any ComputeDevice = GPUFixture.device) { self.device = device }
+    init(_ device: any ComputeDevice) { self.device = device }
     deinit { for b in buffers { device.free(b) } }
 
     /// A buffer holding `values`.
@@ -101,6 +101,6 @@ func cpuQuantized(_ x: [Float], rows: Int, k: Int) -> [UInt8] {
 }
 
 /// Prints a measured error so test logs carry the numbers the report quotes.
-func report(_ what: String, _ value: Double) {
-    print("GPU parity \(what): NMSE \(String(format: "%.3e", value))")
+func report(_ target: TestDevice? = nil, _ what: String, _ value: Double) {
+    print("GPU parity \(what)\(target.map { " on \($0)" } ?? ""): NMSE \(String(format: "%.3e", value))")
 }
