@@ -108,6 +108,37 @@ import TestSupport
         #expect(floats < 1e-12 && blocks < 1e-8, "\(floats) \(blocks)")
     }
 
+    /// Gate and up of a model layer (rows interleaved as GPUWeights uploads them) with SwiGLU and its
+    /// quantization fused, against the CPU's dot products and swiglu; 11 vectors span two tiles.
+    @Test(arguments: GPUFixture.devices) func matmulSwiGLUMatchesTheCPU(on target: TestDevice) throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let backend = try #require(SharedModel.native)
+        let layer = model.layers[7], ff = layer.gate.rows, nv = 11, nb = d / 32
+        var rng = SeededGenerator(seed: 13)
+        let x = (0..<(nv * d)).map { _ in Float.random(in: -3...3, using: &rng) }
+        let xq = cpuQuantized(x, rows: nv, k: d)
+        var expected = [Float](repeating: 0, count: nv * ff)
+        xq.withUnsafeBytes { xb in
+            for v in 0..<nv {
+                let xv = xb.baseAddress! + v * nb * ReferenceKernels.q8BlockBytes
+                var gate = (0..<ff).map { ReferenceKernels.dotQ8(.q4_1, row: layer.gate.data.baseAddress! + $0 * nb * 20, k: d, x: xv) }
+                var up = (0..<ff).map { ReferenceKernels.dotQ8(.q4_1, row: layer.up.data.baseAddress! + $0 * nb * 20, k: d, x: xv) }
+                backend.forward.swiglu(&gate, &up, count: ff)
+                expected.replaceSubrange(v * ff..<(v + 1) * ff, with: gate)
+            }
+        }
+        let a = DeviceArrays(target.device)
+        let out = try a.zeros(Float.self, nv * ff), hq = try a.zeros(UInt8.self, nv * ff / 32 * 48)
+        try a.device.launch(.matmulSwiGLU, GPUBackend.swigluShape(feedForward: ff, vectors: nv),
+                            [.buffer(try a.put(GPUWeights.interleaved(layer.gate.data, layer.up.data, rows: ff))), .int32(3), .int32(Int32(ff)),
+                             .int32(Int32(d)), .buffer(try a.put(xq)), .int32(Int32(nv)), .buffer(out), .buffer(hq)])
+        let floats = nmse(try a.get(out, nv * ff, as: Float.self), expected)
+        let blocks = nmse(dequantizedBlocks(try a.get(hq, nv * ff / 32 * 48, as: UInt8.self)), dequantizedBlocks(cpuQuantized(expected, rows: nv, k: ff)))
+        report(target, "matmul gate|up + swiglu", floats)
+        report(target, "matmul gate|up + swiglu quantized", blocks)
+        #expect(floats < 1e-10 && blocks < 1e-8, "\(floats) \(blocks)")
+    }
+
     /// F32, F16 (synthetic tables), Q4_1 (a model matrix's rows) and Q8_0 (the model's embedding).
     @Test(arguments: GPUFixture.devices) func embedMatchesTheCPUForEveryType(on target: TestDevice) throws {
         let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")

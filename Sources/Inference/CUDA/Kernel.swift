@@ -14,6 +14,9 @@ public enum Kernel: String, CaseIterable, Sendable {
     case matmulQ4_1 = "wk_matmul_q4_1_dp4a"
     /// Q8_0 weights × several int8 activation vectors (dp4a), optionally added into the output.
     case matmulQ8_0 = "wk_matmul_q8_0_dp4a"
+    /// Gate and up projections (Q4_1 or Q8_0, rows interleaved in 32-row chunks), silu(gate) ⊙ up and
+    /// its activation blocks, in one launch.
+    case matmulSwiGLU = "wk_matmul_swiglu_dp4a"
     /// RoPE on queries and keys, keys and values written in half precision into their paged KV blocks.
     case ropeStoreKV = "wk_rope_store_kv"
     /// Each query head over its sequence's cached positions (paged KV, causal, online softmax).

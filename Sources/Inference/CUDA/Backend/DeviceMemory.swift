@@ -39,7 +39,8 @@ func upload<T>(_ values: [T], to buffer: DeviceBuffer, offset: Int = 0, on devic
 /// The buffers one forward pass of up to `tokens` positions works in; sized once, never grown.
 struct PassBuffers {
     let x, xb, qkv, ffn, hidden: DeviceBuffer  // floats: residual, normed/attention out, q|k|v, gate|up, silu(gate)·up
-    let xq: DeviceBuffer  // activation blocks of whichever input is multiplied next
+    let xq: DeviceBuffer  // activation blocks of the normed input or the attention output
+    let xqHidden: DeviceBuffer  // activation blocks of silu(gate)·up (written while xq is still read)
     let logits: DeviceBuffer  // [tokens × vocab]
     /// Per-pass ints: tokens, positions, table starts, output rows ([tokens] each, in that order).
     let step: DeviceBuffer
@@ -62,7 +63,8 @@ struct PassBuffers {
         qkv = try memory.allocate(4 * p * (d + 2 * kvd), "queries, keys and values")
         ffn = try memory.allocate(4 * p * 2 * ff, "the feed-forward gate and up projections")
         hidden = try memory.allocate(4 * p * ff, "the feed-forward activation")
-        xq = try memory.allocate(p * (max(d, ff) / 32) * Self.blockBytes, "quantized activations")
+        xq = try memory.allocate(p * (d / 32) * Self.blockBytes, "quantized activations")
+        xqHidden = try memory.allocate(p * (ff / 32) * Self.blockBytes, "quantized feed-forward activations")
         logits = try memory.allocate(4 * p * c.vocabularySize, "logits")
         step = try memory.allocate(4 * 4 * p, "per-pass token data")
         tables = try memory.allocate(4 * tableCapacity, "block tables")

@@ -4,7 +4,7 @@
 ///
 /// Per layer (with Q/K/V and gate/up fused, as for every model whose matrices share a type per group):
 /// rmsnorm+quantize, matmul QKV, rope+store KV, attention (+quantize), matmul O (+= x),
-/// rmsnorm+quantize, matmul gate|up, swiglu+quantize, matmul down (+= x): 9 launches. Plus the
+/// rmsnorm+quantize, matmul gate|up + swiglu + quantize, matmul down (+= x): 8 launches. Plus the
 /// embedding first and, when logits are asked for, the final norm and the head.
 extension GPUBackend {
     /// Issues the pass's launches; returns how many.
@@ -42,10 +42,15 @@ extension GPUBackend {
         list.append((w.output.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.output, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
         list.append(norm(w.ffnNorm, tokens: t))
-        list += stacked(w.gateUp, tokens: t, into: b.ffn, width: 2 * ff)
-        list.append((.swigluQuantize, Self.rows(t), [.buffer(b.ffn), .pointer(b.ffn, offset: 4 * ff), int(2 * ff), int(ff), .buffer(b.hidden), .buffer(b.xq)]))
+        if w.gateUp.count == 1, let m = w.gateUp.first {
+            list.append((.matmulSwiGLU, Self.swigluShape(feedForward: ff, vectors: t),
+                         [weight(m.offset), int(Int(m.type.rawValue)), int(ff), int(m.cols), .buffer(b.xq), int(t), .buffer(b.hidden), .buffer(b.xqHidden)]))
+        } else {
+            list += stacked(w.gateUp, tokens: t, into: b.ffn, width: 2 * ff)
+            list.append((.swigluQuantize, Self.rows(t), [.buffer(b.ffn), .pointer(b.ffn, offset: 4 * ff), int(2 * ff), int(ff), .buffer(b.hidden), .buffer(b.xqHidden)]))
+        }
         list.append((w.down.kernel, Self.matmulShape(rows: d, vectors: t),
-                     matmulArguments(w.down, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
+                     matmulArguments(w.down, input: b.xqHidden, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
         return list
     }
 
@@ -101,6 +106,11 @@ extension GPUBackend {
 
     func matmulArguments(_ m: GPUMatrix, input: DeviceBuffer, vectors: Int, output: KernelArgument, ld: Int, accumulate: Bool) -> [KernelArgument] {
         [weight(m.offset), int(m.rows), int(m.cols), .buffer(input), int(vectors), output, int(ld), int(accumulate ? 1 : 0)]
+    }
+
+    /// A block of 8 warps per 32-row chunk of the feed-forward width; a column of blocks per 64 vectors.
+    static func swigluShape(feedForward ff: Int, vectors: Int) -> LaunchShape {
+        LaunchShape(grid: (UInt32(ff / 32), UInt32((vectors + 63) / 64), 1), block: (32, 8, 1))
     }
 
     /// Grid (heads, tokens); shared memory for q, the warps' probabilities, (m, l) and partial outputs.

@@ -18,7 +18,8 @@ struct GPUWeights {
         /// Q, K and V: one fused matrix when they share a type, otherwise three (outputs at columns 0, d, d + kvd).
         let qkv: [GPUMatrix]
         let output: GPUMatrix
-        /// Gate and up: one fused matrix or two (outputs at columns 0 and ff).
+        /// Gate and up: one matrix of their rows interleaved in 32-row chunks when they share a type (for
+        /// wk_matmul_swiglu_dp4a), otherwise two (outputs at columns 0 and ff, then wk_swiglu_quantize).
         let gateUp: [GPUMatrix]
         let down: GPUMatrix
     }
@@ -48,7 +49,7 @@ struct GPUWeights {
         layers = model.layers.map { w in
             Layer(attentionNorm: plan.add(UnsafeRawBufferPointer(w.attentionNorm)), ffnNorm: plan.add(UnsafeRawBufferPointer(w.ffnNorm)),
                   qkv: plan.addFused([w.query, w.key, w.value]), output: plan.add(w.output),
-                  gateUp: plan.addFused([w.gate, w.up]), down: plan.add(w.down))
+                  gateUp: plan.addInterleaved(w.gate, w.up), down: plan.add(w.down))
         }
         embedding = plan.add(model.tokenEmbedding)
         head = model.outputHead.name == model.tokenEmbedding.name ? embedding : plan.add(model.outputHead)
@@ -90,6 +91,15 @@ private struct UploadPlan {
         GPUMatrix(offset: add(m.data), type: m.type, rows: m.rows, cols: m.cols)
     }
 
+    /// Gate and up as one matrix whose rows alternate in 32-row chunks (a host copy, uploaded once), when
+    /// they share type and shape (and the rows are whole chunks); each alone otherwise.
+    mutating func addInterleaved(_ gate: WeightMatrix, _ up: WeightMatrix) -> [GPUMatrix] {
+        guard gate.type == up.type, gate.rows == up.rows, gate.cols == up.cols, gate.rows % 32 == 0 else { return [add(gate), add(up)] }
+        let bytes = GPUWeights.interleaved(gate.data, up.data, rows: gate.rows)
+        let offset = bytes.withUnsafeBytes { add($0, copying: true) }
+        return [GPUMatrix(offset: offset, type: gate.type, rows: 2 * gate.rows, cols: gate.cols)]
+    }
+
     /// One matrix of all of `ms` stacked when they share type and width (rows back to back), else each alone.
     mutating func addFused(_ ms: [WeightMatrix]) -> [GPUMatrix] {
         guard let first = ms.first, ms.allSatisfy({ $0.type == first.type && $0.cols == first.cols }) else { return ms.map { add($0) } }
@@ -101,5 +111,19 @@ private struct UploadPlan {
         }
         size = at
         return [GPUMatrix(offset: offset, type: first.type, rows: ms.reduce(0) { $0 + $1.rows }, cols: first.cols)]
+    }
+}
+
+extension GPUWeights {
+    /// Rows of `a` and `b` (equal shapes) alternating in chunks of 32: a's 0-31, b's 0-31, a's 32-63, ...
+    static func interleaved(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, rows: Int) -> [UInt8] {
+        let chunk = a.count / rows * 32
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * a.count)
+        for start in stride(from: 0, to: a.count, by: chunk) {
+            out += a[start..<start + chunk]
+            out += b[start..<start + chunk]
+        }
+        return out
     }
 }

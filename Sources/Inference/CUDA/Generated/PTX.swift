@@ -4,7 +4,7 @@
 /// The GPU kernels compiled to PTX by NVRTC, loaded by `CUDADevice` with `cuModuleLoadDataEx`.
 enum KernelPTX {
     /// SHA-256 over the kernel sources' names and bytes (`*.cu`, `*.cuh`, in name order).
-    static let sourceDigest = "b0dd37111f2d12d26b7c0e2d11f2c43162207704bd5612ecc537b9d4816fdd98"
+    static let sourceDigest = "c1c58f0c93f33a38ed492ee5be366930c5f310ea3ec07f830fcac9b84cfbd5d2"
     /// The NVRTC release that wrote this PTX.
     static let nvrtcVersion = "12.9"
     /// NVRTC options besides the architecture and the kernels' include path.
@@ -28,6 +28,7 @@ enum KernelPTX {
 
 	// .globl	wk_embed
 // _ZZ19wk_rmsnorm_quantizeE7partial has been demoted
+// _ZZ21wk_matmul_swiglu_dp4aE4tile has been demoted
 // _ZZ9wk_argmaxE2sv has been demoted
 // _ZZ9wk_argmaxE2si has been demoted
 // _ZZ9wk_sampleE2sv has been demoted
@@ -725,547 +726,595 @@ $L__BB2_7:
 	.reg .pred 	%p<42>;
 	.reg .b16 	%rs<3>;
 	.reg .f32 	%f<125>;
-	.reg .b32 	%r<245>;
-	.reg .b64 	%rd<129>;
+	.reg .b32 	%r<288>;
+	.reg .b64 	%rd<132>;
 
 
-	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_0];
-	ld.param.u32 	%r55, [wk_matmul_q4_1_dp4a_param_1];
-	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_2];
-	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_3];
-	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_4];
-	ld.param.u64 	%rd45, [wk_matmul_q4_1_dp4a_param_5];
-	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_6];
+	ld.param.u64 	%rd42, [wk_matmul_q4_1_dp4a_param_0];
+	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_1];
+	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_2];
+	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_3];
+	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_4];
+	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_5];
+	ld.param.u32 	%r59, [wk_matmul_q4_1_dp4a_param_6];
+	mov.u32 	%r61, %ntid.y;
+	mov.u32 	%r62, %ctaid.x;
+	mov.u32 	%r63, %tid.y;
+	mad.lo.s32 	%r64, %r62, %r61, %r63;
+	shl.b32 	%r65, %r64, 3;
 	mov.u32 	%r1, %tid.x;
-	and.b32  	%r2, %r1, 3;
-	mov.u32 	%r60, %ntid.y;
-	mov.u32 	%r61, %ctaid.x;
-	mov.u32 	%r62, %tid.y;
-	mad.lo.s32 	%r63, %r61, %r60, %r62;
-	shl.b32 	%r64, %r63, 3;
-	shr.s32 	%r65, %r1, 2;
-	add.s32 	%r3, %r64, %r65;
-	shr.s32 	%r66, %r56, 31;
-	shr.u32 	%r67, %r66, 27;
-	add.s32 	%r68, %r56, %r67;
-	shr.s32 	%r69, %r68, 5;
-	cvt.s64.s32 	%rd1, %r69;
-	mov.u32 	%r70, %ctaid.y;
-	shl.b32 	%r219, %r70, 3;
-	setp.ge.s32 	%p2, %r219, %r57;
+	shr.s32 	%r66, %r1, 2;
+	add.s32 	%r2, %r65, %r66;
+	mov.u32 	%r67, %ctaid.y;
+	shl.b32 	%r262, %r67, 3;
+	setp.ge.s32 	%p2, %r262, %r58;
 	@%p2 bra 	$L__BB3_47;
 
-	cvta.to.global.u64 	%rd46, %rd43;
-	cvta.to.global.u64 	%rd2, %rd45;
-	setp.lt.s32 	%p3, %r3, %r55;
-	selp.b32 	%r71, %r3, 0, %p3;
-	cvt.s64.s32 	%rd47, %r71;
-	mul.lo.s64 	%rd48, %rd1, %rd47;
-	mul.lo.s64 	%rd49, %rd48, 20;
+	cvta.to.global.u64 	%rd45, %rd42;
+	cvta.to.global.u64 	%rd1, %rd44;
+	setp.lt.s32 	%p3, %r2, %r56;
+	selp.b32 	%r69, %r2, 0, %p3;
+	shr.s32 	%r70, %r57, 31;
+	shr.u32 	%r71, %r70, 27;
+	add.s32 	%r72, %r57, %r71;
+	shr.s32 	%r5, %r72, 5;
+	mul.wide.s32 	%rd46, %r5, %r69;
+	mul.lo.s64 	%rd47, %rd46, 20;
 	and.b32  	%r6, %r1, 2;
 	and.b32  	%r7, %r1, 1;
-	shl.b32 	%r73, %r2, 2;
-	add.s32 	%r74, %r73, 4;
-	cvt.u64.u32 	%rd50, %r74;
-	cvt.s64.s32 	%rd3, %r58;
-	cvt.s64.s32 	%rd4, %r3;
-	add.s64 	%rd51, %rd49, %rd50;
-	add.s64 	%rd5, %rd46, %rd51;
-	add.s64 	%rd6, %rd46, %rd49;
-	cvta.to.global.u64 	%rd10, %rd44;
+	and.b32  	%r8, %r1, 3;
+	shl.b32 	%r73, %r1, 2;
+	and.b32  	%r74, %r73, 12;
+	add.s32 	%r75, %r74, 4;
+	cvt.u64.u32 	%rd48, %r75;
+	shl.b32 	%r76, %r1, 1;
+	and.b32  	%r9, %r76, 6;
+	cvt.s64.s32 	%rd2, %r59;
+	cvt.s64.s32 	%rd3, %r2;
+	add.s64 	%rd49, %rd47, %rd48;
+	add.s64 	%rd4, %rd45, %rd49;
+	add.s64 	%rd5, %rd45, %rd47;
+	mul.wide.s32 	%rd7, %r5, 48;
+	cvta.to.global.u64 	%rd9, %rd43;
 
 $L__BB3_2:
-	ld.param.u32 	%r190, [wk_matmul_q4_1_dp4a_param_2];
-	setp.lt.s32 	%p4, %r190, 32;
-	mov.u32 	%r234, 0;
-	mov.u32 	%r233, %r234;
-	mov.u32 	%r232, %r234;
-	mov.u32 	%r231, %r234;
-	mov.u32 	%r230, %r234;
-	mov.u32 	%r229, %r234;
-	mov.u32 	%r235, %r234;
-	mov.u32 	%r236, %r234;
+	setp.lt.s32 	%p4, %r57, 32;
+	mov.u32 	%r277, 0;
+	mov.u32 	%r276, %r277;
+	mov.u32 	%r275, %r277;
+	mov.u32 	%r274, %r277;
+	mov.u32 	%r273, %r277;
+	mov.u32 	%r272, %r277;
+	mov.u32 	%r278, %r277;
+	mov.u32 	%r279, %r277;
 	@%p4 bra 	$L__BB3_37;
 
-	mul.lo.s64 	%rd76, %rd1, 48;
-	cvt.s64.s32 	%rd52, %r219;
-	add.s32 	%r10, %r219, 1;
-	cvt.s64.s32 	%rd53, %r10;
-	add.s32 	%r11, %r219, 2;
-	cvt.s64.s32 	%rd54, %r11;
-	add.s32 	%r12, %r219, 3;
-	cvt.s64.s32 	%rd55, %r12;
-	add.s32 	%r13, %r219, 4;
-	cvt.s64.s32 	%rd56, %r13;
-	add.s32 	%r14, %r219, 5;
-	cvt.s64.s32 	%rd57, %r14;
-	add.s32 	%r15, %r219, 6;
-	cvt.s64.s32 	%rd58, %r15;
-	add.s32 	%r16, %r219, 7;
-	cvt.s64.s32 	%rd59, %r16;
-	mov.u32 	%r234, 0;
-	mov.u64 	%rd126, %rd10;
-	mov.u64 	%rd127, %rd6;
-	mov.u64 	%rd128, %rd5;
-	mov.u32 	%r228, %r234;
+	cvt.s64.s32 	%rd50, %r262;
+	add.s32 	%r11, %r262, 1;
+	cvt.s64.s32 	%rd51, %r11;
+	add.s32 	%r12, %r262, 2;
+	cvt.s64.s32 	%rd52, %r12;
+	add.s32 	%r13, %r262, 3;
+	cvt.s64.s32 	%rd53, %r13;
+	add.s32 	%r14, %r262, 4;
+	cvt.s64.s32 	%rd54, %r14;
+	add.s32 	%r15, %r262, 5;
+	cvt.s64.s32 	%rd55, %r15;
+	add.s32 	%r16, %r262, 6;
+	cvt.s64.s32 	%rd56, %r16;
+	add.s32 	%r17, %r262, 7;
+	cvt.s64.s32 	%rd57, %r17;
+	mov.u32 	%r277, 0;
+	mov.u64 	%rd129, %rd9;
+	mov.u64 	%rd130, %rd5;
+	mov.u64 	%rd131, %rd4;
+	mov.u32 	%r271, %r277;
 
 $L__BB3_4:
-	ld.global.nc.u32 	%r92, [%rd128];
-	ld.global.nc.u32 	%r93, [%rd127];
-	cvt.u16.u32 	%rs1, %r93;
+	ld.global.nc.u32 	%r94, [%rd131];
+	ld.global.nc.u32 	%r95, [%rd130];
+	cvt.u16.u32 	%rs1, %r95;
 	// begin inline asm
 	cvt.f32.f16 %f29, %rs1;
 	// end inline asm
-	shr.u32 	%r94, %r93, 16;
-	cvt.u16.u32 	%rs2, %r94;
+	shr.u32 	%r96, %r95, 16;
+	cvt.u16.u32 	%rs2, %r96;
 	// begin inline asm
 	cvt.f32.f16 %f30, %rs2;
 	// end inline asm
-	and.b32  	%r26, %r92, 252645135;
-	shr.u32 	%r95, %r92, 4;
-	and.b32  	%r27, %r95, 252645135;
-	setp.ge.s32 	%p5, %r219, %r57;
+	and.b32  	%r27, %r94, 252645135;
+	shr.u32 	%r97, %r94, 4;
+	and.b32  	%r28, %r97, 252645135;
+	setp.ge.s32 	%p5, %r262, %r58;
 	@%p5 bra 	$L__BB3_8;
 
-	mul.lo.s64 	%rd88, %rd76, %rd52;
-	shl.b32 	%r196, %r2, 2;
-	add.s32 	%r195, %r196, 4;
-	cvt.u64.u32 	%rd87, %r195;
-	cvt.s64.s32 	%rd86, %r219;
-	mul.lo.s64 	%rd85, %rd76, %rd86;
-	add.s64 	%rd84, %rd87, 28;
-	add.s64 	%rd83, %rd84, %rd85;
-	add.s64 	%rd60, %rd126, %rd83;
-	ld.global.nc.u32 	%r102, [%rd60+-16];
-	ld.global.nc.u32 	%r98, [%rd60];
-	mov.u32 	%r99, 0;
+	mul.lo.s64 	%rd87, %rd7, %rd50;
+	mov.u32 	%r208, %tid.x;
+	shl.b32 	%r207, %r208, 2;
+	and.b32  	%r206, %r207, 12;
+	add.s32 	%r205, %r206, 4;
+	cvt.u64.u32 	%rd86, %r205;
+	shr.s32 	%r204, %r57, 31;
+	shr.u32 	%r203, %r204, 27;
+	add.s32 	%r202, %r57, %r203;
+	shr.s32 	%r201, %r202, 5;
+	cvt.s64.s32 	%rd85, %r262;
+	mul.wide.s32 	%rd84, %r201, 48;
+	mul.lo.s64 	%rd83, %rd84, %rd85;
+	add.s64 	%rd82, %rd86, 28;
+	add.s64 	%rd81, %rd82, %rd83;
+	add.s64 	%rd58, %rd129, %rd81;
+	ld.global.nc.u32 	%r104, [%rd58+-16];
+	ld.global.nc.u32 	%r100, [%rd58];
+	mov.u32 	%r101, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r96, %r27, %r98, %r99;
+	dp4a.s32.s32 %r98, %r28, %r100, %r101;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r100, %r26, %r102, %r96;
+	dp4a.s32.s32 %r102, %r27, %r104, %r98;
 	// end inline asm
-	cvt.rn.f32.s32 	%f32, %r100;
-	add.s64 	%rd30, %rd126, %rd85;
-	ld.global.nc.f32 	%f33, [%rd30];
+	cvt.rn.f32.s32 	%f32, %r102;
+	add.s64 	%rd29, %rd129, %rd83;
+	ld.global.nc.f32 	%f33, [%rd29];
 	mul.f32 	%f34, %f29, %f33;
 	mul.f32 	%f3, %f34, %f32;
-	setp.ne.s32 	%p6, %r2, 0;
+	setp.ne.s32 	%p6, %r8, 0;
 	mov.f32 	%f117, 0f00000000;
 	@%p6 bra 	$L__BB3_7;
 
-	ld.global.nc.f32 	%f35, [%rd30+4];
+	ld.global.nc.f32 	%f35, [%rd29+4];
 	mul.f32 	%f117, %f30, %f35;
 
 $L__BB3_7:
-	mov.b32 	%f36, %r229;
+	mov.b32 	%f36, %r272;
 	add.f32 	%f37, %f3, %f117;
 	add.f32 	%f38, %f37, %f36;
-	mov.b32 	%r229, %f38;
+	mov.b32 	%r272, %f38;
 
 $L__BB3_8:
-	add.s32 	%r191, %r219, 1;
-	setp.ge.s32 	%p7, %r191, %r57;
+	add.s32 	%r191, %r262, 1;
+	setp.ge.s32 	%p7, %r191, %r58;
 	@%p7 bra 	$L__BB3_12;
 
-	mul.lo.s64 	%rd82, %rd76, %rd53;
-	shl.b32 	%r194, %r2, 2;
-	add.s32 	%r193, %r194, 4;
-	cvt.u64.u32 	%rd81, %r193;
-	add.s32 	%r192, %r219, 1;
-	cvt.s64.s32 	%rd80, %r192;
-	mul.lo.s64 	%rd79, %rd76, %rd80;
-	add.s64 	%rd78, %rd81, 28;
-	add.s64 	%rd77, %rd78, %rd79;
-	add.s64 	%rd61, %rd126, %rd77;
-	ld.global.nc.u32 	%r110, [%rd61+-16];
-	ld.global.nc.u32 	%r106, [%rd61];
-	mov.u32 	%r107, 0;
+	mul.lo.s64 	%rd80, %rd7, %rd51;
+	mov.u32 	%r200, %tid.x;
+	shl.b32 	%r199, %r200, 2;
+	and.b32  	%r198, %r199, 12;
+	add.s32 	%r197, %r198, 4;
+	cvt.u64.u32 	%rd79, %r197;
+	shr.s32 	%r196, %r57, 31;
+	shr.u32 	%r195, %r196, 27;
+	add.s32 	%r194, %r57, %r195;
+	shr.s32 	%r193, %r194, 5;
+	add.s32 	%r192, %r262, 1;
+	cvt.s64.s32 	%rd78, %r192;
+	mul.wide.s32 	%rd77, %r193, 48;
+	mul.lo.s64 	%rd76, %rd77, %rd78;
+	add.s64 	%rd75, %rd79, 28;
+	add.s64 	%rd74, %rd75, %rd76;
+	add.s64 	%rd59, %rd129, %rd74;
+	ld.global.nc.u32 	%r112, [%rd59+-16];
+	ld.global.nc.u32 	%r108, [%rd59];
+	mov.u32 	%r109, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r104, %r27, %r106, %r107;
+	dp4a.s32.s32 %r106, %r28, %r108, %r109;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r108, %r26, %r110, %r104;
+	dp4a.s32.s32 %r110, %r27, %r112, %r106;
 	// end inline asm
-	cvt.rn.f32.s32 	%f40, %r108;
-	add.s64 	%rd31, %rd126, %rd79;
-	ld.global.nc.f32 	%f41, [%rd31];
+	cvt.rn.f32.s32 	%f40, %r110;
+	add.s64 	%rd30, %rd129, %rd76;
+	ld.global.nc.f32 	%f41, [%rd30];
 	mul.f32 	%f42, %f29, %f41;
 	mul.f32 	%f6, %f42, %f40;
-	setp.ne.s32 	%p8, %r2, 0;
+	setp.ne.s32 	%p8, %r8, 0;
 	mov.f32 	%f118, 0f00000000;
 	@%p8 bra 	$L__BB3_11;
 
-	ld.global.nc.f32 	%f43, [%rd31+4];
+	ld.global.nc.f32 	%f43, [%rd30+4];
 	mul.f32 	%f118, %f30, %f43;
 
 $L__BB3_11:
-	mov.b32 	%f44, %r230;
+	mov.b32 	%f44, %r273;
 	add.f32 	%f45, %f6, %f118;
 	add.f32 	%f46, %f45, %f44;
-	mov.b32 	%r230, %f46;
+	mov.b32 	%r273, %f46;
 
 $L__BB3_12:
-	add.s32 	%r184, %r219, 2;
-	setp.ge.s32 	%p9, %r184, %r57;
+	add.s32 	%r185, %r262, 2;
+	setp.ge.s32 	%p9, %r185, %r58;
 	@%p9 bra 	$L__BB3_16;
 
-	mul.lo.s64 	%rd118, %rd76, %rd54;
-	shl.b32 	%r211, %r2, 2;
-	add.s32 	%r210, %r211, 4;
-	cvt.u64.u32 	%rd117, %r210;
-	add.s32 	%r209, %r219, 2;
-	cvt.s64.s32 	%rd116, %r209;
-	mul.lo.s64 	%rd115, %rd76, %rd116;
-	add.s64 	%rd114, %rd117, 28;
-	add.s64 	%rd113, %rd114, %rd115;
-	add.s64 	%rd62, %rd126, %rd113;
-	ld.global.nc.u32 	%r118, [%rd62+-16];
-	ld.global.nc.u32 	%r114, [%rd62];
-	mov.u32 	%r115, 0;
+	mul.lo.s64 	%rd122, %rd7, %rd52;
+	mov.u32 	%r253, %tid.x;
+	shl.b32 	%r252, %r253, 2;
+	and.b32  	%r251, %r252, 12;
+	add.s32 	%r250, %r251, 4;
+	cvt.u64.u32 	%rd121, %r250;
+	shr.s32 	%r249, %r57, 31;
+	shr.u32 	%r248, %r249, 27;
+	add.s32 	%r247, %r57, %r248;
+	shr.s32 	%r246, %r247, 5;
+	add.s32 	%r245, %r262, 2;
+	cvt.s64.s32 	%rd120, %r245;
+	mul.wide.s32 	%rd119, %r246, 48;
+	mul.lo.s64 	%rd118, %rd119, %rd120;
+	add.s64 	%rd117, %rd121, 28;
+	add.s64 	%rd116, %rd117, %rd118;
+	add.s64 	%rd60, %rd129, %rd116;
+	ld.global.nc.u32 	%r120, [%rd60+-16];
+	ld.global.nc.u32 	%r116, [%rd60];
+	mov.u32 	%r117, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r112, %r27, %r114, %r115;
+	dp4a.s32.s32 %r114, %r28, %r116, %r117;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r116, %r26, %r118, %r112;
+	dp4a.s32.s32 %r118, %r27, %r120, %r114;
 	// end inline asm
-	cvt.rn.f32.s32 	%f48, %r116;
-	add.s64 	%rd32, %rd126, %rd115;
-	ld.global.nc.f32 	%f49, [%rd32];
+	cvt.rn.f32.s32 	%f48, %r118;
+	add.s64 	%rd31, %rd129, %rd118;
+	ld.global.nc.f32 	%f49, [%rd31];
 	mul.f32 	%f50, %f29, %f49;
 	mul.f32 	%f9, %f50, %f48;
-	setp.ne.s32 	%p10, %r2, 0;
+	setp.ne.s32 	%p10, %r8, 0;
 	mov.f32 	%f119, 0f00000000;
 	@%p10 bra 	$L__BB3_15;
 
-	ld.global.nc.f32 	%f51, [%rd32+4];
+	ld.global.nc.f32 	%f51, [%rd31+4];
 	mul.f32 	%f119, %f30, %f51;
 
 $L__BB3_15:
-	mov.b32 	%f52, %r231;
+	mov.b32 	%f52, %r274;
 	add.f32 	%f53, %f9, %f119;
 	add.f32 	%f54, %f53, %f52;
-	mov.b32 	%r231, %f54;
+	mov.b32 	%r274, %f54;
 
 $L__BB3_16:
-	add.s32 	%r185, %r219, 3;
-	setp.ge.s32 	%p11, %r185, %r57;
+	add.s32 	%r186, %r262, 3;
+	setp.ge.s32 	%p11, %r186, %r58;
 	@%p11 bra 	$L__BB3_20;
 
-	mul.lo.s64 	%rd112, %rd76, %rd55;
-	shl.b32 	%r208, %r2, 2;
-	add.s32 	%r207, %r208, 4;
-	cvt.u64.u32 	%rd111, %r207;
-	add.s32 	%r206, %r219, 3;
-	cvt.s64.s32 	%rd110, %r206;
-	mul.lo.s64 	%rd109, %rd76, %rd110;
-	add.s64 	%rd108, %rd111, 28;
-	add.s64 	%rd107, %rd108, %rd109;
-	add.s64 	%rd63, %rd126, %rd107;
-	ld.global.nc.u32 	%r126, [%rd63+-16];
-	ld.global.nc.u32 	%r122, [%rd63];
-	mov.u32 	%r123, 0;
+	mul.lo.s64 	%rd115, %rd7, %rd53;
+	mov.u32 	%r244, %tid.x;
+	shl.b32 	%r243, %r244, 2;
+	and.b32  	%r242, %r243, 12;
+	add.s32 	%r241, %r242, 4;
+	cvt.u64.u32 	%rd114, %r241;
+	shr.s32 	%r240, %r57, 31;
+	shr.u32 	%r239, %r240, 27;
+	add.s32 	%r238, %r57, %r239;
+	shr.s32 	%r237, %r238, 5;
+	add.s32 	%r236, %r262, 3;
+	cvt.s64.s32 	%rd113, %r236;
+	mul.wide.s32 	%rd112, %r237, 48;
+	mul.lo.s64 	%rd111, %rd112, %rd113;
+	add.s64 	%rd110, %rd114, 28;
+	add.s64 	%rd109, %rd110, %rd111;
+	add.s64 	%rd61, %rd129, %rd109;
+	ld.global.nc.u32 	%r128, [%rd61+-16];
+	ld.global.nc.u32 	%r124, [%rd61];
+	mov.u32 	%r125, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r120, %r27, %r122, %r123;
+	dp4a.s32.s32 %r122, %r28, %r124, %r125;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r124, %r26, %r126, %r120;
+	dp4a.s32.s32 %r126, %r27, %r128, %r122;
 	// end inline asm
-	cvt.rn.f32.s32 	%f56, %r124;
-	add.s64 	%rd33, %rd126, %rd109;
-	ld.global.nc.f32 	%f57, [%rd33];
+	cvt.rn.f32.s32 	%f56, %r126;
+	add.s64 	%rd32, %rd129, %rd111;
+	ld.global.nc.f32 	%f57, [%rd32];
 	mul.f32 	%f58, %f29, %f57;
 	mul.f32 	%f12, %f58, %f56;
-	setp.ne.s32 	%p12, %r2, 0;
+	setp.ne.s32 	%p12, %r8, 0;
 	mov.f32 	%f120, 0f00000000;
 	@%p12 bra 	$L__BB3_19;
 
-	ld.global.nc.f32 	%f59, [%rd33+4];
+	ld.global.nc.f32 	%f59, [%rd32+4];
 	mul.f32 	%f120, %f30, %f59;
 
 $L__BB3_19:
-	mov.b32 	%f60, %r232;
+	mov.b32 	%f60, %r275;
 	add.f32 	%f61, %f12, %f120;
 	add.f32 	%f62, %f61, %f60;
-	mov.b32 	%r232, %f62;
+	mov.b32 	%r275, %f62;
 
 $L__BB3_20:
-	add.s32 	%r186, %r219, 4;
-	setp.ge.s32 	%p13, %r186, %r57;
+	add.s32 	%r187, %r262, 4;
+	setp.ge.s32 	%p13, %r187, %r58;
 	@%p13 bra 	$L__BB3_24;
 
-	mul.lo.s64 	%rd106, %rd76, %rd56;
-	shl.b32 	%r205, %r2, 2;
-	add.s32 	%r204, %r205, 4;
-	cvt.u64.u32 	%rd105, %r204;
-	add.s32 	%r203, %r219, 4;
-	cvt.s64.s32 	%rd104, %r203;
-	mul.lo.s64 	%rd103, %rd76, %rd104;
-	add.s64 	%rd102, %rd105, 12;
-	add.s64 	%rd101, %rd102, %rd103;
-	add.s64 	%rd64, %rd126, %rd101;
-	ld.global.nc.u32 	%r134, [%rd64];
-	ld.global.nc.u32 	%r130, [%rd64+16];
-	mov.u32 	%r131, 0;
+	mul.lo.s64 	%rd108, %rd7, %rd54;
+	mov.u32 	%r235, %tid.x;
+	shl.b32 	%r234, %r235, 2;
+	and.b32  	%r233, %r234, 12;
+	add.s32 	%r232, %r233, 4;
+	cvt.u64.u32 	%rd107, %r232;
+	shr.s32 	%r231, %r57, 31;
+	shr.u32 	%r230, %r231, 27;
+	add.s32 	%r229, %r57, %r230;
+	shr.s32 	%r228, %r229, 5;
+	add.s32 	%r227, %r262, 4;
+	cvt.s64.s32 	%rd106, %r227;
+	mul.wide.s32 	%rd105, %r228, 48;
+	mul.lo.s64 	%rd104, %rd105, %rd106;
+	add.s64 	%rd103, %rd107, 12;
+	add.s64 	%rd102, %rd103, %rd104;
+	add.s64 	%rd62, %rd129, %rd102;
+	ld.global.nc.u32 	%r136, [%rd62];
+	ld.global.nc.u32 	%r132, [%rd62+16];
+	mov.u32 	%r133, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r128, %r27, %r130, %r131;
+	dp4a.s32.s32 %r130, %r28, %r132, %r133;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r132, %r26, %r134, %r128;
+	dp4a.s32.s32 %r134, %r27, %r136, %r130;
 	// end inline asm
-	cvt.rn.f32.s32 	%f64, %r132;
-	add.s64 	%rd34, %rd126, %rd103;
-	ld.global.nc.f32 	%f65, [%rd34];
+	cvt.rn.f32.s32 	%f64, %r134;
+	add.s64 	%rd33, %rd129, %rd104;
+	ld.global.nc.f32 	%f65, [%rd33];
 	mul.f32 	%f66, %f29, %f65;
 	mul.f32 	%f15, %f66, %f64;
-	setp.ne.s32 	%p14, %r2, 0;
+	setp.ne.s32 	%p14, %r8, 0;
 	mov.f32 	%f121, 0f00000000;
 	@%p14 bra 	$L__BB3_23;
 
-	ld.global.nc.f32 	%f67, [%rd34+4];
+	ld.global.nc.f32 	%f67, [%rd33+4];
 	mul.f32 	%f121, %f30, %f67;
 
 $L__BB3_23:
-	mov.b32 	%f68, %r233;
+	mov.b32 	%f68, %r276;
 	add.f32 	%f69, %f15, %f121;
 	add.f32 	%f70, %f69, %f68;
-	mov.b32 	%r233, %f70;
+	mov.b32 	%r276, %f70;
 
 $L__BB3_24:
-	add.s32 	%r187, %r219, 5;
-	setp.ge.s32 	%p15, %r187, %r57;
+	add.s32 	%r188, %r262, 5;
+	setp.ge.s32 	%p15, %r188, %r58;
 	@%p15 bra 	$L__BB3_28;
 
-	mul.lo.s64 	%rd100, %rd76, %rd57;
-	shl.b32 	%r202, %r2, 2;
-	add.s32 	%r201, %r202, 4;
-	cvt.u64.u32 	%rd99, %r201;
-	add.s32 	%r200, %r219, 5;
-	cvt.s64.s32 	%rd98, %r200;
-	mul.lo.s64 	%rd97, %rd76, %rd98;
-	add.s64 	%rd96, %rd99, 12;
+	mul.lo.s64 	%rd101, %rd7, %rd55;
+	mov.u32 	%r226, %tid.x;
+	shl.b32 	%r225, %r226, 2;
+	and.b32  	%r224, %r225, 12;
+	add.s32 	%r223, %r224, 4;
+	cvt.u64.u32 	%rd100, %r223;
+	shr.s32 	%r222, %r57, 31;
+	shr.u32 	%r221, %r222, 27;
+	add.s32 	%r220, %r57, %r221;
+	shr.s32 	%r219, %r220, 5;
+	add.s32 	%r218, %r262, 5;
+	cvt.s64.s32 	%rd99, %r218;
+	mul.wide.s32 	%rd98, %r219, 48;
+	mul.lo.s64 	%rd97, %rd98, %rd99;
+	add.s64 	%rd96, %rd100, 12;
 	add.s64 	%rd95, %rd96, %rd97;
-	add.s64 	%rd65, %rd126, %rd95;
-	ld.global.nc.u32 	%r142, [%rd65];
-	ld.global.nc.u32 	%r138, [%rd65+16];
-	mov.u32 	%r139, 0;
+	add.s64 	%rd63, %rd129, %rd95;
+	ld.global.nc.u32 	%r144, [%rd63];
+	ld.global.nc.u32 	%r140, [%rd63+16];
+	mov.u32 	%r141, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r136, %r27, %r138, %r139;
+	dp4a.s32.s32 %r138, %r28, %r140, %r141;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r140, %r26, %r142, %r136;
+	dp4a.s32.s32 %r142, %r27, %r144, %r138;
 	// end inline asm
-	cvt.rn.f32.s32 	%f72, %r140;
-	add.s64 	%rd35, %rd126, %rd97;
-	ld.global.nc.f32 	%f73, [%rd35];
+	cvt.rn.f32.s32 	%f72, %r142;
+	add.s64 	%rd34, %rd129, %rd97;
+	ld.global.nc.f32 	%f73, [%rd34];
 	mul.f32 	%f74, %f29, %f73;
 	mul.f32 	%f18, %f74, %f72;
-	setp.ne.s32 	%p16, %r2, 0;
+	setp.ne.s32 	%p16, %r8, 0;
 	mov.f32 	%f122, 0f00000000;
 	@%p16 bra 	$L__BB3_27;
 
-	ld.global.nc.f32 	%f75, [%rd35+4];
+	ld.global.nc.f32 	%f75, [%rd34+4];
 	mul.f32 	%f122, %f30, %f75;
 
 $L__BB3_27:
-	mov.b32 	%f76, %r234;
+	mov.b32 	%f76, %r277;
 	add.f32 	%f77, %f18, %f122;
 	add.f32 	%f78, %f77, %f76;
-	mov.b32 	%r234, %f78;
+	mov.b32 	%r277, %f78;
 
 $L__BB3_28:
-	add.s32 	%r188, %r219, 6;
-	setp.ge.s32 	%p17, %r188, %r57;
+	add.s32 	%r189, %r262, 6;
+	setp.ge.s32 	%p17, %r189, %r58;
 	@%p17 bra 	$L__BB3_32;
 
-	mul.lo.s64 	%rd94, %rd76, %rd58;
-	shl.b32 	%r199, %r2, 2;
-	add.s32 	%r198, %r199, 4;
-	cvt.u64.u32 	%rd93, %r198;
-	add.s32 	%r197, %r219, 6;
-	cvt.s64.s32 	%rd92, %r197;
-	mul.lo.s64 	%rd91, %rd76, %rd92;
-	add.s64 	%rd90, %rd93, 12;
-	add.s64 	%rd89, %rd90, %rd91;
-	add.s64 	%rd66, %rd126, %rd89;
-	ld.global.nc.u32 	%r150, [%rd66];
-	ld.global.nc.u32 	%r146, [%rd66+16];
-	mov.u32 	%r147, 0;
+	mul.lo.s64 	%rd94, %rd7, %rd56;
+	mov.u32 	%r217, %tid.x;
+	shl.b32 	%r216, %r217, 2;
+	and.b32  	%r215, %r216, 12;
+	add.s32 	%r214, %r215, 4;
+	cvt.u64.u32 	%rd93, %r214;
+	shr.s32 	%r213, %r57, 31;
+	shr.u32 	%r212, %r213, 27;
+	add.s32 	%r211, %r57, %r212;
+	shr.s32 	%r210, %r211, 5;
+	add.s32 	%r209, %r262, 6;
+	cvt.s64.s32 	%rd92, %r209;
+	mul.wide.s32 	%rd91, %r210, 48;
+	mul.lo.s64 	%rd90, %rd91, %rd92;
+	add.s64 	%rd89, %rd93, 12;
+	add.s64 	%rd88, %rd89, %rd90;
+	add.s64 	%rd64, %rd129, %rd88;
+	ld.global.nc.u32 	%r152, [%rd64];
+	ld.global.nc.u32 	%r148, [%rd64+16];
+	mov.u32 	%r149, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r144, %r27, %r146, %r147;
+	dp4a.s32.s32 %r146, %r28, %r148, %r149;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r148, %r26, %r150, %r144;
+	dp4a.s32.s32 %r150, %r27, %r152, %r146;
 	// end inline asm
-	cvt.rn.f32.s32 	%f80, %r148;
-	add.s64 	%rd36, %rd126, %rd91;
-	ld.global.nc.f32 	%f81, [%rd36];
+	cvt.rn.f32.s32 	%f80, %r150;
+	add.s64 	%rd35, %rd129, %rd90;
+	ld.global.nc.f32 	%f81, [%rd35];
 	mul.f32 	%f82, %f29, %f81;
 	mul.f32 	%f21, %f82, %f80;
-	setp.ne.s32 	%p18, %r2, 0;
+	setp.ne.s32 	%p18, %r8, 0;
 	mov.f32 	%f123, 0f00000000;
 	@%p18 bra 	$L__BB3_31;
 
-	ld.global.nc.f32 	%f83, [%rd36+4];
+	ld.global.nc.f32 	%f83, [%rd35+4];
 	mul.f32 	%f123, %f30, %f83;
 
 $L__BB3_31:
-	mov.b32 	%f84, %r235;
+	mov.b32 	%f84, %r278;
 	add.f32 	%f85, %f21, %f123;
 	add.f32 	%f86, %f85, %f84;
-	mov.b32 	%r235, %f86;
+	mov.b32 	%r278, %f86;
 
 $L__BB3_32:
-	add.s32 	%r189, %r219, 7;
-	setp.ge.s32 	%p19, %r189, %r57;
+	add.s32 	%r190, %r262, 7;
+	setp.ge.s32 	%p19, %r190, %r58;
 	@%p19 bra 	$L__BB3_36;
 
-	mul.lo.s64 	%rd125, %rd76, %rd59;
-	shl.b32 	%r218, %r2, 2;
-	add.s32 	%r217, %r218, 4;
-	cvt.u64.u32 	%rd124, %r217;
-	add.s32 	%r216, %r219, 7;
-	cvt.s64.s32 	%rd123, %r216;
-	mul.lo.s64 	%rd122, %rd1, 48;
-	mul.lo.s64 	%rd121, %rd122, %rd123;
-	add.s64 	%rd120, %rd124, 12;
-	add.s64 	%rd119, %rd120, %rd121;
-	add.s64 	%rd67, %rd126, %rd119;
-	ld.global.nc.u32 	%r158, [%rd67];
-	ld.global.nc.u32 	%r154, [%rd67+16];
-	mov.u32 	%r155, 0;
+	mul.lo.s64 	%rd128, %rd7, %rd57;
+	mov.u32 	%r261, %tid.x;
+	shl.b32 	%r260, %r261, 2;
+	and.b32  	%r259, %r260, 12;
+	add.s32 	%r258, %r259, 4;
+	cvt.u64.u32 	%rd127, %r258;
+	add.s32 	%r257, %r262, 7;
+	cvt.s64.s32 	%rd126, %r257;
+	mul.lo.s64 	%rd125, %rd7, %rd126;
+	add.s64 	%rd124, %rd127, 12;
+	add.s64 	%rd123, %rd124, %rd125;
+	add.s64 	%rd65, %rd129, %rd123;
+	ld.global.nc.u32 	%r160, [%rd65];
+	ld.global.nc.u32 	%r156, [%rd65+16];
+	mov.u32 	%r157, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r152, %r27, %r154, %r155;
+	dp4a.s32.s32 %r154, %r28, %r156, %r157;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r156, %r26, %r158, %r152;
+	dp4a.s32.s32 %r158, %r27, %r160, %r154;
 	// end inline asm
-	cvt.rn.f32.s32 	%f88, %r156;
-	add.s64 	%rd37, %rd126, %rd121;
-	ld.global.nc.f32 	%f89, [%rd37];
+	cvt.rn.f32.s32 	%f88, %r158;
+	add.s64 	%rd36, %rd129, %rd125;
+	ld.global.nc.f32 	%f89, [%rd36];
 	mul.f32 	%f90, %f29, %f89;
 	mul.f32 	%f24, %f90, %f88;
-	setp.ne.s32 	%p20, %r2, 0;
+	setp.ne.s32 	%p20, %r8, 0;
 	mov.f32 	%f124, 0f00000000;
 	@%p20 bra 	$L__BB3_35;
 
-	ld.global.nc.f32 	%f91, [%rd37+4];
+	ld.global.nc.f32 	%f91, [%rd36+4];
 	mul.f32 	%f124, %f30, %f91;
 
 $L__BB3_35:
-	mov.b32 	%f92, %r236;
+	mov.b32 	%f92, %r279;
 	add.f32 	%f93, %f24, %f124;
 	add.f32 	%f94, %f93, %f92;
-	mov.b32 	%r236, %f94;
+	mov.b32 	%r279, %f94;
 
 $L__BB3_36:
-	add.s64 	%rd128, %rd128, 20;
-	add.s64 	%rd127, %rd127, 20;
-	add.s64 	%rd126, %rd126, 48;
-	add.s32 	%r228, %r228, 1;
-	cvt.u32.u64 	%r160, %rd1;
-	setp.lt.s32 	%p21, %r228, %r160;
+	add.s64 	%rd131, %rd131, 20;
+	add.s64 	%rd130, %rd130, 20;
+	add.s64 	%rd129, %rd129, 48;
+	add.s32 	%r271, %r271, 1;
+	setp.lt.s32 	%p21, %r271, %r5;
 	@%p21 bra 	$L__BB3_4;
 
 $L__BB3_37:
-	ld.param.u32 	%r213, [wk_matmul_q4_1_dp4a_param_7];
-	shl.b32 	%r212, %r2, 1;
+	ld.param.u32 	%r254, [wk_matmul_q4_1_dp4a_param_7];
 	setp.eq.s32 	%p22, %r6, 0;
-	selp.b32 	%r161, %r233, %r229, %p22;
-	selp.b32 	%r162, %r229, %r233, %p22;
-	mov.b32 	%f95, %r162;
-	mov.u32 	%r163, 31;
-	mov.u32 	%r164, 2;
-	mov.u32 	%r165, -1;
-	shfl.sync.bfly.b32 	%r166|%p23, %r161, %r164, %r163, %r165;
-	mov.b32 	%f96, %r166;
+	selp.b32 	%r162, %r276, %r272, %p22;
+	selp.b32 	%r163, %r272, %r276, %p22;
+	mov.b32 	%f95, %r163;
+	mov.u32 	%r164, 31;
+	mov.u32 	%r165, 2;
+	mov.u32 	%r166, -1;
+	shfl.sync.bfly.b32 	%r167|%p23, %r162, %r165, %r164, %r166;
+	mov.b32 	%f96, %r167;
 	add.f32 	%f97, %f95, %f96;
-	selp.b32 	%r167, %r234, %r230, %p22;
-	selp.b32 	%r168, %r230, %r234, %p22;
-	mov.b32 	%f98, %r168;
-	shfl.sync.bfly.b32 	%r169|%p24, %r167, %r164, %r163, %r165;
-	mov.b32 	%f99, %r169;
+	selp.b32 	%r168, %r277, %r273, %p22;
+	selp.b32 	%r169, %r273, %r277, %p22;
+	mov.b32 	%f98, %r169;
+	shfl.sync.bfly.b32 	%r170|%p24, %r168, %r165, %r164, %r166;
+	mov.b32 	%f99, %r170;
 	add.f32 	%f100, %f98, %f99;
-	selp.b32 	%r170, %r235, %r231, %p22;
-	selp.b32 	%r171, %r231, %r235, %p22;
-	mov.b32 	%f101, %r171;
-	shfl.sync.bfly.b32 	%r172|%p25, %r170, %r164, %r163, %r165;
-	mov.b32 	%f102, %r172;
+	selp.b32 	%r171, %r278, %r274, %p22;
+	selp.b32 	%r172, %r274, %r278, %p22;
+	mov.b32 	%f101, %r172;
+	shfl.sync.bfly.b32 	%r173|%p25, %r171, %r165, %r164, %r166;
+	mov.b32 	%f102, %r173;
 	add.f32 	%f103, %f101, %f102;
-	selp.b32 	%r173, %r236, %r232, %p22;
-	selp.b32 	%r174, %r232, %r236, %p22;
-	mov.b32 	%f104, %r174;
-	shfl.sync.bfly.b32 	%r175|%p26, %r173, %r164, %r163, %r165;
-	mov.b32 	%f105, %r175;
+	selp.b32 	%r174, %r279, %r275, %p22;
+	selp.b32 	%r175, %r275, %r279, %p22;
+	mov.b32 	%f104, %r175;
+	shfl.sync.bfly.b32 	%r176|%p26, %r174, %r165, %r164, %r166;
+	mov.b32 	%f105, %r176;
 	add.f32 	%f106, %f104, %f105;
 	setp.eq.s32 	%p27, %r7, 0;
 	selp.f32 	%f107, %f103, %f97, %p27;
 	selp.f32 	%f108, %f97, %f103, %p27;
-	mov.b32 	%r176, %f107;
-	mov.u32 	%r177, 1;
-	shfl.sync.bfly.b32 	%r178|%p28, %r176, %r177, %r163, %r165;
-	mov.b32 	%f109, %r178;
+	mov.b32 	%r177, %f107;
+	mov.u32 	%r178, 1;
+	shfl.sync.bfly.b32 	%r179|%p28, %r177, %r178, %r164, %r166;
+	mov.b32 	%f109, %r179;
 	add.f32 	%f27, %f108, %f109;
 	selp.f32 	%f110, %f106, %f100, %p27;
 	selp.f32 	%f111, %f100, %f106, %p27;
-	mov.b32 	%r179, %f110;
-	shfl.sync.bfly.b32 	%r180|%p29, %r179, %r177, %r163, %r165;
-	mov.b32 	%f112, %r180;
+	mov.b32 	%r180, %f110;
+	shfl.sync.bfly.b32 	%r181|%p29, %r180, %r178, %r164, %r166;
+	mov.b32 	%f112, %r181;
 	add.f32 	%f28, %f111, %f112;
-	add.s32 	%r53, %r219, %r212;
-	setp.lt.s32 	%p30, %r53, %r57;
+	add.s32 	%r54, %r262, %r9;
+	setp.lt.s32 	%p30, %r54, %r58;
 	and.pred  	%p1, %p3, %p30;
-	cvt.s64.s32 	%rd68, %r53;
-	mul.lo.s64 	%rd69, %rd68, %rd3;
-	add.s64 	%rd70, %rd69, %rd4;
-	shl.b64 	%rd71, %rd70, 2;
-	add.s64 	%rd41, %rd2, %rd71;
-	add.s32 	%r181, %r53, 1;
-	cvt.s64.s32 	%rd72, %r181;
-	mul.lo.s64 	%rd73, %rd72, %rd3;
-	add.s64 	%rd74, %rd73, %rd4;
-	shl.b64 	%rd75, %rd74, 2;
-	add.s64 	%rd42, %rd2, %rd75;
-	setp.eq.s32 	%p32, %r213, 0;
+	cvt.s64.s32 	%rd66, %r54;
+	mul.lo.s64 	%rd67, %rd66, %rd2;
+	add.s64 	%rd68, %rd67, %rd3;
+	shl.b64 	%rd69, %rd68, 2;
+	add.s64 	%rd40, %rd1, %rd69;
+	add.s32 	%r182, %r54, 1;
+	cvt.s64.s32 	%rd70, %r182;
+	mul.lo.s64 	%rd71, %rd70, %rd2;
+	add.s64 	%rd72, %rd71, %rd3;
+	shl.b64 	%rd73, %rd72, 2;
+	add.s64 	%rd41, %rd1, %rd73;
+	setp.eq.s32 	%p32, %r254, 0;
 	@%p32 bra 	$L__BB3_42;
 
 	not.pred 	%p33, %p1;
 	@%p33 bra 	$L__BB3_40;
 
-	ld.global.f32 	%f113, [%rd41];
+	ld.global.f32 	%f113, [%rd40];
 	add.f32 	%f114, %f113, %f27;
-	st.global.f32 	[%rd41], %f114;
+	st.global.f32 	[%rd40], %f114;
 
 $L__BB3_40:
-	setp.ge.s32 	%p34, %r3, %r55;
-	setp.ge.s32 	%p35, %r181, %r57;
+	setp.ge.s32 	%p34, %r2, %r56;
+	setp.ge.s32 	%p35, %r182, %r58;
 	or.pred  	%p36, %p34, %p35;
 	@%p36 bra 	$L__BB3_46;
 
-	ld.global.f32 	%f115, [%rd42];
+	ld.global.f32 	%f115, [%rd41];
 	add.f32 	%f116, %f115, %f28;
-	st.global.f32 	[%rd42], %f116;
+	st.global.f32 	[%rd41], %f116;
 	bra.uni 	$L__BB3_46;
 
 $L__BB3_42:
 	not.pred 	%p37, %p1;
 	@%p37 bra 	$L__BB3_44;
 
-	st.global.f32 	[%rd41], %f27;
+	st.global.f32 	[%rd40], %f27;
 
 $L__BB3_44:
-	setp.ge.s32 	%p38, %r3, %r55;
-	setp.ge.s32 	%p39, %r181, %r57;
+	setp.ge.s32 	%p38, %r2, %r56;
+	setp.ge.s32 	%p39, %r182, %r58;
 	or.pred  	%p40, %p38, %p39;
 	@%p40 bra 	$L__BB3_46;
 
-	st.global.f32 	[%rd42], %f28;
+	st.global.f32 	[%rd41], %f28;
 
 $L__BB3_46:
-	mov.u32 	%r215, %nctaid.y;
-	shl.b32 	%r214, %r215, 3;
-	add.s32 	%r219, %r219, %r214;
-	setp.lt.s32 	%p41, %r219, %r57;
+	mov.u32 	%r256, %nctaid.y;
+	shl.b32 	%r255, %r256, 3;
+	add.s32 	%r262, %r262, %r255;
+	setp.lt.s32 	%p41, %r262, %r58;
 	@%p41 bra 	$L__BB3_2;
 
 $L__BB3_47:
@@ -1287,243 +1336,929 @@ $L__BB3_47:
 	.reg .pred 	%p<34>;
 	.reg .b16 	%rs<6>;
 	.reg .f32 	%f<67>;
-	.reg .b32 	%r<218>;
-	.reg .b64 	%rd<80>;
+	.reg .b32 	%r<216>;
+	.reg .b64 	%rd<78>;
 
 
-	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_0];
-	ld.param.u32 	%r54, [wk_matmul_q8_0_dp4a_param_1];
-	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_2];
-	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_3];
-	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_4];
-	ld.param.u64 	%rd37, [wk_matmul_q8_0_dp4a_param_5];
-	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_6];
+	ld.param.u64 	%rd34, [wk_matmul_q8_0_dp4a_param_0];
+	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_1];
+	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_2];
+	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_3];
+	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_4];
+	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_5];
+	ld.param.u32 	%r58, [wk_matmul_q8_0_dp4a_param_6];
+	mov.u32 	%r60, %ntid.y;
+	mov.u32 	%r61, %ctaid.x;
+	mov.u32 	%r62, %tid.y;
+	mad.lo.s32 	%r63, %r61, %r60, %r62;
+	shl.b32 	%r64, %r63, 3;
 	mov.u32 	%r1, %tid.x;
-	mov.u32 	%r59, %ntid.y;
-	mov.u32 	%r60, %ctaid.x;
-	mov.u32 	%r61, %tid.y;
-	mad.lo.s32 	%r62, %r60, %r59, %r61;
-	shl.b32 	%r63, %r62, 3;
-	shr.s32 	%r64, %r1, 2;
-	add.s32 	%r2, %r63, %r64;
-	shr.s32 	%r65, %r55, 31;
-	shr.u32 	%r66, %r65, 27;
-	add.s32 	%r67, %r55, %r66;
-	shr.s32 	%r68, %r67, 5;
-	cvt.s64.s32 	%rd1, %r68;
-	mov.u32 	%r69, %ctaid.y;
-	shl.b32 	%r192, %r69, 3;
-	setp.ge.s32 	%p2, %r192, %r56;
+	shr.s32 	%r65, %r1, 2;
+	add.s32 	%r2, %r64, %r65;
+	mov.u32 	%r66, %ctaid.y;
+	shl.b32 	%r190, %r66, 3;
+	setp.ge.s32 	%p2, %r190, %r57;
 	@%p2 bra 	$L__BB4_31;
 
-	cvta.to.global.u64 	%rd38, %rd35;
-	cvta.to.global.u64 	%rd2, %rd37;
-	setp.lt.s32 	%p3, %r2, %r54;
-	selp.b32 	%r70, %r2, 0, %p3;
-	cvt.s64.s32 	%rd39, %r70;
-	mul.lo.s64 	%rd40, %rd1, %rd39;
-	mul.lo.s64 	%rd41, %rd40, 34;
-	and.b32  	%r5, %r1, 2;
-	and.b32  	%r6, %r1, 1;
+	cvta.to.global.u64 	%rd37, %rd34;
+	cvta.to.global.u64 	%rd1, %rd36;
+	setp.lt.s32 	%p3, %r2, %r55;
+	selp.b32 	%r68, %r2, 0, %p3;
+	shr.s32 	%r69, %r56, 31;
+	shr.u32 	%r70, %r69, 27;
+	add.s32 	%r71, %r56, %r70;
+	shr.s32 	%r5, %r71, 5;
+	mul.wide.s32 	%rd38, %r5, %r68;
+	mul.lo.s64 	%rd39, %rd38, 34;
+	and.b32  	%r6, %r1, 2;
+	and.b32  	%r7, %r1, 1;
 	shl.b32 	%r72, %r1, 3;
 	and.b32  	%r73, %r72, 24;
 	or.b32  	%r74, %r73, 2;
-	cvt.u64.u32 	%rd42, %r74;
+	cvt.u64.u32 	%rd40, %r74;
 	shl.b32 	%r75, %r1, 1;
-	and.b32  	%r7, %r75, 6;
-	cvt.s64.s32 	%rd3, %r57;
-	cvt.s64.s32 	%rd4, %r2;
-	add.s64 	%rd43, %rd41, %rd42;
-	add.s64 	%rd5, %rd42, 18;
-	mul.lo.s64 	%rd6, %rd1, 48;
-	add.s64 	%rd44, %rd38, %rd43;
-	add.s64 	%rd7, %rd44, 2;
-	add.s64 	%rd8, %rd38, %rd41;
-	add.s64 	%rd9, %rd42, 14;
-	cvta.to.global.u64 	%rd10, %rd36;
+	and.b32  	%r8, %r75, 6;
+	cvt.s64.s32 	%rd2, %r58;
+	cvt.s64.s32 	%rd3, %r2;
+	add.s64 	%rd41, %rd39, %rd40;
+	add.s64 	%rd4, %rd40, 18;
+	mul.wide.s32 	%rd5, %r5, 48;
+	add.s64 	%rd42, %rd37, %rd41;
+	add.s64 	%rd6, %rd42, 6;
+	add.s64 	%rd7, %rd37, %rd39;
+	add.s64 	%rd8, %rd40, 14;
+	cvta.to.global.u64 	%rd9, %rd35;
 
 $L__BB4_2:
-	ld.param.u32 	%r191, [wk_matmul_q8_0_dp4a_param_2];
-	setp.lt.s32 	%p4, %r191, 32;
-	mov.u32 	%r207, 0;
-	mov.u32 	%r206, %r207;
-	mov.u32 	%r205, %r207;
-	mov.u32 	%r204, %r207;
-	mov.u32 	%r203, %r207;
-	mov.u32 	%r202, %r207;
-	mov.u32 	%r208, %r207;
-	mov.u32 	%r209, %r207;
+	setp.lt.s32 	%p4, %r56, 32;
+	mov.u32 	%r205, 0;
+	mov.u32 	%r204, %r205;
+	mov.u32 	%r203, %r205;
+	mov.u32 	%r202, %r205;
+	mov.u32 	%r201, %r205;
+	mov.u32 	%r200, %r205;
+	mov.u32 	%r206, %r205;
+	mov.u32 	%r207, %r205;
 	@%p4 bra 	$L__BB4_21;
 
-	cvt.s64.s32 	%rd45, %r192;
-	add.s32 	%r9, %r192, 1;
-	cvt.s64.s32 	%rd46, %r9;
-	add.s32 	%r10, %r192, 2;
-	cvt.s64.s32 	%rd47, %r10;
-	add.s32 	%r11, %r192, 3;
-	cvt.s64.s32 	%rd48, %r11;
-	add.s32 	%r12, %r192, 4;
-	cvt.s64.s32 	%rd49, %r12;
-	add.s32 	%r13, %r192, 5;
-	cvt.s64.s32 	%rd50, %r13;
-	add.s32 	%r14, %r192, 6;
-	cvt.s64.s32 	%rd51, %r14;
-	add.s32 	%r15, %r192, 7;
-	cvt.s64.s32 	%rd52, %r15;
-	mul.lo.s64 	%rd11, %rd6, %rd45;
-	add.s64 	%rd12, %rd5, %rd11;
-	mul.lo.s64 	%rd13, %rd6, %rd46;
-	add.s64 	%rd14, %rd5, %rd13;
-	mul.lo.s64 	%rd15, %rd6, %rd52;
-	add.s64 	%rd16, %rd9, %rd15;
-	mul.lo.s64 	%rd17, %rd6, %rd51;
-	mul.lo.s64 	%rd18, %rd6, %rd47;
-	add.s64 	%rd19, %rd5, %rd18;
-	add.s64 	%rd20, %rd9, %rd17;
-	mul.lo.s64 	%rd21, %rd6, %rd50;
-	add.s64 	%rd22, %rd9, %rd21;
-	mul.lo.s64 	%rd23, %rd6, %rd49;
-	mul.lo.s64 	%rd24, %rd6, %rd48;
-	add.s64 	%rd25, %rd5, %rd24;
-	add.s64 	%rd26, %rd9, %rd23;
-	mov.u32 	%r207, 0;
-	mov.u64 	%rd77, %rd8;
-	mov.u64 	%rd78, %rd7;
-	mov.u64 	%rd79, %rd10;
-	mov.u32 	%r201, %r207;
+	cvt.s64.s32 	%rd43, %r190;
+	add.s32 	%r10, %r190, 1;
+	cvt.s64.s32 	%rd44, %r10;
+	add.s32 	%r11, %r190, 2;
+	cvt.s64.s32 	%rd45, %r11;
+	add.s32 	%r12, %r190, 3;
+	cvt.s64.s32 	%rd46, %r12;
+	add.s32 	%r13, %r190, 4;
+	cvt.s64.s32 	%rd47, %r13;
+	add.s32 	%r14, %r190, 5;
+	cvt.s64.s32 	%rd48, %r14;
+	add.s32 	%r15, %r190, 6;
+	cvt.s64.s32 	%rd49, %r15;
+	add.s32 	%r16, %r190, 7;
+	cvt.s64.s32 	%rd50, %r16;
+	mul.lo.s64 	%rd10, %rd5, %rd43;
+	add.s64 	%rd11, %rd4, %rd10;
+	mul.lo.s64 	%rd12, %rd5, %rd44;
+	add.s64 	%rd13, %rd4, %rd12;
+	mul.lo.s64 	%rd14, %rd5, %rd50;
+	add.s64 	%rd15, %rd8, %rd14;
+	mul.lo.s64 	%rd16, %rd5, %rd49;
+	mul.lo.s64 	%rd17, %rd5, %rd45;
+	add.s64 	%rd18, %rd4, %rd17;
+	add.s64 	%rd19, %rd8, %rd16;
+	mul.lo.s64 	%rd20, %rd5, %rd48;
+	add.s64 	%rd21, %rd8, %rd20;
+	mul.lo.s64 	%rd22, %rd5, %rd47;
+	mul.lo.s64 	%rd23, %rd5, %rd46;
+	add.s64 	%rd24, %rd4, %rd23;
+	add.s64 	%rd25, %rd8, %rd22;
+	mov.u32 	%r205, 0;
+	mov.u64 	%rd75, %rd7;
+	mov.u64 	%rd76, %rd6;
+	mov.u64 	%rd77, %rd9;
+	mov.u32 	%r199, %r205;
 
 $L__BB4_4:
-	ld.global.nc.u16 	%rs1, [%rd77];
+	ld.global.nc.u16 	%rs1, [%rd75];
 	// begin inline asm
 	cvt.f32.f16 %f4, %rs1;
 	// end inline asm
-	ld.global.nc.u16 	%rs2, [%rd78+-2];
-	ld.global.nc.u16 	%rs3, [%rd78];
-	mov.b32 	%r25, {%rs2, %rs3};
-	ld.global.nc.u16 	%rs4, [%rd78+2];
-	ld.global.nc.u16 	%rs5, [%rd78+4];
-	mov.b32 	%r26, {%rs4, %rs5};
-	setp.ge.s32 	%p5, %r192, %r56;
+	ld.global.nc.u16 	%rs2, [%rd76+-6];
+	ld.global.nc.u16 	%rs3, [%rd76+-4];
+	mov.b32 	%r26, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd76+-2];
+	ld.global.nc.u16 	%rs5, [%rd76];
+	mov.b32 	%r27, {%rs4, %rs5};
+	setp.ge.s32 	%p5, %r190, %r57;
 	@%p5 bra 	$L__BB4_6;
 
-	add.s64 	%rd53, %rd79, %rd12;
-	ld.global.nc.u32 	%r99, [%rd53+-4];
-	ld.global.nc.u32 	%r95, [%rd53];
+	add.s64 	%rd51, %rd77, %rd11;
+	ld.global.nc.u32 	%r99, [%rd51+-4];
+	ld.global.nc.u32 	%r95, [%rd51];
 	mov.u32 	%r96, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r93, %r26, %r95, %r96;
+	dp4a.s32.s32 %r93, %r27, %r95, %r96;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r97, %r25, %r99, %r93;
+	dp4a.s32.s32 %r97, %r26, %r99, %r93;
 	// end inline asm
 	cvt.rn.f32.s32 	%f5, %r97;
-	add.s64 	%rd54, %rd79, %rd11;
-	ld.global.nc.f32 	%f6, [%rd54];
+	add.s64 	%rd52, %rd77, %rd10;
+	ld.global.nc.f32 	%f6, [%rd52];
 	mul.f32 	%f7, %f4, %f6;
-	mov.b32 	%f8, %r202;
+	mov.b32 	%f8, %r200;
 	fma.rn.f32 	%f9, %f7, %f5, %f8;
-	mov.b32 	%r202, %f9;
+	mov.b32 	%r200, %f9;
 
 $L__BB4_6:
-	add.s32 	%r181, %r192, 1;
-	setp.ge.s32 	%p6, %r181, %r56;
+	add.s32 	%r180, %r190, 1;
+	setp.ge.s32 	%p6, %r180, %r57;
 	@%p6 bra 	$L__BB4_8;
 
-	add.s64 	%rd55, %rd79, %rd14;
-	ld.global.nc.u32 	%r107, [%rd55+-4];
-	ld.global.nc.u32 	%r103, [%rd55];
+	add.s64 	%rd53, %rd77, %rd13;
+	ld.global.nc.u32 	%r107, [%rd53+-4];
+	ld.global.nc.u32 	%r103, [%rd53];
 	mov.u32 	%r104, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r101, %r26, %r103, %r104;
+	dp4a.s32.s32 %r101, %r27, %r103, %r104;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r105, %r25, %r107, %r101;
+	dp4a.s32.s32 %r105, %r26, %r107, %r101;
 	// end inline asm
 	cvt.rn.f32.s32 	%f10, %r105;
-	add.s64 	%rd56, %rd79, %rd13;
-	ld.global.nc.f32 	%f11, [%rd56];
+	add.s64 	%rd54, %rd77, %rd12;
+	ld.global.nc.f32 	%f11, [%rd54];
 	mul.f32 	%f12, %f4, %f11;
-	mov.b32 	%f13, %r203;
+	mov.b32 	%f13, %r201;
 	fma.rn.f32 	%f14, %f12, %f10, %f13;
-	mov.b32 	%r203, %f14;
+	mov.b32 	%r201, %f14;
 
 $L__BB4_8:
-	add.s32 	%r182, %r192, 2;
-	setp.ge.s32 	%p7, %r182, %r56;
+	add.s32 	%r181, %r190, 2;
+	setp.ge.s32 	%p7, %r181, %r57;
 	@%p7 bra 	$L__BB4_10;
 
-	add.s64 	%rd57, %rd79, %rd19;
-	ld.global.nc.u32 	%r115, [%rd57+-4];
-	ld.global.nc.u32 	%r111, [%rd57];
+	add.s64 	%rd55, %rd77, %rd18;
+	ld.global.nc.u32 	%r115, [%rd55+-4];
+	ld.global.nc.u32 	%r111, [%rd55];
 	mov.u32 	%r112, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r109, %r26, %r111, %r112;
+	dp4a.s32.s32 %r109, %r27, %r111, %r112;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r113, %r25, %r115, %r109;
+	dp4a.s32.s32 %r113, %r26, %r115, %r109;
 	// end inline asm
 	cvt.rn.f32.s32 	%f15, %r113;
-	add.s64 	%rd58, %rd79, %rd18;
-	ld.global.nc.f32 	%f16, [%rd58];
+	add.s64 	%rd56, %rd77, %rd17;
+	ld.global.nc.f32 	%f16, [%rd56];
 	mul.f32 	%f17, %f4, %f16;
-	mov.b32 	%f18, %r204;
+	mov.b32 	%f18, %r202;
 	fma.rn.f32 	%f19, %f17, %f15, %f18;
-	mov.b32 	%r204, %f19;
+	mov.b32 	%r202, %f19;
 
 $L__BB4_10:
-	add.s32 	%r183, %r192, 3;
-	setp.ge.s32 	%p8, %r183, %r56;
+	add.s32 	%r182, %r190, 3;
+	setp.ge.s32 	%p8, %r182, %r57;
 	@%p8 bra 	$L__BB4_12;
 
-	add.s64 	%rd59, %rd79, %rd25;
-	ld.global.nc.u32 	%r123, [%rd59+-4];
-	ld.global.nc.u32 	%r119, [%rd59];
+	add.s64 	%rd57, %rd77, %rd24;
+	ld.global.nc.u32 	%r123, [%rd57+-4];
+	ld.global.nc.u32 	%r119, [%rd57];
 	mov.u32 	%r120, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r117, %r26, %r119, %r120;
+	dp4a.s32.s32 %r117, %r27, %r119, %r120;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r121, %r25, %r123, %r117;
+	dp4a.s32.s32 %r121, %r26, %r123, %r117;
 	// end inline asm
 	cvt.rn.f32.s32 	%f20, %r121;
-	add.s64 	%rd60, %rd79, %rd24;
-	ld.global.nc.f32 	%f21, [%rd60];
+	add.s64 	%rd58, %rd77, %rd23;
+	ld.global.nc.f32 	%f21, [%rd58];
 	mul.f32 	%f22, %f4, %f21;
-	mov.b32 	%f23, %r205;
+	mov.b32 	%f23, %r203;
 	fma.rn.f32 	%f24, %f22, %f20, %f23;
-	mov.b32 	%r205, %f24;
+	mov.b32 	%r203, %f24;
 
 $L__BB4_12:
-	add.s32 	%r184, %r192, 4;
-	setp.ge.s32 	%p9, %r184, %r56;
+	add.s32 	%r183, %r190, 4;
+	setp.ge.s32 	%p9, %r183, %r57;
 	@%p9 bra 	$L__BB4_14;
 
-	add.s64 	%rd61, %rd79, %rd26;
-	ld.global.nc.u32 	%r131, [%rd61];
-	ld.global.nc.u32 	%r127, [%rd61+4];
+	add.s64 	%rd59, %rd77, %rd25;
+	ld.global.nc.u32 	%r131, [%rd59];
+	ld.global.nc.u32 	%r127, [%rd59+4];
 	mov.u32 	%r128, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r125, %r26, %r127, %r128;
+	dp4a.s32.s32 %r125, %r27, %r127, %r128;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r129, %r25, %r131, %r125;
+	dp4a.s32.s32 %r129, %r26, %r131, %r125;
 	// end inline asm
 	cvt.rn.f32.s32 	%f25, %r129;
-	add.s64 	%rd62, %rd79, %rd23;
-	ld.global.nc.f32 	%f26, [%rd62];
+	add.s64 	%rd60, %rd77, %rd22;
+	ld.global.nc.f32 	%f26, [%rd60];
 	mul.f32 	%f27, %f4, %f26;
-	mov.b32 	%f28, %r206;
+	mov.b32 	%f28, %r204;
 	fma.rn.f32 	%f29, %f27, %f25, %f28;
-	mov.b32 	%r206, %f29;
+	mov.b32 	%r204, %f29;
 
 $L__BB4_14:
-	add.s32 	%r185, %r192, 5;
-	setp.ge.s32 	%p10, %r185, %r56;
+	add.s32 	%r184, %r190, 5;
+	setp.ge.s32 	%p10, %r184, %r57;
 	@%p10 bra 	$L__BB4_16;
 
-	add.s64 	%rd63, %rd79, %rd22;
-	ld.global.nc.u32 	%r139, [%rd63];
-	ld.global.nc.u32 	%r135, [%rd63+4];
+	add.s64 	%rd61, %rd77, %rd21;
+	ld.global.nc.u32 	%r139, [%rd61];
+	ld.global.nc.u32 	%r135, [%rd61+4];
+	mov.u32 	%r136, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r133, %r27, %r135, %r136;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r137, %r26, %r139, %r133;
+	// end inline asm
+	cvt.rn.f32.s32 	%f30, %r137;
+	add.s64 	%rd62, %rd77, %rd20;
+	ld.global.nc.f32 	%f31, [%rd62];
+	mul.f32 	%f32, %f4, %f31;
+	mov.b32 	%f33, %r205;
+	fma.rn.f32 	%f34, %f32, %f30, %f33;
+	mov.b32 	%r205, %f34;
+
+$L__BB4_16:
+	add.s32 	%r185, %r190, 6;
+	setp.ge.s32 	%p11, %r185, %r57;
+	@%p11 bra 	$L__BB4_18;
+
+	add.s64 	%rd63, %rd77, %rd19;
+	ld.global.nc.u32 	%r147, [%rd63];
+	ld.global.nc.u32 	%r143, [%rd63+4];
+	mov.u32 	%r144, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r141, %r27, %r143, %r144;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r145, %r26, %r147, %r141;
+	// end inline asm
+	cvt.rn.f32.s32 	%f35, %r145;
+	add.s64 	%rd64, %rd77, %rd16;
+	ld.global.nc.f32 	%f36, [%rd64];
+	mul.f32 	%f37, %f4, %f36;
+	mov.b32 	%f38, %r206;
+	fma.rn.f32 	%f39, %f37, %f35, %f38;
+	mov.b32 	%r206, %f39;
+
+$L__BB4_18:
+	add.s32 	%r186, %r190, 7;
+	setp.ge.s32 	%p12, %r186, %r57;
+	@%p12 bra 	$L__BB4_20;
+
+	add.s64 	%rd65, %rd77, %rd15;
+	ld.global.nc.u32 	%r155, [%rd65];
+	ld.global.nc.u32 	%r151, [%rd65+4];
+	mov.u32 	%r152, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r149, %r27, %r151, %r152;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r153, %r26, %r155, %r149;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r153;
+	add.s64 	%rd66, %rd77, %rd14;
+	ld.global.nc.f32 	%f41, [%rd66];
+	mul.f32 	%f42, %f4, %f41;
+	mov.b32 	%f43, %r207;
+	fma.rn.f32 	%f44, %f42, %f40, %f43;
+	mov.b32 	%r207, %f44;
+
+$L__BB4_20:
+	add.s64 	%rd77, %rd77, 48;
+	add.s64 	%rd76, %rd76, 34;
+	add.s64 	%rd75, %rd75, 34;
+	add.s32 	%r199, %r199, 1;
+	setp.lt.s32 	%p13, %r199, %r5;
+	@%p13 bra 	$L__BB4_4;
+
+$L__BB4_21:
+	ld.param.u32 	%r187, [wk_matmul_q8_0_dp4a_param_7];
+	setp.eq.s32 	%p14, %r6, 0;
+	selp.b32 	%r157, %r204, %r200, %p14;
+	selp.b32 	%r158, %r200, %r204, %p14;
+	mov.b32 	%f45, %r158;
+	mov.u32 	%r159, 31;
+	mov.u32 	%r160, 2;
+	mov.u32 	%r161, -1;
+	shfl.sync.bfly.b32 	%r162|%p15, %r157, %r160, %r159, %r161;
+	mov.b32 	%f46, %r162;
+	add.f32 	%f47, %f45, %f46;
+	selp.b32 	%r163, %r205, %r201, %p14;
+	selp.b32 	%r164, %r201, %r205, %p14;
+	mov.b32 	%f48, %r164;
+	shfl.sync.bfly.b32 	%r165|%p16, %r163, %r160, %r159, %r161;
+	mov.b32 	%f49, %r165;
+	add.f32 	%f50, %f48, %f49;
+	selp.b32 	%r166, %r206, %r202, %p14;
+	selp.b32 	%r167, %r202, %r206, %p14;
+	mov.b32 	%f51, %r167;
+	shfl.sync.bfly.b32 	%r168|%p17, %r166, %r160, %r159, %r161;
+	mov.b32 	%f52, %r168;
+	add.f32 	%f53, %f51, %f52;
+	selp.b32 	%r169, %r207, %r203, %p14;
+	selp.b32 	%r170, %r203, %r207, %p14;
+	mov.b32 	%f54, %r170;
+	shfl.sync.bfly.b32 	%r171|%p18, %r169, %r160, %r159, %r161;
+	mov.b32 	%f55, %r171;
+	add.f32 	%f56, %f54, %f55;
+	setp.eq.s32 	%p19, %r7, 0;
+	selp.f32 	%f57, %f53, %f47, %p19;
+	selp.f32 	%f58, %f47, %f53, %p19;
+	mov.b32 	%r172, %f57;
+	mov.u32 	%r173, 1;
+	shfl.sync.bfly.b32 	%r174|%p20, %r172, %r173, %r159, %r161;
+	mov.b32 	%f59, %r174;
+	add.f32 	%f2, %f58, %f59;
+	selp.f32 	%f60, %f56, %f50, %p19;
+	selp.f32 	%f61, %f50, %f56, %p19;
+	mov.b32 	%r175, %f60;
+	shfl.sync.bfly.b32 	%r176|%p21, %r175, %r173, %r159, %r161;
+	mov.b32 	%f62, %r176;
+	add.f32 	%f3, %f61, %f62;
+	add.s32 	%r53, %r190, %r8;
+	setp.lt.s32 	%p22, %r53, %r57;
+	and.pred  	%p1, %p3, %p22;
+	cvt.s64.s32 	%rd67, %r53;
+	mul.lo.s64 	%rd68, %rd67, %rd2;
+	add.s64 	%rd69, %rd68, %rd3;
+	shl.b64 	%rd70, %rd69, 2;
+	add.s64 	%rd32, %rd1, %rd70;
+	add.s32 	%r177, %r53, 1;
+	cvt.s64.s32 	%rd71, %r177;
+	mul.lo.s64 	%rd72, %rd71, %rd2;
+	add.s64 	%rd73, %rd72, %rd3;
+	shl.b64 	%rd74, %rd73, 2;
+	add.s64 	%rd33, %rd1, %rd74;
+	setp.eq.s32 	%p24, %r187, 0;
+	@%p24 bra 	$L__BB4_26;
+
+	not.pred 	%p25, %p1;
+	@%p25 bra 	$L__BB4_24;
+
+	ld.global.f32 	%f63, [%rd32];
+	add.f32 	%f64, %f63, %f2;
+	st.global.f32 	[%rd32], %f64;
+
+$L__BB4_24:
+	setp.ge.s32 	%p26, %r2, %r55;
+	setp.ge.s32 	%p27, %r177, %r57;
+	or.pred  	%p28, %p26, %p27;
+	@%p28 bra 	$L__BB4_30;
+
+	ld.global.f32 	%f65, [%rd33];
+	add.f32 	%f66, %f65, %f3;
+	st.global.f32 	[%rd33], %f66;
+	bra.uni 	$L__BB4_30;
+
+$L__BB4_26:
+	not.pred 	%p29, %p1;
+	@%p29 bra 	$L__BB4_28;
+
+	st.global.f32 	[%rd32], %f2;
+
+$L__BB4_28:
+	setp.ge.s32 	%p30, %r2, %r55;
+	setp.ge.s32 	%p31, %r177, %r57;
+	or.pred  	%p32, %p30, %p31;
+	@%p32 bra 	$L__BB4_30;
+
+	st.global.f32 	[%rd33], %f3;
+
+$L__BB4_30:
+	mov.u32 	%r189, %nctaid.y;
+	shl.b32 	%r188, %r189, 3;
+	add.s32 	%r190, %r190, %r188;
+	setp.lt.s32 	%p33, %r190, %r57;
+	@%p33 bra 	$L__BB4_2;
+
+$L__BB4_31:
+	ret;
+
+}
+	// .globl	wk_matmul_swiglu_dp4a
+.visible .entry wk_matmul_swiglu_dp4a(
+	.param .u64 wk_matmul_swiglu_dp4a_param_0,
+	.param .u32 wk_matmul_swiglu_dp4a_param_1,
+	.param .u32 wk_matmul_swiglu_dp4a_param_2,
+	.param .u32 wk_matmul_swiglu_dp4a_param_3,
+	.param .u64 wk_matmul_swiglu_dp4a_param_4,
+	.param .u32 wk_matmul_swiglu_dp4a_param_5,
+	.param .u64 wk_matmul_swiglu_dp4a_param_6,
+	.param .u64 wk_matmul_swiglu_dp4a_param_7
+)
+{
+	.reg .pred 	%p<58>;
+	.reg .b16 	%rs<12>;
+	.reg .f32 	%f<209>;
+	.reg .b32 	%r<415>;
+	.reg .b64 	%rd<176>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ21wk_matmul_swiglu_dp4aE4tile[2304];
+
+	ld.param.u64 	%rd62, [wk_matmul_swiglu_dp4a_param_0];
+	ld.param.u32 	%r91, [wk_matmul_swiglu_dp4a_param_2];
+	ld.param.u32 	%r92, [wk_matmul_swiglu_dp4a_param_3];
+	ld.param.u64 	%rd63, [wk_matmul_swiglu_dp4a_param_4];
+	ld.param.u32 	%r93, [wk_matmul_swiglu_dp4a_param_5];
+	ld.param.u64 	%rd61, [wk_matmul_swiglu_dp4a_param_6];
+	ld.param.u64 	%rd64, [wk_matmul_swiglu_dp4a_param_7];
+	cvta.to.global.u64 	%rd1, %rd64;
+	cvta.to.global.u64 	%rd2, %rd63;
+	cvta.to.global.u64 	%rd3, %rd62;
+	mov.u32 	%r1, %tid.x;
+	and.b32  	%r2, %r1, 3;
+	mov.u32 	%r3, %tid.y;
+	mov.u32 	%r94, %ctaid.y;
+	shl.b32 	%r372, %r94, 3;
+	setp.ge.s32 	%p1, %r372, %r93;
+	@%p1 bra 	$L__BB5_63;
+
+	mov.u32 	%r95, %ctaid.x;
+	shr.s32 	%r96, %r1, 2;
+	shl.b32 	%r97, %r3, 3;
+	add.s32 	%r98, %r97, %r96;
+	shl.b32 	%r99, %r95, 6;
+	add.s32 	%r100, %r98, %r99;
+	shr.s32 	%r101, %r92, 31;
+	shr.u32 	%r102, %r101, 27;
+	add.s32 	%r103, %r92, %r102;
+	shr.s32 	%r104, %r103, 5;
+	cvt.s64.s32 	%rd4, %r104;
+	mul.wide.s32 	%rd65, %r104, %r100;
+	mul.lo.s64 	%rd5, %rd65, 20;
+	and.b32  	%r5, %r1, 2;
+	and.b32  	%r6, %r1, 1;
+	shl.b32 	%r105, %r2, 2;
+	add.s32 	%r106, %r105, 4;
+	cvt.u64.u32 	%rd6, %r106;
+	cvt.u64.u32 	%rd7, %r2;
+	shl.b32 	%r107, %r2, 3;
+	or.b32  	%r108, %r107, 2;
+	cvt.u64.u32 	%rd66, %r108;
+	shl.b32 	%r109, %r2, 1;
+	mul.wide.s32 	%rd67, %r98, 36;
+	mov.u64 	%rd68, _ZZ21wk_matmul_swiglu_dp4aE4tile;
+	add.s64 	%rd69, %rd68, %rd67;
+	mul.wide.u32 	%rd70, %r109, 4;
+	add.s64 	%rd8, %rd69, %rd70;
+	cvt.s64.s32 	%rd9, %r1;
+	mul.wide.s32 	%rd71, %r1, 36;
+	add.s64 	%rd72, %rd68, %rd71;
+	mul.wide.s32 	%rd73, %r3, 4;
+	add.s64 	%rd10, %rd72, %rd73;
+	cvt.s64.s32 	%rd11, %r91;
+	shl.b32 	%r110, %r95, 5;
+	cvt.s64.s32 	%rd74, %r110;
+	add.s64 	%rd12, %rd74, %rd9;
+	shr.s32 	%r111, %r91, 31;
+	shr.u32 	%r112, %r111, 27;
+	add.s32 	%r113, %r91, %r112;
+	shr.s32 	%r114, %r113, 5;
+	cvt.s64.s32 	%rd13, %r114;
+	cvt.s64.s32 	%rd14, %r95;
+	mul.lo.s64 	%rd75, %rd65, 34;
+	add.s64 	%rd76, %rd75, %rd66;
+	add.s64 	%rd15, %rd66, 18;
+	mul.wide.s32 	%rd16, %r104, 48;
+	add.s64 	%rd77, %rd3, %rd76;
+	add.s64 	%rd17, %rd77, 6;
+	add.s64 	%rd18, %rd3, %rd75;
+	add.s64 	%rd19, %rd66, 14;
+	cvta.to.global.u64 	%rd20, %rd61;
+
+$L__BB5_2:
+	ld.param.u32 	%r356, [wk_matmul_swiglu_dp4a_param_1];
+	setp.eq.s32 	%p2, %r356, 3;
+	@%p2 bra 	$L__BB5_22;
+	bra.uni 	$L__BB5_3;
+
+$L__BB5_22:
+	setp.lt.s32 	%p13, %r92, 32;
+	mov.u32 	%r407, 0;
+	mov.u32 	%r408, %r407;
+	mov.u32 	%r409, %r407;
+	mov.u32 	%r410, %r407;
+	mov.u32 	%r411, %r407;
+	mov.u32 	%r412, %r407;
+	mov.u32 	%r413, %r407;
+	mov.u32 	%r414, %r407;
+	@%p13 bra 	$L__BB5_57;
+
+	mov.u32 	%r407, 0;
+	mov.u32 	%r398, %r407;
+
+$L__BB5_24:
+	mul.lo.s32 	%r215, %r398, 20;
+	cvt.s64.s32 	%rd110, %r215;
+	add.s64 	%rd111, %rd5, %rd110;
+	add.s64 	%rd112, %rd3, %rd111;
+	add.s64 	%rd113, %rd112, %rd6;
+	ld.global.nc.u32 	%r216, [%rd113];
+	ld.global.nc.u32 	%r217, [%rd112];
+	cvt.u16.u32 	%rs6, %r217;
+	// begin inline asm
+	cvt.f32.f16 %f73, %rs6;
+	// end inline asm
+	shr.u32 	%r218, %r217, 16;
+	cvt.u16.u32 	%rs7, %r218;
+	// begin inline asm
+	cvt.f32.f16 %f74, %rs7;
+	// end inline asm
+	and.b32  	%r60, %r216, 252645135;
+	shr.u32 	%r219, %r216, 4;
+	and.b32  	%r61, %r219, 252645135;
+	cvt.s64.s32 	%rd51, %r398;
+	setp.ge.s32 	%p14, %r372, %r93;
+	@%p14 bra 	$L__BB5_28;
+
+	cvt.s64.s32 	%rd158, %r372;
+	mul.lo.s64 	%rd157, %rd158, %rd4;
+	setp.ne.s32 	%p15, %r2, 0;
+	mov.u32 	%r223, 0;
+	add.s64 	%rd114, %rd157, %rd51;
+	mul.lo.s64 	%rd115, %rd114, 48;
+	add.s64 	%rd52, %rd2, %rd115;
+	shl.b64 	%rd116, %rd7, 2;
+	add.s64 	%rd117, %rd52, %rd116;
+	ld.global.nc.u32 	%r226, [%rd117+16];
+	ld.global.nc.u32 	%r222, [%rd117+32];
+	// begin inline asm
+	dp4a.s32.s32 %r220, %r61, %r222, %r223;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r224, %r60, %r226, %r220;
+	// end inline asm
+	cvt.rn.f32.s32 	%f76, %r224;
+	ld.global.nc.f32 	%f77, [%rd52];
+	mul.f32 	%f78, %f73, %f77;
+	mul.f32 	%f4, %f78, %f76;
+	mov.f32 	%f200, 0f00000000;
+	@%p15 bra 	$L__BB5_27;
+
+	ld.global.nc.f32 	%f79, [%rd52+4];
+	mul.f32 	%f200, %f74, %f79;
+
+$L__BB5_27:
+	mov.b32 	%f80, %r412;
+	add.f32 	%f81, %f4, %f200;
+	add.f32 	%f82, %f81, %f80;
+	mov.b32 	%r412, %f82;
+
+$L__BB5_28:
+	add.s32 	%r358, %r372, 1;
+	setp.ge.s32 	%p16, %r358, %r93;
+	@%p16 bra 	$L__BB5_32;
+
+	add.s32 	%r371, %r372, 1;
+	cvt.s64.s32 	%rd172, %r371;
+	mul.lo.s64 	%rd171, %rd172, %rd4;
+	setp.ne.s32 	%p17, %r2, 0;
+	mov.u32 	%r231, 0;
+	add.s64 	%rd118, %rd171, %rd51;
+	mul.lo.s64 	%rd119, %rd118, 48;
+	add.s64 	%rd53, %rd2, %rd119;
+	shl.b64 	%rd120, %rd7, 2;
+	add.s64 	%rd121, %rd53, %rd120;
+	ld.global.nc.u32 	%r234, [%rd121+16];
+	ld.global.nc.u32 	%r230, [%rd121+32];
+	// begin inline asm
+	dp4a.s32.s32 %r228, %r61, %r230, %r231;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r232, %r60, %r234, %r228;
+	// end inline asm
+	cvt.rn.f32.s32 	%f84, %r232;
+	ld.global.nc.f32 	%f85, [%rd53];
+	mul.f32 	%f86, %f73, %f85;
+	mul.f32 	%f7, %f86, %f84;
+	mov.f32 	%f201, 0f00000000;
+	@%p17 bra 	$L__BB5_31;
+
+	ld.global.nc.f32 	%f87, [%rd53+4];
+	mul.f32 	%f201, %f74, %f87;
+
+$L__BB5_31:
+	mov.b32 	%f88, %r411;
+	add.f32 	%f89, %f7, %f201;
+	add.f32 	%f90, %f89, %f88;
+	mov.b32 	%r411, %f90;
+
+$L__BB5_32:
+	add.s32 	%r359, %r372, 2;
+	setp.ge.s32 	%p18, %r359, %r93;
+	@%p18 bra 	$L__BB5_36;
+
+	add.s32 	%r370, %r372, 2;
+	cvt.s64.s32 	%rd170, %r370;
+	mul.lo.s64 	%rd169, %rd170, %rd4;
+	setp.ne.s32 	%p19, %r2, 0;
+	mov.u32 	%r239, 0;
+	add.s64 	%rd122, %rd169, %rd51;
+	mul.lo.s64 	%rd123, %rd122, 48;
+	add.s64 	%rd54, %rd2, %rd123;
+	shl.b64 	%rd124, %rd7, 2;
+	add.s64 	%rd125, %rd54, %rd124;
+	ld.global.nc.u32 	%r242, [%rd125+16];
+	ld.global.nc.u32 	%r238, [%rd125+32];
+	// begin inline asm
+	dp4a.s32.s32 %r236, %r61, %r238, %r239;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r240, %r60, %r242, %r236;
+	// end inline asm
+	cvt.rn.f32.s32 	%f92, %r240;
+	ld.global.nc.f32 	%f93, [%rd54];
+	mul.f32 	%f94, %f73, %f93;
+	mul.f32 	%f10, %f94, %f92;
+	mov.f32 	%f202, 0f00000000;
+	@%p19 bra 	$L__BB5_35;
+
+	ld.global.nc.f32 	%f95, [%rd54+4];
+	mul.f32 	%f202, %f74, %f95;
+
+$L__BB5_35:
+	mov.b32 	%f96, %r410;
+	add.f32 	%f97, %f10, %f202;
+	add.f32 	%f98, %f97, %f96;
+	mov.b32 	%r410, %f98;
+
+$L__BB5_36:
+	add.s32 	%r360, %r372, 3;
+	setp.ge.s32 	%p20, %r360, %r93;
+	@%p20 bra 	$L__BB5_40;
+
+	add.s32 	%r369, %r372, 3;
+	cvt.s64.s32 	%rd168, %r369;
+	mul.lo.s64 	%rd167, %rd168, %rd4;
+	setp.ne.s32 	%p21, %r2, 0;
+	mov.u32 	%r247, 0;
+	add.s64 	%rd126, %rd167, %rd51;
+	mul.lo.s64 	%rd127, %rd126, 48;
+	add.s64 	%rd55, %rd2, %rd127;
+	shl.b64 	%rd128, %rd7, 2;
+	add.s64 	%rd129, %rd55, %rd128;
+	ld.global.nc.u32 	%r250, [%rd129+16];
+	ld.global.nc.u32 	%r246, [%rd129+32];
+	// begin inline asm
+	dp4a.s32.s32 %r244, %r61, %r246, %r247;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r248, %r60, %r250, %r244;
+	// end inline asm
+	cvt.rn.f32.s32 	%f100, %r248;
+	ld.global.nc.f32 	%f101, [%rd55];
+	mul.f32 	%f102, %f73, %f101;
+	mul.f32 	%f13, %f102, %f100;
+	mov.f32 	%f203, 0f00000000;
+	@%p21 bra 	$L__BB5_39;
+
+	ld.global.nc.f32 	%f103, [%rd55+4];
+	mul.f32 	%f203, %f74, %f103;
+
+$L__BB5_39:
+	mov.b32 	%f104, %r409;
+	add.f32 	%f105, %f13, %f203;
+	add.f32 	%f106, %f105, %f104;
+	mov.b32 	%r409, %f106;
+
+$L__BB5_40:
+	add.s32 	%r361, %r372, 4;
+	setp.ge.s32 	%p22, %r361, %r93;
+	@%p22 bra 	$L__BB5_44;
+
+	add.s32 	%r368, %r372, 4;
+	cvt.s64.s32 	%rd166, %r368;
+	mul.lo.s64 	%rd165, %rd166, %rd4;
+	setp.ne.s32 	%p23, %r2, 0;
+	mov.u32 	%r255, 0;
+	add.s64 	%rd130, %rd165, %rd51;
+	mul.lo.s64 	%rd131, %rd130, 48;
+	add.s64 	%rd56, %rd2, %rd131;
+	shl.b64 	%rd132, %rd7, 2;
+	add.s64 	%rd133, %rd56, %rd132;
+	ld.global.nc.u32 	%r258, [%rd133+16];
+	ld.global.nc.u32 	%r254, [%rd133+32];
+	// begin inline asm
+	dp4a.s32.s32 %r252, %r61, %r254, %r255;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r256, %r60, %r258, %r252;
+	// end inline asm
+	cvt.rn.f32.s32 	%f108, %r256;
+	ld.global.nc.f32 	%f109, [%rd56];
+	mul.f32 	%f110, %f73, %f109;
+	mul.f32 	%f16, %f110, %f108;
+	mov.f32 	%f204, 0f00000000;
+	@%p23 bra 	$L__BB5_43;
+
+	ld.global.nc.f32 	%f111, [%rd56+4];
+	mul.f32 	%f204, %f74, %f111;
+
+$L__BB5_43:
+	mov.b32 	%f112, %r408;
+	add.f32 	%f113, %f16, %f204;
+	add.f32 	%f114, %f113, %f112;
+	mov.b32 	%r408, %f114;
+
+$L__BB5_44:
+	add.s32 	%r362, %r372, 5;
+	setp.ge.s32 	%p24, %r362, %r93;
+	@%p24 bra 	$L__BB5_48;
+
+	add.s32 	%r367, %r372, 5;
+	cvt.s64.s32 	%rd164, %r367;
+	mul.lo.s64 	%rd163, %rd164, %rd4;
+	setp.ne.s32 	%p25, %r2, 0;
+	mov.u32 	%r263, 0;
+	add.s64 	%rd134, %rd163, %rd51;
+	mul.lo.s64 	%rd135, %rd134, 48;
+	add.s64 	%rd57, %rd2, %rd135;
+	shl.b64 	%rd136, %rd7, 2;
+	add.s64 	%rd137, %rd57, %rd136;
+	ld.global.nc.u32 	%r266, [%rd137+16];
+	ld.global.nc.u32 	%r262, [%rd137+32];
+	// begin inline asm
+	dp4a.s32.s32 %r260, %r61, %r262, %r263;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r264, %r60, %r266, %r260;
+	// end inline asm
+	cvt.rn.f32.s32 	%f116, %r264;
+	ld.global.nc.f32 	%f117, [%rd57];
+	mul.f32 	%f118, %f73, %f117;
+	mul.f32 	%f19, %f118, %f116;
+	mov.f32 	%f205, 0f00000000;
+	@%p25 bra 	$L__BB5_47;
+
+	ld.global.nc.f32 	%f119, [%rd57+4];
+	mul.f32 	%f205, %f74, %f119;
+
+$L__BB5_47:
+	mov.b32 	%f120, %r407;
+	add.f32 	%f121, %f19, %f205;
+	add.f32 	%f122, %f121, %f120;
+	mov.b32 	%r407, %f122;
+
+$L__BB5_48:
+	add.s32 	%r363, %r372, 6;
+	setp.ge.s32 	%p26, %r363, %r93;
+	@%p26 bra 	$L__BB5_52;
+
+	add.s32 	%r366, %r372, 6;
+	cvt.s64.s32 	%rd162, %r366;
+	mul.lo.s64 	%rd161, %rd162, %rd4;
+	setp.ne.s32 	%p27, %r2, 0;
+	mov.u32 	%r271, 0;
+	add.s64 	%rd138, %rd161, %rd51;
+	mul.lo.s64 	%rd139, %rd138, 48;
+	add.s64 	%rd58, %rd2, %rd139;
+	shl.b64 	%rd140, %rd7, 2;
+	add.s64 	%rd141, %rd58, %rd140;
+	ld.global.nc.u32 	%r274, [%rd141+16];
+	ld.global.nc.u32 	%r270, [%rd141+32];
+	// begin inline asm
+	dp4a.s32.s32 %r268, %r61, %r270, %r271;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r272, %r60, %r274, %r268;
+	// end inline asm
+	cvt.rn.f32.s32 	%f124, %r272;
+	ld.global.nc.f32 	%f125, [%rd58];
+	mul.f32 	%f126, %f73, %f125;
+	mul.f32 	%f22, %f126, %f124;
+	mov.f32 	%f206, 0f00000000;
+	@%p27 bra 	$L__BB5_51;
+
+	ld.global.nc.f32 	%f127, [%rd58+4];
+	mul.f32 	%f206, %f74, %f127;
+
+$L__BB5_51:
+	mov.b32 	%f128, %r413;
+	add.f32 	%f129, %f22, %f206;
+	add.f32 	%f130, %f129, %f128;
+	mov.b32 	%r413, %f130;
+
+$L__BB5_52:
+	add.s32 	%r364, %r372, 7;
+	setp.ge.s32 	%p28, %r364, %r93;
+	@%p28 bra 	$L__BB5_56;
+
+	add.s32 	%r365, %r372, 7;
+	cvt.s64.s32 	%rd160, %r365;
+	mul.lo.s64 	%rd159, %rd160, %rd4;
+	setp.ne.s32 	%p29, %r2, 0;
+	mov.u32 	%r279, 0;
+	add.s64 	%rd142, %rd159, %rd51;
+	mul.lo.s64 	%rd143, %rd142, 48;
+	add.s64 	%rd59, %rd2, %rd143;
+	shl.b64 	%rd144, %rd7, 2;
+	add.s64 	%rd145, %rd59, %rd144;
+	ld.global.nc.u32 	%r282, [%rd145+16];
+	ld.global.nc.u32 	%r278, [%rd145+32];
+	// begin inline asm
+	dp4a.s32.s32 %r276, %r61, %r278, %r279;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r280, %r60, %r282, %r276;
+	// end inline asm
+	cvt.rn.f32.s32 	%f132, %r280;
+	ld.global.nc.f32 	%f133, [%rd59];
+	mul.f32 	%f134, %f73, %f133;
+	mul.f32 	%f25, %f134, %f132;
+	mov.f32 	%f207, 0f00000000;
+	@%p29 bra 	$L__BB5_55;
+
+	ld.global.nc.f32 	%f135, [%rd59+4];
+	mul.f32 	%f207, %f74, %f135;
+
+$L__BB5_55:
+	mov.b32 	%f136, %r414;
+	add.f32 	%f137, %f25, %f207;
+	add.f32 	%f138, %f137, %f136;
+	mov.b32 	%r414, %f138;
+
+$L__BB5_56:
+	cvt.u32.u64 	%r284, %rd51;
+	add.s32 	%r398, %r284, 1;
+	cvt.u32.u64 	%r285, %rd4;
+	setp.lt.s32 	%p30, %r398, %r285;
+	@%p30 bra 	$L__BB5_24;
+	bra.uni 	$L__BB5_57;
+
+$L__BB5_3:
+	setp.lt.s32 	%p3, %r92, 32;
+	mov.u32 	%r407, 0;
+	mov.u32 	%r408, %r407;
+	mov.u32 	%r409, %r407;
+	mov.u32 	%r410, %r407;
+	mov.u32 	%r411, %r407;
+	mov.u32 	%r412, %r407;
+	mov.u32 	%r413, %r407;
+	mov.u32 	%r414, %r407;
+	@%p3 bra 	$L__BB5_57;
+
+	cvt.s64.s32 	%rd78, %r372;
+	add.s32 	%r9, %r372, 1;
+	cvt.s64.s32 	%rd79, %r9;
+	add.s32 	%r10, %r372, 2;
+	cvt.s64.s32 	%rd80, %r10;
+	add.s32 	%r11, %r372, 3;
+	cvt.s64.s32 	%rd81, %r11;
+	add.s32 	%r12, %r372, 4;
+	cvt.s64.s32 	%rd82, %r12;
+	add.s32 	%r13, %r372, 5;
+	cvt.s64.s32 	%rd83, %r13;
+	add.s32 	%r14, %r372, 6;
+	cvt.s64.s32 	%rd84, %r14;
+	add.s32 	%r15, %r372, 7;
+	cvt.s64.s32 	%rd85, %r15;
+	mul.lo.s64 	%rd21, %rd16, %rd78;
+	add.s64 	%rd22, %rd15, %rd21;
+	mul.lo.s64 	%rd23, %rd16, %rd79;
+	add.s64 	%rd24, %rd15, %rd23;
+	mul.lo.s64 	%rd25, %rd16, %rd85;
+	add.s64 	%rd26, %rd19, %rd25;
+	mul.lo.s64 	%rd27, %rd16, %rd84;
+	mul.lo.s64 	%rd28, %rd16, %rd80;
+	add.s64 	%rd29, %rd15, %rd28;
+	add.s64 	%rd30, %rd19, %rd27;
+	mul.lo.s64 	%rd31, %rd16, %rd83;
+	add.s64 	%rd32, %rd19, %rd31;
+	mul.lo.s64 	%rd33, %rd16, %rd82;
+	mul.lo.s64 	%rd34, %rd16, %rd81;
+	add.s64 	%rd35, %rd15, %rd34;
+	add.s64 	%rd36, %rd19, %rd33;
+	mov.u32 	%r407, 0;
+	mov.u64 	%rd173, %rd18;
+	mov.u64 	%rd174, %rd17;
+	mov.u64 	%rd175, %rd2;
+	mov.u32 	%r381, %r407;
+
+$L__BB5_5:
+	ld.global.nc.u16 	%rs1, [%rd173];
+	// begin inline asm
+	cvt.f32.f16 %f32, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd174+-6];
+	ld.global.nc.u16 	%rs3, [%rd174+-4];
+	mov.b32 	%r25, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd174+-2];
+	ld.global.nc.u16 	%rs5, [%rd174];
+	mov.b32 	%r26, {%rs4, %rs5};
+	setp.ge.s32 	%p4, %r372, %r93;
+	@%p4 bra 	$L__BB5_7;
+
+	add.s64 	%rd86, %rd175, %rd22;
+	ld.global.nc.u32 	%r139, [%rd86+-4];
+	ld.global.nc.u32 	%r135, [%rd86];
 	mov.u32 	%r136, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r133, %r26, %r135, %r136;
@@ -1531,22 +2266,22 @@ $L__BB4_14:
 	// begin inline asm
 	dp4a.s32.s32 %r137, %r25, %r139, %r133;
 	// end inline asm
-	cvt.rn.f32.s32 	%f30, %r137;
-	add.s64 	%rd64, %rd79, %rd21;
-	ld.global.nc.f32 	%f31, [%rd64];
-	mul.f32 	%f32, %f4, %f31;
-	mov.b32 	%f33, %r207;
-	fma.rn.f32 	%f34, %f32, %f30, %f33;
-	mov.b32 	%r207, %f34;
+	cvt.rn.f32.s32 	%f33, %r137;
+	add.s64 	%rd87, %rd175, %rd21;
+	ld.global.nc.f32 	%f34, [%rd87];
+	mul.f32 	%f35, %f32, %f34;
+	mov.b32 	%f36, %r412;
+	fma.rn.f32 	%f37, %f35, %f33, %f36;
+	mov.b32 	%r412, %f37;
 
-$L__BB4_16:
-	add.s32 	%r186, %r192, 6;
-	setp.ge.s32 	%p11, %r186, %r56;
-	@%p11 bra 	$L__BB4_18;
+$L__BB5_7:
+	add.s32 	%r346, %r372, 1;
+	setp.ge.s32 	%p5, %r346, %r93;
+	@%p5 bra 	$L__BB5_9;
 
-	add.s64 	%rd65, %rd79, %rd20;
-	ld.global.nc.u32 	%r147, [%rd65];
-	ld.global.nc.u32 	%r143, [%rd65+4];
+	add.s64 	%rd88, %rd175, %rd24;
+	ld.global.nc.u32 	%r147, [%rd88+-4];
+	ld.global.nc.u32 	%r143, [%rd88];
 	mov.u32 	%r144, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r141, %r26, %r143, %r144;
@@ -1554,22 +2289,22 @@ $L__BB4_16:
 	// begin inline asm
 	dp4a.s32.s32 %r145, %r25, %r147, %r141;
 	// end inline asm
-	cvt.rn.f32.s32 	%f35, %r145;
-	add.s64 	%rd66, %rd79, %rd17;
-	ld.global.nc.f32 	%f36, [%rd66];
-	mul.f32 	%f37, %f4, %f36;
-	mov.b32 	%f38, %r208;
-	fma.rn.f32 	%f39, %f37, %f35, %f38;
-	mov.b32 	%r208, %f39;
+	cvt.rn.f32.s32 	%f38, %r145;
+	add.s64 	%rd89, %rd175, %rd23;
+	ld.global.nc.f32 	%f39, [%rd89];
+	mul.f32 	%f40, %f32, %f39;
+	mov.b32 	%f41, %r411;
+	fma.rn.f32 	%f42, %f40, %f38, %f41;
+	mov.b32 	%r411, %f42;
 
-$L__BB4_18:
-	add.s32 	%r187, %r192, 7;
-	setp.ge.s32 	%p12, %r187, %r56;
-	@%p12 bra 	$L__BB4_20;
+$L__BB5_9:
+	add.s32 	%r347, %r372, 2;
+	setp.ge.s32 	%p6, %r347, %r93;
+	@%p6 bra 	$L__BB5_11;
 
-	add.s64 	%rd67, %rd79, %rd16;
-	ld.global.nc.u32 	%r155, [%rd67];
-	ld.global.nc.u32 	%r151, [%rd67+4];
+	add.s64 	%rd90, %rd175, %rd29;
+	ld.global.nc.u32 	%r155, [%rd90+-4];
+	ld.global.nc.u32 	%r151, [%rd90];
 	mov.u32 	%r152, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r149, %r26, %r151, %r152;
@@ -1577,124 +2312,316 @@ $L__BB4_18:
 	// begin inline asm
 	dp4a.s32.s32 %r153, %r25, %r155, %r149;
 	// end inline asm
-	cvt.rn.f32.s32 	%f40, %r153;
-	add.s64 	%rd68, %rd79, %rd15;
-	ld.global.nc.f32 	%f41, [%rd68];
-	mul.f32 	%f42, %f4, %f41;
-	mov.b32 	%f43, %r209;
-	fma.rn.f32 	%f44, %f42, %f40, %f43;
-	mov.b32 	%r209, %f44;
+	cvt.rn.f32.s32 	%f43, %r153;
+	add.s64 	%rd91, %rd175, %rd28;
+	ld.global.nc.f32 	%f44, [%rd91];
+	mul.f32 	%f45, %f32, %f44;
+	mov.b32 	%f46, %r410;
+	fma.rn.f32 	%f47, %f45, %f43, %f46;
+	mov.b32 	%r410, %f47;
 
-$L__BB4_20:
-	add.s64 	%rd79, %rd79, 48;
-	add.s64 	%rd78, %rd78, 34;
-	add.s64 	%rd77, %rd77, 34;
-	add.s32 	%r201, %r201, 1;
-	cvt.u32.u64 	%r157, %rd1;
-	setp.lt.s32 	%p13, %r201, %r157;
-	@%p13 bra 	$L__BB4_4;
+$L__BB5_11:
+	add.s32 	%r348, %r372, 3;
+	setp.ge.s32 	%p7, %r348, %r93;
+	@%p7 bra 	$L__BB5_13;
 
-$L__BB4_21:
-	ld.param.u32 	%r188, [wk_matmul_q8_0_dp4a_param_7];
-	setp.eq.s32 	%p14, %r5, 0;
-	selp.b32 	%r158, %r206, %r202, %p14;
-	selp.b32 	%r159, %r202, %r206, %p14;
-	mov.b32 	%f45, %r159;
-	mov.u32 	%r160, 31;
-	mov.u32 	%r161, 2;
-	mov.u32 	%r162, -1;
-	shfl.sync.bfly.b32 	%r163|%p15, %r158, %r161, %r160, %r162;
-	mov.b32 	%f46, %r163;
-	add.f32 	%f47, %f45, %f46;
-	selp.b32 	%r164, %r207, %r203, %p14;
-	selp.b32 	%r165, %r203, %r207, %p14;
-	mov.b32 	%f48, %r165;
-	shfl.sync.bfly.b32 	%r166|%p16, %r164, %r161, %r160, %r162;
-	mov.b32 	%f49, %r166;
-	add.f32 	%f50, %f48, %f49;
-	selp.b32 	%r167, %r208, %r204, %p14;
-	selp.b32 	%r168, %r204, %r208, %p14;
-	mov.b32 	%f51, %r168;
-	shfl.sync.bfly.b32 	%r169|%p17, %r167, %r161, %r160, %r162;
-	mov.b32 	%f52, %r169;
-	add.f32 	%f53, %f51, %f52;
-	selp.b32 	%r170, %r209, %r205, %p14;
-	selp.b32 	%r171, %r205, %r209, %p14;
-	mov.b32 	%f54, %r171;
-	shfl.sync.bfly.b32 	%r172|%p18, %r170, %r161, %r160, %r162;
-	mov.b32 	%f55, %r172;
-	add.f32 	%f56, %f54, %f55;
-	setp.eq.s32 	%p19, %r6, 0;
-	selp.f32 	%f57, %f53, %f47, %p19;
-	selp.f32 	%f58, %f47, %f53, %p19;
-	mov.b32 	%r173, %f57;
-	mov.u32 	%r174, 1;
-	shfl.sync.bfly.b32 	%r175|%p20, %r173, %r174, %r160, %r162;
-	mov.b32 	%f59, %r175;
-	add.f32 	%f2, %f58, %f59;
-	selp.f32 	%f60, %f56, %f50, %p19;
-	selp.f32 	%f61, %f50, %f56, %p19;
-	mov.b32 	%r176, %f60;
-	shfl.sync.bfly.b32 	%r177|%p21, %r176, %r174, %r160, %r162;
-	mov.b32 	%f62, %r177;
-	add.f32 	%f3, %f61, %f62;
-	add.s32 	%r52, %r192, %r7;
-	setp.lt.s32 	%p22, %r52, %r56;
-	and.pred  	%p1, %p3, %p22;
-	cvt.s64.s32 	%rd69, %r52;
-	mul.lo.s64 	%rd70, %rd69, %rd3;
-	add.s64 	%rd71, %rd70, %rd4;
-	shl.b64 	%rd72, %rd71, 2;
-	add.s64 	%rd33, %rd2, %rd72;
-	add.s32 	%r178, %r52, 1;
-	cvt.s64.s32 	%rd73, %r178;
-	mul.lo.s64 	%rd74, %rd73, %rd3;
-	add.s64 	%rd75, %rd74, %rd4;
-	shl.b64 	%rd76, %rd75, 2;
-	add.s64 	%rd34, %rd2, %rd76;
-	setp.eq.s32 	%p24, %r188, 0;
-	@%p24 bra 	$L__BB4_26;
+	add.s64 	%rd92, %rd175, %rd35;
+	ld.global.nc.u32 	%r163, [%rd92+-4];
+	ld.global.nc.u32 	%r159, [%rd92];
+	mov.u32 	%r160, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r157, %r26, %r159, %r160;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r161, %r25, %r163, %r157;
+	// end inline asm
+	cvt.rn.f32.s32 	%f48, %r161;
+	add.s64 	%rd93, %rd175, %rd34;
+	ld.global.nc.f32 	%f49, [%rd93];
+	mul.f32 	%f50, %f32, %f49;
+	mov.b32 	%f51, %r409;
+	fma.rn.f32 	%f52, %f50, %f48, %f51;
+	mov.b32 	%r409, %f52;
 
-	not.pred 	%p25, %p1;
-	@%p25 bra 	$L__BB4_24;
+$L__BB5_13:
+	add.s32 	%r349, %r372, 4;
+	setp.ge.s32 	%p8, %r349, %r93;
+	@%p8 bra 	$L__BB5_15;
 
-	ld.global.f32 	%f63, [%rd33];
-	add.f32 	%f64, %f63, %f2;
-	st.global.f32 	[%rd33], %f64;
+	add.s64 	%rd94, %rd175, %rd36;
+	ld.global.nc.u32 	%r171, [%rd94];
+	ld.global.nc.u32 	%r167, [%rd94+4];
+	mov.u32 	%r168, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r165, %r26, %r167, %r168;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r169, %r25, %r171, %r165;
+	// end inline asm
+	cvt.rn.f32.s32 	%f53, %r169;
+	add.s64 	%rd95, %rd175, %rd33;
+	ld.global.nc.f32 	%f54, [%rd95];
+	mul.f32 	%f55, %f32, %f54;
+	mov.b32 	%f56, %r408;
+	fma.rn.f32 	%f57, %f55, %f53, %f56;
+	mov.b32 	%r408, %f57;
 
-$L__BB4_24:
-	setp.ge.s32 	%p26, %r2, %r54;
-	setp.ge.s32 	%p27, %r178, %r56;
-	or.pred  	%p28, %p26, %p27;
-	@%p28 bra 	$L__BB4_30;
+$L__BB5_15:
+	add.s32 	%r350, %r372, 5;
+	setp.ge.s32 	%p9, %r350, %r93;
+	@%p9 bra 	$L__BB5_17;
 
-	ld.global.f32 	%f65, [%rd34];
-	add.f32 	%f66, %f65, %f3;
-	st.global.f32 	[%rd34], %f66;
-	bra.uni 	$L__BB4_30;
+	add.s64 	%rd96, %rd175, %rd32;
+	ld.global.nc.u32 	%r179, [%rd96];
+	ld.global.nc.u32 	%r175, [%rd96+4];
+	mov.u32 	%r176, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r173, %r26, %r175, %r176;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r177, %r25, %r179, %r173;
+	// end inline asm
+	cvt.rn.f32.s32 	%f58, %r177;
+	add.s64 	%rd97, %rd175, %rd31;
+	ld.global.nc.f32 	%f59, [%rd97];
+	mul.f32 	%f60, %f32, %f59;
+	mov.b32 	%f61, %r407;
+	fma.rn.f32 	%f62, %f60, %f58, %f61;
+	mov.b32 	%r407, %f62;
 
-$L__BB4_26:
-	not.pred 	%p29, %p1;
-	@%p29 bra 	$L__BB4_28;
+$L__BB5_17:
+	add.s32 	%r351, %r372, 6;
+	setp.ge.s32 	%p10, %r351, %r93;
+	@%p10 bra 	$L__BB5_19;
 
-	st.global.f32 	[%rd33], %f2;
+	add.s64 	%rd98, %rd175, %rd30;
+	ld.global.nc.u32 	%r187, [%rd98];
+	ld.global.nc.u32 	%r183, [%rd98+4];
+	mov.u32 	%r184, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r181, %r26, %r183, %r184;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r185, %r25, %r187, %r181;
+	// end inline asm
+	cvt.rn.f32.s32 	%f63, %r185;
+	add.s64 	%rd99, %rd175, %rd27;
+	ld.global.nc.f32 	%f64, [%rd99];
+	mul.f32 	%f65, %f32, %f64;
+	mov.b32 	%f66, %r413;
+	fma.rn.f32 	%f67, %f65, %f63, %f66;
+	mov.b32 	%r413, %f67;
 
-$L__BB4_28:
-	setp.ge.s32 	%p30, %r2, %r54;
-	setp.ge.s32 	%p31, %r178, %r56;
-	or.pred  	%p32, %p30, %p31;
-	@%p32 bra 	$L__BB4_30;
+$L__BB5_19:
+	add.s32 	%r352, %r372, 7;
+	setp.ge.s32 	%p11, %r352, %r93;
+	@%p11 bra 	$L__BB5_21;
 
-	st.global.f32 	[%rd34], %f3;
+	add.s64 	%rd100, %rd175, %rd26;
+	ld.global.nc.u32 	%r195, [%rd100];
+	ld.global.nc.u32 	%r191, [%rd100+4];
+	mov.u32 	%r192, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r189, %r26, %r191, %r192;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r193, %r25, %r195, %r189;
+	// end inline asm
+	cvt.rn.f32.s32 	%f68, %r193;
+	add.s64 	%rd101, %rd175, %rd25;
+	ld.global.nc.f32 	%f69, [%rd101];
+	mul.f32 	%f70, %f32, %f69;
+	mov.b32 	%f71, %r414;
+	fma.rn.f32 	%f72, %f70, %f68, %f71;
+	mov.b32 	%r414, %f72;
 
-$L__BB4_30:
-	mov.u32 	%r190, %nctaid.y;
-	shl.b32 	%r189, %r190, 3;
-	add.s32 	%r192, %r192, %r189;
-	setp.lt.s32 	%p33, %r192, %r56;
-	@%p33 bra 	$L__BB4_2;
+$L__BB5_21:
+	add.s64 	%rd175, %rd175, 48;
+	add.s64 	%rd174, %rd174, 34;
+	add.s64 	%rd173, %rd173, 34;
+	add.s32 	%r381, %r381, 1;
+	cvt.u32.u64 	%r197, %rd4;
+	setp.lt.s32 	%p12, %r381, %r197;
+	@%p12 bra 	$L__BB5_5;
 
-$L__BB4_31:
+$L__BB5_57:
+	mov.u32 	%r353, %tid.y;
+	setp.eq.s32 	%p31, %r5, 0;
+	selp.b32 	%r286, %r408, %r412, %p31;
+	selp.b32 	%r287, %r412, %r408, %p31;
+	mov.b32 	%f139, %r287;
+	mov.u32 	%r288, 31;
+	mov.u32 	%r289, 2;
+	mov.u32 	%r290, -1;
+	shfl.sync.bfly.b32 	%r291|%p32, %r286, %r289, %r288, %r290;
+	mov.b32 	%f140, %r291;
+	add.f32 	%f141, %f139, %f140;
+	selp.b32 	%r292, %r407, %r411, %p31;
+	selp.b32 	%r293, %r411, %r407, %p31;
+	mov.b32 	%f142, %r293;
+	shfl.sync.bfly.b32 	%r294|%p33, %r292, %r289, %r288, %r290;
+	mov.b32 	%f143, %r294;
+	add.f32 	%f144, %f142, %f143;
+	selp.b32 	%r295, %r413, %r410, %p31;
+	selp.b32 	%r296, %r410, %r413, %p31;
+	mov.b32 	%f145, %r296;
+	shfl.sync.bfly.b32 	%r297|%p34, %r295, %r289, %r288, %r290;
+	mov.b32 	%f146, %r297;
+	add.f32 	%f147, %f145, %f146;
+	selp.b32 	%r298, %r414, %r409, %p31;
+	selp.b32 	%r299, %r409, %r414, %p31;
+	mov.b32 	%f148, %r299;
+	shfl.sync.bfly.b32 	%r300|%p35, %r298, %r289, %r288, %r290;
+	mov.b32 	%f149, %r300;
+	add.f32 	%f150, %f148, %f149;
+	setp.eq.s32 	%p36, %r6, 0;
+	selp.f32 	%f151, %f147, %f141, %p36;
+	selp.f32 	%f152, %f141, %f147, %p36;
+	mov.b32 	%r301, %f151;
+	mov.u32 	%r302, 1;
+	shfl.sync.bfly.b32 	%r303|%p37, %r301, %r302, %r288, %r290;
+	mov.b32 	%f153, %r303;
+	add.f32 	%f154, %f152, %f153;
+	selp.f32 	%f155, %f150, %f144, %p36;
+	selp.f32 	%f156, %f144, %f150, %p36;
+	mov.b32 	%r304, %f155;
+	shfl.sync.bfly.b32 	%r305|%p38, %r304, %r302, %r288, %r290;
+	mov.b32 	%f157, %r305;
+	add.f32 	%f158, %f156, %f157;
+	st.shared.f32 	[%rd8], %f154;
+	st.shared.f32 	[%rd8+4], %f158;
+	bar.sync 	0;
+	add.s32 	%r87, %r372, %r353;
+	setp.ge.s32 	%p39, %r87, %r93;
+	@%p39 bra 	$L__BB5_62;
+
+	ld.shared.f32 	%f160, [%rd10];
+	neg.f32 	%f161, %f160;
+	mov.f32 	%f162, 0f3F000000;
+	mov.f32 	%f163, 0f3BBB989D;
+	fma.rn.f32 	%f164, %f161, %f163, %f162;
+	cvt.sat.f32.f32 	%f165, %f164;
+	mov.f32 	%f166, 0f4B400001;
+	mov.f32 	%f167, 0f437C0000;
+	fma.rm.f32 	%f168, %f165, %f167, %f166;
+	add.f32 	%f169, %f168, 0fCB40007F;
+	neg.f32 	%f170, %f169;
+	mov.f32 	%f171, 0f3FB8AA3B;
+	fma.rn.f32 	%f172, %f161, %f171, %f170;
+	mov.f32 	%f173, 0f32A57060;
+	fma.rn.f32 	%f174, %f161, %f173, %f172;
+	mov.b32 	%r306, %f168;
+	shl.b32 	%r307, %r306, 23;
+	mov.b32 	%f175, %r307;
+	ex2.approx.ftz.f32 	%f176, %f174;
+	fma.rn.f32 	%f177, %f176, %f175, 0f3F800000;
+	div.rn.f32 	%f178, %f160, %f177;
+	ld.shared.f32 	%f179, [%rd10+1152];
+	mul.f32 	%f28, %f179, %f178;
+	cvt.s64.s32 	%rd146, %r87;
+	mul.lo.s64 	%rd147, %rd146, %rd11;
+	add.s64 	%rd148, %rd12, %rd147;
+	shl.b64 	%rd149, %rd148, 2;
+	add.s64 	%rd150, %rd20, %rd149;
+	st.global.f32 	[%rd150], %f28;
+	mul.lo.s64 	%rd151, %rd146, %rd13;
+	abs.f32 	%f180, %f28;
+	mov.b32 	%r308, %f180;
+	mov.u32 	%r310, 16;
+	shfl.sync.bfly.b32 	%r312|%p40, %r308, %r310, %r288, %r290;
+	mov.b32 	%f181, %r312;
+	setp.lt.f32 	%p41, %f180, %f181;
+	selp.f32 	%f182, %f181, %f180, %p41;
+	mov.b32 	%r313, %f182;
+	mov.u32 	%r314, 8;
+	shfl.sync.bfly.b32 	%r315|%p42, %r313, %r314, %r288, %r290;
+	mov.b32 	%f183, %r315;
+	setp.lt.f32 	%p43, %f182, %f183;
+	selp.f32 	%f184, %f183, %f182, %p43;
+	mov.b32 	%r316, %f184;
+	mov.u32 	%r317, 4;
+	shfl.sync.bfly.b32 	%r318|%p44, %r316, %r317, %r288, %r290;
+	mov.b32 	%f185, %r318;
+	setp.lt.f32 	%p45, %f184, %f185;
+	selp.f32 	%f186, %f185, %f184, %p45;
+	mov.b32 	%r319, %f186;
+	shfl.sync.bfly.b32 	%r321|%p46, %r319, %r289, %r288, %r290;
+	mov.b32 	%f187, %r321;
+	setp.lt.f32 	%p47, %f186, %f187;
+	selp.f32 	%f188, %f187, %f186, %p47;
+	mov.b32 	%r322, %f188;
+	shfl.sync.bfly.b32 	%r324|%p48, %r322, %r302, %r288, %r290;
+	mov.b32 	%f189, %r324;
+	setp.lt.f32 	%p49, %f188, %f189;
+	selp.f32 	%f190, %f189, %f188, %p49;
+	add.s64 	%rd60, %rd151, %rd14;
+	div.rn.f32 	%f29, %f190, 0f42FE0000;
+	setp.leu.f32 	%p50, %f29, 0f00000000;
+	mov.f32 	%f208, 0f00000000;
+	@%p50 bra 	$L__BB5_60;
+
+	rcp.rn.f32 	%f208, %f29;
+
+$L__BB5_60:
+	mov.u32 	%r357, %tid.x;
+	mul.f32 	%f191, %f28, %f208;
+	mov.b32 	%r325, %f191;
+	and.b32  	%r326, %r325, -2147483648;
+	or.b32  	%r327, %r326, 1056964608;
+	mov.b32 	%f192, %r327;
+	add.rz.f32 	%f193, %f191, %f192;
+	cvt.rzi.f32.f32 	%f194, %f193;
+	cvt.rzi.s32.f32 	%r328, %f194;
+	mov.u32 	%r329, 31;
+	mov.u32 	%r331, -1;
+	shfl.sync.bfly.b32 	%r332|%p51, %r328, %r310, %r329, %r331;
+	add.s32 	%r333, %r332, %r328;
+	shfl.sync.bfly.b32 	%r335|%p52, %r333, %r314, %r329, %r331;
+	add.s32 	%r336, %r335, %r333;
+	shfl.sync.bfly.b32 	%r338|%p53, %r336, %r317, %r329, %r331;
+	add.s32 	%r339, %r338, %r336;
+	mov.u32 	%r340, 2;
+	shfl.sync.bfly.b32 	%r341|%p54, %r339, %r340, %r329, %r331;
+	add.s32 	%r342, %r341, %r339;
+	mov.u32 	%r343, 1;
+	shfl.sync.bfly.b32 	%r344|%p55, %r342, %r343, %r329, %r331;
+	add.s32 	%r88, %r344, %r342;
+	mul.lo.s64 	%rd152, %rd60, 48;
+	add.s64 	%rd153, %rd1, %rd152;
+	add.s64 	%rd154, %rd153, %rd9;
+	st.global.u8 	[%rd154+16], %r328;
+	setp.ne.s32 	%p56, %r357, 0;
+	@%p56 bra 	$L__BB5_62;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs8, %f29;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f196, %rs8;
+	// end inline asm
+	st.global.f32 	[%rd153], %f196;
+	cvt.rn.f32.s32 	%f199, %r88;
+	mul.f32 	%f197, %f29, %f199;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs10, %f197;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f198, %rs10;
+	// end inline asm
+	st.global.f32 	[%rd153+4], %f198;
+	st.global.u32 	[%rd153+8], %r88;
+	mov.u32 	%r345, 0;
+	st.global.u32 	[%rd153+12], %r345;
+
+$L__BB5_62:
+	mov.u32 	%r355, %nctaid.y;
+	shl.b32 	%r354, %r355, 3;
+	bar.sync 	0;
+	add.s32 	%r372, %r372, %r354;
+	setp.lt.s32 	%p57, %r372, %r93;
+	@%p57 bra 	$L__BB5_2;
+
+$L__BB5_63:
 	ret;
 
 }
@@ -1716,7 +2643,7 @@ $L__BB4_31:
 	.param .u32 wk_rope_store_kv_param_13
 )
 {
-	.local .align 4 .b8 	__local_depot5[28];
+	.local .align 4 .b8 	__local_depot6[28];
 	.reg .b64 	%SP;
 	.reg .b64 	%SPL;
 	.reg .pred 	%p<46>;
@@ -1727,7 +2654,7 @@ $L__BB4_31:
 	.reg .b64 	%rd<137>;
 
 
-	mov.u64 	%SPL, __local_depot5;
+	mov.u64 	%SPL, __local_depot6;
 	ld.param.u64 	%rd27, [wk_rope_store_kv_param_0];
 	ld.param.u32 	%r82, [wk_rope_store_kv_param_1];
 	ld.param.u32 	%r78, [wk_rope_store_kv_param_2];
@@ -1780,12 +2707,12 @@ $L__BB4_31:
 	add.s32 	%r96, %r4, %r95;
 	shr.s32 	%r5, %r96, 1;
 	setp.ge.s32 	%p1, %r249, %r5;
-	@%p1 bra 	$L__BB5_54;
+	@%p1 bra 	$L__BB6_54;
 
 	cvt.rn.f32.s32 	%f1, %r3;
 	mov.u32 	%r235, %r249;
 
-$L__BB5_2:
+$L__BB6_2:
 	shl.b32 	%r7, %r235, 1;
 	setp.lt.s32 	%p2, %r7, %r78;
 	cvt.s64.s32 	%rd49, %r7;
@@ -1793,10 +2720,10 @@ $L__BB5_2:
 	shl.b64 	%rd51, %rd50, 2;
 	add.s64 	%rd7, %rd3, %rd51;
 	add.s64 	%rd8, %rd4, 24;
-	@%p2 bra 	$L__BB5_28;
-	bra.uni 	$L__BB5_3;
+	@%p2 bra 	$L__BB6_28;
+	bra.uni 	$L__BB6_3;
 
-$L__BB5_28:
+$L__BB6_28:
 	rem.s32 	%r165, %r7, %r80;
 	shr.u32 	%r166, %r165, 31;
 	add.s32 	%r167, %r165, %r166;
@@ -1818,19 +2745,19 @@ $L__BB5_28:
 	setp.ltu.f32 	%p23, %f29, 0f47CE4780;
 	mov.u32 	%r245, %r248;
 	mov.f32 	%f141, %f144;
-	@%p23 bra 	$L__BB5_36;
+	@%p23 bra 	$L__BB6_36;
 
 	setp.eq.f32 	%p24, %f29, 0f7F800000;
-	@%p24 bra 	$L__BB5_35;
-	bra.uni 	$L__BB5_30;
+	@%p24 bra 	$L__BB6_35;
+	bra.uni 	$L__BB6_30;
 
-$L__BB5_35:
+$L__BB6_35:
 	mov.f32 	%f101, 0f00000000;
 	mul.rn.f32 	%f141, %f27, %f101;
 	mov.u32 	%r245, 0;
-	bra.uni 	$L__BB5_36;
+	bra.uni 	$L__BB6_36;
 
-$L__BB5_3:
+$L__BB6_3:
 	ld.global.f32 	%f2, [%rd7];
 	ld.global.f32 	%f3, [%rd7+4];
 	sub.s32 	%r8, %r7, %r78;
@@ -1855,19 +2782,19 @@ $L__BB5_3:
 	setp.ltu.f32 	%p3, %f6, 0f47CE4780;
 	mov.u32 	%r239, %r242;
 	mov.f32 	%f135, %f138;
-	@%p3 bra 	$L__BB5_11;
+	@%p3 bra 	$L__BB6_11;
 
 	setp.eq.f32 	%p4, %f6, 0f7F800000;
-	@%p4 bra 	$L__BB5_10;
-	bra.uni 	$L__BB5_5;
+	@%p4 bra 	$L__BB6_10;
+	bra.uni 	$L__BB6_5;
 
-$L__BB5_10:
+$L__BB6_10:
 	mov.f32 	%f60, 0f00000000;
 	mul.rn.f32 	%f135, %f4, %f60;
 	mov.u32 	%r239, 0;
-	bra.uni 	$L__BB5_11;
+	bra.uni 	$L__BB6_11;
 
-$L__BB5_30:
+$L__BB6_30:
 	mov.b32 	%r44, %f27;
 	shr.u32 	%r169, %r44, 23;
 	and.b32  	%r170, %r169, 255;
@@ -1878,7 +2805,7 @@ $L__BB5_30:
 	mov.u64 	%rd133, 0;
 	mov.u64 	%rd134, %rd133;
 
-$L__BB5_31:
+$L__BB6_31:
 	.pragma "nounroll";
 	shl.b64 	%rd94, %rd133, 2;
 	mov.u64 	%rd95, __cudart_i2opi_f;
@@ -1892,7 +2819,7 @@ $L__BB5_31:
 	add.s32 	%r174, %r173, 1;
 	cvt.s64.s32 	%rd133, %r174;
 	setp.ne.s32 	%p25, %r174, 6;
-	@%p25 bra 	$L__BB5_31;
+	@%p25 bra 	$L__BB6_31;
 
 	st.local.u32 	[%rd8], %rd134;
 	mov.u32 	%r175, 4;
@@ -1905,7 +2832,7 @@ $L__BB5_31:
 	ld.local.u32 	%r244, [%rd100+-4];
 	and.b32  	%r51, %r45, 31;
 	setp.eq.s32 	%p26, %r51, 0;
-	@%p26 bra 	$L__BB5_34;
+	@%p26 bra 	$L__BB6_34;
 
 	mov.u32 	%r178, 32;
 	sub.s32 	%r179, %r178, %r51;
@@ -1919,7 +2846,7 @@ $L__BB5_31:
 	shl.b32 	%r184, %r244, %r51;
 	add.s32 	%r244, %r183, %r184;
 
-$L__BB5_34:
+$L__BB6_34:
 	and.b32  	%r185, %r44, -2147483648;
 	shr.u32 	%r186, %r244, 30;
 	shl.b32 	%r187, %r243, 2;
@@ -1947,20 +2874,20 @@ $L__BB5_34:
 	neg.f32 	%f100, %f99;
 	selp.f32 	%f141, %f99, %f100, %p29;
 
-$L__BB5_36:
+$L__BB6_36:
 	add.s32 	%r58, %r245, 1;
 	and.b32  	%r59, %r58, 1;
 	setp.eq.s32 	%p30, %r59, 0;
 	selp.f32 	%f33, %f141, 0f3F800000, %p30;
 	mul.rn.f32 	%f34, %f141, %f141;
 	mov.f32 	%f142, 0fB94D4153;
-	@%p30 bra 	$L__BB5_38;
+	@%p30 bra 	$L__BB6_38;
 
 	mov.f32 	%f103, 0fBAB607ED;
 	mov.f32 	%f104, 0f37CBAC00;
 	fma.rn.f32 	%f142, %f104, %f34, %f103;
 
-$L__BB5_38:
+$L__BB6_38:
 	selp.f32 	%f105, 0f3C0885E4, 0f3D2AAABB, %p30;
 	fma.rn.f32 	%f106, %f142, %f34, %f105;
 	selp.f32 	%f107, 0fBE2AAAA8, 0fBEFFFFFF, %p30;
@@ -1970,25 +2897,25 @@ $L__BB5_38:
 	fma.rn.f32 	%f143, %f108, %f110, %f33;
 	and.b32  	%r200, %r58, 2;
 	setp.eq.s32 	%p32, %r200, 0;
-	@%p32 bra 	$L__BB5_40;
+	@%p32 bra 	$L__BB6_40;
 
 	mov.f32 	%f112, 0fBF800000;
 	fma.rn.f32 	%f143, %f143, %f112, %f109;
 
-$L__BB5_40:
-	@%p23 bra 	$L__BB5_48;
+$L__BB6_40:
+	@%p23 bra 	$L__BB6_48;
 
 	setp.eq.f32 	%p34, %f29, 0f7F800000;
-	@%p34 bra 	$L__BB5_47;
-	bra.uni 	$L__BB5_42;
+	@%p34 bra 	$L__BB6_47;
+	bra.uni 	$L__BB6_42;
 
-$L__BB5_47:
+$L__BB6_47:
 	mov.f32 	%f115, 0f00000000;
 	mul.rn.f32 	%f144, %f27, %f115;
 	mov.u32 	%r248, 0;
-	bra.uni 	$L__BB5_48;
+	bra.uni 	$L__BB6_48;
 
-$L__BB5_5:
+$L__BB6_5:
 	mov.b32 	%r10, %f4;
 	shr.u32 	%r102, %r10, 23;
 	and.b32  	%r103, %r102, 255;
@@ -2001,7 +2928,7 @@ $L__BB5_5:
 	mov.u64 	%rd129, __cudart_i2opi_f;
 	mov.u64 	%rd128, %rd4;
 
-$L__BB5_6:
+$L__BB6_6:
 	.pragma "nounroll";
 	ld.global.nc.u32 	%r105, [%rd129];
 	mad.wide.u32 	%rd60, %r105, %r12, %rd130;
@@ -2011,7 +2938,7 @@ $L__BB5_6:
 	add.s64 	%rd128, %rd128, 4;
 	add.s32 	%r236, %r236, 1;
 	setp.ne.s32 	%p5, %r236, 6;
-	@%p5 bra 	$L__BB5_6;
+	@%p5 bra 	$L__BB6_6;
 
 	st.local.u32 	[%rd8], %rd130;
 	mov.u32 	%r106, 4;
@@ -2024,7 +2951,7 @@ $L__BB5_6:
 	ld.local.u32 	%r238, [%rd62+-4];
 	and.b32  	%r19, %r11, 31;
 	setp.eq.s32 	%p6, %r19, 0;
-	@%p6 bra 	$L__BB5_9;
+	@%p6 bra 	$L__BB6_9;
 
 	mov.u32 	%r109, 32;
 	sub.s32 	%r110, %r109, %r19;
@@ -2038,7 +2965,7 @@ $L__BB5_6:
 	shl.b32 	%r115, %r238, %r19;
 	add.s32 	%r238, %r114, %r115;
 
-$L__BB5_9:
+$L__BB6_9:
 	and.b32  	%r116, %r10, -2147483648;
 	shr.u32 	%r117, %r238, 30;
 	shl.b32 	%r118, %r237, 2;
@@ -2066,20 +2993,20 @@ $L__BB5_9:
 	neg.f32 	%f59, %f58;
 	selp.f32 	%f135, %f58, %f59, %p9;
 
-$L__BB5_11:
+$L__BB6_11:
 	add.s32 	%r26, %r239, 1;
 	and.b32  	%r27, %r26, 1;
 	setp.eq.s32 	%p10, %r27, 0;
 	selp.f32 	%f10, %f135, 0f3F800000, %p10;
 	mul.rn.f32 	%f11, %f135, %f135;
 	mov.f32 	%f136, 0fB94D4153;
-	@%p10 bra 	$L__BB5_13;
+	@%p10 bra 	$L__BB6_13;
 
 	mov.f32 	%f62, 0fBAB607ED;
 	mov.f32 	%f63, 0f37CBAC00;
 	fma.rn.f32 	%f136, %f63, %f11, %f62;
 
-$L__BB5_13:
+$L__BB6_13:
 	selp.f32 	%f64, 0f3C0885E4, 0f3D2AAABB, %p10;
 	fma.rn.f32 	%f65, %f136, %f11, %f64;
 	selp.f32 	%f66, 0fBE2AAAA8, 0fBEFFFFFF, %p10;
@@ -2089,25 +3016,25 @@ $L__BB5_13:
 	fma.rn.f32 	%f137, %f67, %f69, %f10;
 	and.b32  	%r131, %r26, 2;
 	setp.eq.s32 	%p12, %r131, 0;
-	@%p12 bra 	$L__BB5_15;
+	@%p12 bra 	$L__BB6_15;
 
 	mov.f32 	%f71, 0fBF800000;
 	fma.rn.f32 	%f137, %f137, %f71, %f68;
 
-$L__BB5_15:
-	@%p3 bra 	$L__BB5_23;
+$L__BB6_15:
+	@%p3 bra 	$L__BB6_23;
 
 	setp.eq.f32 	%p14, %f6, 0f7F800000;
-	@%p14 bra 	$L__BB5_22;
-	bra.uni 	$L__BB5_17;
+	@%p14 bra 	$L__BB6_22;
+	bra.uni 	$L__BB6_17;
 
-$L__BB5_22:
+$L__BB6_22:
 	mov.f32 	%f74, 0f00000000;
 	mul.rn.f32 	%f138, %f4, %f74;
 	mov.u32 	%r242, 0;
-	bra.uni 	$L__BB5_23;
+	bra.uni 	$L__BB6_23;
 
-$L__BB5_42:
+$L__BB6_42:
 	mov.b32 	%r60, %f27;
 	shr.u32 	%r201, %r60, 23;
 	and.b32  	%r202, %r201, 255;
@@ -2118,7 +3045,7 @@ $L__BB5_42:
 	mov.u64 	%rd135, 0;
 	mov.u64 	%rd136, %rd135;
 
-$L__BB5_43:
+$L__BB6_43:
 	.pragma "nounroll";
 	shl.b64 	%rd108, %rd135, 2;
 	mov.u64 	%rd109, __cudart_i2opi_f;
@@ -2132,7 +3059,7 @@ $L__BB5_43:
 	add.s32 	%r206, %r205, 1;
 	cvt.s64.s32 	%rd135, %r206;
 	setp.ne.s32 	%p35, %r206, 6;
-	@%p35 bra 	$L__BB5_43;
+	@%p35 bra 	$L__BB6_43;
 
 	st.local.u32 	[%rd8], %rd136;
 	mov.u32 	%r207, 4;
@@ -2145,7 +3072,7 @@ $L__BB5_43:
 	ld.local.u32 	%r247, [%rd114+-4];
 	and.b32  	%r67, %r61, 31;
 	setp.eq.s32 	%p36, %r67, 0;
-	@%p36 bra 	$L__BB5_46;
+	@%p36 bra 	$L__BB6_46;
 
 	mov.u32 	%r210, 32;
 	sub.s32 	%r211, %r210, %r67;
@@ -2159,7 +3086,7 @@ $L__BB5_43:
 	shl.b32 	%r216, %r247, %r67;
 	add.s32 	%r247, %r215, %r216;
 
-$L__BB5_46:
+$L__BB6_46:
 	and.b32  	%r217, %r60, -2147483648;
 	shr.u32 	%r218, %r247, 30;
 	shl.b32 	%r219, %r246, 2;
@@ -2187,19 +3114,19 @@ $L__BB5_46:
 	neg.f32 	%f114, %f113;
 	selp.f32 	%f144, %f113, %f114, %p39;
 
-$L__BB5_48:
+$L__BB6_48:
 	and.b32  	%r74, %r248, 1;
 	setp.eq.s32 	%p40, %r74, 0;
 	selp.f32 	%f43, %f144, 0f3F800000, %p40;
 	mul.rn.f32 	%f44, %f144, %f144;
 	mov.f32 	%f145, 0fB94D4153;
-	@%p40 bra 	$L__BB5_50;
+	@%p40 bra 	$L__BB6_50;
 
 	mov.f32 	%f117, 0fBAB607ED;
 	mov.f32 	%f118, 0f37CBAC00;
 	fma.rn.f32 	%f145, %f118, %f44, %f117;
 
-$L__BB5_50:
+$L__BB6_50:
 	selp.f32 	%f119, 0f3C0885E4, 0f3D2AAABB, %p40;
 	fma.rn.f32 	%f120, %f145, %f44, %f119;
 	selp.f32 	%f121, 0fBE2AAAA8, 0fBEFFFFFF, %p40;
@@ -2209,12 +3136,12 @@ $L__BB5_50:
 	fma.rn.f32 	%f146, %f122, %f124, %f43;
 	and.b32  	%r232, %r248, 2;
 	setp.eq.s32 	%p42, %r232, 0;
-	@%p42 bra 	$L__BB5_52;
+	@%p42 bra 	$L__BB6_52;
 
 	mov.f32 	%f126, 0fBF800000;
 	fma.rn.f32 	%f146, %f146, %f126, %f123;
 
-$L__BB5_52:
+$L__BB6_52:
 	ld.global.f32 	%f127, [%rd7];
 	mul.f32 	%f128, %f143, %f127;
 	ld.global.f32 	%f129, [%rd7+4];
@@ -2224,9 +3151,9 @@ $L__BB5_52:
 	mul.f32 	%f132, %f143, %f129;
 	fma.rn.f32 	%f133, %f146, %f127, %f132;
 	st.global.f32 	[%rd7+4], %f133;
-	bra.uni 	$L__BB5_53;
+	bra.uni 	$L__BB6_53;
 
-$L__BB5_17:
+$L__BB6_17:
 	mov.b32 	%r28, %f4;
 	shr.u32 	%r132, %r28, 23;
 	and.b32  	%r133, %r132, 255;
@@ -2237,7 +3164,7 @@ $L__BB5_17:
 	mov.u64 	%rd131, 0;
 	mov.u64 	%rd132, %rd131;
 
-$L__BB5_18:
+$L__BB6_18:
 	.pragma "nounroll";
 	shl.b64 	%rd70, %rd131, 2;
 	mov.u64 	%rd71, __cudart_i2opi_f;
@@ -2251,7 +3178,7 @@ $L__BB5_18:
 	add.s32 	%r137, %r136, 1;
 	cvt.s64.s32 	%rd131, %r137;
 	setp.ne.s32 	%p15, %r137, 6;
-	@%p15 bra 	$L__BB5_18;
+	@%p15 bra 	$L__BB6_18;
 
 	st.local.u32 	[%rd8], %rd132;
 	mov.u32 	%r138, 4;
@@ -2264,7 +3191,7 @@ $L__BB5_18:
 	ld.local.u32 	%r241, [%rd76+-4];
 	and.b32  	%r35, %r29, 31;
 	setp.eq.s32 	%p16, %r35, 0;
-	@%p16 bra 	$L__BB5_21;
+	@%p16 bra 	$L__BB6_21;
 
 	mov.u32 	%r141, 32;
 	sub.s32 	%r142, %r141, %r35;
@@ -2278,7 +3205,7 @@ $L__BB5_18:
 	shl.b32 	%r147, %r241, %r35;
 	add.s32 	%r241, %r146, %r147;
 
-$L__BB5_21:
+$L__BB6_21:
 	and.b32  	%r148, %r28, -2147483648;
 	shr.u32 	%r149, %r241, 30;
 	shl.b32 	%r150, %r240, 2;
@@ -2306,19 +3233,19 @@ $L__BB5_21:
 	neg.f32 	%f73, %f72;
 	selp.f32 	%f138, %f72, %f73, %p19;
 
-$L__BB5_23:
+$L__BB6_23:
 	and.b32  	%r42, %r242, 1;
 	setp.eq.s32 	%p20, %r42, 0;
 	selp.f32 	%f20, %f138, 0f3F800000, %p20;
 	mul.rn.f32 	%f21, %f138, %f138;
 	mov.f32 	%f139, 0fB94D4153;
-	@%p20 bra 	$L__BB5_25;
+	@%p20 bra 	$L__BB6_25;
 
 	mov.f32 	%f76, 0fBAB607ED;
 	mov.f32 	%f77, 0f37CBAC00;
 	fma.rn.f32 	%f139, %f77, %f21, %f76;
 
-$L__BB5_25:
+$L__BB6_25:
 	selp.f32 	%f78, 0f3C0885E4, 0f3D2AAABB, %p20;
 	fma.rn.f32 	%f79, %f139, %f21, %f78;
 	selp.f32 	%f80, 0fBE2AAAA8, 0fBEFFFFFF, %p20;
@@ -2328,12 +3255,12 @@ $L__BB5_25:
 	fma.rn.f32 	%f140, %f81, %f83, %f20;
 	and.b32  	%r163, %r242, 2;
 	setp.eq.s32 	%p22, %r163, 0;
-	@%p22 bra 	$L__BB5_27;
+	@%p22 bra 	$L__BB6_27;
 
 	mov.f32 	%f85, 0fBF800000;
 	fma.rn.f32 	%f140, %f140, %f85, %f82;
 
-$L__BB5_27:
+$L__BB6_27:
 	mul.f32 	%f88, %f3, %f140;
 	mul.f32 	%f89, %f2, %f137;
 	sub.f32 	%f86, %f89, %f88;
@@ -2357,16 +3284,16 @@ $L__BB5_27:
 	add.s64 	%rd89, %rd2, %rd88;
 	st.global.u16 	[%rd89], %rs2;
 
-$L__BB5_53:
+$L__BB6_53:
 	add.s32 	%r235, %r235, %r2;
 	setp.lt.s32 	%p43, %r235, %r5;
-	@%p43 bra 	$L__BB5_2;
+	@%p43 bra 	$L__BB6_2;
 
-$L__BB5_54:
+$L__BB6_54:
 	setp.ge.s32 	%p44, %r249, %r79;
-	@%p44 bra 	$L__BB5_56;
+	@%p44 bra 	$L__BB6_56;
 
-$L__BB5_55:
+$L__BB6_55:
 	add.s32 	%r233, %r249, %r4;
 	cvt.s64.s32 	%rd120, %r233;
 	add.s64 	%rd121, %rd5, %rd120;
@@ -2384,9 +3311,9 @@ $L__BB5_55:
 	st.global.u16 	[%rd127], %rs3;
 	add.s32 	%r249, %r249, %r2;
 	setp.lt.s32 	%p45, %r249, %r79;
-	@%p45 bra 	$L__BB5_55;
+	@%p45 bra 	$L__BB6_55;
 
-$L__BB5_56:
+$L__BB6_56:
 	ret;
 
 }
@@ -2470,7 +3397,7 @@ $L__BB5_56:
 	mov.u32 	%r401, %tid.x;
 	add.s32 	%r8, %r6, %r401;
 	setp.ge.s32 	%p17, %r8, %r83;
-	@%p17 bra 	$L__BB6_7;
+	@%p17 bra 	$L__BB7_7;
 
 	cvt.u32.u64 	%r100, %rd8;
 	cvt.s64.s32 	%rd69, %r82;
@@ -2486,12 +3413,12 @@ $L__BB5_56:
 	and.b32  	%r381, %r105, 3;
 	setp.eq.s32 	%p18, %r381, 0;
 	mov.u32 	%r382, %r8;
-	@%p18 bra 	$L__BB6_4;
+	@%p18 bra 	$L__BB7_4;
 
 	mov.u64 	%rd77, shared;
 	mov.u32 	%r382, %r8;
 
-$L__BB6_3:
+$L__BB7_3:
 	.pragma "nounroll";
 	cvt.s64.s32 	%rd72, %r382;
 	add.s64 	%rd73, %rd12, %rd72;
@@ -2504,16 +3431,16 @@ $L__BB6_3:
 	add.s32 	%r382, %r382, %r100;
 	add.s32 	%r381, %r381, -1;
 	setp.ne.s32 	%p19, %r381, 0;
-	@%p19 bra 	$L__BB6_3;
+	@%p19 bra 	$L__BB7_3;
 
-$L__BB6_4:
+$L__BB7_4:
 	setp.lt.u32 	%p20, %r9, 3;
-	@%p20 bra 	$L__BB6_7;
+	@%p20 bra 	$L__BB7_7;
 
 	shl.b64 	%rd13, %rd8, 2;
 	mov.u64 	%rd84, shared;
 
-$L__BB6_6:
+$L__BB7_6:
 	cvt.s64.s32 	%rd79, %r382;
 	add.s64 	%rd80, %rd12, %rd79;
 	shl.b64 	%rd81, %rd80, 2;
@@ -2539,9 +3466,9 @@ $L__BB6_6:
 	st.shared.f32 	[%rd91], %f203;
 	add.s32 	%r382, %r110, %r100;
 	setp.lt.s32 	%p21, %r382, %r83;
-	@%p21 bra 	$L__BB6_6;
+	@%p21 bra 	$L__BB7_6;
 
-$L__BB6_7:
+$L__BB7_7:
 	cvt.u32.u64 	%r111, %rd8;
 	bar.sync 	0;
 	add.s32 	%r112, %r1, %r111;
@@ -2565,7 +3492,7 @@ $L__BB6_7:
 	mov.f32 	%f746, %f760;
 	mov.f32 	%f745, %f760;
 	mov.f32 	%f794, %f760;
-	@%p22 bra 	$L__BB6_66;
+	@%p22 bra 	$L__BB7_66;
 
 	cvt.s64.s32 	%rd14, %r86;
 	cvt.s64.s32 	%rd15, %r89;
@@ -2685,13 +3612,13 @@ $L__BB6_7:
 	not.pred 	%p101, %p16;
 	mov.f32 	%f718, %f239;
 
-$L__BB6_9:
+$L__BB7_9:
 	mad.lo.s32 	%r135, %r384, %r4, %r5;
 	shl.b32 	%r28, %r135, 5;
 	add.s32 	%r29, %r28, %r401;
 	setp.gt.s32 	%p55, %r29, %r1;
 	mov.f32 	%f726, %f239;
-	@%p55 bra 	$L__BB6_26;
+	@%p55 bra 	$L__BB7_26;
 
 	setp.eq.s32 	%p56, %r19, 0;
 	div.s32 	%r136, %r29, %r85;
@@ -2711,21 +3638,21 @@ $L__BB6_9:
 	shl.b64 	%rd113, %rd112, 1;
 	add.s64 	%rd23, %rd2, %rd113;
 	mov.f32 	%f725, 0f00000000;
-	@%p56 bra 	$L__BB6_19;
+	@%p56 bra 	$L__BB7_19;
 
 	setp.lt.s32 	%p57, %r83, 1;
-	@%p57 bra 	$L__BB6_25;
+	@%p57 bra 	$L__BB7_25;
 
 	setp.lt.u32 	%p58, %r20, 3;
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r387, 0;
-	@%p58 bra 	$L__BB6_15;
+	@%p58 bra 	$L__BB7_15;
 
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r387, 0;
 	mov.u32 	%r386, %r25;
 
-$L__BB6_14:
+$L__BB7_14:
 	mul.wide.s32 	%rd114, %r387, 4;
 	add.s64 	%rd116, %rd95, %rd114;
 	ld.shared.f32 	%f249, [%rd116];
@@ -2757,11 +3684,11 @@ $L__BB6_14:
 	add.s32 	%r387, %r387, 4;
 	add.s32 	%r386, %r386, -4;
 	setp.ne.s32 	%p59, %r386, 0;
-	@%p59 bra 	$L__BB6_14;
+	@%p59 bra 	$L__BB7_14;
 
-$L__BB6_15:
+$L__BB7_15:
 	setp.eq.s32 	%p60, %r24, 0;
-	@%p60 bra 	$L__BB6_25;
+	@%p60 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p61, %r24, 1;
 	mul.wide.s32 	%rd119, %r387, 4;
@@ -2774,7 +3701,7 @@ $L__BB6_15:
 	cvt.f32.f16 %f256, %rs5;
 	// end inline asm
 	fma.rn.f32 	%f725, %f257, %f256, %f725;
-	@%p61 bra 	$L__BB6_25;
+	@%p61 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p62, %r24, 2;
 	ld.shared.f32 	%f259, [%rd24+4];
@@ -2783,7 +3710,7 @@ $L__BB6_15:
 	cvt.f32.f16 %f258, %rs6;
 	// end inline asm
 	fma.rn.f32 	%f725, %f259, %f258, %f725;
-	@%p62 bra 	$L__BB6_25;
+	@%p62 bra 	$L__BB7_25;
 
 	ld.shared.f32 	%f261, [%rd24+8];
 	ld.global.nc.u16 	%rs7, [%rd25+4];
@@ -2791,22 +3718,22 @@ $L__BB6_15:
 	cvt.f32.f16 %f260, %rs7;
 	// end inline asm
 	fma.rn.f32 	%f725, %f261, %f260, %f725;
-	bra.uni 	$L__BB6_25;
+	bra.uni 	$L__BB7_25;
 
-$L__BB6_19:
+$L__BB7_19:
 	setp.lt.s32 	%p63, %r83, 8;
-	@%p63 bra 	$L__BB6_25;
+	@%p63 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p64, %r22, 8;
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r390, 0;
-	@%p64 bra 	$L__BB6_23;
+	@%p64 bra 	$L__BB7_23;
 
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r390, 0;
 	mov.u32 	%r389, %r23;
 
-$L__BB6_22:
+$L__BB7_22:
 	mul.wide.s32 	%rd122, %r390, 16;
 	add.s64 	%rd123, %rd23, %rd122;
 	ld.global.nc.v4.u32 	{%r144, %r145, %r146, %r147}, [%rd123];
@@ -2921,11 +3848,11 @@ $L__BB6_22:
 	add.s32 	%r390, %r390, 2;
 	add.s32 	%r389, %r389, -2;
 	setp.ne.s32 	%p65, %r389, 0;
-	@%p65 bra 	$L__BB6_22;
+	@%p65 bra 	$L__BB7_22;
 
-$L__BB6_23:
+$L__BB7_23:
 	setp.eq.s32 	%p66, %r21, 0;
-	@%p66 bra 	$L__BB6_25;
+	@%p66 bra 	$L__BB7_25;
 
 	mul.wide.s32 	%rd127, %r390, 16;
 	add.s64 	%rd128, %rd23, %rd127;
@@ -2986,10 +3913,10 @@ $L__BB6_23:
 	// end inline asm
 	fma.rn.f32 	%f725, %f335, %f320, %f334;
 
-$L__BB6_25:
+$L__BB7_25:
 	mul.f32 	%f726, %f725, %f198;
 
-$L__BB6_26:
+$L__BB7_26:
 	mov.b32 	%r182, %f726;
 	mov.u32 	%r183, 31;
 	mov.u32 	%r184, 16;
@@ -3025,7 +3952,7 @@ $L__BB6_26:
 	setp.gt.f32 	%p77, %f346, %f718;
 	selp.f32 	%f793, %f346, %f718, %p77;
 	mov.f32 	%f727, 0f00000000;
-	@%p55 bra 	$L__BB6_28;
+	@%p55 bra 	$L__BB7_28;
 
 	sub.f32 	%f347, %f726, %f793;
 	mov.f32 	%f348, 0f3F000000;
@@ -3047,10 +3974,10 @@ $L__BB6_26:
 	ex2.approx.ftz.f32 	%f362, %f360;
 	mul.f32 	%f727, %f362, %f361;
 
-$L__BB6_28:
+$L__BB7_28:
 	setp.eq.f32 	%p79, %f718, %f793;
 	mov.f32 	%f728, 0f3F800000;
-	@%p79 bra 	$L__BB6_30;
+	@%p79 bra 	$L__BB7_30;
 
 	sub.f32 	%f364, %f718, %f793;
 	mov.f32 	%f365, 0f3F000000;
@@ -3072,7 +3999,7 @@ $L__BB6_28:
 	ex2.approx.ftz.f32 	%f379, %f377;
 	mul.f32 	%f728, %f379, %f378;
 
-$L__BB6_30:
+$L__BB7_30:
 	mad.lo.s32 	%r377, %r384, %r4, %r5;
 	shl.b32 	%r376, %r377, 5;
 	mov.b32 	%r203, %f727;
@@ -3123,7 +4050,7 @@ $L__BB6_30:
 	mul.f32 	%f760, %f728, %f760;
 	fma.rn.f32 	%f794, %f794, %f728, %f389;
 	setp.lt.s32 	%p85, %r40, 1;
-	@%p85 bra 	$L__BB6_65;
+	@%p85 bra 	$L__BB7_65;
 
 	mad.lo.s32 	%r379, %r384, %r4, %r5;
 	shl.b32 	%r391, %r379, 5;
@@ -3131,7 +4058,7 @@ $L__BB6_30:
 	mov.u32 	%r392, 0;
 	mov.u64 	%rd238, %rd20;
 
-$L__BB6_32:
+$L__BB7_32:
 	div.s32 	%r221, %r391, %r85;
 	cvt.s64.s32 	%rd132, %r221;
 	add.s64 	%rd133, %rd132, %rd7;
@@ -3147,7 +4074,7 @@ $L__BB6_32:
 	ld.shared.f32 	%f72, [%rd238];
 	add.s64 	%rd138, %rd18, %rd136;
 	add.s64 	%rd30, %rd138, %rd137;
-	@%p86 bra 	$L__BB6_34;
+	@%p86 bra 	$L__BB7_34;
 
 	add.s64 	%rd139, %rd30, %rd21;
 	shl.b64 	%rd140, %rd139, 1;
@@ -3158,8 +4085,8 @@ $L__BB6_32:
 	// end inline asm
 	fma.rn.f32 	%f745, %f72, %f390, %f745;
 
-$L__BB6_34:
-	@%p87 bra 	$L__BB6_36;
+$L__BB7_34:
+	@%p87 bra 	$L__BB7_36;
 
 	add.s64 	%rd142, %rd30, %rd19;
 	shl.b64 	%rd143, %rd142, 1;
@@ -3170,13 +4097,13 @@ $L__BB6_34:
 	// end inline asm
 	fma.rn.f32 	%f746, %f72, %f391, %f746;
 
-$L__BB6_36:
+$L__BB7_36:
 	mul.lo.s64 	%rd145, %rd14, %rd28;
 	mul.lo.s64 	%rd146, %rd15, %rd29;
 	add.s64 	%rd147, %rd146, %rd145;
 	shl.b64 	%rd148, %rd147, 1;
 	add.s64 	%rd31, %rd22, %rd148;
-	@%p88 bra 	$L__BB6_38;
+	@%p88 bra 	$L__BB7_38;
 
 	ld.global.nc.u16 	%rs34, [%rd31];
 	// begin inline asm
@@ -3184,8 +4111,8 @@ $L__BB6_36:
 	// end inline asm
 	fma.rn.f32 	%f747, %f72, %f392, %f747;
 
-$L__BB6_38:
-	@%p89 bra 	$L__BB6_40;
+$L__BB7_38:
+	@%p89 bra 	$L__BB7_40;
 
 	ld.global.nc.u16 	%rs35, [%rd31+64];
 	// begin inline asm
@@ -3193,8 +4120,8 @@ $L__BB6_38:
 	// end inline asm
 	fma.rn.f32 	%f748, %f72, %f393, %f748;
 
-$L__BB6_40:
-	@%p90 bra 	$L__BB6_42;
+$L__BB7_40:
+	@%p90 bra 	$L__BB7_42;
 
 	ld.global.nc.u16 	%rs36, [%rd31+128];
 	// begin inline asm
@@ -3202,8 +4129,8 @@ $L__BB6_40:
 	// end inline asm
 	fma.rn.f32 	%f749, %f72, %f394, %f749;
 
-$L__BB6_42:
-	@%p91 bra 	$L__BB6_44;
+$L__BB7_42:
+	@%p91 bra 	$L__BB7_44;
 
 	ld.global.nc.u16 	%rs37, [%rd31+192];
 	// begin inline asm
@@ -3211,8 +4138,8 @@ $L__BB6_42:
 	// end inline asm
 	fma.rn.f32 	%f750, %f72, %f395, %f750;
 
-$L__BB6_44:
-	@%p92 bra 	$L__BB6_46;
+$L__BB7_44:
+	@%p92 bra 	$L__BB7_46;
 
 	ld.global.nc.u16 	%rs38, [%rd31+256];
 	// begin inline asm
@@ -3220,8 +4147,8 @@ $L__BB6_44:
 	// end inline asm
 	fma.rn.f32 	%f751, %f72, %f396, %f751;
 
-$L__BB6_46:
-	@%p93 bra 	$L__BB6_48;
+$L__BB7_46:
+	@%p93 bra 	$L__BB7_48;
 
 	ld.global.nc.u16 	%rs39, [%rd31+320];
 	// begin inline asm
@@ -3229,8 +4156,8 @@ $L__BB6_46:
 	// end inline asm
 	fma.rn.f32 	%f752, %f72, %f397, %f752;
 
-$L__BB6_48:
-	@%p94 bra 	$L__BB6_50;
+$L__BB7_48:
+	@%p94 bra 	$L__BB7_50;
 
 	ld.global.nc.u16 	%rs40, [%rd31+384];
 	// begin inline asm
@@ -3238,8 +4165,8 @@ $L__BB6_48:
 	// end inline asm
 	fma.rn.f32 	%f753, %f72, %f398, %f753;
 
-$L__BB6_50:
-	@%p95 bra 	$L__BB6_52;
+$L__BB7_50:
+	@%p95 bra 	$L__BB7_52;
 
 	ld.global.nc.u16 	%rs41, [%rd31+448];
 	// begin inline asm
@@ -3247,8 +4174,8 @@ $L__BB6_50:
 	// end inline asm
 	fma.rn.f32 	%f754, %f72, %f399, %f754;
 
-$L__BB6_52:
-	@%p96 bra 	$L__BB6_54;
+$L__BB7_52:
+	@%p96 bra 	$L__BB7_54;
 
 	ld.global.nc.u16 	%rs42, [%rd31+512];
 	// begin inline asm
@@ -3256,8 +4183,8 @@ $L__BB6_52:
 	// end inline asm
 	fma.rn.f32 	%f755, %f72, %f400, %f755;
 
-$L__BB6_54:
-	@%p97 bra 	$L__BB6_56;
+$L__BB7_54:
+	@%p97 bra 	$L__BB7_56;
 
 	ld.global.nc.u16 	%rs43, [%rd31+576];
 	// begin inline asm
@@ -3265,8 +4192,8 @@ $L__BB6_54:
 	// end inline asm
 	fma.rn.f32 	%f756, %f72, %f401, %f756;
 
-$L__BB6_56:
-	@%p98 bra 	$L__BB6_58;
+$L__BB7_56:
+	@%p98 bra 	$L__BB7_58;
 
 	ld.global.nc.u16 	%rs44, [%rd31+640];
 	// begin inline asm
@@ -3274,8 +4201,8 @@ $L__BB6_56:
 	// end inline asm
 	fma.rn.f32 	%f757, %f72, %f402, %f757;
 
-$L__BB6_58:
-	@%p99 bra 	$L__BB6_60;
+$L__BB7_58:
+	@%p99 bra 	$L__BB7_60;
 
 	ld.global.nc.u16 	%rs45, [%rd31+704];
 	// begin inline asm
@@ -3283,8 +4210,8 @@ $L__BB6_58:
 	// end inline asm
 	fma.rn.f32 	%f758, %f72, %f403, %f758;
 
-$L__BB6_60:
-	@%p100 bra 	$L__BB6_62;
+$L__BB7_60:
+	@%p100 bra 	$L__BB7_62;
 
 	ld.global.nc.u16 	%rs46, [%rd31+768];
 	// begin inline asm
@@ -3292,8 +4219,8 @@ $L__BB6_60:
 	// end inline asm
 	fma.rn.f32 	%f759, %f72, %f404, %f759;
 
-$L__BB6_62:
-	@%p101 bra 	$L__BB6_64;
+$L__BB7_62:
+	@%p101 bra 	$L__BB7_64;
 
 	ld.global.nc.u16 	%rs47, [%rd31+832];
 	// begin inline asm
@@ -3301,23 +4228,23 @@ $L__BB6_62:
 	// end inline asm
 	fma.rn.f32 	%f760, %f72, %f405, %f760;
 
-$L__BB6_64:
+$L__BB7_64:
 	add.s32 	%r391, %r391, 1;
 	add.s64 	%rd238, %rd238, 4;
 	add.s32 	%r392, %r392, 1;
 	setp.lt.s32 	%p102, %r392, %r41;
-	@%p102 bra 	$L__BB6_32;
+	@%p102 bra 	$L__BB7_32;
 
-$L__BB6_65:
+$L__BB7_65:
 	bar.sync 	0;
 	add.s32 	%r384, %r384, 1;
 	setp.lt.s32 	%p103, %r384, %r18;
 	mov.f32 	%f718, %f793;
-	@%p103 bra 	$L__BB6_9;
+	@%p103 bra 	$L__BB7_9;
 
-$L__BB6_66:
+$L__BB7_66:
 	setp.ne.s32 	%p104, %r401, 0;
-	@%p104 bra 	$L__BB6_68;
+	@%p104 bra 	$L__BB7_68;
 
 	shl.b32 	%r225, %r5, 1;
 	cvt.s64.s32 	%rd149, %r225;
@@ -3328,7 +4255,7 @@ $L__BB6_66:
 	st.shared.f32 	[%rd153], %f793;
 	st.shared.f32 	[%rd153+4], %f794;
 
-$L__BB6_68:
+$L__BB7_68:
 	mad.lo.s32 	%r226, %r5, %r83, %r401;
 	setp.ge.s32 	%p105, %r401, %r83;
 	setp.lt.s32 	%p106, %r83, 1;
@@ -3338,171 +4265,171 @@ $L__BB6_68:
 	mov.u64 	%rd157, shared;
 	add.s64 	%rd33, %rd157, %rd156;
 	or.pred  	%p107, %p106, %p105;
-	@%p107 bra 	$L__BB6_70;
+	@%p107 bra 	$L__BB7_70;
 
 	st.shared.f32 	[%rd33], %f745;
 
-$L__BB6_70:
+$L__BB7_70:
 	setp.lt.s32 	%p108, %r83, 33;
 	add.s32 	%r227, %r401, 32;
 	setp.ge.s32 	%p109, %r227, %r83;
 	or.pred  	%p110, %p108, %p109;
-	@%p110 bra 	$L__BB6_72;
+	@%p110 bra 	$L__BB7_72;
 
 	st.shared.f32 	[%rd33+128], %f746;
 
-$L__BB6_72:
+$L__BB7_72:
 	setp.lt.s32 	%p111, %r83, 65;
 	add.s32 	%r228, %r401, 64;
 	setp.ge.s32 	%p112, %r228, %r83;
 	or.pred  	%p113, %p111, %p112;
-	@%p113 bra 	$L__BB6_74;
+	@%p113 bra 	$L__BB7_74;
 
 	st.shared.f32 	[%rd33+256], %f747;
 
-$L__BB6_74:
+$L__BB7_74:
 	setp.lt.s32 	%p114, %r83, 97;
 	add.s32 	%r229, %r401, 96;
 	setp.ge.s32 	%p115, %r229, %r83;
 	or.pred  	%p116, %p114, %p115;
-	@%p116 bra 	$L__BB6_76;
+	@%p116 bra 	$L__BB7_76;
 
 	st.shared.f32 	[%rd33+384], %f748;
 
-$L__BB6_76:
+$L__BB7_76:
 	setp.lt.s32 	%p117, %r83, 129;
 	add.s32 	%r230, %r401, 128;
 	setp.ge.s32 	%p118, %r230, %r83;
 	or.pred  	%p119, %p117, %p118;
-	@%p119 bra 	$L__BB6_78;
+	@%p119 bra 	$L__BB7_78;
 
 	st.shared.f32 	[%rd33+512], %f749;
 
-$L__BB6_78:
+$L__BB7_78:
 	setp.lt.s32 	%p120, %r83, 161;
 	add.s32 	%r231, %r401, 160;
 	setp.ge.s32 	%p121, %r231, %r83;
 	or.pred  	%p122, %p120, %p121;
-	@%p122 bra 	$L__BB6_80;
+	@%p122 bra 	$L__BB7_80;
 
 	st.shared.f32 	[%rd33+640], %f750;
 
-$L__BB6_80:
+$L__BB7_80:
 	setp.lt.s32 	%p123, %r83, 193;
 	add.s32 	%r232, %r401, 192;
 	setp.ge.s32 	%p124, %r232, %r83;
 	or.pred  	%p125, %p123, %p124;
-	@%p125 bra 	$L__BB6_82;
+	@%p125 bra 	$L__BB7_82;
 
 	st.shared.f32 	[%rd33+768], %f751;
 
-$L__BB6_82:
+$L__BB7_82:
 	setp.lt.s32 	%p126, %r83, 225;
 	add.s32 	%r233, %r401, 224;
 	setp.ge.s32 	%p127, %r233, %r83;
 	or.pred  	%p128, %p126, %p127;
-	@%p128 bra 	$L__BB6_84;
+	@%p128 bra 	$L__BB7_84;
 
 	st.shared.f32 	[%rd33+896], %f752;
 
-$L__BB6_84:
+$L__BB7_84:
 	setp.lt.s32 	%p129, %r83, 257;
 	add.s32 	%r234, %r401, 256;
 	setp.ge.s32 	%p130, %r234, %r83;
 	or.pred  	%p131, %p129, %p130;
-	@%p131 bra 	$L__BB6_86;
+	@%p131 bra 	$L__BB7_86;
 
 	st.shared.f32 	[%rd33+1024], %f753;
 
-$L__BB6_86:
+$L__BB7_86:
 	setp.lt.s32 	%p132, %r83, 289;
 	add.s32 	%r235, %r401, 288;
 	setp.ge.s32 	%p133, %r235, %r83;
 	or.pred  	%p134, %p132, %p133;
-	@%p134 bra 	$L__BB6_88;
+	@%p134 bra 	$L__BB7_88;
 
 	st.shared.f32 	[%rd33+1152], %f754;
 
-$L__BB6_88:
+$L__BB7_88:
 	setp.lt.s32 	%p135, %r83, 321;
 	add.s32 	%r236, %r401, 320;
 	setp.ge.s32 	%p136, %r236, %r83;
 	or.pred  	%p137, %p135, %p136;
-	@%p137 bra 	$L__BB6_90;
+	@%p137 bra 	$L__BB7_90;
 
 	st.shared.f32 	[%rd33+1280], %f755;
 
-$L__BB6_90:
+$L__BB7_90:
 	setp.lt.s32 	%p138, %r83, 353;
 	add.s32 	%r237, %r401, 352;
 	setp.ge.s32 	%p139, %r237, %r83;
 	or.pred  	%p140, %p138, %p139;
-	@%p140 bra 	$L__BB6_92;
+	@%p140 bra 	$L__BB7_92;
 
 	st.shared.f32 	[%rd33+1408], %f756;
 
-$L__BB6_92:
+$L__BB7_92:
 	setp.lt.s32 	%p141, %r83, 385;
 	add.s32 	%r238, %r401, 384;
 	setp.ge.s32 	%p142, %r238, %r83;
 	or.pred  	%p143, %p141, %p142;
-	@%p143 bra 	$L__BB6_94;
+	@%p143 bra 	$L__BB7_94;
 
 	st.shared.f32 	[%rd33+1536], %f757;
 
-$L__BB6_94:
+$L__BB7_94:
 	setp.lt.s32 	%p144, %r83, 417;
 	add.s32 	%r239, %r401, 416;
 	setp.ge.s32 	%p145, %r239, %r83;
 	or.pred  	%p146, %p144, %p145;
-	@%p146 bra 	$L__BB6_96;
+	@%p146 bra 	$L__BB7_96;
 
 	st.shared.f32 	[%rd33+1664], %f758;
 
-$L__BB6_96:
+$L__BB7_96:
 	setp.lt.s32 	%p147, %r83, 449;
 	add.s32 	%r240, %r401, 448;
 	setp.ge.s32 	%p148, %r240, %r83;
 	or.pred  	%p149, %p147, %p148;
-	@%p149 bra 	$L__BB6_98;
+	@%p149 bra 	$L__BB7_98;
 
 	st.shared.f32 	[%rd33+1792], %f759;
 
-$L__BB6_98:
+$L__BB7_98:
 	setp.lt.s32 	%p150, %r83, 481;
 	add.s32 	%r241, %r401, 480;
 	setp.ge.s32 	%p151, %r241, %r83;
 	or.pred  	%p152, %p150, %p151;
-	@%p152 bra 	$L__BB6_100;
+	@%p152 bra 	$L__BB7_100;
 
 	st.shared.f32 	[%rd33+1920], %f760;
 
-$L__BB6_100:
+$L__BB7_100:
 	bar.sync 	0;
 	setp.ne.s32 	%p153, %r5, 0;
-	@%p153 bra 	$L__BB6_165;
-	bra.uni 	$L__BB6_101;
+	@%p153 bra 	$L__BB7_165;
+	bra.uni 	$L__BB7_101;
 
-$L__BB6_165:
+$L__BB7_165:
 	ret;
 
-$L__BB6_101:
+$L__BB7_101:
 	setp.lt.s32 	%p154, %r4, 1;
 	mov.f32 	%f799, 0fFF800000;
-	@%p154 bra 	$L__BB6_108;
+	@%p154 bra 	$L__BB7_108;
 
 	add.s32 	%r243, %r4, -1;
 	and.b32  	%r396, %r4, 3;
 	setp.lt.u32 	%p155, %r243, 3;
 	mov.f32 	%f799, 0fFF800000;
 	mov.u32 	%r395, 0;
-	@%p155 bra 	$L__BB6_105;
+	@%p155 bra 	$L__BB7_105;
 
 	sub.s32 	%r394, %r4, %r396;
 	mov.f32 	%f799, 0fFF800000;
 	mov.u32 	%r395, 0;
 
-$L__BB6_104:
+$L__BB7_104:
 	shl.b32 	%r245, %r395, 1;
 	cvt.s64.s32 	%rd158, %r245;
 	add.s64 	%rd159, %rd10, %rd158;
@@ -3523,11 +4450,11 @@ $L__BB6_104:
 	add.s32 	%r395, %r395, 4;
 	add.s32 	%r394, %r394, -4;
 	setp.ne.s32 	%p160, %r394, 0;
-	@%p160 bra 	$L__BB6_104;
+	@%p160 bra 	$L__BB7_104;
 
-$L__BB6_105:
+$L__BB7_105:
 	setp.eq.s32 	%p161, %r396, 0;
-	@%p161 bra 	$L__BB6_108;
+	@%p161 bra 	$L__BB7_108;
 
 	shl.b32 	%r246, %r395, 1;
 	cvt.s64.s32 	%rd163, %r246;
@@ -3535,7 +4462,7 @@ $L__BB6_105:
 	shl.b64 	%rd165, %rd164, 2;
 	add.s64 	%rd239, %rd157, %rd165;
 
-$L__BB6_107:
+$L__BB7_107:
 	.pragma "nounroll";
 	ld.shared.f32 	%f417, [%rd239];
 	setp.gt.f32 	%p162, %f417, %f799;
@@ -3543,25 +4470,25 @@ $L__BB6_107:
 	add.s64 	%rd239, %rd239, 8;
 	add.s32 	%r396, %r396, -1;
 	setp.ne.s32 	%p163, %r396, 0;
-	@%p163 bra 	$L__BB6_107;
+	@%p163 bra 	$L__BB7_107;
 
-$L__BB6_108:
+$L__BB7_108:
 	mov.f32 	%f809, 0f00000000;
-	@%p154 bra 	$L__BB6_125;
+	@%p154 bra 	$L__BB7_125;
 
 	add.s32 	%r248, %r4, -1;
 	and.b32  	%r400, %r4, 3;
 	setp.lt.u32 	%p165, %r248, 3;
 	mov.f32 	%f809, 0f00000000;
 	mov.u32 	%r399, 0;
-	@%p165 bra 	$L__BB6_120;
+	@%p165 bra 	$L__BB7_120;
 
 	sub.s32 	%r398, %r4, %r400;
 	mov.f32 	%f421, 0f00000000;
 	mov.u32 	%r399, 0;
 	mov.f32 	%f809, %f421;
 
-$L__BB6_111:
+$L__BB7_111:
 	shl.b32 	%r250, %r399, 1;
 	cvt.s64.s32 	%rd167, %r250;
 	add.s64 	%rd168, %rd10, %rd167;
@@ -3570,7 +4497,7 @@ $L__BB6_111:
 	ld.shared.f32 	%f147, [%rd37+4];
 	setp.leu.f32 	%p166, %f147, 0f00000000;
 	mov.f32 	%f801, %f421;
-	@%p166 bra 	$L__BB6_113;
+	@%p166 bra 	$L__BB7_113;
 
 	ld.shared.f32 	%f423, [%rd37];
 	sub.f32 	%f424, %f423, %f799;
@@ -3593,13 +4520,13 @@ $L__BB6_111:
 	ex2.approx.ftz.f32 	%f439, %f437;
 	mul.f32 	%f801, %f439, %f438;
 
-$L__BB6_113:
+$L__BB7_113:
 	fma.rn.f32 	%f150, %f147, %f801, %f809;
 	ld.shared.f32 	%f151, [%rd37+12];
 	setp.leu.f32 	%p167, %f151, 0f00000000;
 	mov.f32 	%f803, 0f00000000;
 	mov.f32 	%f802, %f803;
-	@%p167 bra 	$L__BB6_115;
+	@%p167 bra 	$L__BB7_115;
 
 	ld.shared.f32 	%f441, [%rd37+8];
 	sub.f32 	%f442, %f441, %f799;
@@ -3622,11 +4549,11 @@ $L__BB6_113:
 	ex2.approx.ftz.f32 	%f457, %f455;
 	mul.f32 	%f802, %f457, %f456;
 
-$L__BB6_115:
+$L__BB7_115:
 	fma.rn.f32 	%f154, %f151, %f802, %f150;
 	ld.shared.f32 	%f155, [%rd37+20];
 	setp.leu.f32 	%p168, %f155, 0f00000000;
-	@%p168 bra 	$L__BB6_117;
+	@%p168 bra 	$L__BB7_117;
 
 	ld.shared.f32 	%f459, [%rd37+16];
 	sub.f32 	%f460, %f459, %f799;
@@ -3649,12 +4576,12 @@ $L__BB6_115:
 	ex2.approx.ftz.f32 	%f475, %f473;
 	mul.f32 	%f803, %f475, %f474;
 
-$L__BB6_117:
+$L__BB7_117:
 	fma.rn.f32 	%f158, %f155, %f803, %f154;
 	ld.shared.f32 	%f159, [%rd37+28];
 	setp.leu.f32 	%p169, %f159, 0f00000000;
 	mov.f32 	%f804, 0f00000000;
-	@%p169 bra 	$L__BB6_119;
+	@%p169 bra 	$L__BB7_119;
 
 	ld.shared.f32 	%f477, [%rd37+24];
 	sub.f32 	%f478, %f477, %f799;
@@ -3677,16 +4604,16 @@ $L__BB6_117:
 	ex2.approx.ftz.f32 	%f493, %f491;
 	mul.f32 	%f804, %f493, %f492;
 
-$L__BB6_119:
+$L__BB7_119:
 	fma.rn.f32 	%f809, %f159, %f804, %f158;
 	add.s32 	%r399, %r399, 4;
 	add.s32 	%r398, %r398, -4;
 	setp.ne.s32 	%p170, %r398, 0;
-	@%p170 bra 	$L__BB6_111;
+	@%p170 bra 	$L__BB7_111;
 
-$L__BB6_120:
+$L__BB7_120:
 	setp.eq.s32 	%p171, %r400, 0;
-	@%p171 bra 	$L__BB6_125;
+	@%p171 bra 	$L__BB7_125;
 
 	shl.b32 	%r259, %r399, 1;
 	or.b32  	%r260, %r259, 1;
@@ -3695,12 +4622,12 @@ $L__BB6_120:
 	shl.b64 	%rd173, %rd172, 2;
 	add.s64 	%rd240, %rd157, %rd173;
 
-$L__BB6_122:
+$L__BB7_122:
 	.pragma "nounroll";
 	ld.shared.f32 	%f166, [%rd240];
 	setp.leu.f32 	%p172, %f166, 0f00000000;
 	mov.f32 	%f808, 0f00000000;
-	@%p172 bra 	$L__BB6_124;
+	@%p172 bra 	$L__BB7_124;
 
 	ld.shared.f32 	%f495, [%rd240+-4];
 	sub.f32 	%f496, %f495, %f799;
@@ -3723,14 +4650,14 @@ $L__BB6_122:
 	ex2.approx.ftz.f32 	%f511, %f509;
 	mul.f32 	%f808, %f511, %f510;
 
-$L__BB6_124:
+$L__BB7_124:
 	fma.rn.f32 	%f809, %f166, %f808, %f809;
 	add.s64 	%rd240, %rd240, 8;
 	add.s32 	%r400, %r400, -1;
 	setp.ne.s32 	%p173, %r400, 0;
-	@%p173 bra 	$L__BB6_122;
+	@%p173 bra 	$L__BB7_122;
 
-$L__BB6_125:
+$L__BB7_125:
 	ld.param.u32 	%r375, [wk_attention_param_15];
 	mov.u32 	%r374, %ctaid.x;
 	mov.u32 	%r373, %ctaid.y;
@@ -3740,7 +4667,7 @@ $L__BB6_125:
 	mul.lo.s32 	%r263, %r374, %r83;
 	cvt.s64.s32 	%rd42, %r263;
 	add.s64 	%rd43, %rd41, %rd42;
-	@%p106 bra 	$L__BB6_165;
+	@%p106 bra 	$L__BB7_165;
 
 	setp.gt.s32 	%p175, %r4, 0;
 	shr.s64 	%rd176, %rd43, 63;
@@ -3748,32 +4675,32 @@ $L__BB6_125:
 	add.s64 	%rd178, %rd43, %rd177;
 	shr.s64 	%rd44, %rd178, 5;
 	cvt.s64.s32 	%rd45, %r401;
-	@%p175 bra 	$L__BB6_136;
-	bra.uni 	$L__BB6_127;
+	@%p175 bra 	$L__BB7_136;
+	bra.uni 	$L__BB7_127;
 
-$L__BB6_136:
+$L__BB7_136:
 	add.s32 	%r70, %r4, -1;
 	and.b32  	%r71, %r4, 3;
 	sub.s32 	%r72, %r4, %r71;
 	mov.u32 	%r403, 0;
 
-$L__BB6_137:
+$L__BB7_137:
 	shl.b32 	%r304, %r403, 5;
 	add.s32 	%r74, %r304, %r401;
 	setp.ge.s32 	%p196, %r74, %r83;
 	mov.f32 	%f822, 0f00000000;
-	@%p196 bra 	$L__BB6_159;
+	@%p196 bra 	$L__BB7_159;
 
 	setp.lt.u32 	%p197, %r70, 3;
 	mov.f32 	%f813, 0f00000000;
 	mov.u32 	%r406, 0;
-	@%p197 bra 	$L__BB6_149;
+	@%p197 bra 	$L__BB7_149;
 
 	mov.f32 	%f813, 0f00000000;
 	mov.u32 	%r406, 0;
 	mov.u32 	%r405, %r72;
 
-$L__BB6_140:
+$L__BB7_140:
 	shl.b32 	%r307, %r406, 1;
 	cvt.s64.s32 	%rd184, %r307;
 	add.s64 	%rd185, %rd10, %rd184;
@@ -3781,7 +4708,7 @@ $L__BB6_140:
 	add.s64 	%rd53, %rd157, %rd186;
 	ld.shared.f32 	%f539, [%rd53+4];
 	setp.leu.f32 	%p198, %f539, 0f00000000;
-	@%p198 bra 	$L__BB6_142;
+	@%p198 bra 	$L__BB7_142;
 
 	mad.lo.s32 	%r308, %r406, %r83, %r74;
 	cvt.s64.s32 	%rd188, %r308;
@@ -3811,10 +4738,10 @@ $L__BB6_140:
 	ld.shared.f32 	%f558, [%rd192];
 	fma.rn.f32 	%f813, %f558, %f557, %f813;
 
-$L__BB6_142:
+$L__BB7_142:
 	ld.shared.f32 	%f559, [%rd53+12];
 	setp.leu.f32 	%p199, %f559, 0f00000000;
-	@%p199 bra 	$L__BB6_144;
+	@%p199 bra 	$L__BB7_144;
 
 	add.s32 	%r311, %r406, 1;
 	mad.lo.s32 	%r312, %r311, %r83, %r74;
@@ -3845,10 +4772,10 @@ $L__BB6_142:
 	ld.shared.f32 	%f578, [%rd197];
 	fma.rn.f32 	%f813, %f578, %f577, %f813;
 
-$L__BB6_144:
+$L__BB7_144:
 	ld.shared.f32 	%f579, [%rd53+20];
 	setp.leu.f32 	%p200, %f579, 0f00000000;
-	@%p200 bra 	$L__BB6_146;
+	@%p200 bra 	$L__BB7_146;
 
 	add.s32 	%r315, %r406, 2;
 	mad.lo.s32 	%r316, %r315, %r83, %r74;
@@ -3879,10 +4806,10 @@ $L__BB6_144:
 	ld.shared.f32 	%f598, [%rd202];
 	fma.rn.f32 	%f813, %f598, %f597, %f813;
 
-$L__BB6_146:
+$L__BB7_146:
 	ld.shared.f32 	%f599, [%rd53+28];
 	setp.leu.f32 	%p201, %f599, 0f00000000;
-	@%p201 bra 	$L__BB6_148;
+	@%p201 bra 	$L__BB7_148;
 
 	add.s32 	%r319, %r406, 3;
 	mad.lo.s32 	%r320, %r319, %r83, %r74;
@@ -3913,15 +4840,15 @@ $L__BB6_146:
 	ld.shared.f32 	%f618, [%rd207];
 	fma.rn.f32 	%f813, %f618, %f617, %f813;
 
-$L__BB6_148:
+$L__BB7_148:
 	add.s32 	%r406, %r406, 4;
 	add.s32 	%r405, %r405, -4;
 	setp.ne.s32 	%p202, %r405, 0;
-	@%p202 bra 	$L__BB6_140;
+	@%p202 bra 	$L__BB7_140;
 
-$L__BB6_149:
+$L__BB7_149:
 	setp.eq.s32 	%p203, %r71, 0;
-	@%p203 bra 	$L__BB6_158;
+	@%p203 bra 	$L__BB7_158;
 
 	shl.b32 	%r323, %r406, 1;
 	cvt.s64.s32 	%rd208, %r323;
@@ -3930,7 +4857,7 @@ $L__BB6_149:
 	add.s64 	%rd54, %rd157, %rd210;
 	ld.shared.f32 	%f619, [%rd54+4];
 	setp.leu.f32 	%p204, %f619, 0f00000000;
-	@%p204 bra 	$L__BB6_152;
+	@%p204 bra 	$L__BB7_152;
 
 	mad.lo.s32 	%r324, %r406, %r83, %r74;
 	cvt.s64.s32 	%rd212, %r324;
@@ -3960,13 +4887,13 @@ $L__BB6_149:
 	ld.shared.f32 	%f638, [%rd216];
 	fma.rn.f32 	%f813, %f638, %f637, %f813;
 
-$L__BB6_152:
+$L__BB7_152:
 	setp.eq.s32 	%p205, %r71, 1;
-	@%p205 bra 	$L__BB6_158;
+	@%p205 bra 	$L__BB7_158;
 
 	ld.shared.f32 	%f639, [%rd54+12];
 	setp.leu.f32 	%p206, %f639, 0f00000000;
-	@%p206 bra 	$L__BB6_155;
+	@%p206 bra 	$L__BB7_155;
 
 	add.s32 	%r327, %r406, 1;
 	mad.lo.s32 	%r328, %r327, %r83, %r74;
@@ -3997,13 +4924,13 @@ $L__BB6_152:
 	ld.shared.f32 	%f658, [%rd221];
 	fma.rn.f32 	%f813, %f658, %f657, %f813;
 
-$L__BB6_155:
+$L__BB7_155:
 	setp.eq.s32 	%p207, %r71, 2;
-	@%p207 bra 	$L__BB6_158;
+	@%p207 bra 	$L__BB7_158;
 
 	ld.shared.f32 	%f659, [%rd54+20];
 	setp.leu.f32 	%p208, %f659, 0f00000000;
-	@%p208 bra 	$L__BB6_158;
+	@%p208 bra 	$L__BB7_158;
 
 	add.s32 	%r331, %r406, 2;
 	mad.lo.s32 	%r332, %r331, %r83, %r74;
@@ -4034,7 +4961,7 @@ $L__BB6_155:
 	ld.shared.f32 	%f678, [%rd226];
 	fma.rn.f32 	%f813, %f678, %f677, %f813;
 
-$L__BB6_158:
+$L__BB7_158:
 	cvt.s64.s32 	%rd227, %r74;
 	add.s64 	%rd228, %rd43, %rd227;
 	shl.b64 	%rd229, %rd228, 2;
@@ -4042,9 +4969,9 @@ $L__BB6_158:
 	div.rn.f32 	%f822, %f813, %f809;
 	st.global.f32 	[%rd230], %f822;
 
-$L__BB6_159:
+$L__BB7_159:
 	setp.eq.s32 	%p209, %r91, 0;
-	@%p209 bra 	$L__BB6_164;
+	@%p209 bra 	$L__BB7_164;
 
 	abs.f32 	%f680, %f822;
 	mov.b32 	%r335, %f680;
@@ -4084,11 +5011,11 @@ $L__BB6_159:
 	div.rn.f32 	%f195, %f690, 0f42FE0000;
 	setp.leu.f32 	%p220, %f195, 0f00000000;
 	mov.f32 	%f823, 0f00000000;
-	@%p220 bra 	$L__BB6_162;
+	@%p220 bra 	$L__BB7_162;
 
 	rcp.rn.f32 	%f823, %f195;
 
-$L__BB6_162:
+$L__BB7_162:
 	mul.f32 	%f691, %f822, %f823;
 	mov.b32 	%r352, %f691;
 	and.b32  	%r353, %r352, -2147483648;
@@ -4111,7 +5038,7 @@ $L__BB6_162:
 	add.s64 	%rd233, %rd4, %rd232;
 	add.s64 	%rd234, %rd233, %rd45;
 	st.global.u8 	[%rd234+16], %r355;
-	@%p104 bra 	$L__BB6_164;
+	@%p104 bra 	$L__BB7_164;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs52, %f195;
@@ -4133,13 +5060,13 @@ $L__BB6_162:
 	mov.u32 	%r372, 0;
 	st.global.u32 	[%rd233+12], %r372;
 
-$L__BB6_164:
+$L__BB7_164:
 	add.s32 	%r403, %r403, 1;
 	setp.lt.s32 	%p227, %r403, %r2;
-	@%p227 bra 	$L__BB6_137;
-	bra.uni 	$L__BB6_165;
+	@%p227 bra 	$L__BB7_137;
+	bra.uni 	$L__BB7_165;
 
-$L__BB6_127:
+$L__BB7_127:
 	mov.f32 	%f512, 0f00000000;
 	div.rn.f32 	%f171, %f512, %f809;
 	add.s64 	%rd179, %rd41, %rd45;
@@ -4151,17 +5078,17 @@ $L__BB6_127:
 	add.s64 	%rd48, %rd45, 16;
 	mov.u32 	%r402, 0;
 
-$L__BB6_128:
+$L__BB7_128:
 	setp.ge.s32 	%p176, %r401, %r83;
 	mov.f32 	%f810, %f512;
-	@%p176 bra 	$L__BB6_130;
+	@%p176 bra 	$L__BB7_130;
 
 	st.global.f32 	[%rd242], %f171;
 	mov.f32 	%f810, %f171;
 
-$L__BB6_130:
+$L__BB7_130:
 	setp.eq.s32 	%p177, %r91, 0;
-	@%p177 bra 	$L__BB6_135;
+	@%p177 bra 	$L__BB7_135;
 
 	abs.f32 	%f515, %f810;
 	mov.b32 	%r265, %f515;
@@ -4199,11 +5126,11 @@ $L__BB6_130:
 	div.rn.f32 	%f173, %f525, 0f42FE0000;
 	setp.leu.f32 	%p188, %f173, 0f00000000;
 	mov.f32 	%f811, 0f00000000;
-	@%p188 bra 	$L__BB6_133;
+	@%p188 bra 	$L__BB7_133;
 
 	rcp.rn.f32 	%f811, %f173;
 
-$L__BB6_133:
+$L__BB7_133:
 	mul.f32 	%f526, %f810, %f811;
 	mov.b32 	%r282, %f526;
 	and.b32  	%r283, %r282, -2147483648;
@@ -4224,7 +5151,7 @@ $L__BB6_133:
 	add.s32 	%r67, %r301, %r299;
 	add.s64 	%rd183, %rd241, %rd48;
 	st.global.u8 	[%rd183], %r285;
-	@%p104 bra 	$L__BB6_135;
+	@%p104 bra 	$L__BB7_135;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs48, %f173;
@@ -4246,14 +5173,14 @@ $L__BB6_133:
 	mov.u32 	%r302, 0;
 	st.global.u32 	[%rd241+12], %r302;
 
-$L__BB6_135:
+$L__BB7_135:
 	add.s32 	%r402, %r402, 1;
 	add.s64 	%rd242, %rd242, 128;
 	add.s32 	%r401, %r401, 32;
 	add.s64 	%rd241, %rd241, 48;
 	setp.lt.s32 	%p195, %r402, %r2;
-	@%p195 bra 	$L__BB6_128;
-	bra.uni 	$L__BB6_165;
+	@%p195 bra 	$L__BB7_128;
+	bra.uni 	$L__BB7_165;
 
 }
 	// .globl	wk_swiglu_quantize
@@ -4287,7 +5214,7 @@ $L__BB6_135:
 	shr.s32 	%r2, %r12, 5;
 	mov.u32 	%r57, %tid.y;
 	setp.ge.s32 	%p1, %r57, %r2;
-	@%p1 bra 	$L__BB7_7;
+	@%p1 bra 	$L__BB8_7;
 
 	mov.u32 	%r13, %ctaid.x;
 	mul.wide.s32 	%rd2, %r8, %r13;
@@ -4298,7 +5225,7 @@ $L__BB6_135:
 	cvta.to.global.u64 	%rd7, %rd11;
 	cvta.to.global.u64 	%rd8, %rd12;
 
-$L__BB7_2:
+$L__BB8_2:
 	shl.b32 	%r14, %r57, 5;
 	add.s32 	%r15, %r14, %r1;
 	cvt.s64.s32 	%rd14, %r15;
@@ -4371,11 +5298,11 @@ $L__BB7_2:
 	div.rn.f32 	%f2, %f36, 0f42FE0000;
 	setp.leu.f32 	%p12, %f2, 0f00000000;
 	mov.f32 	%f46, 0f00000000;
-	@%p12 bra 	$L__BB7_4;
+	@%p12 bra 	$L__BB8_4;
 
 	rcp.rn.f32 	%f46, %f2;
 
-$L__BB7_4:
+$L__BB8_4:
 	mul.f32 	%f37, %f1, %f46;
 	mov.b32 	%r35, %f37;
 	and.b32  	%r36, %r35, -2147483648;
@@ -4399,7 +5326,7 @@ $L__BB7_4:
 	add.s64 	%rd25, %rd24, %rd5;
 	st.global.u8 	[%rd25+16], %r38;
 	setp.ne.s32 	%p18, %r1, 0;
-	@%p18 bra 	$L__BB7_6;
+	@%p18 bra 	$L__BB8_6;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs1, %f2;
@@ -4421,13 +5348,13 @@ $L__BB7_4:
 	mov.u32 	%r55, 0;
 	st.global.u32 	[%rd24+12], %r55;
 
-$L__BB7_6:
+$L__BB8_6:
 	mov.u32 	%r56, %ntid.y;
 	add.s32 	%r57, %r57, %r56;
 	setp.lt.s32 	%p19, %r57, %r2;
-	@%p19 bra 	$L__BB7_2;
+	@%p19 bra 	$L__BB8_2;
 
-$L__BB7_7:
+$L__BB8_7:
 	ret;
 
 }
@@ -4463,7 +5390,7 @@ $L__BB7_7:
 	setp.ge.s32 	%p1, %r134, %r82;
 	mov.u32 	%r127, 2147483647;
 	mov.f32 	%f45, 0fFF800000;
-	@%p1 bra 	$L__BB8_22;
+	@%p1 bra 	$L__BB9_22;
 
 	shl.b32 	%r6, %r1, 5;
 	not.b32 	%r87, %r4;
@@ -4475,7 +5402,7 @@ $L__BB7_7:
 	setp.lt.u32 	%p2, %r90, 3;
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
-	@%p2 bra 	$L__BB8_16;
+	@%p2 bra 	$L__BB9_16;
 
 	sub.s32 	%r128, %r7, %r138;
 	mad.lo.s32 	%r92, %r1, 96, %r4;
@@ -4489,70 +5416,70 @@ $L__BB7_7:
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
 
-$L__BB8_3:
+$L__BB9_3:
 	cvt.s64.s32 	%rd27, %r134;
 	add.s64 	%rd28, %rd3, %rd27;
 	shl.b64 	%rd29, %rd28, 2;
 	add.s64 	%rd5, %rd1, %rd29;
 	ld.global.nc.f32 	%f2, [%rd5];
 	setp.lt.f32 	%p3, %f45, %f2;
-	@%p3 bra 	$L__BB8_5;
+	@%p3 bra 	$L__BB9_5;
 
 	setp.neu.f32 	%p4, %f45, %f2;
 	setp.le.s32 	%p5, %r127, %r134;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB8_6;
+	@%p6 bra 	$L__BB9_6;
 
-$L__BB8_5:
+$L__BB9_5:
 	mov.f32 	%f45, %f2;
 	mov.u32 	%r127, %r134;
 
-$L__BB8_6:
+$L__BB9_6:
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f4, [%rd6];
 	setp.lt.f32 	%p7, %f45, %f4;
-	@%p7 bra 	$L__BB8_8;
+	@%p7 bra 	$L__BB9_8;
 
 	setp.neu.f32 	%p8, %f45, %f4;
 	setp.le.s32 	%p9, %r127, %r123;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB8_9;
+	@%p10 bra 	$L__BB9_9;
 
-$L__BB8_8:
+$L__BB9_8:
 	mov.f32 	%f45, %f4;
 	mov.u32 	%r127, %r123;
 
-$L__BB8_9:
+$L__BB9_9:
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f6, [%rd7];
 	setp.lt.f32 	%p11, %f45, %f6;
-	@%p11 bra 	$L__BB8_11;
+	@%p11 bra 	$L__BB9_11;
 
 	setp.neu.f32 	%p12, %f45, %f6;
 	setp.le.s32 	%p13, %r127, %r124;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB8_12;
+	@%p14 bra 	$L__BB9_12;
 
-$L__BB8_11:
+$L__BB9_11:
 	mov.f32 	%f45, %f6;
 	mov.u32 	%r127, %r124;
 
-$L__BB8_12:
+$L__BB9_12:
 	add.s64 	%rd30, %rd7, %rd4;
 	ld.global.nc.f32 	%f8, [%rd30];
 	setp.lt.f32 	%p15, %f45, %f8;
-	@%p15 bra 	$L__BB8_14;
+	@%p15 bra 	$L__BB9_14;
 
 	setp.neu.f32 	%p16, %f45, %f8;
 	setp.le.s32 	%p17, %r127, %r125;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB8_15;
+	@%p18 bra 	$L__BB9_15;
 
-$L__BB8_14:
+$L__BB9_14:
 	mov.f32 	%f45, %f8;
 	mov.u32 	%r127, %r125;
 
-$L__BB8_15:
+$L__BB9_15:
 	add.s32 	%r95, %r134, %r6;
 	add.s32 	%r96, %r95, %r6;
 	add.s32 	%r97, %r96, %r6;
@@ -4562,11 +5489,11 @@ $L__BB8_15:
 	add.s32 	%r123, %r123, %r11;
 	add.s32 	%r128, %r128, -4;
 	setp.ne.s32 	%p19, %r128, 0;
-	@%p19 bra 	$L__BB8_3;
+	@%p19 bra 	$L__BB9_3;
 
-$L__BB8_16:
+$L__BB9_16:
 	setp.eq.s32 	%p20, %r138, 0;
-	@%p20 bra 	$L__BB8_22;
+	@%p20 bra 	$L__BB9_22;
 
 	cvt.s64.s32 	%rd31, %r134;
 	add.s64 	%rd32, %rd3, %rd31;
@@ -4574,29 +5501,29 @@ $L__BB8_16:
 	add.s64 	%rd47, %rd1, %rd33;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB8_18:
+$L__BB9_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f13, [%rd47];
 	setp.lt.f32 	%p21, %f45, %f13;
-	@%p21 bra 	$L__BB8_20;
+	@%p21 bra 	$L__BB9_20;
 
 	setp.neu.f32 	%p22, %f45, %f13;
 	setp.le.s32 	%p23, %r127, %r134;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB8_21;
+	@%p24 bra 	$L__BB9_21;
 
-$L__BB8_20:
+$L__BB9_20:
 	mov.f32 	%f45, %f13;
 	mov.u32 	%r127, %r134;
 
-$L__BB8_21:
+$L__BB9_21:
 	add.s32 	%r134, %r134, %r6;
 	add.s64 	%rd47, %rd47, %rd9;
 	add.s32 	%r138, %r138, -1;
 	setp.ne.s32 	%p25, %r138, 0;
-	@%p25 bra 	$L__BB8_18;
+	@%p25 bra 	$L__BB9_18;
 
-$L__BB8_22:
+$L__BB9_22:
 	mov.b32 	%r143, %f45;
 	mov.u32 	%r98, 31;
 	mov.u32 	%r99, 16;
@@ -4605,19 +5532,19 @@ $L__BB8_22:
 	mov.b32 	%f16, %r40;
 	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
 	setp.lt.f32 	%p28, %f45, %f16;
-	@%p28 bra 	$L__BB8_24;
+	@%p28 bra 	$L__BB9_24;
 
 	setp.neu.f32 	%p29, %f45, %f16;
 	setp.le.s32 	%p30, %r127, %r41;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB8_25;
+	@%p31 bra 	$L__BB9_25;
 
-$L__BB8_24:
+$L__BB9_24:
 	mov.u32 	%r143, %r40;
 	mov.f32 	%f45, %f16;
 	mov.u32 	%r127, %r41;
 
-$L__BB8_25:
+$L__BB9_25:
 	mov.u32 	%r101, 31;
 	mov.u32 	%r102, 8;
 	mov.u32 	%r103, -1;
@@ -4625,19 +5552,19 @@ $L__BB8_25:
 	mov.b32 	%f18, %r44;
 	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
 	setp.lt.f32 	%p34, %f45, %f18;
-	@%p34 bra 	$L__BB8_27;
+	@%p34 bra 	$L__BB9_27;
 
 	setp.neu.f32 	%p35, %f45, %f18;
 	setp.le.s32 	%p36, %r127, %r45;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB8_28;
+	@%p37 bra 	$L__BB9_28;
 
-$L__BB8_27:
+$L__BB9_27:
 	mov.u32 	%r143, %r44;
 	mov.f32 	%f45, %f18;
 	mov.u32 	%r127, %r45;
 
-$L__BB8_28:
+$L__BB9_28:
 	mov.u32 	%r104, 31;
 	mov.u32 	%r105, 4;
 	mov.u32 	%r106, -1;
@@ -4645,19 +5572,19 @@ $L__BB8_28:
 	mov.b32 	%f20, %r48;
 	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
 	setp.lt.f32 	%p40, %f45, %f20;
-	@%p40 bra 	$L__BB8_30;
+	@%p40 bra 	$L__BB9_30;
 
 	setp.neu.f32 	%p41, %f45, %f20;
 	setp.le.s32 	%p42, %r127, %r49;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB8_31;
+	@%p43 bra 	$L__BB9_31;
 
-$L__BB8_30:
+$L__BB9_30:
 	mov.u32 	%r143, %r48;
 	mov.f32 	%f45, %f20;
 	mov.u32 	%r127, %r49;
 
-$L__BB8_31:
+$L__BB9_31:
 	mov.u32 	%r107, 31;
 	mov.u32 	%r108, 2;
 	mov.u32 	%r109, -1;
@@ -4665,19 +5592,19 @@ $L__BB8_31:
 	mov.b32 	%f22, %r52;
 	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
 	setp.lt.f32 	%p46, %f45, %f22;
-	@%p46 bra 	$L__BB8_33;
+	@%p46 bra 	$L__BB9_33;
 
 	setp.neu.f32 	%p47, %f45, %f22;
 	setp.le.s32 	%p48, %r127, %r53;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB8_34;
+	@%p49 bra 	$L__BB9_34;
 
-$L__BB8_33:
+$L__BB9_33:
 	mov.u32 	%r143, %r52;
 	mov.f32 	%f45, %f22;
 	mov.u32 	%r127, %r53;
 
-$L__BB8_34:
+$L__BB9_34:
 	mov.u32 	%r110, 31;
 	mov.u32 	%r111, 1;
 	mov.u32 	%r112, -1;
@@ -4685,20 +5612,20 @@ $L__BB8_34:
 	mov.b32 	%f24, %r113;
 	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
 	setp.lt.f32 	%p52, %f45, %f24;
-	@%p52 bra 	$L__BB8_36;
+	@%p52 bra 	$L__BB9_36;
 
 	setp.neu.f32 	%p53, %f45, %f24;
 	setp.le.s32 	%p54, %r127, %r56;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB8_37;
+	@%p55 bra 	$L__BB9_37;
 
-$L__BB8_36:
+$L__BB9_36:
 	mov.f32 	%f45, %f24;
 	mov.u32 	%r127, %r56;
 
-$L__BB8_37:
+$L__BB9_37:
 	setp.ne.s32 	%p56, %r4, 0;
-	@%p56 bra 	$L__BB8_39;
+	@%p56 bra 	$L__BB9_39;
 
 	mul.wide.s32 	%rd34, %r2, 4;
 	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
@@ -4708,11 +5635,11 @@ $L__BB8_37:
 	add.s64 	%rd38, %rd37, %rd34;
 	st.shared.u32 	[%rd38], %r127;
 
-$L__BB8_39:
+$L__BB9_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r1, 1;
 	mov.u32 	%r151, 2147483647;
-	@%p57 bra 	$L__BB8_61;
+	@%p57 bra 	$L__BB9_61;
 
 	add.s32 	%r118, %r1, -1;
 	and.b32  	%r161, %r1, 3;
@@ -4720,7 +5647,7 @@ $L__BB8_39:
 	mov.f32 	%f60, 0fFF800000;
 	mov.u32 	%r151, 2147483647;
 	mov.u32 	%r158, 0;
-	@%p58 bra 	$L__BB8_55;
+	@%p58 bra 	$L__BB9_55;
 
 	sub.s32 	%r152, %r1, %r161;
 	mov.f32 	%f60, 0fFF800000;
@@ -4729,77 +5656,77 @@ $L__BB8_39:
 	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
 	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
 
-$L__BB8_42:
+$L__BB9_42:
 	ld.shared.u32 	%r63, [%rd48];
 	ld.shared.f32 	%f27, [%rd49];
 	setp.lt.f32 	%p59, %f60, %f27;
-	@%p59 bra 	$L__BB8_44;
+	@%p59 bra 	$L__BB9_44;
 
 	setp.neu.f32 	%p60, %f60, %f27;
 	setp.le.s32 	%p61, %r151, %r63;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB8_45;
+	@%p62 bra 	$L__BB9_45;
 
-$L__BB8_44:
+$L__BB9_44:
 	mov.f32 	%f60, %f27;
 	mov.u32 	%r151, %r63;
 
-$L__BB8_45:
+$L__BB9_45:
 	ld.shared.u32 	%r65, [%rd48+4];
 	ld.shared.f32 	%f29, [%rd49+4];
 	setp.lt.f32 	%p63, %f60, %f29;
-	@%p63 bra 	$L__BB8_47;
+	@%p63 bra 	$L__BB9_47;
 
 	setp.neu.f32 	%p64, %f60, %f29;
 	setp.le.s32 	%p65, %r151, %r65;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB8_48;
+	@%p66 bra 	$L__BB9_48;
 
-$L__BB8_47:
+$L__BB9_47:
 	mov.f32 	%f60, %f29;
 	mov.u32 	%r151, %r65;
 
-$L__BB8_48:
+$L__BB9_48:
 	ld.shared.u32 	%r67, [%rd48+8];
 	ld.shared.f32 	%f31, [%rd49+8];
 	setp.lt.f32 	%p67, %f60, %f31;
-	@%p67 bra 	$L__BB8_50;
+	@%p67 bra 	$L__BB9_50;
 
 	setp.neu.f32 	%p68, %f60, %f31;
 	setp.le.s32 	%p69, %r151, %r67;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB8_51;
+	@%p70 bra 	$L__BB9_51;
 
-$L__BB8_50:
+$L__BB9_50:
 	mov.f32 	%f60, %f31;
 	mov.u32 	%r151, %r67;
 
-$L__BB8_51:
+$L__BB9_51:
 	ld.shared.u32 	%r69, [%rd48+12];
 	ld.shared.f32 	%f33, [%rd49+12];
 	setp.lt.f32 	%p71, %f60, %f33;
-	@%p71 bra 	$L__BB8_53;
+	@%p71 bra 	$L__BB9_53;
 
 	setp.neu.f32 	%p72, %f60, %f33;
 	setp.le.s32 	%p73, %r151, %r69;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB8_54;
+	@%p74 bra 	$L__BB9_54;
 
-$L__BB8_53:
+$L__BB9_53:
 	mov.f32 	%f60, %f33;
 	mov.u32 	%r151, %r69;
 
-$L__BB8_54:
+$L__BB9_54:
 	add.s32 	%r158, %r158, 4;
 	add.s64 	%rd49, %rd49, 16;
 	add.s64 	%rd48, %rd48, 16;
 	add.s32 	%r152, %r152, -4;
 	setp.ne.s32 	%p75, %r152, 0;
-	@%p75 bra 	$L__BB8_42;
+	@%p75 bra 	$L__BB9_42;
 
-$L__BB8_55:
+$L__BB9_55:
 	setp.eq.s32 	%p76, %r161, 0;
-	@%p76 bra 	$L__BB8_61;
+	@%p76 bra 	$L__BB9_61;
 
 	mul.wide.s32 	%rd41, %r158, 4;
 	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
@@ -4807,34 +5734,34 @@ $L__BB8_55:
 	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
 	add.s64 	%rd50, %rd43, %rd41;
 
-$L__BB8_57:
+$L__BB9_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r78, [%rd51];
 	ld.shared.f32 	%f37, [%rd50];
 	setp.lt.f32 	%p77, %f60, %f37;
-	@%p77 bra 	$L__BB8_59;
+	@%p77 bra 	$L__BB9_59;
 
 	setp.neu.f32 	%p78, %f60, %f37;
 	setp.le.s32 	%p79, %r151, %r78;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB8_60;
+	@%p80 bra 	$L__BB9_60;
 
-$L__BB8_59:
+$L__BB9_59:
 	mov.f32 	%f60, %f37;
 	mov.u32 	%r151, %r78;
 
-$L__BB8_60:
+$L__BB9_60:
 	add.s64 	%rd51, %rd51, 4;
 	add.s64 	%rd50, %rd50, 4;
 	add.s32 	%r161, %r161, -1;
 	setp.ne.s32 	%p81, %r161, 0;
-	@%p81 bra 	$L__BB8_57;
+	@%p81 bra 	$L__BB9_57;
 
-$L__BB8_61:
+$L__BB9_61:
 	bar.sync 	0;
 	or.b32  	%r121, %r4, %r2;
 	setp.ne.s32 	%p82, %r121, 0;
-	@%p82 bra 	$L__BB8_63;
+	@%p82 bra 	$L__BB9_63;
 
 	cvta.to.global.u64 	%rd44, %rd24;
 	shl.b64 	%rd45, %rd2, 2;
@@ -4843,7 +5770,7 @@ $L__BB8_61:
 	selp.b32 	%r122, 0, %r151, %p83;
 	st.global.u32 	[%rd46], %r122;
 
-$L__BB8_63:
+$L__BB9_63:
 	ret;
 
 }
@@ -4893,7 +5820,7 @@ $L__BB8_63:
 	setp.ge.s32 	%p1, %r4, %r109;
 	mov.u32 	%r202, 2147483647;
 	mov.f32 	%f181, 0fFF800000;
-	@%p1 bra 	$L__BB9_22;
+	@%p1 bra 	$L__BB10_22;
 
 	not.b32 	%r114, %r3;
 	add.s32 	%r115, %r114, %r109;
@@ -4905,7 +5832,7 @@ $L__BB8_63:
 	mov.f32 	%f181, 0fFF800000;
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
-	@%p2 bra 	$L__BB9_16;
+	@%p2 bra 	$L__BB10_16;
 
 	sub.s32 	%r203, %r7, %r213;
 	mul.wide.s32 	%rd4, %r6, 4;
@@ -4913,81 +5840,81 @@ $L__BB8_63:
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
 
-$L__BB9_3:
+$L__BB10_3:
 	cvt.s64.s32 	%rd44, %r209;
 	add.s64 	%rd45, %rd3, %rd44;
 	shl.b64 	%rd46, %rd45, 2;
 	add.s64 	%rd5, %rd1, %rd46;
 	ld.global.nc.f32 	%f4, [%rd5];
 	setp.lt.f32 	%p3, %f181, %f4;
-	@%p3 bra 	$L__BB9_5;
+	@%p3 bra 	$L__BB10_5;
 
 	setp.neu.f32 	%p4, %f181, %f4;
 	setp.le.s32 	%p5, %r202, %r209;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB9_6;
+	@%p6 bra 	$L__BB10_6;
 
-$L__BB9_5:
+$L__BB10_5:
 	mov.f32 	%f181, %f4;
 	mov.u32 	%r202, %r209;
 
-$L__BB9_6:
+$L__BB10_6:
 	add.s32 	%r14, %r209, %r6;
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f6, [%rd6];
 	setp.lt.f32 	%p7, %f181, %f6;
-	@%p7 bra 	$L__BB9_8;
+	@%p7 bra 	$L__BB10_8;
 
 	setp.neu.f32 	%p8, %f181, %f6;
 	setp.le.s32 	%p9, %r202, %r14;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB9_9;
+	@%p10 bra 	$L__BB10_9;
 
-$L__BB9_8:
+$L__BB10_8:
 	mov.f32 	%f181, %f6;
 	mov.u32 	%r202, %r14;
 
-$L__BB9_9:
+$L__BB10_9:
 	add.s32 	%r16, %r14, %r6;
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f8, [%rd7];
 	setp.lt.f32 	%p11, %f181, %f8;
-	@%p11 bra 	$L__BB9_11;
+	@%p11 bra 	$L__BB10_11;
 
 	setp.neu.f32 	%p12, %f181, %f8;
 	setp.le.s32 	%p13, %r202, %r16;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB9_12;
+	@%p14 bra 	$L__BB10_12;
 
-$L__BB9_11:
+$L__BB10_11:
 	mov.f32 	%f181, %f8;
 	mov.u32 	%r202, %r16;
 
-$L__BB9_12:
+$L__BB10_12:
 	add.s32 	%r18, %r16, %r6;
 	add.s64 	%rd47, %rd7, %rd4;
 	ld.global.nc.f32 	%f10, [%rd47];
 	setp.lt.f32 	%p15, %f181, %f10;
-	@%p15 bra 	$L__BB9_14;
+	@%p15 bra 	$L__BB10_14;
 
 	setp.neu.f32 	%p16, %f181, %f10;
 	setp.le.s32 	%p17, %r202, %r18;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB9_15;
+	@%p18 bra 	$L__BB10_15;
 
-$L__BB9_14:
+$L__BB10_14:
 	mov.f32 	%f181, %f10;
 	mov.u32 	%r202, %r18;
 
-$L__BB9_15:
+$L__BB10_15:
 	add.s32 	%r209, %r18, %r6;
 	add.s32 	%r203, %r203, -4;
 	setp.ne.s32 	%p19, %r203, 0;
-	@%p19 bra 	$L__BB9_3;
+	@%p19 bra 	$L__BB10_3;
 
-$L__BB9_16:
+$L__BB10_16:
 	setp.eq.s32 	%p20, %r213, 0;
-	@%p20 bra 	$L__BB9_22;
+	@%p20 bra 	$L__BB10_22;
 
 	cvt.s64.s32 	%rd48, %r209;
 	add.s64 	%rd49, %rd3, %rd48;
@@ -4995,29 +5922,29 @@ $L__BB9_16:
 	add.s64 	%rd90, %rd1, %rd50;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB9_18:
+$L__BB10_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f15, [%rd90];
 	setp.lt.f32 	%p21, %f181, %f15;
-	@%p21 bra 	$L__BB9_20;
+	@%p21 bra 	$L__BB10_20;
 
 	setp.neu.f32 	%p22, %f181, %f15;
 	setp.le.s32 	%p23, %r202, %r209;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB9_21;
+	@%p24 bra 	$L__BB10_21;
 
-$L__BB9_20:
+$L__BB10_20:
 	mov.f32 	%f181, %f15;
 	mov.u32 	%r202, %r209;
 
-$L__BB9_21:
+$L__BB10_21:
 	add.s32 	%r209, %r209, %r6;
 	add.s64 	%rd90, %rd90, %rd9;
 	add.s32 	%r213, %r213, -1;
 	setp.ne.s32 	%p25, %r213, 0;
-	@%p25 bra 	$L__BB9_18;
+	@%p25 bra 	$L__BB10_18;
 
-$L__BB9_22:
+$L__BB10_22:
 	mov.b32 	%r218, %f181;
 	mov.u32 	%r119, 31;
 	mov.u32 	%r120, 16;
@@ -5026,19 +5953,19 @@ $L__BB9_22:
 	mov.b32 	%f18, %r33;
 	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
 	setp.lt.f32 	%p28, %f181, %f18;
-	@%p28 bra 	$L__BB9_24;
+	@%p28 bra 	$L__BB10_24;
 
 	setp.neu.f32 	%p29, %f181, %f18;
 	setp.le.s32 	%p30, %r202, %r34;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB9_25;
+	@%p31 bra 	$L__BB10_25;
 
-$L__BB9_24:
+$L__BB10_24:
 	mov.u32 	%r218, %r33;
 	mov.f32 	%f181, %f18;
 	mov.u32 	%r202, %r34;
 
-$L__BB9_25:
+$L__BB10_25:
 	mov.u32 	%r122, 31;
 	mov.u32 	%r123, 8;
 	mov.u32 	%r124, -1;
@@ -5046,19 +5973,19 @@ $L__BB9_25:
 	mov.b32 	%f20, %r37;
 	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
 	setp.lt.f32 	%p34, %f181, %f20;
-	@%p34 bra 	$L__BB9_27;
+	@%p34 bra 	$L__BB10_27;
 
 	setp.neu.f32 	%p35, %f181, %f20;
 	setp.le.s32 	%p36, %r202, %r38;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB9_28;
+	@%p37 bra 	$L__BB10_28;
 
-$L__BB9_27:
+$L__BB10_27:
 	mov.u32 	%r218, %r37;
 	mov.f32 	%f181, %f20;
 	mov.u32 	%r202, %r38;
 
-$L__BB9_28:
+$L__BB10_28:
 	mov.u32 	%r125, 31;
 	mov.u32 	%r126, 4;
 	mov.u32 	%r127, -1;
@@ -5066,19 +5993,19 @@ $L__BB9_28:
 	mov.b32 	%f22, %r41;
 	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
 	setp.lt.f32 	%p40, %f181, %f22;
-	@%p40 bra 	$L__BB9_30;
+	@%p40 bra 	$L__BB10_30;
 
 	setp.neu.f32 	%p41, %f181, %f22;
 	setp.le.s32 	%p42, %r202, %r42;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB9_31;
+	@%p43 bra 	$L__BB10_31;
 
-$L__BB9_30:
+$L__BB10_30:
 	mov.u32 	%r218, %r41;
 	mov.f32 	%f181, %f22;
 	mov.u32 	%r202, %r42;
 
-$L__BB9_31:
+$L__BB10_31:
 	mov.u32 	%r128, 31;
 	mov.u32 	%r129, 2;
 	mov.u32 	%r130, -1;
@@ -5086,19 +6013,19 @@ $L__BB9_31:
 	mov.b32 	%f24, %r45;
 	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
 	setp.lt.f32 	%p46, %f181, %f24;
-	@%p46 bra 	$L__BB9_33;
+	@%p46 bra 	$L__BB10_33;
 
 	setp.neu.f32 	%p47, %f181, %f24;
 	setp.le.s32 	%p48, %r202, %r46;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB9_34;
+	@%p49 bra 	$L__BB10_34;
 
-$L__BB9_33:
+$L__BB10_33:
 	mov.u32 	%r218, %r45;
 	mov.f32 	%f181, %f24;
 	mov.u32 	%r202, %r46;
 
-$L__BB9_34:
+$L__BB10_34:
 	mov.u32 	%r131, 31;
 	mov.u32 	%r132, 1;
 	mov.u32 	%r133, -1;
@@ -5106,20 +6033,20 @@ $L__BB9_34:
 	mov.b32 	%f26, %r134;
 	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
 	setp.lt.f32 	%p52, %f181, %f26;
-	@%p52 bra 	$L__BB9_36;
+	@%p52 bra 	$L__BB10_36;
 
 	setp.neu.f32 	%p53, %f181, %f26;
 	setp.le.s32 	%p54, %r202, %r49;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB9_37;
+	@%p55 bra 	$L__BB10_37;
 
-$L__BB9_36:
+$L__BB10_36:
 	mov.f32 	%f181, %f26;
 	mov.u32 	%r202, %r49;
 
-$L__BB9_37:
+$L__BB10_37:
 	setp.ne.s32 	%p56, %r3, 0;
-	@%p56 bra 	$L__BB9_39;
+	@%p56 bra 	$L__BB10_39;
 
 	mul.wide.s32 	%rd51, %r1, 4;
 	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
@@ -5129,11 +6056,11 @@ $L__BB9_37:
 	add.s64 	%rd55, %rd54, %rd51;
 	st.shared.u32 	[%rd55], %r202;
 
-$L__BB9_39:
+$L__BB10_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r5, 1;
 	mov.u32 	%r226, 2147483647;
-	@%p57 bra 	$L__BB9_61;
+	@%p57 bra 	$L__BB10_61;
 
 	add.s32 	%r139, %r5, -1;
 	and.b32  	%r236, %r5, 3;
@@ -5141,7 +6068,7 @@ $L__BB9_39:
 	mov.f32 	%f196, 0fFF800000;
 	mov.u32 	%r226, 2147483647;
 	mov.u32 	%r233, 0;
-	@%p58 bra 	$L__BB9_55;
+	@%p58 bra 	$L__BB10_55;
 
 	sub.s32 	%r227, %r5, %r236;
 	mov.f32 	%f196, 0fFF800000;
@@ -5150,78 +6077,78 @@ $L__BB9_39:
 	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
 	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
 
-$L__BB9_42:
+$L__BB10_42:
 	mul.wide.s32 	%rd56, %r233, 4;
 	add.s64 	%rd12, %rd57, %rd56;
 	add.s64 	%rd13, %rd58, %rd56;
 	ld.shared.u32 	%r56, [%rd13];
 	ld.shared.f32 	%f29, [%rd12];
 	setp.lt.f32 	%p59, %f196, %f29;
-	@%p59 bra 	$L__BB9_44;
+	@%p59 bra 	$L__BB10_44;
 
 	setp.neu.f32 	%p60, %f196, %f29;
 	setp.le.s32 	%p61, %r226, %r56;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB9_45;
+	@%p62 bra 	$L__BB10_45;
 
-$L__BB9_44:
+$L__BB10_44:
 	mov.f32 	%f196, %f29;
 	mov.u32 	%r226, %r56;
 
-$L__BB9_45:
+$L__BB10_45:
 	ld.shared.u32 	%r58, [%rd13+4];
 	ld.shared.f32 	%f31, [%rd12+4];
 	setp.lt.f32 	%p63, %f196, %f31;
-	@%p63 bra 	$L__BB9_47;
+	@%p63 bra 	$L__BB10_47;
 
 	setp.neu.f32 	%p64, %f196, %f31;
 	setp.le.s32 	%p65, %r226, %r58;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB9_48;
+	@%p66 bra 	$L__BB10_48;
 
-$L__BB9_47:
+$L__BB10_47:
 	mov.f32 	%f196, %f31;
 	mov.u32 	%r226, %r58;
 
-$L__BB9_48:
+$L__BB10_48:
 	ld.shared.u32 	%r60, [%rd13+8];
 	ld.shared.f32 	%f33, [%rd12+8];
 	setp.lt.f32 	%p67, %f196, %f33;
-	@%p67 bra 	$L__BB9_50;
+	@%p67 bra 	$L__BB10_50;
 
 	setp.neu.f32 	%p68, %f196, %f33;
 	setp.le.s32 	%p69, %r226, %r60;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB9_51;
+	@%p70 bra 	$L__BB10_51;
 
-$L__BB9_50:
+$L__BB10_50:
 	mov.f32 	%f196, %f33;
 	mov.u32 	%r226, %r60;
 
-$L__BB9_51:
+$L__BB10_51:
 	ld.shared.u32 	%r62, [%rd13+12];
 	ld.shared.f32 	%f35, [%rd12+12];
 	setp.lt.f32 	%p71, %f196, %f35;
-	@%p71 bra 	$L__BB9_53;
+	@%p71 bra 	$L__BB10_53;
 
 	setp.neu.f32 	%p72, %f196, %f35;
 	setp.le.s32 	%p73, %r226, %r62;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB9_54;
+	@%p74 bra 	$L__BB10_54;
 
-$L__BB9_53:
+$L__BB10_53:
 	mov.f32 	%f196, %f35;
 	mov.u32 	%r226, %r62;
 
-$L__BB9_54:
+$L__BB10_54:
 	add.s32 	%r233, %r233, 4;
 	add.s32 	%r227, %r227, -4;
 	setp.ne.s32 	%p75, %r227, 0;
-	@%p75 bra 	$L__BB9_42;
+	@%p75 bra 	$L__BB10_42;
 
-$L__BB9_55:
+$L__BB10_55:
 	setp.eq.s32 	%p76, %r236, 0;
-	@%p76 bra 	$L__BB9_61;
+	@%p76 bra 	$L__BB10_61;
 
 	mul.wide.s32 	%rd59, %r233, 4;
 	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
@@ -5229,30 +6156,30 @@ $L__BB9_55:
 	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
 	add.s64 	%rd91, %rd61, %rd59;
 
-$L__BB9_57:
+$L__BB10_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r71, [%rd92];
 	ld.shared.f32 	%f39, [%rd91];
 	setp.lt.f32 	%p77, %f196, %f39;
-	@%p77 bra 	$L__BB9_59;
+	@%p77 bra 	$L__BB10_59;
 
 	setp.neu.f32 	%p78, %f196, %f39;
 	setp.le.s32 	%p79, %r226, %r71;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB9_60;
+	@%p80 bra 	$L__BB10_60;
 
-$L__BB9_59:
+$L__BB10_59:
 	mov.f32 	%f196, %f39;
 	mov.u32 	%r226, %r71;
 
-$L__BB9_60:
+$L__BB10_60:
 	add.s64 	%rd92, %rd92, 4;
 	add.s64 	%rd91, %rd91, 4;
 	add.s32 	%r236, %r236, -1;
 	setp.ne.s32 	%p81, %r236, 0;
-	@%p81 bra 	$L__BB9_57;
+	@%p81 bra 	$L__BB10_57;
 
-$L__BB9_61:
+$L__BB10_61:
 	bar.sync 	0;
 	setp.eq.s32 	%p82, %r226, 2147483647;
 	selp.b32 	%r75, 0, %r226, %p82;
@@ -5260,17 +6187,17 @@ $L__BB9_61:
 	shl.b64 	%rd63, %rd2, 2;
 	add.s64 	%rd22, %rd62, %rd63;
 	setp.leu.f32 	%p83, %f1, 0f00000000;
-	@%p83 bra 	$L__BB9_86;
-	bra.uni 	$L__BB9_62;
+	@%p83 bra 	$L__BB10_86;
+	bra.uni 	$L__BB10_62;
 
-$L__BB9_86:
+$L__BB10_86:
 	setp.ne.s32 	%p113, %r4, 0;
-	@%p113 bra 	$L__BB9_88;
+	@%p113 bra 	$L__BB10_88;
 
 	st.global.u32 	[%rd22], %r75;
-	bra.uni 	$L__BB9_88;
+	bra.uni 	$L__BB10_88;
 
-$L__BB9_62:
+$L__BB10_62:
 	cvt.s64.s32 	%rd64, %r75;
 	add.s64 	%rd65, %rd3, %rd64;
 	shl.b64 	%rd66, %rd65, 2;
@@ -5285,14 +6212,14 @@ $L__BB9_62:
 	setp.ge.s32 	%p84, %r244, %r77;
 	mov.f32 	%f211, 0f00000000;
 	mov.f32 	%f208, %f211;
-	@%p84 bra 	$L__BB9_69;
+	@%p84 bra 	$L__BB10_69;
 
 	sub.s32 	%r146, %r77, %r244;
 	and.b32  	%r240, %r146, 3;
 	setp.eq.s32 	%p85, %r240, 0;
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
-	@%p85 bra 	$L__BB9_66;
+	@%p85 bra 	$L__BB10_66;
 
 	cvt.s64.s32 	%rd68, %r244;
 	add.s64 	%rd69, %rd3, %rd68;
@@ -5301,7 +6228,7 @@ $L__BB9_62:
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
 
-$L__BB9_65:
+$L__BB10_65:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f68, [%rd93];
 	sub.f32 	%f69, %f68, %f41;
@@ -5328,22 +6255,22 @@ $L__BB9_65:
 	add.s64 	%rd93, %rd93, 4;
 	add.s32 	%r240, %r240, -1;
 	setp.ne.s32 	%p86, %r240, 0;
-	@%p86 bra 	$L__BB9_65;
+	@%p86 bra 	$L__BB10_65;
 
-$L__BB9_66:
+$L__BB10_66:
 	mov.u32 	%r149, -2;
 	sub.s32 	%r150, %r149, %r244;
 	not.b32 	%r151, %r77;
 	sub.s32 	%r152, %r150, %r151;
 	setp.lt.u32 	%p87, %r152, 3;
-	@%p87 bra 	$L__BB9_69;
+	@%p87 bra 	$L__BB10_69;
 
 	cvt.s64.s32 	%rd71, %r241;
 	add.s64 	%rd72, %rd3, %rd71;
 	shl.b64 	%rd73, %rd72, 2;
 	add.s64 	%rd94, %rd1, %rd73;
 
-$L__BB9_68:
+$L__BB10_68:
 	ld.global.nc.f32 	%f86, [%rd94];
 	sub.f32 	%f87, %f86, %f41;
 	div.rn.f32 	%f88, %f87, %f1;
@@ -5413,9 +6340,9 @@ $L__BB9_68:
 	add.s64 	%rd94, %rd94, 16;
 	add.s32 	%r241, %r241, 4;
 	setp.lt.s32 	%p88, %r241, %r77;
-	@%p88 bra 	$L__BB9_68;
+	@%p88 bra 	$L__BB10_68;
 
-$L__BB9_69:
+$L__BB10_69:
 	mul.wide.s32 	%rd74, %r4, 4;
 	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
 	add.s64 	%rd76, %rd95, %rd74;
@@ -5423,13 +6350,13 @@ $L__BB9_69:
 	bar.sync 	0;
 	setp.lt.s32 	%p89, %r6, 1;
 	mov.f32 	%f212, %f211;
-	@%p89 bra 	$L__BB9_72;
+	@%p89 bra 	$L__BB10_72;
 
 	mov.f32 	%f212, 0f00000000;
 	mov.u32 	%r243, 0;
 	mov.f32 	%f211, %f212;
 
-$L__BB9_71:
+$L__BB10_71:
 	ld.shared.f32 	%f147, [%rd95];
 	add.f32 	%f148, %f211, %f147;
 	setp.lt.s32 	%p90, %r243, %r4;
@@ -5456,15 +6383,15 @@ $L__BB9_71:
 	add.s64 	%rd95, %rd95, 16;
 	add.s32 	%r243, %r243, 4;
 	setp.lt.s32 	%p94, %r243, %r6;
-	@%p94 bra 	$L__BB9_71;
+	@%p94 bra 	$L__BB10_71;
 
-$L__BB9_72:
+$L__BB10_72:
 	mov.u32 	%r245, 2147483647;
-	@%p84 bra 	$L__BB9_75;
+	@%p84 bra 	$L__BB10_75;
 
 	div.rn.f32 	%f213, %f211, %f212;
 
-$L__BB9_74:
+$L__BB10_74:
 	cvt.s64.s32 	%rd78, %r244;
 	add.s64 	%rd79, %rd3, %rd78;
 	shl.b64 	%rd80, %rd79, 2;
@@ -5498,9 +6425,9 @@ $L__BB9_74:
 	setp.lt.s32 	%p97, %r244, %r77;
 	setp.eq.s32 	%p98, %r245, 2147483647;
 	and.pred  	%p99, %p98, %p97;
-	@%p99 bra 	$L__BB9_74;
+	@%p99 bra 	$L__BB10_74;
 
-$L__BB9_75:
+$L__BB10_75:
 	bar.sync 	0;
 	mov.u32 	%r168, 31;
 	mov.u32 	%r169, 16;
@@ -5519,34 +6446,34 @@ $L__BB9_75:
 	mov.u32 	%r182, 1;
 	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
 	min.s32 	%r92, %r183, %r181;
-	@%p56 bra 	$L__BB9_77;
+	@%p56 bra 	$L__BB10_77;
 
 	mul.wide.u32 	%rd82, %r1, 4;
 	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
 	add.s64 	%rd84, %rd83, %rd82;
 	st.shared.u32 	[%rd84], %r92;
 
-$L__BB9_77:
+$L__BB10_77:
 	bar.sync 	0;
 	setp.ne.s32 	%p106, %r4, 0;
-	@%p106 bra 	$L__BB9_88;
+	@%p106 bra 	$L__BB10_88;
 
 	mov.u32 	%r254, 2147483647;
-	@%p57 bra 	$L__BB9_85;
+	@%p57 bra 	$L__BB10_85;
 
 	add.s32 	%r188, %r5, -1;
 	and.b32  	%r253, %r5, 3;
 	setp.lt.u32 	%p108, %r188, 3;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
-	@%p108 bra 	$L__BB9_82;
+	@%p108 bra 	$L__BB10_82;
 
 	sub.s32 	%r248, %r5, %r253;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
 	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
 
-$L__BB9_81:
+$L__BB10_81:
 	mul.wide.s32 	%rd85, %r250, 4;
 	add.s64 	%rd87, %rd86, %rd85;
 	ld.shared.u32 	%r191, [%rd87];
@@ -5560,32 +6487,32 @@ $L__BB9_81:
 	add.s32 	%r250, %r250, 4;
 	add.s32 	%r248, %r248, -4;
 	setp.ne.s32 	%p109, %r248, 0;
-	@%p109 bra 	$L__BB9_81;
+	@%p109 bra 	$L__BB10_81;
 
-$L__BB9_82:
+$L__BB10_82:
 	setp.eq.s32 	%p110, %r253, 0;
-	@%p110 bra 	$L__BB9_85;
+	@%p110 bra 	$L__BB10_85;
 
 	mul.wide.s32 	%rd88, %r250, 4;
 	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
 	add.s64 	%rd96, %rd89, %rd88;
 
-$L__BB9_84:
+$L__BB10_84:
 	.pragma "nounroll";
 	ld.shared.u32 	%r198, [%rd96];
 	min.s32 	%r254, %r198, %r254;
 	add.s64 	%rd96, %rd96, 4;
 	add.s32 	%r253, %r253, -1;
 	setp.ne.s32 	%p111, %r253, 0;
-	@%p111 bra 	$L__BB9_84;
+	@%p111 bra 	$L__BB10_84;
 
-$L__BB9_85:
+$L__BB10_85:
 	add.s32 	%r199, %r109, -1;
 	setp.eq.s32 	%p112, %r254, 2147483647;
 	selp.b32 	%r200, %r199, %r254, %p112;
 	st.global.u32 	[%rd22], %r200;
 
-$L__BB9_88:
+$L__BB10_88:
 	ret;
 
 }
@@ -5607,6 +6534,7 @@ $L__BB9_88:
 
 	// .globl	wk_embed
 // _ZZ19wk_rmsnorm_quantizeE7partial has been demoted
+// _ZZ21wk_matmul_swiglu_dp4aE4tile has been demoted
 // _ZZ9wk_argmaxE2sv has been demoted
 // _ZZ9wk_argmaxE2si has been demoted
 // _ZZ9wk_sampleE2sv has been demoted
@@ -6303,547 +7231,595 @@ $L__BB2_7:
 	.reg .pred 	%p<42>;
 	.reg .b16 	%rs<3>;
 	.reg .f32 	%f<125>;
-	.reg .b32 	%r<245>;
-	.reg .b64 	%rd<129>;
+	.reg .b32 	%r<288>;
+	.reg .b64 	%rd<132>;
 
 
-	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_0];
-	ld.param.u32 	%r55, [wk_matmul_q4_1_dp4a_param_1];
-	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_2];
-	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_3];
-	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_4];
-	ld.param.u64 	%rd45, [wk_matmul_q4_1_dp4a_param_5];
-	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_6];
+	ld.param.u64 	%rd42, [wk_matmul_q4_1_dp4a_param_0];
+	ld.param.u32 	%r56, [wk_matmul_q4_1_dp4a_param_1];
+	ld.param.u32 	%r57, [wk_matmul_q4_1_dp4a_param_2];
+	ld.param.u64 	%rd43, [wk_matmul_q4_1_dp4a_param_3];
+	ld.param.u32 	%r58, [wk_matmul_q4_1_dp4a_param_4];
+	ld.param.u64 	%rd44, [wk_matmul_q4_1_dp4a_param_5];
+	ld.param.u32 	%r59, [wk_matmul_q4_1_dp4a_param_6];
+	mov.u32 	%r61, %ntid.y;
+	mov.u32 	%r62, %ctaid.x;
+	mov.u32 	%r63, %tid.y;
+	mad.lo.s32 	%r64, %r62, %r61, %r63;
+	shl.b32 	%r65, %r64, 3;
 	mov.u32 	%r1, %tid.x;
-	and.b32  	%r2, %r1, 3;
-	mov.u32 	%r60, %ntid.y;
-	mov.u32 	%r61, %ctaid.x;
-	mov.u32 	%r62, %tid.y;
-	mad.lo.s32 	%r63, %r61, %r60, %r62;
-	shl.b32 	%r64, %r63, 3;
-	shr.s32 	%r65, %r1, 2;
-	add.s32 	%r3, %r64, %r65;
-	shr.s32 	%r66, %r56, 31;
-	shr.u32 	%r67, %r66, 27;
-	add.s32 	%r68, %r56, %r67;
-	shr.s32 	%r69, %r68, 5;
-	cvt.s64.s32 	%rd1, %r69;
-	mov.u32 	%r70, %ctaid.y;
-	shl.b32 	%r219, %r70, 3;
-	setp.ge.s32 	%p2, %r219, %r57;
+	shr.s32 	%r66, %r1, 2;
+	add.s32 	%r2, %r65, %r66;
+	mov.u32 	%r67, %ctaid.y;
+	shl.b32 	%r262, %r67, 3;
+	setp.ge.s32 	%p2, %r262, %r58;
 	@%p2 bra 	$L__BB3_47;
 
-	cvta.to.global.u64 	%rd46, %rd43;
-	cvta.to.global.u64 	%rd2, %rd45;
-	setp.lt.s32 	%p3, %r3, %r55;
-	selp.b32 	%r71, %r3, 0, %p3;
-	cvt.s64.s32 	%rd47, %r71;
-	mul.lo.s64 	%rd48, %rd1, %rd47;
-	mul.lo.s64 	%rd49, %rd48, 20;
+	cvta.to.global.u64 	%rd45, %rd42;
+	cvta.to.global.u64 	%rd1, %rd44;
+	setp.lt.s32 	%p3, %r2, %r56;
+	selp.b32 	%r69, %r2, 0, %p3;
+	shr.s32 	%r70, %r57, 31;
+	shr.u32 	%r71, %r70, 27;
+	add.s32 	%r72, %r57, %r71;
+	shr.s32 	%r5, %r72, 5;
+	mul.wide.s32 	%rd46, %r5, %r69;
+	mul.lo.s64 	%rd47, %rd46, 20;
 	and.b32  	%r6, %r1, 2;
 	and.b32  	%r7, %r1, 1;
-	shl.b32 	%r73, %r2, 2;
-	add.s32 	%r74, %r73, 4;
-	cvt.u64.u32 	%rd50, %r74;
-	cvt.s64.s32 	%rd3, %r58;
-	cvt.s64.s32 	%rd4, %r3;
-	add.s64 	%rd51, %rd49, %rd50;
-	add.s64 	%rd5, %rd46, %rd51;
-	add.s64 	%rd6, %rd46, %rd49;
-	cvta.to.global.u64 	%rd10, %rd44;
+	and.b32  	%r8, %r1, 3;
+	shl.b32 	%r73, %r1, 2;
+	and.b32  	%r74, %r73, 12;
+	add.s32 	%r75, %r74, 4;
+	cvt.u64.u32 	%rd48, %r75;
+	shl.b32 	%r76, %r1, 1;
+	and.b32  	%r9, %r76, 6;
+	cvt.s64.s32 	%rd2, %r59;
+	cvt.s64.s32 	%rd3, %r2;
+	add.s64 	%rd49, %rd47, %rd48;
+	add.s64 	%rd4, %rd45, %rd49;
+	add.s64 	%rd5, %rd45, %rd47;
+	mul.wide.s32 	%rd7, %r5, 48;
+	cvta.to.global.u64 	%rd9, %rd43;
 
 $L__BB3_2:
-	ld.param.u32 	%r190, [wk_matmul_q4_1_dp4a_param_2];
-	setp.lt.s32 	%p4, %r190, 32;
-	mov.u32 	%r234, 0;
-	mov.u32 	%r233, %r234;
-	mov.u32 	%r232, %r234;
-	mov.u32 	%r231, %r234;
-	mov.u32 	%r230, %r234;
-	mov.u32 	%r229, %r234;
-	mov.u32 	%r235, %r234;
-	mov.u32 	%r236, %r234;
+	setp.lt.s32 	%p4, %r57, 32;
+	mov.u32 	%r277, 0;
+	mov.u32 	%r276, %r277;
+	mov.u32 	%r275, %r277;
+	mov.u32 	%r274, %r277;
+	mov.u32 	%r273, %r277;
+	mov.u32 	%r272, %r277;
+	mov.u32 	%r278, %r277;
+	mov.u32 	%r279, %r277;
 	@%p4 bra 	$L__BB3_37;
 
-	mul.lo.s64 	%rd76, %rd1, 48;
-	cvt.s64.s32 	%rd52, %r219;
-	add.s32 	%r10, %r219, 1;
-	cvt.s64.s32 	%rd53, %r10;
-	add.s32 	%r11, %r219, 2;
-	cvt.s64.s32 	%rd54, %r11;
-	add.s32 	%r12, %r219, 3;
-	cvt.s64.s32 	%rd55, %r12;
-	add.s32 	%r13, %r219, 4;
-	cvt.s64.s32 	%rd56, %r13;
-	add.s32 	%r14, %r219, 5;
-	cvt.s64.s32 	%rd57, %r14;
-	add.s32 	%r15, %r219, 6;
-	cvt.s64.s32 	%rd58, %r15;
-	add.s32 	%r16, %r219, 7;
-	cvt.s64.s32 	%rd59, %r16;
-	mov.u32 	%r234, 0;
-	mov.u64 	%rd126, %rd10;
-	mov.u64 	%rd127, %rd6;
-	mov.u64 	%rd128, %rd5;
-	mov.u32 	%r228, %r234;
+	cvt.s64.s32 	%rd50, %r262;
+	add.s32 	%r11, %r262, 1;
+	cvt.s64.s32 	%rd51, %r11;
+	add.s32 	%r12, %r262, 2;
+	cvt.s64.s32 	%rd52, %r12;
+	add.s32 	%r13, %r262, 3;
+	cvt.s64.s32 	%rd53, %r13;
+	add.s32 	%r14, %r262, 4;
+	cvt.s64.s32 	%rd54, %r14;
+	add.s32 	%r15, %r262, 5;
+	cvt.s64.s32 	%rd55, %r15;
+	add.s32 	%r16, %r262, 6;
+	cvt.s64.s32 	%rd56, %r16;
+	add.s32 	%r17, %r262, 7;
+	cvt.s64.s32 	%rd57, %r17;
+	mov.u32 	%r277, 0;
+	mov.u64 	%rd129, %rd9;
+	mov.u64 	%rd130, %rd5;
+	mov.u64 	%rd131, %rd4;
+	mov.u32 	%r271, %r277;
 
 $L__BB3_4:
-	ld.global.nc.u32 	%r92, [%rd128];
-	ld.global.nc.u32 	%r93, [%rd127];
-	cvt.u16.u32 	%rs1, %r93;
+	ld.global.nc.u32 	%r94, [%rd131];
+	ld.global.nc.u32 	%r95, [%rd130];
+	cvt.u16.u32 	%rs1, %r95;
 	// begin inline asm
 	cvt.f32.f16 %f29, %rs1;
 	// end inline asm
-	shr.u32 	%r94, %r93, 16;
-	cvt.u16.u32 	%rs2, %r94;
+	shr.u32 	%r96, %r95, 16;
+	cvt.u16.u32 	%rs2, %r96;
 	// begin inline asm
 	cvt.f32.f16 %f30, %rs2;
 	// end inline asm
-	and.b32  	%r26, %r92, 252645135;
-	shr.u32 	%r95, %r92, 4;
-	and.b32  	%r27, %r95, 252645135;
-	setp.ge.s32 	%p5, %r219, %r57;
+	and.b32  	%r27, %r94, 252645135;
+	shr.u32 	%r97, %r94, 4;
+	and.b32  	%r28, %r97, 252645135;
+	setp.ge.s32 	%p5, %r262, %r58;
 	@%p5 bra 	$L__BB3_8;
 
-	mul.lo.s64 	%rd88, %rd76, %rd52;
-	shl.b32 	%r196, %r2, 2;
-	add.s32 	%r195, %r196, 4;
-	cvt.u64.u32 	%rd87, %r195;
-	cvt.s64.s32 	%rd86, %r219;
-	mul.lo.s64 	%rd85, %rd76, %rd86;
-	add.s64 	%rd84, %rd87, 28;
-	add.s64 	%rd83, %rd84, %rd85;
-	add.s64 	%rd60, %rd126, %rd83;
-	ld.global.nc.u32 	%r102, [%rd60+-16];
-	ld.global.nc.u32 	%r98, [%rd60];
-	mov.u32 	%r99, 0;
+	mul.lo.s64 	%rd87, %rd7, %rd50;
+	mov.u32 	%r208, %tid.x;
+	shl.b32 	%r207, %r208, 2;
+	and.b32  	%r206, %r207, 12;
+	add.s32 	%r205, %r206, 4;
+	cvt.u64.u32 	%rd86, %r205;
+	shr.s32 	%r204, %r57, 31;
+	shr.u32 	%r203, %r204, 27;
+	add.s32 	%r202, %r57, %r203;
+	shr.s32 	%r201, %r202, 5;
+	cvt.s64.s32 	%rd85, %r262;
+	mul.wide.s32 	%rd84, %r201, 48;
+	mul.lo.s64 	%rd83, %rd84, %rd85;
+	add.s64 	%rd82, %rd86, 28;
+	add.s64 	%rd81, %rd82, %rd83;
+	add.s64 	%rd58, %rd129, %rd81;
+	ld.global.nc.u32 	%r104, [%rd58+-16];
+	ld.global.nc.u32 	%r100, [%rd58];
+	mov.u32 	%r101, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r96, %r27, %r98, %r99;
+	dp4a.s32.s32 %r98, %r28, %r100, %r101;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r100, %r26, %r102, %r96;
+	dp4a.s32.s32 %r102, %r27, %r104, %r98;
 	// end inline asm
-	cvt.rn.f32.s32 	%f32, %r100;
-	add.s64 	%rd30, %rd126, %rd85;
-	ld.global.nc.f32 	%f33, [%rd30];
+	cvt.rn.f32.s32 	%f32, %r102;
+	add.s64 	%rd29, %rd129, %rd83;
+	ld.global.nc.f32 	%f33, [%rd29];
 	mul.f32 	%f34, %f29, %f33;
 	mul.f32 	%f3, %f34, %f32;
-	setp.ne.s32 	%p6, %r2, 0;
+	setp.ne.s32 	%p6, %r8, 0;
 	mov.f32 	%f117, 0f00000000;
 	@%p6 bra 	$L__BB3_7;
 
-	ld.global.nc.f32 	%f35, [%rd30+4];
+	ld.global.nc.f32 	%f35, [%rd29+4];
 	mul.f32 	%f117, %f30, %f35;
 
 $L__BB3_7:
-	mov.b32 	%f36, %r229;
+	mov.b32 	%f36, %r272;
 	add.f32 	%f37, %f3, %f117;
 	add.f32 	%f38, %f37, %f36;
-	mov.b32 	%r229, %f38;
+	mov.b32 	%r272, %f38;
 
 $L__BB3_8:
-	add.s32 	%r191, %r219, 1;
-	setp.ge.s32 	%p7, %r191, %r57;
+	add.s32 	%r191, %r262, 1;
+	setp.ge.s32 	%p7, %r191, %r58;
 	@%p7 bra 	$L__BB3_12;
 
-	mul.lo.s64 	%rd82, %rd76, %rd53;
-	shl.b32 	%r194, %r2, 2;
-	add.s32 	%r193, %r194, 4;
-	cvt.u64.u32 	%rd81, %r193;
-	add.s32 	%r192, %r219, 1;
-	cvt.s64.s32 	%rd80, %r192;
-	mul.lo.s64 	%rd79, %rd76, %rd80;
-	add.s64 	%rd78, %rd81, 28;
-	add.s64 	%rd77, %rd78, %rd79;
-	add.s64 	%rd61, %rd126, %rd77;
-	ld.global.nc.u32 	%r110, [%rd61+-16];
-	ld.global.nc.u32 	%r106, [%rd61];
-	mov.u32 	%r107, 0;
+	mul.lo.s64 	%rd80, %rd7, %rd51;
+	mov.u32 	%r200, %tid.x;
+	shl.b32 	%r199, %r200, 2;
+	and.b32  	%r198, %r199, 12;
+	add.s32 	%r197, %r198, 4;
+	cvt.u64.u32 	%rd79, %r197;
+	shr.s32 	%r196, %r57, 31;
+	shr.u32 	%r195, %r196, 27;
+	add.s32 	%r194, %r57, %r195;
+	shr.s32 	%r193, %r194, 5;
+	add.s32 	%r192, %r262, 1;
+	cvt.s64.s32 	%rd78, %r192;
+	mul.wide.s32 	%rd77, %r193, 48;
+	mul.lo.s64 	%rd76, %rd77, %rd78;
+	add.s64 	%rd75, %rd79, 28;
+	add.s64 	%rd74, %rd75, %rd76;
+	add.s64 	%rd59, %rd129, %rd74;
+	ld.global.nc.u32 	%r112, [%rd59+-16];
+	ld.global.nc.u32 	%r108, [%rd59];
+	mov.u32 	%r109, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r104, %r27, %r106, %r107;
+	dp4a.s32.s32 %r106, %r28, %r108, %r109;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r108, %r26, %r110, %r104;
+	dp4a.s32.s32 %r110, %r27, %r112, %r106;
 	// end inline asm
-	cvt.rn.f32.s32 	%f40, %r108;
-	add.s64 	%rd31, %rd126, %rd79;
-	ld.global.nc.f32 	%f41, [%rd31];
+	cvt.rn.f32.s32 	%f40, %r110;
+	add.s64 	%rd30, %rd129, %rd76;
+	ld.global.nc.f32 	%f41, [%rd30];
 	mul.f32 	%f42, %f29, %f41;
 	mul.f32 	%f6, %f42, %f40;
-	setp.ne.s32 	%p8, %r2, 0;
+	setp.ne.s32 	%p8, %r8, 0;
 	mov.f32 	%f118, 0f00000000;
 	@%p8 bra 	$L__BB3_11;
 
-	ld.global.nc.f32 	%f43, [%rd31+4];
+	ld.global.nc.f32 	%f43, [%rd30+4];
 	mul.f32 	%f118, %f30, %f43;
 
 $L__BB3_11:
-	mov.b32 	%f44, %r230;
+	mov.b32 	%f44, %r273;
 	add.f32 	%f45, %f6, %f118;
 	add.f32 	%f46, %f45, %f44;
-	mov.b32 	%r230, %f46;
+	mov.b32 	%r273, %f46;
 
 $L__BB3_12:
-	add.s32 	%r184, %r219, 2;
-	setp.ge.s32 	%p9, %r184, %r57;
+	add.s32 	%r185, %r262, 2;
+	setp.ge.s32 	%p9, %r185, %r58;
 	@%p9 bra 	$L__BB3_16;
 
-	mul.lo.s64 	%rd118, %rd76, %rd54;
-	shl.b32 	%r211, %r2, 2;
-	add.s32 	%r210, %r211, 4;
-	cvt.u64.u32 	%rd117, %r210;
-	add.s32 	%r209, %r219, 2;
-	cvt.s64.s32 	%rd116, %r209;
-	mul.lo.s64 	%rd115, %rd76, %rd116;
-	add.s64 	%rd114, %rd117, 28;
-	add.s64 	%rd113, %rd114, %rd115;
-	add.s64 	%rd62, %rd126, %rd113;
-	ld.global.nc.u32 	%r118, [%rd62+-16];
-	ld.global.nc.u32 	%r114, [%rd62];
-	mov.u32 	%r115, 0;
+	mul.lo.s64 	%rd122, %rd7, %rd52;
+	mov.u32 	%r253, %tid.x;
+	shl.b32 	%r252, %r253, 2;
+	and.b32  	%r251, %r252, 12;
+	add.s32 	%r250, %r251, 4;
+	cvt.u64.u32 	%rd121, %r250;
+	shr.s32 	%r249, %r57, 31;
+	shr.u32 	%r248, %r249, 27;
+	add.s32 	%r247, %r57, %r248;
+	shr.s32 	%r246, %r247, 5;
+	add.s32 	%r245, %r262, 2;
+	cvt.s64.s32 	%rd120, %r245;
+	mul.wide.s32 	%rd119, %r246, 48;
+	mul.lo.s64 	%rd118, %rd119, %rd120;
+	add.s64 	%rd117, %rd121, 28;
+	add.s64 	%rd116, %rd117, %rd118;
+	add.s64 	%rd60, %rd129, %rd116;
+	ld.global.nc.u32 	%r120, [%rd60+-16];
+	ld.global.nc.u32 	%r116, [%rd60];
+	mov.u32 	%r117, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r112, %r27, %r114, %r115;
+	dp4a.s32.s32 %r114, %r28, %r116, %r117;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r116, %r26, %r118, %r112;
+	dp4a.s32.s32 %r118, %r27, %r120, %r114;
 	// end inline asm
-	cvt.rn.f32.s32 	%f48, %r116;
-	add.s64 	%rd32, %rd126, %rd115;
-	ld.global.nc.f32 	%f49, [%rd32];
+	cvt.rn.f32.s32 	%f48, %r118;
+	add.s64 	%rd31, %rd129, %rd118;
+	ld.global.nc.f32 	%f49, [%rd31];
 	mul.f32 	%f50, %f29, %f49;
 	mul.f32 	%f9, %f50, %f48;
-	setp.ne.s32 	%p10, %r2, 0;
+	setp.ne.s32 	%p10, %r8, 0;
 	mov.f32 	%f119, 0f00000000;
 	@%p10 bra 	$L__BB3_15;
 
-	ld.global.nc.f32 	%f51, [%rd32+4];
+	ld.global.nc.f32 	%f51, [%rd31+4];
 	mul.f32 	%f119, %f30, %f51;
 
 $L__BB3_15:
-	mov.b32 	%f52, %r231;
+	mov.b32 	%f52, %r274;
 	add.f32 	%f53, %f9, %f119;
 	add.f32 	%f54, %f53, %f52;
-	mov.b32 	%r231, %f54;
+	mov.b32 	%r274, %f54;
 
 $L__BB3_16:
-	add.s32 	%r185, %r219, 3;
-	setp.ge.s32 	%p11, %r185, %r57;
+	add.s32 	%r186, %r262, 3;
+	setp.ge.s32 	%p11, %r186, %r58;
 	@%p11 bra 	$L__BB3_20;
 
-	mul.lo.s64 	%rd112, %rd76, %rd55;
-	shl.b32 	%r208, %r2, 2;
-	add.s32 	%r207, %r208, 4;
-	cvt.u64.u32 	%rd111, %r207;
-	add.s32 	%r206, %r219, 3;
-	cvt.s64.s32 	%rd110, %r206;
-	mul.lo.s64 	%rd109, %rd76, %rd110;
-	add.s64 	%rd108, %rd111, 28;
-	add.s64 	%rd107, %rd108, %rd109;
-	add.s64 	%rd63, %rd126, %rd107;
-	ld.global.nc.u32 	%r126, [%rd63+-16];
-	ld.global.nc.u32 	%r122, [%rd63];
-	mov.u32 	%r123, 0;
+	mul.lo.s64 	%rd115, %rd7, %rd53;
+	mov.u32 	%r244, %tid.x;
+	shl.b32 	%r243, %r244, 2;
+	and.b32  	%r242, %r243, 12;
+	add.s32 	%r241, %r242, 4;
+	cvt.u64.u32 	%rd114, %r241;
+	shr.s32 	%r240, %r57, 31;
+	shr.u32 	%r239, %r240, 27;
+	add.s32 	%r238, %r57, %r239;
+	shr.s32 	%r237, %r238, 5;
+	add.s32 	%r236, %r262, 3;
+	cvt.s64.s32 	%rd113, %r236;
+	mul.wide.s32 	%rd112, %r237, 48;
+	mul.lo.s64 	%rd111, %rd112, %rd113;
+	add.s64 	%rd110, %rd114, 28;
+	add.s64 	%rd109, %rd110, %rd111;
+	add.s64 	%rd61, %rd129, %rd109;
+	ld.global.nc.u32 	%r128, [%rd61+-16];
+	ld.global.nc.u32 	%r124, [%rd61];
+	mov.u32 	%r125, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r120, %r27, %r122, %r123;
+	dp4a.s32.s32 %r122, %r28, %r124, %r125;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r124, %r26, %r126, %r120;
+	dp4a.s32.s32 %r126, %r27, %r128, %r122;
 	// end inline asm
-	cvt.rn.f32.s32 	%f56, %r124;
-	add.s64 	%rd33, %rd126, %rd109;
-	ld.global.nc.f32 	%f57, [%rd33];
+	cvt.rn.f32.s32 	%f56, %r126;
+	add.s64 	%rd32, %rd129, %rd111;
+	ld.global.nc.f32 	%f57, [%rd32];
 	mul.f32 	%f58, %f29, %f57;
 	mul.f32 	%f12, %f58, %f56;
-	setp.ne.s32 	%p12, %r2, 0;
+	setp.ne.s32 	%p12, %r8, 0;
 	mov.f32 	%f120, 0f00000000;
 	@%p12 bra 	$L__BB3_19;
 
-	ld.global.nc.f32 	%f59, [%rd33+4];
+	ld.global.nc.f32 	%f59, [%rd32+4];
 	mul.f32 	%f120, %f30, %f59;
 
 $L__BB3_19:
-	mov.b32 	%f60, %r232;
+	mov.b32 	%f60, %r275;
 	add.f32 	%f61, %f12, %f120;
 	add.f32 	%f62, %f61, %f60;
-	mov.b32 	%r232, %f62;
+	mov.b32 	%r275, %f62;
 
 $L__BB3_20:
-	add.s32 	%r186, %r219, 4;
-	setp.ge.s32 	%p13, %r186, %r57;
+	add.s32 	%r187, %r262, 4;
+	setp.ge.s32 	%p13, %r187, %r58;
 	@%p13 bra 	$L__BB3_24;
 
-	mul.lo.s64 	%rd106, %rd76, %rd56;
-	shl.b32 	%r205, %r2, 2;
-	add.s32 	%r204, %r205, 4;
-	cvt.u64.u32 	%rd105, %r204;
-	add.s32 	%r203, %r219, 4;
-	cvt.s64.s32 	%rd104, %r203;
-	mul.lo.s64 	%rd103, %rd76, %rd104;
-	add.s64 	%rd102, %rd105, 12;
-	add.s64 	%rd101, %rd102, %rd103;
-	add.s64 	%rd64, %rd126, %rd101;
-	ld.global.nc.u32 	%r134, [%rd64];
-	ld.global.nc.u32 	%r130, [%rd64+16];
-	mov.u32 	%r131, 0;
+	mul.lo.s64 	%rd108, %rd7, %rd54;
+	mov.u32 	%r235, %tid.x;
+	shl.b32 	%r234, %r235, 2;
+	and.b32  	%r233, %r234, 12;
+	add.s32 	%r232, %r233, 4;
+	cvt.u64.u32 	%rd107, %r232;
+	shr.s32 	%r231, %r57, 31;
+	shr.u32 	%r230, %r231, 27;
+	add.s32 	%r229, %r57, %r230;
+	shr.s32 	%r228, %r229, 5;
+	add.s32 	%r227, %r262, 4;
+	cvt.s64.s32 	%rd106, %r227;
+	mul.wide.s32 	%rd105, %r228, 48;
+	mul.lo.s64 	%rd104, %rd105, %rd106;
+	add.s64 	%rd103, %rd107, 12;
+	add.s64 	%rd102, %rd103, %rd104;
+	add.s64 	%rd62, %rd129, %rd102;
+	ld.global.nc.u32 	%r136, [%rd62];
+	ld.global.nc.u32 	%r132, [%rd62+16];
+	mov.u32 	%r133, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r128, %r27, %r130, %r131;
+	dp4a.s32.s32 %r130, %r28, %r132, %r133;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r132, %r26, %r134, %r128;
+	dp4a.s32.s32 %r134, %r27, %r136, %r130;
 	// end inline asm
-	cvt.rn.f32.s32 	%f64, %r132;
-	add.s64 	%rd34, %rd126, %rd103;
-	ld.global.nc.f32 	%f65, [%rd34];
+	cvt.rn.f32.s32 	%f64, %r134;
+	add.s64 	%rd33, %rd129, %rd104;
+	ld.global.nc.f32 	%f65, [%rd33];
 	mul.f32 	%f66, %f29, %f65;
 	mul.f32 	%f15, %f66, %f64;
-	setp.ne.s32 	%p14, %r2, 0;
+	setp.ne.s32 	%p14, %r8, 0;
 	mov.f32 	%f121, 0f00000000;
 	@%p14 bra 	$L__BB3_23;
 
-	ld.global.nc.f32 	%f67, [%rd34+4];
+	ld.global.nc.f32 	%f67, [%rd33+4];
 	mul.f32 	%f121, %f30, %f67;
 
 $L__BB3_23:
-	mov.b32 	%f68, %r233;
+	mov.b32 	%f68, %r276;
 	add.f32 	%f69, %f15, %f121;
 	add.f32 	%f70, %f69, %f68;
-	mov.b32 	%r233, %f70;
+	mov.b32 	%r276, %f70;
 
 $L__BB3_24:
-	add.s32 	%r187, %r219, 5;
-	setp.ge.s32 	%p15, %r187, %r57;
+	add.s32 	%r188, %r262, 5;
+	setp.ge.s32 	%p15, %r188, %r58;
 	@%p15 bra 	$L__BB3_28;
 
-	mul.lo.s64 	%rd100, %rd76, %rd57;
-	shl.b32 	%r202, %r2, 2;
-	add.s32 	%r201, %r202, 4;
-	cvt.u64.u32 	%rd99, %r201;
-	add.s32 	%r200, %r219, 5;
-	cvt.s64.s32 	%rd98, %r200;
-	mul.lo.s64 	%rd97, %rd76, %rd98;
-	add.s64 	%rd96, %rd99, 12;
+	mul.lo.s64 	%rd101, %rd7, %rd55;
+	mov.u32 	%r226, %tid.x;
+	shl.b32 	%r225, %r226, 2;
+	and.b32  	%r224, %r225, 12;
+	add.s32 	%r223, %r224, 4;
+	cvt.u64.u32 	%rd100, %r223;
+	shr.s32 	%r222, %r57, 31;
+	shr.u32 	%r221, %r222, 27;
+	add.s32 	%r220, %r57, %r221;
+	shr.s32 	%r219, %r220, 5;
+	add.s32 	%r218, %r262, 5;
+	cvt.s64.s32 	%rd99, %r218;
+	mul.wide.s32 	%rd98, %r219, 48;
+	mul.lo.s64 	%rd97, %rd98, %rd99;
+	add.s64 	%rd96, %rd100, 12;
 	add.s64 	%rd95, %rd96, %rd97;
-	add.s64 	%rd65, %rd126, %rd95;
-	ld.global.nc.u32 	%r142, [%rd65];
-	ld.global.nc.u32 	%r138, [%rd65+16];
-	mov.u32 	%r139, 0;
+	add.s64 	%rd63, %rd129, %rd95;
+	ld.global.nc.u32 	%r144, [%rd63];
+	ld.global.nc.u32 	%r140, [%rd63+16];
+	mov.u32 	%r141, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r136, %r27, %r138, %r139;
+	dp4a.s32.s32 %r138, %r28, %r140, %r141;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r140, %r26, %r142, %r136;
+	dp4a.s32.s32 %r142, %r27, %r144, %r138;
 	// end inline asm
-	cvt.rn.f32.s32 	%f72, %r140;
-	add.s64 	%rd35, %rd126, %rd97;
-	ld.global.nc.f32 	%f73, [%rd35];
+	cvt.rn.f32.s32 	%f72, %r142;
+	add.s64 	%rd34, %rd129, %rd97;
+	ld.global.nc.f32 	%f73, [%rd34];
 	mul.f32 	%f74, %f29, %f73;
 	mul.f32 	%f18, %f74, %f72;
-	setp.ne.s32 	%p16, %r2, 0;
+	setp.ne.s32 	%p16, %r8, 0;
 	mov.f32 	%f122, 0f00000000;
 	@%p16 bra 	$L__BB3_27;
 
-	ld.global.nc.f32 	%f75, [%rd35+4];
+	ld.global.nc.f32 	%f75, [%rd34+4];
 	mul.f32 	%f122, %f30, %f75;
 
 $L__BB3_27:
-	mov.b32 	%f76, %r234;
+	mov.b32 	%f76, %r277;
 	add.f32 	%f77, %f18, %f122;
 	add.f32 	%f78, %f77, %f76;
-	mov.b32 	%r234, %f78;
+	mov.b32 	%r277, %f78;
 
 $L__BB3_28:
-	add.s32 	%r188, %r219, 6;
-	setp.ge.s32 	%p17, %r188, %r57;
+	add.s32 	%r189, %r262, 6;
+	setp.ge.s32 	%p17, %r189, %r58;
 	@%p17 bra 	$L__BB3_32;
 
-	mul.lo.s64 	%rd94, %rd76, %rd58;
-	shl.b32 	%r199, %r2, 2;
-	add.s32 	%r198, %r199, 4;
-	cvt.u64.u32 	%rd93, %r198;
-	add.s32 	%r197, %r219, 6;
-	cvt.s64.s32 	%rd92, %r197;
-	mul.lo.s64 	%rd91, %rd76, %rd92;
-	add.s64 	%rd90, %rd93, 12;
-	add.s64 	%rd89, %rd90, %rd91;
-	add.s64 	%rd66, %rd126, %rd89;
-	ld.global.nc.u32 	%r150, [%rd66];
-	ld.global.nc.u32 	%r146, [%rd66+16];
-	mov.u32 	%r147, 0;
+	mul.lo.s64 	%rd94, %rd7, %rd56;
+	mov.u32 	%r217, %tid.x;
+	shl.b32 	%r216, %r217, 2;
+	and.b32  	%r215, %r216, 12;
+	add.s32 	%r214, %r215, 4;
+	cvt.u64.u32 	%rd93, %r214;
+	shr.s32 	%r213, %r57, 31;
+	shr.u32 	%r212, %r213, 27;
+	add.s32 	%r211, %r57, %r212;
+	shr.s32 	%r210, %r211, 5;
+	add.s32 	%r209, %r262, 6;
+	cvt.s64.s32 	%rd92, %r209;
+	mul.wide.s32 	%rd91, %r210, 48;
+	mul.lo.s64 	%rd90, %rd91, %rd92;
+	add.s64 	%rd89, %rd93, 12;
+	add.s64 	%rd88, %rd89, %rd90;
+	add.s64 	%rd64, %rd129, %rd88;
+	ld.global.nc.u32 	%r152, [%rd64];
+	ld.global.nc.u32 	%r148, [%rd64+16];
+	mov.u32 	%r149, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r144, %r27, %r146, %r147;
+	dp4a.s32.s32 %r146, %r28, %r148, %r149;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r148, %r26, %r150, %r144;
+	dp4a.s32.s32 %r150, %r27, %r152, %r146;
 	// end inline asm
-	cvt.rn.f32.s32 	%f80, %r148;
-	add.s64 	%rd36, %rd126, %rd91;
-	ld.global.nc.f32 	%f81, [%rd36];
+	cvt.rn.f32.s32 	%f80, %r150;
+	add.s64 	%rd35, %rd129, %rd90;
+	ld.global.nc.f32 	%f81, [%rd35];
 	mul.f32 	%f82, %f29, %f81;
 	mul.f32 	%f21, %f82, %f80;
-	setp.ne.s32 	%p18, %r2, 0;
+	setp.ne.s32 	%p18, %r8, 0;
 	mov.f32 	%f123, 0f00000000;
 	@%p18 bra 	$L__BB3_31;
 
-	ld.global.nc.f32 	%f83, [%rd36+4];
+	ld.global.nc.f32 	%f83, [%rd35+4];
 	mul.f32 	%f123, %f30, %f83;
 
 $L__BB3_31:
-	mov.b32 	%f84, %r235;
+	mov.b32 	%f84, %r278;
 	add.f32 	%f85, %f21, %f123;
 	add.f32 	%f86, %f85, %f84;
-	mov.b32 	%r235, %f86;
+	mov.b32 	%r278, %f86;
 
 $L__BB3_32:
-	add.s32 	%r189, %r219, 7;
-	setp.ge.s32 	%p19, %r189, %r57;
+	add.s32 	%r190, %r262, 7;
+	setp.ge.s32 	%p19, %r190, %r58;
 	@%p19 bra 	$L__BB3_36;
 
-	mul.lo.s64 	%rd125, %rd76, %rd59;
-	shl.b32 	%r218, %r2, 2;
-	add.s32 	%r217, %r218, 4;
-	cvt.u64.u32 	%rd124, %r217;
-	add.s32 	%r216, %r219, 7;
-	cvt.s64.s32 	%rd123, %r216;
-	mul.lo.s64 	%rd122, %rd1, 48;
-	mul.lo.s64 	%rd121, %rd122, %rd123;
-	add.s64 	%rd120, %rd124, 12;
-	add.s64 	%rd119, %rd120, %rd121;
-	add.s64 	%rd67, %rd126, %rd119;
-	ld.global.nc.u32 	%r158, [%rd67];
-	ld.global.nc.u32 	%r154, [%rd67+16];
-	mov.u32 	%r155, 0;
+	mul.lo.s64 	%rd128, %rd7, %rd57;
+	mov.u32 	%r261, %tid.x;
+	shl.b32 	%r260, %r261, 2;
+	and.b32  	%r259, %r260, 12;
+	add.s32 	%r258, %r259, 4;
+	cvt.u64.u32 	%rd127, %r258;
+	add.s32 	%r257, %r262, 7;
+	cvt.s64.s32 	%rd126, %r257;
+	mul.lo.s64 	%rd125, %rd7, %rd126;
+	add.s64 	%rd124, %rd127, 12;
+	add.s64 	%rd123, %rd124, %rd125;
+	add.s64 	%rd65, %rd129, %rd123;
+	ld.global.nc.u32 	%r160, [%rd65];
+	ld.global.nc.u32 	%r156, [%rd65+16];
+	mov.u32 	%r157, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r152, %r27, %r154, %r155;
+	dp4a.s32.s32 %r154, %r28, %r156, %r157;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r156, %r26, %r158, %r152;
+	dp4a.s32.s32 %r158, %r27, %r160, %r154;
 	// end inline asm
-	cvt.rn.f32.s32 	%f88, %r156;
-	add.s64 	%rd37, %rd126, %rd121;
-	ld.global.nc.f32 	%f89, [%rd37];
+	cvt.rn.f32.s32 	%f88, %r158;
+	add.s64 	%rd36, %rd129, %rd125;
+	ld.global.nc.f32 	%f89, [%rd36];
 	mul.f32 	%f90, %f29, %f89;
 	mul.f32 	%f24, %f90, %f88;
-	setp.ne.s32 	%p20, %r2, 0;
+	setp.ne.s32 	%p20, %r8, 0;
 	mov.f32 	%f124, 0f00000000;
 	@%p20 bra 	$L__BB3_35;
 
-	ld.global.nc.f32 	%f91, [%rd37+4];
+	ld.global.nc.f32 	%f91, [%rd36+4];
 	mul.f32 	%f124, %f30, %f91;
 
 $L__BB3_35:
-	mov.b32 	%f92, %r236;
+	mov.b32 	%f92, %r279;
 	add.f32 	%f93, %f24, %f124;
 	add.f32 	%f94, %f93, %f92;
-	mov.b32 	%r236, %f94;
+	mov.b32 	%r279, %f94;
 
 $L__BB3_36:
-	add.s64 	%rd128, %rd128, 20;
-	add.s64 	%rd127, %rd127, 20;
-	add.s64 	%rd126, %rd126, 48;
-	add.s32 	%r228, %r228, 1;
-	cvt.u32.u64 	%r160, %rd1;
-	setp.lt.s32 	%p21, %r228, %r160;
+	add.s64 	%rd131, %rd131, 20;
+	add.s64 	%rd130, %rd130, 20;
+	add.s64 	%rd129, %rd129, 48;
+	add.s32 	%r271, %r271, 1;
+	setp.lt.s32 	%p21, %r271, %r5;
 	@%p21 bra 	$L__BB3_4;
 
 $L__BB3_37:
-	ld.param.u32 	%r213, [wk_matmul_q4_1_dp4a_param_7];
-	shl.b32 	%r212, %r2, 1;
+	ld.param.u32 	%r254, [wk_matmul_q4_1_dp4a_param_7];
 	setp.eq.s32 	%p22, %r6, 0;
-	selp.b32 	%r161, %r233, %r229, %p22;
-	selp.b32 	%r162, %r229, %r233, %p22;
-	mov.b32 	%f95, %r162;
-	mov.u32 	%r163, 31;
-	mov.u32 	%r164, 2;
-	mov.u32 	%r165, -1;
-	shfl.sync.bfly.b32 	%r166|%p23, %r161, %r164, %r163, %r165;
-	mov.b32 	%f96, %r166;
+	selp.b32 	%r162, %r276, %r272, %p22;
+	selp.b32 	%r163, %r272, %r276, %p22;
+	mov.b32 	%f95, %r163;
+	mov.u32 	%r164, 31;
+	mov.u32 	%r165, 2;
+	mov.u32 	%r166, -1;
+	shfl.sync.bfly.b32 	%r167|%p23, %r162, %r165, %r164, %r166;
+	mov.b32 	%f96, %r167;
 	add.f32 	%f97, %f95, %f96;
-	selp.b32 	%r167, %r234, %r230, %p22;
-	selp.b32 	%r168, %r230, %r234, %p22;
-	mov.b32 	%f98, %r168;
-	shfl.sync.bfly.b32 	%r169|%p24, %r167, %r164, %r163, %r165;
-	mov.b32 	%f99, %r169;
+	selp.b32 	%r168, %r277, %r273, %p22;
+	selp.b32 	%r169, %r273, %r277, %p22;
+	mov.b32 	%f98, %r169;
+	shfl.sync.bfly.b32 	%r170|%p24, %r168, %r165, %r164, %r166;
+	mov.b32 	%f99, %r170;
 	add.f32 	%f100, %f98, %f99;
-	selp.b32 	%r170, %r235, %r231, %p22;
-	selp.b32 	%r171, %r231, %r235, %p22;
-	mov.b32 	%f101, %r171;
-	shfl.sync.bfly.b32 	%r172|%p25, %r170, %r164, %r163, %r165;
-	mov.b32 	%f102, %r172;
+	selp.b32 	%r171, %r278, %r274, %p22;
+	selp.b32 	%r172, %r274, %r278, %p22;
+	mov.b32 	%f101, %r172;
+	shfl.sync.bfly.b32 	%r173|%p25, %r171, %r165, %r164, %r166;
+	mov.b32 	%f102, %r173;
 	add.f32 	%f103, %f101, %f102;
-	selp.b32 	%r173, %r236, %r232, %p22;
-	selp.b32 	%r174, %r232, %r236, %p22;
-	mov.b32 	%f104, %r174;
-	shfl.sync.bfly.b32 	%r175|%p26, %r173, %r164, %r163, %r165;
-	mov.b32 	%f105, %r175;
+	selp.b32 	%r174, %r279, %r275, %p22;
+	selp.b32 	%r175, %r275, %r279, %p22;
+	mov.b32 	%f104, %r175;
+	shfl.sync.bfly.b32 	%r176|%p26, %r174, %r165, %r164, %r166;
+	mov.b32 	%f105, %r176;
 	add.f32 	%f106, %f104, %f105;
 	setp.eq.s32 	%p27, %r7, 0;
 	selp.f32 	%f107, %f103, %f97, %p27;
 	selp.f32 	%f108, %f97, %f103, %p27;
-	mov.b32 	%r176, %f107;
-	mov.u32 	%r177, 1;
-	shfl.sync.bfly.b32 	%r178|%p28, %r176, %r177, %r163, %r165;
-	mov.b32 	%f109, %r178;
+	mov.b32 	%r177, %f107;
+	mov.u32 	%r178, 1;
+	shfl.sync.bfly.b32 	%r179|%p28, %r177, %r178, %r164, %r166;
+	mov.b32 	%f109, %r179;
 	add.f32 	%f27, %f108, %f109;
 	selp.f32 	%f110, %f106, %f100, %p27;
 	selp.f32 	%f111, %f100, %f106, %p27;
-	mov.b32 	%r179, %f110;
-	shfl.sync.bfly.b32 	%r180|%p29, %r179, %r177, %r163, %r165;
-	mov.b32 	%f112, %r180;
+	mov.b32 	%r180, %f110;
+	shfl.sync.bfly.b32 	%r181|%p29, %r180, %r178, %r164, %r166;
+	mov.b32 	%f112, %r181;
 	add.f32 	%f28, %f111, %f112;
-	add.s32 	%r53, %r219, %r212;
-	setp.lt.s32 	%p30, %r53, %r57;
+	add.s32 	%r54, %r262, %r9;
+	setp.lt.s32 	%p30, %r54, %r58;
 	and.pred  	%p1, %p3, %p30;
-	cvt.s64.s32 	%rd68, %r53;
-	mul.lo.s64 	%rd69, %rd68, %rd3;
-	add.s64 	%rd70, %rd69, %rd4;
-	shl.b64 	%rd71, %rd70, 2;
-	add.s64 	%rd41, %rd2, %rd71;
-	add.s32 	%r181, %r53, 1;
-	cvt.s64.s32 	%rd72, %r181;
-	mul.lo.s64 	%rd73, %rd72, %rd3;
-	add.s64 	%rd74, %rd73, %rd4;
-	shl.b64 	%rd75, %rd74, 2;
-	add.s64 	%rd42, %rd2, %rd75;
-	setp.eq.s32 	%p32, %r213, 0;
+	cvt.s64.s32 	%rd66, %r54;
+	mul.lo.s64 	%rd67, %rd66, %rd2;
+	add.s64 	%rd68, %rd67, %rd3;
+	shl.b64 	%rd69, %rd68, 2;
+	add.s64 	%rd40, %rd1, %rd69;
+	add.s32 	%r182, %r54, 1;
+	cvt.s64.s32 	%rd70, %r182;
+	mul.lo.s64 	%rd71, %rd70, %rd2;
+	add.s64 	%rd72, %rd71, %rd3;
+	shl.b64 	%rd73, %rd72, 2;
+	add.s64 	%rd41, %rd1, %rd73;
+	setp.eq.s32 	%p32, %r254, 0;
 	@%p32 bra 	$L__BB3_42;
 
 	not.pred 	%p33, %p1;
 	@%p33 bra 	$L__BB3_40;
 
-	ld.global.f32 	%f113, [%rd41];
+	ld.global.f32 	%f113, [%rd40];
 	add.f32 	%f114, %f113, %f27;
-	st.global.f32 	[%rd41], %f114;
+	st.global.f32 	[%rd40], %f114;
 
 $L__BB3_40:
-	setp.ge.s32 	%p34, %r3, %r55;
-	setp.ge.s32 	%p35, %r181, %r57;
+	setp.ge.s32 	%p34, %r2, %r56;
+	setp.ge.s32 	%p35, %r182, %r58;
 	or.pred  	%p36, %p34, %p35;
 	@%p36 bra 	$L__BB3_46;
 
-	ld.global.f32 	%f115, [%rd42];
+	ld.global.f32 	%f115, [%rd41];
 	add.f32 	%f116, %f115, %f28;
-	st.global.f32 	[%rd42], %f116;
+	st.global.f32 	[%rd41], %f116;
 	bra.uni 	$L__BB3_46;
 
 $L__BB3_42:
 	not.pred 	%p37, %p1;
 	@%p37 bra 	$L__BB3_44;
 
-	st.global.f32 	[%rd41], %f27;
+	st.global.f32 	[%rd40], %f27;
 
 $L__BB3_44:
-	setp.ge.s32 	%p38, %r3, %r55;
-	setp.ge.s32 	%p39, %r181, %r57;
+	setp.ge.s32 	%p38, %r2, %r56;
+	setp.ge.s32 	%p39, %r182, %r58;
 	or.pred  	%p40, %p38, %p39;
 	@%p40 bra 	$L__BB3_46;
 
-	st.global.f32 	[%rd42], %f28;
+	st.global.f32 	[%rd41], %f28;
 
 $L__BB3_46:
-	mov.u32 	%r215, %nctaid.y;
-	shl.b32 	%r214, %r215, 3;
-	add.s32 	%r219, %r219, %r214;
-	setp.lt.s32 	%p41, %r219, %r57;
+	mov.u32 	%r256, %nctaid.y;
+	shl.b32 	%r255, %r256, 3;
+	add.s32 	%r262, %r262, %r255;
+	setp.lt.s32 	%p41, %r262, %r58;
 	@%p41 bra 	$L__BB3_2;
 
 $L__BB3_47:
@@ -6865,243 +7841,929 @@ $L__BB3_47:
 	.reg .pred 	%p<34>;
 	.reg .b16 	%rs<6>;
 	.reg .f32 	%f<67>;
-	.reg .b32 	%r<218>;
-	.reg .b64 	%rd<80>;
+	.reg .b32 	%r<216>;
+	.reg .b64 	%rd<78>;
 
 
-	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_0];
-	ld.param.u32 	%r54, [wk_matmul_q8_0_dp4a_param_1];
-	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_2];
-	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_3];
-	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_4];
-	ld.param.u64 	%rd37, [wk_matmul_q8_0_dp4a_param_5];
-	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_6];
+	ld.param.u64 	%rd34, [wk_matmul_q8_0_dp4a_param_0];
+	ld.param.u32 	%r55, [wk_matmul_q8_0_dp4a_param_1];
+	ld.param.u32 	%r56, [wk_matmul_q8_0_dp4a_param_2];
+	ld.param.u64 	%rd35, [wk_matmul_q8_0_dp4a_param_3];
+	ld.param.u32 	%r57, [wk_matmul_q8_0_dp4a_param_4];
+	ld.param.u64 	%rd36, [wk_matmul_q8_0_dp4a_param_5];
+	ld.param.u32 	%r58, [wk_matmul_q8_0_dp4a_param_6];
+	mov.u32 	%r60, %ntid.y;
+	mov.u32 	%r61, %ctaid.x;
+	mov.u32 	%r62, %tid.y;
+	mad.lo.s32 	%r63, %r61, %r60, %r62;
+	shl.b32 	%r64, %r63, 3;
 	mov.u32 	%r1, %tid.x;
-	mov.u32 	%r59, %ntid.y;
-	mov.u32 	%r60, %ctaid.x;
-	mov.u32 	%r61, %tid.y;
-	mad.lo.s32 	%r62, %r60, %r59, %r61;
-	shl.b32 	%r63, %r62, 3;
-	shr.s32 	%r64, %r1, 2;
-	add.s32 	%r2, %r63, %r64;
-	shr.s32 	%r65, %r55, 31;
-	shr.u32 	%r66, %r65, 27;
-	add.s32 	%r67, %r55, %r66;
-	shr.s32 	%r68, %r67, 5;
-	cvt.s64.s32 	%rd1, %r68;
-	mov.u32 	%r69, %ctaid.y;
-	shl.b32 	%r192, %r69, 3;
-	setp.ge.s32 	%p2, %r192, %r56;
+	shr.s32 	%r65, %r1, 2;
+	add.s32 	%r2, %r64, %r65;
+	mov.u32 	%r66, %ctaid.y;
+	shl.b32 	%r190, %r66, 3;
+	setp.ge.s32 	%p2, %r190, %r57;
 	@%p2 bra 	$L__BB4_31;
 
-	cvta.to.global.u64 	%rd38, %rd35;
-	cvta.to.global.u64 	%rd2, %rd37;
-	setp.lt.s32 	%p3, %r2, %r54;
-	selp.b32 	%r70, %r2, 0, %p3;
-	cvt.s64.s32 	%rd39, %r70;
-	mul.lo.s64 	%rd40, %rd1, %rd39;
-	mul.lo.s64 	%rd41, %rd40, 34;
-	and.b32  	%r5, %r1, 2;
-	and.b32  	%r6, %r1, 1;
+	cvta.to.global.u64 	%rd37, %rd34;
+	cvta.to.global.u64 	%rd1, %rd36;
+	setp.lt.s32 	%p3, %r2, %r55;
+	selp.b32 	%r68, %r2, 0, %p3;
+	shr.s32 	%r69, %r56, 31;
+	shr.u32 	%r70, %r69, 27;
+	add.s32 	%r71, %r56, %r70;
+	shr.s32 	%r5, %r71, 5;
+	mul.wide.s32 	%rd38, %r5, %r68;
+	mul.lo.s64 	%rd39, %rd38, 34;
+	and.b32  	%r6, %r1, 2;
+	and.b32  	%r7, %r1, 1;
 	shl.b32 	%r72, %r1, 3;
 	and.b32  	%r73, %r72, 24;
 	or.b32  	%r74, %r73, 2;
-	cvt.u64.u32 	%rd42, %r74;
+	cvt.u64.u32 	%rd40, %r74;
 	shl.b32 	%r75, %r1, 1;
-	and.b32  	%r7, %r75, 6;
-	cvt.s64.s32 	%rd3, %r57;
-	cvt.s64.s32 	%rd4, %r2;
-	add.s64 	%rd43, %rd41, %rd42;
-	add.s64 	%rd5, %rd42, 18;
-	mul.lo.s64 	%rd6, %rd1, 48;
-	add.s64 	%rd44, %rd38, %rd43;
-	add.s64 	%rd7, %rd44, 2;
-	add.s64 	%rd8, %rd38, %rd41;
-	add.s64 	%rd9, %rd42, 14;
-	cvta.to.global.u64 	%rd10, %rd36;
+	and.b32  	%r8, %r75, 6;
+	cvt.s64.s32 	%rd2, %r58;
+	cvt.s64.s32 	%rd3, %r2;
+	add.s64 	%rd41, %rd39, %rd40;
+	add.s64 	%rd4, %rd40, 18;
+	mul.wide.s32 	%rd5, %r5, 48;
+	add.s64 	%rd42, %rd37, %rd41;
+	add.s64 	%rd6, %rd42, 6;
+	add.s64 	%rd7, %rd37, %rd39;
+	add.s64 	%rd8, %rd40, 14;
+	cvta.to.global.u64 	%rd9, %rd35;
 
 $L__BB4_2:
-	ld.param.u32 	%r191, [wk_matmul_q8_0_dp4a_param_2];
-	setp.lt.s32 	%p4, %r191, 32;
-	mov.u32 	%r207, 0;
-	mov.u32 	%r206, %r207;
-	mov.u32 	%r205, %r207;
-	mov.u32 	%r204, %r207;
-	mov.u32 	%r203, %r207;
-	mov.u32 	%r202, %r207;
-	mov.u32 	%r208, %r207;
-	mov.u32 	%r209, %r207;
+	setp.lt.s32 	%p4, %r56, 32;
+	mov.u32 	%r205, 0;
+	mov.u32 	%r204, %r205;
+	mov.u32 	%r203, %r205;
+	mov.u32 	%r202, %r205;
+	mov.u32 	%r201, %r205;
+	mov.u32 	%r200, %r205;
+	mov.u32 	%r206, %r205;
+	mov.u32 	%r207, %r205;
 	@%p4 bra 	$L__BB4_21;
 
-	cvt.s64.s32 	%rd45, %r192;
-	add.s32 	%r9, %r192, 1;
-	cvt.s64.s32 	%rd46, %r9;
-	add.s32 	%r10, %r192, 2;
-	cvt.s64.s32 	%rd47, %r10;
-	add.s32 	%r11, %r192, 3;
-	cvt.s64.s32 	%rd48, %r11;
-	add.s32 	%r12, %r192, 4;
-	cvt.s64.s32 	%rd49, %r12;
-	add.s32 	%r13, %r192, 5;
-	cvt.s64.s32 	%rd50, %r13;
-	add.s32 	%r14, %r192, 6;
-	cvt.s64.s32 	%rd51, %r14;
-	add.s32 	%r15, %r192, 7;
-	cvt.s64.s32 	%rd52, %r15;
-	mul.lo.s64 	%rd11, %rd6, %rd45;
-	add.s64 	%rd12, %rd5, %rd11;
-	mul.lo.s64 	%rd13, %rd6, %rd46;
-	add.s64 	%rd14, %rd5, %rd13;
-	mul.lo.s64 	%rd15, %rd6, %rd52;
-	add.s64 	%rd16, %rd9, %rd15;
-	mul.lo.s64 	%rd17, %rd6, %rd51;
-	mul.lo.s64 	%rd18, %rd6, %rd47;
-	add.s64 	%rd19, %rd5, %rd18;
-	add.s64 	%rd20, %rd9, %rd17;
-	mul.lo.s64 	%rd21, %rd6, %rd50;
-	add.s64 	%rd22, %rd9, %rd21;
-	mul.lo.s64 	%rd23, %rd6, %rd49;
-	mul.lo.s64 	%rd24, %rd6, %rd48;
-	add.s64 	%rd25, %rd5, %rd24;
-	add.s64 	%rd26, %rd9, %rd23;
-	mov.u32 	%r207, 0;
-	mov.u64 	%rd77, %rd8;
-	mov.u64 	%rd78, %rd7;
-	mov.u64 	%rd79, %rd10;
-	mov.u32 	%r201, %r207;
+	cvt.s64.s32 	%rd43, %r190;
+	add.s32 	%r10, %r190, 1;
+	cvt.s64.s32 	%rd44, %r10;
+	add.s32 	%r11, %r190, 2;
+	cvt.s64.s32 	%rd45, %r11;
+	add.s32 	%r12, %r190, 3;
+	cvt.s64.s32 	%rd46, %r12;
+	add.s32 	%r13, %r190, 4;
+	cvt.s64.s32 	%rd47, %r13;
+	add.s32 	%r14, %r190, 5;
+	cvt.s64.s32 	%rd48, %r14;
+	add.s32 	%r15, %r190, 6;
+	cvt.s64.s32 	%rd49, %r15;
+	add.s32 	%r16, %r190, 7;
+	cvt.s64.s32 	%rd50, %r16;
+	mul.lo.s64 	%rd10, %rd5, %rd43;
+	add.s64 	%rd11, %rd4, %rd10;
+	mul.lo.s64 	%rd12, %rd5, %rd44;
+	add.s64 	%rd13, %rd4, %rd12;
+	mul.lo.s64 	%rd14, %rd5, %rd50;
+	add.s64 	%rd15, %rd8, %rd14;
+	mul.lo.s64 	%rd16, %rd5, %rd49;
+	mul.lo.s64 	%rd17, %rd5, %rd45;
+	add.s64 	%rd18, %rd4, %rd17;
+	add.s64 	%rd19, %rd8, %rd16;
+	mul.lo.s64 	%rd20, %rd5, %rd48;
+	add.s64 	%rd21, %rd8, %rd20;
+	mul.lo.s64 	%rd22, %rd5, %rd47;
+	mul.lo.s64 	%rd23, %rd5, %rd46;
+	add.s64 	%rd24, %rd4, %rd23;
+	add.s64 	%rd25, %rd8, %rd22;
+	mov.u32 	%r205, 0;
+	mov.u64 	%rd75, %rd7;
+	mov.u64 	%rd76, %rd6;
+	mov.u64 	%rd77, %rd9;
+	mov.u32 	%r199, %r205;
 
 $L__BB4_4:
-	ld.global.nc.u16 	%rs1, [%rd77];
+	ld.global.nc.u16 	%rs1, [%rd75];
 	// begin inline asm
 	cvt.f32.f16 %f4, %rs1;
 	// end inline asm
-	ld.global.nc.u16 	%rs2, [%rd78+-2];
-	ld.global.nc.u16 	%rs3, [%rd78];
-	mov.b32 	%r25, {%rs2, %rs3};
-	ld.global.nc.u16 	%rs4, [%rd78+2];
-	ld.global.nc.u16 	%rs5, [%rd78+4];
-	mov.b32 	%r26, {%rs4, %rs5};
-	setp.ge.s32 	%p5, %r192, %r56;
+	ld.global.nc.u16 	%rs2, [%rd76+-6];
+	ld.global.nc.u16 	%rs3, [%rd76+-4];
+	mov.b32 	%r26, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd76+-2];
+	ld.global.nc.u16 	%rs5, [%rd76];
+	mov.b32 	%r27, {%rs4, %rs5};
+	setp.ge.s32 	%p5, %r190, %r57;
 	@%p5 bra 	$L__BB4_6;
 
-	add.s64 	%rd53, %rd79, %rd12;
-	ld.global.nc.u32 	%r99, [%rd53+-4];
-	ld.global.nc.u32 	%r95, [%rd53];
+	add.s64 	%rd51, %rd77, %rd11;
+	ld.global.nc.u32 	%r99, [%rd51+-4];
+	ld.global.nc.u32 	%r95, [%rd51];
 	mov.u32 	%r96, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r93, %r26, %r95, %r96;
+	dp4a.s32.s32 %r93, %r27, %r95, %r96;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r97, %r25, %r99, %r93;
+	dp4a.s32.s32 %r97, %r26, %r99, %r93;
 	// end inline asm
 	cvt.rn.f32.s32 	%f5, %r97;
-	add.s64 	%rd54, %rd79, %rd11;
-	ld.global.nc.f32 	%f6, [%rd54];
+	add.s64 	%rd52, %rd77, %rd10;
+	ld.global.nc.f32 	%f6, [%rd52];
 	mul.f32 	%f7, %f4, %f6;
-	mov.b32 	%f8, %r202;
+	mov.b32 	%f8, %r200;
 	fma.rn.f32 	%f9, %f7, %f5, %f8;
-	mov.b32 	%r202, %f9;
+	mov.b32 	%r200, %f9;
 
 $L__BB4_6:
-	add.s32 	%r181, %r192, 1;
-	setp.ge.s32 	%p6, %r181, %r56;
+	add.s32 	%r180, %r190, 1;
+	setp.ge.s32 	%p6, %r180, %r57;
 	@%p6 bra 	$L__BB4_8;
 
-	add.s64 	%rd55, %rd79, %rd14;
-	ld.global.nc.u32 	%r107, [%rd55+-4];
-	ld.global.nc.u32 	%r103, [%rd55];
+	add.s64 	%rd53, %rd77, %rd13;
+	ld.global.nc.u32 	%r107, [%rd53+-4];
+	ld.global.nc.u32 	%r103, [%rd53];
 	mov.u32 	%r104, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r101, %r26, %r103, %r104;
+	dp4a.s32.s32 %r101, %r27, %r103, %r104;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r105, %r25, %r107, %r101;
+	dp4a.s32.s32 %r105, %r26, %r107, %r101;
 	// end inline asm
 	cvt.rn.f32.s32 	%f10, %r105;
-	add.s64 	%rd56, %rd79, %rd13;
-	ld.global.nc.f32 	%f11, [%rd56];
+	add.s64 	%rd54, %rd77, %rd12;
+	ld.global.nc.f32 	%f11, [%rd54];
 	mul.f32 	%f12, %f4, %f11;
-	mov.b32 	%f13, %r203;
+	mov.b32 	%f13, %r201;
 	fma.rn.f32 	%f14, %f12, %f10, %f13;
-	mov.b32 	%r203, %f14;
+	mov.b32 	%r201, %f14;
 
 $L__BB4_8:
-	add.s32 	%r182, %r192, 2;
-	setp.ge.s32 	%p7, %r182, %r56;
+	add.s32 	%r181, %r190, 2;
+	setp.ge.s32 	%p7, %r181, %r57;
 	@%p7 bra 	$L__BB4_10;
 
-	add.s64 	%rd57, %rd79, %rd19;
-	ld.global.nc.u32 	%r115, [%rd57+-4];
-	ld.global.nc.u32 	%r111, [%rd57];
+	add.s64 	%rd55, %rd77, %rd18;
+	ld.global.nc.u32 	%r115, [%rd55+-4];
+	ld.global.nc.u32 	%r111, [%rd55];
 	mov.u32 	%r112, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r109, %r26, %r111, %r112;
+	dp4a.s32.s32 %r109, %r27, %r111, %r112;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r113, %r25, %r115, %r109;
+	dp4a.s32.s32 %r113, %r26, %r115, %r109;
 	// end inline asm
 	cvt.rn.f32.s32 	%f15, %r113;
-	add.s64 	%rd58, %rd79, %rd18;
-	ld.global.nc.f32 	%f16, [%rd58];
+	add.s64 	%rd56, %rd77, %rd17;
+	ld.global.nc.f32 	%f16, [%rd56];
 	mul.f32 	%f17, %f4, %f16;
-	mov.b32 	%f18, %r204;
+	mov.b32 	%f18, %r202;
 	fma.rn.f32 	%f19, %f17, %f15, %f18;
-	mov.b32 	%r204, %f19;
+	mov.b32 	%r202, %f19;
 
 $L__BB4_10:
-	add.s32 	%r183, %r192, 3;
-	setp.ge.s32 	%p8, %r183, %r56;
+	add.s32 	%r182, %r190, 3;
+	setp.ge.s32 	%p8, %r182, %r57;
 	@%p8 bra 	$L__BB4_12;
 
-	add.s64 	%rd59, %rd79, %rd25;
-	ld.global.nc.u32 	%r123, [%rd59+-4];
-	ld.global.nc.u32 	%r119, [%rd59];
+	add.s64 	%rd57, %rd77, %rd24;
+	ld.global.nc.u32 	%r123, [%rd57+-4];
+	ld.global.nc.u32 	%r119, [%rd57];
 	mov.u32 	%r120, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r117, %r26, %r119, %r120;
+	dp4a.s32.s32 %r117, %r27, %r119, %r120;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r121, %r25, %r123, %r117;
+	dp4a.s32.s32 %r121, %r26, %r123, %r117;
 	// end inline asm
 	cvt.rn.f32.s32 	%f20, %r121;
-	add.s64 	%rd60, %rd79, %rd24;
-	ld.global.nc.f32 	%f21, [%rd60];
+	add.s64 	%rd58, %rd77, %rd23;
+	ld.global.nc.f32 	%f21, [%rd58];
 	mul.f32 	%f22, %f4, %f21;
-	mov.b32 	%f23, %r205;
+	mov.b32 	%f23, %r203;
 	fma.rn.f32 	%f24, %f22, %f20, %f23;
-	mov.b32 	%r205, %f24;
+	mov.b32 	%r203, %f24;
 
 $L__BB4_12:
-	add.s32 	%r184, %r192, 4;
-	setp.ge.s32 	%p9, %r184, %r56;
+	add.s32 	%r183, %r190, 4;
+	setp.ge.s32 	%p9, %r183, %r57;
 	@%p9 bra 	$L__BB4_14;
 
-	add.s64 	%rd61, %rd79, %rd26;
-	ld.global.nc.u32 	%r131, [%rd61];
-	ld.global.nc.u32 	%r127, [%rd61+4];
+	add.s64 	%rd59, %rd77, %rd25;
+	ld.global.nc.u32 	%r131, [%rd59];
+	ld.global.nc.u32 	%r127, [%rd59+4];
 	mov.u32 	%r128, 0;
 	// begin inline asm
-	dp4a.s32.s32 %r125, %r26, %r127, %r128;
+	dp4a.s32.s32 %r125, %r27, %r127, %r128;
 	// end inline asm
 	// begin inline asm
-	dp4a.s32.s32 %r129, %r25, %r131, %r125;
+	dp4a.s32.s32 %r129, %r26, %r131, %r125;
 	// end inline asm
 	cvt.rn.f32.s32 	%f25, %r129;
-	add.s64 	%rd62, %rd79, %rd23;
-	ld.global.nc.f32 	%f26, [%rd62];
+	add.s64 	%rd60, %rd77, %rd22;
+	ld.global.nc.f32 	%f26, [%rd60];
 	mul.f32 	%f27, %f4, %f26;
-	mov.b32 	%f28, %r206;
+	mov.b32 	%f28, %r204;
 	fma.rn.f32 	%f29, %f27, %f25, %f28;
-	mov.b32 	%r206, %f29;
+	mov.b32 	%r204, %f29;
 
 $L__BB4_14:
-	add.s32 	%r185, %r192, 5;
-	setp.ge.s32 	%p10, %r185, %r56;
+	add.s32 	%r184, %r190, 5;
+	setp.ge.s32 	%p10, %r184, %r57;
 	@%p10 bra 	$L__BB4_16;
 
-	add.s64 	%rd63, %rd79, %rd22;
-	ld.global.nc.u32 	%r139, [%rd63];
-	ld.global.nc.u32 	%r135, [%rd63+4];
+	add.s64 	%rd61, %rd77, %rd21;
+	ld.global.nc.u32 	%r139, [%rd61];
+	ld.global.nc.u32 	%r135, [%rd61+4];
+	mov.u32 	%r136, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r133, %r27, %r135, %r136;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r137, %r26, %r139, %r133;
+	// end inline asm
+	cvt.rn.f32.s32 	%f30, %r137;
+	add.s64 	%rd62, %rd77, %rd20;
+	ld.global.nc.f32 	%f31, [%rd62];
+	mul.f32 	%f32, %f4, %f31;
+	mov.b32 	%f33, %r205;
+	fma.rn.f32 	%f34, %f32, %f30, %f33;
+	mov.b32 	%r205, %f34;
+
+$L__BB4_16:
+	add.s32 	%r185, %r190, 6;
+	setp.ge.s32 	%p11, %r185, %r57;
+	@%p11 bra 	$L__BB4_18;
+
+	add.s64 	%rd63, %rd77, %rd19;
+	ld.global.nc.u32 	%r147, [%rd63];
+	ld.global.nc.u32 	%r143, [%rd63+4];
+	mov.u32 	%r144, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r141, %r27, %r143, %r144;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r145, %r26, %r147, %r141;
+	// end inline asm
+	cvt.rn.f32.s32 	%f35, %r145;
+	add.s64 	%rd64, %rd77, %rd16;
+	ld.global.nc.f32 	%f36, [%rd64];
+	mul.f32 	%f37, %f4, %f36;
+	mov.b32 	%f38, %r206;
+	fma.rn.f32 	%f39, %f37, %f35, %f38;
+	mov.b32 	%r206, %f39;
+
+$L__BB4_18:
+	add.s32 	%r186, %r190, 7;
+	setp.ge.s32 	%p12, %r186, %r57;
+	@%p12 bra 	$L__BB4_20;
+
+	add.s64 	%rd65, %rd77, %rd15;
+	ld.global.nc.u32 	%r155, [%rd65];
+	ld.global.nc.u32 	%r151, [%rd65+4];
+	mov.u32 	%r152, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r149, %r27, %r151, %r152;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r153, %r26, %r155, %r149;
+	// end inline asm
+	cvt.rn.f32.s32 	%f40, %r153;
+	add.s64 	%rd66, %rd77, %rd14;
+	ld.global.nc.f32 	%f41, [%rd66];
+	mul.f32 	%f42, %f4, %f41;
+	mov.b32 	%f43, %r207;
+	fma.rn.f32 	%f44, %f42, %f40, %f43;
+	mov.b32 	%r207, %f44;
+
+$L__BB4_20:
+	add.s64 	%rd77, %rd77, 48;
+	add.s64 	%rd76, %rd76, 34;
+	add.s64 	%rd75, %rd75, 34;
+	add.s32 	%r199, %r199, 1;
+	setp.lt.s32 	%p13, %r199, %r5;
+	@%p13 bra 	$L__BB4_4;
+
+$L__BB4_21:
+	ld.param.u32 	%r187, [wk_matmul_q8_0_dp4a_param_7];
+	setp.eq.s32 	%p14, %r6, 0;
+	selp.b32 	%r157, %r204, %r200, %p14;
+	selp.b32 	%r158, %r200, %r204, %p14;
+	mov.b32 	%f45, %r158;
+	mov.u32 	%r159, 31;
+	mov.u32 	%r160, 2;
+	mov.u32 	%r161, -1;
+	shfl.sync.bfly.b32 	%r162|%p15, %r157, %r160, %r159, %r161;
+	mov.b32 	%f46, %r162;
+	add.f32 	%f47, %f45, %f46;
+	selp.b32 	%r163, %r205, %r201, %p14;
+	selp.b32 	%r164, %r201, %r205, %p14;
+	mov.b32 	%f48, %r164;
+	shfl.sync.bfly.b32 	%r165|%p16, %r163, %r160, %r159, %r161;
+	mov.b32 	%f49, %r165;
+	add.f32 	%f50, %f48, %f49;
+	selp.b32 	%r166, %r206, %r202, %p14;
+	selp.b32 	%r167, %r202, %r206, %p14;
+	mov.b32 	%f51, %r167;
+	shfl.sync.bfly.b32 	%r168|%p17, %r166, %r160, %r159, %r161;
+	mov.b32 	%f52, %r168;
+	add.f32 	%f53, %f51, %f52;
+	selp.b32 	%r169, %r207, %r203, %p14;
+	selp.b32 	%r170, %r203, %r207, %p14;
+	mov.b32 	%f54, %r170;
+	shfl.sync.bfly.b32 	%r171|%p18, %r169, %r160, %r159, %r161;
+	mov.b32 	%f55, %r171;
+	add.f32 	%f56, %f54, %f55;
+	setp.eq.s32 	%p19, %r7, 0;
+	selp.f32 	%f57, %f53, %f47, %p19;
+	selp.f32 	%f58, %f47, %f53, %p19;
+	mov.b32 	%r172, %f57;
+	mov.u32 	%r173, 1;
+	shfl.sync.bfly.b32 	%r174|%p20, %r172, %r173, %r159, %r161;
+	mov.b32 	%f59, %r174;
+	add.f32 	%f2, %f58, %f59;
+	selp.f32 	%f60, %f56, %f50, %p19;
+	selp.f32 	%f61, %f50, %f56, %p19;
+	mov.b32 	%r175, %f60;
+	shfl.sync.bfly.b32 	%r176|%p21, %r175, %r173, %r159, %r161;
+	mov.b32 	%f62, %r176;
+	add.f32 	%f3, %f61, %f62;
+	add.s32 	%r53, %r190, %r8;
+	setp.lt.s32 	%p22, %r53, %r57;
+	and.pred  	%p1, %p3, %p22;
+	cvt.s64.s32 	%rd67, %r53;
+	mul.lo.s64 	%rd68, %rd67, %rd2;
+	add.s64 	%rd69, %rd68, %rd3;
+	shl.b64 	%rd70, %rd69, 2;
+	add.s64 	%rd32, %rd1, %rd70;
+	add.s32 	%r177, %r53, 1;
+	cvt.s64.s32 	%rd71, %r177;
+	mul.lo.s64 	%rd72, %rd71, %rd2;
+	add.s64 	%rd73, %rd72, %rd3;
+	shl.b64 	%rd74, %rd73, 2;
+	add.s64 	%rd33, %rd1, %rd74;
+	setp.eq.s32 	%p24, %r187, 0;
+	@%p24 bra 	$L__BB4_26;
+
+	not.pred 	%p25, %p1;
+	@%p25 bra 	$L__BB4_24;
+
+	ld.global.f32 	%f63, [%rd32];
+	add.f32 	%f64, %f63, %f2;
+	st.global.f32 	[%rd32], %f64;
+
+$L__BB4_24:
+	setp.ge.s32 	%p26, %r2, %r55;
+	setp.ge.s32 	%p27, %r177, %r57;
+	or.pred  	%p28, %p26, %p27;
+	@%p28 bra 	$L__BB4_30;
+
+	ld.global.f32 	%f65, [%rd33];
+	add.f32 	%f66, %f65, %f3;
+	st.global.f32 	[%rd33], %f66;
+	bra.uni 	$L__BB4_30;
+
+$L__BB4_26:
+	not.pred 	%p29, %p1;
+	@%p29 bra 	$L__BB4_28;
+
+	st.global.f32 	[%rd32], %f2;
+
+$L__BB4_28:
+	setp.ge.s32 	%p30, %r2, %r55;
+	setp.ge.s32 	%p31, %r177, %r57;
+	or.pred  	%p32, %p30, %p31;
+	@%p32 bra 	$L__BB4_30;
+
+	st.global.f32 	[%rd33], %f3;
+
+$L__BB4_30:
+	mov.u32 	%r189, %nctaid.y;
+	shl.b32 	%r188, %r189, 3;
+	add.s32 	%r190, %r190, %r188;
+	setp.lt.s32 	%p33, %r190, %r57;
+	@%p33 bra 	$L__BB4_2;
+
+$L__BB4_31:
+	ret;
+
+}
+	// .globl	wk_matmul_swiglu_dp4a
+.visible .entry wk_matmul_swiglu_dp4a(
+	.param .u64 wk_matmul_swiglu_dp4a_param_0,
+	.param .u32 wk_matmul_swiglu_dp4a_param_1,
+	.param .u32 wk_matmul_swiglu_dp4a_param_2,
+	.param .u32 wk_matmul_swiglu_dp4a_param_3,
+	.param .u64 wk_matmul_swiglu_dp4a_param_4,
+	.param .u32 wk_matmul_swiglu_dp4a_param_5,
+	.param .u64 wk_matmul_swiglu_dp4a_param_6,
+	.param .u64 wk_matmul_swiglu_dp4a_param_7
+)
+{
+	.reg .pred 	%p<58>;
+	.reg .b16 	%rs<12>;
+	.reg .f32 	%f<209>;
+	.reg .b32 	%r<415>;
+	.reg .b64 	%rd<176>;
+	// demoted variable
+	.shared .align 4 .b8 _ZZ21wk_matmul_swiglu_dp4aE4tile[2304];
+
+	ld.param.u64 	%rd62, [wk_matmul_swiglu_dp4a_param_0];
+	ld.param.u32 	%r91, [wk_matmul_swiglu_dp4a_param_2];
+	ld.param.u32 	%r92, [wk_matmul_swiglu_dp4a_param_3];
+	ld.param.u64 	%rd63, [wk_matmul_swiglu_dp4a_param_4];
+	ld.param.u32 	%r93, [wk_matmul_swiglu_dp4a_param_5];
+	ld.param.u64 	%rd61, [wk_matmul_swiglu_dp4a_param_6];
+	ld.param.u64 	%rd64, [wk_matmul_swiglu_dp4a_param_7];
+	cvta.to.global.u64 	%rd1, %rd64;
+	cvta.to.global.u64 	%rd2, %rd63;
+	cvta.to.global.u64 	%rd3, %rd62;
+	mov.u32 	%r1, %tid.x;
+	and.b32  	%r2, %r1, 3;
+	mov.u32 	%r3, %tid.y;
+	mov.u32 	%r94, %ctaid.y;
+	shl.b32 	%r372, %r94, 3;
+	setp.ge.s32 	%p1, %r372, %r93;
+	@%p1 bra 	$L__BB5_63;
+
+	mov.u32 	%r95, %ctaid.x;
+	shr.s32 	%r96, %r1, 2;
+	shl.b32 	%r97, %r3, 3;
+	add.s32 	%r98, %r97, %r96;
+	shl.b32 	%r99, %r95, 6;
+	add.s32 	%r100, %r98, %r99;
+	shr.s32 	%r101, %r92, 31;
+	shr.u32 	%r102, %r101, 27;
+	add.s32 	%r103, %r92, %r102;
+	shr.s32 	%r104, %r103, 5;
+	cvt.s64.s32 	%rd4, %r104;
+	mul.wide.s32 	%rd65, %r104, %r100;
+	mul.lo.s64 	%rd5, %rd65, 20;
+	and.b32  	%r5, %r1, 2;
+	and.b32  	%r6, %r1, 1;
+	shl.b32 	%r105, %r2, 2;
+	add.s32 	%r106, %r105, 4;
+	cvt.u64.u32 	%rd6, %r106;
+	cvt.u64.u32 	%rd7, %r2;
+	shl.b32 	%r107, %r2, 3;
+	or.b32  	%r108, %r107, 2;
+	cvt.u64.u32 	%rd66, %r108;
+	shl.b32 	%r109, %r2, 1;
+	mul.wide.s32 	%rd67, %r98, 36;
+	mov.u64 	%rd68, _ZZ21wk_matmul_swiglu_dp4aE4tile;
+	add.s64 	%rd69, %rd68, %rd67;
+	mul.wide.u32 	%rd70, %r109, 4;
+	add.s64 	%rd8, %rd69, %rd70;
+	cvt.s64.s32 	%rd9, %r1;
+	mul.wide.s32 	%rd71, %r1, 36;
+	add.s64 	%rd72, %rd68, %rd71;
+	mul.wide.s32 	%rd73, %r3, 4;
+	add.s64 	%rd10, %rd72, %rd73;
+	cvt.s64.s32 	%rd11, %r91;
+	shl.b32 	%r110, %r95, 5;
+	cvt.s64.s32 	%rd74, %r110;
+	add.s64 	%rd12, %rd74, %rd9;
+	shr.s32 	%r111, %r91, 31;
+	shr.u32 	%r112, %r111, 27;
+	add.s32 	%r113, %r91, %r112;
+	shr.s32 	%r114, %r113, 5;
+	cvt.s64.s32 	%rd13, %r114;
+	cvt.s64.s32 	%rd14, %r95;
+	mul.lo.s64 	%rd75, %rd65, 34;
+	add.s64 	%rd76, %rd75, %rd66;
+	add.s64 	%rd15, %rd66, 18;
+	mul.wide.s32 	%rd16, %r104, 48;
+	add.s64 	%rd77, %rd3, %rd76;
+	add.s64 	%rd17, %rd77, 6;
+	add.s64 	%rd18, %rd3, %rd75;
+	add.s64 	%rd19, %rd66, 14;
+	cvta.to.global.u64 	%rd20, %rd61;
+
+$L__BB5_2:
+	ld.param.u32 	%r356, [wk_matmul_swiglu_dp4a_param_1];
+	setp.eq.s32 	%p2, %r356, 3;
+	@%p2 bra 	$L__BB5_22;
+	bra.uni 	$L__BB5_3;
+
+$L__BB5_22:
+	setp.lt.s32 	%p13, %r92, 32;
+	mov.u32 	%r407, 0;
+	mov.u32 	%r408, %r407;
+	mov.u32 	%r409, %r407;
+	mov.u32 	%r410, %r407;
+	mov.u32 	%r411, %r407;
+	mov.u32 	%r412, %r407;
+	mov.u32 	%r413, %r407;
+	mov.u32 	%r414, %r407;
+	@%p13 bra 	$L__BB5_57;
+
+	mov.u32 	%r407, 0;
+	mov.u32 	%r398, %r407;
+
+$L__BB5_24:
+	mul.lo.s32 	%r215, %r398, 20;
+	cvt.s64.s32 	%rd110, %r215;
+	add.s64 	%rd111, %rd5, %rd110;
+	add.s64 	%rd112, %rd3, %rd111;
+	add.s64 	%rd113, %rd112, %rd6;
+	ld.global.nc.u32 	%r216, [%rd113];
+	ld.global.nc.u32 	%r217, [%rd112];
+	cvt.u16.u32 	%rs6, %r217;
+	// begin inline asm
+	cvt.f32.f16 %f73, %rs6;
+	// end inline asm
+	shr.u32 	%r218, %r217, 16;
+	cvt.u16.u32 	%rs7, %r218;
+	// begin inline asm
+	cvt.f32.f16 %f74, %rs7;
+	// end inline asm
+	and.b32  	%r60, %r216, 252645135;
+	shr.u32 	%r219, %r216, 4;
+	and.b32  	%r61, %r219, 252645135;
+	cvt.s64.s32 	%rd51, %r398;
+	setp.ge.s32 	%p14, %r372, %r93;
+	@%p14 bra 	$L__BB5_28;
+
+	cvt.s64.s32 	%rd158, %r372;
+	mul.lo.s64 	%rd157, %rd158, %rd4;
+	setp.ne.s32 	%p15, %r2, 0;
+	mov.u32 	%r223, 0;
+	add.s64 	%rd114, %rd157, %rd51;
+	mul.lo.s64 	%rd115, %rd114, 48;
+	add.s64 	%rd52, %rd2, %rd115;
+	shl.b64 	%rd116, %rd7, 2;
+	add.s64 	%rd117, %rd52, %rd116;
+	ld.global.nc.u32 	%r226, [%rd117+16];
+	ld.global.nc.u32 	%r222, [%rd117+32];
+	// begin inline asm
+	dp4a.s32.s32 %r220, %r61, %r222, %r223;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r224, %r60, %r226, %r220;
+	// end inline asm
+	cvt.rn.f32.s32 	%f76, %r224;
+	ld.global.nc.f32 	%f77, [%rd52];
+	mul.f32 	%f78, %f73, %f77;
+	mul.f32 	%f4, %f78, %f76;
+	mov.f32 	%f200, 0f00000000;
+	@%p15 bra 	$L__BB5_27;
+
+	ld.global.nc.f32 	%f79, [%rd52+4];
+	mul.f32 	%f200, %f74, %f79;
+
+$L__BB5_27:
+	mov.b32 	%f80, %r412;
+	add.f32 	%f81, %f4, %f200;
+	add.f32 	%f82, %f81, %f80;
+	mov.b32 	%r412, %f82;
+
+$L__BB5_28:
+	add.s32 	%r358, %r372, 1;
+	setp.ge.s32 	%p16, %r358, %r93;
+	@%p16 bra 	$L__BB5_32;
+
+	add.s32 	%r371, %r372, 1;
+	cvt.s64.s32 	%rd172, %r371;
+	mul.lo.s64 	%rd171, %rd172, %rd4;
+	setp.ne.s32 	%p17, %r2, 0;
+	mov.u32 	%r231, 0;
+	add.s64 	%rd118, %rd171, %rd51;
+	mul.lo.s64 	%rd119, %rd118, 48;
+	add.s64 	%rd53, %rd2, %rd119;
+	shl.b64 	%rd120, %rd7, 2;
+	add.s64 	%rd121, %rd53, %rd120;
+	ld.global.nc.u32 	%r234, [%rd121+16];
+	ld.global.nc.u32 	%r230, [%rd121+32];
+	// begin inline asm
+	dp4a.s32.s32 %r228, %r61, %r230, %r231;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r232, %r60, %r234, %r228;
+	// end inline asm
+	cvt.rn.f32.s32 	%f84, %r232;
+	ld.global.nc.f32 	%f85, [%rd53];
+	mul.f32 	%f86, %f73, %f85;
+	mul.f32 	%f7, %f86, %f84;
+	mov.f32 	%f201, 0f00000000;
+	@%p17 bra 	$L__BB5_31;
+
+	ld.global.nc.f32 	%f87, [%rd53+4];
+	mul.f32 	%f201, %f74, %f87;
+
+$L__BB5_31:
+	mov.b32 	%f88, %r411;
+	add.f32 	%f89, %f7, %f201;
+	add.f32 	%f90, %f89, %f88;
+	mov.b32 	%r411, %f90;
+
+$L__BB5_32:
+	add.s32 	%r359, %r372, 2;
+	setp.ge.s32 	%p18, %r359, %r93;
+	@%p18 bra 	$L__BB5_36;
+
+	add.s32 	%r370, %r372, 2;
+	cvt.s64.s32 	%rd170, %r370;
+	mul.lo.s64 	%rd169, %rd170, %rd4;
+	setp.ne.s32 	%p19, %r2, 0;
+	mov.u32 	%r239, 0;
+	add.s64 	%rd122, %rd169, %rd51;
+	mul.lo.s64 	%rd123, %rd122, 48;
+	add.s64 	%rd54, %rd2, %rd123;
+	shl.b64 	%rd124, %rd7, 2;
+	add.s64 	%rd125, %rd54, %rd124;
+	ld.global.nc.u32 	%r242, [%rd125+16];
+	ld.global.nc.u32 	%r238, [%rd125+32];
+	// begin inline asm
+	dp4a.s32.s32 %r236, %r61, %r238, %r239;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r240, %r60, %r242, %r236;
+	// end inline asm
+	cvt.rn.f32.s32 	%f92, %r240;
+	ld.global.nc.f32 	%f93, [%rd54];
+	mul.f32 	%f94, %f73, %f93;
+	mul.f32 	%f10, %f94, %f92;
+	mov.f32 	%f202, 0f00000000;
+	@%p19 bra 	$L__BB5_35;
+
+	ld.global.nc.f32 	%f95, [%rd54+4];
+	mul.f32 	%f202, %f74, %f95;
+
+$L__BB5_35:
+	mov.b32 	%f96, %r410;
+	add.f32 	%f97, %f10, %f202;
+	add.f32 	%f98, %f97, %f96;
+	mov.b32 	%r410, %f98;
+
+$L__BB5_36:
+	add.s32 	%r360, %r372, 3;
+	setp.ge.s32 	%p20, %r360, %r93;
+	@%p20 bra 	$L__BB5_40;
+
+	add.s32 	%r369, %r372, 3;
+	cvt.s64.s32 	%rd168, %r369;
+	mul.lo.s64 	%rd167, %rd168, %rd4;
+	setp.ne.s32 	%p21, %r2, 0;
+	mov.u32 	%r247, 0;
+	add.s64 	%rd126, %rd167, %rd51;
+	mul.lo.s64 	%rd127, %rd126, 48;
+	add.s64 	%rd55, %rd2, %rd127;
+	shl.b64 	%rd128, %rd7, 2;
+	add.s64 	%rd129, %rd55, %rd128;
+	ld.global.nc.u32 	%r250, [%rd129+16];
+	ld.global.nc.u32 	%r246, [%rd129+32];
+	// begin inline asm
+	dp4a.s32.s32 %r244, %r61, %r246, %r247;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r248, %r60, %r250, %r244;
+	// end inline asm
+	cvt.rn.f32.s32 	%f100, %r248;
+	ld.global.nc.f32 	%f101, [%rd55];
+	mul.f32 	%f102, %f73, %f101;
+	mul.f32 	%f13, %f102, %f100;
+	mov.f32 	%f203, 0f00000000;
+	@%p21 bra 	$L__BB5_39;
+
+	ld.global.nc.f32 	%f103, [%rd55+4];
+	mul.f32 	%f203, %f74, %f103;
+
+$L__BB5_39:
+	mov.b32 	%f104, %r409;
+	add.f32 	%f105, %f13, %f203;
+	add.f32 	%f106, %f105, %f104;
+	mov.b32 	%r409, %f106;
+
+$L__BB5_40:
+	add.s32 	%r361, %r372, 4;
+	setp.ge.s32 	%p22, %r361, %r93;
+	@%p22 bra 	$L__BB5_44;
+
+	add.s32 	%r368, %r372, 4;
+	cvt.s64.s32 	%rd166, %r368;
+	mul.lo.s64 	%rd165, %rd166, %rd4;
+	setp.ne.s32 	%p23, %r2, 0;
+	mov.u32 	%r255, 0;
+	add.s64 	%rd130, %rd165, %rd51;
+	mul.lo.s64 	%rd131, %rd130, 48;
+	add.s64 	%rd56, %rd2, %rd131;
+	shl.b64 	%rd132, %rd7, 2;
+	add.s64 	%rd133, %rd56, %rd132;
+	ld.global.nc.u32 	%r258, [%rd133+16];
+	ld.global.nc.u32 	%r254, [%rd133+32];
+	// begin inline asm
+	dp4a.s32.s32 %r252, %r61, %r254, %r255;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r256, %r60, %r258, %r252;
+	// end inline asm
+	cvt.rn.f32.s32 	%f108, %r256;
+	ld.global.nc.f32 	%f109, [%rd56];
+	mul.f32 	%f110, %f73, %f109;
+	mul.f32 	%f16, %f110, %f108;
+	mov.f32 	%f204, 0f00000000;
+	@%p23 bra 	$L__BB5_43;
+
+	ld.global.nc.f32 	%f111, [%rd56+4];
+	mul.f32 	%f204, %f74, %f111;
+
+$L__BB5_43:
+	mov.b32 	%f112, %r408;
+	add.f32 	%f113, %f16, %f204;
+	add.f32 	%f114, %f113, %f112;
+	mov.b32 	%r408, %f114;
+
+$L__BB5_44:
+	add.s32 	%r362, %r372, 5;
+	setp.ge.s32 	%p24, %r362, %r93;
+	@%p24 bra 	$L__BB5_48;
+
+	add.s32 	%r367, %r372, 5;
+	cvt.s64.s32 	%rd164, %r367;
+	mul.lo.s64 	%rd163, %rd164, %rd4;
+	setp.ne.s32 	%p25, %r2, 0;
+	mov.u32 	%r263, 0;
+	add.s64 	%rd134, %rd163, %rd51;
+	mul.lo.s64 	%rd135, %rd134, 48;
+	add.s64 	%rd57, %rd2, %rd135;
+	shl.b64 	%rd136, %rd7, 2;
+	add.s64 	%rd137, %rd57, %rd136;
+	ld.global.nc.u32 	%r266, [%rd137+16];
+	ld.global.nc.u32 	%r262, [%rd137+32];
+	// begin inline asm
+	dp4a.s32.s32 %r260, %r61, %r262, %r263;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r264, %r60, %r266, %r260;
+	// end inline asm
+	cvt.rn.f32.s32 	%f116, %r264;
+	ld.global.nc.f32 	%f117, [%rd57];
+	mul.f32 	%f118, %f73, %f117;
+	mul.f32 	%f19, %f118, %f116;
+	mov.f32 	%f205, 0f00000000;
+	@%p25 bra 	$L__BB5_47;
+
+	ld.global.nc.f32 	%f119, [%rd57+4];
+	mul.f32 	%f205, %f74, %f119;
+
+$L__BB5_47:
+	mov.b32 	%f120, %r407;
+	add.f32 	%f121, %f19, %f205;
+	add.f32 	%f122, %f121, %f120;
+	mov.b32 	%r407, %f122;
+
+$L__BB5_48:
+	add.s32 	%r363, %r372, 6;
+	setp.ge.s32 	%p26, %r363, %r93;
+	@%p26 bra 	$L__BB5_52;
+
+	add.s32 	%r366, %r372, 6;
+	cvt.s64.s32 	%rd162, %r366;
+	mul.lo.s64 	%rd161, %rd162, %rd4;
+	setp.ne.s32 	%p27, %r2, 0;
+	mov.u32 	%r271, 0;
+	add.s64 	%rd138, %rd161, %rd51;
+	mul.lo.s64 	%rd139, %rd138, 48;
+	add.s64 	%rd58, %rd2, %rd139;
+	shl.b64 	%rd140, %rd7, 2;
+	add.s64 	%rd141, %rd58, %rd140;
+	ld.global.nc.u32 	%r274, [%rd141+16];
+	ld.global.nc.u32 	%r270, [%rd141+32];
+	// begin inline asm
+	dp4a.s32.s32 %r268, %r61, %r270, %r271;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r272, %r60, %r274, %r268;
+	// end inline asm
+	cvt.rn.f32.s32 	%f124, %r272;
+	ld.global.nc.f32 	%f125, [%rd58];
+	mul.f32 	%f126, %f73, %f125;
+	mul.f32 	%f22, %f126, %f124;
+	mov.f32 	%f206, 0f00000000;
+	@%p27 bra 	$L__BB5_51;
+
+	ld.global.nc.f32 	%f127, [%rd58+4];
+	mul.f32 	%f206, %f74, %f127;
+
+$L__BB5_51:
+	mov.b32 	%f128, %r413;
+	add.f32 	%f129, %f22, %f206;
+	add.f32 	%f130, %f129, %f128;
+	mov.b32 	%r413, %f130;
+
+$L__BB5_52:
+	add.s32 	%r364, %r372, 7;
+	setp.ge.s32 	%p28, %r364, %r93;
+	@%p28 bra 	$L__BB5_56;
+
+	add.s32 	%r365, %r372, 7;
+	cvt.s64.s32 	%rd160, %r365;
+	mul.lo.s64 	%rd159, %rd160, %rd4;
+	setp.ne.s32 	%p29, %r2, 0;
+	mov.u32 	%r279, 0;
+	add.s64 	%rd142, %rd159, %rd51;
+	mul.lo.s64 	%rd143, %rd142, 48;
+	add.s64 	%rd59, %rd2, %rd143;
+	shl.b64 	%rd144, %rd7, 2;
+	add.s64 	%rd145, %rd59, %rd144;
+	ld.global.nc.u32 	%r282, [%rd145+16];
+	ld.global.nc.u32 	%r278, [%rd145+32];
+	// begin inline asm
+	dp4a.s32.s32 %r276, %r61, %r278, %r279;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r280, %r60, %r282, %r276;
+	// end inline asm
+	cvt.rn.f32.s32 	%f132, %r280;
+	ld.global.nc.f32 	%f133, [%rd59];
+	mul.f32 	%f134, %f73, %f133;
+	mul.f32 	%f25, %f134, %f132;
+	mov.f32 	%f207, 0f00000000;
+	@%p29 bra 	$L__BB5_55;
+
+	ld.global.nc.f32 	%f135, [%rd59+4];
+	mul.f32 	%f207, %f74, %f135;
+
+$L__BB5_55:
+	mov.b32 	%f136, %r414;
+	add.f32 	%f137, %f25, %f207;
+	add.f32 	%f138, %f137, %f136;
+	mov.b32 	%r414, %f138;
+
+$L__BB5_56:
+	cvt.u32.u64 	%r284, %rd51;
+	add.s32 	%r398, %r284, 1;
+	cvt.u32.u64 	%r285, %rd4;
+	setp.lt.s32 	%p30, %r398, %r285;
+	@%p30 bra 	$L__BB5_24;
+	bra.uni 	$L__BB5_57;
+
+$L__BB5_3:
+	setp.lt.s32 	%p3, %r92, 32;
+	mov.u32 	%r407, 0;
+	mov.u32 	%r408, %r407;
+	mov.u32 	%r409, %r407;
+	mov.u32 	%r410, %r407;
+	mov.u32 	%r411, %r407;
+	mov.u32 	%r412, %r407;
+	mov.u32 	%r413, %r407;
+	mov.u32 	%r414, %r407;
+	@%p3 bra 	$L__BB5_57;
+
+	cvt.s64.s32 	%rd78, %r372;
+	add.s32 	%r9, %r372, 1;
+	cvt.s64.s32 	%rd79, %r9;
+	add.s32 	%r10, %r372, 2;
+	cvt.s64.s32 	%rd80, %r10;
+	add.s32 	%r11, %r372, 3;
+	cvt.s64.s32 	%rd81, %r11;
+	add.s32 	%r12, %r372, 4;
+	cvt.s64.s32 	%rd82, %r12;
+	add.s32 	%r13, %r372, 5;
+	cvt.s64.s32 	%rd83, %r13;
+	add.s32 	%r14, %r372, 6;
+	cvt.s64.s32 	%rd84, %r14;
+	add.s32 	%r15, %r372, 7;
+	cvt.s64.s32 	%rd85, %r15;
+	mul.lo.s64 	%rd21, %rd16, %rd78;
+	add.s64 	%rd22, %rd15, %rd21;
+	mul.lo.s64 	%rd23, %rd16, %rd79;
+	add.s64 	%rd24, %rd15, %rd23;
+	mul.lo.s64 	%rd25, %rd16, %rd85;
+	add.s64 	%rd26, %rd19, %rd25;
+	mul.lo.s64 	%rd27, %rd16, %rd84;
+	mul.lo.s64 	%rd28, %rd16, %rd80;
+	add.s64 	%rd29, %rd15, %rd28;
+	add.s64 	%rd30, %rd19, %rd27;
+	mul.lo.s64 	%rd31, %rd16, %rd83;
+	add.s64 	%rd32, %rd19, %rd31;
+	mul.lo.s64 	%rd33, %rd16, %rd82;
+	mul.lo.s64 	%rd34, %rd16, %rd81;
+	add.s64 	%rd35, %rd15, %rd34;
+	add.s64 	%rd36, %rd19, %rd33;
+	mov.u32 	%r407, 0;
+	mov.u64 	%rd173, %rd18;
+	mov.u64 	%rd174, %rd17;
+	mov.u64 	%rd175, %rd2;
+	mov.u32 	%r381, %r407;
+
+$L__BB5_5:
+	ld.global.nc.u16 	%rs1, [%rd173];
+	// begin inline asm
+	cvt.f32.f16 %f32, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd174+-6];
+	ld.global.nc.u16 	%rs3, [%rd174+-4];
+	mov.b32 	%r25, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd174+-2];
+	ld.global.nc.u16 	%rs5, [%rd174];
+	mov.b32 	%r26, {%rs4, %rs5};
+	setp.ge.s32 	%p4, %r372, %r93;
+	@%p4 bra 	$L__BB5_7;
+
+	add.s64 	%rd86, %rd175, %rd22;
+	ld.global.nc.u32 	%r139, [%rd86+-4];
+	ld.global.nc.u32 	%r135, [%rd86];
 	mov.u32 	%r136, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r133, %r26, %r135, %r136;
@@ -7109,22 +8771,22 @@ $L__BB4_14:
 	// begin inline asm
 	dp4a.s32.s32 %r137, %r25, %r139, %r133;
 	// end inline asm
-	cvt.rn.f32.s32 	%f30, %r137;
-	add.s64 	%rd64, %rd79, %rd21;
-	ld.global.nc.f32 	%f31, [%rd64];
-	mul.f32 	%f32, %f4, %f31;
-	mov.b32 	%f33, %r207;
-	fma.rn.f32 	%f34, %f32, %f30, %f33;
-	mov.b32 	%r207, %f34;
+	cvt.rn.f32.s32 	%f33, %r137;
+	add.s64 	%rd87, %rd175, %rd21;
+	ld.global.nc.f32 	%f34, [%rd87];
+	mul.f32 	%f35, %f32, %f34;
+	mov.b32 	%f36, %r412;
+	fma.rn.f32 	%f37, %f35, %f33, %f36;
+	mov.b32 	%r412, %f37;
 
-$L__BB4_16:
-	add.s32 	%r186, %r192, 6;
-	setp.ge.s32 	%p11, %r186, %r56;
-	@%p11 bra 	$L__BB4_18;
+$L__BB5_7:
+	add.s32 	%r346, %r372, 1;
+	setp.ge.s32 	%p5, %r346, %r93;
+	@%p5 bra 	$L__BB5_9;
 
-	add.s64 	%rd65, %rd79, %rd20;
-	ld.global.nc.u32 	%r147, [%rd65];
-	ld.global.nc.u32 	%r143, [%rd65+4];
+	add.s64 	%rd88, %rd175, %rd24;
+	ld.global.nc.u32 	%r147, [%rd88+-4];
+	ld.global.nc.u32 	%r143, [%rd88];
 	mov.u32 	%r144, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r141, %r26, %r143, %r144;
@@ -7132,22 +8794,22 @@ $L__BB4_16:
 	// begin inline asm
 	dp4a.s32.s32 %r145, %r25, %r147, %r141;
 	// end inline asm
-	cvt.rn.f32.s32 	%f35, %r145;
-	add.s64 	%rd66, %rd79, %rd17;
-	ld.global.nc.f32 	%f36, [%rd66];
-	mul.f32 	%f37, %f4, %f36;
-	mov.b32 	%f38, %r208;
-	fma.rn.f32 	%f39, %f37, %f35, %f38;
-	mov.b32 	%r208, %f39;
+	cvt.rn.f32.s32 	%f38, %r145;
+	add.s64 	%rd89, %rd175, %rd23;
+	ld.global.nc.f32 	%f39, [%rd89];
+	mul.f32 	%f40, %f32, %f39;
+	mov.b32 	%f41, %r411;
+	fma.rn.f32 	%f42, %f40, %f38, %f41;
+	mov.b32 	%r411, %f42;
 
-$L__BB4_18:
-	add.s32 	%r187, %r192, 7;
-	setp.ge.s32 	%p12, %r187, %r56;
-	@%p12 bra 	$L__BB4_20;
+$L__BB5_9:
+	add.s32 	%r347, %r372, 2;
+	setp.ge.s32 	%p6, %r347, %r93;
+	@%p6 bra 	$L__BB5_11;
 
-	add.s64 	%rd67, %rd79, %rd16;
-	ld.global.nc.u32 	%r155, [%rd67];
-	ld.global.nc.u32 	%r151, [%rd67+4];
+	add.s64 	%rd90, %rd175, %rd29;
+	ld.global.nc.u32 	%r155, [%rd90+-4];
+	ld.global.nc.u32 	%r151, [%rd90];
 	mov.u32 	%r152, 0;
 	// begin inline asm
 	dp4a.s32.s32 %r149, %r26, %r151, %r152;
@@ -7155,124 +8817,316 @@ $L__BB4_18:
 	// begin inline asm
 	dp4a.s32.s32 %r153, %r25, %r155, %r149;
 	// end inline asm
-	cvt.rn.f32.s32 	%f40, %r153;
-	add.s64 	%rd68, %rd79, %rd15;
-	ld.global.nc.f32 	%f41, [%rd68];
-	mul.f32 	%f42, %f4, %f41;
-	mov.b32 	%f43, %r209;
-	fma.rn.f32 	%f44, %f42, %f40, %f43;
-	mov.b32 	%r209, %f44;
+	cvt.rn.f32.s32 	%f43, %r153;
+	add.s64 	%rd91, %rd175, %rd28;
+	ld.global.nc.f32 	%f44, [%rd91];
+	mul.f32 	%f45, %f32, %f44;
+	mov.b32 	%f46, %r410;
+	fma.rn.f32 	%f47, %f45, %f43, %f46;
+	mov.b32 	%r410, %f47;
 
-$L__BB4_20:
-	add.s64 	%rd79, %rd79, 48;
-	add.s64 	%rd78, %rd78, 34;
-	add.s64 	%rd77, %rd77, 34;
-	add.s32 	%r201, %r201, 1;
-	cvt.u32.u64 	%r157, %rd1;
-	setp.lt.s32 	%p13, %r201, %r157;
-	@%p13 bra 	$L__BB4_4;
+$L__BB5_11:
+	add.s32 	%r348, %r372, 3;
+	setp.ge.s32 	%p7, %r348, %r93;
+	@%p7 bra 	$L__BB5_13;
 
-$L__BB4_21:
-	ld.param.u32 	%r188, [wk_matmul_q8_0_dp4a_param_7];
-	setp.eq.s32 	%p14, %r5, 0;
-	selp.b32 	%r158, %r206, %r202, %p14;
-	selp.b32 	%r159, %r202, %r206, %p14;
-	mov.b32 	%f45, %r159;
-	mov.u32 	%r160, 31;
-	mov.u32 	%r161, 2;
-	mov.u32 	%r162, -1;
-	shfl.sync.bfly.b32 	%r163|%p15, %r158, %r161, %r160, %r162;
-	mov.b32 	%f46, %r163;
-	add.f32 	%f47, %f45, %f46;
-	selp.b32 	%r164, %r207, %r203, %p14;
-	selp.b32 	%r165, %r203, %r207, %p14;
-	mov.b32 	%f48, %r165;
-	shfl.sync.bfly.b32 	%r166|%p16, %r164, %r161, %r160, %r162;
-	mov.b32 	%f49, %r166;
-	add.f32 	%f50, %f48, %f49;
-	selp.b32 	%r167, %r208, %r204, %p14;
-	selp.b32 	%r168, %r204, %r208, %p14;
-	mov.b32 	%f51, %r168;
-	shfl.sync.bfly.b32 	%r169|%p17, %r167, %r161, %r160, %r162;
-	mov.b32 	%f52, %r169;
-	add.f32 	%f53, %f51, %f52;
-	selp.b32 	%r170, %r209, %r205, %p14;
-	selp.b32 	%r171, %r205, %r209, %p14;
-	mov.b32 	%f54, %r171;
-	shfl.sync.bfly.b32 	%r172|%p18, %r170, %r161, %r160, %r162;
-	mov.b32 	%f55, %r172;
-	add.f32 	%f56, %f54, %f55;
-	setp.eq.s32 	%p19, %r6, 0;
-	selp.f32 	%f57, %f53, %f47, %p19;
-	selp.f32 	%f58, %f47, %f53, %p19;
-	mov.b32 	%r173, %f57;
-	mov.u32 	%r174, 1;
-	shfl.sync.bfly.b32 	%r175|%p20, %r173, %r174, %r160, %r162;
-	mov.b32 	%f59, %r175;
-	add.f32 	%f2, %f58, %f59;
-	selp.f32 	%f60, %f56, %f50, %p19;
-	selp.f32 	%f61, %f50, %f56, %p19;
-	mov.b32 	%r176, %f60;
-	shfl.sync.bfly.b32 	%r177|%p21, %r176, %r174, %r160, %r162;
-	mov.b32 	%f62, %r177;
-	add.f32 	%f3, %f61, %f62;
-	add.s32 	%r52, %r192, %r7;
-	setp.lt.s32 	%p22, %r52, %r56;
-	and.pred  	%p1, %p3, %p22;
-	cvt.s64.s32 	%rd69, %r52;
-	mul.lo.s64 	%rd70, %rd69, %rd3;
-	add.s64 	%rd71, %rd70, %rd4;
-	shl.b64 	%rd72, %rd71, 2;
-	add.s64 	%rd33, %rd2, %rd72;
-	add.s32 	%r178, %r52, 1;
-	cvt.s64.s32 	%rd73, %r178;
-	mul.lo.s64 	%rd74, %rd73, %rd3;
-	add.s64 	%rd75, %rd74, %rd4;
-	shl.b64 	%rd76, %rd75, 2;
-	add.s64 	%rd34, %rd2, %rd76;
-	setp.eq.s32 	%p24, %r188, 0;
-	@%p24 bra 	$L__BB4_26;
+	add.s64 	%rd92, %rd175, %rd35;
+	ld.global.nc.u32 	%r163, [%rd92+-4];
+	ld.global.nc.u32 	%r159, [%rd92];
+	mov.u32 	%r160, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r157, %r26, %r159, %r160;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r161, %r25, %r163, %r157;
+	// end inline asm
+	cvt.rn.f32.s32 	%f48, %r161;
+	add.s64 	%rd93, %rd175, %rd34;
+	ld.global.nc.f32 	%f49, [%rd93];
+	mul.f32 	%f50, %f32, %f49;
+	mov.b32 	%f51, %r409;
+	fma.rn.f32 	%f52, %f50, %f48, %f51;
+	mov.b32 	%r409, %f52;
 
-	not.pred 	%p25, %p1;
-	@%p25 bra 	$L__BB4_24;
+$L__BB5_13:
+	add.s32 	%r349, %r372, 4;
+	setp.ge.s32 	%p8, %r349, %r93;
+	@%p8 bra 	$L__BB5_15;
 
-	ld.global.f32 	%f63, [%rd33];
-	add.f32 	%f64, %f63, %f2;
-	st.global.f32 	[%rd33], %f64;
+	add.s64 	%rd94, %rd175, %rd36;
+	ld.global.nc.u32 	%r171, [%rd94];
+	ld.global.nc.u32 	%r167, [%rd94+4];
+	mov.u32 	%r168, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r165, %r26, %r167, %r168;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r169, %r25, %r171, %r165;
+	// end inline asm
+	cvt.rn.f32.s32 	%f53, %r169;
+	add.s64 	%rd95, %rd175, %rd33;
+	ld.global.nc.f32 	%f54, [%rd95];
+	mul.f32 	%f55, %f32, %f54;
+	mov.b32 	%f56, %r408;
+	fma.rn.f32 	%f57, %f55, %f53, %f56;
+	mov.b32 	%r408, %f57;
 
-$L__BB4_24:
-	setp.ge.s32 	%p26, %r2, %r54;
-	setp.ge.s32 	%p27, %r178, %r56;
-	or.pred  	%p28, %p26, %p27;
-	@%p28 bra 	$L__BB4_30;
+$L__BB5_15:
+	add.s32 	%r350, %r372, 5;
+	setp.ge.s32 	%p9, %r350, %r93;
+	@%p9 bra 	$L__BB5_17;
 
-	ld.global.f32 	%f65, [%rd34];
-	add.f32 	%f66, %f65, %f3;
-	st.global.f32 	[%rd34], %f66;
-	bra.uni 	$L__BB4_30;
+	add.s64 	%rd96, %rd175, %rd32;
+	ld.global.nc.u32 	%r179, [%rd96];
+	ld.global.nc.u32 	%r175, [%rd96+4];
+	mov.u32 	%r176, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r173, %r26, %r175, %r176;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r177, %r25, %r179, %r173;
+	// end inline asm
+	cvt.rn.f32.s32 	%f58, %r177;
+	add.s64 	%rd97, %rd175, %rd31;
+	ld.global.nc.f32 	%f59, [%rd97];
+	mul.f32 	%f60, %f32, %f59;
+	mov.b32 	%f61, %r407;
+	fma.rn.f32 	%f62, %f60, %f58, %f61;
+	mov.b32 	%r407, %f62;
 
-$L__BB4_26:
-	not.pred 	%p29, %p1;
-	@%p29 bra 	$L__BB4_28;
+$L__BB5_17:
+	add.s32 	%r351, %r372, 6;
+	setp.ge.s32 	%p10, %r351, %r93;
+	@%p10 bra 	$L__BB5_19;
 
-	st.global.f32 	[%rd33], %f2;
+	add.s64 	%rd98, %rd175, %rd30;
+	ld.global.nc.u32 	%r187, [%rd98];
+	ld.global.nc.u32 	%r183, [%rd98+4];
+	mov.u32 	%r184, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r181, %r26, %r183, %r184;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r185, %r25, %r187, %r181;
+	// end inline asm
+	cvt.rn.f32.s32 	%f63, %r185;
+	add.s64 	%rd99, %rd175, %rd27;
+	ld.global.nc.f32 	%f64, [%rd99];
+	mul.f32 	%f65, %f32, %f64;
+	mov.b32 	%f66, %r413;
+	fma.rn.f32 	%f67, %f65, %f63, %f66;
+	mov.b32 	%r413, %f67;
 
-$L__BB4_28:
-	setp.ge.s32 	%p30, %r2, %r54;
-	setp.ge.s32 	%p31, %r178, %r56;
-	or.pred  	%p32, %p30, %p31;
-	@%p32 bra 	$L__BB4_30;
+$L__BB5_19:
+	add.s32 	%r352, %r372, 7;
+	setp.ge.s32 	%p11, %r352, %r93;
+	@%p11 bra 	$L__BB5_21;
 
-	st.global.f32 	[%rd34], %f3;
+	add.s64 	%rd100, %rd175, %rd26;
+	ld.global.nc.u32 	%r195, [%rd100];
+	ld.global.nc.u32 	%r191, [%rd100+4];
+	mov.u32 	%r192, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r189, %r26, %r191, %r192;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r193, %r25, %r195, %r189;
+	// end inline asm
+	cvt.rn.f32.s32 	%f68, %r193;
+	add.s64 	%rd101, %rd175, %rd25;
+	ld.global.nc.f32 	%f69, [%rd101];
+	mul.f32 	%f70, %f32, %f69;
+	mov.b32 	%f71, %r414;
+	fma.rn.f32 	%f72, %f70, %f68, %f71;
+	mov.b32 	%r414, %f72;
 
-$L__BB4_30:
-	mov.u32 	%r190, %nctaid.y;
-	shl.b32 	%r189, %r190, 3;
-	add.s32 	%r192, %r192, %r189;
-	setp.lt.s32 	%p33, %r192, %r56;
-	@%p33 bra 	$L__BB4_2;
+$L__BB5_21:
+	add.s64 	%rd175, %rd175, 48;
+	add.s64 	%rd174, %rd174, 34;
+	add.s64 	%rd173, %rd173, 34;
+	add.s32 	%r381, %r381, 1;
+	cvt.u32.u64 	%r197, %rd4;
+	setp.lt.s32 	%p12, %r381, %r197;
+	@%p12 bra 	$L__BB5_5;
 
-$L__BB4_31:
+$L__BB5_57:
+	mov.u32 	%r353, %tid.y;
+	setp.eq.s32 	%p31, %r5, 0;
+	selp.b32 	%r286, %r408, %r412, %p31;
+	selp.b32 	%r287, %r412, %r408, %p31;
+	mov.b32 	%f139, %r287;
+	mov.u32 	%r288, 31;
+	mov.u32 	%r289, 2;
+	mov.u32 	%r290, -1;
+	shfl.sync.bfly.b32 	%r291|%p32, %r286, %r289, %r288, %r290;
+	mov.b32 	%f140, %r291;
+	add.f32 	%f141, %f139, %f140;
+	selp.b32 	%r292, %r407, %r411, %p31;
+	selp.b32 	%r293, %r411, %r407, %p31;
+	mov.b32 	%f142, %r293;
+	shfl.sync.bfly.b32 	%r294|%p33, %r292, %r289, %r288, %r290;
+	mov.b32 	%f143, %r294;
+	add.f32 	%f144, %f142, %f143;
+	selp.b32 	%r295, %r413, %r410, %p31;
+	selp.b32 	%r296, %r410, %r413, %p31;
+	mov.b32 	%f145, %r296;
+	shfl.sync.bfly.b32 	%r297|%p34, %r295, %r289, %r288, %r290;
+	mov.b32 	%f146, %r297;
+	add.f32 	%f147, %f145, %f146;
+	selp.b32 	%r298, %r414, %r409, %p31;
+	selp.b32 	%r299, %r409, %r414, %p31;
+	mov.b32 	%f148, %r299;
+	shfl.sync.bfly.b32 	%r300|%p35, %r298, %r289, %r288, %r290;
+	mov.b32 	%f149, %r300;
+	add.f32 	%f150, %f148, %f149;
+	setp.eq.s32 	%p36, %r6, 0;
+	selp.f32 	%f151, %f147, %f141, %p36;
+	selp.f32 	%f152, %f141, %f147, %p36;
+	mov.b32 	%r301, %f151;
+	mov.u32 	%r302, 1;
+	shfl.sync.bfly.b32 	%r303|%p37, %r301, %r302, %r288, %r290;
+	mov.b32 	%f153, %r303;
+	add.f32 	%f154, %f152, %f153;
+	selp.f32 	%f155, %f150, %f144, %p36;
+	selp.f32 	%f156, %f144, %f150, %p36;
+	mov.b32 	%r304, %f155;
+	shfl.sync.bfly.b32 	%r305|%p38, %r304, %r302, %r288, %r290;
+	mov.b32 	%f157, %r305;
+	add.f32 	%f158, %f156, %f157;
+	st.shared.f32 	[%rd8], %f154;
+	st.shared.f32 	[%rd8+4], %f158;
+	bar.sync 	0;
+	add.s32 	%r87, %r372, %r353;
+	setp.ge.s32 	%p39, %r87, %r93;
+	@%p39 bra 	$L__BB5_62;
+
+	ld.shared.f32 	%f160, [%rd10];
+	neg.f32 	%f161, %f160;
+	mov.f32 	%f162, 0f3F000000;
+	mov.f32 	%f163, 0f3BBB989D;
+	fma.rn.f32 	%f164, %f161, %f163, %f162;
+	cvt.sat.f32.f32 	%f165, %f164;
+	mov.f32 	%f166, 0f4B400001;
+	mov.f32 	%f167, 0f437C0000;
+	fma.rm.f32 	%f168, %f165, %f167, %f166;
+	add.f32 	%f169, %f168, 0fCB40007F;
+	neg.f32 	%f170, %f169;
+	mov.f32 	%f171, 0f3FB8AA3B;
+	fma.rn.f32 	%f172, %f161, %f171, %f170;
+	mov.f32 	%f173, 0f32A57060;
+	fma.rn.f32 	%f174, %f161, %f173, %f172;
+	mov.b32 	%r306, %f168;
+	shl.b32 	%r307, %r306, 23;
+	mov.b32 	%f175, %r307;
+	ex2.approx.ftz.f32 	%f176, %f174;
+	fma.rn.f32 	%f177, %f176, %f175, 0f3F800000;
+	div.rn.f32 	%f178, %f160, %f177;
+	ld.shared.f32 	%f179, [%rd10+1152];
+	mul.f32 	%f28, %f179, %f178;
+	cvt.s64.s32 	%rd146, %r87;
+	mul.lo.s64 	%rd147, %rd146, %rd11;
+	add.s64 	%rd148, %rd12, %rd147;
+	shl.b64 	%rd149, %rd148, 2;
+	add.s64 	%rd150, %rd20, %rd149;
+	st.global.f32 	[%rd150], %f28;
+	mul.lo.s64 	%rd151, %rd146, %rd13;
+	abs.f32 	%f180, %f28;
+	mov.b32 	%r308, %f180;
+	mov.u32 	%r310, 16;
+	shfl.sync.bfly.b32 	%r312|%p40, %r308, %r310, %r288, %r290;
+	mov.b32 	%f181, %r312;
+	setp.lt.f32 	%p41, %f180, %f181;
+	selp.f32 	%f182, %f181, %f180, %p41;
+	mov.b32 	%r313, %f182;
+	mov.u32 	%r314, 8;
+	shfl.sync.bfly.b32 	%r315|%p42, %r313, %r314, %r288, %r290;
+	mov.b32 	%f183, %r315;
+	setp.lt.f32 	%p43, %f182, %f183;
+	selp.f32 	%f184, %f183, %f182, %p43;
+	mov.b32 	%r316, %f184;
+	mov.u32 	%r317, 4;
+	shfl.sync.bfly.b32 	%r318|%p44, %r316, %r317, %r288, %r290;
+	mov.b32 	%f185, %r318;
+	setp.lt.f32 	%p45, %f184, %f185;
+	selp.f32 	%f186, %f185, %f184, %p45;
+	mov.b32 	%r319, %f186;
+	shfl.sync.bfly.b32 	%r321|%p46, %r319, %r289, %r288, %r290;
+	mov.b32 	%f187, %r321;
+	setp.lt.f32 	%p47, %f186, %f187;
+	selp.f32 	%f188, %f187, %f186, %p47;
+	mov.b32 	%r322, %f188;
+	shfl.sync.bfly.b32 	%r324|%p48, %r322, %r302, %r288, %r290;
+	mov.b32 	%f189, %r324;
+	setp.lt.f32 	%p49, %f188, %f189;
+	selp.f32 	%f190, %f189, %f188, %p49;
+	add.s64 	%rd60, %rd151, %rd14;
+	div.rn.f32 	%f29, %f190, 0f42FE0000;
+	setp.leu.f32 	%p50, %f29, 0f00000000;
+	mov.f32 	%f208, 0f00000000;
+	@%p50 bra 	$L__BB5_60;
+
+	rcp.rn.f32 	%f208, %f29;
+
+$L__BB5_60:
+	mov.u32 	%r357, %tid.x;
+	mul.f32 	%f191, %f28, %f208;
+	mov.b32 	%r325, %f191;
+	and.b32  	%r326, %r325, -2147483648;
+	or.b32  	%r327, %r326, 1056964608;
+	mov.b32 	%f192, %r327;
+	add.rz.f32 	%f193, %f191, %f192;
+	cvt.rzi.f32.f32 	%f194, %f193;
+	cvt.rzi.s32.f32 	%r328, %f194;
+	mov.u32 	%r329, 31;
+	mov.u32 	%r331, -1;
+	shfl.sync.bfly.b32 	%r332|%p51, %r328, %r310, %r329, %r331;
+	add.s32 	%r333, %r332, %r328;
+	shfl.sync.bfly.b32 	%r335|%p52, %r333, %r314, %r329, %r331;
+	add.s32 	%r336, %r335, %r333;
+	shfl.sync.bfly.b32 	%r338|%p53, %r336, %r317, %r329, %r331;
+	add.s32 	%r339, %r338, %r336;
+	mov.u32 	%r340, 2;
+	shfl.sync.bfly.b32 	%r341|%p54, %r339, %r340, %r329, %r331;
+	add.s32 	%r342, %r341, %r339;
+	mov.u32 	%r343, 1;
+	shfl.sync.bfly.b32 	%r344|%p55, %r342, %r343, %r329, %r331;
+	add.s32 	%r88, %r344, %r342;
+	mul.lo.s64 	%rd152, %rd60, 48;
+	add.s64 	%rd153, %rd1, %rd152;
+	add.s64 	%rd154, %rd153, %rd9;
+	st.global.u8 	[%rd154+16], %r328;
+	setp.ne.s32 	%p56, %r357, 0;
+	@%p56 bra 	$L__BB5_62;
+
+	// begin inline asm
+	cvt.rn.f16.f32 %rs8, %f29;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f196, %rs8;
+	// end inline asm
+	st.global.f32 	[%rd153], %f196;
+	cvt.rn.f32.s32 	%f199, %r88;
+	mul.f32 	%f197, %f29, %f199;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs10, %f197;
+	// end inline asm
+	// begin inline asm
+	cvt.f32.f16 %f198, %rs10;
+	// end inline asm
+	st.global.f32 	[%rd153+4], %f198;
+	st.global.u32 	[%rd153+8], %r88;
+	mov.u32 	%r345, 0;
+	st.global.u32 	[%rd153+12], %r345;
+
+$L__BB5_62:
+	mov.u32 	%r355, %nctaid.y;
+	shl.b32 	%r354, %r355, 3;
+	bar.sync 	0;
+	add.s32 	%r372, %r372, %r354;
+	setp.lt.s32 	%p57, %r372, %r93;
+	@%p57 bra 	$L__BB5_2;
+
+$L__BB5_63:
 	ret;
 
 }
@@ -7294,7 +9148,7 @@ $L__BB4_31:
 	.param .u32 wk_rope_store_kv_param_13
 )
 {
-	.local .align 4 .b8 	__local_depot5[28];
+	.local .align 4 .b8 	__local_depot6[28];
 	.reg .b64 	%SP;
 	.reg .b64 	%SPL;
 	.reg .pred 	%p<46>;
@@ -7305,7 +9159,7 @@ $L__BB4_31:
 	.reg .b64 	%rd<137>;
 
 
-	mov.u64 	%SPL, __local_depot5;
+	mov.u64 	%SPL, __local_depot6;
 	ld.param.u64 	%rd27, [wk_rope_store_kv_param_0];
 	ld.param.u32 	%r82, [wk_rope_store_kv_param_1];
 	ld.param.u32 	%r78, [wk_rope_store_kv_param_2];
@@ -7358,12 +9212,12 @@ $L__BB4_31:
 	add.s32 	%r96, %r4, %r95;
 	shr.s32 	%r5, %r96, 1;
 	setp.ge.s32 	%p1, %r245, %r5;
-	@%p1 bra 	$L__BB5_54;
+	@%p1 bra 	$L__BB6_54;
 
 	cvt.rn.f32.s32 	%f1, %r3;
 	mov.u32 	%r231, %r245;
 
-$L__BB5_2:
+$L__BB6_2:
 	shl.b32 	%r7, %r231, 1;
 	setp.lt.s32 	%p2, %r7, %r78;
 	cvt.s64.s32 	%rd49, %r7;
@@ -7371,10 +9225,10 @@ $L__BB5_2:
 	shl.b64 	%rd51, %rd50, 2;
 	add.s64 	%rd7, %rd3, %rd51;
 	add.s64 	%rd8, %rd4, 24;
-	@%p2 bra 	$L__BB5_28;
-	bra.uni 	$L__BB5_3;
+	@%p2 bra 	$L__BB6_28;
+	bra.uni 	$L__BB6_3;
 
-$L__BB5_28:
+$L__BB6_28:
 	rem.s32 	%r163, %r7, %r80;
 	shr.u32 	%r164, %r163, 31;
 	add.s32 	%r165, %r163, %r164;
@@ -7396,19 +9250,19 @@ $L__BB5_28:
 	setp.ltu.f32 	%p23, %f29, 0f47CE4780;
 	mov.u32 	%r241, %r244;
 	mov.f32 	%f141, %f144;
-	@%p23 bra 	$L__BB5_36;
+	@%p23 bra 	$L__BB6_36;
 
 	setp.eq.f32 	%p24, %f29, 0f7F800000;
-	@%p24 bra 	$L__BB5_35;
-	bra.uni 	$L__BB5_30;
+	@%p24 bra 	$L__BB6_35;
+	bra.uni 	$L__BB6_30;
 
-$L__BB5_35:
+$L__BB6_35:
 	mov.f32 	%f101, 0f00000000;
 	mul.rn.f32 	%f141, %f27, %f101;
 	mov.u32 	%r241, 0;
-	bra.uni 	$L__BB5_36;
+	bra.uni 	$L__BB6_36;
 
-$L__BB5_3:
+$L__BB6_3:
 	ld.global.f32 	%f2, [%rd7];
 	ld.global.f32 	%f3, [%rd7+4];
 	sub.s32 	%r8, %r7, %r78;
@@ -7433,19 +9287,19 @@ $L__BB5_3:
 	setp.ltu.f32 	%p3, %f6, 0f47CE4780;
 	mov.u32 	%r235, %r238;
 	mov.f32 	%f135, %f138;
-	@%p3 bra 	$L__BB5_11;
+	@%p3 bra 	$L__BB6_11;
 
 	setp.eq.f32 	%p4, %f6, 0f7F800000;
-	@%p4 bra 	$L__BB5_10;
-	bra.uni 	$L__BB5_5;
+	@%p4 bra 	$L__BB6_10;
+	bra.uni 	$L__BB6_5;
 
-$L__BB5_10:
+$L__BB6_10:
 	mov.f32 	%f60, 0f00000000;
 	mul.rn.f32 	%f135, %f4, %f60;
 	mov.u32 	%r235, 0;
-	bra.uni 	$L__BB5_11;
+	bra.uni 	$L__BB6_11;
 
-$L__BB5_30:
+$L__BB6_30:
 	mov.b32 	%r44, %f27;
 	bfe.u32 	%r167, %r44, 23, 8;
 	add.s32 	%r45, %r167, -128;
@@ -7455,7 +9309,7 @@ $L__BB5_30:
 	mov.u64 	%rd133, 0;
 	mov.u64 	%rd134, %rd133;
 
-$L__BB5_31:
+$L__BB6_31:
 	.pragma "nounroll";
 	shl.b64 	%rd94, %rd133, 2;
 	mov.u64 	%rd95, __cudart_i2opi_f;
@@ -7469,7 +9323,7 @@ $L__BB5_31:
 	add.s32 	%r171, %r170, 1;
 	cvt.s64.s32 	%rd133, %r171;
 	setp.ne.s32 	%p25, %r171, 6;
-	@%p25 bra 	$L__BB5_31;
+	@%p25 bra 	$L__BB6_31;
 
 	st.local.u32 	[%rd8], %rd134;
 	mov.u32 	%r172, 4;
@@ -7482,7 +9336,7 @@ $L__BB5_31:
 	ld.local.u32 	%r240, [%rd100+-4];
 	and.b32  	%r51, %r45, 31;
 	setp.eq.s32 	%p26, %r51, 0;
-	@%p26 bra 	$L__BB5_34;
+	@%p26 bra 	$L__BB6_34;
 
 	mov.u32 	%r175, 32;
 	sub.s32 	%r176, %r175, %r51;
@@ -7496,7 +9350,7 @@ $L__BB5_31:
 	shl.b32 	%r181, %r240, %r51;
 	add.s32 	%r240, %r180, %r181;
 
-$L__BB5_34:
+$L__BB6_34:
 	and.b32  	%r182, %r44, -2147483648;
 	shr.u32 	%r183, %r240, 30;
 	shl.b32 	%r184, %r239, 2;
@@ -7524,20 +9378,20 @@ $L__BB5_34:
 	neg.f32 	%f100, %f99;
 	selp.f32 	%f141, %f99, %f100, %p29;
 
-$L__BB5_36:
+$L__BB6_36:
 	add.s32 	%r58, %r241, 1;
 	and.b32  	%r59, %r58, 1;
 	setp.eq.s32 	%p30, %r59, 0;
 	selp.f32 	%f33, %f141, 0f3F800000, %p30;
 	mul.rn.f32 	%f34, %f141, %f141;
 	mov.f32 	%f142, 0fB94D4153;
-	@%p30 bra 	$L__BB5_38;
+	@%p30 bra 	$L__BB6_38;
 
 	mov.f32 	%f103, 0fBAB607ED;
 	mov.f32 	%f104, 0f37CBAC00;
 	fma.rn.f32 	%f142, %f104, %f34, %f103;
 
-$L__BB5_38:
+$L__BB6_38:
 	selp.f32 	%f105, 0f3C0885E4, 0f3D2AAABB, %p30;
 	fma.rn.f32 	%f106, %f142, %f34, %f105;
 	selp.f32 	%f107, 0fBE2AAAA8, 0fBEFFFFFF, %p30;
@@ -7547,25 +9401,25 @@ $L__BB5_38:
 	fma.rn.f32 	%f143, %f108, %f110, %f33;
 	and.b32  	%r197, %r58, 2;
 	setp.eq.s32 	%p32, %r197, 0;
-	@%p32 bra 	$L__BB5_40;
+	@%p32 bra 	$L__BB6_40;
 
 	mov.f32 	%f112, 0fBF800000;
 	fma.rn.f32 	%f143, %f143, %f112, %f109;
 
-$L__BB5_40:
-	@%p23 bra 	$L__BB5_48;
+$L__BB6_40:
+	@%p23 bra 	$L__BB6_48;
 
 	setp.eq.f32 	%p34, %f29, 0f7F800000;
-	@%p34 bra 	$L__BB5_47;
-	bra.uni 	$L__BB5_42;
+	@%p34 bra 	$L__BB6_47;
+	bra.uni 	$L__BB6_42;
 
-$L__BB5_47:
+$L__BB6_47:
 	mov.f32 	%f115, 0f00000000;
 	mul.rn.f32 	%f144, %f27, %f115;
 	mov.u32 	%r244, 0;
-	bra.uni 	$L__BB5_48;
+	bra.uni 	$L__BB6_48;
 
-$L__BB5_5:
+$L__BB6_5:
 	mov.b32 	%r10, %f4;
 	bfe.u32 	%r102, %r10, 23, 8;
 	add.s32 	%r11, %r102, -128;
@@ -7577,7 +9431,7 @@ $L__BB5_5:
 	mov.u64 	%rd129, __cudart_i2opi_f;
 	mov.u64 	%rd128, %rd4;
 
-$L__BB5_6:
+$L__BB6_6:
 	.pragma "nounroll";
 	ld.global.nc.u32 	%r104, [%rd129];
 	mad.wide.u32 	%rd60, %r104, %r12, %rd130;
@@ -7587,7 +9441,7 @@ $L__BB5_6:
 	add.s64 	%rd128, %rd128, 4;
 	add.s32 	%r232, %r232, 1;
 	setp.ne.s32 	%p5, %r232, 6;
-	@%p5 bra 	$L__BB5_6;
+	@%p5 bra 	$L__BB6_6;
 
 	st.local.u32 	[%rd8], %rd130;
 	mov.u32 	%r105, 4;
@@ -7600,7 +9454,7 @@ $L__BB5_6:
 	ld.local.u32 	%r234, [%rd62+-4];
 	and.b32  	%r19, %r11, 31;
 	setp.eq.s32 	%p6, %r19, 0;
-	@%p6 bra 	$L__BB5_9;
+	@%p6 bra 	$L__BB6_9;
 
 	mov.u32 	%r108, 32;
 	sub.s32 	%r109, %r108, %r19;
@@ -7614,7 +9468,7 @@ $L__BB5_6:
 	shl.b32 	%r114, %r234, %r19;
 	add.s32 	%r234, %r113, %r114;
 
-$L__BB5_9:
+$L__BB6_9:
 	and.b32  	%r115, %r10, -2147483648;
 	shr.u32 	%r116, %r234, 30;
 	shl.b32 	%r117, %r233, 2;
@@ -7642,20 +9496,20 @@ $L__BB5_9:
 	neg.f32 	%f59, %f58;
 	selp.f32 	%f135, %f58, %f59, %p9;
 
-$L__BB5_11:
+$L__BB6_11:
 	add.s32 	%r26, %r235, 1;
 	and.b32  	%r27, %r26, 1;
 	setp.eq.s32 	%p10, %r27, 0;
 	selp.f32 	%f10, %f135, 0f3F800000, %p10;
 	mul.rn.f32 	%f11, %f135, %f135;
 	mov.f32 	%f136, 0fB94D4153;
-	@%p10 bra 	$L__BB5_13;
+	@%p10 bra 	$L__BB6_13;
 
 	mov.f32 	%f62, 0fBAB607ED;
 	mov.f32 	%f63, 0f37CBAC00;
 	fma.rn.f32 	%f136, %f63, %f11, %f62;
 
-$L__BB5_13:
+$L__BB6_13:
 	selp.f32 	%f64, 0f3C0885E4, 0f3D2AAABB, %p10;
 	fma.rn.f32 	%f65, %f136, %f11, %f64;
 	selp.f32 	%f66, 0fBE2AAAA8, 0fBEFFFFFF, %p10;
@@ -7665,25 +9519,25 @@ $L__BB5_13:
 	fma.rn.f32 	%f137, %f67, %f69, %f10;
 	and.b32  	%r130, %r26, 2;
 	setp.eq.s32 	%p12, %r130, 0;
-	@%p12 bra 	$L__BB5_15;
+	@%p12 bra 	$L__BB6_15;
 
 	mov.f32 	%f71, 0fBF800000;
 	fma.rn.f32 	%f137, %f137, %f71, %f68;
 
-$L__BB5_15:
-	@%p3 bra 	$L__BB5_23;
+$L__BB6_15:
+	@%p3 bra 	$L__BB6_23;
 
 	setp.eq.f32 	%p14, %f6, 0f7F800000;
-	@%p14 bra 	$L__BB5_22;
-	bra.uni 	$L__BB5_17;
+	@%p14 bra 	$L__BB6_22;
+	bra.uni 	$L__BB6_17;
 
-$L__BB5_22:
+$L__BB6_22:
 	mov.f32 	%f74, 0f00000000;
 	mul.rn.f32 	%f138, %f4, %f74;
 	mov.u32 	%r238, 0;
-	bra.uni 	$L__BB5_23;
+	bra.uni 	$L__BB6_23;
 
-$L__BB5_42:
+$L__BB6_42:
 	mov.b32 	%r60, %f27;
 	bfe.u32 	%r198, %r60, 23, 8;
 	add.s32 	%r61, %r198, -128;
@@ -7693,7 +9547,7 @@ $L__BB5_42:
 	mov.u64 	%rd135, 0;
 	mov.u64 	%rd136, %rd135;
 
-$L__BB5_43:
+$L__BB6_43:
 	.pragma "nounroll";
 	shl.b64 	%rd108, %rd135, 2;
 	mov.u64 	%rd109, __cudart_i2opi_f;
@@ -7707,7 +9561,7 @@ $L__BB5_43:
 	add.s32 	%r202, %r201, 1;
 	cvt.s64.s32 	%rd135, %r202;
 	setp.ne.s32 	%p35, %r202, 6;
-	@%p35 bra 	$L__BB5_43;
+	@%p35 bra 	$L__BB6_43;
 
 	st.local.u32 	[%rd8], %rd136;
 	mov.u32 	%r203, 4;
@@ -7720,7 +9574,7 @@ $L__BB5_43:
 	ld.local.u32 	%r243, [%rd114+-4];
 	and.b32  	%r67, %r61, 31;
 	setp.eq.s32 	%p36, %r67, 0;
-	@%p36 bra 	$L__BB5_46;
+	@%p36 bra 	$L__BB6_46;
 
 	mov.u32 	%r206, 32;
 	sub.s32 	%r207, %r206, %r67;
@@ -7734,7 +9588,7 @@ $L__BB5_43:
 	shl.b32 	%r212, %r243, %r67;
 	add.s32 	%r243, %r211, %r212;
 
-$L__BB5_46:
+$L__BB6_46:
 	and.b32  	%r213, %r60, -2147483648;
 	shr.u32 	%r214, %r243, 30;
 	shl.b32 	%r215, %r242, 2;
@@ -7762,19 +9616,19 @@ $L__BB5_46:
 	neg.f32 	%f114, %f113;
 	selp.f32 	%f144, %f113, %f114, %p39;
 
-$L__BB5_48:
+$L__BB6_48:
 	and.b32  	%r74, %r244, 1;
 	setp.eq.s32 	%p40, %r74, 0;
 	selp.f32 	%f43, %f144, 0f3F800000, %p40;
 	mul.rn.f32 	%f44, %f144, %f144;
 	mov.f32 	%f145, 0fB94D4153;
-	@%p40 bra 	$L__BB5_50;
+	@%p40 bra 	$L__BB6_50;
 
 	mov.f32 	%f117, 0fBAB607ED;
 	mov.f32 	%f118, 0f37CBAC00;
 	fma.rn.f32 	%f145, %f118, %f44, %f117;
 
-$L__BB5_50:
+$L__BB6_50:
 	selp.f32 	%f119, 0f3C0885E4, 0f3D2AAABB, %p40;
 	fma.rn.f32 	%f120, %f145, %f44, %f119;
 	selp.f32 	%f121, 0fBE2AAAA8, 0fBEFFFFFF, %p40;
@@ -7784,12 +9638,12 @@ $L__BB5_50:
 	fma.rn.f32 	%f146, %f122, %f124, %f43;
 	and.b32  	%r228, %r244, 2;
 	setp.eq.s32 	%p42, %r228, 0;
-	@%p42 bra 	$L__BB5_52;
+	@%p42 bra 	$L__BB6_52;
 
 	mov.f32 	%f126, 0fBF800000;
 	fma.rn.f32 	%f146, %f146, %f126, %f123;
 
-$L__BB5_52:
+$L__BB6_52:
 	ld.global.f32 	%f127, [%rd7];
 	mul.f32 	%f128, %f143, %f127;
 	ld.global.f32 	%f129, [%rd7+4];
@@ -7799,9 +9653,9 @@ $L__BB5_52:
 	mul.f32 	%f132, %f143, %f129;
 	fma.rn.f32 	%f133, %f146, %f127, %f132;
 	st.global.f32 	[%rd7+4], %f133;
-	bra.uni 	$L__BB5_53;
+	bra.uni 	$L__BB6_53;
 
-$L__BB5_17:
+$L__BB6_17:
 	mov.b32 	%r28, %f4;
 	bfe.u32 	%r131, %r28, 23, 8;
 	add.s32 	%r29, %r131, -128;
@@ -7811,7 +9665,7 @@ $L__BB5_17:
 	mov.u64 	%rd131, 0;
 	mov.u64 	%rd132, %rd131;
 
-$L__BB5_18:
+$L__BB6_18:
 	.pragma "nounroll";
 	shl.b64 	%rd70, %rd131, 2;
 	mov.u64 	%rd71, __cudart_i2opi_f;
@@ -7825,7 +9679,7 @@ $L__BB5_18:
 	add.s32 	%r135, %r134, 1;
 	cvt.s64.s32 	%rd131, %r135;
 	setp.ne.s32 	%p15, %r135, 6;
-	@%p15 bra 	$L__BB5_18;
+	@%p15 bra 	$L__BB6_18;
 
 	st.local.u32 	[%rd8], %rd132;
 	mov.u32 	%r136, 4;
@@ -7838,7 +9692,7 @@ $L__BB5_18:
 	ld.local.u32 	%r237, [%rd76+-4];
 	and.b32  	%r35, %r29, 31;
 	setp.eq.s32 	%p16, %r35, 0;
-	@%p16 bra 	$L__BB5_21;
+	@%p16 bra 	$L__BB6_21;
 
 	mov.u32 	%r139, 32;
 	sub.s32 	%r140, %r139, %r35;
@@ -7852,7 +9706,7 @@ $L__BB5_18:
 	shl.b32 	%r145, %r237, %r35;
 	add.s32 	%r237, %r144, %r145;
 
-$L__BB5_21:
+$L__BB6_21:
 	and.b32  	%r146, %r28, -2147483648;
 	shr.u32 	%r147, %r237, 30;
 	shl.b32 	%r148, %r236, 2;
@@ -7880,19 +9734,19 @@ $L__BB5_21:
 	neg.f32 	%f73, %f72;
 	selp.f32 	%f138, %f72, %f73, %p19;
 
-$L__BB5_23:
+$L__BB6_23:
 	and.b32  	%r42, %r238, 1;
 	setp.eq.s32 	%p20, %r42, 0;
 	selp.f32 	%f20, %f138, 0f3F800000, %p20;
 	mul.rn.f32 	%f21, %f138, %f138;
 	mov.f32 	%f139, 0fB94D4153;
-	@%p20 bra 	$L__BB5_25;
+	@%p20 bra 	$L__BB6_25;
 
 	mov.f32 	%f76, 0fBAB607ED;
 	mov.f32 	%f77, 0f37CBAC00;
 	fma.rn.f32 	%f139, %f77, %f21, %f76;
 
-$L__BB5_25:
+$L__BB6_25:
 	selp.f32 	%f78, 0f3C0885E4, 0f3D2AAABB, %p20;
 	fma.rn.f32 	%f79, %f139, %f21, %f78;
 	selp.f32 	%f80, 0fBE2AAAA8, 0fBEFFFFFF, %p20;
@@ -7902,12 +9756,12 @@ $L__BB5_25:
 	fma.rn.f32 	%f140, %f81, %f83, %f20;
 	and.b32  	%r161, %r238, 2;
 	setp.eq.s32 	%p22, %r161, 0;
-	@%p22 bra 	$L__BB5_27;
+	@%p22 bra 	$L__BB6_27;
 
 	mov.f32 	%f85, 0fBF800000;
 	fma.rn.f32 	%f140, %f140, %f85, %f82;
 
-$L__BB5_27:
+$L__BB6_27:
 	mul.f32 	%f88, %f3, %f140;
 	mul.f32 	%f89, %f2, %f137;
 	sub.f32 	%f86, %f89, %f88;
@@ -7931,16 +9785,16 @@ $L__BB5_27:
 	add.s64 	%rd89, %rd2, %rd88;
 	st.global.u16 	[%rd89], %rs2;
 
-$L__BB5_53:
+$L__BB6_53:
 	add.s32 	%r231, %r231, %r2;
 	setp.lt.s32 	%p43, %r231, %r5;
-	@%p43 bra 	$L__BB5_2;
+	@%p43 bra 	$L__BB6_2;
 
-$L__BB5_54:
+$L__BB6_54:
 	setp.ge.s32 	%p44, %r245, %r79;
-	@%p44 bra 	$L__BB5_56;
+	@%p44 bra 	$L__BB6_56;
 
-$L__BB5_55:
+$L__BB6_55:
 	add.s32 	%r229, %r245, %r4;
 	cvt.s64.s32 	%rd120, %r229;
 	add.s64 	%rd121, %rd5, %rd120;
@@ -7958,9 +9812,9 @@ $L__BB5_55:
 	st.global.u16 	[%rd127], %rs3;
 	add.s32 	%r245, %r245, %r2;
 	setp.lt.s32 	%p45, %r245, %r79;
-	@%p45 bra 	$L__BB5_55;
+	@%p45 bra 	$L__BB6_55;
 
-$L__BB5_56:
+$L__BB6_56:
 	ret;
 
 }
@@ -8036,7 +9890,7 @@ $L__BB5_56:
 	mov.u32 	%r6, %tid.x;
 	add.s32 	%r7, %r5, %r6;
 	setp.ge.s32 	%p17, %r7, %r78;
-	@%p17 bra 	$L__BB6_7;
+	@%p17 bra 	$L__BB7_7;
 
 	cvt.u32.u64 	%r91, %rd7;
 	cvt.s64.s32 	%rd60, %r77;
@@ -8052,12 +9906,12 @@ $L__BB5_56:
 	and.b32  	%r338, %r96, 3;
 	setp.eq.s32 	%p18, %r338, 0;
 	mov.u32 	%r339, %r7;
-	@%p18 bra 	$L__BB6_4;
+	@%p18 bra 	$L__BB7_4;
 
 	mov.u64 	%rd68, shared;
 	mov.u32 	%r339, %r7;
 
-$L__BB6_3:
+$L__BB7_3:
 	.pragma "nounroll";
 	cvt.s64.s32 	%rd63, %r339;
 	add.s64 	%rd64, %rd11, %rd63;
@@ -8070,16 +9924,16 @@ $L__BB6_3:
 	add.s32 	%r339, %r339, %r91;
 	add.s32 	%r338, %r338, -1;
 	setp.ne.s32 	%p19, %r338, 0;
-	@%p19 bra 	$L__BB6_3;
+	@%p19 bra 	$L__BB7_3;
 
-$L__BB6_4:
+$L__BB7_4:
 	setp.lt.u32 	%p20, %r8, 3;
-	@%p20 bra 	$L__BB6_7;
+	@%p20 bra 	$L__BB7_7;
 
 	shl.b64 	%rd12, %rd7, 2;
 	mov.u64 	%rd75, shared;
 
-$L__BB6_6:
+$L__BB7_6:
 	cvt.s64.s32 	%rd70, %r339;
 	add.s64 	%rd71, %rd11, %rd70;
 	shl.b64 	%rd72, %rd71, 2;
@@ -8105,9 +9959,9 @@ $L__BB6_6:
 	st.shared.f32 	[%rd82], %f198;
 	add.s32 	%r339, %r101, %r91;
 	setp.lt.s32 	%p21, %r339, %r78;
-	@%p21 bra 	$L__BB6_6;
+	@%p21 bra 	$L__BB7_6;
 
-$L__BB6_7:
+$L__BB7_7:
 	cvt.u32.u64 	%r102, %rd7;
 	bar.sync 	0;
 	add.s32 	%r103, %r1, %r102;
@@ -8131,7 +9985,7 @@ $L__BB6_7:
 	mov.f32 	%f719, %f733;
 	mov.f32 	%f718, %f733;
 	mov.f32 	%f767, %f733;
-	@%p22 bra 	$L__BB6_66;
+	@%p22 bra 	$L__BB7_66;
 
 	cvt.s64.s32 	%rd13, %r81;
 	cvt.s64.s32 	%rd14, %r84;
@@ -8251,13 +10105,13 @@ $L__BB6_7:
 	not.pred 	%p101, %p16;
 	mov.f32 	%f691, %f234;
 
-$L__BB6_9:
+$L__BB7_9:
 	mad.lo.s32 	%r126, %r341, %r3, %r4;
 	shl.b32 	%r27, %r126, 5;
 	add.s32 	%r28, %r27, %r6;
 	setp.gt.s32 	%p55, %r28, %r1;
 	mov.f32 	%f699, %f234;
-	@%p55 bra 	$L__BB6_26;
+	@%p55 bra 	$L__BB7_26;
 
 	setp.eq.s32 	%p56, %r18, 0;
 	div.s32 	%r127, %r28, %r80;
@@ -8277,21 +10131,21 @@ $L__BB6_9:
 	shl.b64 	%rd104, %rd103, 1;
 	add.s64 	%rd22, %rd2, %rd104;
 	mov.f32 	%f698, 0f00000000;
-	@%p56 bra 	$L__BB6_19;
+	@%p56 bra 	$L__BB7_19;
 
 	setp.lt.s32 	%p57, %r78, 1;
-	@%p57 bra 	$L__BB6_25;
+	@%p57 bra 	$L__BB7_25;
 
 	setp.lt.u32 	%p58, %r19, 3;
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r344, 0;
-	@%p58 bra 	$L__BB6_15;
+	@%p58 bra 	$L__BB7_15;
 
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r344, 0;
 	mov.u32 	%r343, %r24;
 
-$L__BB6_14:
+$L__BB7_14:
 	mul.wide.s32 	%rd105, %r344, 4;
 	add.s64 	%rd107, %rd86, %rd105;
 	ld.shared.f32 	%f244, [%rd107];
@@ -8323,11 +10177,11 @@ $L__BB6_14:
 	add.s32 	%r344, %r344, 4;
 	add.s32 	%r343, %r343, -4;
 	setp.ne.s32 	%p59, %r343, 0;
-	@%p59 bra 	$L__BB6_14;
+	@%p59 bra 	$L__BB7_14;
 
-$L__BB6_15:
+$L__BB7_15:
 	setp.eq.s32 	%p60, %r23, 0;
-	@%p60 bra 	$L__BB6_25;
+	@%p60 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p61, %r23, 1;
 	mul.wide.s32 	%rd110, %r344, 4;
@@ -8340,7 +10194,7 @@ $L__BB6_15:
 	cvt.f32.f16 %f251, %rs5;
 	// end inline asm
 	fma.rn.f32 	%f698, %f252, %f251, %f698;
-	@%p61 bra 	$L__BB6_25;
+	@%p61 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p62, %r23, 2;
 	ld.shared.f32 	%f254, [%rd23+4];
@@ -8349,7 +10203,7 @@ $L__BB6_15:
 	cvt.f32.f16 %f253, %rs6;
 	// end inline asm
 	fma.rn.f32 	%f698, %f254, %f253, %f698;
-	@%p62 bra 	$L__BB6_25;
+	@%p62 bra 	$L__BB7_25;
 
 	ld.shared.f32 	%f256, [%rd23+8];
 	ld.global.nc.u16 	%rs7, [%rd24+4];
@@ -8357,22 +10211,22 @@ $L__BB6_15:
 	cvt.f32.f16 %f255, %rs7;
 	// end inline asm
 	fma.rn.f32 	%f698, %f256, %f255, %f698;
-	bra.uni 	$L__BB6_25;
+	bra.uni 	$L__BB7_25;
 
-$L__BB6_19:
+$L__BB7_19:
 	setp.lt.s32 	%p63, %r78, 8;
-	@%p63 bra 	$L__BB6_25;
+	@%p63 bra 	$L__BB7_25;
 
 	setp.eq.s32 	%p64, %r21, 8;
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r347, 0;
-	@%p64 bra 	$L__BB6_23;
+	@%p64 bra 	$L__BB7_23;
 
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r347, 0;
 	mov.u32 	%r346, %r22;
 
-$L__BB6_22:
+$L__BB7_22:
 	mul.wide.s32 	%rd113, %r347, 16;
 	add.s64 	%rd114, %rd22, %rd113;
 	ld.global.nc.v4.u32 	{%r135, %r136, %r137, %r138}, [%rd114];
@@ -8487,11 +10341,11 @@ $L__BB6_22:
 	add.s32 	%r347, %r347, 2;
 	add.s32 	%r346, %r346, -2;
 	setp.ne.s32 	%p65, %r346, 0;
-	@%p65 bra 	$L__BB6_22;
+	@%p65 bra 	$L__BB7_22;
 
-$L__BB6_23:
+$L__BB7_23:
 	setp.eq.s32 	%p66, %r20, 0;
-	@%p66 bra 	$L__BB6_25;
+	@%p66 bra 	$L__BB7_25;
 
 	mul.wide.s32 	%rd118, %r347, 16;
 	add.s64 	%rd119, %rd22, %rd118;
@@ -8552,10 +10406,10 @@ $L__BB6_23:
 	// end inline asm
 	fma.rn.f32 	%f698, %f330, %f315, %f329;
 
-$L__BB6_25:
+$L__BB7_25:
 	mul.f32 	%f699, %f698, %f193;
 
-$L__BB6_26:
+$L__BB7_26:
 	mov.b32 	%r173, %f699;
 	mov.u32 	%r174, 31;
 	mov.u32 	%r175, 16;
@@ -8591,7 +10445,7 @@ $L__BB6_26:
 	setp.gt.f32 	%p77, %f341, %f691;
 	selp.f32 	%f766, %f341, %f691, %p77;
 	mov.f32 	%f700, 0f00000000;
-	@%p55 bra 	$L__BB6_28;
+	@%p55 bra 	$L__BB7_28;
 
 	sub.f32 	%f342, %f699, %f766;
 	mov.f32 	%f343, 0f3F000000;
@@ -8613,10 +10467,10 @@ $L__BB6_26:
 	ex2.approx.ftz.f32 	%f357, %f355;
 	mul.f32 	%f700, %f357, %f356;
 
-$L__BB6_28:
+$L__BB7_28:
 	setp.eq.f32 	%p79, %f691, %f766;
 	mov.f32 	%f701, 0f3F800000;
-	@%p79 bra 	$L__BB6_30;
+	@%p79 bra 	$L__BB7_30;
 
 	sub.f32 	%f359, %f691, %f766;
 	mov.f32 	%f360, 0f3F000000;
@@ -8638,7 +10492,7 @@ $L__BB6_28:
 	ex2.approx.ftz.f32 	%f374, %f372;
 	mul.f32 	%f701, %f374, %f373;
 
-$L__BB6_30:
+$L__BB7_30:
 	mad.lo.s32 	%r334, %r341, %r3, %r4;
 	shl.b32 	%r333, %r334, 5;
 	mov.b32 	%r194, %f700;
@@ -8689,7 +10543,7 @@ $L__BB6_30:
 	mul.f32 	%f733, %f701, %f733;
 	fma.rn.f32 	%f767, %f767, %f701, %f384;
 	setp.lt.s32 	%p85, %r39, 1;
-	@%p85 bra 	$L__BB6_65;
+	@%p85 bra 	$L__BB7_65;
 
 	mad.lo.s32 	%r336, %r341, %r3, %r4;
 	shl.b32 	%r348, %r336, 5;
@@ -8697,7 +10551,7 @@ $L__BB6_30:
 	mov.u32 	%r349, 0;
 	mov.u64 	%rd227, %rd19;
 
-$L__BB6_32:
+$L__BB7_32:
 	div.s32 	%r212, %r348, %r80;
 	cvt.s64.s32 	%rd123, %r212;
 	add.s64 	%rd124, %rd123, %rd6;
@@ -8713,7 +10567,7 @@ $L__BB6_32:
 	ld.shared.f32 	%f72, [%rd227];
 	add.s64 	%rd129, %rd17, %rd127;
 	add.s64 	%rd29, %rd129, %rd128;
-	@%p86 bra 	$L__BB6_34;
+	@%p86 bra 	$L__BB7_34;
 
 	add.s64 	%rd130, %rd29, %rd20;
 	shl.b64 	%rd131, %rd130, 1;
@@ -8724,8 +10578,8 @@ $L__BB6_32:
 	// end inline asm
 	fma.rn.f32 	%f718, %f72, %f385, %f718;
 
-$L__BB6_34:
-	@%p87 bra 	$L__BB6_36;
+$L__BB7_34:
+	@%p87 bra 	$L__BB7_36;
 
 	add.s64 	%rd133, %rd29, %rd18;
 	shl.b64 	%rd134, %rd133, 1;
@@ -8736,13 +10590,13 @@ $L__BB6_34:
 	// end inline asm
 	fma.rn.f32 	%f719, %f72, %f386, %f719;
 
-$L__BB6_36:
+$L__BB7_36:
 	mul.lo.s64 	%rd136, %rd13, %rd27;
 	mul.lo.s64 	%rd137, %rd14, %rd28;
 	add.s64 	%rd138, %rd137, %rd136;
 	shl.b64 	%rd139, %rd138, 1;
 	add.s64 	%rd30, %rd21, %rd139;
-	@%p88 bra 	$L__BB6_38;
+	@%p88 bra 	$L__BB7_38;
 
 	ld.global.nc.u16 	%rs34, [%rd30];
 	// begin inline asm
@@ -8750,8 +10604,8 @@ $L__BB6_36:
 	// end inline asm
 	fma.rn.f32 	%f720, %f72, %f387, %f720;
 
-$L__BB6_38:
-	@%p89 bra 	$L__BB6_40;
+$L__BB7_38:
+	@%p89 bra 	$L__BB7_40;
 
 	ld.global.nc.u16 	%rs35, [%rd30+64];
 	// begin inline asm
@@ -8759,8 +10613,8 @@ $L__BB6_38:
 	// end inline asm
 	fma.rn.f32 	%f721, %f72, %f388, %f721;
 
-$L__BB6_40:
-	@%p90 bra 	$L__BB6_42;
+$L__BB7_40:
+	@%p90 bra 	$L__BB7_42;
 
 	ld.global.nc.u16 	%rs36, [%rd30+128];
 	// begin inline asm
@@ -8768,8 +10622,8 @@ $L__BB6_40:
 	// end inline asm
 	fma.rn.f32 	%f722, %f72, %f389, %f722;
 
-$L__BB6_42:
-	@%p91 bra 	$L__BB6_44;
+$L__BB7_42:
+	@%p91 bra 	$L__BB7_44;
 
 	ld.global.nc.u16 	%rs37, [%rd30+192];
 	// begin inline asm
@@ -8777,8 +10631,8 @@ $L__BB6_42:
 	// end inline asm
 	fma.rn.f32 	%f723, %f72, %f390, %f723;
 
-$L__BB6_44:
-	@%p92 bra 	$L__BB6_46;
+$L__BB7_44:
+	@%p92 bra 	$L__BB7_46;
 
 	ld.global.nc.u16 	%rs38, [%rd30+256];
 	// begin inline asm
@@ -8786,8 +10640,8 @@ $L__BB6_44:
 	// end inline asm
 	fma.rn.f32 	%f724, %f72, %f391, %f724;
 
-$L__BB6_46:
-	@%p93 bra 	$L__BB6_48;
+$L__BB7_46:
+	@%p93 bra 	$L__BB7_48;
 
 	ld.global.nc.u16 	%rs39, [%rd30+320];
 	// begin inline asm
@@ -8795,8 +10649,8 @@ $L__BB6_46:
 	// end inline asm
 	fma.rn.f32 	%f725, %f72, %f392, %f725;
 
-$L__BB6_48:
-	@%p94 bra 	$L__BB6_50;
+$L__BB7_48:
+	@%p94 bra 	$L__BB7_50;
 
 	ld.global.nc.u16 	%rs40, [%rd30+384];
 	// begin inline asm
@@ -8804,8 +10658,8 @@ $L__BB6_48:
 	// end inline asm
 	fma.rn.f32 	%f726, %f72, %f393, %f726;
 
-$L__BB6_50:
-	@%p95 bra 	$L__BB6_52;
+$L__BB7_50:
+	@%p95 bra 	$L__BB7_52;
 
 	ld.global.nc.u16 	%rs41, [%rd30+448];
 	// begin inline asm
@@ -8813,8 +10667,8 @@ $L__BB6_50:
 	// end inline asm
 	fma.rn.f32 	%f727, %f72, %f394, %f727;
 
-$L__BB6_52:
-	@%p96 bra 	$L__BB6_54;
+$L__BB7_52:
+	@%p96 bra 	$L__BB7_54;
 
 	ld.global.nc.u16 	%rs42, [%rd30+512];
 	// begin inline asm
@@ -8822,8 +10676,8 @@ $L__BB6_52:
 	// end inline asm
 	fma.rn.f32 	%f728, %f72, %f395, %f728;
 
-$L__BB6_54:
-	@%p97 bra 	$L__BB6_56;
+$L__BB7_54:
+	@%p97 bra 	$L__BB7_56;
 
 	ld.global.nc.u16 	%rs43, [%rd30+576];
 	// begin inline asm
@@ -8831,8 +10685,8 @@ $L__BB6_54:
 	// end inline asm
 	fma.rn.f32 	%f729, %f72, %f396, %f729;
 
-$L__BB6_56:
-	@%p98 bra 	$L__BB6_58;
+$L__BB7_56:
+	@%p98 bra 	$L__BB7_58;
 
 	ld.global.nc.u16 	%rs44, [%rd30+640];
 	// begin inline asm
@@ -8840,8 +10694,8 @@ $L__BB6_56:
 	// end inline asm
 	fma.rn.f32 	%f730, %f72, %f397, %f730;
 
-$L__BB6_58:
-	@%p99 bra 	$L__BB6_60;
+$L__BB7_58:
+	@%p99 bra 	$L__BB7_60;
 
 	ld.global.nc.u16 	%rs45, [%rd30+704];
 	// begin inline asm
@@ -8849,8 +10703,8 @@ $L__BB6_58:
 	// end inline asm
 	fma.rn.f32 	%f731, %f72, %f398, %f731;
 
-$L__BB6_60:
-	@%p100 bra 	$L__BB6_62;
+$L__BB7_60:
+	@%p100 bra 	$L__BB7_62;
 
 	ld.global.nc.u16 	%rs46, [%rd30+768];
 	// begin inline asm
@@ -8858,8 +10712,8 @@ $L__BB6_60:
 	// end inline asm
 	fma.rn.f32 	%f732, %f72, %f399, %f732;
 
-$L__BB6_62:
-	@%p101 bra 	$L__BB6_64;
+$L__BB7_62:
+	@%p101 bra 	$L__BB7_64;
 
 	ld.global.nc.u16 	%rs47, [%rd30+832];
 	// begin inline asm
@@ -8867,23 +10721,23 @@ $L__BB6_62:
 	// end inline asm
 	fma.rn.f32 	%f733, %f72, %f400, %f733;
 
-$L__BB6_64:
+$L__BB7_64:
 	add.s32 	%r348, %r348, 1;
 	add.s64 	%rd227, %rd227, 4;
 	add.s32 	%r349, %r349, 1;
 	setp.lt.s32 	%p102, %r349, %r40;
-	@%p102 bra 	$L__BB6_32;
+	@%p102 bra 	$L__BB7_32;
 
-$L__BB6_65:
+$L__BB7_65:
 	bar.sync 	0;
 	add.s32 	%r341, %r341, 1;
 	setp.lt.s32 	%p103, %r341, %r17;
 	mov.f32 	%f691, %f766;
-	@%p103 bra 	$L__BB6_9;
+	@%p103 bra 	$L__BB7_9;
 
-$L__BB6_66:
+$L__BB7_66:
 	setp.ne.s32 	%p104, %r6, 0;
-	@%p104 bra 	$L__BB6_68;
+	@%p104 bra 	$L__BB7_68;
 
 	shl.b32 	%r216, %r4, 1;
 	cvt.s64.s32 	%rd140, %r216;
@@ -8894,7 +10748,7 @@ $L__BB6_66:
 	st.shared.f32 	[%rd144], %f766;
 	st.shared.f32 	[%rd144+4], %f767;
 
-$L__BB6_68:
+$L__BB7_68:
 	mad.lo.s32 	%r217, %r4, %r78, %r6;
 	setp.ge.s32 	%p105, %r6, %r78;
 	setp.lt.s32 	%p106, %r78, 1;
@@ -8904,166 +10758,166 @@ $L__BB6_68:
 	mov.u64 	%rd148, shared;
 	add.s64 	%rd32, %rd148, %rd147;
 	or.pred  	%p107, %p106, %p105;
-	@%p107 bra 	$L__BB6_70;
+	@%p107 bra 	$L__BB7_70;
 
 	st.shared.f32 	[%rd32], %f718;
 
-$L__BB6_70:
+$L__BB7_70:
 	setp.lt.s32 	%p108, %r78, 33;
 	add.s32 	%r218, %r6, 32;
 	setp.ge.s32 	%p109, %r218, %r78;
 	or.pred  	%p110, %p108, %p109;
-	@%p110 bra 	$L__BB6_72;
+	@%p110 bra 	$L__BB7_72;
 
 	st.shared.f32 	[%rd32+128], %f719;
 
-$L__BB6_72:
+$L__BB7_72:
 	setp.lt.s32 	%p111, %r78, 65;
 	add.s32 	%r219, %r6, 64;
 	setp.ge.s32 	%p112, %r219, %r78;
 	or.pred  	%p113, %p111, %p112;
-	@%p113 bra 	$L__BB6_74;
+	@%p113 bra 	$L__BB7_74;
 
 	st.shared.f32 	[%rd32+256], %f720;
 
-$L__BB6_74:
+$L__BB7_74:
 	setp.lt.s32 	%p114, %r78, 97;
 	add.s32 	%r220, %r6, 96;
 	setp.ge.s32 	%p115, %r220, %r78;
 	or.pred  	%p116, %p114, %p115;
-	@%p116 bra 	$L__BB6_76;
+	@%p116 bra 	$L__BB7_76;
 
 	st.shared.f32 	[%rd32+384], %f721;
 
-$L__BB6_76:
+$L__BB7_76:
 	setp.lt.s32 	%p117, %r78, 129;
 	add.s32 	%r221, %r6, 128;
 	setp.ge.s32 	%p118, %r221, %r78;
 	or.pred  	%p119, %p117, %p118;
-	@%p119 bra 	$L__BB6_78;
+	@%p119 bra 	$L__BB7_78;
 
 	st.shared.f32 	[%rd32+512], %f722;
 
-$L__BB6_78:
+$L__BB7_78:
 	setp.lt.s32 	%p120, %r78, 161;
 	add.s32 	%r222, %r6, 160;
 	setp.ge.s32 	%p121, %r222, %r78;
 	or.pred  	%p122, %p120, %p121;
-	@%p122 bra 	$L__BB6_80;
+	@%p122 bra 	$L__BB7_80;
 
 	st.shared.f32 	[%rd32+640], %f723;
 
-$L__BB6_80:
+$L__BB7_80:
 	setp.lt.s32 	%p123, %r78, 193;
 	add.s32 	%r223, %r6, 192;
 	setp.ge.s32 	%p124, %r223, %r78;
 	or.pred  	%p125, %p123, %p124;
-	@%p125 bra 	$L__BB6_82;
+	@%p125 bra 	$L__BB7_82;
 
 	st.shared.f32 	[%rd32+768], %f724;
 
-$L__BB6_82:
+$L__BB7_82:
 	setp.lt.s32 	%p126, %r78, 225;
 	add.s32 	%r224, %r6, 224;
 	setp.ge.s32 	%p127, %r224, %r78;
 	or.pred  	%p128, %p126, %p127;
-	@%p128 bra 	$L__BB6_84;
+	@%p128 bra 	$L__BB7_84;
 
 	st.shared.f32 	[%rd32+896], %f725;
 
-$L__BB6_84:
+$L__BB7_84:
 	setp.lt.s32 	%p129, %r78, 257;
 	add.s32 	%r225, %r6, 256;
 	setp.ge.s32 	%p130, %r225, %r78;
 	or.pred  	%p131, %p129, %p130;
-	@%p131 bra 	$L__BB6_86;
+	@%p131 bra 	$L__BB7_86;
 
 	st.shared.f32 	[%rd32+1024], %f726;
 
-$L__BB6_86:
+$L__BB7_86:
 	setp.lt.s32 	%p132, %r78, 289;
 	add.s32 	%r226, %r6, 288;
 	setp.ge.s32 	%p133, %r226, %r78;
 	or.pred  	%p134, %p132, %p133;
-	@%p134 bra 	$L__BB6_88;
+	@%p134 bra 	$L__BB7_88;
 
 	st.shared.f32 	[%rd32+1152], %f727;
 
-$L__BB6_88:
+$L__BB7_88:
 	setp.lt.s32 	%p135, %r78, 321;
 	add.s32 	%r227, %r6, 320;
 	setp.ge.s32 	%p136, %r227, %r78;
 	or.pred  	%p137, %p135, %p136;
-	@%p137 bra 	$L__BB6_90;
+	@%p137 bra 	$L__BB7_90;
 
 	st.shared.f32 	[%rd32+1280], %f728;
 
-$L__BB6_90:
+$L__BB7_90:
 	setp.lt.s32 	%p138, %r78, 353;
 	add.s32 	%r228, %r6, 352;
 	setp.ge.s32 	%p139, %r228, %r78;
 	or.pred  	%p140, %p138, %p139;
-	@%p140 bra 	$L__BB6_92;
+	@%p140 bra 	$L__BB7_92;
 
 	st.shared.f32 	[%rd32+1408], %f729;
 
-$L__BB6_92:
+$L__BB7_92:
 	setp.lt.s32 	%p141, %r78, 385;
 	add.s32 	%r229, %r6, 384;
 	setp.ge.s32 	%p142, %r229, %r78;
 	or.pred  	%p143, %p141, %p142;
-	@%p143 bra 	$L__BB6_94;
+	@%p143 bra 	$L__BB7_94;
 
 	st.shared.f32 	[%rd32+1536], %f730;
 
-$L__BB6_94:
+$L__BB7_94:
 	setp.lt.s32 	%p144, %r78, 417;
 	add.s32 	%r230, %r6, 416;
 	setp.ge.s32 	%p145, %r230, %r78;
 	or.pred  	%p146, %p144, %p145;
-	@%p146 bra 	$L__BB6_96;
+	@%p146 bra 	$L__BB7_96;
 
 	st.shared.f32 	[%rd32+1664], %f731;
 
-$L__BB6_96:
+$L__BB7_96:
 	setp.lt.s32 	%p147, %r78, 449;
 	add.s32 	%r231, %r6, 448;
 	setp.ge.s32 	%p148, %r231, %r78;
 	or.pred  	%p149, %p147, %p148;
-	@%p149 bra 	$L__BB6_98;
+	@%p149 bra 	$L__BB7_98;
 
 	st.shared.f32 	[%rd32+1792], %f732;
 
-$L__BB6_98:
+$L__BB7_98:
 	setp.lt.s32 	%p150, %r78, 481;
 	add.s32 	%r232, %r6, 480;
 	setp.ge.s32 	%p151, %r232, %r78;
 	or.pred  	%p152, %p150, %p151;
-	@%p152 bra 	$L__BB6_100;
+	@%p152 bra 	$L__BB7_100;
 
 	st.shared.f32 	[%rd32+1920], %f733;
 
-$L__BB6_100:
+$L__BB7_100:
 	bar.sync 	0;
 	setp.ne.s32 	%p153, %r4, 0;
-	@%p153 bra 	$L__BB6_156;
+	@%p153 bra 	$L__BB7_156;
 
 	setp.lt.s32 	%p154, %r3, 1;
 	mov.f32 	%f772, 0fFF800000;
-	@%p154 bra 	$L__BB6_108;
+	@%p154 bra 	$L__BB7_108;
 
 	add.s32 	%r234, %r3, -1;
 	and.b32  	%r353, %r3, 3;
 	setp.lt.u32 	%p155, %r234, 3;
 	mov.f32 	%f772, 0fFF800000;
 	mov.u32 	%r352, 0;
-	@%p155 bra 	$L__BB6_105;
+	@%p155 bra 	$L__BB7_105;
 
 	sub.s32 	%r351, %r3, %r353;
 	mov.f32 	%f772, 0fFF800000;
 	mov.u32 	%r352, 0;
 
-$L__BB6_104:
+$L__BB7_104:
 	shl.b32 	%r236, %r352, 1;
 	cvt.s64.s32 	%rd149, %r236;
 	add.s64 	%rd150, %rd9, %rd149;
@@ -9084,11 +10938,11 @@ $L__BB6_104:
 	add.s32 	%r352, %r352, 4;
 	add.s32 	%r351, %r351, -4;
 	setp.ne.s32 	%p160, %r351, 0;
-	@%p160 bra 	$L__BB6_104;
+	@%p160 bra 	$L__BB7_104;
 
-$L__BB6_105:
+$L__BB7_105:
 	setp.eq.s32 	%p161, %r353, 0;
-	@%p161 bra 	$L__BB6_108;
+	@%p161 bra 	$L__BB7_108;
 
 	shl.b32 	%r237, %r352, 1;
 	cvt.s64.s32 	%rd154, %r237;
@@ -9096,7 +10950,7 @@ $L__BB6_105:
 	shl.b64 	%rd156, %rd155, 2;
 	add.s64 	%rd228, %rd148, %rd156;
 
-$L__BB6_107:
+$L__BB7_107:
 	.pragma "nounroll";
 	ld.shared.f32 	%f412, [%rd228];
 	setp.gt.f32 	%p162, %f412, %f772;
@@ -9104,25 +10958,25 @@ $L__BB6_107:
 	add.s64 	%rd228, %rd228, 8;
 	add.s32 	%r353, %r353, -1;
 	setp.ne.s32 	%p163, %r353, 0;
-	@%p163 bra 	$L__BB6_107;
+	@%p163 bra 	$L__BB7_107;
 
-$L__BB6_108:
+$L__BB7_108:
 	mov.f32 	%f782, 0f00000000;
-	@%p154 bra 	$L__BB6_125;
+	@%p154 bra 	$L__BB7_125;
 
 	add.s32 	%r239, %r3, -1;
 	and.b32  	%r357, %r3, 3;
 	setp.lt.u32 	%p165, %r239, 3;
 	mov.f32 	%f782, 0f00000000;
 	mov.u32 	%r356, 0;
-	@%p165 bra 	$L__BB6_120;
+	@%p165 bra 	$L__BB7_120;
 
 	sub.s32 	%r355, %r3, %r357;
 	mov.f32 	%f416, 0f00000000;
 	mov.u32 	%r356, 0;
 	mov.f32 	%f782, %f416;
 
-$L__BB6_111:
+$L__BB7_111:
 	shl.b32 	%r241, %r356, 1;
 	cvt.s64.s32 	%rd158, %r241;
 	add.s64 	%rd159, %rd9, %rd158;
@@ -9131,7 +10985,7 @@ $L__BB6_111:
 	ld.shared.f32 	%f147, [%rd36+4];
 	setp.leu.f32 	%p166, %f147, 0f00000000;
 	mov.f32 	%f774, %f416;
-	@%p166 bra 	$L__BB6_113;
+	@%p166 bra 	$L__BB7_113;
 
 	ld.shared.f32 	%f418, [%rd36];
 	sub.f32 	%f419, %f418, %f772;
@@ -9154,13 +11008,13 @@ $L__BB6_111:
 	ex2.approx.ftz.f32 	%f434, %f432;
 	mul.f32 	%f774, %f434, %f433;
 
-$L__BB6_113:
+$L__BB7_113:
 	fma.rn.f32 	%f150, %f147, %f774, %f782;
 	ld.shared.f32 	%f151, [%rd36+12];
 	setp.leu.f32 	%p167, %f151, 0f00000000;
 	mov.f32 	%f776, 0f00000000;
 	mov.f32 	%f775, %f776;
-	@%p167 bra 	$L__BB6_115;
+	@%p167 bra 	$L__BB7_115;
 
 	ld.shared.f32 	%f436, [%rd36+8];
 	sub.f32 	%f437, %f436, %f772;
@@ -9183,11 +11037,11 @@ $L__BB6_113:
 	ex2.approx.ftz.f32 	%f452, %f450;
 	mul.f32 	%f775, %f452, %f451;
 
-$L__BB6_115:
+$L__BB7_115:
 	fma.rn.f32 	%f154, %f151, %f775, %f150;
 	ld.shared.f32 	%f155, [%rd36+20];
 	setp.leu.f32 	%p168, %f155, 0f00000000;
-	@%p168 bra 	$L__BB6_117;
+	@%p168 bra 	$L__BB7_117;
 
 	ld.shared.f32 	%f454, [%rd36+16];
 	sub.f32 	%f455, %f454, %f772;
@@ -9210,12 +11064,12 @@ $L__BB6_115:
 	ex2.approx.ftz.f32 	%f470, %f468;
 	mul.f32 	%f776, %f470, %f469;
 
-$L__BB6_117:
+$L__BB7_117:
 	fma.rn.f32 	%f158, %f155, %f776, %f154;
 	ld.shared.f32 	%f159, [%rd36+28];
 	setp.leu.f32 	%p169, %f159, 0f00000000;
 	mov.f32 	%f777, 0f00000000;
-	@%p169 bra 	$L__BB6_119;
+	@%p169 bra 	$L__BB7_119;
 
 	ld.shared.f32 	%f472, [%rd36+24];
 	sub.f32 	%f473, %f472, %f772;
@@ -9238,16 +11092,16 @@ $L__BB6_117:
 	ex2.approx.ftz.f32 	%f488, %f486;
 	mul.f32 	%f777, %f488, %f487;
 
-$L__BB6_119:
+$L__BB7_119:
 	fma.rn.f32 	%f782, %f159, %f777, %f158;
 	add.s32 	%r356, %r356, 4;
 	add.s32 	%r355, %r355, -4;
 	setp.ne.s32 	%p170, %r355, 0;
-	@%p170 bra 	$L__BB6_111;
+	@%p170 bra 	$L__BB7_111;
 
-$L__BB6_120:
+$L__BB7_120:
 	setp.eq.s32 	%p171, %r357, 0;
-	@%p171 bra 	$L__BB6_125;
+	@%p171 bra 	$L__BB7_125;
 
 	shl.b32 	%r250, %r356, 1;
 	or.b32  	%r251, %r250, 1;
@@ -9256,12 +11110,12 @@ $L__BB6_120:
 	shl.b64 	%rd164, %rd163, 2;
 	add.s64 	%rd229, %rd148, %rd164;
 
-$L__BB6_122:
+$L__BB7_122:
 	.pragma "nounroll";
 	ld.shared.f32 	%f166, [%rd229];
 	setp.leu.f32 	%p172, %f166, 0f00000000;
 	mov.f32 	%f781, 0f00000000;
-	@%p172 bra 	$L__BB6_124;
+	@%p172 bra 	$L__BB7_124;
 
 	ld.shared.f32 	%f490, [%rd229+-4];
 	sub.f32 	%f491, %f490, %f772;
@@ -9284,14 +11138,14 @@ $L__BB6_122:
 	ex2.approx.ftz.f32 	%f506, %f504;
 	mul.f32 	%f781, %f506, %f505;
 
-$L__BB6_124:
+$L__BB7_124:
 	fma.rn.f32 	%f782, %f166, %f781, %f782;
 	add.s64 	%rd229, %rd229, 8;
 	add.s32 	%r357, %r357, -1;
 	setp.ne.s32 	%p173, %r357, 0;
-	@%p173 bra 	$L__BB6_122;
+	@%p173 bra 	$L__BB7_122;
 
-$L__BB6_125:
+$L__BB7_125:
 	ld.param.u32 	%r331, [wk_attention_param_15];
 	mov.u32 	%r330, %ctaid.x;
 	mov.u32 	%r329, %ctaid.y;
@@ -9301,7 +11155,7 @@ $L__BB6_125:
 	mul.lo.s32 	%r254, %r330, %r78;
 	cvt.s64.s32 	%rd168, %r254;
 	add.s64 	%rd40, %rd167, %rd168;
-	@%p106 bra 	$L__BB6_156;
+	@%p106 bra 	$L__BB7_156;
 
 	ld.param.u64 	%rd226, [wk_attention_param_14];
 	shr.s64 	%rd169, %rd40, 63;
@@ -9320,26 +11174,26 @@ $L__BB6_125:
 	cvta.to.global.u64 	%rd43, %rd226;
 	mov.u32 	%r358, 0;
 
-$L__BB6_127:
+$L__BB7_127:
 	shl.b32 	%r260, %r358, 5;
 	add.s32 	%r69, %r260, %r6;
 	setp.ge.s32 	%p175, %r69, %r78;
 	mov.f32 	%f793, 0f00000000;
-	@%p175 bra 	$L__BB6_150;
+	@%p175 bra 	$L__BB7_150;
 
 	mov.f32 	%f784, 0f00000000;
-	@%p154 bra 	$L__BB6_149;
+	@%p154 bra 	$L__BB7_149;
 
 	setp.lt.u32 	%p177, %r64, 3;
 	mov.f32 	%f784, 0f00000000;
 	mov.u32 	%r361, 0;
-	@%p177 bra 	$L__BB6_140;
+	@%p177 bra 	$L__BB7_140;
 
 	mov.f32 	%f784, 0f00000000;
 	mov.u32 	%r361, 0;
 	mov.u32 	%r360, %r66;
 
-$L__BB6_131:
+$L__BB7_131:
 	shl.b32 	%r263, %r361, 1;
 	cvt.s64.s32 	%rd172, %r263;
 	add.s64 	%rd173, %rd9, %rd172;
@@ -9347,7 +11201,7 @@ $L__BB6_131:
 	add.s64 	%rd44, %rd148, %rd174;
 	ld.shared.f32 	%f512, [%rd44+4];
 	setp.leu.f32 	%p178, %f512, 0f00000000;
-	@%p178 bra 	$L__BB6_133;
+	@%p178 bra 	$L__BB7_133;
 
 	mad.lo.s32 	%r264, %r361, %r78, %r69;
 	cvt.s64.s32 	%rd176, %r264;
@@ -9377,10 +11231,10 @@ $L__BB6_131:
 	ld.shared.f32 	%f531, [%rd180];
 	fma.rn.f32 	%f784, %f531, %f530, %f784;
 
-$L__BB6_133:
+$L__BB7_133:
 	ld.shared.f32 	%f532, [%rd44+12];
 	setp.leu.f32 	%p179, %f532, 0f00000000;
-	@%p179 bra 	$L__BB6_135;
+	@%p179 bra 	$L__BB7_135;
 
 	add.s32 	%r267, %r361, 1;
 	mad.lo.s32 	%r268, %r267, %r78, %r69;
@@ -9411,10 +11265,10 @@ $L__BB6_133:
 	ld.shared.f32 	%f551, [%rd185];
 	fma.rn.f32 	%f784, %f551, %f550, %f784;
 
-$L__BB6_135:
+$L__BB7_135:
 	ld.shared.f32 	%f552, [%rd44+20];
 	setp.leu.f32 	%p180, %f552, 0f00000000;
-	@%p180 bra 	$L__BB6_137;
+	@%p180 bra 	$L__BB7_137;
 
 	add.s32 	%r271, %r361, 2;
 	mad.lo.s32 	%r272, %r271, %r78, %r69;
@@ -9445,10 +11299,10 @@ $L__BB6_135:
 	ld.shared.f32 	%f571, [%rd190];
 	fma.rn.f32 	%f784, %f571, %f570, %f784;
 
-$L__BB6_137:
+$L__BB7_137:
 	ld.shared.f32 	%f572, [%rd44+28];
 	setp.leu.f32 	%p181, %f572, 0f00000000;
-	@%p181 bra 	$L__BB6_139;
+	@%p181 bra 	$L__BB7_139;
 
 	add.s32 	%r275, %r361, 3;
 	mad.lo.s32 	%r276, %r275, %r78, %r69;
@@ -9479,15 +11333,15 @@ $L__BB6_137:
 	ld.shared.f32 	%f591, [%rd195];
 	fma.rn.f32 	%f784, %f591, %f590, %f784;
 
-$L__BB6_139:
+$L__BB7_139:
 	add.s32 	%r361, %r361, 4;
 	add.s32 	%r360, %r360, -4;
 	setp.ne.s32 	%p182, %r360, 0;
-	@%p182 bra 	$L__BB6_131;
+	@%p182 bra 	$L__BB7_131;
 
-$L__BB6_140:
+$L__BB7_140:
 	setp.eq.s32 	%p183, %r65, 0;
-	@%p183 bra 	$L__BB6_149;
+	@%p183 bra 	$L__BB7_149;
 
 	shl.b32 	%r279, %r361, 1;
 	cvt.s64.s32 	%rd196, %r279;
@@ -9496,7 +11350,7 @@ $L__BB6_140:
 	add.s64 	%rd45, %rd148, %rd198;
 	ld.shared.f32 	%f592, [%rd45+4];
 	setp.leu.f32 	%p184, %f592, 0f00000000;
-	@%p184 bra 	$L__BB6_143;
+	@%p184 bra 	$L__BB7_143;
 
 	mad.lo.s32 	%r280, %r361, %r78, %r69;
 	cvt.s64.s32 	%rd200, %r280;
@@ -9526,13 +11380,13 @@ $L__BB6_140:
 	ld.shared.f32 	%f611, [%rd204];
 	fma.rn.f32 	%f784, %f611, %f610, %f784;
 
-$L__BB6_143:
+$L__BB7_143:
 	setp.eq.s32 	%p185, %r65, 1;
-	@%p185 bra 	$L__BB6_149;
+	@%p185 bra 	$L__BB7_149;
 
 	ld.shared.f32 	%f612, [%rd45+12];
 	setp.leu.f32 	%p186, %f612, 0f00000000;
-	@%p186 bra 	$L__BB6_146;
+	@%p186 bra 	$L__BB7_146;
 
 	add.s32 	%r283, %r361, 1;
 	mad.lo.s32 	%r284, %r283, %r78, %r69;
@@ -9563,13 +11417,13 @@ $L__BB6_143:
 	ld.shared.f32 	%f631, [%rd209];
 	fma.rn.f32 	%f784, %f631, %f630, %f784;
 
-$L__BB6_146:
+$L__BB7_146:
 	setp.eq.s32 	%p187, %r65, 2;
-	@%p187 bra 	$L__BB6_149;
+	@%p187 bra 	$L__BB7_149;
 
 	ld.shared.f32 	%f632, [%rd45+20];
 	setp.leu.f32 	%p188, %f632, 0f00000000;
-	@%p188 bra 	$L__BB6_149;
+	@%p188 bra 	$L__BB7_149;
 
 	add.s32 	%r287, %r361, 2;
 	mad.lo.s32 	%r288, %r287, %r78, %r69;
@@ -9600,7 +11454,7 @@ $L__BB6_146:
 	ld.shared.f32 	%f651, [%rd214];
 	fma.rn.f32 	%f784, %f651, %f650, %f784;
 
-$L__BB6_149:
+$L__BB7_149:
 	cvt.s64.s32 	%rd215, %r69;
 	add.s64 	%rd216, %rd40, %rd215;
 	shl.b64 	%rd217, %rd216, 2;
@@ -9608,10 +11462,10 @@ $L__BB6_149:
 	div.rn.f32 	%f793, %f784, %f782;
 	st.global.f32 	[%rd218], %f793;
 
-$L__BB6_150:
+$L__BB7_150:
 	ld.param.u32 	%r332, [wk_attention_param_17];
 	setp.eq.s32 	%p189, %r332, 0;
-	@%p189 bra 	$L__BB6_155;
+	@%p189 bra 	$L__BB7_155;
 
 	abs.f32 	%f653, %f793;
 	mov.b32 	%r291, %f653;
@@ -9651,11 +11505,11 @@ $L__BB6_150:
 	div.rn.f32 	%f190, %f663, 0f42FE0000;
 	setp.leu.f32 	%p200, %f190, 0f00000000;
 	mov.f32 	%f794, 0f00000000;
-	@%p200 bra 	$L__BB6_153;
+	@%p200 bra 	$L__BB7_153;
 
 	rcp.rn.f32 	%f794, %f190;
 
-$L__BB6_153:
+$L__BB7_153:
 	mul.f32 	%f664, %f793, %f794;
 	mov.b32 	%r308, %f664;
 	and.b32  	%r309, %r308, -2147483648;
@@ -9678,7 +11532,7 @@ $L__BB6_153:
 	add.s64 	%rd221, %rd4, %rd220;
 	add.s64 	%rd222, %rd221, %rd42;
 	st.global.u8 	[%rd222+16], %r311;
-	@%p104 bra 	$L__BB6_155;
+	@%p104 bra 	$L__BB7_155;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs48, %f190;
@@ -9700,12 +11554,12 @@ $L__BB6_153:
 	mov.u32 	%r328, 0;
 	st.global.u32 	[%rd221+12], %r328;
 
-$L__BB6_155:
+$L__BB7_155:
 	add.s32 	%r358, %r358, 1;
 	setp.lt.s32 	%p207, %r358, %r67;
-	@%p207 bra 	$L__BB6_127;
+	@%p207 bra 	$L__BB7_127;
 
-$L__BB6_156:
+$L__BB7_156:
 	ret;
 
 }
@@ -9740,7 +11594,7 @@ $L__BB6_156:
 	shr.s32 	%r2, %r12, 5;
 	mov.u32 	%r57, %tid.y;
 	setp.ge.s32 	%p1, %r57, %r2;
-	@%p1 bra 	$L__BB7_7;
+	@%p1 bra 	$L__BB8_7;
 
 	mov.u32 	%r13, %ctaid.x;
 	mul.wide.s32 	%rd2, %r8, %r13;
@@ -9751,7 +11605,7 @@ $L__BB6_156:
 	cvta.to.global.u64 	%rd7, %rd11;
 	cvta.to.global.u64 	%rd8, %rd12;
 
-$L__BB7_2:
+$L__BB8_2:
 	shl.b32 	%r14, %r57, 5;
 	add.s32 	%r15, %r14, %r1;
 	cvt.s64.s32 	%rd14, %r15;
@@ -9824,11 +11678,11 @@ $L__BB7_2:
 	div.rn.f32 	%f2, %f36, 0f42FE0000;
 	setp.leu.f32 	%p12, %f2, 0f00000000;
 	mov.f32 	%f46, 0f00000000;
-	@%p12 bra 	$L__BB7_4;
+	@%p12 bra 	$L__BB8_4;
 
 	rcp.rn.f32 	%f46, %f2;
 
-$L__BB7_4:
+$L__BB8_4:
 	mul.f32 	%f37, %f1, %f46;
 	mov.b32 	%r35, %f37;
 	and.b32  	%r36, %r35, -2147483648;
@@ -9852,7 +11706,7 @@ $L__BB7_4:
 	add.s64 	%rd25, %rd24, %rd5;
 	st.global.u8 	[%rd25+16], %r38;
 	setp.ne.s32 	%p18, %r1, 0;
-	@%p18 bra 	$L__BB7_6;
+	@%p18 bra 	$L__BB8_6;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs1, %f2;
@@ -9874,13 +11728,13 @@ $L__BB7_4:
 	mov.u32 	%r55, 0;
 	st.global.u32 	[%rd24+12], %r55;
 
-$L__BB7_6:
+$L__BB8_6:
 	mov.u32 	%r56, %ntid.y;
 	add.s32 	%r57, %r57, %r56;
 	setp.lt.s32 	%p19, %r57, %r2;
-	@%p19 bra 	$L__BB7_2;
+	@%p19 bra 	$L__BB8_2;
 
-$L__BB7_7:
+$L__BB8_7:
 	ret;
 
 }
@@ -9916,7 +11770,7 @@ $L__BB7_7:
 	setp.ge.s32 	%p1, %r134, %r82;
 	mov.u32 	%r127, 2147483647;
 	mov.f32 	%f45, 0fFF800000;
-	@%p1 bra 	$L__BB8_22;
+	@%p1 bra 	$L__BB9_22;
 
 	shl.b32 	%r6, %r1, 5;
 	not.b32 	%r87, %r4;
@@ -9928,7 +11782,7 @@ $L__BB7_7:
 	setp.lt.u32 	%p2, %r90, 3;
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
-	@%p2 bra 	$L__BB8_16;
+	@%p2 bra 	$L__BB9_16;
 
 	sub.s32 	%r128, %r7, %r138;
 	mad.lo.s32 	%r92, %r1, 96, %r4;
@@ -9942,70 +11796,70 @@ $L__BB7_7:
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
 
-$L__BB8_3:
+$L__BB9_3:
 	cvt.s64.s32 	%rd27, %r134;
 	add.s64 	%rd28, %rd3, %rd27;
 	shl.b64 	%rd29, %rd28, 2;
 	add.s64 	%rd5, %rd1, %rd29;
 	ld.global.nc.f32 	%f2, [%rd5];
 	setp.lt.f32 	%p3, %f45, %f2;
-	@%p3 bra 	$L__BB8_5;
+	@%p3 bra 	$L__BB9_5;
 
 	setp.neu.f32 	%p4, %f45, %f2;
 	setp.le.s32 	%p5, %r127, %r134;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB8_6;
+	@%p6 bra 	$L__BB9_6;
 
-$L__BB8_5:
+$L__BB9_5:
 	mov.f32 	%f45, %f2;
 	mov.u32 	%r127, %r134;
 
-$L__BB8_6:
+$L__BB9_6:
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f4, [%rd6];
 	setp.lt.f32 	%p7, %f45, %f4;
-	@%p7 bra 	$L__BB8_8;
+	@%p7 bra 	$L__BB9_8;
 
 	setp.neu.f32 	%p8, %f45, %f4;
 	setp.le.s32 	%p9, %r127, %r123;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB8_9;
+	@%p10 bra 	$L__BB9_9;
 
-$L__BB8_8:
+$L__BB9_8:
 	mov.f32 	%f45, %f4;
 	mov.u32 	%r127, %r123;
 
-$L__BB8_9:
+$L__BB9_9:
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f6, [%rd7];
 	setp.lt.f32 	%p11, %f45, %f6;
-	@%p11 bra 	$L__BB8_11;
+	@%p11 bra 	$L__BB9_11;
 
 	setp.neu.f32 	%p12, %f45, %f6;
 	setp.le.s32 	%p13, %r127, %r124;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB8_12;
+	@%p14 bra 	$L__BB9_12;
 
-$L__BB8_11:
+$L__BB9_11:
 	mov.f32 	%f45, %f6;
 	mov.u32 	%r127, %r124;
 
-$L__BB8_12:
+$L__BB9_12:
 	add.s64 	%rd30, %rd7, %rd4;
 	ld.global.nc.f32 	%f8, [%rd30];
 	setp.lt.f32 	%p15, %f45, %f8;
-	@%p15 bra 	$L__BB8_14;
+	@%p15 bra 	$L__BB9_14;
 
 	setp.neu.f32 	%p16, %f45, %f8;
 	setp.le.s32 	%p17, %r127, %r125;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB8_15;
+	@%p18 bra 	$L__BB9_15;
 
-$L__BB8_14:
+$L__BB9_14:
 	mov.f32 	%f45, %f8;
 	mov.u32 	%r127, %r125;
 
-$L__BB8_15:
+$L__BB9_15:
 	add.s32 	%r95, %r134, %r6;
 	add.s32 	%r96, %r95, %r6;
 	add.s32 	%r97, %r96, %r6;
@@ -10015,11 +11869,11 @@ $L__BB8_15:
 	add.s32 	%r123, %r123, %r11;
 	add.s32 	%r128, %r128, -4;
 	setp.ne.s32 	%p19, %r128, 0;
-	@%p19 bra 	$L__BB8_3;
+	@%p19 bra 	$L__BB9_3;
 
-$L__BB8_16:
+$L__BB9_16:
 	setp.eq.s32 	%p20, %r138, 0;
-	@%p20 bra 	$L__BB8_22;
+	@%p20 bra 	$L__BB9_22;
 
 	cvt.s64.s32 	%rd31, %r134;
 	add.s64 	%rd32, %rd3, %rd31;
@@ -10027,29 +11881,29 @@ $L__BB8_16:
 	add.s64 	%rd47, %rd1, %rd33;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB8_18:
+$L__BB9_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f13, [%rd47];
 	setp.lt.f32 	%p21, %f45, %f13;
-	@%p21 bra 	$L__BB8_20;
+	@%p21 bra 	$L__BB9_20;
 
 	setp.neu.f32 	%p22, %f45, %f13;
 	setp.le.s32 	%p23, %r127, %r134;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB8_21;
+	@%p24 bra 	$L__BB9_21;
 
-$L__BB8_20:
+$L__BB9_20:
 	mov.f32 	%f45, %f13;
 	mov.u32 	%r127, %r134;
 
-$L__BB8_21:
+$L__BB9_21:
 	add.s32 	%r134, %r134, %r6;
 	add.s64 	%rd47, %rd47, %rd9;
 	add.s32 	%r138, %r138, -1;
 	setp.ne.s32 	%p25, %r138, 0;
-	@%p25 bra 	$L__BB8_18;
+	@%p25 bra 	$L__BB9_18;
 
-$L__BB8_22:
+$L__BB9_22:
 	mov.b32 	%r143, %f45;
 	mov.u32 	%r98, 31;
 	mov.u32 	%r99, 16;
@@ -10058,19 +11912,19 @@ $L__BB8_22:
 	mov.b32 	%f16, %r40;
 	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
 	setp.lt.f32 	%p28, %f45, %f16;
-	@%p28 bra 	$L__BB8_24;
+	@%p28 bra 	$L__BB9_24;
 
 	setp.neu.f32 	%p29, %f45, %f16;
 	setp.le.s32 	%p30, %r127, %r41;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB8_25;
+	@%p31 bra 	$L__BB9_25;
 
-$L__BB8_24:
+$L__BB9_24:
 	mov.u32 	%r143, %r40;
 	mov.f32 	%f45, %f16;
 	mov.u32 	%r127, %r41;
 
-$L__BB8_25:
+$L__BB9_25:
 	mov.u32 	%r101, 31;
 	mov.u32 	%r102, 8;
 	mov.u32 	%r103, -1;
@@ -10078,19 +11932,19 @@ $L__BB8_25:
 	mov.b32 	%f18, %r44;
 	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
 	setp.lt.f32 	%p34, %f45, %f18;
-	@%p34 bra 	$L__BB8_27;
+	@%p34 bra 	$L__BB9_27;
 
 	setp.neu.f32 	%p35, %f45, %f18;
 	setp.le.s32 	%p36, %r127, %r45;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB8_28;
+	@%p37 bra 	$L__BB9_28;
 
-$L__BB8_27:
+$L__BB9_27:
 	mov.u32 	%r143, %r44;
 	mov.f32 	%f45, %f18;
 	mov.u32 	%r127, %r45;
 
-$L__BB8_28:
+$L__BB9_28:
 	mov.u32 	%r104, 31;
 	mov.u32 	%r105, 4;
 	mov.u32 	%r106, -1;
@@ -10098,19 +11952,19 @@ $L__BB8_28:
 	mov.b32 	%f20, %r48;
 	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
 	setp.lt.f32 	%p40, %f45, %f20;
-	@%p40 bra 	$L__BB8_30;
+	@%p40 bra 	$L__BB9_30;
 
 	setp.neu.f32 	%p41, %f45, %f20;
 	setp.le.s32 	%p42, %r127, %r49;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB8_31;
+	@%p43 bra 	$L__BB9_31;
 
-$L__BB8_30:
+$L__BB9_30:
 	mov.u32 	%r143, %r48;
 	mov.f32 	%f45, %f20;
 	mov.u32 	%r127, %r49;
 
-$L__BB8_31:
+$L__BB9_31:
 	mov.u32 	%r107, 31;
 	mov.u32 	%r108, 2;
 	mov.u32 	%r109, -1;
@@ -10118,19 +11972,19 @@ $L__BB8_31:
 	mov.b32 	%f22, %r52;
 	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
 	setp.lt.f32 	%p46, %f45, %f22;
-	@%p46 bra 	$L__BB8_33;
+	@%p46 bra 	$L__BB9_33;
 
 	setp.neu.f32 	%p47, %f45, %f22;
 	setp.le.s32 	%p48, %r127, %r53;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB8_34;
+	@%p49 bra 	$L__BB9_34;
 
-$L__BB8_33:
+$L__BB9_33:
 	mov.u32 	%r143, %r52;
 	mov.f32 	%f45, %f22;
 	mov.u32 	%r127, %r53;
 
-$L__BB8_34:
+$L__BB9_34:
 	mov.u32 	%r110, 31;
 	mov.u32 	%r111, 1;
 	mov.u32 	%r112, -1;
@@ -10138,20 +11992,20 @@ $L__BB8_34:
 	mov.b32 	%f24, %r113;
 	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
 	setp.lt.f32 	%p52, %f45, %f24;
-	@%p52 bra 	$L__BB8_36;
+	@%p52 bra 	$L__BB9_36;
 
 	setp.neu.f32 	%p53, %f45, %f24;
 	setp.le.s32 	%p54, %r127, %r56;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB8_37;
+	@%p55 bra 	$L__BB9_37;
 
-$L__BB8_36:
+$L__BB9_36:
 	mov.f32 	%f45, %f24;
 	mov.u32 	%r127, %r56;
 
-$L__BB8_37:
+$L__BB9_37:
 	setp.ne.s32 	%p56, %r4, 0;
-	@%p56 bra 	$L__BB8_39;
+	@%p56 bra 	$L__BB9_39;
 
 	mul.wide.s32 	%rd34, %r2, 4;
 	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
@@ -10161,11 +12015,11 @@ $L__BB8_37:
 	add.s64 	%rd38, %rd37, %rd34;
 	st.shared.u32 	[%rd38], %r127;
 
-$L__BB8_39:
+$L__BB9_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r1, 1;
 	mov.u32 	%r151, 2147483647;
-	@%p57 bra 	$L__BB8_61;
+	@%p57 bra 	$L__BB9_61;
 
 	add.s32 	%r118, %r1, -1;
 	and.b32  	%r161, %r1, 3;
@@ -10173,7 +12027,7 @@ $L__BB8_39:
 	mov.f32 	%f60, 0fFF800000;
 	mov.u32 	%r151, 2147483647;
 	mov.u32 	%r158, 0;
-	@%p58 bra 	$L__BB8_55;
+	@%p58 bra 	$L__BB9_55;
 
 	sub.s32 	%r152, %r1, %r161;
 	mov.f32 	%f60, 0fFF800000;
@@ -10182,77 +12036,77 @@ $L__BB8_39:
 	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
 	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
 
-$L__BB8_42:
+$L__BB9_42:
 	ld.shared.u32 	%r63, [%rd48];
 	ld.shared.f32 	%f27, [%rd49];
 	setp.lt.f32 	%p59, %f60, %f27;
-	@%p59 bra 	$L__BB8_44;
+	@%p59 bra 	$L__BB9_44;
 
 	setp.neu.f32 	%p60, %f60, %f27;
 	setp.le.s32 	%p61, %r151, %r63;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB8_45;
+	@%p62 bra 	$L__BB9_45;
 
-$L__BB8_44:
+$L__BB9_44:
 	mov.f32 	%f60, %f27;
 	mov.u32 	%r151, %r63;
 
-$L__BB8_45:
+$L__BB9_45:
 	ld.shared.u32 	%r65, [%rd48+4];
 	ld.shared.f32 	%f29, [%rd49+4];
 	setp.lt.f32 	%p63, %f60, %f29;
-	@%p63 bra 	$L__BB8_47;
+	@%p63 bra 	$L__BB9_47;
 
 	setp.neu.f32 	%p64, %f60, %f29;
 	setp.le.s32 	%p65, %r151, %r65;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB8_48;
+	@%p66 bra 	$L__BB9_48;
 
-$L__BB8_47:
+$L__BB9_47:
 	mov.f32 	%f60, %f29;
 	mov.u32 	%r151, %r65;
 
-$L__BB8_48:
+$L__BB9_48:
 	ld.shared.u32 	%r67, [%rd48+8];
 	ld.shared.f32 	%f31, [%rd49+8];
 	setp.lt.f32 	%p67, %f60, %f31;
-	@%p67 bra 	$L__BB8_50;
+	@%p67 bra 	$L__BB9_50;
 
 	setp.neu.f32 	%p68, %f60, %f31;
 	setp.le.s32 	%p69, %r151, %r67;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB8_51;
+	@%p70 bra 	$L__BB9_51;
 
-$L__BB8_50:
+$L__BB9_50:
 	mov.f32 	%f60, %f31;
 	mov.u32 	%r151, %r67;
 
-$L__BB8_51:
+$L__BB9_51:
 	ld.shared.u32 	%r69, [%rd48+12];
 	ld.shared.f32 	%f33, [%rd49+12];
 	setp.lt.f32 	%p71, %f60, %f33;
-	@%p71 bra 	$L__BB8_53;
+	@%p71 bra 	$L__BB9_53;
 
 	setp.neu.f32 	%p72, %f60, %f33;
 	setp.le.s32 	%p73, %r151, %r69;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB8_54;
+	@%p74 bra 	$L__BB9_54;
 
-$L__BB8_53:
+$L__BB9_53:
 	mov.f32 	%f60, %f33;
 	mov.u32 	%r151, %r69;
 
-$L__BB8_54:
+$L__BB9_54:
 	add.s32 	%r158, %r158, 4;
 	add.s64 	%rd49, %rd49, 16;
 	add.s64 	%rd48, %rd48, 16;
 	add.s32 	%r152, %r152, -4;
 	setp.ne.s32 	%p75, %r152, 0;
-	@%p75 bra 	$L__BB8_42;
+	@%p75 bra 	$L__BB9_42;
 
-$L__BB8_55:
+$L__BB9_55:
 	setp.eq.s32 	%p76, %r161, 0;
-	@%p76 bra 	$L__BB8_61;
+	@%p76 bra 	$L__BB9_61;
 
 	mul.wide.s32 	%rd41, %r158, 4;
 	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
@@ -10260,34 +12114,34 @@ $L__BB8_55:
 	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
 	add.s64 	%rd50, %rd43, %rd41;
 
-$L__BB8_57:
+$L__BB9_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r78, [%rd51];
 	ld.shared.f32 	%f37, [%rd50];
 	setp.lt.f32 	%p77, %f60, %f37;
-	@%p77 bra 	$L__BB8_59;
+	@%p77 bra 	$L__BB9_59;
 
 	setp.neu.f32 	%p78, %f60, %f37;
 	setp.le.s32 	%p79, %r151, %r78;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB8_60;
+	@%p80 bra 	$L__BB9_60;
 
-$L__BB8_59:
+$L__BB9_59:
 	mov.f32 	%f60, %f37;
 	mov.u32 	%r151, %r78;
 
-$L__BB8_60:
+$L__BB9_60:
 	add.s64 	%rd51, %rd51, 4;
 	add.s64 	%rd50, %rd50, 4;
 	add.s32 	%r161, %r161, -1;
 	setp.ne.s32 	%p81, %r161, 0;
-	@%p81 bra 	$L__BB8_57;
+	@%p81 bra 	$L__BB9_57;
 
-$L__BB8_61:
+$L__BB9_61:
 	bar.sync 	0;
 	or.b32  	%r121, %r4, %r2;
 	setp.ne.s32 	%p82, %r121, 0;
-	@%p82 bra 	$L__BB8_63;
+	@%p82 bra 	$L__BB9_63;
 
 	cvta.to.global.u64 	%rd44, %rd24;
 	shl.b64 	%rd45, %rd2, 2;
@@ -10296,7 +12150,7 @@ $L__BB8_61:
 	selp.b32 	%r122, 0, %r151, %p83;
 	st.global.u32 	[%rd46], %r122;
 
-$L__BB8_63:
+$L__BB9_63:
 	ret;
 
 }
@@ -10346,7 +12200,7 @@ $L__BB8_63:
 	setp.ge.s32 	%p1, %r4, %r109;
 	mov.u32 	%r202, 2147483647;
 	mov.f32 	%f181, 0fFF800000;
-	@%p1 bra 	$L__BB9_22;
+	@%p1 bra 	$L__BB10_22;
 
 	not.b32 	%r114, %r3;
 	add.s32 	%r115, %r114, %r109;
@@ -10358,7 +12212,7 @@ $L__BB8_63:
 	mov.f32 	%f181, 0fFF800000;
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
-	@%p2 bra 	$L__BB9_16;
+	@%p2 bra 	$L__BB10_16;
 
 	sub.s32 	%r203, %r7, %r213;
 	mul.wide.s32 	%rd4, %r6, 4;
@@ -10366,81 +12220,81 @@ $L__BB8_63:
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
 
-$L__BB9_3:
+$L__BB10_3:
 	cvt.s64.s32 	%rd44, %r209;
 	add.s64 	%rd45, %rd3, %rd44;
 	shl.b64 	%rd46, %rd45, 2;
 	add.s64 	%rd5, %rd1, %rd46;
 	ld.global.nc.f32 	%f4, [%rd5];
 	setp.lt.f32 	%p3, %f181, %f4;
-	@%p3 bra 	$L__BB9_5;
+	@%p3 bra 	$L__BB10_5;
 
 	setp.neu.f32 	%p4, %f181, %f4;
 	setp.le.s32 	%p5, %r202, %r209;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB9_6;
+	@%p6 bra 	$L__BB10_6;
 
-$L__BB9_5:
+$L__BB10_5:
 	mov.f32 	%f181, %f4;
 	mov.u32 	%r202, %r209;
 
-$L__BB9_6:
+$L__BB10_6:
 	add.s32 	%r14, %r209, %r6;
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f6, [%rd6];
 	setp.lt.f32 	%p7, %f181, %f6;
-	@%p7 bra 	$L__BB9_8;
+	@%p7 bra 	$L__BB10_8;
 
 	setp.neu.f32 	%p8, %f181, %f6;
 	setp.le.s32 	%p9, %r202, %r14;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB9_9;
+	@%p10 bra 	$L__BB10_9;
 
-$L__BB9_8:
+$L__BB10_8:
 	mov.f32 	%f181, %f6;
 	mov.u32 	%r202, %r14;
 
-$L__BB9_9:
+$L__BB10_9:
 	add.s32 	%r16, %r14, %r6;
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f8, [%rd7];
 	setp.lt.f32 	%p11, %f181, %f8;
-	@%p11 bra 	$L__BB9_11;
+	@%p11 bra 	$L__BB10_11;
 
 	setp.neu.f32 	%p12, %f181, %f8;
 	setp.le.s32 	%p13, %r202, %r16;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB9_12;
+	@%p14 bra 	$L__BB10_12;
 
-$L__BB9_11:
+$L__BB10_11:
 	mov.f32 	%f181, %f8;
 	mov.u32 	%r202, %r16;
 
-$L__BB9_12:
+$L__BB10_12:
 	add.s32 	%r18, %r16, %r6;
 	add.s64 	%rd47, %rd7, %rd4;
 	ld.global.nc.f32 	%f10, [%rd47];
 	setp.lt.f32 	%p15, %f181, %f10;
-	@%p15 bra 	$L__BB9_14;
+	@%p15 bra 	$L__BB10_14;
 
 	setp.neu.f32 	%p16, %f181, %f10;
 	setp.le.s32 	%p17, %r202, %r18;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB9_15;
+	@%p18 bra 	$L__BB10_15;
 
-$L__BB9_14:
+$L__BB10_14:
 	mov.f32 	%f181, %f10;
 	mov.u32 	%r202, %r18;
 
-$L__BB9_15:
+$L__BB10_15:
 	add.s32 	%r209, %r18, %r6;
 	add.s32 	%r203, %r203, -4;
 	setp.ne.s32 	%p19, %r203, 0;
-	@%p19 bra 	$L__BB9_3;
+	@%p19 bra 	$L__BB10_3;
 
-$L__BB9_16:
+$L__BB10_16:
 	setp.eq.s32 	%p20, %r213, 0;
-	@%p20 bra 	$L__BB9_22;
+	@%p20 bra 	$L__BB10_22;
 
 	cvt.s64.s32 	%rd48, %r209;
 	add.s64 	%rd49, %rd3, %rd48;
@@ -10448,29 +12302,29 @@ $L__BB9_16:
 	add.s64 	%rd90, %rd1, %rd50;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB9_18:
+$L__BB10_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f15, [%rd90];
 	setp.lt.f32 	%p21, %f181, %f15;
-	@%p21 bra 	$L__BB9_20;
+	@%p21 bra 	$L__BB10_20;
 
 	setp.neu.f32 	%p22, %f181, %f15;
 	setp.le.s32 	%p23, %r202, %r209;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB9_21;
+	@%p24 bra 	$L__BB10_21;
 
-$L__BB9_20:
+$L__BB10_20:
 	mov.f32 	%f181, %f15;
 	mov.u32 	%r202, %r209;
 
-$L__BB9_21:
+$L__BB10_21:
 	add.s32 	%r209, %r209, %r6;
 	add.s64 	%rd90, %rd90, %rd9;
 	add.s32 	%r213, %r213, -1;
 	setp.ne.s32 	%p25, %r213, 0;
-	@%p25 bra 	$L__BB9_18;
+	@%p25 bra 	$L__BB10_18;
 
-$L__BB9_22:
+$L__BB10_22:
 	mov.b32 	%r218, %f181;
 	mov.u32 	%r119, 31;
 	mov.u32 	%r120, 16;
@@ -10479,19 +12333,19 @@ $L__BB9_22:
 	mov.b32 	%f18, %r33;
 	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
 	setp.lt.f32 	%p28, %f181, %f18;
-	@%p28 bra 	$L__BB9_24;
+	@%p28 bra 	$L__BB10_24;
 
 	setp.neu.f32 	%p29, %f181, %f18;
 	setp.le.s32 	%p30, %r202, %r34;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB9_25;
+	@%p31 bra 	$L__BB10_25;
 
-$L__BB9_24:
+$L__BB10_24:
 	mov.u32 	%r218, %r33;
 	mov.f32 	%f181, %f18;
 	mov.u32 	%r202, %r34;
 
-$L__BB9_25:
+$L__BB10_25:
 	mov.u32 	%r122, 31;
 	mov.u32 	%r123, 8;
 	mov.u32 	%r124, -1;
@@ -10499,19 +12353,19 @@ $L__BB9_25:
 	mov.b32 	%f20, %r37;
 	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
 	setp.lt.f32 	%p34, %f181, %f20;
-	@%p34 bra 	$L__BB9_27;
+	@%p34 bra 	$L__BB10_27;
 
 	setp.neu.f32 	%p35, %f181, %f20;
 	setp.le.s32 	%p36, %r202, %r38;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB9_28;
+	@%p37 bra 	$L__BB10_28;
 
-$L__BB9_27:
+$L__BB10_27:
 	mov.u32 	%r218, %r37;
 	mov.f32 	%f181, %f20;
 	mov.u32 	%r202, %r38;
 
-$L__BB9_28:
+$L__BB10_28:
 	mov.u32 	%r125, 31;
 	mov.u32 	%r126, 4;
 	mov.u32 	%r127, -1;
@@ -10519,19 +12373,19 @@ $L__BB9_28:
 	mov.b32 	%f22, %r41;
 	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
 	setp.lt.f32 	%p40, %f181, %f22;
-	@%p40 bra 	$L__BB9_30;
+	@%p40 bra 	$L__BB10_30;
 
 	setp.neu.f32 	%p41, %f181, %f22;
 	setp.le.s32 	%p42, %r202, %r42;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB9_31;
+	@%p43 bra 	$L__BB10_31;
 
-$L__BB9_30:
+$L__BB10_30:
 	mov.u32 	%r218, %r41;
 	mov.f32 	%f181, %f22;
 	mov.u32 	%r202, %r42;
 
-$L__BB9_31:
+$L__BB10_31:
 	mov.u32 	%r128, 31;
 	mov.u32 	%r129, 2;
 	mov.u32 	%r130, -1;
@@ -10539,19 +12393,19 @@ $L__BB9_31:
 	mov.b32 	%f24, %r45;
 	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
 	setp.lt.f32 	%p46, %f181, %f24;
-	@%p46 bra 	$L__BB9_33;
+	@%p46 bra 	$L__BB10_33;
 
 	setp.neu.f32 	%p47, %f181, %f24;
 	setp.le.s32 	%p48, %r202, %r46;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB9_34;
+	@%p49 bra 	$L__BB10_34;
 
-$L__BB9_33:
+$L__BB10_33:
 	mov.u32 	%r218, %r45;
 	mov.f32 	%f181, %f24;
 	mov.u32 	%r202, %r46;
 
-$L__BB9_34:
+$L__BB10_34:
 	mov.u32 	%r131, 31;
 	mov.u32 	%r132, 1;
 	mov.u32 	%r133, -1;
@@ -10559,20 +12413,20 @@ $L__BB9_34:
 	mov.b32 	%f26, %r134;
 	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
 	setp.lt.f32 	%p52, %f181, %f26;
-	@%p52 bra 	$L__BB9_36;
+	@%p52 bra 	$L__BB10_36;
 
 	setp.neu.f32 	%p53, %f181, %f26;
 	setp.le.s32 	%p54, %r202, %r49;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB9_37;
+	@%p55 bra 	$L__BB10_37;
 
-$L__BB9_36:
+$L__BB10_36:
 	mov.f32 	%f181, %f26;
 	mov.u32 	%r202, %r49;
 
-$L__BB9_37:
+$L__BB10_37:
 	setp.ne.s32 	%p56, %r3, 0;
-	@%p56 bra 	$L__BB9_39;
+	@%p56 bra 	$L__BB10_39;
 
 	mul.wide.s32 	%rd51, %r1, 4;
 	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
@@ -10582,11 +12436,11 @@ $L__BB9_37:
 	add.s64 	%rd55, %rd54, %rd51;
 	st.shared.u32 	[%rd55], %r202;
 
-$L__BB9_39:
+$L__BB10_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r5, 1;
 	mov.u32 	%r226, 2147483647;
-	@%p57 bra 	$L__BB9_61;
+	@%p57 bra 	$L__BB10_61;
 
 	add.s32 	%r139, %r5, -1;
 	and.b32  	%r236, %r5, 3;
@@ -10594,7 +12448,7 @@ $L__BB9_39:
 	mov.f32 	%f196, 0fFF800000;
 	mov.u32 	%r226, 2147483647;
 	mov.u32 	%r233, 0;
-	@%p58 bra 	$L__BB9_55;
+	@%p58 bra 	$L__BB10_55;
 
 	sub.s32 	%r227, %r5, %r236;
 	mov.f32 	%f196, 0fFF800000;
@@ -10603,78 +12457,78 @@ $L__BB9_39:
 	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
 	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
 
-$L__BB9_42:
+$L__BB10_42:
 	mul.wide.s32 	%rd56, %r233, 4;
 	add.s64 	%rd12, %rd57, %rd56;
 	add.s64 	%rd13, %rd58, %rd56;
 	ld.shared.u32 	%r56, [%rd13];
 	ld.shared.f32 	%f29, [%rd12];
 	setp.lt.f32 	%p59, %f196, %f29;
-	@%p59 bra 	$L__BB9_44;
+	@%p59 bra 	$L__BB10_44;
 
 	setp.neu.f32 	%p60, %f196, %f29;
 	setp.le.s32 	%p61, %r226, %r56;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB9_45;
+	@%p62 bra 	$L__BB10_45;
 
-$L__BB9_44:
+$L__BB10_44:
 	mov.f32 	%f196, %f29;
 	mov.u32 	%r226, %r56;
 
-$L__BB9_45:
+$L__BB10_45:
 	ld.shared.u32 	%r58, [%rd13+4];
 	ld.shared.f32 	%f31, [%rd12+4];
 	setp.lt.f32 	%p63, %f196, %f31;
-	@%p63 bra 	$L__BB9_47;
+	@%p63 bra 	$L__BB10_47;
 
 	setp.neu.f32 	%p64, %f196, %f31;
 	setp.le.s32 	%p65, %r226, %r58;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB9_48;
+	@%p66 bra 	$L__BB10_48;
 
-$L__BB9_47:
+$L__BB10_47:
 	mov.f32 	%f196, %f31;
 	mov.u32 	%r226, %r58;
 
-$L__BB9_48:
+$L__BB10_48:
 	ld.shared.u32 	%r60, [%rd13+8];
 	ld.shared.f32 	%f33, [%rd12+8];
 	setp.lt.f32 	%p67, %f196, %f33;
-	@%p67 bra 	$L__BB9_50;
+	@%p67 bra 	$L__BB10_50;
 
 	setp.neu.f32 	%p68, %f196, %f33;
 	setp.le.s32 	%p69, %r226, %r60;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB9_51;
+	@%p70 bra 	$L__BB10_51;
 
-$L__BB9_50:
+$L__BB10_50:
 	mov.f32 	%f196, %f33;
 	mov.u32 	%r226, %r60;
 
-$L__BB9_51:
+$L__BB10_51:
 	ld.shared.u32 	%r62, [%rd13+12];
 	ld.shared.f32 	%f35, [%rd12+12];
 	setp.lt.f32 	%p71, %f196, %f35;
-	@%p71 bra 	$L__BB9_53;
+	@%p71 bra 	$L__BB10_53;
 
 	setp.neu.f32 	%p72, %f196, %f35;
 	setp.le.s32 	%p73, %r226, %r62;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB9_54;
+	@%p74 bra 	$L__BB10_54;
 
-$L__BB9_53:
+$L__BB10_53:
 	mov.f32 	%f196, %f35;
 	mov.u32 	%r226, %r62;
 
-$L__BB9_54:
+$L__BB10_54:
 	add.s32 	%r233, %r233, 4;
 	add.s32 	%r227, %r227, -4;
 	setp.ne.s32 	%p75, %r227, 0;
-	@%p75 bra 	$L__BB9_42;
+	@%p75 bra 	$L__BB10_42;
 
-$L__BB9_55:
+$L__BB10_55:
 	setp.eq.s32 	%p76, %r236, 0;
-	@%p76 bra 	$L__BB9_61;
+	@%p76 bra 	$L__BB10_61;
 
 	mul.wide.s32 	%rd59, %r233, 4;
 	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
@@ -10682,30 +12536,30 @@ $L__BB9_55:
 	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
 	add.s64 	%rd91, %rd61, %rd59;
 
-$L__BB9_57:
+$L__BB10_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r71, [%rd92];
 	ld.shared.f32 	%f39, [%rd91];
 	setp.lt.f32 	%p77, %f196, %f39;
-	@%p77 bra 	$L__BB9_59;
+	@%p77 bra 	$L__BB10_59;
 
 	setp.neu.f32 	%p78, %f196, %f39;
 	setp.le.s32 	%p79, %r226, %r71;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB9_60;
+	@%p80 bra 	$L__BB10_60;
 
-$L__BB9_59:
+$L__BB10_59:
 	mov.f32 	%f196, %f39;
 	mov.u32 	%r226, %r71;
 
-$L__BB9_60:
+$L__BB10_60:
 	add.s64 	%rd92, %rd92, 4;
 	add.s64 	%rd91, %rd91, 4;
 	add.s32 	%r236, %r236, -1;
 	setp.ne.s32 	%p81, %r236, 0;
-	@%p81 bra 	$L__BB9_57;
+	@%p81 bra 	$L__BB10_57;
 
-$L__BB9_61:
+$L__BB10_61:
 	bar.sync 	0;
 	setp.eq.s32 	%p82, %r226, 2147483647;
 	selp.b32 	%r75, 0, %r226, %p82;
@@ -10713,17 +12567,17 @@ $L__BB9_61:
 	shl.b64 	%rd63, %rd2, 2;
 	add.s64 	%rd22, %rd62, %rd63;
 	setp.leu.f32 	%p83, %f1, 0f00000000;
-	@%p83 bra 	$L__BB9_86;
-	bra.uni 	$L__BB9_62;
+	@%p83 bra 	$L__BB10_86;
+	bra.uni 	$L__BB10_62;
 
-$L__BB9_86:
+$L__BB10_86:
 	setp.ne.s32 	%p113, %r4, 0;
-	@%p113 bra 	$L__BB9_88;
+	@%p113 bra 	$L__BB10_88;
 
 	st.global.u32 	[%rd22], %r75;
-	bra.uni 	$L__BB9_88;
+	bra.uni 	$L__BB10_88;
 
-$L__BB9_62:
+$L__BB10_62:
 	cvt.s64.s32 	%rd64, %r75;
 	add.s64 	%rd65, %rd3, %rd64;
 	shl.b64 	%rd66, %rd65, 2;
@@ -10738,14 +12592,14 @@ $L__BB9_62:
 	setp.ge.s32 	%p84, %r244, %r77;
 	mov.f32 	%f211, 0f00000000;
 	mov.f32 	%f208, %f211;
-	@%p84 bra 	$L__BB9_69;
+	@%p84 bra 	$L__BB10_69;
 
 	sub.s32 	%r146, %r77, %r244;
 	and.b32  	%r240, %r146, 3;
 	setp.eq.s32 	%p85, %r240, 0;
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
-	@%p85 bra 	$L__BB9_66;
+	@%p85 bra 	$L__BB10_66;
 
 	cvt.s64.s32 	%rd68, %r244;
 	add.s64 	%rd69, %rd3, %rd68;
@@ -10754,7 +12608,7 @@ $L__BB9_62:
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
 
-$L__BB9_65:
+$L__BB10_65:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f68, [%rd93];
 	sub.f32 	%f69, %f68, %f41;
@@ -10781,22 +12635,22 @@ $L__BB9_65:
 	add.s64 	%rd93, %rd93, 4;
 	add.s32 	%r240, %r240, -1;
 	setp.ne.s32 	%p86, %r240, 0;
-	@%p86 bra 	$L__BB9_65;
+	@%p86 bra 	$L__BB10_65;
 
-$L__BB9_66:
+$L__BB10_66:
 	mov.u32 	%r149, -2;
 	sub.s32 	%r150, %r149, %r244;
 	not.b32 	%r151, %r77;
 	sub.s32 	%r152, %r150, %r151;
 	setp.lt.u32 	%p87, %r152, 3;
-	@%p87 bra 	$L__BB9_69;
+	@%p87 bra 	$L__BB10_69;
 
 	cvt.s64.s32 	%rd71, %r241;
 	add.s64 	%rd72, %rd3, %rd71;
 	shl.b64 	%rd73, %rd72, 2;
 	add.s64 	%rd94, %rd1, %rd73;
 
-$L__BB9_68:
+$L__BB10_68:
 	ld.global.nc.f32 	%f86, [%rd94];
 	sub.f32 	%f87, %f86, %f41;
 	div.rn.f32 	%f88, %f87, %f1;
@@ -10866,9 +12720,9 @@ $L__BB9_68:
 	add.s64 	%rd94, %rd94, 16;
 	add.s32 	%r241, %r241, 4;
 	setp.lt.s32 	%p88, %r241, %r77;
-	@%p88 bra 	$L__BB9_68;
+	@%p88 bra 	$L__BB10_68;
 
-$L__BB9_69:
+$L__BB10_69:
 	mul.wide.s32 	%rd74, %r4, 4;
 	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
 	add.s64 	%rd76, %rd95, %rd74;
@@ -10876,13 +12730,13 @@ $L__BB9_69:
 	bar.sync 	0;
 	setp.lt.s32 	%p89, %r6, 1;
 	mov.f32 	%f212, %f211;
-	@%p89 bra 	$L__BB9_72;
+	@%p89 bra 	$L__BB10_72;
 
 	mov.f32 	%f212, 0f00000000;
 	mov.u32 	%r243, 0;
 	mov.f32 	%f211, %f212;
 
-$L__BB9_71:
+$L__BB10_71:
 	ld.shared.f32 	%f147, [%rd95];
 	add.f32 	%f148, %f211, %f147;
 	setp.lt.s32 	%p90, %r243, %r4;
@@ -10909,15 +12763,15 @@ $L__BB9_71:
 	add.s64 	%rd95, %rd95, 16;
 	add.s32 	%r243, %r243, 4;
 	setp.lt.s32 	%p94, %r243, %r6;
-	@%p94 bra 	$L__BB9_71;
+	@%p94 bra 	$L__BB10_71;
 
-$L__BB9_72:
+$L__BB10_72:
 	mov.u32 	%r245, 2147483647;
-	@%p84 bra 	$L__BB9_75;
+	@%p84 bra 	$L__BB10_75;
 
 	div.rn.f32 	%f213, %f211, %f212;
 
-$L__BB9_74:
+$L__BB10_74:
 	cvt.s64.s32 	%rd78, %r244;
 	add.s64 	%rd79, %rd3, %rd78;
 	shl.b64 	%rd80, %rd79, 2;
@@ -10951,9 +12805,9 @@ $L__BB9_74:
 	setp.lt.s32 	%p97, %r244, %r77;
 	setp.eq.s32 	%p98, %r245, 2147483647;
 	and.pred  	%p99, %p98, %p97;
-	@%p99 bra 	$L__BB9_74;
+	@%p99 bra 	$L__BB10_74;
 
-$L__BB9_75:
+$L__BB10_75:
 	bar.sync 	0;
 	mov.u32 	%r168, 31;
 	mov.u32 	%r169, 16;
@@ -10972,34 +12826,34 @@ $L__BB9_75:
 	mov.u32 	%r182, 1;
 	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
 	min.s32 	%r92, %r183, %r181;
-	@%p56 bra 	$L__BB9_77;
+	@%p56 bra 	$L__BB10_77;
 
 	mul.wide.u32 	%rd82, %r1, 4;
 	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
 	add.s64 	%rd84, %rd83, %rd82;
 	st.shared.u32 	[%rd84], %r92;
 
-$L__BB9_77:
+$L__BB10_77:
 	bar.sync 	0;
 	setp.ne.s32 	%p106, %r4, 0;
-	@%p106 bra 	$L__BB9_88;
+	@%p106 bra 	$L__BB10_88;
 
 	mov.u32 	%r254, 2147483647;
-	@%p57 bra 	$L__BB9_85;
+	@%p57 bra 	$L__BB10_85;
 
 	add.s32 	%r188, %r5, -1;
 	and.b32  	%r253, %r5, 3;
 	setp.lt.u32 	%p108, %r188, 3;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
-	@%p108 bra 	$L__BB9_82;
+	@%p108 bra 	$L__BB10_82;
 
 	sub.s32 	%r248, %r5, %r253;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
 	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
 
-$L__BB9_81:
+$L__BB10_81:
 	mul.wide.s32 	%rd85, %r250, 4;
 	add.s64 	%rd87, %rd86, %rd85;
 	ld.shared.u32 	%r191, [%rd87];
@@ -11013,32 +12867,32 @@ $L__BB9_81:
 	add.s32 	%r250, %r250, 4;
 	add.s32 	%r248, %r248, -4;
 	setp.ne.s32 	%p109, %r248, 0;
-	@%p109 bra 	$L__BB9_81;
+	@%p109 bra 	$L__BB10_81;
 
-$L__BB9_82:
+$L__BB10_82:
 	setp.eq.s32 	%p110, %r253, 0;
-	@%p110 bra 	$L__BB9_85;
+	@%p110 bra 	$L__BB10_85;
 
 	mul.wide.s32 	%rd88, %r250, 4;
 	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
 	add.s64 	%rd96, %rd89, %rd88;
 
-$L__BB9_84:
+$L__BB10_84:
 	.pragma "nounroll";
 	ld.shared.u32 	%r198, [%rd96];
 	min.s32 	%r254, %r198, %r254;
 	add.s64 	%rd96, %rd96, 4;
 	add.s32 	%r253, %r253, -1;
 	setp.ne.s32 	%p111, %r253, 0;
-	@%p111 bra 	$L__BB9_84;
+	@%p111 bra 	$L__BB10_84;
 
-$L__BB9_85:
+$L__BB10_85:
 	add.s32 	%r199, %r109, -1;
 	setp.eq.s32 	%p112, %r254, 2147483647;
 	selp.b32 	%r200, %r199, %r254, %p112;
 	st.global.u32 	[%rd22], %r200;
 
-$L__BB9_88:
+$L__BB10_88:
 	ret;
 
 }
