@@ -26,46 +26,90 @@ import TestSupport
         }
     }
 
-    @Test(arguments: GPUFixture.devices) func ropeRotatesLikeTheCPUAndStoresKeysAndValuesInTheirBlocks(on target: TestDevice) throws {
+    /// Where the RoPE tests put their three tokens: positions 0, 17 (one sequence) and 40 (another).
+    static let positions: [Int32] = [0, 17, 40], tables: [Int32] = [4, 1, 5, 0, 2], starts: [Int32] = [0, 0, 2]
+
+    /// The CPU's RoPE on rows of q|k|v (`qkv`, one row per token): rotated queries, and the arena with the
+    /// rotated keys and the values as halves in the tokens' slots (0xFFFF everywhere else).
+    func expectedRope(_ qkv: [Float], arena: Arena, layer: Int, blocks: Int) throws -> (q: [Float], arena: [UInt16]) {
         let backend = try #require(SharedModel.native, "model missing at \(ModelFixture.path)")
-        let c = backend.config, d = c.embeddingLength, kvd = c.kvDimension, hd = c.headDimension, width = d + 2 * kvd
-        let arena = Arena(config: c, blockSize: blockSize), layer = 3, blocks = 6
-        let positions: [Int32] = [0, 17, 40], tables: [Int32] = [4, 1, 5, 0, 2], starts: [Int32] = [0, 0, 2]
-        var rng = SeededGenerator(seed: 11)
-        let qkv = (0..<(positions.count * width)).map { _ in Float.random(in: -3...3, using: &rng) }
-        // CPU: the rope table of each position, q and k rotated, k and v rounded to halves.
-        var expectedQ = qkv, expectedArena = [UInt16](repeating: 0xFFFF, count: blocks * arena.blockStride)
-        var table = [Float](repeating: 0, count: hd)
-        for (t, p) in positions.enumerated() {
+        let c = backend.config, d = c.embeddingLength, kvd = c.kvDimension, width = d + 2 * kvd
+        var rotated = qkv, halves = [UInt16](repeating: 0xFFFF, count: blocks * arena.blockStride)
+        var table = [Float](repeating: 0, count: c.headDimension)
+        for (t, p) in Self.positions.enumerated() {
             backend.forward.ropeTable(position: Int(p), into: &table)
-            expectedQ.withUnsafeMutableBufferPointer { q in
+            rotated.withUnsafeMutableBufferPointer { q in
                 backend.forward.rotate(q.baseAddress! + t * width, rows: 0..<d, table: &table)
                 backend.forward.rotate(q.baseAddress! + t * width + d, rows: 0..<kvd, table: &table)
             }
-            let slot = arena.keyRow(Int(p), table: Array(tables[Int(starts[t])...]), layer: layer)
+            let slot = arena.keyRow(Int(p), table: Array(Self.tables[Int(Self.starts[t])...]), layer: layer)
             for i in 0..<kvd {
-                expectedArena[slot + i] = Float16(expectedQ[t * width + d + i]).bitPattern
-                expectedArena[slot + arena.valueOffset + i] = Float16(qkv[t * width + d + kvd + i]).bitPattern
+                halves[slot + i] = Float16(rotated[t * width + d + i]).bitPattern
+                halves[slot + arena.valueOffset + i] = Float16(qkv[t * width + d + kvd + i]).bitPattern
             }
         }
+        let queries = Self.positions.indices.flatMap { t in Array(rotated[t * width..<t * width + d]) }
+        return (queries, halves)
+    }
+
+    /// Runs `launch` (given the qkv and arena buffers and the per-token arguments after them) and
+    /// compares the queries and the arena with `expected`.
+    func checkRope(_ name: String, on target: TestDevice, expected: (q: [Float], arena: [UInt16]), arena: Arena,
+                   launch: (DeviceArrays, DeviceBuffer, DeviceBuffer, [KernelArgument]) throws -> Void) throws {
+        let c = arena.config, d = c.embeddingLength, width = d + 2 * c.kvDimension, t = Self.positions.count
         let a = DeviceArrays(target.device)
-        let qb = try a.put(qkv), ab = try a.zeros(UInt16.self, blocks * arena.blockStride, fill: 0xFF)
-        try a.device.launch(.ropeStoreKV, LaunchShape(grid: (UInt32(positions.count), 1, 1), block: (128, 1, 1)),
-                            [.buffer(qb), .int32(Int32(width)), .int32(Int32(d)), .int32(Int32(kvd)), .int32(Int32(hd)),
-                             .buffer(try a.put(c.ropeInverseFrequencies)), .buffer(try a.put(positions)), .buffer(try a.put(starts)),
-                             .buffer(try a.put(tables))] + arena.arguments(ab, layer: layer))
-        let q = try a.get(qb, qkv.count, as: Float.self)
-        let stored = try a.get(ab, expectedArena.count, as: UInt16.self)
-        let queries = (0..<positions.count).flatMap { t in Array(q[t * width..<t * width + d]) }
-        let expectedQueries = (0..<positions.count).flatMap { t in Array(expectedQ[t * width..<t * width + d]) }
-        let written = expectedArena.indices.filter { expectedArena[$0] != 0xFFFF }
-        let untouched = expectedArena.indices.filter { expectedArena[$0] == 0xFFFF }.allSatisfy { stored[$0] == 0xFFFF }
-        let kv = nmse(written.map { Float(Float16(bitPattern: stored[$0])) }, written.map { Float(Float16(bitPattern: expectedArena[$0])) })
-        report(target, "rope q", nmse(queries, expectedQueries))
-        report(target, "rope k/v stored", kv)
-        #expect(nmse(queries, expectedQueries) < 1e-12)
-        #expect(kv < 1e-12)
+        let qb = try a.zeros(Float.self, t * width), ab = try a.zeros(UInt16.self, expected.arena.count, fill: 0xFF)
+        let perToken: [KernelArgument] = [.int32(Int32(c.headDimension)), .buffer(try a.put(c.ropeInverseFrequencies)),
+                                          .buffer(try a.put(Self.positions)), .buffer(try a.put(Self.starts)), .buffer(try a.put(Self.tables))]
+        try launch(a, qb, ab, perToken)
+        let q = try a.get(qb, t * width, as: Float.self), stored = try a.get(ab, expected.arena.count, as: UInt16.self)
+        let queries = (0..<t).flatMap { Array(q[$0 * width..<$0 * width + d]) }
+        let written = expected.arena.indices.filter { expected.arena[$0] != 0xFFFF }
+        let untouched = expected.arena.indices.filter { expected.arena[$0] == 0xFFFF }.allSatisfy { stored[$0] == 0xFFFF }
+        let kv = nmse(written.map { Float(Float16(bitPattern: stored[$0])) }, written.map { Float(Float16(bitPattern: expected.arena[$0])) })
+        report(target, "\(name) q", nmse(queries, expected.q))
+        report(target, "\(name) k/v stored", kv)
+        #expect(nmse(queries, expected.q) < 1e-10 && kv < 1e-10, "\(nmse(queries, expected.q)) \(kv)")
         #expect(untouched, "the kernel wrote outside the tokens' slots")
+    }
+
+    @Test(arguments: GPUFixture.devices) func ropeRotatesLikeTheCPUAndStoresKeysAndValuesInTheirBlocks(on target: TestDevice) throws {
+        let c = try #require(SharedModel.model, "model missing at \(ModelFixture.path)").config
+        let d = c.embeddingLength, kvd = c.kvDimension, width = d + 2 * kvd, layer = 3
+        let arena = Arena(config: c, blockSize: blockSize)
+        var rng = SeededGenerator(seed: 11)
+        let qkv = (0..<(Self.positions.count * width)).map { _ in Float.random(in: -3...3, using: &rng) }
+        try checkRope("rope", on: target, expected: try expectedRope(qkv, arena: arena, layer: layer, blocks: 6), arena: arena) { a, qb, ab, rest in
+            try qkv.withUnsafeBytes { try a.device.upload($0, to: qb, offset: 0) }
+            try a.device.launch(.ropeStoreKV, LaunchShape(grid: (UInt32(Self.positions.count), 1, 1), block: (128, 1, 1)),
+                                [.buffer(qb), .int32(Int32(width)), .int32(Int32(d)), .int32(Int32(kvd))] + rest + arena.arguments(ab, layer: layer))
+        }
+    }
+
+    /// The stacked Q|K|V of a model layer times three tokens' activation blocks, rotated and stored in one
+    /// launch, against the CPU's dot products, rotation and half rounding.
+    @Test(arguments: GPUFixture.devices) func matmulRopeStoreMatchesTheCPU(on target: TestDevice) throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let c = model.config, d = c.embeddingLength, kvd = c.kvDimension, width = d + 2 * kvd, layer = 4, t = Self.positions.count
+        let w = model.layers[layer], stacked = Array(w.query.data) + Array(w.key.data) + Array(w.value.data)
+        var rng = SeededGenerator(seed: 14)
+        let xq = cpuQuantized((0..<(t * d)).map { _ in Float.random(in: -3...3, using: &rng) }, rows: t, k: d)
+        let rowBytes = d / 32 * 20
+        let qkv: [Float] = stacked.withUnsafeBytes { wb in
+            xq.withUnsafeBytes { xb in
+                (0..<t).flatMap { v in
+                    (0..<width).map { r in
+                        ReferenceKernels.dotQ8(.q4_1, row: wb.baseAddress! + r * rowBytes, k: d, x: xb.baseAddress! + v * (d / 32) * ReferenceKernels.q8BlockBytes)
+                    }
+                }
+            }
+        }
+        let arena = Arena(config: c, blockSize: blockSize)
+        try checkRope("matmul q|k|v + rope", on: target, expected: try expectedRope(qkv, arena: arena, layer: layer, blocks: 6), arena: arena) { a, qb, ab, rest in
+            try a.device.launch(.matmulRopeStoreKV, GPUBackend.matmulShape(rows: width, vectors: t),
+                                [.buffer(try a.put(stacked)), .int32(3), .int32(Int32(d)), .int32(Int32(kvd)), .int32(Int32(d)), .buffer(try a.put(xq)),
+                                 .int32(Int32(t)), .buffer(qb), .int32(Int32(width))] + rest + arena.arguments(ab, layer: layer))
+        }
     }
 
     @Test(arguments: GPUFixture.devices, [1, 4]) func attentionOverAShuffledPagedCacheMatchesTheCPU(on target: TestDevice, warps: Int) throws {

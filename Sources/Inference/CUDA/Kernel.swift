@@ -19,6 +19,9 @@ public enum Kernel: String, CaseIterable, Sendable {
     case matmulSwiGLU = "wk_matmul_swiglu_dp4a"
     /// RoPE on queries and keys, keys and values written in half precision into their paged KV blocks.
     case ropeStoreKV = "wk_rope_store_kv"
+    /// Q|K|V projections (one stacked Q4_1 or Q8_0 matrix), RoPE, queries written as floats and keys and
+    /// values as halves into their paged KV blocks, in one launch.
+    case matmulRopeStoreKV = "wk_matmul_rope_store_dp4a"
     /// Each query head over its sequence's cached positions (paged KV, causal, online softmax).
     case attention = "wk_attention"
     /// silu(gate) ⊙ up, quantized into int8 activation blocks.

@@ -3,8 +3,8 @@
 /// the sequence depends on the shape alone and one recording serves every pass of that shape.
 ///
 /// Per layer (with Q/K/V and gate/up fused, as for every model whose matrices share a type per group):
-/// rmsnorm+quantize, matmul QKV, rope+store KV, attention (+quantize), matmul O (+= x),
-/// rmsnorm+quantize, matmul gate|up + swiglu + quantize, matmul down (+= x): 8 launches. Plus the
+/// rmsnorm+quantize, matmul QKV + rope + store KV, attention (+quantize), matmul O (+= x),
+/// rmsnorm+quantize, matmul gate|up + swiglu + quantize, matmul down (+= x): 7 launches. Plus the
 /// embedding first and, when logits are asked for, the final norm and the head.
 extension GPUBackend {
     /// Issues the pass's launches; returns how many.
@@ -37,7 +37,6 @@ extension GPUBackend {
     private func layerLaunches(_ l: Int, tokens t: Int) -> [Launch] {
         let w = weights.layers[l], d = config.embeddingLength, ff = config.feedForwardLength, b = buffers
         var list = [norm(w.attentionNorm, tokens: t)]
-        list += stacked(w.qkv, tokens: t, into: b.qkv, width: d + 2 * config.kvDimension)
         list += attention(layer: l, tokens: t)
         list.append((w.output.kernel, Self.matmulShape(rows: d, vectors: t),
                      matmulArguments(w.output, input: b.xq, vectors: t, output: .buffer(b.x), ld: d, accumulate: true)))
@@ -72,21 +71,28 @@ extension GPUBackend {
         return list
     }
 
-    /// RoPE with the keys and values stored in their blocks, then attention (quantizing its output
+    /// Q, K and V with RoPE and the keys and values stored in their blocks (one launch when Q|K|V is one
+    /// stacked matrix, else the matmuls then wk_rope_store_kv), then attention (quantizing its output
     /// itself when heads are whole activation blocks, otherwise with one more launch).
     private func attention(layer l: Int, tokens t: Int) -> [Launch] {
         let c = config, d = c.embeddingLength, kvd = c.kvDimension, hd = c.headDimension, b = buffers, bs = kvLayout.blockSize
-        let width = d + 2 * kvd, fusedQuantize = hd % 32 == 0
+        let width = d + 2 * kvd, fusedQuantize = hd % 32 == 0, qkv = weights.layers[l].qkv
         let paged: [KernelArgument] = [.pointer(b.step, offset: b.positionsOffset), .pointer(b.step, offset: b.tableStartOffset), .buffer(b.tables)]
         // The arena in halves: blocks of all layers' keys then values (KVArena's layout).
         let place: [KernelArgument] = [.buffer(arena), int(bs), int(2 * bs * kvd * c.layerCount), int(l * 2 * bs * kvd), int(bs * kvd)]
-        var list: [Launch] = [
-            (.ropeStoreKV, LaunchShape(grid: (UInt32(t), 1, 1), block: (128, 1, 1)),
-             [.buffer(b.qkv), int(width), int(d), int(kvd), int(hd), weight(weights.inverseFrequencies)] + paged + place),
-            (.attention, Self.attentionShape(config: c, tokens: t),
-             [.buffer(b.qkv), int(width), int(hd), int(c.headCount / c.kvHeadCount)] + paged + place
-                + [int(kvd), .float(1 / Float(hd).squareRoot()), .buffer(b.xb), int(d), .buffer(b.xq), int(fusedQuantize ? 1 : 0)]),
-        ]
+        let rope: [KernelArgument] = [int(hd), weight(weights.inverseFrequencies)] + paged + place
+        var list: [Launch] = []
+        if qkv.count == 1, let m = qkv.first {
+            list.append((.matmulRopeStoreKV, Self.matmulShape(rows: m.rows, vectors: t),
+                         [weight(m.offset), int(Int(m.type.rawValue)), int(d), int(kvd), int(m.cols), .buffer(b.xq), int(t), .buffer(b.qkv), int(width)] + rope))
+        } else {
+            list += stacked(qkv, tokens: t, into: b.qkv, width: width)
+            list.append((.ropeStoreKV, LaunchShape(grid: (UInt32(t), 1, 1), block: (128, 1, 1)),
+                         [.buffer(b.qkv), int(width), int(d), int(kvd)] + rope))
+        }
+        list.append((.attention, Self.attentionShape(config: c, tokens: t),
+                     [.buffer(b.qkv), int(width), int(hd), int(c.headCount / c.kvHeadCount)] + paged + place
+                        + [int(kvd), .float(1 / Float(hd).squareRoot()), .buffer(b.xb), int(d), .buffer(b.xq), int(fusedQuantize ? 1 : 0)]))
         if !fusedQuantize { list.append((.quantize, Self.rows(t), [.buffer(b.xb), int(d), int(d), .buffer(b.xq)])) }
         return list
     }

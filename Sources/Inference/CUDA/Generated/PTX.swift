@@ -4,7 +4,7 @@
 /// The GPU kernels compiled to PTX by NVRTC, loaded by `CUDADevice` with `cuModuleLoadDataEx`.
 enum KernelPTX {
     /// SHA-256 over the kernel sources' names and bytes (`*.cu`, `*.cuh`, in name order).
-    static let sourceDigest = "c1c58f0c93f33a38ed492ee5be366930c5f310ea3ec07f830fcac9b84cfbd5d2"
+    static let sourceDigest = "75fa7c0ac729e5d314a9cd423dd4df7ca68d4f5d8708b27856aeb51dc7f0fd10"
     /// The NVRTC release that wrote this PTX.
     static let nvrtcVersion = "12.9"
     /// NVRTC options besides the architecture and the kernels' include path.
@@ -3317,6 +3317,1445 @@ $L__BB6_56:
 	ret;
 
 }
+	// .globl	wk_matmul_rope_store_dp4a
+.visible .entry wk_matmul_rope_store_dp4a(
+	.param .u64 wk_matmul_rope_store_dp4a_param_0,
+	.param .u32 wk_matmul_rope_store_dp4a_param_1,
+	.param .u32 wk_matmul_rope_store_dp4a_param_2,
+	.param .u32 wk_matmul_rope_store_dp4a_param_3,
+	.param .u32 wk_matmul_rope_store_dp4a_param_4,
+	.param .u64 wk_matmul_rope_store_dp4a_param_5,
+	.param .u32 wk_matmul_rope_store_dp4a_param_6,
+	.param .u64 wk_matmul_rope_store_dp4a_param_7,
+	.param .u32 wk_matmul_rope_store_dp4a_param_8,
+	.param .u32 wk_matmul_rope_store_dp4a_param_9,
+	.param .u64 wk_matmul_rope_store_dp4a_param_10,
+	.param .u64 wk_matmul_rope_store_dp4a_param_11,
+	.param .u64 wk_matmul_rope_store_dp4a_param_12,
+	.param .u64 wk_matmul_rope_store_dp4a_param_13,
+	.param .u64 wk_matmul_rope_store_dp4a_param_14,
+	.param .u32 wk_matmul_rope_store_dp4a_param_15,
+	.param .u32 wk_matmul_rope_store_dp4a_param_16,
+	.param .u32 wk_matmul_rope_store_dp4a_param_17,
+	.param .u32 wk_matmul_rope_store_dp4a_param_18
+)
+{
+	.local .align 4 .b8 	__local_depot7[28];
+	.reg .b64 	%SP;
+	.reg .b64 	%SPL;
+	.reg .pred 	%p<98>;
+	.reg .b16 	%rs<10>;
+	.reg .f32 	%f<319>;
+	.reg .b32 	%r<616>;
+	.reg .f64 	%fd<9>;
+	.reg .b64 	%rd<290>;
+
+
+	mov.u64 	%SPL, __local_depot7;
+	ld.param.u64 	%rd85, [wk_matmul_rope_store_dp4a_param_0];
+	ld.param.u32 	%r166, [wk_matmul_rope_store_dp4a_param_2];
+	ld.param.u32 	%r167, [wk_matmul_rope_store_dp4a_param_3];
+	ld.param.u32 	%r168, [wk_matmul_rope_store_dp4a_param_4];
+	ld.param.u64 	%rd86, [wk_matmul_rope_store_dp4a_param_5];
+	ld.param.u32 	%r169, [wk_matmul_rope_store_dp4a_param_6];
+	ld.param.u64 	%rd87, [wk_matmul_rope_store_dp4a_param_7];
+	ld.param.u32 	%r170, [wk_matmul_rope_store_dp4a_param_8];
+	ld.param.u32 	%r171, [wk_matmul_rope_store_dp4a_param_9];
+	ld.param.u64 	%rd88, [wk_matmul_rope_store_dp4a_param_10];
+	ld.param.u64 	%rd83, [wk_matmul_rope_store_dp4a_param_11];
+	ld.param.u64 	%rd84, [wk_matmul_rope_store_dp4a_param_12];
+	ld.param.u64 	%rd89, [wk_matmul_rope_store_dp4a_param_13];
+	ld.param.u64 	%rd90, [wk_matmul_rope_store_dp4a_param_14];
+	ld.param.u32 	%r172, [wk_matmul_rope_store_dp4a_param_15];
+	ld.param.u32 	%r173, [wk_matmul_rope_store_dp4a_param_16];
+	ld.param.u32 	%r174, [wk_matmul_rope_store_dp4a_param_17];
+	ld.param.u32 	%r175, [wk_matmul_rope_store_dp4a_param_18];
+	cvta.to.global.u64 	%rd1, %rd87;
+	cvta.to.global.u64 	%rd2, %rd90;
+	cvta.to.global.u64 	%rd3, %rd89;
+	cvta.to.global.u64 	%rd4, %rd88;
+	cvta.to.global.u64 	%rd5, %rd86;
+	cvta.to.global.u64 	%rd6, %rd85;
+	add.u64 	%rd7, %SPL, 0;
+	shl.b32 	%r176, %r167, 1;
+	add.s32 	%r1, %r176, %r166;
+	mov.u32 	%r2, %tid.x;
+	and.b32  	%r3, %r2, 3;
+	mov.u32 	%r177, %ntid.y;
+	mov.u32 	%r178, %ctaid.x;
+	mov.u32 	%r179, %tid.y;
+	mad.lo.s32 	%r180, %r178, %r177, %r179;
+	shl.b32 	%r181, %r180, 3;
+	shr.s32 	%r182, %r2, 2;
+	add.s32 	%r4, %r181, %r182;
+	and.b32  	%r5, %r4, 1;
+	mov.u32 	%r183, %ctaid.y;
+	shl.b32 	%r561, %r183, 3;
+	setp.ge.s32 	%p3, %r561, %r169;
+	@%p3 bra 	$L__BB7_118;
+
+	setp.lt.s32 	%p4, %r4, %r1;
+	selp.b32 	%r185, %r4, 0, %p4;
+	shr.s32 	%r186, %r168, 31;
+	shr.u32 	%r187, %r186, 27;
+	add.s32 	%r188, %r168, %r187;
+	shr.s32 	%r189, %r188, 5;
+	cvt.s64.s32 	%rd8, %r189;
+	mul.wide.s32 	%rd92, %r185, %r189;
+	mul.lo.s64 	%rd9, %rd92, 20;
+	and.b32  	%r8, %r2, 2;
+	and.b32  	%r9, %r2, 1;
+	shl.b32 	%r190, %r3, 2;
+	add.s32 	%r191, %r190, 4;
+	cvt.u64.u32 	%rd10, %r191;
+	cvt.u64.u32 	%rd11, %r3;
+	shl.b32 	%r192, %r3, 3;
+	or.b32  	%r193, %r192, 2;
+	cvt.u64.u32 	%rd93, %r193;
+	add.s32 	%r11, %r167, %r166;
+	sub.s32 	%r194, %r4, %r166;
+	setp.lt.s32 	%p5, %r194, %r167;
+	and.b32  	%r12, %r4, -2;
+	cvt.s64.s32 	%rd12, %r170;
+	cvt.s64.s32 	%rd13, %r4;
+	cvt.s64.s32 	%rd14, %r173;
+	cvt.s64.s32 	%rd15, %r167;
+	sub.s32 	%r195, %r194, %r167;
+	add.s32 	%r196, %r195, %r175;
+	selp.b32 	%r197, %r194, %r196, %p5;
+	cvt.s64.s32 	%rd94, %r197;
+	cvt.s64.s32 	%rd95, %r174;
+	add.s64 	%rd16, %rd94, %rd95;
+	mul.lo.s64 	%rd96, %rd92, 34;
+	add.s64 	%rd97, %rd96, %rd93;
+	add.s64 	%rd17, %rd93, 18;
+	mul.wide.s32 	%rd18, %r189, 48;
+	add.s64 	%rd98, %rd6, %rd97;
+	add.s64 	%rd19, %rd98, 6;
+	add.s64 	%rd20, %rd6, %rd96;
+	add.s64 	%rd21, %rd93, 14;
+	cvta.to.global.u64 	%rd22, %rd83;
+	cvta.to.global.u64 	%rd23, %rd84;
+
+$L__BB7_2:
+	ld.param.u32 	%r546, [wk_matmul_rope_store_dp4a_param_1];
+	setp.eq.s32 	%p6, %r546, 3;
+	@%p6 bra 	$L__BB7_22;
+	bra.uni 	$L__BB7_3;
+
+$L__BB7_22:
+	setp.lt.s32 	%p17, %r168, 32;
+	mov.u32 	%r596, 0;
+	mov.u32 	%r597, %r596;
+	mov.u32 	%r598, %r596;
+	mov.u32 	%r599, %r596;
+	mov.u32 	%r600, %r596;
+	mov.u32 	%r601, %r596;
+	mov.u32 	%r602, %r596;
+	mov.u32 	%r603, %r596;
+	@%p17 bra 	$L__BB7_57;
+
+	mov.u32 	%r596, 0;
+	mov.u32 	%r587, %r596;
+
+$L__BB7_24:
+	mul.lo.s32 	%r297, %r587, 20;
+	cvt.s64.s32 	%rd131, %r297;
+	add.s64 	%rd132, %rd9, %rd131;
+	add.s64 	%rd133, %rd6, %rd132;
+	add.s64 	%rd134, %rd133, %rd10;
+	ld.global.nc.u32 	%r298, [%rd134];
+	ld.global.nc.u32 	%r299, [%rd133];
+	cvt.u16.u32 	%rs6, %r299;
+	// begin inline asm
+	cvt.f32.f16 %f125, %rs6;
+	// end inline asm
+	shr.u32 	%r300, %r299, 16;
+	cvt.u16.u32 	%rs7, %r300;
+	// begin inline asm
+	cvt.f32.f16 %f126, %rs7;
+	// end inline asm
+	and.b32  	%r65, %r298, 252645135;
+	shr.u32 	%r301, %r298, 4;
+	and.b32  	%r66, %r301, 252645135;
+	cvt.s64.s32 	%rd54, %r587;
+	setp.ge.s32 	%p18, %r561, %r169;
+	@%p18 bra 	$L__BB7_28;
+
+	cvt.s64.s32 	%rd264, %r561;
+	mul.lo.s64 	%rd263, %rd264, %rd8;
+	setp.ne.s32 	%p19, %r3, 0;
+	mov.u32 	%r305, 0;
+	add.s64 	%rd135, %rd263, %rd54;
+	mul.lo.s64 	%rd136, %rd135, 48;
+	add.s64 	%rd55, %rd5, %rd136;
+	shl.b64 	%rd137, %rd11, 2;
+	add.s64 	%rd138, %rd55, %rd137;
+	ld.global.nc.u32 	%r308, [%rd138+16];
+	ld.global.nc.u32 	%r304, [%rd138+32];
+	// begin inline asm
+	dp4a.s32.s32 %r302, %r66, %r304, %r305;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r306, %r65, %r308, %r302;
+	// end inline asm
+	cvt.rn.f32.s32 	%f128, %r306;
+	ld.global.nc.f32 	%f129, [%rd55];
+	mul.f32 	%f130, %f125, %f129;
+	mul.f32 	%f4, %f130, %f128;
+	mov.f32 	%f297, 0f00000000;
+	@%p19 bra 	$L__BB7_27;
+
+	ld.global.nc.f32 	%f131, [%rd55+4];
+	mul.f32 	%f297, %f126, %f131;
+
+$L__BB7_27:
+	mov.b32 	%f132, %r599;
+	add.f32 	%f133, %f4, %f297;
+	add.f32 	%f134, %f133, %f132;
+	mov.b32 	%r599, %f134;
+
+$L__BB7_28:
+	add.s32 	%r547, %r561, 1;
+	setp.ge.s32 	%p20, %r547, %r169;
+	@%p20 bra 	$L__BB7_32;
+
+	add.s32 	%r560, %r561, 1;
+	cvt.s64.s32 	%rd278, %r560;
+	mul.lo.s64 	%rd277, %rd278, %rd8;
+	setp.ne.s32 	%p21, %r3, 0;
+	mov.u32 	%r313, 0;
+	add.s64 	%rd139, %rd277, %rd54;
+	mul.lo.s64 	%rd140, %rd139, 48;
+	add.s64 	%rd56, %rd5, %rd140;
+	shl.b64 	%rd141, %rd11, 2;
+	add.s64 	%rd142, %rd56, %rd141;
+	ld.global.nc.u32 	%r316, [%rd142+16];
+	ld.global.nc.u32 	%r312, [%rd142+32];
+	// begin inline asm
+	dp4a.s32.s32 %r310, %r66, %r312, %r313;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r314, %r65, %r316, %r310;
+	// end inline asm
+	cvt.rn.f32.s32 	%f136, %r314;
+	ld.global.nc.f32 	%f137, [%rd56];
+	mul.f32 	%f138, %f125, %f137;
+	mul.f32 	%f7, %f138, %f136;
+	mov.f32 	%f298, 0f00000000;
+	@%p21 bra 	$L__BB7_31;
+
+	ld.global.nc.f32 	%f139, [%rd56+4];
+	mul.f32 	%f298, %f126, %f139;
+
+$L__BB7_31:
+	mov.b32 	%f140, %r598;
+	add.f32 	%f141, %f7, %f298;
+	add.f32 	%f142, %f141, %f140;
+	mov.b32 	%r598, %f142;
+
+$L__BB7_32:
+	add.s32 	%r548, %r561, 2;
+	setp.ge.s32 	%p22, %r548, %r169;
+	@%p22 bra 	$L__BB7_36;
+
+	add.s32 	%r559, %r561, 2;
+	cvt.s64.s32 	%rd276, %r559;
+	mul.lo.s64 	%rd275, %rd276, %rd8;
+	setp.ne.s32 	%p23, %r3, 0;
+	mov.u32 	%r321, 0;
+	add.s64 	%rd143, %rd275, %rd54;
+	mul.lo.s64 	%rd144, %rd143, 48;
+	add.s64 	%rd57, %rd5, %rd144;
+	shl.b64 	%rd145, %rd11, 2;
+	add.s64 	%rd146, %rd57, %rd145;
+	ld.global.nc.u32 	%r324, [%rd146+16];
+	ld.global.nc.u32 	%r320, [%rd146+32];
+	// begin inline asm
+	dp4a.s32.s32 %r318, %r66, %r320, %r321;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r322, %r65, %r324, %r318;
+	// end inline asm
+	cvt.rn.f32.s32 	%f144, %r322;
+	ld.global.nc.f32 	%f145, [%rd57];
+	mul.f32 	%f146, %f125, %f145;
+	mul.f32 	%f10, %f146, %f144;
+	mov.f32 	%f299, 0f00000000;
+	@%p23 bra 	$L__BB7_35;
+
+	ld.global.nc.f32 	%f147, [%rd57+4];
+	mul.f32 	%f299, %f126, %f147;
+
+$L__BB7_35:
+	mov.b32 	%f148, %r597;
+	add.f32 	%f149, %f10, %f299;
+	add.f32 	%f150, %f149, %f148;
+	mov.b32 	%r597, %f150;
+
+$L__BB7_36:
+	add.s32 	%r549, %r561, 3;
+	setp.ge.s32 	%p24, %r549, %r169;
+	@%p24 bra 	$L__BB7_40;
+
+	add.s32 	%r558, %r561, 3;
+	cvt.s64.s32 	%rd274, %r558;
+	mul.lo.s64 	%rd273, %rd274, %rd8;
+	setp.ne.s32 	%p25, %r3, 0;
+	mov.u32 	%r329, 0;
+	add.s64 	%rd147, %rd273, %rd54;
+	mul.lo.s64 	%rd148, %rd147, 48;
+	add.s64 	%rd58, %rd5, %rd148;
+	shl.b64 	%rd149, %rd11, 2;
+	add.s64 	%rd150, %rd58, %rd149;
+	ld.global.nc.u32 	%r332, [%rd150+16];
+	ld.global.nc.u32 	%r328, [%rd150+32];
+	// begin inline asm
+	dp4a.s32.s32 %r326, %r66, %r328, %r329;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r330, %r65, %r332, %r326;
+	// end inline asm
+	cvt.rn.f32.s32 	%f152, %r330;
+	ld.global.nc.f32 	%f153, [%rd58];
+	mul.f32 	%f154, %f125, %f153;
+	mul.f32 	%f13, %f154, %f152;
+	mov.f32 	%f300, 0f00000000;
+	@%p25 bra 	$L__BB7_39;
+
+	ld.global.nc.f32 	%f155, [%rd58+4];
+	mul.f32 	%f300, %f126, %f155;
+
+$L__BB7_39:
+	mov.b32 	%f156, %r596;
+	add.f32 	%f157, %f13, %f300;
+	add.f32 	%f158, %f157, %f156;
+	mov.b32 	%r596, %f158;
+
+$L__BB7_40:
+	add.s32 	%r550, %r561, 4;
+	setp.ge.s32 	%p26, %r550, %r169;
+	@%p26 bra 	$L__BB7_44;
+
+	add.s32 	%r557, %r561, 4;
+	cvt.s64.s32 	%rd272, %r557;
+	mul.lo.s64 	%rd271, %rd272, %rd8;
+	setp.ne.s32 	%p27, %r3, 0;
+	mov.u32 	%r337, 0;
+	add.s64 	%rd151, %rd271, %rd54;
+	mul.lo.s64 	%rd152, %rd151, 48;
+	add.s64 	%rd59, %rd5, %rd152;
+	shl.b64 	%rd153, %rd11, 2;
+	add.s64 	%rd154, %rd59, %rd153;
+	ld.global.nc.u32 	%r340, [%rd154+16];
+	ld.global.nc.u32 	%r336, [%rd154+32];
+	// begin inline asm
+	dp4a.s32.s32 %r334, %r66, %r336, %r337;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r338, %r65, %r340, %r334;
+	// end inline asm
+	cvt.rn.f32.s32 	%f160, %r338;
+	ld.global.nc.f32 	%f161, [%rd59];
+	mul.f32 	%f162, %f125, %f161;
+	mul.f32 	%f16, %f162, %f160;
+	mov.f32 	%f301, 0f00000000;
+	@%p27 bra 	$L__BB7_43;
+
+	ld.global.nc.f32 	%f163, [%rd59+4];
+	mul.f32 	%f301, %f126, %f163;
+
+$L__BB7_43:
+	mov.b32 	%f164, %r600;
+	add.f32 	%f165, %f16, %f301;
+	add.f32 	%f166, %f165, %f164;
+	mov.b32 	%r600, %f166;
+
+$L__BB7_44:
+	add.s32 	%r551, %r561, 5;
+	setp.ge.s32 	%p28, %r551, %r169;
+	@%p28 bra 	$L__BB7_48;
+
+	add.s32 	%r556, %r561, 5;
+	cvt.s64.s32 	%rd270, %r556;
+	mul.lo.s64 	%rd269, %rd270, %rd8;
+	setp.ne.s32 	%p29, %r3, 0;
+	mov.u32 	%r345, 0;
+	add.s64 	%rd155, %rd269, %rd54;
+	mul.lo.s64 	%rd156, %rd155, 48;
+	add.s64 	%rd60, %rd5, %rd156;
+	shl.b64 	%rd157, %rd11, 2;
+	add.s64 	%rd158, %rd60, %rd157;
+	ld.global.nc.u32 	%r348, [%rd158+16];
+	ld.global.nc.u32 	%r344, [%rd158+32];
+	// begin inline asm
+	dp4a.s32.s32 %r342, %r66, %r344, %r345;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r346, %r65, %r348, %r342;
+	// end inline asm
+	cvt.rn.f32.s32 	%f168, %r346;
+	ld.global.nc.f32 	%f169, [%rd60];
+	mul.f32 	%f170, %f125, %f169;
+	mul.f32 	%f19, %f170, %f168;
+	mov.f32 	%f302, 0f00000000;
+	@%p29 bra 	$L__BB7_47;
+
+	ld.global.nc.f32 	%f171, [%rd60+4];
+	mul.f32 	%f302, %f126, %f171;
+
+$L__BB7_47:
+	mov.b32 	%f172, %r601;
+	add.f32 	%f173, %f19, %f302;
+	add.f32 	%f174, %f173, %f172;
+	mov.b32 	%r601, %f174;
+
+$L__BB7_48:
+	add.s32 	%r552, %r561, 6;
+	setp.ge.s32 	%p30, %r552, %r169;
+	@%p30 bra 	$L__BB7_52;
+
+	add.s32 	%r555, %r561, 6;
+	cvt.s64.s32 	%rd268, %r555;
+	mul.lo.s64 	%rd267, %rd268, %rd8;
+	setp.ne.s32 	%p31, %r3, 0;
+	mov.u32 	%r353, 0;
+	add.s64 	%rd159, %rd267, %rd54;
+	mul.lo.s64 	%rd160, %rd159, 48;
+	add.s64 	%rd61, %rd5, %rd160;
+	shl.b64 	%rd161, %rd11, 2;
+	add.s64 	%rd162, %rd61, %rd161;
+	ld.global.nc.u32 	%r356, [%rd162+16];
+	ld.global.nc.u32 	%r352, [%rd162+32];
+	// begin inline asm
+	dp4a.s32.s32 %r350, %r66, %r352, %r353;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r354, %r65, %r356, %r350;
+	// end inline asm
+	cvt.rn.f32.s32 	%f176, %r354;
+	ld.global.nc.f32 	%f177, [%rd61];
+	mul.f32 	%f178, %f125, %f177;
+	mul.f32 	%f22, %f178, %f176;
+	mov.f32 	%f303, 0f00000000;
+	@%p31 bra 	$L__BB7_51;
+
+	ld.global.nc.f32 	%f179, [%rd61+4];
+	mul.f32 	%f303, %f126, %f179;
+
+$L__BB7_51:
+	mov.b32 	%f180, %r602;
+	add.f32 	%f181, %f22, %f303;
+	add.f32 	%f182, %f181, %f180;
+	mov.b32 	%r602, %f182;
+
+$L__BB7_52:
+	add.s32 	%r553, %r561, 7;
+	setp.ge.s32 	%p32, %r553, %r169;
+	@%p32 bra 	$L__BB7_56;
+
+	add.s32 	%r554, %r561, 7;
+	cvt.s64.s32 	%rd266, %r554;
+	mul.lo.s64 	%rd265, %rd266, %rd8;
+	setp.ne.s32 	%p33, %r3, 0;
+	mov.u32 	%r361, 0;
+	add.s64 	%rd163, %rd265, %rd54;
+	mul.lo.s64 	%rd164, %rd163, 48;
+	add.s64 	%rd62, %rd5, %rd164;
+	shl.b64 	%rd165, %rd11, 2;
+	add.s64 	%rd166, %rd62, %rd165;
+	ld.global.nc.u32 	%r364, [%rd166+16];
+	ld.global.nc.u32 	%r360, [%rd166+32];
+	// begin inline asm
+	dp4a.s32.s32 %r358, %r66, %r360, %r361;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r362, %r65, %r364, %r358;
+	// end inline asm
+	cvt.rn.f32.s32 	%f184, %r362;
+	ld.global.nc.f32 	%f185, [%rd62];
+	mul.f32 	%f186, %f125, %f185;
+	mul.f32 	%f25, %f186, %f184;
+	mov.f32 	%f304, 0f00000000;
+	@%p33 bra 	$L__BB7_55;
+
+	ld.global.nc.f32 	%f187, [%rd62+4];
+	mul.f32 	%f304, %f126, %f187;
+
+$L__BB7_55:
+	mov.b32 	%f188, %r603;
+	add.f32 	%f189, %f25, %f304;
+	add.f32 	%f190, %f189, %f188;
+	mov.b32 	%r603, %f190;
+
+$L__BB7_56:
+	cvt.u32.u64 	%r366, %rd54;
+	add.s32 	%r587, %r366, 1;
+	cvt.u32.u64 	%r367, %rd8;
+	setp.lt.s32 	%p34, %r587, %r367;
+	@%p34 bra 	$L__BB7_24;
+	bra.uni 	$L__BB7_57;
+
+$L__BB7_3:
+	setp.lt.s32 	%p7, %r168, 32;
+	mov.u32 	%r596, 0;
+	mov.u32 	%r597, %r596;
+	mov.u32 	%r598, %r596;
+	mov.u32 	%r599, %r596;
+	mov.u32 	%r600, %r596;
+	mov.u32 	%r601, %r596;
+	mov.u32 	%r602, %r596;
+	mov.u32 	%r603, %r596;
+	@%p7 bra 	$L__BB7_57;
+
+	cvt.s64.s32 	%rd99, %r561;
+	add.s32 	%r14, %r561, 1;
+	cvt.s64.s32 	%rd100, %r14;
+	add.s32 	%r15, %r561, 2;
+	cvt.s64.s32 	%rd101, %r15;
+	add.s32 	%r16, %r561, 3;
+	cvt.s64.s32 	%rd102, %r16;
+	add.s32 	%r17, %r561, 4;
+	cvt.s64.s32 	%rd103, %r17;
+	add.s32 	%r18, %r561, 5;
+	cvt.s64.s32 	%rd104, %r18;
+	add.s32 	%r19, %r561, 6;
+	cvt.s64.s32 	%rd105, %r19;
+	add.s32 	%r20, %r561, 7;
+	cvt.s64.s32 	%rd106, %r20;
+	mul.lo.s64 	%rd24, %rd18, %rd99;
+	add.s64 	%rd25, %rd17, %rd24;
+	mul.lo.s64 	%rd26, %rd18, %rd100;
+	add.s64 	%rd27, %rd17, %rd26;
+	mul.lo.s64 	%rd28, %rd18, %rd106;
+	add.s64 	%rd29, %rd21, %rd28;
+	mul.lo.s64 	%rd30, %rd18, %rd105;
+	mul.lo.s64 	%rd31, %rd18, %rd101;
+	add.s64 	%rd32, %rd17, %rd31;
+	add.s64 	%rd33, %rd21, %rd30;
+	mul.lo.s64 	%rd34, %rd18, %rd104;
+	add.s64 	%rd35, %rd21, %rd34;
+	mul.lo.s64 	%rd36, %rd18, %rd103;
+	mul.lo.s64 	%rd37, %rd18, %rd102;
+	add.s64 	%rd38, %rd17, %rd37;
+	add.s64 	%rd39, %rd21, %rd36;
+	mov.u32 	%r596, 0;
+	mov.u64 	%rd279, %rd20;
+	mov.u64 	%rd280, %rd19;
+	mov.u64 	%rd281, %rd5;
+	mov.u32 	%r570, %r596;
+
+$L__BB7_5:
+	ld.global.nc.u16 	%rs1, [%rd279];
+	// begin inline asm
+	cvt.f32.f16 %f84, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd280+-6];
+	ld.global.nc.u16 	%rs3, [%rd280+-4];
+	mov.b32 	%r30, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd280+-2];
+	ld.global.nc.u16 	%rs5, [%rd280];
+	mov.b32 	%r31, {%rs4, %rs5};
+	setp.ge.s32 	%p8, %r561, %r169;
+	@%p8 bra 	$L__BB7_7;
+
+	add.s64 	%rd107, %rd281, %rd25;
+	ld.global.nc.u32 	%r221, [%rd107+-4];
+	ld.global.nc.u32 	%r217, [%rd107];
+	mov.u32 	%r218, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r215, %r31, %r217, %r218;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r219, %r30, %r221, %r215;
+	// end inline asm
+	cvt.rn.f32.s32 	%f85, %r219;
+	add.s64 	%rd108, %rd281, %rd24;
+	ld.global.nc.f32 	%f86, [%rd108];
+	mul.f32 	%f87, %f84, %f86;
+	mov.b32 	%f88, %r599;
+	fma.rn.f32 	%f89, %f87, %f85, %f88;
+	mov.b32 	%r599, %f89;
+
+$L__BB7_7:
+	add.s32 	%r536, %r561, 1;
+	setp.ge.s32 	%p9, %r536, %r169;
+	@%p9 bra 	$L__BB7_9;
+
+	add.s64 	%rd109, %rd281, %rd27;
+	ld.global.nc.u32 	%r229, [%rd109+-4];
+	ld.global.nc.u32 	%r225, [%rd109];
+	mov.u32 	%r226, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r223, %r31, %r225, %r226;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r227, %r30, %r229, %r223;
+	// end inline asm
+	cvt.rn.f32.s32 	%f90, %r227;
+	add.s64 	%rd110, %rd281, %rd26;
+	ld.global.nc.f32 	%f91, [%rd110];
+	mul.f32 	%f92, %f84, %f91;
+	mov.b32 	%f93, %r598;
+	fma.rn.f32 	%f94, %f92, %f90, %f93;
+	mov.b32 	%r598, %f94;
+
+$L__BB7_9:
+	add.s32 	%r537, %r561, 2;
+	setp.ge.s32 	%p10, %r537, %r169;
+	@%p10 bra 	$L__BB7_11;
+
+	add.s64 	%rd111, %rd281, %rd32;
+	ld.global.nc.u32 	%r237, [%rd111+-4];
+	ld.global.nc.u32 	%r233, [%rd111];
+	mov.u32 	%r234, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r231, %r31, %r233, %r234;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r235, %r30, %r237, %r231;
+	// end inline asm
+	cvt.rn.f32.s32 	%f95, %r235;
+	add.s64 	%rd112, %rd281, %rd31;
+	ld.global.nc.f32 	%f96, [%rd112];
+	mul.f32 	%f97, %f84, %f96;
+	mov.b32 	%f98, %r597;
+	fma.rn.f32 	%f99, %f97, %f95, %f98;
+	mov.b32 	%r597, %f99;
+
+$L__BB7_11:
+	add.s32 	%r538, %r561, 3;
+	setp.ge.s32 	%p11, %r538, %r169;
+	@%p11 bra 	$L__BB7_13;
+
+	add.s64 	%rd113, %rd281, %rd38;
+	ld.global.nc.u32 	%r245, [%rd113+-4];
+	ld.global.nc.u32 	%r241, [%rd113];
+	mov.u32 	%r242, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r239, %r31, %r241, %r242;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r243, %r30, %r245, %r239;
+	// end inline asm
+	cvt.rn.f32.s32 	%f100, %r243;
+	add.s64 	%rd114, %rd281, %rd37;
+	ld.global.nc.f32 	%f101, [%rd114];
+	mul.f32 	%f102, %f84, %f101;
+	mov.b32 	%f103, %r596;
+	fma.rn.f32 	%f104, %f102, %f100, %f103;
+	mov.b32 	%r596, %f104;
+
+$L__BB7_13:
+	add.s32 	%r539, %r561, 4;
+	setp.ge.s32 	%p12, %r539, %r169;
+	@%p12 bra 	$L__BB7_15;
+
+	add.s64 	%rd115, %rd281, %rd39;
+	ld.global.nc.u32 	%r253, [%rd115];
+	ld.global.nc.u32 	%r249, [%rd115+4];
+	mov.u32 	%r250, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r247, %r31, %r249, %r250;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r251, %r30, %r253, %r247;
+	// end inline asm
+	cvt.rn.f32.s32 	%f105, %r251;
+	add.s64 	%rd116, %rd281, %rd36;
+	ld.global.nc.f32 	%f106, [%rd116];
+	mul.f32 	%f107, %f84, %f106;
+	mov.b32 	%f108, %r600;
+	fma.rn.f32 	%f109, %f107, %f105, %f108;
+	mov.b32 	%r600, %f109;
+
+$L__BB7_15:
+	add.s32 	%r540, %r561, 5;
+	setp.ge.s32 	%p13, %r540, %r169;
+	@%p13 bra 	$L__BB7_17;
+
+	add.s64 	%rd117, %rd281, %rd35;
+	ld.global.nc.u32 	%r261, [%rd117];
+	ld.global.nc.u32 	%r257, [%rd117+4];
+	mov.u32 	%r258, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r255, %r31, %r257, %r258;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r259, %r30, %r261, %r255;
+	// end inline asm
+	cvt.rn.f32.s32 	%f110, %r259;
+	add.s64 	%rd118, %rd281, %rd34;
+	ld.global.nc.f32 	%f111, [%rd118];
+	mul.f32 	%f112, %f84, %f111;
+	mov.b32 	%f113, %r601;
+	fma.rn.f32 	%f114, %f112, %f110, %f113;
+	mov.b32 	%r601, %f114;
+
+$L__BB7_17:
+	add.s32 	%r541, %r561, 6;
+	setp.ge.s32 	%p14, %r541, %r169;
+	@%p14 bra 	$L__BB7_19;
+
+	add.s64 	%rd119, %rd281, %rd33;
+	ld.global.nc.u32 	%r269, [%rd119];
+	ld.global.nc.u32 	%r265, [%rd119+4];
+	mov.u32 	%r266, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r263, %r31, %r265, %r266;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r267, %r30, %r269, %r263;
+	// end inline asm
+	cvt.rn.f32.s32 	%f115, %r267;
+	add.s64 	%rd120, %rd281, %rd30;
+	ld.global.nc.f32 	%f116, [%rd120];
+	mul.f32 	%f117, %f84, %f116;
+	mov.b32 	%f118, %r602;
+	fma.rn.f32 	%f119, %f117, %f115, %f118;
+	mov.b32 	%r602, %f119;
+
+$L__BB7_19:
+	add.s32 	%r542, %r561, 7;
+	setp.ge.s32 	%p15, %r542, %r169;
+	@%p15 bra 	$L__BB7_21;
+
+	add.s64 	%rd121, %rd281, %rd29;
+	ld.global.nc.u32 	%r277, [%rd121];
+	ld.global.nc.u32 	%r273, [%rd121+4];
+	mov.u32 	%r274, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r271, %r31, %r273, %r274;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r275, %r30, %r277, %r271;
+	// end inline asm
+	cvt.rn.f32.s32 	%f120, %r275;
+	add.s64 	%rd122, %rd281, %rd28;
+	ld.global.nc.f32 	%f121, [%rd122];
+	mul.f32 	%f122, %f84, %f121;
+	mov.b32 	%f123, %r603;
+	fma.rn.f32 	%f124, %f122, %f120, %f123;
+	mov.b32 	%r603, %f124;
+
+$L__BB7_21:
+	add.s64 	%rd281, %rd281, 48;
+	add.s64 	%rd280, %rd280, 34;
+	add.s64 	%rd279, %rd279, 34;
+	add.s32 	%r570, %r570, 1;
+	cvt.u32.u64 	%r279, %rd8;
+	setp.lt.s32 	%p16, %r570, %r279;
+	@%p16 bra 	$L__BB7_5;
+
+$L__BB7_57:
+	shl.b32 	%r543, %r3, 1;
+	setp.eq.s32 	%p35, %r8, 0;
+	selp.b32 	%r368, %r600, %r599, %p35;
+	selp.b32 	%r369, %r599, %r600, %p35;
+	mov.b32 	%f191, %r369;
+	mov.u32 	%r370, 31;
+	mov.u32 	%r371, 2;
+	mov.u32 	%r372, -1;
+	shfl.sync.bfly.b32 	%r373|%p36, %r368, %r371, %r370, %r372;
+	mov.b32 	%f192, %r373;
+	add.f32 	%f193, %f191, %f192;
+	selp.b32 	%r374, %r601, %r598, %p35;
+	selp.b32 	%r375, %r598, %r601, %p35;
+	mov.b32 	%f194, %r375;
+	shfl.sync.bfly.b32 	%r376|%p37, %r374, %r371, %r370, %r372;
+	mov.b32 	%f195, %r376;
+	add.f32 	%f196, %f194, %f195;
+	selp.b32 	%r377, %r602, %r597, %p35;
+	selp.b32 	%r378, %r597, %r602, %p35;
+	mov.b32 	%f197, %r378;
+	shfl.sync.bfly.b32 	%r379|%p38, %r377, %r371, %r370, %r372;
+	mov.b32 	%f198, %r379;
+	add.f32 	%f199, %f197, %f198;
+	selp.b32 	%r380, %r603, %r596, %p35;
+	selp.b32 	%r381, %r596, %r603, %p35;
+	mov.b32 	%f200, %r381;
+	shfl.sync.bfly.b32 	%r382|%p39, %r380, %r371, %r370, %r372;
+	mov.b32 	%f201, %r382;
+	add.f32 	%f202, %f200, %f201;
+	setp.eq.s32 	%p40, %r9, 0;
+	selp.f32 	%f203, %f199, %f193, %p40;
+	selp.f32 	%f204, %f193, %f199, %p40;
+	mov.b32 	%r383, %f203;
+	mov.u32 	%r384, 1;
+	shfl.sync.bfly.b32 	%r385|%p41, %r383, %r384, %r370, %r372;
+	mov.b32 	%f205, %r385;
+	add.f32 	%f311, %f204, %f205;
+	mov.b32 	%r92, %f311;
+	selp.f32 	%f206, %f202, %f196, %p40;
+	selp.f32 	%f207, %f196, %f202, %p40;
+	mov.b32 	%r386, %f206;
+	shfl.sync.bfly.b32 	%r387|%p42, %r386, %r384, %r370, %r372;
+	mov.b32 	%f208, %r387;
+	add.f32 	%f318, %f207, %f208;
+	mov.u32 	%r388, 4;
+	shfl.sync.bfly.b32 	%r93|%p1, %r92, %r388, %r370, %r372;
+	mov.b32 	%r389, %f318;
+	shfl.sync.bfly.b32 	%r94|%p2, %r389, %r388, %r370, %r372;
+	add.s32 	%r95, %r561, %r543;
+	setp.ge.s32 	%p43, %r95, %r169;
+	setp.ge.s32 	%p44, %r4, %r1;
+	or.pred  	%p45, %p44, %p43;
+	cvt.s64.s32 	%rd63, %r95;
+	mul.wide.s32 	%rd167, %r95, 4;
+	add.s64 	%rd64, %rd22, %rd167;
+	add.s64 	%rd65, %rd7, 24;
+	add.s64 	%rd66, %rd23, %rd167;
+	@%p45 bra 	$L__BB7_87;
+
+	setp.ge.s32 	%p46, %r4, %r11;
+	ld.global.nc.u32 	%r96, [%rd64];
+	@%p46 bra 	$L__BB7_84;
+
+	mov.b32 	%f209, %r93;
+	setp.ne.s32 	%p47, %r5, 0;
+	selp.f32 	%f30, %f209, %f311, %p47;
+	selp.b32 	%r97, %r92, %r93, %p47;
+	rem.s32 	%r390, %r12, %r171;
+	shr.u32 	%r391, %r390, 31;
+	add.s32 	%r392, %r390, %r391;
+	shr.s32 	%r393, %r392, 1;
+	mul.wide.s32 	%rd168, %r393, 4;
+	add.s64 	%rd169, %rd4, %rd168;
+	ld.global.nc.f32 	%f210, [%rd169];
+	cvt.rn.f32.s32 	%f211, %r96;
+	mul.f32 	%f31, %f210, %f211;
+	mul.f32 	%f212, %f31, 0f3F22F983;
+	cvt.rni.s32.f32 	%r609, %f212;
+	cvt.rn.f32.s32 	%f213, %r609;
+	mov.f32 	%f214, 0fBFC90FDA;
+	fma.rn.f32 	%f215, %f213, %f214, %f31;
+	mov.f32 	%f216, 0fB3A22168;
+	fma.rn.f32 	%f217, %f213, %f216, %f215;
+	mov.f32 	%f218, 0fA7C234C5;
+	fma.rn.f32 	%f308, %f213, %f218, %f217;
+	abs.f32 	%f33, %f31;
+	setp.ltu.f32 	%p48, %f33, 0f47CE4780;
+	mov.u32 	%r606, %r609;
+	mov.f32 	%f305, %f308;
+	@%p48 bra 	$L__BB7_67;
+
+	setp.eq.f32 	%p49, %f33, 0f7F800000;
+	@%p49 bra 	$L__BB7_66;
+	bra.uni 	$L__BB7_61;
+
+$L__BB7_66:
+	mov.f32 	%f221, 0f00000000;
+	mul.rn.f32 	%f305, %f31, %f221;
+	mov.u32 	%r606, 0;
+	bra.uni 	$L__BB7_67;
+
+$L__BB7_61:
+	mov.b32 	%r99, %f31;
+	shr.u32 	%r394, %r99, 23;
+	and.b32  	%r395, %r394, 255;
+	add.s32 	%r100, %r395, -128;
+	shl.b32 	%r396, %r99, 8;
+	or.b32  	%r101, %r396, -2147483648;
+	shr.u32 	%r102, %r100, 5;
+	mov.u64 	%rd282, 0;
+	mov.u64 	%rd283, %rd282;
+
+$L__BB7_62:
+	.pragma "nounroll";
+	shl.b64 	%rd172, %rd282, 2;
+	mov.u64 	%rd173, __cudart_i2opi_f;
+	add.s64 	%rd174, %rd173, %rd172;
+	ld.global.nc.u32 	%r397, [%rd174];
+	mad.wide.u32 	%rd175, %r397, %r101, %rd283;
+	shr.u64 	%rd283, %rd175, 32;
+	add.s64 	%rd176, %rd7, %rd172;
+	st.local.u32 	[%rd176], %rd175;
+	cvt.u32.u64 	%r398, %rd282;
+	add.s32 	%r399, %r398, 1;
+	cvt.s64.s32 	%rd282, %r399;
+	setp.ne.s32 	%p50, %r399, 6;
+	@%p50 bra 	$L__BB7_62;
+
+	st.local.u32 	[%rd65], %rd283;
+	mov.u32 	%r400, 4;
+	sub.s32 	%r103, %r400, %r102;
+	mov.u32 	%r401, 6;
+	sub.s32 	%r402, %r401, %r102;
+	mul.wide.s32 	%rd177, %r402, 4;
+	add.s64 	%rd178, %rd7, %rd177;
+	ld.local.u32 	%r604, [%rd178];
+	ld.local.u32 	%r605, [%rd178+-4];
+	and.b32  	%r106, %r100, 31;
+	setp.eq.s32 	%p51, %r106, 0;
+	@%p51 bra 	$L__BB7_65;
+
+	mov.u32 	%r403, 32;
+	sub.s32 	%r404, %r403, %r106;
+	shr.u32 	%r405, %r605, %r404;
+	shl.b32 	%r406, %r604, %r106;
+	add.s32 	%r604, %r405, %r406;
+	mul.wide.s32 	%rd179, %r103, 4;
+	add.s64 	%rd180, %rd7, %rd179;
+	ld.local.u32 	%r407, [%rd180];
+	shr.u32 	%r408, %r407, %r404;
+	shl.b32 	%r409, %r605, %r106;
+	add.s32 	%r605, %r408, %r409;
+
+$L__BB7_65:
+	and.b32  	%r410, %r99, -2147483648;
+	shr.u32 	%r411, %r605, 30;
+	shl.b32 	%r412, %r604, 2;
+	or.b32  	%r413, %r411, %r412;
+	shr.u32 	%r414, %r413, 31;
+	shr.u32 	%r415, %r604, 30;
+	add.s32 	%r416, %r414, %r415;
+	neg.s32 	%r417, %r416;
+	setp.eq.s32 	%p52, %r410, 0;
+	selp.b32 	%r606, %r416, %r417, %p52;
+	setp.ne.s32 	%p53, %r414, 0;
+	xor.b32  	%r418, %r410, -2147483648;
+	selp.b32 	%r419, %r418, %r410, %p53;
+	selp.b32 	%r420, -1, 0, %p53;
+	xor.b32  	%r421, %r413, %r420;
+	shl.b32 	%r422, %r605, 2;
+	xor.b32  	%r423, %r422, %r420;
+	cvt.u64.u32 	%rd181, %r421;
+	cvt.u64.u32 	%rd182, %r423;
+	bfi.b64 	%rd183, %rd181, %rd182, 32, 32;
+	cvt.rn.f64.s64 	%fd1, %rd183;
+	mul.f64 	%fd2, %fd1, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f219, %fd2;
+	setp.eq.s32 	%p54, %r419, 0;
+	neg.f32 	%f220, %f219;
+	selp.f32 	%f305, %f219, %f220, %p54;
+
+$L__BB7_67:
+	mov.b32 	%f37, %r97;
+	add.s32 	%r113, %r606, 1;
+	and.b32  	%r114, %r113, 1;
+	setp.eq.s32 	%p55, %r114, 0;
+	selp.f32 	%f38, %f305, 0f3F800000, %p55;
+	mul.rn.f32 	%f39, %f305, %f305;
+	mov.f32 	%f306, 0fB94D4153;
+	@%p55 bra 	$L__BB7_69;
+
+	mov.f32 	%f223, 0fBAB607ED;
+	mov.f32 	%f224, 0f37CBAC00;
+	fma.rn.f32 	%f306, %f224, %f39, %f223;
+
+$L__BB7_69:
+	selp.f32 	%f225, 0f3C0885E4, 0f3D2AAABB, %p55;
+	fma.rn.f32 	%f226, %f306, %f39, %f225;
+	selp.f32 	%f227, 0fBE2AAAA8, 0fBEFFFFFF, %p55;
+	fma.rn.f32 	%f228, %f226, %f39, %f227;
+	mov.f32 	%f229, 0f00000000;
+	fma.rn.f32 	%f230, %f39, %f38, %f229;
+	fma.rn.f32 	%f307, %f228, %f230, %f38;
+	and.b32  	%r425, %r113, 2;
+	setp.eq.s32 	%p57, %r425, 0;
+	@%p57 bra 	$L__BB7_71;
+
+	mov.f32 	%f232, 0fBF800000;
+	fma.rn.f32 	%f307, %f307, %f232, %f229;
+
+$L__BB7_71:
+	@%p48 bra 	$L__BB7_79;
+
+	setp.eq.f32 	%p59, %f33, 0f7F800000;
+	@%p59 bra 	$L__BB7_78;
+	bra.uni 	$L__BB7_73;
+
+$L__BB7_78:
+	mov.f32 	%f235, 0f00000000;
+	mul.rn.f32 	%f308, %f31, %f235;
+	mov.u32 	%r609, 0;
+	bra.uni 	$L__BB7_79;
+
+$L__BB7_73:
+	mov.b32 	%r115, %f31;
+	shr.u32 	%r426, %r115, 23;
+	and.b32  	%r427, %r426, 255;
+	add.s32 	%r116, %r427, -128;
+	shl.b32 	%r428, %r115, 8;
+	or.b32  	%r117, %r428, -2147483648;
+	shr.u32 	%r118, %r116, 5;
+	mov.u64 	%rd284, 0;
+	mov.u64 	%rd285, %rd284;
+
+$L__BB7_74:
+	.pragma "nounroll";
+	shl.b64 	%rd186, %rd284, 2;
+	mov.u64 	%rd187, __cudart_i2opi_f;
+	add.s64 	%rd188, %rd187, %rd186;
+	ld.global.nc.u32 	%r429, [%rd188];
+	mad.wide.u32 	%rd189, %r429, %r117, %rd285;
+	shr.u64 	%rd285, %rd189, 32;
+	add.s64 	%rd190, %rd7, %rd186;
+	st.local.u32 	[%rd190], %rd189;
+	cvt.u32.u64 	%r430, %rd284;
+	add.s32 	%r431, %r430, 1;
+	cvt.s64.s32 	%rd284, %r431;
+	setp.ne.s32 	%p60, %r431, 6;
+	@%p60 bra 	$L__BB7_74;
+
+	st.local.u32 	[%rd65], %rd285;
+	mov.u32 	%r432, 4;
+	sub.s32 	%r119, %r432, %r118;
+	mov.u32 	%r433, 6;
+	sub.s32 	%r434, %r433, %r118;
+	mul.wide.s32 	%rd191, %r434, 4;
+	add.s64 	%rd192, %rd7, %rd191;
+	ld.local.u32 	%r607, [%rd192];
+	ld.local.u32 	%r608, [%rd192+-4];
+	and.b32  	%r122, %r116, 31;
+	setp.eq.s32 	%p61, %r122, 0;
+	@%p61 bra 	$L__BB7_77;
+
+	mov.u32 	%r435, 32;
+	sub.s32 	%r436, %r435, %r122;
+	shr.u32 	%r437, %r608, %r436;
+	shl.b32 	%r438, %r607, %r122;
+	add.s32 	%r607, %r437, %r438;
+	mul.wide.s32 	%rd193, %r119, 4;
+	add.s64 	%rd194, %rd7, %rd193;
+	ld.local.u32 	%r439, [%rd194];
+	shr.u32 	%r440, %r439, %r436;
+	shl.b32 	%r441, %r608, %r122;
+	add.s32 	%r608, %r440, %r441;
+
+$L__BB7_77:
+	and.b32  	%r442, %r115, -2147483648;
+	shr.u32 	%r443, %r608, 30;
+	shl.b32 	%r444, %r607, 2;
+	or.b32  	%r445, %r443, %r444;
+	shr.u32 	%r446, %r445, 31;
+	shr.u32 	%r447, %r607, 30;
+	add.s32 	%r448, %r446, %r447;
+	neg.s32 	%r449, %r448;
+	setp.eq.s32 	%p62, %r442, 0;
+	selp.b32 	%r609, %r448, %r449, %p62;
+	setp.ne.s32 	%p63, %r446, 0;
+	xor.b32  	%r450, %r442, -2147483648;
+	selp.b32 	%r451, %r450, %r442, %p63;
+	selp.b32 	%r452, -1, 0, %p63;
+	xor.b32  	%r453, %r445, %r452;
+	shl.b32 	%r454, %r608, 2;
+	xor.b32  	%r455, %r454, %r452;
+	cvt.u64.u32 	%rd195, %r453;
+	cvt.u64.u32 	%rd196, %r455;
+	bfi.b64 	%rd197, %rd195, %rd196, 32, 32;
+	cvt.rn.f64.s64 	%fd3, %rd197;
+	mul.f64 	%fd4, %fd3, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f233, %fd4;
+	setp.eq.s32 	%p64, %r451, 0;
+	neg.f32 	%f234, %f233;
+	selp.f32 	%f308, %f233, %f234, %p64;
+
+$L__BB7_79:
+	and.b32  	%r129, %r609, 1;
+	setp.eq.s32 	%p65, %r129, 0;
+	selp.f32 	%f48, %f308, 0f3F800000, %p65;
+	mul.rn.f32 	%f49, %f308, %f308;
+	mov.f32 	%f309, 0fB94D4153;
+	@%p65 bra 	$L__BB7_81;
+
+	mov.f32 	%f237, 0fBAB607ED;
+	mov.f32 	%f238, 0f37CBAC00;
+	fma.rn.f32 	%f309, %f238, %f49, %f237;
+
+$L__BB7_81:
+	selp.f32 	%f239, 0f3C0885E4, 0f3D2AAABB, %p65;
+	fma.rn.f32 	%f240, %f309, %f49, %f239;
+	selp.f32 	%f241, 0fBE2AAAA8, 0fBEFFFFFF, %p65;
+	fma.rn.f32 	%f242, %f240, %f49, %f241;
+	mov.f32 	%f243, 0f00000000;
+	fma.rn.f32 	%f244, %f49, %f48, %f243;
+	fma.rn.f32 	%f310, %f242, %f244, %f48;
+	and.b32  	%r457, %r609, 2;
+	setp.eq.s32 	%p67, %r457, 0;
+	@%p67 bra 	$L__BB7_83;
+
+	mov.f32 	%f246, 0fBF800000;
+	fma.rn.f32 	%f310, %f310, %f246, %f243;
+
+$L__BB7_83:
+	mul.f32 	%f247, %f310, %f37;
+	mul.f32 	%f248, %f30, %f307;
+	sub.f32 	%f249, %f248, %f247;
+	mul.f32 	%f250, %f30, %f310;
+	fma.rn.f32 	%f251, %f307, %f37, %f250;
+	selp.f32 	%f311, %f251, %f249, %p47;
+
+$L__BB7_84:
+	setp.lt.s32 	%p69, %r4, %r166;
+	@%p69 bra 	$L__BB7_86;
+	bra.uni 	$L__BB7_85;
+
+$L__BB7_86:
+	mul.lo.s64 	%rd211, %rd63, %rd12;
+	add.s64 	%rd212, %rd211, %rd13;
+	shl.b64 	%rd213, %rd212, 2;
+	add.s64 	%rd214, %rd1, %rd213;
+	st.global.f32 	[%rd214], %f311;
+	bra.uni 	$L__BB7_87;
+
+$L__BB7_85:
+	ld.global.nc.u32 	%r458, [%rd66];
+	cvt.s64.s32 	%rd198, %r458;
+	div.s32 	%r459, %r96, %r172;
+	cvt.s64.s32 	%rd199, %r459;
+	add.s64 	%rd200, %rd199, %rd198;
+	shl.b64 	%rd201, %rd200, 2;
+	add.s64 	%rd202, %rd3, %rd201;
+	ld.global.nc.u32 	%r460, [%rd202];
+	cvt.s64.s32 	%rd203, %r460;
+	mul.lo.s64 	%rd204, %rd203, %rd14;
+	mul.lo.s32 	%r461, %r459, %r172;
+	sub.s32 	%r462, %r96, %r461;
+	cvt.s64.s32 	%rd205, %r462;
+	mul.lo.s64 	%rd206, %rd205, %rd15;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs8, %f311;
+	// end inline asm
+	add.s64 	%rd207, %rd16, %rd204;
+	add.s64 	%rd208, %rd207, %rd206;
+	shl.b64 	%rd209, %rd208, 1;
+	add.s64 	%rd210, %rd2, %rd209;
+	st.global.u16 	[%rd210], %rs8;
+
+$L__BB7_87:
+	add.s32 	%r130, %r95, 1;
+	setp.ge.s32 	%p71, %r130, %r169;
+	or.pred  	%p72, %p44, %p71;
+	@%p72 bra 	$L__BB7_117;
+
+	setp.ge.s32 	%p73, %r4, %r11;
+	ld.global.nc.u32 	%r131, [%rd64+4];
+	@%p73 bra 	$L__BB7_114;
+
+	rem.s32 	%r463, %r12, %r171;
+	shr.u32 	%r464, %r463, 31;
+	add.s32 	%r465, %r463, %r464;
+	shr.s32 	%r466, %r465, 1;
+	mul.wide.s32 	%rd215, %r466, 4;
+	add.s64 	%rd216, %rd4, %rd215;
+	ld.global.nc.f32 	%f253, [%rd216];
+	cvt.rn.f32.s32 	%f254, %r131;
+	mul.f32 	%f57, %f253, %f254;
+	mul.f32 	%f255, %f57, 0f3F22F983;
+	cvt.rni.s32.f32 	%r615, %f255;
+	cvt.rn.f32.s32 	%f256, %r615;
+	mov.f32 	%f257, 0fBFC90FDA;
+	fma.rn.f32 	%f258, %f256, %f257, %f57;
+	mov.f32 	%f259, 0fB3A22168;
+	fma.rn.f32 	%f260, %f256, %f259, %f258;
+	mov.f32 	%f261, 0fA7C234C5;
+	fma.rn.f32 	%f315, %f256, %f261, %f260;
+	abs.f32 	%f59, %f57;
+	setp.ltu.f32 	%p74, %f59, 0f47CE4780;
+	mov.u32 	%r612, %r615;
+	mov.f32 	%f312, %f315;
+	@%p74 bra 	$L__BB7_97;
+
+	setp.eq.f32 	%p75, %f59, 0f7F800000;
+	@%p75 bra 	$L__BB7_96;
+	bra.uni 	$L__BB7_91;
+
+$L__BB7_96:
+	mov.f32 	%f264, 0f00000000;
+	mul.rn.f32 	%f312, %f57, %f264;
+	mov.u32 	%r612, 0;
+	bra.uni 	$L__BB7_97;
+
+$L__BB7_91:
+	mov.b32 	%r133, %f57;
+	shr.u32 	%r467, %r133, 23;
+	and.b32  	%r468, %r467, 255;
+	add.s32 	%r134, %r468, -128;
+	shl.b32 	%r469, %r133, 8;
+	or.b32  	%r135, %r469, -2147483648;
+	shr.u32 	%r136, %r134, 5;
+	mov.u64 	%rd286, 0;
+	mov.u64 	%rd287, %rd286;
+
+$L__BB7_92:
+	.pragma "nounroll";
+	shl.b64 	%rd219, %rd286, 2;
+	mov.u64 	%rd220, __cudart_i2opi_f;
+	add.s64 	%rd221, %rd220, %rd219;
+	ld.global.nc.u32 	%r470, [%rd221];
+	mad.wide.u32 	%rd222, %r470, %r135, %rd287;
+	shr.u64 	%rd287, %rd222, 32;
+	add.s64 	%rd223, %rd7, %rd219;
+	st.local.u32 	[%rd223], %rd222;
+	cvt.u32.u64 	%r471, %rd286;
+	add.s32 	%r472, %r471, 1;
+	cvt.s64.s32 	%rd286, %r472;
+	setp.ne.s32 	%p76, %r472, 6;
+	@%p76 bra 	$L__BB7_92;
+
+	st.local.u32 	[%rd65], %rd287;
+	mov.u32 	%r473, 4;
+	sub.s32 	%r137, %r473, %r136;
+	mov.u32 	%r474, 6;
+	sub.s32 	%r475, %r474, %r136;
+	mul.wide.s32 	%rd224, %r475, 4;
+	add.s64 	%rd225, %rd7, %rd224;
+	ld.local.u32 	%r610, [%rd225];
+	ld.local.u32 	%r611, [%rd225+-4];
+	and.b32  	%r140, %r134, 31;
+	setp.eq.s32 	%p77, %r140, 0;
+	@%p77 bra 	$L__BB7_95;
+
+	mov.u32 	%r476, 32;
+	sub.s32 	%r477, %r476, %r140;
+	shr.u32 	%r478, %r611, %r477;
+	shl.b32 	%r479, %r610, %r140;
+	add.s32 	%r610, %r478, %r479;
+	mul.wide.s32 	%rd226, %r137, 4;
+	add.s64 	%rd227, %rd7, %rd226;
+	ld.local.u32 	%r480, [%rd227];
+	shr.u32 	%r481, %r480, %r477;
+	shl.b32 	%r482, %r611, %r140;
+	add.s32 	%r611, %r481, %r482;
+
+$L__BB7_95:
+	and.b32  	%r483, %r133, -2147483648;
+	shr.u32 	%r484, %r611, 30;
+	shl.b32 	%r485, %r610, 2;
+	or.b32  	%r486, %r484, %r485;
+	shr.u32 	%r487, %r486, 31;
+	shr.u32 	%r488, %r610, 30;
+	add.s32 	%r489, %r487, %r488;
+	neg.s32 	%r490, %r489;
+	setp.eq.s32 	%p78, %r483, 0;
+	selp.b32 	%r612, %r489, %r490, %p78;
+	setp.ne.s32 	%p79, %r487, 0;
+	xor.b32  	%r491, %r483, -2147483648;
+	selp.b32 	%r492, %r491, %r483, %p79;
+	selp.b32 	%r493, -1, 0, %p79;
+	xor.b32  	%r494, %r486, %r493;
+	shl.b32 	%r495, %r611, 2;
+	xor.b32  	%r496, %r495, %r493;
+	cvt.u64.u32 	%rd228, %r494;
+	cvt.u64.u32 	%rd229, %r496;
+	bfi.b64 	%rd230, %rd228, %rd229, 32, 32;
+	cvt.rn.f64.s64 	%fd5, %rd230;
+	mul.f64 	%fd6, %fd5, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f262, %fd6;
+	setp.eq.s32 	%p80, %r492, 0;
+	neg.f32 	%f263, %f262;
+	selp.f32 	%f312, %f262, %f263, %p80;
+
+$L__BB7_97:
+	mov.b32 	%f266, %r94;
+	setp.ne.s32 	%p81, %r5, 0;
+	selp.f32 	%f63, %f266, %f318, %p81;
+	selp.f32 	%f64, %f318, %f266, %p81;
+	add.s32 	%r147, %r612, 1;
+	and.b32  	%r148, %r147, 1;
+	setp.eq.s32 	%p82, %r148, 0;
+	selp.f32 	%f65, %f312, 0f3F800000, %p82;
+	mul.rn.f32 	%f66, %f312, %f312;
+	mov.f32 	%f313, 0fB94D4153;
+	@%p82 bra 	$L__BB7_99;
+
+	mov.f32 	%f267, 0fBAB607ED;
+	mov.f32 	%f268, 0f37CBAC00;
+	fma.rn.f32 	%f313, %f268, %f66, %f267;
+
+$L__BB7_99:
+	selp.f32 	%f269, 0f3C0885E4, 0f3D2AAABB, %p82;
+	fma.rn.f32 	%f270, %f313, %f66, %f269;
+	selp.f32 	%f271, 0fBE2AAAA8, 0fBEFFFFFF, %p82;
+	fma.rn.f32 	%f272, %f270, %f66, %f271;
+	mov.f32 	%f273, 0f00000000;
+	fma.rn.f32 	%f274, %f66, %f65, %f273;
+	fma.rn.f32 	%f314, %f272, %f274, %f65;
+	and.b32  	%r498, %r147, 2;
+	setp.eq.s32 	%p84, %r498, 0;
+	@%p84 bra 	$L__BB7_101;
+
+	mov.f32 	%f276, 0fBF800000;
+	fma.rn.f32 	%f314, %f314, %f276, %f273;
+
+$L__BB7_101:
+	@%p74 bra 	$L__BB7_109;
+
+	setp.eq.f32 	%p86, %f59, 0f7F800000;
+	@%p86 bra 	$L__BB7_108;
+	bra.uni 	$L__BB7_103;
+
+$L__BB7_108:
+	mov.f32 	%f279, 0f00000000;
+	mul.rn.f32 	%f315, %f57, %f279;
+	mov.u32 	%r615, 0;
+	bra.uni 	$L__BB7_109;
+
+$L__BB7_103:
+	mov.b32 	%r149, %f57;
+	shr.u32 	%r499, %r149, 23;
+	and.b32  	%r500, %r499, 255;
+	add.s32 	%r150, %r500, -128;
+	shl.b32 	%r501, %r149, 8;
+	or.b32  	%r151, %r501, -2147483648;
+	shr.u32 	%r152, %r150, 5;
+	mov.u64 	%rd288, 0;
+	mov.u64 	%rd289, %rd288;
+
+$L__BB7_104:
+	.pragma "nounroll";
+	shl.b64 	%rd233, %rd288, 2;
+	mov.u64 	%rd234, __cudart_i2opi_f;
+	add.s64 	%rd235, %rd234, %rd233;
+	ld.global.nc.u32 	%r502, [%rd235];
+	mad.wide.u32 	%rd236, %r502, %r151, %rd289;
+	shr.u64 	%rd289, %rd236, 32;
+	add.s64 	%rd237, %rd7, %rd233;
+	st.local.u32 	[%rd237], %rd236;
+	cvt.u32.u64 	%r503, %rd288;
+	add.s32 	%r504, %r503, 1;
+	cvt.s64.s32 	%rd288, %r504;
+	setp.ne.s32 	%p87, %r504, 6;
+	@%p87 bra 	$L__BB7_104;
+
+	st.local.u32 	[%rd65], %rd289;
+	mov.u32 	%r505, 4;
+	sub.s32 	%r153, %r505, %r152;
+	mov.u32 	%r506, 6;
+	sub.s32 	%r507, %r506, %r152;
+	mul.wide.s32 	%rd238, %r507, 4;
+	add.s64 	%rd239, %rd7, %rd238;
+	ld.local.u32 	%r613, [%rd239];
+	ld.local.u32 	%r614, [%rd239+-4];
+	and.b32  	%r156, %r150, 31;
+	setp.eq.s32 	%p88, %r156, 0;
+	@%p88 bra 	$L__BB7_107;
+
+	mov.u32 	%r508, 32;
+	sub.s32 	%r509, %r508, %r156;
+	shr.u32 	%r510, %r614, %r509;
+	shl.b32 	%r511, %r613, %r156;
+	add.s32 	%r613, %r510, %r511;
+	mul.wide.s32 	%rd240, %r153, 4;
+	add.s64 	%rd241, %rd7, %rd240;
+	ld.local.u32 	%r512, [%rd241];
+	shr.u32 	%r513, %r512, %r509;
+	shl.b32 	%r514, %r614, %r156;
+	add.s32 	%r614, %r513, %r514;
+
+$L__BB7_107:
+	and.b32  	%r515, %r149, -2147483648;
+	shr.u32 	%r516, %r614, 30;
+	shl.b32 	%r517, %r613, 2;
+	or.b32  	%r518, %r516, %r517;
+	shr.u32 	%r519, %r518, 31;
+	shr.u32 	%r520, %r613, 30;
+	add.s32 	%r521, %r519, %r520;
+	neg.s32 	%r522, %r521;
+	setp.eq.s32 	%p89, %r515, 0;
+	selp.b32 	%r615, %r521, %r522, %p89;
+	setp.ne.s32 	%p90, %r519, 0;
+	xor.b32  	%r523, %r515, -2147483648;
+	selp.b32 	%r524, %r523, %r515, %p90;
+	selp.b32 	%r525, -1, 0, %p90;
+	xor.b32  	%r526, %r518, %r525;
+	shl.b32 	%r527, %r614, 2;
+	xor.b32  	%r528, %r527, %r525;
+	cvt.u64.u32 	%rd242, %r526;
+	cvt.u64.u32 	%rd243, %r528;
+	bfi.b64 	%rd244, %rd242, %rd243, 32, 32;
+	cvt.rn.f64.s64 	%fd7, %rd244;
+	mul.f64 	%fd8, %fd7, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f277, %fd8;
+	setp.eq.s32 	%p91, %r524, 0;
+	neg.f32 	%f278, %f277;
+	selp.f32 	%f315, %f277, %f278, %p91;
+
+$L__BB7_109:
+	and.b32  	%r163, %r615, 1;
+	setp.eq.s32 	%p92, %r163, 0;
+	selp.f32 	%f75, %f315, 0f3F800000, %p92;
+	mul.rn.f32 	%f76, %f315, %f315;
+	mov.f32 	%f316, 0fB94D4153;
+	@%p92 bra 	$L__BB7_111;
+
+	mov.f32 	%f281, 0fBAB607ED;
+	mov.f32 	%f282, 0f37CBAC00;
+	fma.rn.f32 	%f316, %f282, %f76, %f281;
+
+$L__BB7_111:
+	selp.f32 	%f283, 0f3C0885E4, 0f3D2AAABB, %p92;
+	fma.rn.f32 	%f284, %f316, %f76, %f283;
+	selp.f32 	%f285, 0fBE2AAAA8, 0fBEFFFFFF, %p92;
+	fma.rn.f32 	%f286, %f284, %f76, %f285;
+	mov.f32 	%f287, 0f00000000;
+	fma.rn.f32 	%f288, %f76, %f75, %f287;
+	fma.rn.f32 	%f317, %f286, %f288, %f75;
+	and.b32  	%r530, %r615, 2;
+	setp.eq.s32 	%p94, %r530, 0;
+	@%p94 bra 	$L__BB7_113;
+
+	mov.f32 	%f290, 0fBF800000;
+	fma.rn.f32 	%f317, %f317, %f290, %f287;
+
+$L__BB7_113:
+	mul.f32 	%f291, %f64, %f317;
+	mul.f32 	%f292, %f63, %f314;
+	sub.f32 	%f293, %f292, %f291;
+	mul.f32 	%f294, %f63, %f317;
+	fma.rn.f32 	%f295, %f64, %f314, %f294;
+	selp.f32 	%f318, %f295, %f293, %p81;
+
+$L__BB7_114:
+	setp.lt.s32 	%p96, %r4, %r166;
+	@%p96 bra 	$L__BB7_116;
+	bra.uni 	$L__BB7_115;
+
+$L__BB7_116:
+	cvt.s64.s32 	%rd258, %r130;
+	mul.lo.s64 	%rd259, %rd258, %rd12;
+	add.s64 	%rd260, %rd259, %rd13;
+	shl.b64 	%rd261, %rd260, 2;
+	add.s64 	%rd262, %rd1, %rd261;
+	st.global.f32 	[%rd262], %f318;
+	bra.uni 	$L__BB7_117;
+
+$L__BB7_115:
+	ld.global.nc.u32 	%r531, [%rd66+4];
+	cvt.s64.s32 	%rd245, %r531;
+	div.s32 	%r532, %r131, %r172;
+	cvt.s64.s32 	%rd246, %r532;
+	add.s64 	%rd247, %rd246, %rd245;
+	shl.b64 	%rd248, %rd247, 2;
+	add.s64 	%rd249, %rd3, %rd248;
+	ld.global.nc.u32 	%r533, [%rd249];
+	cvt.s64.s32 	%rd250, %r533;
+	mul.lo.s64 	%rd251, %rd250, %rd14;
+	mul.lo.s32 	%r534, %r532, %r172;
+	sub.s32 	%r535, %r131, %r534;
+	cvt.s64.s32 	%rd252, %r535;
+	mul.lo.s64 	%rd253, %rd252, %rd15;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs9, %f318;
+	// end inline asm
+	add.s64 	%rd254, %rd16, %rd251;
+	add.s64 	%rd255, %rd254, %rd253;
+	shl.b64 	%rd256, %rd255, 1;
+	add.s64 	%rd257, %rd2, %rd256;
+	st.global.u16 	[%rd257], %rs9;
+
+$L__BB7_117:
+	mov.u32 	%r545, %nctaid.y;
+	shl.b32 	%r544, %r545, 3;
+	add.s32 	%r561, %r561, %r544;
+	setp.lt.s32 	%p97, %r561, %r169;
+	@%p97 bra 	$L__BB7_2;
+
+$L__BB7_118:
+	ret;
+
+}
 	// .globl	wk_attention
 .visible .entry wk_attention(
 	.param .u64 wk_attention_param_0,
@@ -3397,7 +4836,7 @@ $L__BB6_56:
 	mov.u32 	%r401, %tid.x;
 	add.s32 	%r8, %r6, %r401;
 	setp.ge.s32 	%p17, %r8, %r83;
-	@%p17 bra 	$L__BB7_7;
+	@%p17 bra 	$L__BB8_7;
 
 	cvt.u32.u64 	%r100, %rd8;
 	cvt.s64.s32 	%rd69, %r82;
@@ -3413,12 +4852,12 @@ $L__BB6_56:
 	and.b32  	%r381, %r105, 3;
 	setp.eq.s32 	%p18, %r381, 0;
 	mov.u32 	%r382, %r8;
-	@%p18 bra 	$L__BB7_4;
+	@%p18 bra 	$L__BB8_4;
 
 	mov.u64 	%rd77, shared;
 	mov.u32 	%r382, %r8;
 
-$L__BB7_3:
+$L__BB8_3:
 	.pragma "nounroll";
 	cvt.s64.s32 	%rd72, %r382;
 	add.s64 	%rd73, %rd12, %rd72;
@@ -3431,16 +4870,16 @@ $L__BB7_3:
 	add.s32 	%r382, %r382, %r100;
 	add.s32 	%r381, %r381, -1;
 	setp.ne.s32 	%p19, %r381, 0;
-	@%p19 bra 	$L__BB7_3;
+	@%p19 bra 	$L__BB8_3;
 
-$L__BB7_4:
+$L__BB8_4:
 	setp.lt.u32 	%p20, %r9, 3;
-	@%p20 bra 	$L__BB7_7;
+	@%p20 bra 	$L__BB8_7;
 
 	shl.b64 	%rd13, %rd8, 2;
 	mov.u64 	%rd84, shared;
 
-$L__BB7_6:
+$L__BB8_6:
 	cvt.s64.s32 	%rd79, %r382;
 	add.s64 	%rd80, %rd12, %rd79;
 	shl.b64 	%rd81, %rd80, 2;
@@ -3466,9 +4905,9 @@ $L__BB7_6:
 	st.shared.f32 	[%rd91], %f203;
 	add.s32 	%r382, %r110, %r100;
 	setp.lt.s32 	%p21, %r382, %r83;
-	@%p21 bra 	$L__BB7_6;
+	@%p21 bra 	$L__BB8_6;
 
-$L__BB7_7:
+$L__BB8_7:
 	cvt.u32.u64 	%r111, %rd8;
 	bar.sync 	0;
 	add.s32 	%r112, %r1, %r111;
@@ -3492,7 +4931,7 @@ $L__BB7_7:
 	mov.f32 	%f746, %f760;
 	mov.f32 	%f745, %f760;
 	mov.f32 	%f794, %f760;
-	@%p22 bra 	$L__BB7_66;
+	@%p22 bra 	$L__BB8_66;
 
 	cvt.s64.s32 	%rd14, %r86;
 	cvt.s64.s32 	%rd15, %r89;
@@ -3612,13 +5051,13 @@ $L__BB7_7:
 	not.pred 	%p101, %p16;
 	mov.f32 	%f718, %f239;
 
-$L__BB7_9:
+$L__BB8_9:
 	mad.lo.s32 	%r135, %r384, %r4, %r5;
 	shl.b32 	%r28, %r135, 5;
 	add.s32 	%r29, %r28, %r401;
 	setp.gt.s32 	%p55, %r29, %r1;
 	mov.f32 	%f726, %f239;
-	@%p55 bra 	$L__BB7_26;
+	@%p55 bra 	$L__BB8_26;
 
 	setp.eq.s32 	%p56, %r19, 0;
 	div.s32 	%r136, %r29, %r85;
@@ -3638,21 +5077,21 @@ $L__BB7_9:
 	shl.b64 	%rd113, %rd112, 1;
 	add.s64 	%rd23, %rd2, %rd113;
 	mov.f32 	%f725, 0f00000000;
-	@%p56 bra 	$L__BB7_19;
+	@%p56 bra 	$L__BB8_19;
 
 	setp.lt.s32 	%p57, %r83, 1;
-	@%p57 bra 	$L__BB7_25;
+	@%p57 bra 	$L__BB8_25;
 
 	setp.lt.u32 	%p58, %r20, 3;
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r387, 0;
-	@%p58 bra 	$L__BB7_15;
+	@%p58 bra 	$L__BB8_15;
 
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r387, 0;
 	mov.u32 	%r386, %r25;
 
-$L__BB7_14:
+$L__BB8_14:
 	mul.wide.s32 	%rd114, %r387, 4;
 	add.s64 	%rd116, %rd95, %rd114;
 	ld.shared.f32 	%f249, [%rd116];
@@ -3684,11 +5123,11 @@ $L__BB7_14:
 	add.s32 	%r387, %r387, 4;
 	add.s32 	%r386, %r386, -4;
 	setp.ne.s32 	%p59, %r386, 0;
-	@%p59 bra 	$L__BB7_14;
+	@%p59 bra 	$L__BB8_14;
 
-$L__BB7_15:
+$L__BB8_15:
 	setp.eq.s32 	%p60, %r24, 0;
-	@%p60 bra 	$L__BB7_25;
+	@%p60 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p61, %r24, 1;
 	mul.wide.s32 	%rd119, %r387, 4;
@@ -3701,7 +5140,7 @@ $L__BB7_15:
 	cvt.f32.f16 %f256, %rs5;
 	// end inline asm
 	fma.rn.f32 	%f725, %f257, %f256, %f725;
-	@%p61 bra 	$L__BB7_25;
+	@%p61 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p62, %r24, 2;
 	ld.shared.f32 	%f259, [%rd24+4];
@@ -3710,7 +5149,7 @@ $L__BB7_15:
 	cvt.f32.f16 %f258, %rs6;
 	// end inline asm
 	fma.rn.f32 	%f725, %f259, %f258, %f725;
-	@%p62 bra 	$L__BB7_25;
+	@%p62 bra 	$L__BB8_25;
 
 	ld.shared.f32 	%f261, [%rd24+8];
 	ld.global.nc.u16 	%rs7, [%rd25+4];
@@ -3718,22 +5157,22 @@ $L__BB7_15:
 	cvt.f32.f16 %f260, %rs7;
 	// end inline asm
 	fma.rn.f32 	%f725, %f261, %f260, %f725;
-	bra.uni 	$L__BB7_25;
+	bra.uni 	$L__BB8_25;
 
-$L__BB7_19:
+$L__BB8_19:
 	setp.lt.s32 	%p63, %r83, 8;
-	@%p63 bra 	$L__BB7_25;
+	@%p63 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p64, %r22, 8;
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r390, 0;
-	@%p64 bra 	$L__BB7_23;
+	@%p64 bra 	$L__BB8_23;
 
 	mov.f32 	%f725, 0f00000000;
 	mov.u32 	%r390, 0;
 	mov.u32 	%r389, %r23;
 
-$L__BB7_22:
+$L__BB8_22:
 	mul.wide.s32 	%rd122, %r390, 16;
 	add.s64 	%rd123, %rd23, %rd122;
 	ld.global.nc.v4.u32 	{%r144, %r145, %r146, %r147}, [%rd123];
@@ -3848,11 +5287,11 @@ $L__BB7_22:
 	add.s32 	%r390, %r390, 2;
 	add.s32 	%r389, %r389, -2;
 	setp.ne.s32 	%p65, %r389, 0;
-	@%p65 bra 	$L__BB7_22;
+	@%p65 bra 	$L__BB8_22;
 
-$L__BB7_23:
+$L__BB8_23:
 	setp.eq.s32 	%p66, %r21, 0;
-	@%p66 bra 	$L__BB7_25;
+	@%p66 bra 	$L__BB8_25;
 
 	mul.wide.s32 	%rd127, %r390, 16;
 	add.s64 	%rd128, %rd23, %rd127;
@@ -3913,10 +5352,10 @@ $L__BB7_23:
 	// end inline asm
 	fma.rn.f32 	%f725, %f335, %f320, %f334;
 
-$L__BB7_25:
+$L__BB8_25:
 	mul.f32 	%f726, %f725, %f198;
 
-$L__BB7_26:
+$L__BB8_26:
 	mov.b32 	%r182, %f726;
 	mov.u32 	%r183, 31;
 	mov.u32 	%r184, 16;
@@ -3952,7 +5391,7 @@ $L__BB7_26:
 	setp.gt.f32 	%p77, %f346, %f718;
 	selp.f32 	%f793, %f346, %f718, %p77;
 	mov.f32 	%f727, 0f00000000;
-	@%p55 bra 	$L__BB7_28;
+	@%p55 bra 	$L__BB8_28;
 
 	sub.f32 	%f347, %f726, %f793;
 	mov.f32 	%f348, 0f3F000000;
@@ -3974,10 +5413,10 @@ $L__BB7_26:
 	ex2.approx.ftz.f32 	%f362, %f360;
 	mul.f32 	%f727, %f362, %f361;
 
-$L__BB7_28:
+$L__BB8_28:
 	setp.eq.f32 	%p79, %f718, %f793;
 	mov.f32 	%f728, 0f3F800000;
-	@%p79 bra 	$L__BB7_30;
+	@%p79 bra 	$L__BB8_30;
 
 	sub.f32 	%f364, %f718, %f793;
 	mov.f32 	%f365, 0f3F000000;
@@ -3999,7 +5438,7 @@ $L__BB7_28:
 	ex2.approx.ftz.f32 	%f379, %f377;
 	mul.f32 	%f728, %f379, %f378;
 
-$L__BB7_30:
+$L__BB8_30:
 	mad.lo.s32 	%r377, %r384, %r4, %r5;
 	shl.b32 	%r376, %r377, 5;
 	mov.b32 	%r203, %f727;
@@ -4050,7 +5489,7 @@ $L__BB7_30:
 	mul.f32 	%f760, %f728, %f760;
 	fma.rn.f32 	%f794, %f794, %f728, %f389;
 	setp.lt.s32 	%p85, %r40, 1;
-	@%p85 bra 	$L__BB7_65;
+	@%p85 bra 	$L__BB8_65;
 
 	mad.lo.s32 	%r379, %r384, %r4, %r5;
 	shl.b32 	%r391, %r379, 5;
@@ -4058,7 +5497,7 @@ $L__BB7_30:
 	mov.u32 	%r392, 0;
 	mov.u64 	%rd238, %rd20;
 
-$L__BB7_32:
+$L__BB8_32:
 	div.s32 	%r221, %r391, %r85;
 	cvt.s64.s32 	%rd132, %r221;
 	add.s64 	%rd133, %rd132, %rd7;
@@ -4074,7 +5513,7 @@ $L__BB7_32:
 	ld.shared.f32 	%f72, [%rd238];
 	add.s64 	%rd138, %rd18, %rd136;
 	add.s64 	%rd30, %rd138, %rd137;
-	@%p86 bra 	$L__BB7_34;
+	@%p86 bra 	$L__BB8_34;
 
 	add.s64 	%rd139, %rd30, %rd21;
 	shl.b64 	%rd140, %rd139, 1;
@@ -4085,8 +5524,8 @@ $L__BB7_32:
 	// end inline asm
 	fma.rn.f32 	%f745, %f72, %f390, %f745;
 
-$L__BB7_34:
-	@%p87 bra 	$L__BB7_36;
+$L__BB8_34:
+	@%p87 bra 	$L__BB8_36;
 
 	add.s64 	%rd142, %rd30, %rd19;
 	shl.b64 	%rd143, %rd142, 1;
@@ -4097,13 +5536,13 @@ $L__BB7_34:
 	// end inline asm
 	fma.rn.f32 	%f746, %f72, %f391, %f746;
 
-$L__BB7_36:
+$L__BB8_36:
 	mul.lo.s64 	%rd145, %rd14, %rd28;
 	mul.lo.s64 	%rd146, %rd15, %rd29;
 	add.s64 	%rd147, %rd146, %rd145;
 	shl.b64 	%rd148, %rd147, 1;
 	add.s64 	%rd31, %rd22, %rd148;
-	@%p88 bra 	$L__BB7_38;
+	@%p88 bra 	$L__BB8_38;
 
 	ld.global.nc.u16 	%rs34, [%rd31];
 	// begin inline asm
@@ -4111,8 +5550,8 @@ $L__BB7_36:
 	// end inline asm
 	fma.rn.f32 	%f747, %f72, %f392, %f747;
 
-$L__BB7_38:
-	@%p89 bra 	$L__BB7_40;
+$L__BB8_38:
+	@%p89 bra 	$L__BB8_40;
 
 	ld.global.nc.u16 	%rs35, [%rd31+64];
 	// begin inline asm
@@ -4120,8 +5559,8 @@ $L__BB7_38:
 	// end inline asm
 	fma.rn.f32 	%f748, %f72, %f393, %f748;
 
-$L__BB7_40:
-	@%p90 bra 	$L__BB7_42;
+$L__BB8_40:
+	@%p90 bra 	$L__BB8_42;
 
 	ld.global.nc.u16 	%rs36, [%rd31+128];
 	// begin inline asm
@@ -4129,8 +5568,8 @@ $L__BB7_40:
 	// end inline asm
 	fma.rn.f32 	%f749, %f72, %f394, %f749;
 
-$L__BB7_42:
-	@%p91 bra 	$L__BB7_44;
+$L__BB8_42:
+	@%p91 bra 	$L__BB8_44;
 
 	ld.global.nc.u16 	%rs37, [%rd31+192];
 	// begin inline asm
@@ -4138,8 +5577,8 @@ $L__BB7_42:
 	// end inline asm
 	fma.rn.f32 	%f750, %f72, %f395, %f750;
 
-$L__BB7_44:
-	@%p92 bra 	$L__BB7_46;
+$L__BB8_44:
+	@%p92 bra 	$L__BB8_46;
 
 	ld.global.nc.u16 	%rs38, [%rd31+256];
 	// begin inline asm
@@ -4147,8 +5586,8 @@ $L__BB7_44:
 	// end inline asm
 	fma.rn.f32 	%f751, %f72, %f396, %f751;
 
-$L__BB7_46:
-	@%p93 bra 	$L__BB7_48;
+$L__BB8_46:
+	@%p93 bra 	$L__BB8_48;
 
 	ld.global.nc.u16 	%rs39, [%rd31+320];
 	// begin inline asm
@@ -4156,8 +5595,8 @@ $L__BB7_46:
 	// end inline asm
 	fma.rn.f32 	%f752, %f72, %f397, %f752;
 
-$L__BB7_48:
-	@%p94 bra 	$L__BB7_50;
+$L__BB8_48:
+	@%p94 bra 	$L__BB8_50;
 
 	ld.global.nc.u16 	%rs40, [%rd31+384];
 	// begin inline asm
@@ -4165,8 +5604,8 @@ $L__BB7_48:
 	// end inline asm
 	fma.rn.f32 	%f753, %f72, %f398, %f753;
 
-$L__BB7_50:
-	@%p95 bra 	$L__BB7_52;
+$L__BB8_50:
+	@%p95 bra 	$L__BB8_52;
 
 	ld.global.nc.u16 	%rs41, [%rd31+448];
 	// begin inline asm
@@ -4174,8 +5613,8 @@ $L__BB7_50:
 	// end inline asm
 	fma.rn.f32 	%f754, %f72, %f399, %f754;
 
-$L__BB7_52:
-	@%p96 bra 	$L__BB7_54;
+$L__BB8_52:
+	@%p96 bra 	$L__BB8_54;
 
 	ld.global.nc.u16 	%rs42, [%rd31+512];
 	// begin inline asm
@@ -4183,8 +5622,8 @@ $L__BB7_52:
 	// end inline asm
 	fma.rn.f32 	%f755, %f72, %f400, %f755;
 
-$L__BB7_54:
-	@%p97 bra 	$L__BB7_56;
+$L__BB8_54:
+	@%p97 bra 	$L__BB8_56;
 
 	ld.global.nc.u16 	%rs43, [%rd31+576];
 	// begin inline asm
@@ -4192,8 +5631,8 @@ $L__BB7_54:
 	// end inline asm
 	fma.rn.f32 	%f756, %f72, %f401, %f756;
 
-$L__BB7_56:
-	@%p98 bra 	$L__BB7_58;
+$L__BB8_56:
+	@%p98 bra 	$L__BB8_58;
 
 	ld.global.nc.u16 	%rs44, [%rd31+640];
 	// begin inline asm
@@ -4201,8 +5640,8 @@ $L__BB7_56:
 	// end inline asm
 	fma.rn.f32 	%f757, %f72, %f402, %f757;
 
-$L__BB7_58:
-	@%p99 bra 	$L__BB7_60;
+$L__BB8_58:
+	@%p99 bra 	$L__BB8_60;
 
 	ld.global.nc.u16 	%rs45, [%rd31+704];
 	// begin inline asm
@@ -4210,8 +5649,8 @@ $L__BB7_58:
 	// end inline asm
 	fma.rn.f32 	%f758, %f72, %f403, %f758;
 
-$L__BB7_60:
-	@%p100 bra 	$L__BB7_62;
+$L__BB8_60:
+	@%p100 bra 	$L__BB8_62;
 
 	ld.global.nc.u16 	%rs46, [%rd31+768];
 	// begin inline asm
@@ -4219,8 +5658,8 @@ $L__BB7_60:
 	// end inline asm
 	fma.rn.f32 	%f759, %f72, %f404, %f759;
 
-$L__BB7_62:
-	@%p101 bra 	$L__BB7_64;
+$L__BB8_62:
+	@%p101 bra 	$L__BB8_64;
 
 	ld.global.nc.u16 	%rs47, [%rd31+832];
 	// begin inline asm
@@ -4228,23 +5667,23 @@ $L__BB7_62:
 	// end inline asm
 	fma.rn.f32 	%f760, %f72, %f405, %f760;
 
-$L__BB7_64:
+$L__BB8_64:
 	add.s32 	%r391, %r391, 1;
 	add.s64 	%rd238, %rd238, 4;
 	add.s32 	%r392, %r392, 1;
 	setp.lt.s32 	%p102, %r392, %r41;
-	@%p102 bra 	$L__BB7_32;
+	@%p102 bra 	$L__BB8_32;
 
-$L__BB7_65:
+$L__BB8_65:
 	bar.sync 	0;
 	add.s32 	%r384, %r384, 1;
 	setp.lt.s32 	%p103, %r384, %r18;
 	mov.f32 	%f718, %f793;
-	@%p103 bra 	$L__BB7_9;
+	@%p103 bra 	$L__BB8_9;
 
-$L__BB7_66:
+$L__BB8_66:
 	setp.ne.s32 	%p104, %r401, 0;
-	@%p104 bra 	$L__BB7_68;
+	@%p104 bra 	$L__BB8_68;
 
 	shl.b32 	%r225, %r5, 1;
 	cvt.s64.s32 	%rd149, %r225;
@@ -4255,7 +5694,7 @@ $L__BB7_66:
 	st.shared.f32 	[%rd153], %f793;
 	st.shared.f32 	[%rd153+4], %f794;
 
-$L__BB7_68:
+$L__BB8_68:
 	mad.lo.s32 	%r226, %r5, %r83, %r401;
 	setp.ge.s32 	%p105, %r401, %r83;
 	setp.lt.s32 	%p106, %r83, 1;
@@ -4265,171 +5704,171 @@ $L__BB7_68:
 	mov.u64 	%rd157, shared;
 	add.s64 	%rd33, %rd157, %rd156;
 	or.pred  	%p107, %p106, %p105;
-	@%p107 bra 	$L__BB7_70;
+	@%p107 bra 	$L__BB8_70;
 
 	st.shared.f32 	[%rd33], %f745;
 
-$L__BB7_70:
+$L__BB8_70:
 	setp.lt.s32 	%p108, %r83, 33;
 	add.s32 	%r227, %r401, 32;
 	setp.ge.s32 	%p109, %r227, %r83;
 	or.pred  	%p110, %p108, %p109;
-	@%p110 bra 	$L__BB7_72;
+	@%p110 bra 	$L__BB8_72;
 
 	st.shared.f32 	[%rd33+128], %f746;
 
-$L__BB7_72:
+$L__BB8_72:
 	setp.lt.s32 	%p111, %r83, 65;
 	add.s32 	%r228, %r401, 64;
 	setp.ge.s32 	%p112, %r228, %r83;
 	or.pred  	%p113, %p111, %p112;
-	@%p113 bra 	$L__BB7_74;
+	@%p113 bra 	$L__BB8_74;
 
 	st.shared.f32 	[%rd33+256], %f747;
 
-$L__BB7_74:
+$L__BB8_74:
 	setp.lt.s32 	%p114, %r83, 97;
 	add.s32 	%r229, %r401, 96;
 	setp.ge.s32 	%p115, %r229, %r83;
 	or.pred  	%p116, %p114, %p115;
-	@%p116 bra 	$L__BB7_76;
+	@%p116 bra 	$L__BB8_76;
 
 	st.shared.f32 	[%rd33+384], %f748;
 
-$L__BB7_76:
+$L__BB8_76:
 	setp.lt.s32 	%p117, %r83, 129;
 	add.s32 	%r230, %r401, 128;
 	setp.ge.s32 	%p118, %r230, %r83;
 	or.pred  	%p119, %p117, %p118;
-	@%p119 bra 	$L__BB7_78;
+	@%p119 bra 	$L__BB8_78;
 
 	st.shared.f32 	[%rd33+512], %f749;
 
-$L__BB7_78:
+$L__BB8_78:
 	setp.lt.s32 	%p120, %r83, 161;
 	add.s32 	%r231, %r401, 160;
 	setp.ge.s32 	%p121, %r231, %r83;
 	or.pred  	%p122, %p120, %p121;
-	@%p122 bra 	$L__BB7_80;
+	@%p122 bra 	$L__BB8_80;
 
 	st.shared.f32 	[%rd33+640], %f750;
 
-$L__BB7_80:
+$L__BB8_80:
 	setp.lt.s32 	%p123, %r83, 193;
 	add.s32 	%r232, %r401, 192;
 	setp.ge.s32 	%p124, %r232, %r83;
 	or.pred  	%p125, %p123, %p124;
-	@%p125 bra 	$L__BB7_82;
+	@%p125 bra 	$L__BB8_82;
 
 	st.shared.f32 	[%rd33+768], %f751;
 
-$L__BB7_82:
+$L__BB8_82:
 	setp.lt.s32 	%p126, %r83, 225;
 	add.s32 	%r233, %r401, 224;
 	setp.ge.s32 	%p127, %r233, %r83;
 	or.pred  	%p128, %p126, %p127;
-	@%p128 bra 	$L__BB7_84;
+	@%p128 bra 	$L__BB8_84;
 
 	st.shared.f32 	[%rd33+896], %f752;
 
-$L__BB7_84:
+$L__BB8_84:
 	setp.lt.s32 	%p129, %r83, 257;
 	add.s32 	%r234, %r401, 256;
 	setp.ge.s32 	%p130, %r234, %r83;
 	or.pred  	%p131, %p129, %p130;
-	@%p131 bra 	$L__BB7_86;
+	@%p131 bra 	$L__BB8_86;
 
 	st.shared.f32 	[%rd33+1024], %f753;
 
-$L__BB7_86:
+$L__BB8_86:
 	setp.lt.s32 	%p132, %r83, 289;
 	add.s32 	%r235, %r401, 288;
 	setp.ge.s32 	%p133, %r235, %r83;
 	or.pred  	%p134, %p132, %p133;
-	@%p134 bra 	$L__BB7_88;
+	@%p134 bra 	$L__BB8_88;
 
 	st.shared.f32 	[%rd33+1152], %f754;
 
-$L__BB7_88:
+$L__BB8_88:
 	setp.lt.s32 	%p135, %r83, 321;
 	add.s32 	%r236, %r401, 320;
 	setp.ge.s32 	%p136, %r236, %r83;
 	or.pred  	%p137, %p135, %p136;
-	@%p137 bra 	$L__BB7_90;
+	@%p137 bra 	$L__BB8_90;
 
 	st.shared.f32 	[%rd33+1280], %f755;
 
-$L__BB7_90:
+$L__BB8_90:
 	setp.lt.s32 	%p138, %r83, 353;
 	add.s32 	%r237, %r401, 352;
 	setp.ge.s32 	%p139, %r237, %r83;
 	or.pred  	%p140, %p138, %p139;
-	@%p140 bra 	$L__BB7_92;
+	@%p140 bra 	$L__BB8_92;
 
 	st.shared.f32 	[%rd33+1408], %f756;
 
-$L__BB7_92:
+$L__BB8_92:
 	setp.lt.s32 	%p141, %r83, 385;
 	add.s32 	%r238, %r401, 384;
 	setp.ge.s32 	%p142, %r238, %r83;
 	or.pred  	%p143, %p141, %p142;
-	@%p143 bra 	$L__BB7_94;
+	@%p143 bra 	$L__BB8_94;
 
 	st.shared.f32 	[%rd33+1536], %f757;
 
-$L__BB7_94:
+$L__BB8_94:
 	setp.lt.s32 	%p144, %r83, 417;
 	add.s32 	%r239, %r401, 416;
 	setp.ge.s32 	%p145, %r239, %r83;
 	or.pred  	%p146, %p144, %p145;
-	@%p146 bra 	$L__BB7_96;
+	@%p146 bra 	$L__BB8_96;
 
 	st.shared.f32 	[%rd33+1664], %f758;
 
-$L__BB7_96:
+$L__BB8_96:
 	setp.lt.s32 	%p147, %r83, 449;
 	add.s32 	%r240, %r401, 448;
 	setp.ge.s32 	%p148, %r240, %r83;
 	or.pred  	%p149, %p147, %p148;
-	@%p149 bra 	$L__BB7_98;
+	@%p149 bra 	$L__BB8_98;
 
 	st.shared.f32 	[%rd33+1792], %f759;
 
-$L__BB7_98:
+$L__BB8_98:
 	setp.lt.s32 	%p150, %r83, 481;
 	add.s32 	%r241, %r401, 480;
 	setp.ge.s32 	%p151, %r241, %r83;
 	or.pred  	%p152, %p150, %p151;
-	@%p152 bra 	$L__BB7_100;
+	@%p152 bra 	$L__BB8_100;
 
 	st.shared.f32 	[%rd33+1920], %f760;
 
-$L__BB7_100:
+$L__BB8_100:
 	bar.sync 	0;
 	setp.ne.s32 	%p153, %r5, 0;
-	@%p153 bra 	$L__BB7_165;
-	bra.uni 	$L__BB7_101;
+	@%p153 bra 	$L__BB8_165;
+	bra.uni 	$L__BB8_101;
 
-$L__BB7_165:
+$L__BB8_165:
 	ret;
 
-$L__BB7_101:
+$L__BB8_101:
 	setp.lt.s32 	%p154, %r4, 1;
 	mov.f32 	%f799, 0fFF800000;
-	@%p154 bra 	$L__BB7_108;
+	@%p154 bra 	$L__BB8_108;
 
 	add.s32 	%r243, %r4, -1;
 	and.b32  	%r396, %r4, 3;
 	setp.lt.u32 	%p155, %r243, 3;
 	mov.f32 	%f799, 0fFF800000;
 	mov.u32 	%r395, 0;
-	@%p155 bra 	$L__BB7_105;
+	@%p155 bra 	$L__BB8_105;
 
 	sub.s32 	%r394, %r4, %r396;
 	mov.f32 	%f799, 0fFF800000;
 	mov.u32 	%r395, 0;
 
-$L__BB7_104:
+$L__BB8_104:
 	shl.b32 	%r245, %r395, 1;
 	cvt.s64.s32 	%rd158, %r245;
 	add.s64 	%rd159, %rd10, %rd158;
@@ -4450,11 +5889,11 @@ $L__BB7_104:
 	add.s32 	%r395, %r395, 4;
 	add.s32 	%r394, %r394, -4;
 	setp.ne.s32 	%p160, %r394, 0;
-	@%p160 bra 	$L__BB7_104;
+	@%p160 bra 	$L__BB8_104;
 
-$L__BB7_105:
+$L__BB8_105:
 	setp.eq.s32 	%p161, %r396, 0;
-	@%p161 bra 	$L__BB7_108;
+	@%p161 bra 	$L__BB8_108;
 
 	shl.b32 	%r246, %r395, 1;
 	cvt.s64.s32 	%rd163, %r246;
@@ -4462,7 +5901,7 @@ $L__BB7_105:
 	shl.b64 	%rd165, %rd164, 2;
 	add.s64 	%rd239, %rd157, %rd165;
 
-$L__BB7_107:
+$L__BB8_107:
 	.pragma "nounroll";
 	ld.shared.f32 	%f417, [%rd239];
 	setp.gt.f32 	%p162, %f417, %f799;
@@ -4470,25 +5909,25 @@ $L__BB7_107:
 	add.s64 	%rd239, %rd239, 8;
 	add.s32 	%r396, %r396, -1;
 	setp.ne.s32 	%p163, %r396, 0;
-	@%p163 bra 	$L__BB7_107;
+	@%p163 bra 	$L__BB8_107;
 
-$L__BB7_108:
+$L__BB8_108:
 	mov.f32 	%f809, 0f00000000;
-	@%p154 bra 	$L__BB7_125;
+	@%p154 bra 	$L__BB8_125;
 
 	add.s32 	%r248, %r4, -1;
 	and.b32  	%r400, %r4, 3;
 	setp.lt.u32 	%p165, %r248, 3;
 	mov.f32 	%f809, 0f00000000;
 	mov.u32 	%r399, 0;
-	@%p165 bra 	$L__BB7_120;
+	@%p165 bra 	$L__BB8_120;
 
 	sub.s32 	%r398, %r4, %r400;
 	mov.f32 	%f421, 0f00000000;
 	mov.u32 	%r399, 0;
 	mov.f32 	%f809, %f421;
 
-$L__BB7_111:
+$L__BB8_111:
 	shl.b32 	%r250, %r399, 1;
 	cvt.s64.s32 	%rd167, %r250;
 	add.s64 	%rd168, %rd10, %rd167;
@@ -4497,7 +5936,7 @@ $L__BB7_111:
 	ld.shared.f32 	%f147, [%rd37+4];
 	setp.leu.f32 	%p166, %f147, 0f00000000;
 	mov.f32 	%f801, %f421;
-	@%p166 bra 	$L__BB7_113;
+	@%p166 bra 	$L__BB8_113;
 
 	ld.shared.f32 	%f423, [%rd37];
 	sub.f32 	%f424, %f423, %f799;
@@ -4520,13 +5959,13 @@ $L__BB7_111:
 	ex2.approx.ftz.f32 	%f439, %f437;
 	mul.f32 	%f801, %f439, %f438;
 
-$L__BB7_113:
+$L__BB8_113:
 	fma.rn.f32 	%f150, %f147, %f801, %f809;
 	ld.shared.f32 	%f151, [%rd37+12];
 	setp.leu.f32 	%p167, %f151, 0f00000000;
 	mov.f32 	%f803, 0f00000000;
 	mov.f32 	%f802, %f803;
-	@%p167 bra 	$L__BB7_115;
+	@%p167 bra 	$L__BB8_115;
 
 	ld.shared.f32 	%f441, [%rd37+8];
 	sub.f32 	%f442, %f441, %f799;
@@ -4549,11 +5988,11 @@ $L__BB7_113:
 	ex2.approx.ftz.f32 	%f457, %f455;
 	mul.f32 	%f802, %f457, %f456;
 
-$L__BB7_115:
+$L__BB8_115:
 	fma.rn.f32 	%f154, %f151, %f802, %f150;
 	ld.shared.f32 	%f155, [%rd37+20];
 	setp.leu.f32 	%p168, %f155, 0f00000000;
-	@%p168 bra 	$L__BB7_117;
+	@%p168 bra 	$L__BB8_117;
 
 	ld.shared.f32 	%f459, [%rd37+16];
 	sub.f32 	%f460, %f459, %f799;
@@ -4576,12 +6015,12 @@ $L__BB7_115:
 	ex2.approx.ftz.f32 	%f475, %f473;
 	mul.f32 	%f803, %f475, %f474;
 
-$L__BB7_117:
+$L__BB8_117:
 	fma.rn.f32 	%f158, %f155, %f803, %f154;
 	ld.shared.f32 	%f159, [%rd37+28];
 	setp.leu.f32 	%p169, %f159, 0f00000000;
 	mov.f32 	%f804, 0f00000000;
-	@%p169 bra 	$L__BB7_119;
+	@%p169 bra 	$L__BB8_119;
 
 	ld.shared.f32 	%f477, [%rd37+24];
 	sub.f32 	%f478, %f477, %f799;
@@ -4604,16 +6043,16 @@ $L__BB7_117:
 	ex2.approx.ftz.f32 	%f493, %f491;
 	mul.f32 	%f804, %f493, %f492;
 
-$L__BB7_119:
+$L__BB8_119:
 	fma.rn.f32 	%f809, %f159, %f804, %f158;
 	add.s32 	%r399, %r399, 4;
 	add.s32 	%r398, %r398, -4;
 	setp.ne.s32 	%p170, %r398, 0;
-	@%p170 bra 	$L__BB7_111;
+	@%p170 bra 	$L__BB8_111;
 
-$L__BB7_120:
+$L__BB8_120:
 	setp.eq.s32 	%p171, %r400, 0;
-	@%p171 bra 	$L__BB7_125;
+	@%p171 bra 	$L__BB8_125;
 
 	shl.b32 	%r259, %r399, 1;
 	or.b32  	%r260, %r259, 1;
@@ -4622,12 +6061,12 @@ $L__BB7_120:
 	shl.b64 	%rd173, %rd172, 2;
 	add.s64 	%rd240, %rd157, %rd173;
 
-$L__BB7_122:
+$L__BB8_122:
 	.pragma "nounroll";
 	ld.shared.f32 	%f166, [%rd240];
 	setp.leu.f32 	%p172, %f166, 0f00000000;
 	mov.f32 	%f808, 0f00000000;
-	@%p172 bra 	$L__BB7_124;
+	@%p172 bra 	$L__BB8_124;
 
 	ld.shared.f32 	%f495, [%rd240+-4];
 	sub.f32 	%f496, %f495, %f799;
@@ -4650,14 +6089,14 @@ $L__BB7_122:
 	ex2.approx.ftz.f32 	%f511, %f509;
 	mul.f32 	%f808, %f511, %f510;
 
-$L__BB7_124:
+$L__BB8_124:
 	fma.rn.f32 	%f809, %f166, %f808, %f809;
 	add.s64 	%rd240, %rd240, 8;
 	add.s32 	%r400, %r400, -1;
 	setp.ne.s32 	%p173, %r400, 0;
-	@%p173 bra 	$L__BB7_122;
+	@%p173 bra 	$L__BB8_122;
 
-$L__BB7_125:
+$L__BB8_125:
 	ld.param.u32 	%r375, [wk_attention_param_15];
 	mov.u32 	%r374, %ctaid.x;
 	mov.u32 	%r373, %ctaid.y;
@@ -4667,7 +6106,7 @@ $L__BB7_125:
 	mul.lo.s32 	%r263, %r374, %r83;
 	cvt.s64.s32 	%rd42, %r263;
 	add.s64 	%rd43, %rd41, %rd42;
-	@%p106 bra 	$L__BB7_165;
+	@%p106 bra 	$L__BB8_165;
 
 	setp.gt.s32 	%p175, %r4, 0;
 	shr.s64 	%rd176, %rd43, 63;
@@ -4675,32 +6114,32 @@ $L__BB7_125:
 	add.s64 	%rd178, %rd43, %rd177;
 	shr.s64 	%rd44, %rd178, 5;
 	cvt.s64.s32 	%rd45, %r401;
-	@%p175 bra 	$L__BB7_136;
-	bra.uni 	$L__BB7_127;
+	@%p175 bra 	$L__BB8_136;
+	bra.uni 	$L__BB8_127;
 
-$L__BB7_136:
+$L__BB8_136:
 	add.s32 	%r70, %r4, -1;
 	and.b32  	%r71, %r4, 3;
 	sub.s32 	%r72, %r4, %r71;
 	mov.u32 	%r403, 0;
 
-$L__BB7_137:
+$L__BB8_137:
 	shl.b32 	%r304, %r403, 5;
 	add.s32 	%r74, %r304, %r401;
 	setp.ge.s32 	%p196, %r74, %r83;
 	mov.f32 	%f822, 0f00000000;
-	@%p196 bra 	$L__BB7_159;
+	@%p196 bra 	$L__BB8_159;
 
 	setp.lt.u32 	%p197, %r70, 3;
 	mov.f32 	%f813, 0f00000000;
 	mov.u32 	%r406, 0;
-	@%p197 bra 	$L__BB7_149;
+	@%p197 bra 	$L__BB8_149;
 
 	mov.f32 	%f813, 0f00000000;
 	mov.u32 	%r406, 0;
 	mov.u32 	%r405, %r72;
 
-$L__BB7_140:
+$L__BB8_140:
 	shl.b32 	%r307, %r406, 1;
 	cvt.s64.s32 	%rd184, %r307;
 	add.s64 	%rd185, %rd10, %rd184;
@@ -4708,7 +6147,7 @@ $L__BB7_140:
 	add.s64 	%rd53, %rd157, %rd186;
 	ld.shared.f32 	%f539, [%rd53+4];
 	setp.leu.f32 	%p198, %f539, 0f00000000;
-	@%p198 bra 	$L__BB7_142;
+	@%p198 bra 	$L__BB8_142;
 
 	mad.lo.s32 	%r308, %r406, %r83, %r74;
 	cvt.s64.s32 	%rd188, %r308;
@@ -4738,10 +6177,10 @@ $L__BB7_140:
 	ld.shared.f32 	%f558, [%rd192];
 	fma.rn.f32 	%f813, %f558, %f557, %f813;
 
-$L__BB7_142:
+$L__BB8_142:
 	ld.shared.f32 	%f559, [%rd53+12];
 	setp.leu.f32 	%p199, %f559, 0f00000000;
-	@%p199 bra 	$L__BB7_144;
+	@%p199 bra 	$L__BB8_144;
 
 	add.s32 	%r311, %r406, 1;
 	mad.lo.s32 	%r312, %r311, %r83, %r74;
@@ -4772,10 +6211,10 @@ $L__BB7_142:
 	ld.shared.f32 	%f578, [%rd197];
 	fma.rn.f32 	%f813, %f578, %f577, %f813;
 
-$L__BB7_144:
+$L__BB8_144:
 	ld.shared.f32 	%f579, [%rd53+20];
 	setp.leu.f32 	%p200, %f579, 0f00000000;
-	@%p200 bra 	$L__BB7_146;
+	@%p200 bra 	$L__BB8_146;
 
 	add.s32 	%r315, %r406, 2;
 	mad.lo.s32 	%r316, %r315, %r83, %r74;
@@ -4806,10 +6245,10 @@ $L__BB7_144:
 	ld.shared.f32 	%f598, [%rd202];
 	fma.rn.f32 	%f813, %f598, %f597, %f813;
 
-$L__BB7_146:
+$L__BB8_146:
 	ld.shared.f32 	%f599, [%rd53+28];
 	setp.leu.f32 	%p201, %f599, 0f00000000;
-	@%p201 bra 	$L__BB7_148;
+	@%p201 bra 	$L__BB8_148;
 
 	add.s32 	%r319, %r406, 3;
 	mad.lo.s32 	%r320, %r319, %r83, %r74;
@@ -4840,15 +6279,15 @@ $L__BB7_146:
 	ld.shared.f32 	%f618, [%rd207];
 	fma.rn.f32 	%f813, %f618, %f617, %f813;
 
-$L__BB7_148:
+$L__BB8_148:
 	add.s32 	%r406, %r406, 4;
 	add.s32 	%r405, %r405, -4;
 	setp.ne.s32 	%p202, %r405, 0;
-	@%p202 bra 	$L__BB7_140;
+	@%p202 bra 	$L__BB8_140;
 
-$L__BB7_149:
+$L__BB8_149:
 	setp.eq.s32 	%p203, %r71, 0;
-	@%p203 bra 	$L__BB7_158;
+	@%p203 bra 	$L__BB8_158;
 
 	shl.b32 	%r323, %r406, 1;
 	cvt.s64.s32 	%rd208, %r323;
@@ -4857,7 +6296,7 @@ $L__BB7_149:
 	add.s64 	%rd54, %rd157, %rd210;
 	ld.shared.f32 	%f619, [%rd54+4];
 	setp.leu.f32 	%p204, %f619, 0f00000000;
-	@%p204 bra 	$L__BB7_152;
+	@%p204 bra 	$L__BB8_152;
 
 	mad.lo.s32 	%r324, %r406, %r83, %r74;
 	cvt.s64.s32 	%rd212, %r324;
@@ -4887,13 +6326,13 @@ $L__BB7_149:
 	ld.shared.f32 	%f638, [%rd216];
 	fma.rn.f32 	%f813, %f638, %f637, %f813;
 
-$L__BB7_152:
+$L__BB8_152:
 	setp.eq.s32 	%p205, %r71, 1;
-	@%p205 bra 	$L__BB7_158;
+	@%p205 bra 	$L__BB8_158;
 
 	ld.shared.f32 	%f639, [%rd54+12];
 	setp.leu.f32 	%p206, %f639, 0f00000000;
-	@%p206 bra 	$L__BB7_155;
+	@%p206 bra 	$L__BB8_155;
 
 	add.s32 	%r327, %r406, 1;
 	mad.lo.s32 	%r328, %r327, %r83, %r74;
@@ -4924,13 +6363,13 @@ $L__BB7_152:
 	ld.shared.f32 	%f658, [%rd221];
 	fma.rn.f32 	%f813, %f658, %f657, %f813;
 
-$L__BB7_155:
+$L__BB8_155:
 	setp.eq.s32 	%p207, %r71, 2;
-	@%p207 bra 	$L__BB7_158;
+	@%p207 bra 	$L__BB8_158;
 
 	ld.shared.f32 	%f659, [%rd54+20];
 	setp.leu.f32 	%p208, %f659, 0f00000000;
-	@%p208 bra 	$L__BB7_158;
+	@%p208 bra 	$L__BB8_158;
 
 	add.s32 	%r331, %r406, 2;
 	mad.lo.s32 	%r332, %r331, %r83, %r74;
@@ -4961,7 +6400,7 @@ $L__BB7_155:
 	ld.shared.f32 	%f678, [%rd226];
 	fma.rn.f32 	%f813, %f678, %f677, %f813;
 
-$L__BB7_158:
+$L__BB8_158:
 	cvt.s64.s32 	%rd227, %r74;
 	add.s64 	%rd228, %rd43, %rd227;
 	shl.b64 	%rd229, %rd228, 2;
@@ -4969,9 +6408,9 @@ $L__BB7_158:
 	div.rn.f32 	%f822, %f813, %f809;
 	st.global.f32 	[%rd230], %f822;
 
-$L__BB7_159:
+$L__BB8_159:
 	setp.eq.s32 	%p209, %r91, 0;
-	@%p209 bra 	$L__BB7_164;
+	@%p209 bra 	$L__BB8_164;
 
 	abs.f32 	%f680, %f822;
 	mov.b32 	%r335, %f680;
@@ -5011,11 +6450,11 @@ $L__BB7_159:
 	div.rn.f32 	%f195, %f690, 0f42FE0000;
 	setp.leu.f32 	%p220, %f195, 0f00000000;
 	mov.f32 	%f823, 0f00000000;
-	@%p220 bra 	$L__BB7_162;
+	@%p220 bra 	$L__BB8_162;
 
 	rcp.rn.f32 	%f823, %f195;
 
-$L__BB7_162:
+$L__BB8_162:
 	mul.f32 	%f691, %f822, %f823;
 	mov.b32 	%r352, %f691;
 	and.b32  	%r353, %r352, -2147483648;
@@ -5038,7 +6477,7 @@ $L__BB7_162:
 	add.s64 	%rd233, %rd4, %rd232;
 	add.s64 	%rd234, %rd233, %rd45;
 	st.global.u8 	[%rd234+16], %r355;
-	@%p104 bra 	$L__BB7_164;
+	@%p104 bra 	$L__BB8_164;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs52, %f195;
@@ -5060,13 +6499,13 @@ $L__BB7_162:
 	mov.u32 	%r372, 0;
 	st.global.u32 	[%rd233+12], %r372;
 
-$L__BB7_164:
+$L__BB8_164:
 	add.s32 	%r403, %r403, 1;
 	setp.lt.s32 	%p227, %r403, %r2;
-	@%p227 bra 	$L__BB7_137;
-	bra.uni 	$L__BB7_165;
+	@%p227 bra 	$L__BB8_137;
+	bra.uni 	$L__BB8_165;
 
-$L__BB7_127:
+$L__BB8_127:
 	mov.f32 	%f512, 0f00000000;
 	div.rn.f32 	%f171, %f512, %f809;
 	add.s64 	%rd179, %rd41, %rd45;
@@ -5078,17 +6517,17 @@ $L__BB7_127:
 	add.s64 	%rd48, %rd45, 16;
 	mov.u32 	%r402, 0;
 
-$L__BB7_128:
+$L__BB8_128:
 	setp.ge.s32 	%p176, %r401, %r83;
 	mov.f32 	%f810, %f512;
-	@%p176 bra 	$L__BB7_130;
+	@%p176 bra 	$L__BB8_130;
 
 	st.global.f32 	[%rd242], %f171;
 	mov.f32 	%f810, %f171;
 
-$L__BB7_130:
+$L__BB8_130:
 	setp.eq.s32 	%p177, %r91, 0;
-	@%p177 bra 	$L__BB7_135;
+	@%p177 bra 	$L__BB8_135;
 
 	abs.f32 	%f515, %f810;
 	mov.b32 	%r265, %f515;
@@ -5126,11 +6565,11 @@ $L__BB7_130:
 	div.rn.f32 	%f173, %f525, 0f42FE0000;
 	setp.leu.f32 	%p188, %f173, 0f00000000;
 	mov.f32 	%f811, 0f00000000;
-	@%p188 bra 	$L__BB7_133;
+	@%p188 bra 	$L__BB8_133;
 
 	rcp.rn.f32 	%f811, %f173;
 
-$L__BB7_133:
+$L__BB8_133:
 	mul.f32 	%f526, %f810, %f811;
 	mov.b32 	%r282, %f526;
 	and.b32  	%r283, %r282, -2147483648;
@@ -5151,7 +6590,7 @@ $L__BB7_133:
 	add.s32 	%r67, %r301, %r299;
 	add.s64 	%rd183, %rd241, %rd48;
 	st.global.u8 	[%rd183], %r285;
-	@%p104 bra 	$L__BB7_135;
+	@%p104 bra 	$L__BB8_135;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs48, %f173;
@@ -5173,14 +6612,14 @@ $L__BB7_133:
 	mov.u32 	%r302, 0;
 	st.global.u32 	[%rd241+12], %r302;
 
-$L__BB7_135:
+$L__BB8_135:
 	add.s32 	%r402, %r402, 1;
 	add.s64 	%rd242, %rd242, 128;
 	add.s32 	%r401, %r401, 32;
 	add.s64 	%rd241, %rd241, 48;
 	setp.lt.s32 	%p195, %r402, %r2;
-	@%p195 bra 	$L__BB7_128;
-	bra.uni 	$L__BB7_165;
+	@%p195 bra 	$L__BB8_128;
+	bra.uni 	$L__BB8_165;
 
 }
 	// .globl	wk_swiglu_quantize
@@ -5214,7 +6653,7 @@ $L__BB7_135:
 	shr.s32 	%r2, %r12, 5;
 	mov.u32 	%r57, %tid.y;
 	setp.ge.s32 	%p1, %r57, %r2;
-	@%p1 bra 	$L__BB8_7;
+	@%p1 bra 	$L__BB9_7;
 
 	mov.u32 	%r13, %ctaid.x;
 	mul.wide.s32 	%rd2, %r8, %r13;
@@ -5225,7 +6664,7 @@ $L__BB7_135:
 	cvta.to.global.u64 	%rd7, %rd11;
 	cvta.to.global.u64 	%rd8, %rd12;
 
-$L__BB8_2:
+$L__BB9_2:
 	shl.b32 	%r14, %r57, 5;
 	add.s32 	%r15, %r14, %r1;
 	cvt.s64.s32 	%rd14, %r15;
@@ -5298,11 +6737,11 @@ $L__BB8_2:
 	div.rn.f32 	%f2, %f36, 0f42FE0000;
 	setp.leu.f32 	%p12, %f2, 0f00000000;
 	mov.f32 	%f46, 0f00000000;
-	@%p12 bra 	$L__BB8_4;
+	@%p12 bra 	$L__BB9_4;
 
 	rcp.rn.f32 	%f46, %f2;
 
-$L__BB8_4:
+$L__BB9_4:
 	mul.f32 	%f37, %f1, %f46;
 	mov.b32 	%r35, %f37;
 	and.b32  	%r36, %r35, -2147483648;
@@ -5326,7 +6765,7 @@ $L__BB8_4:
 	add.s64 	%rd25, %rd24, %rd5;
 	st.global.u8 	[%rd25+16], %r38;
 	setp.ne.s32 	%p18, %r1, 0;
-	@%p18 bra 	$L__BB8_6;
+	@%p18 bra 	$L__BB9_6;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs1, %f2;
@@ -5348,13 +6787,13 @@ $L__BB8_4:
 	mov.u32 	%r55, 0;
 	st.global.u32 	[%rd24+12], %r55;
 
-$L__BB8_6:
+$L__BB9_6:
 	mov.u32 	%r56, %ntid.y;
 	add.s32 	%r57, %r57, %r56;
 	setp.lt.s32 	%p19, %r57, %r2;
-	@%p19 bra 	$L__BB8_2;
+	@%p19 bra 	$L__BB9_2;
 
-$L__BB8_7:
+$L__BB9_7:
 	ret;
 
 }
@@ -5390,7 +6829,7 @@ $L__BB8_7:
 	setp.ge.s32 	%p1, %r134, %r82;
 	mov.u32 	%r127, 2147483647;
 	mov.f32 	%f45, 0fFF800000;
-	@%p1 bra 	$L__BB9_22;
+	@%p1 bra 	$L__BB10_22;
 
 	shl.b32 	%r6, %r1, 5;
 	not.b32 	%r87, %r4;
@@ -5402,7 +6841,7 @@ $L__BB8_7:
 	setp.lt.u32 	%p2, %r90, 3;
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
-	@%p2 bra 	$L__BB9_16;
+	@%p2 bra 	$L__BB10_16;
 
 	sub.s32 	%r128, %r7, %r138;
 	mad.lo.s32 	%r92, %r1, 96, %r4;
@@ -5416,70 +6855,70 @@ $L__BB8_7:
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
 
-$L__BB9_3:
+$L__BB10_3:
 	cvt.s64.s32 	%rd27, %r134;
 	add.s64 	%rd28, %rd3, %rd27;
 	shl.b64 	%rd29, %rd28, 2;
 	add.s64 	%rd5, %rd1, %rd29;
 	ld.global.nc.f32 	%f2, [%rd5];
 	setp.lt.f32 	%p3, %f45, %f2;
-	@%p3 bra 	$L__BB9_5;
+	@%p3 bra 	$L__BB10_5;
 
 	setp.neu.f32 	%p4, %f45, %f2;
 	setp.le.s32 	%p5, %r127, %r134;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB9_6;
+	@%p6 bra 	$L__BB10_6;
 
-$L__BB9_5:
+$L__BB10_5:
 	mov.f32 	%f45, %f2;
 	mov.u32 	%r127, %r134;
 
-$L__BB9_6:
+$L__BB10_6:
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f4, [%rd6];
 	setp.lt.f32 	%p7, %f45, %f4;
-	@%p7 bra 	$L__BB9_8;
+	@%p7 bra 	$L__BB10_8;
 
 	setp.neu.f32 	%p8, %f45, %f4;
 	setp.le.s32 	%p9, %r127, %r123;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB9_9;
+	@%p10 bra 	$L__BB10_9;
 
-$L__BB9_8:
+$L__BB10_8:
 	mov.f32 	%f45, %f4;
 	mov.u32 	%r127, %r123;
 
-$L__BB9_9:
+$L__BB10_9:
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f6, [%rd7];
 	setp.lt.f32 	%p11, %f45, %f6;
-	@%p11 bra 	$L__BB9_11;
+	@%p11 bra 	$L__BB10_11;
 
 	setp.neu.f32 	%p12, %f45, %f6;
 	setp.le.s32 	%p13, %r127, %r124;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB9_12;
+	@%p14 bra 	$L__BB10_12;
 
-$L__BB9_11:
+$L__BB10_11:
 	mov.f32 	%f45, %f6;
 	mov.u32 	%r127, %r124;
 
-$L__BB9_12:
+$L__BB10_12:
 	add.s64 	%rd30, %rd7, %rd4;
 	ld.global.nc.f32 	%f8, [%rd30];
 	setp.lt.f32 	%p15, %f45, %f8;
-	@%p15 bra 	$L__BB9_14;
+	@%p15 bra 	$L__BB10_14;
 
 	setp.neu.f32 	%p16, %f45, %f8;
 	setp.le.s32 	%p17, %r127, %r125;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB9_15;
+	@%p18 bra 	$L__BB10_15;
 
-$L__BB9_14:
+$L__BB10_14:
 	mov.f32 	%f45, %f8;
 	mov.u32 	%r127, %r125;
 
-$L__BB9_15:
+$L__BB10_15:
 	add.s32 	%r95, %r134, %r6;
 	add.s32 	%r96, %r95, %r6;
 	add.s32 	%r97, %r96, %r6;
@@ -5489,11 +6928,11 @@ $L__BB9_15:
 	add.s32 	%r123, %r123, %r11;
 	add.s32 	%r128, %r128, -4;
 	setp.ne.s32 	%p19, %r128, 0;
-	@%p19 bra 	$L__BB9_3;
+	@%p19 bra 	$L__BB10_3;
 
-$L__BB9_16:
+$L__BB10_16:
 	setp.eq.s32 	%p20, %r138, 0;
-	@%p20 bra 	$L__BB9_22;
+	@%p20 bra 	$L__BB10_22;
 
 	cvt.s64.s32 	%rd31, %r134;
 	add.s64 	%rd32, %rd3, %rd31;
@@ -5501,29 +6940,29 @@ $L__BB9_16:
 	add.s64 	%rd47, %rd1, %rd33;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB9_18:
+$L__BB10_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f13, [%rd47];
 	setp.lt.f32 	%p21, %f45, %f13;
-	@%p21 bra 	$L__BB9_20;
+	@%p21 bra 	$L__BB10_20;
 
 	setp.neu.f32 	%p22, %f45, %f13;
 	setp.le.s32 	%p23, %r127, %r134;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB9_21;
+	@%p24 bra 	$L__BB10_21;
 
-$L__BB9_20:
+$L__BB10_20:
 	mov.f32 	%f45, %f13;
 	mov.u32 	%r127, %r134;
 
-$L__BB9_21:
+$L__BB10_21:
 	add.s32 	%r134, %r134, %r6;
 	add.s64 	%rd47, %rd47, %rd9;
 	add.s32 	%r138, %r138, -1;
 	setp.ne.s32 	%p25, %r138, 0;
-	@%p25 bra 	$L__BB9_18;
+	@%p25 bra 	$L__BB10_18;
 
-$L__BB9_22:
+$L__BB10_22:
 	mov.b32 	%r143, %f45;
 	mov.u32 	%r98, 31;
 	mov.u32 	%r99, 16;
@@ -5532,19 +6971,19 @@ $L__BB9_22:
 	mov.b32 	%f16, %r40;
 	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
 	setp.lt.f32 	%p28, %f45, %f16;
-	@%p28 bra 	$L__BB9_24;
+	@%p28 bra 	$L__BB10_24;
 
 	setp.neu.f32 	%p29, %f45, %f16;
 	setp.le.s32 	%p30, %r127, %r41;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB9_25;
+	@%p31 bra 	$L__BB10_25;
 
-$L__BB9_24:
+$L__BB10_24:
 	mov.u32 	%r143, %r40;
 	mov.f32 	%f45, %f16;
 	mov.u32 	%r127, %r41;
 
-$L__BB9_25:
+$L__BB10_25:
 	mov.u32 	%r101, 31;
 	mov.u32 	%r102, 8;
 	mov.u32 	%r103, -1;
@@ -5552,19 +6991,19 @@ $L__BB9_25:
 	mov.b32 	%f18, %r44;
 	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
 	setp.lt.f32 	%p34, %f45, %f18;
-	@%p34 bra 	$L__BB9_27;
+	@%p34 bra 	$L__BB10_27;
 
 	setp.neu.f32 	%p35, %f45, %f18;
 	setp.le.s32 	%p36, %r127, %r45;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB9_28;
+	@%p37 bra 	$L__BB10_28;
 
-$L__BB9_27:
+$L__BB10_27:
 	mov.u32 	%r143, %r44;
 	mov.f32 	%f45, %f18;
 	mov.u32 	%r127, %r45;
 
-$L__BB9_28:
+$L__BB10_28:
 	mov.u32 	%r104, 31;
 	mov.u32 	%r105, 4;
 	mov.u32 	%r106, -1;
@@ -5572,19 +7011,19 @@ $L__BB9_28:
 	mov.b32 	%f20, %r48;
 	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
 	setp.lt.f32 	%p40, %f45, %f20;
-	@%p40 bra 	$L__BB9_30;
+	@%p40 bra 	$L__BB10_30;
 
 	setp.neu.f32 	%p41, %f45, %f20;
 	setp.le.s32 	%p42, %r127, %r49;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB9_31;
+	@%p43 bra 	$L__BB10_31;
 
-$L__BB9_30:
+$L__BB10_30:
 	mov.u32 	%r143, %r48;
 	mov.f32 	%f45, %f20;
 	mov.u32 	%r127, %r49;
 
-$L__BB9_31:
+$L__BB10_31:
 	mov.u32 	%r107, 31;
 	mov.u32 	%r108, 2;
 	mov.u32 	%r109, -1;
@@ -5592,19 +7031,19 @@ $L__BB9_31:
 	mov.b32 	%f22, %r52;
 	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
 	setp.lt.f32 	%p46, %f45, %f22;
-	@%p46 bra 	$L__BB9_33;
+	@%p46 bra 	$L__BB10_33;
 
 	setp.neu.f32 	%p47, %f45, %f22;
 	setp.le.s32 	%p48, %r127, %r53;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB9_34;
+	@%p49 bra 	$L__BB10_34;
 
-$L__BB9_33:
+$L__BB10_33:
 	mov.u32 	%r143, %r52;
 	mov.f32 	%f45, %f22;
 	mov.u32 	%r127, %r53;
 
-$L__BB9_34:
+$L__BB10_34:
 	mov.u32 	%r110, 31;
 	mov.u32 	%r111, 1;
 	mov.u32 	%r112, -1;
@@ -5612,20 +7051,20 @@ $L__BB9_34:
 	mov.b32 	%f24, %r113;
 	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
 	setp.lt.f32 	%p52, %f45, %f24;
-	@%p52 bra 	$L__BB9_36;
+	@%p52 bra 	$L__BB10_36;
 
 	setp.neu.f32 	%p53, %f45, %f24;
 	setp.le.s32 	%p54, %r127, %r56;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB9_37;
+	@%p55 bra 	$L__BB10_37;
 
-$L__BB9_36:
+$L__BB10_36:
 	mov.f32 	%f45, %f24;
 	mov.u32 	%r127, %r56;
 
-$L__BB9_37:
+$L__BB10_37:
 	setp.ne.s32 	%p56, %r4, 0;
-	@%p56 bra 	$L__BB9_39;
+	@%p56 bra 	$L__BB10_39;
 
 	mul.wide.s32 	%rd34, %r2, 4;
 	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
@@ -5635,11 +7074,11 @@ $L__BB9_37:
 	add.s64 	%rd38, %rd37, %rd34;
 	st.shared.u32 	[%rd38], %r127;
 
-$L__BB9_39:
+$L__BB10_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r1, 1;
 	mov.u32 	%r151, 2147483647;
-	@%p57 bra 	$L__BB9_61;
+	@%p57 bra 	$L__BB10_61;
 
 	add.s32 	%r118, %r1, -1;
 	and.b32  	%r161, %r1, 3;
@@ -5647,7 +7086,7 @@ $L__BB9_39:
 	mov.f32 	%f60, 0fFF800000;
 	mov.u32 	%r151, 2147483647;
 	mov.u32 	%r158, 0;
-	@%p58 bra 	$L__BB9_55;
+	@%p58 bra 	$L__BB10_55;
 
 	sub.s32 	%r152, %r1, %r161;
 	mov.f32 	%f60, 0fFF800000;
@@ -5656,77 +7095,77 @@ $L__BB9_39:
 	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
 	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
 
-$L__BB9_42:
+$L__BB10_42:
 	ld.shared.u32 	%r63, [%rd48];
 	ld.shared.f32 	%f27, [%rd49];
 	setp.lt.f32 	%p59, %f60, %f27;
-	@%p59 bra 	$L__BB9_44;
+	@%p59 bra 	$L__BB10_44;
 
 	setp.neu.f32 	%p60, %f60, %f27;
 	setp.le.s32 	%p61, %r151, %r63;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB9_45;
+	@%p62 bra 	$L__BB10_45;
 
-$L__BB9_44:
+$L__BB10_44:
 	mov.f32 	%f60, %f27;
 	mov.u32 	%r151, %r63;
 
-$L__BB9_45:
+$L__BB10_45:
 	ld.shared.u32 	%r65, [%rd48+4];
 	ld.shared.f32 	%f29, [%rd49+4];
 	setp.lt.f32 	%p63, %f60, %f29;
-	@%p63 bra 	$L__BB9_47;
+	@%p63 bra 	$L__BB10_47;
 
 	setp.neu.f32 	%p64, %f60, %f29;
 	setp.le.s32 	%p65, %r151, %r65;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB9_48;
+	@%p66 bra 	$L__BB10_48;
 
-$L__BB9_47:
+$L__BB10_47:
 	mov.f32 	%f60, %f29;
 	mov.u32 	%r151, %r65;
 
-$L__BB9_48:
+$L__BB10_48:
 	ld.shared.u32 	%r67, [%rd48+8];
 	ld.shared.f32 	%f31, [%rd49+8];
 	setp.lt.f32 	%p67, %f60, %f31;
-	@%p67 bra 	$L__BB9_50;
+	@%p67 bra 	$L__BB10_50;
 
 	setp.neu.f32 	%p68, %f60, %f31;
 	setp.le.s32 	%p69, %r151, %r67;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB9_51;
+	@%p70 bra 	$L__BB10_51;
 
-$L__BB9_50:
+$L__BB10_50:
 	mov.f32 	%f60, %f31;
 	mov.u32 	%r151, %r67;
 
-$L__BB9_51:
+$L__BB10_51:
 	ld.shared.u32 	%r69, [%rd48+12];
 	ld.shared.f32 	%f33, [%rd49+12];
 	setp.lt.f32 	%p71, %f60, %f33;
-	@%p71 bra 	$L__BB9_53;
+	@%p71 bra 	$L__BB10_53;
 
 	setp.neu.f32 	%p72, %f60, %f33;
 	setp.le.s32 	%p73, %r151, %r69;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB9_54;
+	@%p74 bra 	$L__BB10_54;
 
-$L__BB9_53:
+$L__BB10_53:
 	mov.f32 	%f60, %f33;
 	mov.u32 	%r151, %r69;
 
-$L__BB9_54:
+$L__BB10_54:
 	add.s32 	%r158, %r158, 4;
 	add.s64 	%rd49, %rd49, 16;
 	add.s64 	%rd48, %rd48, 16;
 	add.s32 	%r152, %r152, -4;
 	setp.ne.s32 	%p75, %r152, 0;
-	@%p75 bra 	$L__BB9_42;
+	@%p75 bra 	$L__BB10_42;
 
-$L__BB9_55:
+$L__BB10_55:
 	setp.eq.s32 	%p76, %r161, 0;
-	@%p76 bra 	$L__BB9_61;
+	@%p76 bra 	$L__BB10_61;
 
 	mul.wide.s32 	%rd41, %r158, 4;
 	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
@@ -5734,34 +7173,34 @@ $L__BB9_55:
 	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
 	add.s64 	%rd50, %rd43, %rd41;
 
-$L__BB9_57:
+$L__BB10_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r78, [%rd51];
 	ld.shared.f32 	%f37, [%rd50];
 	setp.lt.f32 	%p77, %f60, %f37;
-	@%p77 bra 	$L__BB9_59;
+	@%p77 bra 	$L__BB10_59;
 
 	setp.neu.f32 	%p78, %f60, %f37;
 	setp.le.s32 	%p79, %r151, %r78;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB9_60;
+	@%p80 bra 	$L__BB10_60;
 
-$L__BB9_59:
+$L__BB10_59:
 	mov.f32 	%f60, %f37;
 	mov.u32 	%r151, %r78;
 
-$L__BB9_60:
+$L__BB10_60:
 	add.s64 	%rd51, %rd51, 4;
 	add.s64 	%rd50, %rd50, 4;
 	add.s32 	%r161, %r161, -1;
 	setp.ne.s32 	%p81, %r161, 0;
-	@%p81 bra 	$L__BB9_57;
+	@%p81 bra 	$L__BB10_57;
 
-$L__BB9_61:
+$L__BB10_61:
 	bar.sync 	0;
 	or.b32  	%r121, %r4, %r2;
 	setp.ne.s32 	%p82, %r121, 0;
-	@%p82 bra 	$L__BB9_63;
+	@%p82 bra 	$L__BB10_63;
 
 	cvta.to.global.u64 	%rd44, %rd24;
 	shl.b64 	%rd45, %rd2, 2;
@@ -5770,7 +7209,7 @@ $L__BB9_61:
 	selp.b32 	%r122, 0, %r151, %p83;
 	st.global.u32 	[%rd46], %r122;
 
-$L__BB9_63:
+$L__BB10_63:
 	ret;
 
 }
@@ -5820,7 +7259,7 @@ $L__BB9_63:
 	setp.ge.s32 	%p1, %r4, %r109;
 	mov.u32 	%r202, 2147483647;
 	mov.f32 	%f181, 0fFF800000;
-	@%p1 bra 	$L__BB10_22;
+	@%p1 bra 	$L__BB11_22;
 
 	not.b32 	%r114, %r3;
 	add.s32 	%r115, %r114, %r109;
@@ -5832,7 +7271,7 @@ $L__BB9_63:
 	mov.f32 	%f181, 0fFF800000;
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
-	@%p2 bra 	$L__BB10_16;
+	@%p2 bra 	$L__BB11_16;
 
 	sub.s32 	%r203, %r7, %r213;
 	mul.wide.s32 	%rd4, %r6, 4;
@@ -5840,81 +7279,81 @@ $L__BB9_63:
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
 
-$L__BB10_3:
+$L__BB11_3:
 	cvt.s64.s32 	%rd44, %r209;
 	add.s64 	%rd45, %rd3, %rd44;
 	shl.b64 	%rd46, %rd45, 2;
 	add.s64 	%rd5, %rd1, %rd46;
 	ld.global.nc.f32 	%f4, [%rd5];
 	setp.lt.f32 	%p3, %f181, %f4;
-	@%p3 bra 	$L__BB10_5;
+	@%p3 bra 	$L__BB11_5;
 
 	setp.neu.f32 	%p4, %f181, %f4;
 	setp.le.s32 	%p5, %r202, %r209;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB10_6;
+	@%p6 bra 	$L__BB11_6;
 
-$L__BB10_5:
+$L__BB11_5:
 	mov.f32 	%f181, %f4;
 	mov.u32 	%r202, %r209;
 
-$L__BB10_6:
+$L__BB11_6:
 	add.s32 	%r14, %r209, %r6;
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f6, [%rd6];
 	setp.lt.f32 	%p7, %f181, %f6;
-	@%p7 bra 	$L__BB10_8;
+	@%p7 bra 	$L__BB11_8;
 
 	setp.neu.f32 	%p8, %f181, %f6;
 	setp.le.s32 	%p9, %r202, %r14;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB10_9;
+	@%p10 bra 	$L__BB11_9;
 
-$L__BB10_8:
+$L__BB11_8:
 	mov.f32 	%f181, %f6;
 	mov.u32 	%r202, %r14;
 
-$L__BB10_9:
+$L__BB11_9:
 	add.s32 	%r16, %r14, %r6;
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f8, [%rd7];
 	setp.lt.f32 	%p11, %f181, %f8;
-	@%p11 bra 	$L__BB10_11;
+	@%p11 bra 	$L__BB11_11;
 
 	setp.neu.f32 	%p12, %f181, %f8;
 	setp.le.s32 	%p13, %r202, %r16;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB10_12;
+	@%p14 bra 	$L__BB11_12;
 
-$L__BB10_11:
+$L__BB11_11:
 	mov.f32 	%f181, %f8;
 	mov.u32 	%r202, %r16;
 
-$L__BB10_12:
+$L__BB11_12:
 	add.s32 	%r18, %r16, %r6;
 	add.s64 	%rd47, %rd7, %rd4;
 	ld.global.nc.f32 	%f10, [%rd47];
 	setp.lt.f32 	%p15, %f181, %f10;
-	@%p15 bra 	$L__BB10_14;
+	@%p15 bra 	$L__BB11_14;
 
 	setp.neu.f32 	%p16, %f181, %f10;
 	setp.le.s32 	%p17, %r202, %r18;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB10_15;
+	@%p18 bra 	$L__BB11_15;
 
-$L__BB10_14:
+$L__BB11_14:
 	mov.f32 	%f181, %f10;
 	mov.u32 	%r202, %r18;
 
-$L__BB10_15:
+$L__BB11_15:
 	add.s32 	%r209, %r18, %r6;
 	add.s32 	%r203, %r203, -4;
 	setp.ne.s32 	%p19, %r203, 0;
-	@%p19 bra 	$L__BB10_3;
+	@%p19 bra 	$L__BB11_3;
 
-$L__BB10_16:
+$L__BB11_16:
 	setp.eq.s32 	%p20, %r213, 0;
-	@%p20 bra 	$L__BB10_22;
+	@%p20 bra 	$L__BB11_22;
 
 	cvt.s64.s32 	%rd48, %r209;
 	add.s64 	%rd49, %rd3, %rd48;
@@ -5922,29 +7361,29 @@ $L__BB10_16:
 	add.s64 	%rd90, %rd1, %rd50;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB10_18:
+$L__BB11_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f15, [%rd90];
 	setp.lt.f32 	%p21, %f181, %f15;
-	@%p21 bra 	$L__BB10_20;
+	@%p21 bra 	$L__BB11_20;
 
 	setp.neu.f32 	%p22, %f181, %f15;
 	setp.le.s32 	%p23, %r202, %r209;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB10_21;
+	@%p24 bra 	$L__BB11_21;
 
-$L__BB10_20:
+$L__BB11_20:
 	mov.f32 	%f181, %f15;
 	mov.u32 	%r202, %r209;
 
-$L__BB10_21:
+$L__BB11_21:
 	add.s32 	%r209, %r209, %r6;
 	add.s64 	%rd90, %rd90, %rd9;
 	add.s32 	%r213, %r213, -1;
 	setp.ne.s32 	%p25, %r213, 0;
-	@%p25 bra 	$L__BB10_18;
+	@%p25 bra 	$L__BB11_18;
 
-$L__BB10_22:
+$L__BB11_22:
 	mov.b32 	%r218, %f181;
 	mov.u32 	%r119, 31;
 	mov.u32 	%r120, 16;
@@ -5953,19 +7392,19 @@ $L__BB10_22:
 	mov.b32 	%f18, %r33;
 	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
 	setp.lt.f32 	%p28, %f181, %f18;
-	@%p28 bra 	$L__BB10_24;
+	@%p28 bra 	$L__BB11_24;
 
 	setp.neu.f32 	%p29, %f181, %f18;
 	setp.le.s32 	%p30, %r202, %r34;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB10_25;
+	@%p31 bra 	$L__BB11_25;
 
-$L__BB10_24:
+$L__BB11_24:
 	mov.u32 	%r218, %r33;
 	mov.f32 	%f181, %f18;
 	mov.u32 	%r202, %r34;
 
-$L__BB10_25:
+$L__BB11_25:
 	mov.u32 	%r122, 31;
 	mov.u32 	%r123, 8;
 	mov.u32 	%r124, -1;
@@ -5973,19 +7412,19 @@ $L__BB10_25:
 	mov.b32 	%f20, %r37;
 	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
 	setp.lt.f32 	%p34, %f181, %f20;
-	@%p34 bra 	$L__BB10_27;
+	@%p34 bra 	$L__BB11_27;
 
 	setp.neu.f32 	%p35, %f181, %f20;
 	setp.le.s32 	%p36, %r202, %r38;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB10_28;
+	@%p37 bra 	$L__BB11_28;
 
-$L__BB10_27:
+$L__BB11_27:
 	mov.u32 	%r218, %r37;
 	mov.f32 	%f181, %f20;
 	mov.u32 	%r202, %r38;
 
-$L__BB10_28:
+$L__BB11_28:
 	mov.u32 	%r125, 31;
 	mov.u32 	%r126, 4;
 	mov.u32 	%r127, -1;
@@ -5993,19 +7432,19 @@ $L__BB10_28:
 	mov.b32 	%f22, %r41;
 	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
 	setp.lt.f32 	%p40, %f181, %f22;
-	@%p40 bra 	$L__BB10_30;
+	@%p40 bra 	$L__BB11_30;
 
 	setp.neu.f32 	%p41, %f181, %f22;
 	setp.le.s32 	%p42, %r202, %r42;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB10_31;
+	@%p43 bra 	$L__BB11_31;
 
-$L__BB10_30:
+$L__BB11_30:
 	mov.u32 	%r218, %r41;
 	mov.f32 	%f181, %f22;
 	mov.u32 	%r202, %r42;
 
-$L__BB10_31:
+$L__BB11_31:
 	mov.u32 	%r128, 31;
 	mov.u32 	%r129, 2;
 	mov.u32 	%r130, -1;
@@ -6013,19 +7452,19 @@ $L__BB10_31:
 	mov.b32 	%f24, %r45;
 	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
 	setp.lt.f32 	%p46, %f181, %f24;
-	@%p46 bra 	$L__BB10_33;
+	@%p46 bra 	$L__BB11_33;
 
 	setp.neu.f32 	%p47, %f181, %f24;
 	setp.le.s32 	%p48, %r202, %r46;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB10_34;
+	@%p49 bra 	$L__BB11_34;
 
-$L__BB10_33:
+$L__BB11_33:
 	mov.u32 	%r218, %r45;
 	mov.f32 	%f181, %f24;
 	mov.u32 	%r202, %r46;
 
-$L__BB10_34:
+$L__BB11_34:
 	mov.u32 	%r131, 31;
 	mov.u32 	%r132, 1;
 	mov.u32 	%r133, -1;
@@ -6033,20 +7472,20 @@ $L__BB10_34:
 	mov.b32 	%f26, %r134;
 	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
 	setp.lt.f32 	%p52, %f181, %f26;
-	@%p52 bra 	$L__BB10_36;
+	@%p52 bra 	$L__BB11_36;
 
 	setp.neu.f32 	%p53, %f181, %f26;
 	setp.le.s32 	%p54, %r202, %r49;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB10_37;
+	@%p55 bra 	$L__BB11_37;
 
-$L__BB10_36:
+$L__BB11_36:
 	mov.f32 	%f181, %f26;
 	mov.u32 	%r202, %r49;
 
-$L__BB10_37:
+$L__BB11_37:
 	setp.ne.s32 	%p56, %r3, 0;
-	@%p56 bra 	$L__BB10_39;
+	@%p56 bra 	$L__BB11_39;
 
 	mul.wide.s32 	%rd51, %r1, 4;
 	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
@@ -6056,11 +7495,11 @@ $L__BB10_37:
 	add.s64 	%rd55, %rd54, %rd51;
 	st.shared.u32 	[%rd55], %r202;
 
-$L__BB10_39:
+$L__BB11_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r5, 1;
 	mov.u32 	%r226, 2147483647;
-	@%p57 bra 	$L__BB10_61;
+	@%p57 bra 	$L__BB11_61;
 
 	add.s32 	%r139, %r5, -1;
 	and.b32  	%r236, %r5, 3;
@@ -6068,7 +7507,7 @@ $L__BB10_39:
 	mov.f32 	%f196, 0fFF800000;
 	mov.u32 	%r226, 2147483647;
 	mov.u32 	%r233, 0;
-	@%p58 bra 	$L__BB10_55;
+	@%p58 bra 	$L__BB11_55;
 
 	sub.s32 	%r227, %r5, %r236;
 	mov.f32 	%f196, 0fFF800000;
@@ -6077,78 +7516,78 @@ $L__BB10_39:
 	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
 	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
 
-$L__BB10_42:
+$L__BB11_42:
 	mul.wide.s32 	%rd56, %r233, 4;
 	add.s64 	%rd12, %rd57, %rd56;
 	add.s64 	%rd13, %rd58, %rd56;
 	ld.shared.u32 	%r56, [%rd13];
 	ld.shared.f32 	%f29, [%rd12];
 	setp.lt.f32 	%p59, %f196, %f29;
-	@%p59 bra 	$L__BB10_44;
+	@%p59 bra 	$L__BB11_44;
 
 	setp.neu.f32 	%p60, %f196, %f29;
 	setp.le.s32 	%p61, %r226, %r56;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB10_45;
+	@%p62 bra 	$L__BB11_45;
 
-$L__BB10_44:
+$L__BB11_44:
 	mov.f32 	%f196, %f29;
 	mov.u32 	%r226, %r56;
 
-$L__BB10_45:
+$L__BB11_45:
 	ld.shared.u32 	%r58, [%rd13+4];
 	ld.shared.f32 	%f31, [%rd12+4];
 	setp.lt.f32 	%p63, %f196, %f31;
-	@%p63 bra 	$L__BB10_47;
+	@%p63 bra 	$L__BB11_47;
 
 	setp.neu.f32 	%p64, %f196, %f31;
 	setp.le.s32 	%p65, %r226, %r58;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB10_48;
+	@%p66 bra 	$L__BB11_48;
 
-$L__BB10_47:
+$L__BB11_47:
 	mov.f32 	%f196, %f31;
 	mov.u32 	%r226, %r58;
 
-$L__BB10_48:
+$L__BB11_48:
 	ld.shared.u32 	%r60, [%rd13+8];
 	ld.shared.f32 	%f33, [%rd12+8];
 	setp.lt.f32 	%p67, %f196, %f33;
-	@%p67 bra 	$L__BB10_50;
+	@%p67 bra 	$L__BB11_50;
 
 	setp.neu.f32 	%p68, %f196, %f33;
 	setp.le.s32 	%p69, %r226, %r60;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB10_51;
+	@%p70 bra 	$L__BB11_51;
 
-$L__BB10_50:
+$L__BB11_50:
 	mov.f32 	%f196, %f33;
 	mov.u32 	%r226, %r60;
 
-$L__BB10_51:
+$L__BB11_51:
 	ld.shared.u32 	%r62, [%rd13+12];
 	ld.shared.f32 	%f35, [%rd12+12];
 	setp.lt.f32 	%p71, %f196, %f35;
-	@%p71 bra 	$L__BB10_53;
+	@%p71 bra 	$L__BB11_53;
 
 	setp.neu.f32 	%p72, %f196, %f35;
 	setp.le.s32 	%p73, %r226, %r62;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB10_54;
+	@%p74 bra 	$L__BB11_54;
 
-$L__BB10_53:
+$L__BB11_53:
 	mov.f32 	%f196, %f35;
 	mov.u32 	%r226, %r62;
 
-$L__BB10_54:
+$L__BB11_54:
 	add.s32 	%r233, %r233, 4;
 	add.s32 	%r227, %r227, -4;
 	setp.ne.s32 	%p75, %r227, 0;
-	@%p75 bra 	$L__BB10_42;
+	@%p75 bra 	$L__BB11_42;
 
-$L__BB10_55:
+$L__BB11_55:
 	setp.eq.s32 	%p76, %r236, 0;
-	@%p76 bra 	$L__BB10_61;
+	@%p76 bra 	$L__BB11_61;
 
 	mul.wide.s32 	%rd59, %r233, 4;
 	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
@@ -6156,30 +7595,30 @@ $L__BB10_55:
 	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
 	add.s64 	%rd91, %rd61, %rd59;
 
-$L__BB10_57:
+$L__BB11_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r71, [%rd92];
 	ld.shared.f32 	%f39, [%rd91];
 	setp.lt.f32 	%p77, %f196, %f39;
-	@%p77 bra 	$L__BB10_59;
+	@%p77 bra 	$L__BB11_59;
 
 	setp.neu.f32 	%p78, %f196, %f39;
 	setp.le.s32 	%p79, %r226, %r71;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB10_60;
+	@%p80 bra 	$L__BB11_60;
 
-$L__BB10_59:
+$L__BB11_59:
 	mov.f32 	%f196, %f39;
 	mov.u32 	%r226, %r71;
 
-$L__BB10_60:
+$L__BB11_60:
 	add.s64 	%rd92, %rd92, 4;
 	add.s64 	%rd91, %rd91, 4;
 	add.s32 	%r236, %r236, -1;
 	setp.ne.s32 	%p81, %r236, 0;
-	@%p81 bra 	$L__BB10_57;
+	@%p81 bra 	$L__BB11_57;
 
-$L__BB10_61:
+$L__BB11_61:
 	bar.sync 	0;
 	setp.eq.s32 	%p82, %r226, 2147483647;
 	selp.b32 	%r75, 0, %r226, %p82;
@@ -6187,17 +7626,17 @@ $L__BB10_61:
 	shl.b64 	%rd63, %rd2, 2;
 	add.s64 	%rd22, %rd62, %rd63;
 	setp.leu.f32 	%p83, %f1, 0f00000000;
-	@%p83 bra 	$L__BB10_86;
-	bra.uni 	$L__BB10_62;
+	@%p83 bra 	$L__BB11_86;
+	bra.uni 	$L__BB11_62;
 
-$L__BB10_86:
+$L__BB11_86:
 	setp.ne.s32 	%p113, %r4, 0;
-	@%p113 bra 	$L__BB10_88;
+	@%p113 bra 	$L__BB11_88;
 
 	st.global.u32 	[%rd22], %r75;
-	bra.uni 	$L__BB10_88;
+	bra.uni 	$L__BB11_88;
 
-$L__BB10_62:
+$L__BB11_62:
 	cvt.s64.s32 	%rd64, %r75;
 	add.s64 	%rd65, %rd3, %rd64;
 	shl.b64 	%rd66, %rd65, 2;
@@ -6212,14 +7651,14 @@ $L__BB10_62:
 	setp.ge.s32 	%p84, %r244, %r77;
 	mov.f32 	%f211, 0f00000000;
 	mov.f32 	%f208, %f211;
-	@%p84 bra 	$L__BB10_69;
+	@%p84 bra 	$L__BB11_69;
 
 	sub.s32 	%r146, %r77, %r244;
 	and.b32  	%r240, %r146, 3;
 	setp.eq.s32 	%p85, %r240, 0;
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
-	@%p85 bra 	$L__BB10_66;
+	@%p85 bra 	$L__BB11_66;
 
 	cvt.s64.s32 	%rd68, %r244;
 	add.s64 	%rd69, %rd3, %rd68;
@@ -6228,7 +7667,7 @@ $L__BB10_62:
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
 
-$L__BB10_65:
+$L__BB11_65:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f68, [%rd93];
 	sub.f32 	%f69, %f68, %f41;
@@ -6255,22 +7694,22 @@ $L__BB10_65:
 	add.s64 	%rd93, %rd93, 4;
 	add.s32 	%r240, %r240, -1;
 	setp.ne.s32 	%p86, %r240, 0;
-	@%p86 bra 	$L__BB10_65;
+	@%p86 bra 	$L__BB11_65;
 
-$L__BB10_66:
+$L__BB11_66:
 	mov.u32 	%r149, -2;
 	sub.s32 	%r150, %r149, %r244;
 	not.b32 	%r151, %r77;
 	sub.s32 	%r152, %r150, %r151;
 	setp.lt.u32 	%p87, %r152, 3;
-	@%p87 bra 	$L__BB10_69;
+	@%p87 bra 	$L__BB11_69;
 
 	cvt.s64.s32 	%rd71, %r241;
 	add.s64 	%rd72, %rd3, %rd71;
 	shl.b64 	%rd73, %rd72, 2;
 	add.s64 	%rd94, %rd1, %rd73;
 
-$L__BB10_68:
+$L__BB11_68:
 	ld.global.nc.f32 	%f86, [%rd94];
 	sub.f32 	%f87, %f86, %f41;
 	div.rn.f32 	%f88, %f87, %f1;
@@ -6340,9 +7779,9 @@ $L__BB10_68:
 	add.s64 	%rd94, %rd94, 16;
 	add.s32 	%r241, %r241, 4;
 	setp.lt.s32 	%p88, %r241, %r77;
-	@%p88 bra 	$L__BB10_68;
+	@%p88 bra 	$L__BB11_68;
 
-$L__BB10_69:
+$L__BB11_69:
 	mul.wide.s32 	%rd74, %r4, 4;
 	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
 	add.s64 	%rd76, %rd95, %rd74;
@@ -6350,13 +7789,13 @@ $L__BB10_69:
 	bar.sync 	0;
 	setp.lt.s32 	%p89, %r6, 1;
 	mov.f32 	%f212, %f211;
-	@%p89 bra 	$L__BB10_72;
+	@%p89 bra 	$L__BB11_72;
 
 	mov.f32 	%f212, 0f00000000;
 	mov.u32 	%r243, 0;
 	mov.f32 	%f211, %f212;
 
-$L__BB10_71:
+$L__BB11_71:
 	ld.shared.f32 	%f147, [%rd95];
 	add.f32 	%f148, %f211, %f147;
 	setp.lt.s32 	%p90, %r243, %r4;
@@ -6383,15 +7822,15 @@ $L__BB10_71:
 	add.s64 	%rd95, %rd95, 16;
 	add.s32 	%r243, %r243, 4;
 	setp.lt.s32 	%p94, %r243, %r6;
-	@%p94 bra 	$L__BB10_71;
+	@%p94 bra 	$L__BB11_71;
 
-$L__BB10_72:
+$L__BB11_72:
 	mov.u32 	%r245, 2147483647;
-	@%p84 bra 	$L__BB10_75;
+	@%p84 bra 	$L__BB11_75;
 
 	div.rn.f32 	%f213, %f211, %f212;
 
-$L__BB10_74:
+$L__BB11_74:
 	cvt.s64.s32 	%rd78, %r244;
 	add.s64 	%rd79, %rd3, %rd78;
 	shl.b64 	%rd80, %rd79, 2;
@@ -6425,9 +7864,9 @@ $L__BB10_74:
 	setp.lt.s32 	%p97, %r244, %r77;
 	setp.eq.s32 	%p98, %r245, 2147483647;
 	and.pred  	%p99, %p98, %p97;
-	@%p99 bra 	$L__BB10_74;
+	@%p99 bra 	$L__BB11_74;
 
-$L__BB10_75:
+$L__BB11_75:
 	bar.sync 	0;
 	mov.u32 	%r168, 31;
 	mov.u32 	%r169, 16;
@@ -6446,34 +7885,34 @@ $L__BB10_75:
 	mov.u32 	%r182, 1;
 	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
 	min.s32 	%r92, %r183, %r181;
-	@%p56 bra 	$L__BB10_77;
+	@%p56 bra 	$L__BB11_77;
 
 	mul.wide.u32 	%rd82, %r1, 4;
 	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
 	add.s64 	%rd84, %rd83, %rd82;
 	st.shared.u32 	[%rd84], %r92;
 
-$L__BB10_77:
+$L__BB11_77:
 	bar.sync 	0;
 	setp.ne.s32 	%p106, %r4, 0;
-	@%p106 bra 	$L__BB10_88;
+	@%p106 bra 	$L__BB11_88;
 
 	mov.u32 	%r254, 2147483647;
-	@%p57 bra 	$L__BB10_85;
+	@%p57 bra 	$L__BB11_85;
 
 	add.s32 	%r188, %r5, -1;
 	and.b32  	%r253, %r5, 3;
 	setp.lt.u32 	%p108, %r188, 3;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
-	@%p108 bra 	$L__BB10_82;
+	@%p108 bra 	$L__BB11_82;
 
 	sub.s32 	%r248, %r5, %r253;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
 	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
 
-$L__BB10_81:
+$L__BB11_81:
 	mul.wide.s32 	%rd85, %r250, 4;
 	add.s64 	%rd87, %rd86, %rd85;
 	ld.shared.u32 	%r191, [%rd87];
@@ -6487,32 +7926,32 @@ $L__BB10_81:
 	add.s32 	%r250, %r250, 4;
 	add.s32 	%r248, %r248, -4;
 	setp.ne.s32 	%p109, %r248, 0;
-	@%p109 bra 	$L__BB10_81;
+	@%p109 bra 	$L__BB11_81;
 
-$L__BB10_82:
+$L__BB11_82:
 	setp.eq.s32 	%p110, %r253, 0;
-	@%p110 bra 	$L__BB10_85;
+	@%p110 bra 	$L__BB11_85;
 
 	mul.wide.s32 	%rd88, %r250, 4;
 	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
 	add.s64 	%rd96, %rd89, %rd88;
 
-$L__BB10_84:
+$L__BB11_84:
 	.pragma "nounroll";
 	ld.shared.u32 	%r198, [%rd96];
 	min.s32 	%r254, %r198, %r254;
 	add.s64 	%rd96, %rd96, 4;
 	add.s32 	%r253, %r253, -1;
 	setp.ne.s32 	%p111, %r253, 0;
-	@%p111 bra 	$L__BB10_84;
+	@%p111 bra 	$L__BB11_84;
 
-$L__BB10_85:
+$L__BB11_85:
 	add.s32 	%r199, %r109, -1;
 	setp.eq.s32 	%p112, %r254, 2147483647;
 	selp.b32 	%r200, %r199, %r254, %p112;
 	st.global.u32 	[%rd22], %r200;
 
-$L__BB10_88:
+$L__BB11_88:
 	ret;
 
 }
@@ -9818,6 +11257,1441 @@ $L__BB6_56:
 	ret;
 
 }
+	// .globl	wk_matmul_rope_store_dp4a
+.visible .entry wk_matmul_rope_store_dp4a(
+	.param .u64 wk_matmul_rope_store_dp4a_param_0,
+	.param .u32 wk_matmul_rope_store_dp4a_param_1,
+	.param .u32 wk_matmul_rope_store_dp4a_param_2,
+	.param .u32 wk_matmul_rope_store_dp4a_param_3,
+	.param .u32 wk_matmul_rope_store_dp4a_param_4,
+	.param .u64 wk_matmul_rope_store_dp4a_param_5,
+	.param .u32 wk_matmul_rope_store_dp4a_param_6,
+	.param .u64 wk_matmul_rope_store_dp4a_param_7,
+	.param .u32 wk_matmul_rope_store_dp4a_param_8,
+	.param .u32 wk_matmul_rope_store_dp4a_param_9,
+	.param .u64 wk_matmul_rope_store_dp4a_param_10,
+	.param .u64 wk_matmul_rope_store_dp4a_param_11,
+	.param .u64 wk_matmul_rope_store_dp4a_param_12,
+	.param .u64 wk_matmul_rope_store_dp4a_param_13,
+	.param .u64 wk_matmul_rope_store_dp4a_param_14,
+	.param .u32 wk_matmul_rope_store_dp4a_param_15,
+	.param .u32 wk_matmul_rope_store_dp4a_param_16,
+	.param .u32 wk_matmul_rope_store_dp4a_param_17,
+	.param .u32 wk_matmul_rope_store_dp4a_param_18
+)
+{
+	.local .align 4 .b8 	__local_depot7[28];
+	.reg .b64 	%SP;
+	.reg .b64 	%SPL;
+	.reg .pred 	%p<98>;
+	.reg .b16 	%rs<10>;
+	.reg .f32 	%f<319>;
+	.reg .b32 	%r<612>;
+	.reg .f64 	%fd<9>;
+	.reg .b64 	%rd<290>;
+
+
+	mov.u64 	%SPL, __local_depot7;
+	ld.param.u64 	%rd85, [wk_matmul_rope_store_dp4a_param_0];
+	ld.param.u32 	%r166, [wk_matmul_rope_store_dp4a_param_2];
+	ld.param.u32 	%r167, [wk_matmul_rope_store_dp4a_param_3];
+	ld.param.u32 	%r168, [wk_matmul_rope_store_dp4a_param_4];
+	ld.param.u64 	%rd86, [wk_matmul_rope_store_dp4a_param_5];
+	ld.param.u32 	%r169, [wk_matmul_rope_store_dp4a_param_6];
+	ld.param.u64 	%rd87, [wk_matmul_rope_store_dp4a_param_7];
+	ld.param.u32 	%r170, [wk_matmul_rope_store_dp4a_param_8];
+	ld.param.u32 	%r171, [wk_matmul_rope_store_dp4a_param_9];
+	ld.param.u64 	%rd88, [wk_matmul_rope_store_dp4a_param_10];
+	ld.param.u64 	%rd83, [wk_matmul_rope_store_dp4a_param_11];
+	ld.param.u64 	%rd84, [wk_matmul_rope_store_dp4a_param_12];
+	ld.param.u64 	%rd89, [wk_matmul_rope_store_dp4a_param_13];
+	ld.param.u64 	%rd90, [wk_matmul_rope_store_dp4a_param_14];
+	ld.param.u32 	%r172, [wk_matmul_rope_store_dp4a_param_15];
+	ld.param.u32 	%r173, [wk_matmul_rope_store_dp4a_param_16];
+	ld.param.u32 	%r174, [wk_matmul_rope_store_dp4a_param_17];
+	ld.param.u32 	%r175, [wk_matmul_rope_store_dp4a_param_18];
+	cvta.to.global.u64 	%rd1, %rd87;
+	cvta.to.global.u64 	%rd2, %rd90;
+	cvta.to.global.u64 	%rd3, %rd89;
+	cvta.to.global.u64 	%rd4, %rd88;
+	cvta.to.global.u64 	%rd5, %rd86;
+	cvta.to.global.u64 	%rd6, %rd85;
+	add.u64 	%rd7, %SPL, 0;
+	shl.b32 	%r176, %r167, 1;
+	add.s32 	%r1, %r176, %r166;
+	mov.u32 	%r2, %tid.x;
+	and.b32  	%r3, %r2, 3;
+	mov.u32 	%r177, %ntid.y;
+	mov.u32 	%r178, %ctaid.x;
+	mov.u32 	%r179, %tid.y;
+	mad.lo.s32 	%r180, %r178, %r177, %r179;
+	shl.b32 	%r181, %r180, 3;
+	shr.s32 	%r182, %r2, 2;
+	add.s32 	%r4, %r181, %r182;
+	and.b32  	%r5, %r4, 1;
+	mov.u32 	%r183, %ctaid.y;
+	shl.b32 	%r557, %r183, 3;
+	setp.ge.s32 	%p3, %r557, %r169;
+	@%p3 bra 	$L__BB7_118;
+
+	setp.lt.s32 	%p4, %r4, %r1;
+	selp.b32 	%r185, %r4, 0, %p4;
+	shr.s32 	%r186, %r168, 31;
+	shr.u32 	%r187, %r186, 27;
+	add.s32 	%r188, %r168, %r187;
+	shr.s32 	%r189, %r188, 5;
+	cvt.s64.s32 	%rd8, %r189;
+	mul.wide.s32 	%rd92, %r185, %r189;
+	mul.lo.s64 	%rd9, %rd92, 20;
+	and.b32  	%r8, %r2, 2;
+	and.b32  	%r9, %r2, 1;
+	shl.b32 	%r190, %r3, 2;
+	add.s32 	%r191, %r190, 4;
+	cvt.u64.u32 	%rd10, %r191;
+	cvt.u64.u32 	%rd11, %r3;
+	shl.b32 	%r192, %r3, 3;
+	or.b32  	%r193, %r192, 2;
+	cvt.u64.u32 	%rd93, %r193;
+	add.s32 	%r11, %r167, %r166;
+	sub.s32 	%r194, %r4, %r166;
+	setp.lt.s32 	%p5, %r194, %r167;
+	and.b32  	%r12, %r4, -2;
+	cvt.s64.s32 	%rd12, %r170;
+	cvt.s64.s32 	%rd13, %r4;
+	cvt.s64.s32 	%rd14, %r173;
+	cvt.s64.s32 	%rd15, %r167;
+	sub.s32 	%r195, %r194, %r167;
+	add.s32 	%r196, %r195, %r175;
+	selp.b32 	%r197, %r194, %r196, %p5;
+	cvt.s64.s32 	%rd94, %r197;
+	cvt.s64.s32 	%rd95, %r174;
+	add.s64 	%rd16, %rd94, %rd95;
+	mul.lo.s64 	%rd96, %rd92, 34;
+	add.s64 	%rd97, %rd96, %rd93;
+	add.s64 	%rd17, %rd93, 18;
+	mul.wide.s32 	%rd18, %r189, 48;
+	add.s64 	%rd98, %rd6, %rd97;
+	add.s64 	%rd19, %rd98, 6;
+	add.s64 	%rd20, %rd6, %rd96;
+	add.s64 	%rd21, %rd93, 14;
+	cvta.to.global.u64 	%rd22, %rd83;
+	cvta.to.global.u64 	%rd23, %rd84;
+
+$L__BB7_2:
+	ld.param.u32 	%r542, [wk_matmul_rope_store_dp4a_param_1];
+	setp.eq.s32 	%p6, %r542, 3;
+	@%p6 bra 	$L__BB7_22;
+	bra.uni 	$L__BB7_3;
+
+$L__BB7_22:
+	setp.lt.s32 	%p17, %r168, 32;
+	mov.u32 	%r592, 0;
+	mov.u32 	%r593, %r592;
+	mov.u32 	%r594, %r592;
+	mov.u32 	%r595, %r592;
+	mov.u32 	%r596, %r592;
+	mov.u32 	%r597, %r592;
+	mov.u32 	%r598, %r592;
+	mov.u32 	%r599, %r592;
+	@%p17 bra 	$L__BB7_57;
+
+	mov.u32 	%r592, 0;
+	mov.u32 	%r583, %r592;
+
+$L__BB7_24:
+	mul.lo.s32 	%r297, %r583, 20;
+	cvt.s64.s32 	%rd131, %r297;
+	add.s64 	%rd132, %rd9, %rd131;
+	add.s64 	%rd133, %rd6, %rd132;
+	add.s64 	%rd134, %rd133, %rd10;
+	ld.global.nc.u32 	%r298, [%rd134];
+	ld.global.nc.u32 	%r299, [%rd133];
+	cvt.u16.u32 	%rs6, %r299;
+	// begin inline asm
+	cvt.f32.f16 %f125, %rs6;
+	// end inline asm
+	shr.u32 	%r300, %r299, 16;
+	cvt.u16.u32 	%rs7, %r300;
+	// begin inline asm
+	cvt.f32.f16 %f126, %rs7;
+	// end inline asm
+	and.b32  	%r65, %r298, 252645135;
+	shr.u32 	%r301, %r298, 4;
+	and.b32  	%r66, %r301, 252645135;
+	cvt.s64.s32 	%rd54, %r583;
+	setp.ge.s32 	%p18, %r557, %r169;
+	@%p18 bra 	$L__BB7_28;
+
+	cvt.s64.s32 	%rd264, %r557;
+	mul.lo.s64 	%rd263, %rd264, %rd8;
+	setp.ne.s32 	%p19, %r3, 0;
+	mov.u32 	%r305, 0;
+	add.s64 	%rd135, %rd263, %rd54;
+	mul.lo.s64 	%rd136, %rd135, 48;
+	add.s64 	%rd55, %rd5, %rd136;
+	shl.b64 	%rd137, %rd11, 2;
+	add.s64 	%rd138, %rd55, %rd137;
+	ld.global.nc.u32 	%r308, [%rd138+16];
+	ld.global.nc.u32 	%r304, [%rd138+32];
+	// begin inline asm
+	dp4a.s32.s32 %r302, %r66, %r304, %r305;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r306, %r65, %r308, %r302;
+	// end inline asm
+	cvt.rn.f32.s32 	%f128, %r306;
+	ld.global.nc.f32 	%f129, [%rd55];
+	mul.f32 	%f130, %f125, %f129;
+	mul.f32 	%f4, %f130, %f128;
+	mov.f32 	%f297, 0f00000000;
+	@%p19 bra 	$L__BB7_27;
+
+	ld.global.nc.f32 	%f131, [%rd55+4];
+	mul.f32 	%f297, %f126, %f131;
+
+$L__BB7_27:
+	mov.b32 	%f132, %r595;
+	add.f32 	%f133, %f4, %f297;
+	add.f32 	%f134, %f133, %f132;
+	mov.b32 	%r595, %f134;
+
+$L__BB7_28:
+	add.s32 	%r543, %r557, 1;
+	setp.ge.s32 	%p20, %r543, %r169;
+	@%p20 bra 	$L__BB7_32;
+
+	add.s32 	%r556, %r557, 1;
+	cvt.s64.s32 	%rd278, %r556;
+	mul.lo.s64 	%rd277, %rd278, %rd8;
+	setp.ne.s32 	%p21, %r3, 0;
+	mov.u32 	%r313, 0;
+	add.s64 	%rd139, %rd277, %rd54;
+	mul.lo.s64 	%rd140, %rd139, 48;
+	add.s64 	%rd56, %rd5, %rd140;
+	shl.b64 	%rd141, %rd11, 2;
+	add.s64 	%rd142, %rd56, %rd141;
+	ld.global.nc.u32 	%r316, [%rd142+16];
+	ld.global.nc.u32 	%r312, [%rd142+32];
+	// begin inline asm
+	dp4a.s32.s32 %r310, %r66, %r312, %r313;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r314, %r65, %r316, %r310;
+	// end inline asm
+	cvt.rn.f32.s32 	%f136, %r314;
+	ld.global.nc.f32 	%f137, [%rd56];
+	mul.f32 	%f138, %f125, %f137;
+	mul.f32 	%f7, %f138, %f136;
+	mov.f32 	%f298, 0f00000000;
+	@%p21 bra 	$L__BB7_31;
+
+	ld.global.nc.f32 	%f139, [%rd56+4];
+	mul.f32 	%f298, %f126, %f139;
+
+$L__BB7_31:
+	mov.b32 	%f140, %r594;
+	add.f32 	%f141, %f7, %f298;
+	add.f32 	%f142, %f141, %f140;
+	mov.b32 	%r594, %f142;
+
+$L__BB7_32:
+	add.s32 	%r544, %r557, 2;
+	setp.ge.s32 	%p22, %r544, %r169;
+	@%p22 bra 	$L__BB7_36;
+
+	add.s32 	%r555, %r557, 2;
+	cvt.s64.s32 	%rd276, %r555;
+	mul.lo.s64 	%rd275, %rd276, %rd8;
+	setp.ne.s32 	%p23, %r3, 0;
+	mov.u32 	%r321, 0;
+	add.s64 	%rd143, %rd275, %rd54;
+	mul.lo.s64 	%rd144, %rd143, 48;
+	add.s64 	%rd57, %rd5, %rd144;
+	shl.b64 	%rd145, %rd11, 2;
+	add.s64 	%rd146, %rd57, %rd145;
+	ld.global.nc.u32 	%r324, [%rd146+16];
+	ld.global.nc.u32 	%r320, [%rd146+32];
+	// begin inline asm
+	dp4a.s32.s32 %r318, %r66, %r320, %r321;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r322, %r65, %r324, %r318;
+	// end inline asm
+	cvt.rn.f32.s32 	%f144, %r322;
+	ld.global.nc.f32 	%f145, [%rd57];
+	mul.f32 	%f146, %f125, %f145;
+	mul.f32 	%f10, %f146, %f144;
+	mov.f32 	%f299, 0f00000000;
+	@%p23 bra 	$L__BB7_35;
+
+	ld.global.nc.f32 	%f147, [%rd57+4];
+	mul.f32 	%f299, %f126, %f147;
+
+$L__BB7_35:
+	mov.b32 	%f148, %r593;
+	add.f32 	%f149, %f10, %f299;
+	add.f32 	%f150, %f149, %f148;
+	mov.b32 	%r593, %f150;
+
+$L__BB7_36:
+	add.s32 	%r545, %r557, 3;
+	setp.ge.s32 	%p24, %r545, %r169;
+	@%p24 bra 	$L__BB7_40;
+
+	add.s32 	%r554, %r557, 3;
+	cvt.s64.s32 	%rd274, %r554;
+	mul.lo.s64 	%rd273, %rd274, %rd8;
+	setp.ne.s32 	%p25, %r3, 0;
+	mov.u32 	%r329, 0;
+	add.s64 	%rd147, %rd273, %rd54;
+	mul.lo.s64 	%rd148, %rd147, 48;
+	add.s64 	%rd58, %rd5, %rd148;
+	shl.b64 	%rd149, %rd11, 2;
+	add.s64 	%rd150, %rd58, %rd149;
+	ld.global.nc.u32 	%r332, [%rd150+16];
+	ld.global.nc.u32 	%r328, [%rd150+32];
+	// begin inline asm
+	dp4a.s32.s32 %r326, %r66, %r328, %r329;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r330, %r65, %r332, %r326;
+	// end inline asm
+	cvt.rn.f32.s32 	%f152, %r330;
+	ld.global.nc.f32 	%f153, [%rd58];
+	mul.f32 	%f154, %f125, %f153;
+	mul.f32 	%f13, %f154, %f152;
+	mov.f32 	%f300, 0f00000000;
+	@%p25 bra 	$L__BB7_39;
+
+	ld.global.nc.f32 	%f155, [%rd58+4];
+	mul.f32 	%f300, %f126, %f155;
+
+$L__BB7_39:
+	mov.b32 	%f156, %r592;
+	add.f32 	%f157, %f13, %f300;
+	add.f32 	%f158, %f157, %f156;
+	mov.b32 	%r592, %f158;
+
+$L__BB7_40:
+	add.s32 	%r546, %r557, 4;
+	setp.ge.s32 	%p26, %r546, %r169;
+	@%p26 bra 	$L__BB7_44;
+
+	add.s32 	%r553, %r557, 4;
+	cvt.s64.s32 	%rd272, %r553;
+	mul.lo.s64 	%rd271, %rd272, %rd8;
+	setp.ne.s32 	%p27, %r3, 0;
+	mov.u32 	%r337, 0;
+	add.s64 	%rd151, %rd271, %rd54;
+	mul.lo.s64 	%rd152, %rd151, 48;
+	add.s64 	%rd59, %rd5, %rd152;
+	shl.b64 	%rd153, %rd11, 2;
+	add.s64 	%rd154, %rd59, %rd153;
+	ld.global.nc.u32 	%r340, [%rd154+16];
+	ld.global.nc.u32 	%r336, [%rd154+32];
+	// begin inline asm
+	dp4a.s32.s32 %r334, %r66, %r336, %r337;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r338, %r65, %r340, %r334;
+	// end inline asm
+	cvt.rn.f32.s32 	%f160, %r338;
+	ld.global.nc.f32 	%f161, [%rd59];
+	mul.f32 	%f162, %f125, %f161;
+	mul.f32 	%f16, %f162, %f160;
+	mov.f32 	%f301, 0f00000000;
+	@%p27 bra 	$L__BB7_43;
+
+	ld.global.nc.f32 	%f163, [%rd59+4];
+	mul.f32 	%f301, %f126, %f163;
+
+$L__BB7_43:
+	mov.b32 	%f164, %r596;
+	add.f32 	%f165, %f16, %f301;
+	add.f32 	%f166, %f165, %f164;
+	mov.b32 	%r596, %f166;
+
+$L__BB7_44:
+	add.s32 	%r547, %r557, 5;
+	setp.ge.s32 	%p28, %r547, %r169;
+	@%p28 bra 	$L__BB7_48;
+
+	add.s32 	%r552, %r557, 5;
+	cvt.s64.s32 	%rd270, %r552;
+	mul.lo.s64 	%rd269, %rd270, %rd8;
+	setp.ne.s32 	%p29, %r3, 0;
+	mov.u32 	%r345, 0;
+	add.s64 	%rd155, %rd269, %rd54;
+	mul.lo.s64 	%rd156, %rd155, 48;
+	add.s64 	%rd60, %rd5, %rd156;
+	shl.b64 	%rd157, %rd11, 2;
+	add.s64 	%rd158, %rd60, %rd157;
+	ld.global.nc.u32 	%r348, [%rd158+16];
+	ld.global.nc.u32 	%r344, [%rd158+32];
+	// begin inline asm
+	dp4a.s32.s32 %r342, %r66, %r344, %r345;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r346, %r65, %r348, %r342;
+	// end inline asm
+	cvt.rn.f32.s32 	%f168, %r346;
+	ld.global.nc.f32 	%f169, [%rd60];
+	mul.f32 	%f170, %f125, %f169;
+	mul.f32 	%f19, %f170, %f168;
+	mov.f32 	%f302, 0f00000000;
+	@%p29 bra 	$L__BB7_47;
+
+	ld.global.nc.f32 	%f171, [%rd60+4];
+	mul.f32 	%f302, %f126, %f171;
+
+$L__BB7_47:
+	mov.b32 	%f172, %r597;
+	add.f32 	%f173, %f19, %f302;
+	add.f32 	%f174, %f173, %f172;
+	mov.b32 	%r597, %f174;
+
+$L__BB7_48:
+	add.s32 	%r548, %r557, 6;
+	setp.ge.s32 	%p30, %r548, %r169;
+	@%p30 bra 	$L__BB7_52;
+
+	add.s32 	%r551, %r557, 6;
+	cvt.s64.s32 	%rd268, %r551;
+	mul.lo.s64 	%rd267, %rd268, %rd8;
+	setp.ne.s32 	%p31, %r3, 0;
+	mov.u32 	%r353, 0;
+	add.s64 	%rd159, %rd267, %rd54;
+	mul.lo.s64 	%rd160, %rd159, 48;
+	add.s64 	%rd61, %rd5, %rd160;
+	shl.b64 	%rd161, %rd11, 2;
+	add.s64 	%rd162, %rd61, %rd161;
+	ld.global.nc.u32 	%r356, [%rd162+16];
+	ld.global.nc.u32 	%r352, [%rd162+32];
+	// begin inline asm
+	dp4a.s32.s32 %r350, %r66, %r352, %r353;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r354, %r65, %r356, %r350;
+	// end inline asm
+	cvt.rn.f32.s32 	%f176, %r354;
+	ld.global.nc.f32 	%f177, [%rd61];
+	mul.f32 	%f178, %f125, %f177;
+	mul.f32 	%f22, %f178, %f176;
+	mov.f32 	%f303, 0f00000000;
+	@%p31 bra 	$L__BB7_51;
+
+	ld.global.nc.f32 	%f179, [%rd61+4];
+	mul.f32 	%f303, %f126, %f179;
+
+$L__BB7_51:
+	mov.b32 	%f180, %r598;
+	add.f32 	%f181, %f22, %f303;
+	add.f32 	%f182, %f181, %f180;
+	mov.b32 	%r598, %f182;
+
+$L__BB7_52:
+	add.s32 	%r549, %r557, 7;
+	setp.ge.s32 	%p32, %r549, %r169;
+	@%p32 bra 	$L__BB7_56;
+
+	add.s32 	%r550, %r557, 7;
+	cvt.s64.s32 	%rd266, %r550;
+	mul.lo.s64 	%rd265, %rd266, %rd8;
+	setp.ne.s32 	%p33, %r3, 0;
+	mov.u32 	%r361, 0;
+	add.s64 	%rd163, %rd265, %rd54;
+	mul.lo.s64 	%rd164, %rd163, 48;
+	add.s64 	%rd62, %rd5, %rd164;
+	shl.b64 	%rd165, %rd11, 2;
+	add.s64 	%rd166, %rd62, %rd165;
+	ld.global.nc.u32 	%r364, [%rd166+16];
+	ld.global.nc.u32 	%r360, [%rd166+32];
+	// begin inline asm
+	dp4a.s32.s32 %r358, %r66, %r360, %r361;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r362, %r65, %r364, %r358;
+	// end inline asm
+	cvt.rn.f32.s32 	%f184, %r362;
+	ld.global.nc.f32 	%f185, [%rd62];
+	mul.f32 	%f186, %f125, %f185;
+	mul.f32 	%f25, %f186, %f184;
+	mov.f32 	%f304, 0f00000000;
+	@%p33 bra 	$L__BB7_55;
+
+	ld.global.nc.f32 	%f187, [%rd62+4];
+	mul.f32 	%f304, %f126, %f187;
+
+$L__BB7_55:
+	mov.b32 	%f188, %r599;
+	add.f32 	%f189, %f25, %f304;
+	add.f32 	%f190, %f189, %f188;
+	mov.b32 	%r599, %f190;
+
+$L__BB7_56:
+	cvt.u32.u64 	%r366, %rd54;
+	add.s32 	%r583, %r366, 1;
+	cvt.u32.u64 	%r367, %rd8;
+	setp.lt.s32 	%p34, %r583, %r367;
+	@%p34 bra 	$L__BB7_24;
+	bra.uni 	$L__BB7_57;
+
+$L__BB7_3:
+	setp.lt.s32 	%p7, %r168, 32;
+	mov.u32 	%r592, 0;
+	mov.u32 	%r593, %r592;
+	mov.u32 	%r594, %r592;
+	mov.u32 	%r595, %r592;
+	mov.u32 	%r596, %r592;
+	mov.u32 	%r597, %r592;
+	mov.u32 	%r598, %r592;
+	mov.u32 	%r599, %r592;
+	@%p7 bra 	$L__BB7_57;
+
+	cvt.s64.s32 	%rd99, %r557;
+	add.s32 	%r14, %r557, 1;
+	cvt.s64.s32 	%rd100, %r14;
+	add.s32 	%r15, %r557, 2;
+	cvt.s64.s32 	%rd101, %r15;
+	add.s32 	%r16, %r557, 3;
+	cvt.s64.s32 	%rd102, %r16;
+	add.s32 	%r17, %r557, 4;
+	cvt.s64.s32 	%rd103, %r17;
+	add.s32 	%r18, %r557, 5;
+	cvt.s64.s32 	%rd104, %r18;
+	add.s32 	%r19, %r557, 6;
+	cvt.s64.s32 	%rd105, %r19;
+	add.s32 	%r20, %r557, 7;
+	cvt.s64.s32 	%rd106, %r20;
+	mul.lo.s64 	%rd24, %rd18, %rd99;
+	add.s64 	%rd25, %rd17, %rd24;
+	mul.lo.s64 	%rd26, %rd18, %rd100;
+	add.s64 	%rd27, %rd17, %rd26;
+	mul.lo.s64 	%rd28, %rd18, %rd106;
+	add.s64 	%rd29, %rd21, %rd28;
+	mul.lo.s64 	%rd30, %rd18, %rd105;
+	mul.lo.s64 	%rd31, %rd18, %rd101;
+	add.s64 	%rd32, %rd17, %rd31;
+	add.s64 	%rd33, %rd21, %rd30;
+	mul.lo.s64 	%rd34, %rd18, %rd104;
+	add.s64 	%rd35, %rd21, %rd34;
+	mul.lo.s64 	%rd36, %rd18, %rd103;
+	mul.lo.s64 	%rd37, %rd18, %rd102;
+	add.s64 	%rd38, %rd17, %rd37;
+	add.s64 	%rd39, %rd21, %rd36;
+	mov.u32 	%r592, 0;
+	mov.u64 	%rd279, %rd20;
+	mov.u64 	%rd280, %rd19;
+	mov.u64 	%rd281, %rd5;
+	mov.u32 	%r566, %r592;
+
+$L__BB7_5:
+	ld.global.nc.u16 	%rs1, [%rd279];
+	// begin inline asm
+	cvt.f32.f16 %f84, %rs1;
+	// end inline asm
+	ld.global.nc.u16 	%rs2, [%rd280+-6];
+	ld.global.nc.u16 	%rs3, [%rd280+-4];
+	mov.b32 	%r30, {%rs2, %rs3};
+	ld.global.nc.u16 	%rs4, [%rd280+-2];
+	ld.global.nc.u16 	%rs5, [%rd280];
+	mov.b32 	%r31, {%rs4, %rs5};
+	setp.ge.s32 	%p8, %r557, %r169;
+	@%p8 bra 	$L__BB7_7;
+
+	add.s64 	%rd107, %rd281, %rd25;
+	ld.global.nc.u32 	%r221, [%rd107+-4];
+	ld.global.nc.u32 	%r217, [%rd107];
+	mov.u32 	%r218, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r215, %r31, %r217, %r218;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r219, %r30, %r221, %r215;
+	// end inline asm
+	cvt.rn.f32.s32 	%f85, %r219;
+	add.s64 	%rd108, %rd281, %rd24;
+	ld.global.nc.f32 	%f86, [%rd108];
+	mul.f32 	%f87, %f84, %f86;
+	mov.b32 	%f88, %r595;
+	fma.rn.f32 	%f89, %f87, %f85, %f88;
+	mov.b32 	%r595, %f89;
+
+$L__BB7_7:
+	add.s32 	%r532, %r557, 1;
+	setp.ge.s32 	%p9, %r532, %r169;
+	@%p9 bra 	$L__BB7_9;
+
+	add.s64 	%rd109, %rd281, %rd27;
+	ld.global.nc.u32 	%r229, [%rd109+-4];
+	ld.global.nc.u32 	%r225, [%rd109];
+	mov.u32 	%r226, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r223, %r31, %r225, %r226;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r227, %r30, %r229, %r223;
+	// end inline asm
+	cvt.rn.f32.s32 	%f90, %r227;
+	add.s64 	%rd110, %rd281, %rd26;
+	ld.global.nc.f32 	%f91, [%rd110];
+	mul.f32 	%f92, %f84, %f91;
+	mov.b32 	%f93, %r594;
+	fma.rn.f32 	%f94, %f92, %f90, %f93;
+	mov.b32 	%r594, %f94;
+
+$L__BB7_9:
+	add.s32 	%r533, %r557, 2;
+	setp.ge.s32 	%p10, %r533, %r169;
+	@%p10 bra 	$L__BB7_11;
+
+	add.s64 	%rd111, %rd281, %rd32;
+	ld.global.nc.u32 	%r237, [%rd111+-4];
+	ld.global.nc.u32 	%r233, [%rd111];
+	mov.u32 	%r234, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r231, %r31, %r233, %r234;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r235, %r30, %r237, %r231;
+	// end inline asm
+	cvt.rn.f32.s32 	%f95, %r235;
+	add.s64 	%rd112, %rd281, %rd31;
+	ld.global.nc.f32 	%f96, [%rd112];
+	mul.f32 	%f97, %f84, %f96;
+	mov.b32 	%f98, %r593;
+	fma.rn.f32 	%f99, %f97, %f95, %f98;
+	mov.b32 	%r593, %f99;
+
+$L__BB7_11:
+	add.s32 	%r534, %r557, 3;
+	setp.ge.s32 	%p11, %r534, %r169;
+	@%p11 bra 	$L__BB7_13;
+
+	add.s64 	%rd113, %rd281, %rd38;
+	ld.global.nc.u32 	%r245, [%rd113+-4];
+	ld.global.nc.u32 	%r241, [%rd113];
+	mov.u32 	%r242, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r239, %r31, %r241, %r242;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r243, %r30, %r245, %r239;
+	// end inline asm
+	cvt.rn.f32.s32 	%f100, %r243;
+	add.s64 	%rd114, %rd281, %rd37;
+	ld.global.nc.f32 	%f101, [%rd114];
+	mul.f32 	%f102, %f84, %f101;
+	mov.b32 	%f103, %r592;
+	fma.rn.f32 	%f104, %f102, %f100, %f103;
+	mov.b32 	%r592, %f104;
+
+$L__BB7_13:
+	add.s32 	%r535, %r557, 4;
+	setp.ge.s32 	%p12, %r535, %r169;
+	@%p12 bra 	$L__BB7_15;
+
+	add.s64 	%rd115, %rd281, %rd39;
+	ld.global.nc.u32 	%r253, [%rd115];
+	ld.global.nc.u32 	%r249, [%rd115+4];
+	mov.u32 	%r250, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r247, %r31, %r249, %r250;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r251, %r30, %r253, %r247;
+	// end inline asm
+	cvt.rn.f32.s32 	%f105, %r251;
+	add.s64 	%rd116, %rd281, %rd36;
+	ld.global.nc.f32 	%f106, [%rd116];
+	mul.f32 	%f107, %f84, %f106;
+	mov.b32 	%f108, %r596;
+	fma.rn.f32 	%f109, %f107, %f105, %f108;
+	mov.b32 	%r596, %f109;
+
+$L__BB7_15:
+	add.s32 	%r536, %r557, 5;
+	setp.ge.s32 	%p13, %r536, %r169;
+	@%p13 bra 	$L__BB7_17;
+
+	add.s64 	%rd117, %rd281, %rd35;
+	ld.global.nc.u32 	%r261, [%rd117];
+	ld.global.nc.u32 	%r257, [%rd117+4];
+	mov.u32 	%r258, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r255, %r31, %r257, %r258;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r259, %r30, %r261, %r255;
+	// end inline asm
+	cvt.rn.f32.s32 	%f110, %r259;
+	add.s64 	%rd118, %rd281, %rd34;
+	ld.global.nc.f32 	%f111, [%rd118];
+	mul.f32 	%f112, %f84, %f111;
+	mov.b32 	%f113, %r597;
+	fma.rn.f32 	%f114, %f112, %f110, %f113;
+	mov.b32 	%r597, %f114;
+
+$L__BB7_17:
+	add.s32 	%r537, %r557, 6;
+	setp.ge.s32 	%p14, %r537, %r169;
+	@%p14 bra 	$L__BB7_19;
+
+	add.s64 	%rd119, %rd281, %rd33;
+	ld.global.nc.u32 	%r269, [%rd119];
+	ld.global.nc.u32 	%r265, [%rd119+4];
+	mov.u32 	%r266, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r263, %r31, %r265, %r266;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r267, %r30, %r269, %r263;
+	// end inline asm
+	cvt.rn.f32.s32 	%f115, %r267;
+	add.s64 	%rd120, %rd281, %rd30;
+	ld.global.nc.f32 	%f116, [%rd120];
+	mul.f32 	%f117, %f84, %f116;
+	mov.b32 	%f118, %r598;
+	fma.rn.f32 	%f119, %f117, %f115, %f118;
+	mov.b32 	%r598, %f119;
+
+$L__BB7_19:
+	add.s32 	%r538, %r557, 7;
+	setp.ge.s32 	%p15, %r538, %r169;
+	@%p15 bra 	$L__BB7_21;
+
+	add.s64 	%rd121, %rd281, %rd29;
+	ld.global.nc.u32 	%r277, [%rd121];
+	ld.global.nc.u32 	%r273, [%rd121+4];
+	mov.u32 	%r274, 0;
+	// begin inline asm
+	dp4a.s32.s32 %r271, %r31, %r273, %r274;
+	// end inline asm
+	// begin inline asm
+	dp4a.s32.s32 %r275, %r30, %r277, %r271;
+	// end inline asm
+	cvt.rn.f32.s32 	%f120, %r275;
+	add.s64 	%rd122, %rd281, %rd28;
+	ld.global.nc.f32 	%f121, [%rd122];
+	mul.f32 	%f122, %f84, %f121;
+	mov.b32 	%f123, %r599;
+	fma.rn.f32 	%f124, %f122, %f120, %f123;
+	mov.b32 	%r599, %f124;
+
+$L__BB7_21:
+	add.s64 	%rd281, %rd281, 48;
+	add.s64 	%rd280, %rd280, 34;
+	add.s64 	%rd279, %rd279, 34;
+	add.s32 	%r566, %r566, 1;
+	cvt.u32.u64 	%r279, %rd8;
+	setp.lt.s32 	%p16, %r566, %r279;
+	@%p16 bra 	$L__BB7_5;
+
+$L__BB7_57:
+	shl.b32 	%r539, %r3, 1;
+	setp.eq.s32 	%p35, %r8, 0;
+	selp.b32 	%r368, %r596, %r595, %p35;
+	selp.b32 	%r369, %r595, %r596, %p35;
+	mov.b32 	%f191, %r369;
+	mov.u32 	%r370, 31;
+	mov.u32 	%r371, 2;
+	mov.u32 	%r372, -1;
+	shfl.sync.bfly.b32 	%r373|%p36, %r368, %r371, %r370, %r372;
+	mov.b32 	%f192, %r373;
+	add.f32 	%f193, %f191, %f192;
+	selp.b32 	%r374, %r597, %r594, %p35;
+	selp.b32 	%r375, %r594, %r597, %p35;
+	mov.b32 	%f194, %r375;
+	shfl.sync.bfly.b32 	%r376|%p37, %r374, %r371, %r370, %r372;
+	mov.b32 	%f195, %r376;
+	add.f32 	%f196, %f194, %f195;
+	selp.b32 	%r377, %r598, %r593, %p35;
+	selp.b32 	%r378, %r593, %r598, %p35;
+	mov.b32 	%f197, %r378;
+	shfl.sync.bfly.b32 	%r379|%p38, %r377, %r371, %r370, %r372;
+	mov.b32 	%f198, %r379;
+	add.f32 	%f199, %f197, %f198;
+	selp.b32 	%r380, %r599, %r592, %p35;
+	selp.b32 	%r381, %r592, %r599, %p35;
+	mov.b32 	%f200, %r381;
+	shfl.sync.bfly.b32 	%r382|%p39, %r380, %r371, %r370, %r372;
+	mov.b32 	%f201, %r382;
+	add.f32 	%f202, %f200, %f201;
+	setp.eq.s32 	%p40, %r9, 0;
+	selp.f32 	%f203, %f199, %f193, %p40;
+	selp.f32 	%f204, %f193, %f199, %p40;
+	mov.b32 	%r383, %f203;
+	mov.u32 	%r384, 1;
+	shfl.sync.bfly.b32 	%r385|%p41, %r383, %r384, %r370, %r372;
+	mov.b32 	%f205, %r385;
+	add.f32 	%f311, %f204, %f205;
+	mov.b32 	%r92, %f311;
+	selp.f32 	%f206, %f202, %f196, %p40;
+	selp.f32 	%f207, %f196, %f202, %p40;
+	mov.b32 	%r386, %f206;
+	shfl.sync.bfly.b32 	%r387|%p42, %r386, %r384, %r370, %r372;
+	mov.b32 	%f208, %r387;
+	add.f32 	%f318, %f207, %f208;
+	mov.u32 	%r388, 4;
+	shfl.sync.bfly.b32 	%r93|%p1, %r92, %r388, %r370, %r372;
+	mov.b32 	%r389, %f318;
+	shfl.sync.bfly.b32 	%r94|%p2, %r389, %r388, %r370, %r372;
+	add.s32 	%r95, %r557, %r539;
+	setp.ge.s32 	%p43, %r95, %r169;
+	setp.ge.s32 	%p44, %r4, %r1;
+	or.pred  	%p45, %p44, %p43;
+	cvt.s64.s32 	%rd63, %r95;
+	mul.wide.s32 	%rd167, %r95, 4;
+	add.s64 	%rd64, %rd22, %rd167;
+	add.s64 	%rd65, %rd7, 24;
+	add.s64 	%rd66, %rd23, %rd167;
+	@%p45 bra 	$L__BB7_87;
+
+	setp.ge.s32 	%p46, %r4, %r11;
+	ld.global.nc.u32 	%r96, [%rd64];
+	@%p46 bra 	$L__BB7_84;
+
+	mov.b32 	%f209, %r93;
+	setp.ne.s32 	%p47, %r5, 0;
+	selp.f32 	%f30, %f209, %f311, %p47;
+	selp.b32 	%r97, %r92, %r93, %p47;
+	rem.s32 	%r390, %r12, %r171;
+	shr.u32 	%r391, %r390, 31;
+	add.s32 	%r392, %r390, %r391;
+	shr.s32 	%r393, %r392, 1;
+	mul.wide.s32 	%rd168, %r393, 4;
+	add.s64 	%rd169, %rd4, %rd168;
+	ld.global.nc.f32 	%f210, [%rd169];
+	cvt.rn.f32.s32 	%f211, %r96;
+	mul.f32 	%f31, %f210, %f211;
+	mul.f32 	%f212, %f31, 0f3F22F983;
+	cvt.rni.s32.f32 	%r605, %f212;
+	cvt.rn.f32.s32 	%f213, %r605;
+	mov.f32 	%f214, 0fBFC90FDA;
+	fma.rn.f32 	%f215, %f213, %f214, %f31;
+	mov.f32 	%f216, 0fB3A22168;
+	fma.rn.f32 	%f217, %f213, %f216, %f215;
+	mov.f32 	%f218, 0fA7C234C5;
+	fma.rn.f32 	%f308, %f213, %f218, %f217;
+	abs.f32 	%f33, %f31;
+	setp.ltu.f32 	%p48, %f33, 0f47CE4780;
+	mov.u32 	%r602, %r605;
+	mov.f32 	%f305, %f308;
+	@%p48 bra 	$L__BB7_67;
+
+	setp.eq.f32 	%p49, %f33, 0f7F800000;
+	@%p49 bra 	$L__BB7_66;
+	bra.uni 	$L__BB7_61;
+
+$L__BB7_66:
+	mov.f32 	%f221, 0f00000000;
+	mul.rn.f32 	%f305, %f31, %f221;
+	mov.u32 	%r602, 0;
+	bra.uni 	$L__BB7_67;
+
+$L__BB7_61:
+	mov.b32 	%r99, %f31;
+	bfe.u32 	%r394, %r99, 23, 8;
+	add.s32 	%r100, %r394, -128;
+	shl.b32 	%r395, %r99, 8;
+	or.b32  	%r101, %r395, -2147483648;
+	shr.u32 	%r102, %r100, 5;
+	mov.u64 	%rd282, 0;
+	mov.u64 	%rd283, %rd282;
+
+$L__BB7_62:
+	.pragma "nounroll";
+	shl.b64 	%rd172, %rd282, 2;
+	mov.u64 	%rd173, __cudart_i2opi_f;
+	add.s64 	%rd174, %rd173, %rd172;
+	ld.global.nc.u32 	%r396, [%rd174];
+	mad.wide.u32 	%rd175, %r396, %r101, %rd283;
+	shr.u64 	%rd283, %rd175, 32;
+	add.s64 	%rd176, %rd7, %rd172;
+	st.local.u32 	[%rd176], %rd175;
+	cvt.u32.u64 	%r397, %rd282;
+	add.s32 	%r398, %r397, 1;
+	cvt.s64.s32 	%rd282, %r398;
+	setp.ne.s32 	%p50, %r398, 6;
+	@%p50 bra 	$L__BB7_62;
+
+	st.local.u32 	[%rd65], %rd283;
+	mov.u32 	%r399, 4;
+	sub.s32 	%r103, %r399, %r102;
+	mov.u32 	%r400, 6;
+	sub.s32 	%r401, %r400, %r102;
+	mul.wide.s32 	%rd177, %r401, 4;
+	add.s64 	%rd178, %rd7, %rd177;
+	ld.local.u32 	%r600, [%rd178];
+	ld.local.u32 	%r601, [%rd178+-4];
+	and.b32  	%r106, %r100, 31;
+	setp.eq.s32 	%p51, %r106, 0;
+	@%p51 bra 	$L__BB7_65;
+
+	mov.u32 	%r402, 32;
+	sub.s32 	%r403, %r402, %r106;
+	shr.u32 	%r404, %r601, %r403;
+	shl.b32 	%r405, %r600, %r106;
+	add.s32 	%r600, %r404, %r405;
+	mul.wide.s32 	%rd179, %r103, 4;
+	add.s64 	%rd180, %rd7, %rd179;
+	ld.local.u32 	%r406, [%rd180];
+	shr.u32 	%r407, %r406, %r403;
+	shl.b32 	%r408, %r601, %r106;
+	add.s32 	%r601, %r407, %r408;
+
+$L__BB7_65:
+	and.b32  	%r409, %r99, -2147483648;
+	shr.u32 	%r410, %r601, 30;
+	shl.b32 	%r411, %r600, 2;
+	or.b32  	%r412, %r410, %r411;
+	shr.u32 	%r413, %r412, 31;
+	shr.u32 	%r414, %r600, 30;
+	add.s32 	%r415, %r413, %r414;
+	neg.s32 	%r416, %r415;
+	setp.eq.s32 	%p52, %r409, 0;
+	selp.b32 	%r602, %r415, %r416, %p52;
+	setp.ne.s32 	%p53, %r413, 0;
+	xor.b32  	%r417, %r409, -2147483648;
+	selp.b32 	%r418, %r417, %r409, %p53;
+	selp.b32 	%r419, -1, 0, %p53;
+	xor.b32  	%r420, %r412, %r419;
+	shl.b32 	%r421, %r601, 2;
+	xor.b32  	%r422, %r421, %r419;
+	cvt.u64.u32 	%rd181, %r420;
+	cvt.u64.u32 	%rd182, %r422;
+	bfi.b64 	%rd183, %rd181, %rd182, 32, 32;
+	cvt.rn.f64.s64 	%fd1, %rd183;
+	mul.f64 	%fd2, %fd1, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f219, %fd2;
+	setp.eq.s32 	%p54, %r418, 0;
+	neg.f32 	%f220, %f219;
+	selp.f32 	%f305, %f219, %f220, %p54;
+
+$L__BB7_67:
+	mov.b32 	%f37, %r97;
+	add.s32 	%r113, %r602, 1;
+	and.b32  	%r114, %r113, 1;
+	setp.eq.s32 	%p55, %r114, 0;
+	selp.f32 	%f38, %f305, 0f3F800000, %p55;
+	mul.rn.f32 	%f39, %f305, %f305;
+	mov.f32 	%f306, 0fB94D4153;
+	@%p55 bra 	$L__BB7_69;
+
+	mov.f32 	%f223, 0fBAB607ED;
+	mov.f32 	%f224, 0f37CBAC00;
+	fma.rn.f32 	%f306, %f224, %f39, %f223;
+
+$L__BB7_69:
+	selp.f32 	%f225, 0f3C0885E4, 0f3D2AAABB, %p55;
+	fma.rn.f32 	%f226, %f306, %f39, %f225;
+	selp.f32 	%f227, 0fBE2AAAA8, 0fBEFFFFFF, %p55;
+	fma.rn.f32 	%f228, %f226, %f39, %f227;
+	mov.f32 	%f229, 0f00000000;
+	fma.rn.f32 	%f230, %f39, %f38, %f229;
+	fma.rn.f32 	%f307, %f228, %f230, %f38;
+	and.b32  	%r424, %r113, 2;
+	setp.eq.s32 	%p57, %r424, 0;
+	@%p57 bra 	$L__BB7_71;
+
+	mov.f32 	%f232, 0fBF800000;
+	fma.rn.f32 	%f307, %f307, %f232, %f229;
+
+$L__BB7_71:
+	@%p48 bra 	$L__BB7_79;
+
+	setp.eq.f32 	%p59, %f33, 0f7F800000;
+	@%p59 bra 	$L__BB7_78;
+	bra.uni 	$L__BB7_73;
+
+$L__BB7_78:
+	mov.f32 	%f235, 0f00000000;
+	mul.rn.f32 	%f308, %f31, %f235;
+	mov.u32 	%r605, 0;
+	bra.uni 	$L__BB7_79;
+
+$L__BB7_73:
+	mov.b32 	%r115, %f31;
+	bfe.u32 	%r425, %r115, 23, 8;
+	add.s32 	%r116, %r425, -128;
+	shl.b32 	%r426, %r115, 8;
+	or.b32  	%r117, %r426, -2147483648;
+	shr.u32 	%r118, %r116, 5;
+	mov.u64 	%rd284, 0;
+	mov.u64 	%rd285, %rd284;
+
+$L__BB7_74:
+	.pragma "nounroll";
+	shl.b64 	%rd186, %rd284, 2;
+	mov.u64 	%rd187, __cudart_i2opi_f;
+	add.s64 	%rd188, %rd187, %rd186;
+	ld.global.nc.u32 	%r427, [%rd188];
+	mad.wide.u32 	%rd189, %r427, %r117, %rd285;
+	shr.u64 	%rd285, %rd189, 32;
+	add.s64 	%rd190, %rd7, %rd186;
+	st.local.u32 	[%rd190], %rd189;
+	cvt.u32.u64 	%r428, %rd284;
+	add.s32 	%r429, %r428, 1;
+	cvt.s64.s32 	%rd284, %r429;
+	setp.ne.s32 	%p60, %r429, 6;
+	@%p60 bra 	$L__BB7_74;
+
+	st.local.u32 	[%rd65], %rd285;
+	mov.u32 	%r430, 4;
+	sub.s32 	%r119, %r430, %r118;
+	mov.u32 	%r431, 6;
+	sub.s32 	%r432, %r431, %r118;
+	mul.wide.s32 	%rd191, %r432, 4;
+	add.s64 	%rd192, %rd7, %rd191;
+	ld.local.u32 	%r603, [%rd192];
+	ld.local.u32 	%r604, [%rd192+-4];
+	and.b32  	%r122, %r116, 31;
+	setp.eq.s32 	%p61, %r122, 0;
+	@%p61 bra 	$L__BB7_77;
+
+	mov.u32 	%r433, 32;
+	sub.s32 	%r434, %r433, %r122;
+	shr.u32 	%r435, %r604, %r434;
+	shl.b32 	%r436, %r603, %r122;
+	add.s32 	%r603, %r435, %r436;
+	mul.wide.s32 	%rd193, %r119, 4;
+	add.s64 	%rd194, %rd7, %rd193;
+	ld.local.u32 	%r437, [%rd194];
+	shr.u32 	%r438, %r437, %r434;
+	shl.b32 	%r439, %r604, %r122;
+	add.s32 	%r604, %r438, %r439;
+
+$L__BB7_77:
+	and.b32  	%r440, %r115, -2147483648;
+	shr.u32 	%r441, %r604, 30;
+	shl.b32 	%r442, %r603, 2;
+	or.b32  	%r443, %r441, %r442;
+	shr.u32 	%r444, %r443, 31;
+	shr.u32 	%r445, %r603, 30;
+	add.s32 	%r446, %r444, %r445;
+	neg.s32 	%r447, %r446;
+	setp.eq.s32 	%p62, %r440, 0;
+	selp.b32 	%r605, %r446, %r447, %p62;
+	setp.ne.s32 	%p63, %r444, 0;
+	xor.b32  	%r448, %r440, -2147483648;
+	selp.b32 	%r449, %r448, %r440, %p63;
+	selp.b32 	%r450, -1, 0, %p63;
+	xor.b32  	%r451, %r443, %r450;
+	shl.b32 	%r452, %r604, 2;
+	xor.b32  	%r453, %r452, %r450;
+	cvt.u64.u32 	%rd195, %r451;
+	cvt.u64.u32 	%rd196, %r453;
+	bfi.b64 	%rd197, %rd195, %rd196, 32, 32;
+	cvt.rn.f64.s64 	%fd3, %rd197;
+	mul.f64 	%fd4, %fd3, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f233, %fd4;
+	setp.eq.s32 	%p64, %r449, 0;
+	neg.f32 	%f234, %f233;
+	selp.f32 	%f308, %f233, %f234, %p64;
+
+$L__BB7_79:
+	and.b32  	%r129, %r605, 1;
+	setp.eq.s32 	%p65, %r129, 0;
+	selp.f32 	%f48, %f308, 0f3F800000, %p65;
+	mul.rn.f32 	%f49, %f308, %f308;
+	mov.f32 	%f309, 0fB94D4153;
+	@%p65 bra 	$L__BB7_81;
+
+	mov.f32 	%f237, 0fBAB607ED;
+	mov.f32 	%f238, 0f37CBAC00;
+	fma.rn.f32 	%f309, %f238, %f49, %f237;
+
+$L__BB7_81:
+	selp.f32 	%f239, 0f3C0885E4, 0f3D2AAABB, %p65;
+	fma.rn.f32 	%f240, %f309, %f49, %f239;
+	selp.f32 	%f241, 0fBE2AAAA8, 0fBEFFFFFF, %p65;
+	fma.rn.f32 	%f242, %f240, %f49, %f241;
+	mov.f32 	%f243, 0f00000000;
+	fma.rn.f32 	%f244, %f49, %f48, %f243;
+	fma.rn.f32 	%f310, %f242, %f244, %f48;
+	and.b32  	%r455, %r605, 2;
+	setp.eq.s32 	%p67, %r455, 0;
+	@%p67 bra 	$L__BB7_83;
+
+	mov.f32 	%f246, 0fBF800000;
+	fma.rn.f32 	%f310, %f310, %f246, %f243;
+
+$L__BB7_83:
+	mul.f32 	%f247, %f310, %f37;
+	mul.f32 	%f248, %f30, %f307;
+	sub.f32 	%f249, %f248, %f247;
+	mul.f32 	%f250, %f30, %f310;
+	fma.rn.f32 	%f251, %f307, %f37, %f250;
+	selp.f32 	%f311, %f251, %f249, %p47;
+
+$L__BB7_84:
+	setp.lt.s32 	%p69, %r4, %r166;
+	@%p69 bra 	$L__BB7_86;
+	bra.uni 	$L__BB7_85;
+
+$L__BB7_86:
+	mul.lo.s64 	%rd211, %rd63, %rd12;
+	add.s64 	%rd212, %rd211, %rd13;
+	shl.b64 	%rd213, %rd212, 2;
+	add.s64 	%rd214, %rd1, %rd213;
+	st.global.f32 	[%rd214], %f311;
+	bra.uni 	$L__BB7_87;
+
+$L__BB7_85:
+	ld.global.nc.u32 	%r456, [%rd66];
+	cvt.s64.s32 	%rd198, %r456;
+	div.s32 	%r457, %r96, %r172;
+	cvt.s64.s32 	%rd199, %r457;
+	add.s64 	%rd200, %rd199, %rd198;
+	shl.b64 	%rd201, %rd200, 2;
+	add.s64 	%rd202, %rd3, %rd201;
+	ld.global.nc.u32 	%r458, [%rd202];
+	cvt.s64.s32 	%rd203, %r458;
+	mul.lo.s64 	%rd204, %rd203, %rd14;
+	mul.lo.s32 	%r459, %r457, %r172;
+	sub.s32 	%r460, %r96, %r459;
+	cvt.s64.s32 	%rd205, %r460;
+	mul.lo.s64 	%rd206, %rd205, %rd15;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs8, %f311;
+	// end inline asm
+	add.s64 	%rd207, %rd16, %rd204;
+	add.s64 	%rd208, %rd207, %rd206;
+	shl.b64 	%rd209, %rd208, 1;
+	add.s64 	%rd210, %rd2, %rd209;
+	st.global.u16 	[%rd210], %rs8;
+
+$L__BB7_87:
+	add.s32 	%r130, %r95, 1;
+	setp.ge.s32 	%p71, %r130, %r169;
+	or.pred  	%p72, %p44, %p71;
+	@%p72 bra 	$L__BB7_117;
+
+	setp.ge.s32 	%p73, %r4, %r11;
+	ld.global.nc.u32 	%r131, [%rd64+4];
+	@%p73 bra 	$L__BB7_114;
+
+	rem.s32 	%r461, %r12, %r171;
+	shr.u32 	%r462, %r461, 31;
+	add.s32 	%r463, %r461, %r462;
+	shr.s32 	%r464, %r463, 1;
+	mul.wide.s32 	%rd215, %r464, 4;
+	add.s64 	%rd216, %rd4, %rd215;
+	ld.global.nc.f32 	%f253, [%rd216];
+	cvt.rn.f32.s32 	%f254, %r131;
+	mul.f32 	%f57, %f253, %f254;
+	mul.f32 	%f255, %f57, 0f3F22F983;
+	cvt.rni.s32.f32 	%r611, %f255;
+	cvt.rn.f32.s32 	%f256, %r611;
+	mov.f32 	%f257, 0fBFC90FDA;
+	fma.rn.f32 	%f258, %f256, %f257, %f57;
+	mov.f32 	%f259, 0fB3A22168;
+	fma.rn.f32 	%f260, %f256, %f259, %f258;
+	mov.f32 	%f261, 0fA7C234C5;
+	fma.rn.f32 	%f315, %f256, %f261, %f260;
+	abs.f32 	%f59, %f57;
+	setp.ltu.f32 	%p74, %f59, 0f47CE4780;
+	mov.u32 	%r608, %r611;
+	mov.f32 	%f312, %f315;
+	@%p74 bra 	$L__BB7_97;
+
+	setp.eq.f32 	%p75, %f59, 0f7F800000;
+	@%p75 bra 	$L__BB7_96;
+	bra.uni 	$L__BB7_91;
+
+$L__BB7_96:
+	mov.f32 	%f264, 0f00000000;
+	mul.rn.f32 	%f312, %f57, %f264;
+	mov.u32 	%r608, 0;
+	bra.uni 	$L__BB7_97;
+
+$L__BB7_91:
+	mov.b32 	%r133, %f57;
+	bfe.u32 	%r465, %r133, 23, 8;
+	add.s32 	%r134, %r465, -128;
+	shl.b32 	%r466, %r133, 8;
+	or.b32  	%r135, %r466, -2147483648;
+	shr.u32 	%r136, %r134, 5;
+	mov.u64 	%rd286, 0;
+	mov.u64 	%rd287, %rd286;
+
+$L__BB7_92:
+	.pragma "nounroll";
+	shl.b64 	%rd219, %rd286, 2;
+	mov.u64 	%rd220, __cudart_i2opi_f;
+	add.s64 	%rd221, %rd220, %rd219;
+	ld.global.nc.u32 	%r467, [%rd221];
+	mad.wide.u32 	%rd222, %r467, %r135, %rd287;
+	shr.u64 	%rd287, %rd222, 32;
+	add.s64 	%rd223, %rd7, %rd219;
+	st.local.u32 	[%rd223], %rd222;
+	cvt.u32.u64 	%r468, %rd286;
+	add.s32 	%r469, %r468, 1;
+	cvt.s64.s32 	%rd286, %r469;
+	setp.ne.s32 	%p76, %r469, 6;
+	@%p76 bra 	$L__BB7_92;
+
+	st.local.u32 	[%rd65], %rd287;
+	mov.u32 	%r470, 4;
+	sub.s32 	%r137, %r470, %r136;
+	mov.u32 	%r471, 6;
+	sub.s32 	%r472, %r471, %r136;
+	mul.wide.s32 	%rd224, %r472, 4;
+	add.s64 	%rd225, %rd7, %rd224;
+	ld.local.u32 	%r606, [%rd225];
+	ld.local.u32 	%r607, [%rd225+-4];
+	and.b32  	%r140, %r134, 31;
+	setp.eq.s32 	%p77, %r140, 0;
+	@%p77 bra 	$L__BB7_95;
+
+	mov.u32 	%r473, 32;
+	sub.s32 	%r474, %r473, %r140;
+	shr.u32 	%r475, %r607, %r474;
+	shl.b32 	%r476, %r606, %r140;
+	add.s32 	%r606, %r475, %r476;
+	mul.wide.s32 	%rd226, %r137, 4;
+	add.s64 	%rd227, %rd7, %rd226;
+	ld.local.u32 	%r477, [%rd227];
+	shr.u32 	%r478, %r477, %r474;
+	shl.b32 	%r479, %r607, %r140;
+	add.s32 	%r607, %r478, %r479;
+
+$L__BB7_95:
+	and.b32  	%r480, %r133, -2147483648;
+	shr.u32 	%r481, %r607, 30;
+	shl.b32 	%r482, %r606, 2;
+	or.b32  	%r483, %r481, %r482;
+	shr.u32 	%r484, %r483, 31;
+	shr.u32 	%r485, %r606, 30;
+	add.s32 	%r486, %r484, %r485;
+	neg.s32 	%r487, %r486;
+	setp.eq.s32 	%p78, %r480, 0;
+	selp.b32 	%r608, %r486, %r487, %p78;
+	setp.ne.s32 	%p79, %r484, 0;
+	xor.b32  	%r488, %r480, -2147483648;
+	selp.b32 	%r489, %r488, %r480, %p79;
+	selp.b32 	%r490, -1, 0, %p79;
+	xor.b32  	%r491, %r483, %r490;
+	shl.b32 	%r492, %r607, 2;
+	xor.b32  	%r493, %r492, %r490;
+	cvt.u64.u32 	%rd228, %r491;
+	cvt.u64.u32 	%rd229, %r493;
+	bfi.b64 	%rd230, %rd228, %rd229, 32, 32;
+	cvt.rn.f64.s64 	%fd5, %rd230;
+	mul.f64 	%fd6, %fd5, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f262, %fd6;
+	setp.eq.s32 	%p80, %r489, 0;
+	neg.f32 	%f263, %f262;
+	selp.f32 	%f312, %f262, %f263, %p80;
+
+$L__BB7_97:
+	mov.b32 	%f266, %r94;
+	setp.ne.s32 	%p81, %r5, 0;
+	selp.f32 	%f63, %f266, %f318, %p81;
+	selp.f32 	%f64, %f318, %f266, %p81;
+	add.s32 	%r147, %r608, 1;
+	and.b32  	%r148, %r147, 1;
+	setp.eq.s32 	%p82, %r148, 0;
+	selp.f32 	%f65, %f312, 0f3F800000, %p82;
+	mul.rn.f32 	%f66, %f312, %f312;
+	mov.f32 	%f313, 0fB94D4153;
+	@%p82 bra 	$L__BB7_99;
+
+	mov.f32 	%f267, 0fBAB607ED;
+	mov.f32 	%f268, 0f37CBAC00;
+	fma.rn.f32 	%f313, %f268, %f66, %f267;
+
+$L__BB7_99:
+	selp.f32 	%f269, 0f3C0885E4, 0f3D2AAABB, %p82;
+	fma.rn.f32 	%f270, %f313, %f66, %f269;
+	selp.f32 	%f271, 0fBE2AAAA8, 0fBEFFFFFF, %p82;
+	fma.rn.f32 	%f272, %f270, %f66, %f271;
+	mov.f32 	%f273, 0f00000000;
+	fma.rn.f32 	%f274, %f66, %f65, %f273;
+	fma.rn.f32 	%f314, %f272, %f274, %f65;
+	and.b32  	%r495, %r147, 2;
+	setp.eq.s32 	%p84, %r495, 0;
+	@%p84 bra 	$L__BB7_101;
+
+	mov.f32 	%f276, 0fBF800000;
+	fma.rn.f32 	%f314, %f314, %f276, %f273;
+
+$L__BB7_101:
+	@%p74 bra 	$L__BB7_109;
+
+	setp.eq.f32 	%p86, %f59, 0f7F800000;
+	@%p86 bra 	$L__BB7_108;
+	bra.uni 	$L__BB7_103;
+
+$L__BB7_108:
+	mov.f32 	%f279, 0f00000000;
+	mul.rn.f32 	%f315, %f57, %f279;
+	mov.u32 	%r611, 0;
+	bra.uni 	$L__BB7_109;
+
+$L__BB7_103:
+	mov.b32 	%r149, %f57;
+	bfe.u32 	%r496, %r149, 23, 8;
+	add.s32 	%r150, %r496, -128;
+	shl.b32 	%r497, %r149, 8;
+	or.b32  	%r151, %r497, -2147483648;
+	shr.u32 	%r152, %r150, 5;
+	mov.u64 	%rd288, 0;
+	mov.u64 	%rd289, %rd288;
+
+$L__BB7_104:
+	.pragma "nounroll";
+	shl.b64 	%rd233, %rd288, 2;
+	mov.u64 	%rd234, __cudart_i2opi_f;
+	add.s64 	%rd235, %rd234, %rd233;
+	ld.global.nc.u32 	%r498, [%rd235];
+	mad.wide.u32 	%rd236, %r498, %r151, %rd289;
+	shr.u64 	%rd289, %rd236, 32;
+	add.s64 	%rd237, %rd7, %rd233;
+	st.local.u32 	[%rd237], %rd236;
+	cvt.u32.u64 	%r499, %rd288;
+	add.s32 	%r500, %r499, 1;
+	cvt.s64.s32 	%rd288, %r500;
+	setp.ne.s32 	%p87, %r500, 6;
+	@%p87 bra 	$L__BB7_104;
+
+	st.local.u32 	[%rd65], %rd289;
+	mov.u32 	%r501, 4;
+	sub.s32 	%r153, %r501, %r152;
+	mov.u32 	%r502, 6;
+	sub.s32 	%r503, %r502, %r152;
+	mul.wide.s32 	%rd238, %r503, 4;
+	add.s64 	%rd239, %rd7, %rd238;
+	ld.local.u32 	%r609, [%rd239];
+	ld.local.u32 	%r610, [%rd239+-4];
+	and.b32  	%r156, %r150, 31;
+	setp.eq.s32 	%p88, %r156, 0;
+	@%p88 bra 	$L__BB7_107;
+
+	mov.u32 	%r504, 32;
+	sub.s32 	%r505, %r504, %r156;
+	shr.u32 	%r506, %r610, %r505;
+	shl.b32 	%r507, %r609, %r156;
+	add.s32 	%r609, %r506, %r507;
+	mul.wide.s32 	%rd240, %r153, 4;
+	add.s64 	%rd241, %rd7, %rd240;
+	ld.local.u32 	%r508, [%rd241];
+	shr.u32 	%r509, %r508, %r505;
+	shl.b32 	%r510, %r610, %r156;
+	add.s32 	%r610, %r509, %r510;
+
+$L__BB7_107:
+	and.b32  	%r511, %r149, -2147483648;
+	shr.u32 	%r512, %r610, 30;
+	shl.b32 	%r513, %r609, 2;
+	or.b32  	%r514, %r512, %r513;
+	shr.u32 	%r515, %r514, 31;
+	shr.u32 	%r516, %r609, 30;
+	add.s32 	%r517, %r515, %r516;
+	neg.s32 	%r518, %r517;
+	setp.eq.s32 	%p89, %r511, 0;
+	selp.b32 	%r611, %r517, %r518, %p89;
+	setp.ne.s32 	%p90, %r515, 0;
+	xor.b32  	%r519, %r511, -2147483648;
+	selp.b32 	%r520, %r519, %r511, %p90;
+	selp.b32 	%r521, -1, 0, %p90;
+	xor.b32  	%r522, %r514, %r521;
+	shl.b32 	%r523, %r610, 2;
+	xor.b32  	%r524, %r523, %r521;
+	cvt.u64.u32 	%rd242, %r522;
+	cvt.u64.u32 	%rd243, %r524;
+	bfi.b64 	%rd244, %rd242, %rd243, 32, 32;
+	cvt.rn.f64.s64 	%fd7, %rd244;
+	mul.f64 	%fd8, %fd7, 0d3BF921FB54442D19;
+	cvt.rn.f32.f64 	%f277, %fd8;
+	setp.eq.s32 	%p91, %r520, 0;
+	neg.f32 	%f278, %f277;
+	selp.f32 	%f315, %f277, %f278, %p91;
+
+$L__BB7_109:
+	and.b32  	%r163, %r611, 1;
+	setp.eq.s32 	%p92, %r163, 0;
+	selp.f32 	%f75, %f315, 0f3F800000, %p92;
+	mul.rn.f32 	%f76, %f315, %f315;
+	mov.f32 	%f316, 0fB94D4153;
+	@%p92 bra 	$L__BB7_111;
+
+	mov.f32 	%f281, 0fBAB607ED;
+	mov.f32 	%f282, 0f37CBAC00;
+	fma.rn.f32 	%f316, %f282, %f76, %f281;
+
+$L__BB7_111:
+	selp.f32 	%f283, 0f3C0885E4, 0f3D2AAABB, %p92;
+	fma.rn.f32 	%f284, %f316, %f76, %f283;
+	selp.f32 	%f285, 0fBE2AAAA8, 0fBEFFFFFF, %p92;
+	fma.rn.f32 	%f286, %f284, %f76, %f285;
+	mov.f32 	%f287, 0f00000000;
+	fma.rn.f32 	%f288, %f76, %f75, %f287;
+	fma.rn.f32 	%f317, %f286, %f288, %f75;
+	and.b32  	%r526, %r611, 2;
+	setp.eq.s32 	%p94, %r526, 0;
+	@%p94 bra 	$L__BB7_113;
+
+	mov.f32 	%f290, 0fBF800000;
+	fma.rn.f32 	%f317, %f317, %f290, %f287;
+
+$L__BB7_113:
+	mul.f32 	%f291, %f64, %f317;
+	mul.f32 	%f292, %f63, %f314;
+	sub.f32 	%f293, %f292, %f291;
+	mul.f32 	%f294, %f63, %f317;
+	fma.rn.f32 	%f295, %f64, %f314, %f294;
+	selp.f32 	%f318, %f295, %f293, %p81;
+
+$L__BB7_114:
+	setp.lt.s32 	%p96, %r4, %r166;
+	@%p96 bra 	$L__BB7_116;
+	bra.uni 	$L__BB7_115;
+
+$L__BB7_116:
+	cvt.s64.s32 	%rd258, %r130;
+	mul.lo.s64 	%rd259, %rd258, %rd12;
+	add.s64 	%rd260, %rd259, %rd13;
+	shl.b64 	%rd261, %rd260, 2;
+	add.s64 	%rd262, %rd1, %rd261;
+	st.global.f32 	[%rd262], %f318;
+	bra.uni 	$L__BB7_117;
+
+$L__BB7_115:
+	ld.global.nc.u32 	%r527, [%rd66+4];
+	cvt.s64.s32 	%rd245, %r527;
+	div.s32 	%r528, %r131, %r172;
+	cvt.s64.s32 	%rd246, %r528;
+	add.s64 	%rd247, %rd246, %rd245;
+	shl.b64 	%rd248, %rd247, 2;
+	add.s64 	%rd249, %rd3, %rd248;
+	ld.global.nc.u32 	%r529, [%rd249];
+	cvt.s64.s32 	%rd250, %r529;
+	mul.lo.s64 	%rd251, %rd250, %rd14;
+	mul.lo.s32 	%r530, %r528, %r172;
+	sub.s32 	%r531, %r131, %r530;
+	cvt.s64.s32 	%rd252, %r531;
+	mul.lo.s64 	%rd253, %rd252, %rd15;
+	// begin inline asm
+	cvt.rn.f16.f32 %rs9, %f318;
+	// end inline asm
+	add.s64 	%rd254, %rd16, %rd251;
+	add.s64 	%rd255, %rd254, %rd253;
+	shl.b64 	%rd256, %rd255, 1;
+	add.s64 	%rd257, %rd2, %rd256;
+	st.global.u16 	[%rd257], %rs9;
+
+$L__BB7_117:
+	mov.u32 	%r541, %nctaid.y;
+	shl.b32 	%r540, %r541, 3;
+	add.s32 	%r557, %r557, %r540;
+	setp.lt.s32 	%p97, %r557, %r169;
+	@%p97 bra 	$L__BB7_2;
+
+$L__BB7_118:
+	ret;
+
+}
 	// .globl	wk_attention
 .visible .entry wk_attention(
 	.param .u64 wk_attention_param_0,
@@ -9890,7 +12764,7 @@ $L__BB6_56:
 	mov.u32 	%r6, %tid.x;
 	add.s32 	%r7, %r5, %r6;
 	setp.ge.s32 	%p17, %r7, %r78;
-	@%p17 bra 	$L__BB7_7;
+	@%p17 bra 	$L__BB8_7;
 
 	cvt.u32.u64 	%r91, %rd7;
 	cvt.s64.s32 	%rd60, %r77;
@@ -9906,12 +12780,12 @@ $L__BB6_56:
 	and.b32  	%r338, %r96, 3;
 	setp.eq.s32 	%p18, %r338, 0;
 	mov.u32 	%r339, %r7;
-	@%p18 bra 	$L__BB7_4;
+	@%p18 bra 	$L__BB8_4;
 
 	mov.u64 	%rd68, shared;
 	mov.u32 	%r339, %r7;
 
-$L__BB7_3:
+$L__BB8_3:
 	.pragma "nounroll";
 	cvt.s64.s32 	%rd63, %r339;
 	add.s64 	%rd64, %rd11, %rd63;
@@ -9924,16 +12798,16 @@ $L__BB7_3:
 	add.s32 	%r339, %r339, %r91;
 	add.s32 	%r338, %r338, -1;
 	setp.ne.s32 	%p19, %r338, 0;
-	@%p19 bra 	$L__BB7_3;
+	@%p19 bra 	$L__BB8_3;
 
-$L__BB7_4:
+$L__BB8_4:
 	setp.lt.u32 	%p20, %r8, 3;
-	@%p20 bra 	$L__BB7_7;
+	@%p20 bra 	$L__BB8_7;
 
 	shl.b64 	%rd12, %rd7, 2;
 	mov.u64 	%rd75, shared;
 
-$L__BB7_6:
+$L__BB8_6:
 	cvt.s64.s32 	%rd70, %r339;
 	add.s64 	%rd71, %rd11, %rd70;
 	shl.b64 	%rd72, %rd71, 2;
@@ -9959,9 +12833,9 @@ $L__BB7_6:
 	st.shared.f32 	[%rd82], %f198;
 	add.s32 	%r339, %r101, %r91;
 	setp.lt.s32 	%p21, %r339, %r78;
-	@%p21 bra 	$L__BB7_6;
+	@%p21 bra 	$L__BB8_6;
 
-$L__BB7_7:
+$L__BB8_7:
 	cvt.u32.u64 	%r102, %rd7;
 	bar.sync 	0;
 	add.s32 	%r103, %r1, %r102;
@@ -9985,7 +12859,7 @@ $L__BB7_7:
 	mov.f32 	%f719, %f733;
 	mov.f32 	%f718, %f733;
 	mov.f32 	%f767, %f733;
-	@%p22 bra 	$L__BB7_66;
+	@%p22 bra 	$L__BB8_66;
 
 	cvt.s64.s32 	%rd13, %r81;
 	cvt.s64.s32 	%rd14, %r84;
@@ -10105,13 +12979,13 @@ $L__BB7_7:
 	not.pred 	%p101, %p16;
 	mov.f32 	%f691, %f234;
 
-$L__BB7_9:
+$L__BB8_9:
 	mad.lo.s32 	%r126, %r341, %r3, %r4;
 	shl.b32 	%r27, %r126, 5;
 	add.s32 	%r28, %r27, %r6;
 	setp.gt.s32 	%p55, %r28, %r1;
 	mov.f32 	%f699, %f234;
-	@%p55 bra 	$L__BB7_26;
+	@%p55 bra 	$L__BB8_26;
 
 	setp.eq.s32 	%p56, %r18, 0;
 	div.s32 	%r127, %r28, %r80;
@@ -10131,21 +13005,21 @@ $L__BB7_9:
 	shl.b64 	%rd104, %rd103, 1;
 	add.s64 	%rd22, %rd2, %rd104;
 	mov.f32 	%f698, 0f00000000;
-	@%p56 bra 	$L__BB7_19;
+	@%p56 bra 	$L__BB8_19;
 
 	setp.lt.s32 	%p57, %r78, 1;
-	@%p57 bra 	$L__BB7_25;
+	@%p57 bra 	$L__BB8_25;
 
 	setp.lt.u32 	%p58, %r19, 3;
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r344, 0;
-	@%p58 bra 	$L__BB7_15;
+	@%p58 bra 	$L__BB8_15;
 
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r344, 0;
 	mov.u32 	%r343, %r24;
 
-$L__BB7_14:
+$L__BB8_14:
 	mul.wide.s32 	%rd105, %r344, 4;
 	add.s64 	%rd107, %rd86, %rd105;
 	ld.shared.f32 	%f244, [%rd107];
@@ -10177,11 +13051,11 @@ $L__BB7_14:
 	add.s32 	%r344, %r344, 4;
 	add.s32 	%r343, %r343, -4;
 	setp.ne.s32 	%p59, %r343, 0;
-	@%p59 bra 	$L__BB7_14;
+	@%p59 bra 	$L__BB8_14;
 
-$L__BB7_15:
+$L__BB8_15:
 	setp.eq.s32 	%p60, %r23, 0;
-	@%p60 bra 	$L__BB7_25;
+	@%p60 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p61, %r23, 1;
 	mul.wide.s32 	%rd110, %r344, 4;
@@ -10194,7 +13068,7 @@ $L__BB7_15:
 	cvt.f32.f16 %f251, %rs5;
 	// end inline asm
 	fma.rn.f32 	%f698, %f252, %f251, %f698;
-	@%p61 bra 	$L__BB7_25;
+	@%p61 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p62, %r23, 2;
 	ld.shared.f32 	%f254, [%rd23+4];
@@ -10203,7 +13077,7 @@ $L__BB7_15:
 	cvt.f32.f16 %f253, %rs6;
 	// end inline asm
 	fma.rn.f32 	%f698, %f254, %f253, %f698;
-	@%p62 bra 	$L__BB7_25;
+	@%p62 bra 	$L__BB8_25;
 
 	ld.shared.f32 	%f256, [%rd23+8];
 	ld.global.nc.u16 	%rs7, [%rd24+4];
@@ -10211,22 +13085,22 @@ $L__BB7_15:
 	cvt.f32.f16 %f255, %rs7;
 	// end inline asm
 	fma.rn.f32 	%f698, %f256, %f255, %f698;
-	bra.uni 	$L__BB7_25;
+	bra.uni 	$L__BB8_25;
 
-$L__BB7_19:
+$L__BB8_19:
 	setp.lt.s32 	%p63, %r78, 8;
-	@%p63 bra 	$L__BB7_25;
+	@%p63 bra 	$L__BB8_25;
 
 	setp.eq.s32 	%p64, %r21, 8;
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r347, 0;
-	@%p64 bra 	$L__BB7_23;
+	@%p64 bra 	$L__BB8_23;
 
 	mov.f32 	%f698, 0f00000000;
 	mov.u32 	%r347, 0;
 	mov.u32 	%r346, %r22;
 
-$L__BB7_22:
+$L__BB8_22:
 	mul.wide.s32 	%rd113, %r347, 16;
 	add.s64 	%rd114, %rd22, %rd113;
 	ld.global.nc.v4.u32 	{%r135, %r136, %r137, %r138}, [%rd114];
@@ -10341,11 +13215,11 @@ $L__BB7_22:
 	add.s32 	%r347, %r347, 2;
 	add.s32 	%r346, %r346, -2;
 	setp.ne.s32 	%p65, %r346, 0;
-	@%p65 bra 	$L__BB7_22;
+	@%p65 bra 	$L__BB8_22;
 
-$L__BB7_23:
+$L__BB8_23:
 	setp.eq.s32 	%p66, %r20, 0;
-	@%p66 bra 	$L__BB7_25;
+	@%p66 bra 	$L__BB8_25;
 
 	mul.wide.s32 	%rd118, %r347, 16;
 	add.s64 	%rd119, %rd22, %rd118;
@@ -10406,10 +13280,10 @@ $L__BB7_23:
 	// end inline asm
 	fma.rn.f32 	%f698, %f330, %f315, %f329;
 
-$L__BB7_25:
+$L__BB8_25:
 	mul.f32 	%f699, %f698, %f193;
 
-$L__BB7_26:
+$L__BB8_26:
 	mov.b32 	%r173, %f699;
 	mov.u32 	%r174, 31;
 	mov.u32 	%r175, 16;
@@ -10445,7 +13319,7 @@ $L__BB7_26:
 	setp.gt.f32 	%p77, %f341, %f691;
 	selp.f32 	%f766, %f341, %f691, %p77;
 	mov.f32 	%f700, 0f00000000;
-	@%p55 bra 	$L__BB7_28;
+	@%p55 bra 	$L__BB8_28;
 
 	sub.f32 	%f342, %f699, %f766;
 	mov.f32 	%f343, 0f3F000000;
@@ -10467,10 +13341,10 @@ $L__BB7_26:
 	ex2.approx.ftz.f32 	%f357, %f355;
 	mul.f32 	%f700, %f357, %f356;
 
-$L__BB7_28:
+$L__BB8_28:
 	setp.eq.f32 	%p79, %f691, %f766;
 	mov.f32 	%f701, 0f3F800000;
-	@%p79 bra 	$L__BB7_30;
+	@%p79 bra 	$L__BB8_30;
 
 	sub.f32 	%f359, %f691, %f766;
 	mov.f32 	%f360, 0f3F000000;
@@ -10492,7 +13366,7 @@ $L__BB7_28:
 	ex2.approx.ftz.f32 	%f374, %f372;
 	mul.f32 	%f701, %f374, %f373;
 
-$L__BB7_30:
+$L__BB8_30:
 	mad.lo.s32 	%r334, %r341, %r3, %r4;
 	shl.b32 	%r333, %r334, 5;
 	mov.b32 	%r194, %f700;
@@ -10543,7 +13417,7 @@ $L__BB7_30:
 	mul.f32 	%f733, %f701, %f733;
 	fma.rn.f32 	%f767, %f767, %f701, %f384;
 	setp.lt.s32 	%p85, %r39, 1;
-	@%p85 bra 	$L__BB7_65;
+	@%p85 bra 	$L__BB8_65;
 
 	mad.lo.s32 	%r336, %r341, %r3, %r4;
 	shl.b32 	%r348, %r336, 5;
@@ -10551,7 +13425,7 @@ $L__BB7_30:
 	mov.u32 	%r349, 0;
 	mov.u64 	%rd227, %rd19;
 
-$L__BB7_32:
+$L__BB8_32:
 	div.s32 	%r212, %r348, %r80;
 	cvt.s64.s32 	%rd123, %r212;
 	add.s64 	%rd124, %rd123, %rd6;
@@ -10567,7 +13441,7 @@ $L__BB7_32:
 	ld.shared.f32 	%f72, [%rd227];
 	add.s64 	%rd129, %rd17, %rd127;
 	add.s64 	%rd29, %rd129, %rd128;
-	@%p86 bra 	$L__BB7_34;
+	@%p86 bra 	$L__BB8_34;
 
 	add.s64 	%rd130, %rd29, %rd20;
 	shl.b64 	%rd131, %rd130, 1;
@@ -10578,8 +13452,8 @@ $L__BB7_32:
 	// end inline asm
 	fma.rn.f32 	%f718, %f72, %f385, %f718;
 
-$L__BB7_34:
-	@%p87 bra 	$L__BB7_36;
+$L__BB8_34:
+	@%p87 bra 	$L__BB8_36;
 
 	add.s64 	%rd133, %rd29, %rd18;
 	shl.b64 	%rd134, %rd133, 1;
@@ -10590,13 +13464,13 @@ $L__BB7_34:
 	// end inline asm
 	fma.rn.f32 	%f719, %f72, %f386, %f719;
 
-$L__BB7_36:
+$L__BB8_36:
 	mul.lo.s64 	%rd136, %rd13, %rd27;
 	mul.lo.s64 	%rd137, %rd14, %rd28;
 	add.s64 	%rd138, %rd137, %rd136;
 	shl.b64 	%rd139, %rd138, 1;
 	add.s64 	%rd30, %rd21, %rd139;
-	@%p88 bra 	$L__BB7_38;
+	@%p88 bra 	$L__BB8_38;
 
 	ld.global.nc.u16 	%rs34, [%rd30];
 	// begin inline asm
@@ -10604,8 +13478,8 @@ $L__BB7_36:
 	// end inline asm
 	fma.rn.f32 	%f720, %f72, %f387, %f720;
 
-$L__BB7_38:
-	@%p89 bra 	$L__BB7_40;
+$L__BB8_38:
+	@%p89 bra 	$L__BB8_40;
 
 	ld.global.nc.u16 	%rs35, [%rd30+64];
 	// begin inline asm
@@ -10613,8 +13487,8 @@ $L__BB7_38:
 	// end inline asm
 	fma.rn.f32 	%f721, %f72, %f388, %f721;
 
-$L__BB7_40:
-	@%p90 bra 	$L__BB7_42;
+$L__BB8_40:
+	@%p90 bra 	$L__BB8_42;
 
 	ld.global.nc.u16 	%rs36, [%rd30+128];
 	// begin inline asm
@@ -10622,8 +13496,8 @@ $L__BB7_40:
 	// end inline asm
 	fma.rn.f32 	%f722, %f72, %f389, %f722;
 
-$L__BB7_42:
-	@%p91 bra 	$L__BB7_44;
+$L__BB8_42:
+	@%p91 bra 	$L__BB8_44;
 
 	ld.global.nc.u16 	%rs37, [%rd30+192];
 	// begin inline asm
@@ -10631,8 +13505,8 @@ $L__BB7_42:
 	// end inline asm
 	fma.rn.f32 	%f723, %f72, %f390, %f723;
 
-$L__BB7_44:
-	@%p92 bra 	$L__BB7_46;
+$L__BB8_44:
+	@%p92 bra 	$L__BB8_46;
 
 	ld.global.nc.u16 	%rs38, [%rd30+256];
 	// begin inline asm
@@ -10640,8 +13514,8 @@ $L__BB7_44:
 	// end inline asm
 	fma.rn.f32 	%f724, %f72, %f391, %f724;
 
-$L__BB7_46:
-	@%p93 bra 	$L__BB7_48;
+$L__BB8_46:
+	@%p93 bra 	$L__BB8_48;
 
 	ld.global.nc.u16 	%rs39, [%rd30+320];
 	// begin inline asm
@@ -10649,8 +13523,8 @@ $L__BB7_46:
 	// end inline asm
 	fma.rn.f32 	%f725, %f72, %f392, %f725;
 
-$L__BB7_48:
-	@%p94 bra 	$L__BB7_50;
+$L__BB8_48:
+	@%p94 bra 	$L__BB8_50;
 
 	ld.global.nc.u16 	%rs40, [%rd30+384];
 	// begin inline asm
@@ -10658,8 +13532,8 @@ $L__BB7_48:
 	// end inline asm
 	fma.rn.f32 	%f726, %f72, %f393, %f726;
 
-$L__BB7_50:
-	@%p95 bra 	$L__BB7_52;
+$L__BB8_50:
+	@%p95 bra 	$L__BB8_52;
 
 	ld.global.nc.u16 	%rs41, [%rd30+448];
 	// begin inline asm
@@ -10667,8 +13541,8 @@ $L__BB7_50:
 	// end inline asm
 	fma.rn.f32 	%f727, %f72, %f394, %f727;
 
-$L__BB7_52:
-	@%p96 bra 	$L__BB7_54;
+$L__BB8_52:
+	@%p96 bra 	$L__BB8_54;
 
 	ld.global.nc.u16 	%rs42, [%rd30+512];
 	// begin inline asm
@@ -10676,8 +13550,8 @@ $L__BB7_52:
 	// end inline asm
 	fma.rn.f32 	%f728, %f72, %f395, %f728;
 
-$L__BB7_54:
-	@%p97 bra 	$L__BB7_56;
+$L__BB8_54:
+	@%p97 bra 	$L__BB8_56;
 
 	ld.global.nc.u16 	%rs43, [%rd30+576];
 	// begin inline asm
@@ -10685,8 +13559,8 @@ $L__BB7_54:
 	// end inline asm
 	fma.rn.f32 	%f729, %f72, %f396, %f729;
 
-$L__BB7_56:
-	@%p98 bra 	$L__BB7_58;
+$L__BB8_56:
+	@%p98 bra 	$L__BB8_58;
 
 	ld.global.nc.u16 	%rs44, [%rd30+640];
 	// begin inline asm
@@ -10694,8 +13568,8 @@ $L__BB7_56:
 	// end inline asm
 	fma.rn.f32 	%f730, %f72, %f397, %f730;
 
-$L__BB7_58:
-	@%p99 bra 	$L__BB7_60;
+$L__BB8_58:
+	@%p99 bra 	$L__BB8_60;
 
 	ld.global.nc.u16 	%rs45, [%rd30+704];
 	// begin inline asm
@@ -10703,8 +13577,8 @@ $L__BB7_58:
 	// end inline asm
 	fma.rn.f32 	%f731, %f72, %f398, %f731;
 
-$L__BB7_60:
-	@%p100 bra 	$L__BB7_62;
+$L__BB8_60:
+	@%p100 bra 	$L__BB8_62;
 
 	ld.global.nc.u16 	%rs46, [%rd30+768];
 	// begin inline asm
@@ -10712,8 +13586,8 @@ $L__BB7_60:
 	// end inline asm
 	fma.rn.f32 	%f732, %f72, %f399, %f732;
 
-$L__BB7_62:
-	@%p101 bra 	$L__BB7_64;
+$L__BB8_62:
+	@%p101 bra 	$L__BB8_64;
 
 	ld.global.nc.u16 	%rs47, [%rd30+832];
 	// begin inline asm
@@ -10721,23 +13595,23 @@ $L__BB7_62:
 	// end inline asm
 	fma.rn.f32 	%f733, %f72, %f400, %f733;
 
-$L__BB7_64:
+$L__BB8_64:
 	add.s32 	%r348, %r348, 1;
 	add.s64 	%rd227, %rd227, 4;
 	add.s32 	%r349, %r349, 1;
 	setp.lt.s32 	%p102, %r349, %r40;
-	@%p102 bra 	$L__BB7_32;
+	@%p102 bra 	$L__BB8_32;
 
-$L__BB7_65:
+$L__BB8_65:
 	bar.sync 	0;
 	add.s32 	%r341, %r341, 1;
 	setp.lt.s32 	%p103, %r341, %r17;
 	mov.f32 	%f691, %f766;
-	@%p103 bra 	$L__BB7_9;
+	@%p103 bra 	$L__BB8_9;
 
-$L__BB7_66:
+$L__BB8_66:
 	setp.ne.s32 	%p104, %r6, 0;
-	@%p104 bra 	$L__BB7_68;
+	@%p104 bra 	$L__BB8_68;
 
 	shl.b32 	%r216, %r4, 1;
 	cvt.s64.s32 	%rd140, %r216;
@@ -10748,7 +13622,7 @@ $L__BB7_66:
 	st.shared.f32 	[%rd144], %f766;
 	st.shared.f32 	[%rd144+4], %f767;
 
-$L__BB7_68:
+$L__BB8_68:
 	mad.lo.s32 	%r217, %r4, %r78, %r6;
 	setp.ge.s32 	%p105, %r6, %r78;
 	setp.lt.s32 	%p106, %r78, 1;
@@ -10758,166 +13632,166 @@ $L__BB7_68:
 	mov.u64 	%rd148, shared;
 	add.s64 	%rd32, %rd148, %rd147;
 	or.pred  	%p107, %p106, %p105;
-	@%p107 bra 	$L__BB7_70;
+	@%p107 bra 	$L__BB8_70;
 
 	st.shared.f32 	[%rd32], %f718;
 
-$L__BB7_70:
+$L__BB8_70:
 	setp.lt.s32 	%p108, %r78, 33;
 	add.s32 	%r218, %r6, 32;
 	setp.ge.s32 	%p109, %r218, %r78;
 	or.pred  	%p110, %p108, %p109;
-	@%p110 bra 	$L__BB7_72;
+	@%p110 bra 	$L__BB8_72;
 
 	st.shared.f32 	[%rd32+128], %f719;
 
-$L__BB7_72:
+$L__BB8_72:
 	setp.lt.s32 	%p111, %r78, 65;
 	add.s32 	%r219, %r6, 64;
 	setp.ge.s32 	%p112, %r219, %r78;
 	or.pred  	%p113, %p111, %p112;
-	@%p113 bra 	$L__BB7_74;
+	@%p113 bra 	$L__BB8_74;
 
 	st.shared.f32 	[%rd32+256], %f720;
 
-$L__BB7_74:
+$L__BB8_74:
 	setp.lt.s32 	%p114, %r78, 97;
 	add.s32 	%r220, %r6, 96;
 	setp.ge.s32 	%p115, %r220, %r78;
 	or.pred  	%p116, %p114, %p115;
-	@%p116 bra 	$L__BB7_76;
+	@%p116 bra 	$L__BB8_76;
 
 	st.shared.f32 	[%rd32+384], %f721;
 
-$L__BB7_76:
+$L__BB8_76:
 	setp.lt.s32 	%p117, %r78, 129;
 	add.s32 	%r221, %r6, 128;
 	setp.ge.s32 	%p118, %r221, %r78;
 	or.pred  	%p119, %p117, %p118;
-	@%p119 bra 	$L__BB7_78;
+	@%p119 bra 	$L__BB8_78;
 
 	st.shared.f32 	[%rd32+512], %f722;
 
-$L__BB7_78:
+$L__BB8_78:
 	setp.lt.s32 	%p120, %r78, 161;
 	add.s32 	%r222, %r6, 160;
 	setp.ge.s32 	%p121, %r222, %r78;
 	or.pred  	%p122, %p120, %p121;
-	@%p122 bra 	$L__BB7_80;
+	@%p122 bra 	$L__BB8_80;
 
 	st.shared.f32 	[%rd32+640], %f723;
 
-$L__BB7_80:
+$L__BB8_80:
 	setp.lt.s32 	%p123, %r78, 193;
 	add.s32 	%r223, %r6, 192;
 	setp.ge.s32 	%p124, %r223, %r78;
 	or.pred  	%p125, %p123, %p124;
-	@%p125 bra 	$L__BB7_82;
+	@%p125 bra 	$L__BB8_82;
 
 	st.shared.f32 	[%rd32+768], %f724;
 
-$L__BB7_82:
+$L__BB8_82:
 	setp.lt.s32 	%p126, %r78, 225;
 	add.s32 	%r224, %r6, 224;
 	setp.ge.s32 	%p127, %r224, %r78;
 	or.pred  	%p128, %p126, %p127;
-	@%p128 bra 	$L__BB7_84;
+	@%p128 bra 	$L__BB8_84;
 
 	st.shared.f32 	[%rd32+896], %f725;
 
-$L__BB7_84:
+$L__BB8_84:
 	setp.lt.s32 	%p129, %r78, 257;
 	add.s32 	%r225, %r6, 256;
 	setp.ge.s32 	%p130, %r225, %r78;
 	or.pred  	%p131, %p129, %p130;
-	@%p131 bra 	$L__BB7_86;
+	@%p131 bra 	$L__BB8_86;
 
 	st.shared.f32 	[%rd32+1024], %f726;
 
-$L__BB7_86:
+$L__BB8_86:
 	setp.lt.s32 	%p132, %r78, 289;
 	add.s32 	%r226, %r6, 288;
 	setp.ge.s32 	%p133, %r226, %r78;
 	or.pred  	%p134, %p132, %p133;
-	@%p134 bra 	$L__BB7_88;
+	@%p134 bra 	$L__BB8_88;
 
 	st.shared.f32 	[%rd32+1152], %f727;
 
-$L__BB7_88:
+$L__BB8_88:
 	setp.lt.s32 	%p135, %r78, 321;
 	add.s32 	%r227, %r6, 320;
 	setp.ge.s32 	%p136, %r227, %r78;
 	or.pred  	%p137, %p135, %p136;
-	@%p137 bra 	$L__BB7_90;
+	@%p137 bra 	$L__BB8_90;
 
 	st.shared.f32 	[%rd32+1280], %f728;
 
-$L__BB7_90:
+$L__BB8_90:
 	setp.lt.s32 	%p138, %r78, 353;
 	add.s32 	%r228, %r6, 352;
 	setp.ge.s32 	%p139, %r228, %r78;
 	or.pred  	%p140, %p138, %p139;
-	@%p140 bra 	$L__BB7_92;
+	@%p140 bra 	$L__BB8_92;
 
 	st.shared.f32 	[%rd32+1408], %f729;
 
-$L__BB7_92:
+$L__BB8_92:
 	setp.lt.s32 	%p141, %r78, 385;
 	add.s32 	%r229, %r6, 384;
 	setp.ge.s32 	%p142, %r229, %r78;
 	or.pred  	%p143, %p141, %p142;
-	@%p143 bra 	$L__BB7_94;
+	@%p143 bra 	$L__BB8_94;
 
 	st.shared.f32 	[%rd32+1536], %f730;
 
-$L__BB7_94:
+$L__BB8_94:
 	setp.lt.s32 	%p144, %r78, 417;
 	add.s32 	%r230, %r6, 416;
 	setp.ge.s32 	%p145, %r230, %r78;
 	or.pred  	%p146, %p144, %p145;
-	@%p146 bra 	$L__BB7_96;
+	@%p146 bra 	$L__BB8_96;
 
 	st.shared.f32 	[%rd32+1664], %f731;
 
-$L__BB7_96:
+$L__BB8_96:
 	setp.lt.s32 	%p147, %r78, 449;
 	add.s32 	%r231, %r6, 448;
 	setp.ge.s32 	%p148, %r231, %r78;
 	or.pred  	%p149, %p147, %p148;
-	@%p149 bra 	$L__BB7_98;
+	@%p149 bra 	$L__BB8_98;
 
 	st.shared.f32 	[%rd32+1792], %f732;
 
-$L__BB7_98:
+$L__BB8_98:
 	setp.lt.s32 	%p150, %r78, 481;
 	add.s32 	%r232, %r6, 480;
 	setp.ge.s32 	%p151, %r232, %r78;
 	or.pred  	%p152, %p150, %p151;
-	@%p152 bra 	$L__BB7_100;
+	@%p152 bra 	$L__BB8_100;
 
 	st.shared.f32 	[%rd32+1920], %f733;
 
-$L__BB7_100:
+$L__BB8_100:
 	bar.sync 	0;
 	setp.ne.s32 	%p153, %r4, 0;
-	@%p153 bra 	$L__BB7_156;
+	@%p153 bra 	$L__BB8_156;
 
 	setp.lt.s32 	%p154, %r3, 1;
 	mov.f32 	%f772, 0fFF800000;
-	@%p154 bra 	$L__BB7_108;
+	@%p154 bra 	$L__BB8_108;
 
 	add.s32 	%r234, %r3, -1;
 	and.b32  	%r353, %r3, 3;
 	setp.lt.u32 	%p155, %r234, 3;
 	mov.f32 	%f772, 0fFF800000;
 	mov.u32 	%r352, 0;
-	@%p155 bra 	$L__BB7_105;
+	@%p155 bra 	$L__BB8_105;
 
 	sub.s32 	%r351, %r3, %r353;
 	mov.f32 	%f772, 0fFF800000;
 	mov.u32 	%r352, 0;
 
-$L__BB7_104:
+$L__BB8_104:
 	shl.b32 	%r236, %r352, 1;
 	cvt.s64.s32 	%rd149, %r236;
 	add.s64 	%rd150, %rd9, %rd149;
@@ -10938,11 +13812,11 @@ $L__BB7_104:
 	add.s32 	%r352, %r352, 4;
 	add.s32 	%r351, %r351, -4;
 	setp.ne.s32 	%p160, %r351, 0;
-	@%p160 bra 	$L__BB7_104;
+	@%p160 bra 	$L__BB8_104;
 
-$L__BB7_105:
+$L__BB8_105:
 	setp.eq.s32 	%p161, %r353, 0;
-	@%p161 bra 	$L__BB7_108;
+	@%p161 bra 	$L__BB8_108;
 
 	shl.b32 	%r237, %r352, 1;
 	cvt.s64.s32 	%rd154, %r237;
@@ -10950,7 +13824,7 @@ $L__BB7_105:
 	shl.b64 	%rd156, %rd155, 2;
 	add.s64 	%rd228, %rd148, %rd156;
 
-$L__BB7_107:
+$L__BB8_107:
 	.pragma "nounroll";
 	ld.shared.f32 	%f412, [%rd228];
 	setp.gt.f32 	%p162, %f412, %f772;
@@ -10958,25 +13832,25 @@ $L__BB7_107:
 	add.s64 	%rd228, %rd228, 8;
 	add.s32 	%r353, %r353, -1;
 	setp.ne.s32 	%p163, %r353, 0;
-	@%p163 bra 	$L__BB7_107;
+	@%p163 bra 	$L__BB8_107;
 
-$L__BB7_108:
+$L__BB8_108:
 	mov.f32 	%f782, 0f00000000;
-	@%p154 bra 	$L__BB7_125;
+	@%p154 bra 	$L__BB8_125;
 
 	add.s32 	%r239, %r3, -1;
 	and.b32  	%r357, %r3, 3;
 	setp.lt.u32 	%p165, %r239, 3;
 	mov.f32 	%f782, 0f00000000;
 	mov.u32 	%r356, 0;
-	@%p165 bra 	$L__BB7_120;
+	@%p165 bra 	$L__BB8_120;
 
 	sub.s32 	%r355, %r3, %r357;
 	mov.f32 	%f416, 0f00000000;
 	mov.u32 	%r356, 0;
 	mov.f32 	%f782, %f416;
 
-$L__BB7_111:
+$L__BB8_111:
 	shl.b32 	%r241, %r356, 1;
 	cvt.s64.s32 	%rd158, %r241;
 	add.s64 	%rd159, %rd9, %rd158;
@@ -10985,7 +13859,7 @@ $L__BB7_111:
 	ld.shared.f32 	%f147, [%rd36+4];
 	setp.leu.f32 	%p166, %f147, 0f00000000;
 	mov.f32 	%f774, %f416;
-	@%p166 bra 	$L__BB7_113;
+	@%p166 bra 	$L__BB8_113;
 
 	ld.shared.f32 	%f418, [%rd36];
 	sub.f32 	%f419, %f418, %f772;
@@ -11008,13 +13882,13 @@ $L__BB7_111:
 	ex2.approx.ftz.f32 	%f434, %f432;
 	mul.f32 	%f774, %f434, %f433;
 
-$L__BB7_113:
+$L__BB8_113:
 	fma.rn.f32 	%f150, %f147, %f774, %f782;
 	ld.shared.f32 	%f151, [%rd36+12];
 	setp.leu.f32 	%p167, %f151, 0f00000000;
 	mov.f32 	%f776, 0f00000000;
 	mov.f32 	%f775, %f776;
-	@%p167 bra 	$L__BB7_115;
+	@%p167 bra 	$L__BB8_115;
 
 	ld.shared.f32 	%f436, [%rd36+8];
 	sub.f32 	%f437, %f436, %f772;
@@ -11037,11 +13911,11 @@ $L__BB7_113:
 	ex2.approx.ftz.f32 	%f452, %f450;
 	mul.f32 	%f775, %f452, %f451;
 
-$L__BB7_115:
+$L__BB8_115:
 	fma.rn.f32 	%f154, %f151, %f775, %f150;
 	ld.shared.f32 	%f155, [%rd36+20];
 	setp.leu.f32 	%p168, %f155, 0f00000000;
-	@%p168 bra 	$L__BB7_117;
+	@%p168 bra 	$L__BB8_117;
 
 	ld.shared.f32 	%f454, [%rd36+16];
 	sub.f32 	%f455, %f454, %f772;
@@ -11064,12 +13938,12 @@ $L__BB7_115:
 	ex2.approx.ftz.f32 	%f470, %f468;
 	mul.f32 	%f776, %f470, %f469;
 
-$L__BB7_117:
+$L__BB8_117:
 	fma.rn.f32 	%f158, %f155, %f776, %f154;
 	ld.shared.f32 	%f159, [%rd36+28];
 	setp.leu.f32 	%p169, %f159, 0f00000000;
 	mov.f32 	%f777, 0f00000000;
-	@%p169 bra 	$L__BB7_119;
+	@%p169 bra 	$L__BB8_119;
 
 	ld.shared.f32 	%f472, [%rd36+24];
 	sub.f32 	%f473, %f472, %f772;
@@ -11092,16 +13966,16 @@ $L__BB7_117:
 	ex2.approx.ftz.f32 	%f488, %f486;
 	mul.f32 	%f777, %f488, %f487;
 
-$L__BB7_119:
+$L__BB8_119:
 	fma.rn.f32 	%f782, %f159, %f777, %f158;
 	add.s32 	%r356, %r356, 4;
 	add.s32 	%r355, %r355, -4;
 	setp.ne.s32 	%p170, %r355, 0;
-	@%p170 bra 	$L__BB7_111;
+	@%p170 bra 	$L__BB8_111;
 
-$L__BB7_120:
+$L__BB8_120:
 	setp.eq.s32 	%p171, %r357, 0;
-	@%p171 bra 	$L__BB7_125;
+	@%p171 bra 	$L__BB8_125;
 
 	shl.b32 	%r250, %r356, 1;
 	or.b32  	%r251, %r250, 1;
@@ -11110,12 +13984,12 @@ $L__BB7_120:
 	shl.b64 	%rd164, %rd163, 2;
 	add.s64 	%rd229, %rd148, %rd164;
 
-$L__BB7_122:
+$L__BB8_122:
 	.pragma "nounroll";
 	ld.shared.f32 	%f166, [%rd229];
 	setp.leu.f32 	%p172, %f166, 0f00000000;
 	mov.f32 	%f781, 0f00000000;
-	@%p172 bra 	$L__BB7_124;
+	@%p172 bra 	$L__BB8_124;
 
 	ld.shared.f32 	%f490, [%rd229+-4];
 	sub.f32 	%f491, %f490, %f772;
@@ -11138,14 +14012,14 @@ $L__BB7_122:
 	ex2.approx.ftz.f32 	%f506, %f504;
 	mul.f32 	%f781, %f506, %f505;
 
-$L__BB7_124:
+$L__BB8_124:
 	fma.rn.f32 	%f782, %f166, %f781, %f782;
 	add.s64 	%rd229, %rd229, 8;
 	add.s32 	%r357, %r357, -1;
 	setp.ne.s32 	%p173, %r357, 0;
-	@%p173 bra 	$L__BB7_122;
+	@%p173 bra 	$L__BB8_122;
 
-$L__BB7_125:
+$L__BB8_125:
 	ld.param.u32 	%r331, [wk_attention_param_15];
 	mov.u32 	%r330, %ctaid.x;
 	mov.u32 	%r329, %ctaid.y;
@@ -11155,7 +14029,7 @@ $L__BB7_125:
 	mul.lo.s32 	%r254, %r330, %r78;
 	cvt.s64.s32 	%rd168, %r254;
 	add.s64 	%rd40, %rd167, %rd168;
-	@%p106 bra 	$L__BB7_156;
+	@%p106 bra 	$L__BB8_156;
 
 	ld.param.u64 	%rd226, [wk_attention_param_14];
 	shr.s64 	%rd169, %rd40, 63;
@@ -11174,26 +14048,26 @@ $L__BB7_125:
 	cvta.to.global.u64 	%rd43, %rd226;
 	mov.u32 	%r358, 0;
 
-$L__BB7_127:
+$L__BB8_127:
 	shl.b32 	%r260, %r358, 5;
 	add.s32 	%r69, %r260, %r6;
 	setp.ge.s32 	%p175, %r69, %r78;
 	mov.f32 	%f793, 0f00000000;
-	@%p175 bra 	$L__BB7_150;
+	@%p175 bra 	$L__BB8_150;
 
 	mov.f32 	%f784, 0f00000000;
-	@%p154 bra 	$L__BB7_149;
+	@%p154 bra 	$L__BB8_149;
 
 	setp.lt.u32 	%p177, %r64, 3;
 	mov.f32 	%f784, 0f00000000;
 	mov.u32 	%r361, 0;
-	@%p177 bra 	$L__BB7_140;
+	@%p177 bra 	$L__BB8_140;
 
 	mov.f32 	%f784, 0f00000000;
 	mov.u32 	%r361, 0;
 	mov.u32 	%r360, %r66;
 
-$L__BB7_131:
+$L__BB8_131:
 	shl.b32 	%r263, %r361, 1;
 	cvt.s64.s32 	%rd172, %r263;
 	add.s64 	%rd173, %rd9, %rd172;
@@ -11201,7 +14075,7 @@ $L__BB7_131:
 	add.s64 	%rd44, %rd148, %rd174;
 	ld.shared.f32 	%f512, [%rd44+4];
 	setp.leu.f32 	%p178, %f512, 0f00000000;
-	@%p178 bra 	$L__BB7_133;
+	@%p178 bra 	$L__BB8_133;
 
 	mad.lo.s32 	%r264, %r361, %r78, %r69;
 	cvt.s64.s32 	%rd176, %r264;
@@ -11231,10 +14105,10 @@ $L__BB7_131:
 	ld.shared.f32 	%f531, [%rd180];
 	fma.rn.f32 	%f784, %f531, %f530, %f784;
 
-$L__BB7_133:
+$L__BB8_133:
 	ld.shared.f32 	%f532, [%rd44+12];
 	setp.leu.f32 	%p179, %f532, 0f00000000;
-	@%p179 bra 	$L__BB7_135;
+	@%p179 bra 	$L__BB8_135;
 
 	add.s32 	%r267, %r361, 1;
 	mad.lo.s32 	%r268, %r267, %r78, %r69;
@@ -11265,10 +14139,10 @@ $L__BB7_133:
 	ld.shared.f32 	%f551, [%rd185];
 	fma.rn.f32 	%f784, %f551, %f550, %f784;
 
-$L__BB7_135:
+$L__BB8_135:
 	ld.shared.f32 	%f552, [%rd44+20];
 	setp.leu.f32 	%p180, %f552, 0f00000000;
-	@%p180 bra 	$L__BB7_137;
+	@%p180 bra 	$L__BB8_137;
 
 	add.s32 	%r271, %r361, 2;
 	mad.lo.s32 	%r272, %r271, %r78, %r69;
@@ -11299,10 +14173,10 @@ $L__BB7_135:
 	ld.shared.f32 	%f571, [%rd190];
 	fma.rn.f32 	%f784, %f571, %f570, %f784;
 
-$L__BB7_137:
+$L__BB8_137:
 	ld.shared.f32 	%f572, [%rd44+28];
 	setp.leu.f32 	%p181, %f572, 0f00000000;
-	@%p181 bra 	$L__BB7_139;
+	@%p181 bra 	$L__BB8_139;
 
 	add.s32 	%r275, %r361, 3;
 	mad.lo.s32 	%r276, %r275, %r78, %r69;
@@ -11333,15 +14207,15 @@ $L__BB7_137:
 	ld.shared.f32 	%f591, [%rd195];
 	fma.rn.f32 	%f784, %f591, %f590, %f784;
 
-$L__BB7_139:
+$L__BB8_139:
 	add.s32 	%r361, %r361, 4;
 	add.s32 	%r360, %r360, -4;
 	setp.ne.s32 	%p182, %r360, 0;
-	@%p182 bra 	$L__BB7_131;
+	@%p182 bra 	$L__BB8_131;
 
-$L__BB7_140:
+$L__BB8_140:
 	setp.eq.s32 	%p183, %r65, 0;
-	@%p183 bra 	$L__BB7_149;
+	@%p183 bra 	$L__BB8_149;
 
 	shl.b32 	%r279, %r361, 1;
 	cvt.s64.s32 	%rd196, %r279;
@@ -11350,7 +14224,7 @@ $L__BB7_140:
 	add.s64 	%rd45, %rd148, %rd198;
 	ld.shared.f32 	%f592, [%rd45+4];
 	setp.leu.f32 	%p184, %f592, 0f00000000;
-	@%p184 bra 	$L__BB7_143;
+	@%p184 bra 	$L__BB8_143;
 
 	mad.lo.s32 	%r280, %r361, %r78, %r69;
 	cvt.s64.s32 	%rd200, %r280;
@@ -11380,13 +14254,13 @@ $L__BB7_140:
 	ld.shared.f32 	%f611, [%rd204];
 	fma.rn.f32 	%f784, %f611, %f610, %f784;
 
-$L__BB7_143:
+$L__BB8_143:
 	setp.eq.s32 	%p185, %r65, 1;
-	@%p185 bra 	$L__BB7_149;
+	@%p185 bra 	$L__BB8_149;
 
 	ld.shared.f32 	%f612, [%rd45+12];
 	setp.leu.f32 	%p186, %f612, 0f00000000;
-	@%p186 bra 	$L__BB7_146;
+	@%p186 bra 	$L__BB8_146;
 
 	add.s32 	%r283, %r361, 1;
 	mad.lo.s32 	%r284, %r283, %r78, %r69;
@@ -11417,13 +14291,13 @@ $L__BB7_143:
 	ld.shared.f32 	%f631, [%rd209];
 	fma.rn.f32 	%f784, %f631, %f630, %f784;
 
-$L__BB7_146:
+$L__BB8_146:
 	setp.eq.s32 	%p187, %r65, 2;
-	@%p187 bra 	$L__BB7_149;
+	@%p187 bra 	$L__BB8_149;
 
 	ld.shared.f32 	%f632, [%rd45+20];
 	setp.leu.f32 	%p188, %f632, 0f00000000;
-	@%p188 bra 	$L__BB7_149;
+	@%p188 bra 	$L__BB8_149;
 
 	add.s32 	%r287, %r361, 2;
 	mad.lo.s32 	%r288, %r287, %r78, %r69;
@@ -11454,7 +14328,7 @@ $L__BB7_146:
 	ld.shared.f32 	%f651, [%rd214];
 	fma.rn.f32 	%f784, %f651, %f650, %f784;
 
-$L__BB7_149:
+$L__BB8_149:
 	cvt.s64.s32 	%rd215, %r69;
 	add.s64 	%rd216, %rd40, %rd215;
 	shl.b64 	%rd217, %rd216, 2;
@@ -11462,10 +14336,10 @@ $L__BB7_149:
 	div.rn.f32 	%f793, %f784, %f782;
 	st.global.f32 	[%rd218], %f793;
 
-$L__BB7_150:
+$L__BB8_150:
 	ld.param.u32 	%r332, [wk_attention_param_17];
 	setp.eq.s32 	%p189, %r332, 0;
-	@%p189 bra 	$L__BB7_155;
+	@%p189 bra 	$L__BB8_155;
 
 	abs.f32 	%f653, %f793;
 	mov.b32 	%r291, %f653;
@@ -11505,11 +14379,11 @@ $L__BB7_150:
 	div.rn.f32 	%f190, %f663, 0f42FE0000;
 	setp.leu.f32 	%p200, %f190, 0f00000000;
 	mov.f32 	%f794, 0f00000000;
-	@%p200 bra 	$L__BB7_153;
+	@%p200 bra 	$L__BB8_153;
 
 	rcp.rn.f32 	%f794, %f190;
 
-$L__BB7_153:
+$L__BB8_153:
 	mul.f32 	%f664, %f793, %f794;
 	mov.b32 	%r308, %f664;
 	and.b32  	%r309, %r308, -2147483648;
@@ -11532,7 +14406,7 @@ $L__BB7_153:
 	add.s64 	%rd221, %rd4, %rd220;
 	add.s64 	%rd222, %rd221, %rd42;
 	st.global.u8 	[%rd222+16], %r311;
-	@%p104 bra 	$L__BB7_155;
+	@%p104 bra 	$L__BB8_155;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs48, %f190;
@@ -11554,12 +14428,12 @@ $L__BB7_153:
 	mov.u32 	%r328, 0;
 	st.global.u32 	[%rd221+12], %r328;
 
-$L__BB7_155:
+$L__BB8_155:
 	add.s32 	%r358, %r358, 1;
 	setp.lt.s32 	%p207, %r358, %r67;
-	@%p207 bra 	$L__BB7_127;
+	@%p207 bra 	$L__BB8_127;
 
-$L__BB7_156:
+$L__BB8_156:
 	ret;
 
 }
@@ -11594,7 +14468,7 @@ $L__BB7_156:
 	shr.s32 	%r2, %r12, 5;
 	mov.u32 	%r57, %tid.y;
 	setp.ge.s32 	%p1, %r57, %r2;
-	@%p1 bra 	$L__BB8_7;
+	@%p1 bra 	$L__BB9_7;
 
 	mov.u32 	%r13, %ctaid.x;
 	mul.wide.s32 	%rd2, %r8, %r13;
@@ -11605,7 +14479,7 @@ $L__BB7_156:
 	cvta.to.global.u64 	%rd7, %rd11;
 	cvta.to.global.u64 	%rd8, %rd12;
 
-$L__BB8_2:
+$L__BB9_2:
 	shl.b32 	%r14, %r57, 5;
 	add.s32 	%r15, %r14, %r1;
 	cvt.s64.s32 	%rd14, %r15;
@@ -11678,11 +14552,11 @@ $L__BB8_2:
 	div.rn.f32 	%f2, %f36, 0f42FE0000;
 	setp.leu.f32 	%p12, %f2, 0f00000000;
 	mov.f32 	%f46, 0f00000000;
-	@%p12 bra 	$L__BB8_4;
+	@%p12 bra 	$L__BB9_4;
 
 	rcp.rn.f32 	%f46, %f2;
 
-$L__BB8_4:
+$L__BB9_4:
 	mul.f32 	%f37, %f1, %f46;
 	mov.b32 	%r35, %f37;
 	and.b32  	%r36, %r35, -2147483648;
@@ -11706,7 +14580,7 @@ $L__BB8_4:
 	add.s64 	%rd25, %rd24, %rd5;
 	st.global.u8 	[%rd25+16], %r38;
 	setp.ne.s32 	%p18, %r1, 0;
-	@%p18 bra 	$L__BB8_6;
+	@%p18 bra 	$L__BB9_6;
 
 	// begin inline asm
 	cvt.rn.f16.f32 %rs1, %f2;
@@ -11728,13 +14602,13 @@ $L__BB8_4:
 	mov.u32 	%r55, 0;
 	st.global.u32 	[%rd24+12], %r55;
 
-$L__BB8_6:
+$L__BB9_6:
 	mov.u32 	%r56, %ntid.y;
 	add.s32 	%r57, %r57, %r56;
 	setp.lt.s32 	%p19, %r57, %r2;
-	@%p19 bra 	$L__BB8_2;
+	@%p19 bra 	$L__BB9_2;
 
-$L__BB8_7:
+$L__BB9_7:
 	ret;
 
 }
@@ -11770,7 +14644,7 @@ $L__BB8_7:
 	setp.ge.s32 	%p1, %r134, %r82;
 	mov.u32 	%r127, 2147483647;
 	mov.f32 	%f45, 0fFF800000;
-	@%p1 bra 	$L__BB9_22;
+	@%p1 bra 	$L__BB10_22;
 
 	shl.b32 	%r6, %r1, 5;
 	not.b32 	%r87, %r4;
@@ -11782,7 +14656,7 @@ $L__BB8_7:
 	setp.lt.u32 	%p2, %r90, 3;
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
-	@%p2 bra 	$L__BB9_16;
+	@%p2 bra 	$L__BB10_16;
 
 	sub.s32 	%r128, %r7, %r138;
 	mad.lo.s32 	%r92, %r1, 96, %r4;
@@ -11796,70 +14670,70 @@ $L__BB8_7:
 	mov.f32 	%f45, 0fFF800000;
 	mov.u32 	%r127, 2147483647;
 
-$L__BB9_3:
+$L__BB10_3:
 	cvt.s64.s32 	%rd27, %r134;
 	add.s64 	%rd28, %rd3, %rd27;
 	shl.b64 	%rd29, %rd28, 2;
 	add.s64 	%rd5, %rd1, %rd29;
 	ld.global.nc.f32 	%f2, [%rd5];
 	setp.lt.f32 	%p3, %f45, %f2;
-	@%p3 bra 	$L__BB9_5;
+	@%p3 bra 	$L__BB10_5;
 
 	setp.neu.f32 	%p4, %f45, %f2;
 	setp.le.s32 	%p5, %r127, %r134;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB9_6;
+	@%p6 bra 	$L__BB10_6;
 
-$L__BB9_5:
+$L__BB10_5:
 	mov.f32 	%f45, %f2;
 	mov.u32 	%r127, %r134;
 
-$L__BB9_6:
+$L__BB10_6:
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f4, [%rd6];
 	setp.lt.f32 	%p7, %f45, %f4;
-	@%p7 bra 	$L__BB9_8;
+	@%p7 bra 	$L__BB10_8;
 
 	setp.neu.f32 	%p8, %f45, %f4;
 	setp.le.s32 	%p9, %r127, %r123;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB9_9;
+	@%p10 bra 	$L__BB10_9;
 
-$L__BB9_8:
+$L__BB10_8:
 	mov.f32 	%f45, %f4;
 	mov.u32 	%r127, %r123;
 
-$L__BB9_9:
+$L__BB10_9:
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f6, [%rd7];
 	setp.lt.f32 	%p11, %f45, %f6;
-	@%p11 bra 	$L__BB9_11;
+	@%p11 bra 	$L__BB10_11;
 
 	setp.neu.f32 	%p12, %f45, %f6;
 	setp.le.s32 	%p13, %r127, %r124;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB9_12;
+	@%p14 bra 	$L__BB10_12;
 
-$L__BB9_11:
+$L__BB10_11:
 	mov.f32 	%f45, %f6;
 	mov.u32 	%r127, %r124;
 
-$L__BB9_12:
+$L__BB10_12:
 	add.s64 	%rd30, %rd7, %rd4;
 	ld.global.nc.f32 	%f8, [%rd30];
 	setp.lt.f32 	%p15, %f45, %f8;
-	@%p15 bra 	$L__BB9_14;
+	@%p15 bra 	$L__BB10_14;
 
 	setp.neu.f32 	%p16, %f45, %f8;
 	setp.le.s32 	%p17, %r127, %r125;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB9_15;
+	@%p18 bra 	$L__BB10_15;
 
-$L__BB9_14:
+$L__BB10_14:
 	mov.f32 	%f45, %f8;
 	mov.u32 	%r127, %r125;
 
-$L__BB9_15:
+$L__BB10_15:
 	add.s32 	%r95, %r134, %r6;
 	add.s32 	%r96, %r95, %r6;
 	add.s32 	%r97, %r96, %r6;
@@ -11869,11 +14743,11 @@ $L__BB9_15:
 	add.s32 	%r123, %r123, %r11;
 	add.s32 	%r128, %r128, -4;
 	setp.ne.s32 	%p19, %r128, 0;
-	@%p19 bra 	$L__BB9_3;
+	@%p19 bra 	$L__BB10_3;
 
-$L__BB9_16:
+$L__BB10_16:
 	setp.eq.s32 	%p20, %r138, 0;
-	@%p20 bra 	$L__BB9_22;
+	@%p20 bra 	$L__BB10_22;
 
 	cvt.s64.s32 	%rd31, %r134;
 	add.s64 	%rd32, %rd3, %rd31;
@@ -11881,29 +14755,29 @@ $L__BB9_16:
 	add.s64 	%rd47, %rd1, %rd33;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB9_18:
+$L__BB10_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f13, [%rd47];
 	setp.lt.f32 	%p21, %f45, %f13;
-	@%p21 bra 	$L__BB9_20;
+	@%p21 bra 	$L__BB10_20;
 
 	setp.neu.f32 	%p22, %f45, %f13;
 	setp.le.s32 	%p23, %r127, %r134;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB9_21;
+	@%p24 bra 	$L__BB10_21;
 
-$L__BB9_20:
+$L__BB10_20:
 	mov.f32 	%f45, %f13;
 	mov.u32 	%r127, %r134;
 
-$L__BB9_21:
+$L__BB10_21:
 	add.s32 	%r134, %r134, %r6;
 	add.s64 	%rd47, %rd47, %rd9;
 	add.s32 	%r138, %r138, -1;
 	setp.ne.s32 	%p25, %r138, 0;
-	@%p25 bra 	$L__BB9_18;
+	@%p25 bra 	$L__BB10_18;
 
-$L__BB9_22:
+$L__BB10_22:
 	mov.b32 	%r143, %f45;
 	mov.u32 	%r98, 31;
 	mov.u32 	%r99, 16;
@@ -11912,19 +14786,19 @@ $L__BB9_22:
 	mov.b32 	%f16, %r40;
 	shfl.sync.bfly.b32 	%r41|%p27, %r127, %r99, %r98, %r100;
 	setp.lt.f32 	%p28, %f45, %f16;
-	@%p28 bra 	$L__BB9_24;
+	@%p28 bra 	$L__BB10_24;
 
 	setp.neu.f32 	%p29, %f45, %f16;
 	setp.le.s32 	%p30, %r127, %r41;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB9_25;
+	@%p31 bra 	$L__BB10_25;
 
-$L__BB9_24:
+$L__BB10_24:
 	mov.u32 	%r143, %r40;
 	mov.f32 	%f45, %f16;
 	mov.u32 	%r127, %r41;
 
-$L__BB9_25:
+$L__BB10_25:
 	mov.u32 	%r101, 31;
 	mov.u32 	%r102, 8;
 	mov.u32 	%r103, -1;
@@ -11932,19 +14806,19 @@ $L__BB9_25:
 	mov.b32 	%f18, %r44;
 	shfl.sync.bfly.b32 	%r45|%p33, %r127, %r102, %r101, %r103;
 	setp.lt.f32 	%p34, %f45, %f18;
-	@%p34 bra 	$L__BB9_27;
+	@%p34 bra 	$L__BB10_27;
 
 	setp.neu.f32 	%p35, %f45, %f18;
 	setp.le.s32 	%p36, %r127, %r45;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB9_28;
+	@%p37 bra 	$L__BB10_28;
 
-$L__BB9_27:
+$L__BB10_27:
 	mov.u32 	%r143, %r44;
 	mov.f32 	%f45, %f18;
 	mov.u32 	%r127, %r45;
 
-$L__BB9_28:
+$L__BB10_28:
 	mov.u32 	%r104, 31;
 	mov.u32 	%r105, 4;
 	mov.u32 	%r106, -1;
@@ -11952,19 +14826,19 @@ $L__BB9_28:
 	mov.b32 	%f20, %r48;
 	shfl.sync.bfly.b32 	%r49|%p39, %r127, %r105, %r104, %r106;
 	setp.lt.f32 	%p40, %f45, %f20;
-	@%p40 bra 	$L__BB9_30;
+	@%p40 bra 	$L__BB10_30;
 
 	setp.neu.f32 	%p41, %f45, %f20;
 	setp.le.s32 	%p42, %r127, %r49;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB9_31;
+	@%p43 bra 	$L__BB10_31;
 
-$L__BB9_30:
+$L__BB10_30:
 	mov.u32 	%r143, %r48;
 	mov.f32 	%f45, %f20;
 	mov.u32 	%r127, %r49;
 
-$L__BB9_31:
+$L__BB10_31:
 	mov.u32 	%r107, 31;
 	mov.u32 	%r108, 2;
 	mov.u32 	%r109, -1;
@@ -11972,19 +14846,19 @@ $L__BB9_31:
 	mov.b32 	%f22, %r52;
 	shfl.sync.bfly.b32 	%r53|%p45, %r127, %r108, %r107, %r109;
 	setp.lt.f32 	%p46, %f45, %f22;
-	@%p46 bra 	$L__BB9_33;
+	@%p46 bra 	$L__BB10_33;
 
 	setp.neu.f32 	%p47, %f45, %f22;
 	setp.le.s32 	%p48, %r127, %r53;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB9_34;
+	@%p49 bra 	$L__BB10_34;
 
-$L__BB9_33:
+$L__BB10_33:
 	mov.u32 	%r143, %r52;
 	mov.f32 	%f45, %f22;
 	mov.u32 	%r127, %r53;
 
-$L__BB9_34:
+$L__BB10_34:
 	mov.u32 	%r110, 31;
 	mov.u32 	%r111, 1;
 	mov.u32 	%r112, -1;
@@ -11992,20 +14866,20 @@ $L__BB9_34:
 	mov.b32 	%f24, %r113;
 	shfl.sync.bfly.b32 	%r56|%p51, %r127, %r111, %r110, %r112;
 	setp.lt.f32 	%p52, %f45, %f24;
-	@%p52 bra 	$L__BB9_36;
+	@%p52 bra 	$L__BB10_36;
 
 	setp.neu.f32 	%p53, %f45, %f24;
 	setp.le.s32 	%p54, %r127, %r56;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB9_37;
+	@%p55 bra 	$L__BB10_37;
 
-$L__BB9_36:
+$L__BB10_36:
 	mov.f32 	%f45, %f24;
 	mov.u32 	%r127, %r56;
 
-$L__BB9_37:
+$L__BB10_37:
 	setp.ne.s32 	%p56, %r4, 0;
-	@%p56 bra 	$L__BB9_39;
+	@%p56 bra 	$L__BB10_39;
 
 	mul.wide.s32 	%rd34, %r2, 4;
 	mov.u64 	%rd35, _ZZ9wk_argmaxE2sv;
@@ -12015,11 +14889,11 @@ $L__BB9_37:
 	add.s64 	%rd38, %rd37, %rd34;
 	st.shared.u32 	[%rd38], %r127;
 
-$L__BB9_39:
+$L__BB10_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r1, 1;
 	mov.u32 	%r151, 2147483647;
-	@%p57 bra 	$L__BB9_61;
+	@%p57 bra 	$L__BB10_61;
 
 	add.s32 	%r118, %r1, -1;
 	and.b32  	%r161, %r1, 3;
@@ -12027,7 +14901,7 @@ $L__BB9_39:
 	mov.f32 	%f60, 0fFF800000;
 	mov.u32 	%r151, 2147483647;
 	mov.u32 	%r158, 0;
-	@%p58 bra 	$L__BB9_55;
+	@%p58 bra 	$L__BB10_55;
 
 	sub.s32 	%r152, %r1, %r161;
 	mov.f32 	%f60, 0fFF800000;
@@ -12036,77 +14910,77 @@ $L__BB9_39:
 	mov.u64 	%rd49, _ZZ9wk_argmaxE2sv;
 	mov.u64 	%rd48, _ZZ9wk_argmaxE2si;
 
-$L__BB9_42:
+$L__BB10_42:
 	ld.shared.u32 	%r63, [%rd48];
 	ld.shared.f32 	%f27, [%rd49];
 	setp.lt.f32 	%p59, %f60, %f27;
-	@%p59 bra 	$L__BB9_44;
+	@%p59 bra 	$L__BB10_44;
 
 	setp.neu.f32 	%p60, %f60, %f27;
 	setp.le.s32 	%p61, %r151, %r63;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB9_45;
+	@%p62 bra 	$L__BB10_45;
 
-$L__BB9_44:
+$L__BB10_44:
 	mov.f32 	%f60, %f27;
 	mov.u32 	%r151, %r63;
 
-$L__BB9_45:
+$L__BB10_45:
 	ld.shared.u32 	%r65, [%rd48+4];
 	ld.shared.f32 	%f29, [%rd49+4];
 	setp.lt.f32 	%p63, %f60, %f29;
-	@%p63 bra 	$L__BB9_47;
+	@%p63 bra 	$L__BB10_47;
 
 	setp.neu.f32 	%p64, %f60, %f29;
 	setp.le.s32 	%p65, %r151, %r65;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB9_48;
+	@%p66 bra 	$L__BB10_48;
 
-$L__BB9_47:
+$L__BB10_47:
 	mov.f32 	%f60, %f29;
 	mov.u32 	%r151, %r65;
 
-$L__BB9_48:
+$L__BB10_48:
 	ld.shared.u32 	%r67, [%rd48+8];
 	ld.shared.f32 	%f31, [%rd49+8];
 	setp.lt.f32 	%p67, %f60, %f31;
-	@%p67 bra 	$L__BB9_50;
+	@%p67 bra 	$L__BB10_50;
 
 	setp.neu.f32 	%p68, %f60, %f31;
 	setp.le.s32 	%p69, %r151, %r67;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB9_51;
+	@%p70 bra 	$L__BB10_51;
 
-$L__BB9_50:
+$L__BB10_50:
 	mov.f32 	%f60, %f31;
 	mov.u32 	%r151, %r67;
 
-$L__BB9_51:
+$L__BB10_51:
 	ld.shared.u32 	%r69, [%rd48+12];
 	ld.shared.f32 	%f33, [%rd49+12];
 	setp.lt.f32 	%p71, %f60, %f33;
-	@%p71 bra 	$L__BB9_53;
+	@%p71 bra 	$L__BB10_53;
 
 	setp.neu.f32 	%p72, %f60, %f33;
 	setp.le.s32 	%p73, %r151, %r69;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB9_54;
+	@%p74 bra 	$L__BB10_54;
 
-$L__BB9_53:
+$L__BB10_53:
 	mov.f32 	%f60, %f33;
 	mov.u32 	%r151, %r69;
 
-$L__BB9_54:
+$L__BB10_54:
 	add.s32 	%r158, %r158, 4;
 	add.s64 	%rd49, %rd49, 16;
 	add.s64 	%rd48, %rd48, 16;
 	add.s32 	%r152, %r152, -4;
 	setp.ne.s32 	%p75, %r152, 0;
-	@%p75 bra 	$L__BB9_42;
+	@%p75 bra 	$L__BB10_42;
 
-$L__BB9_55:
+$L__BB10_55:
 	setp.eq.s32 	%p76, %r161, 0;
-	@%p76 bra 	$L__BB9_61;
+	@%p76 bra 	$L__BB10_61;
 
 	mul.wide.s32 	%rd41, %r158, 4;
 	mov.u64 	%rd42, _ZZ9wk_argmaxE2si;
@@ -12114,34 +14988,34 @@ $L__BB9_55:
 	mov.u64 	%rd43, _ZZ9wk_argmaxE2sv;
 	add.s64 	%rd50, %rd43, %rd41;
 
-$L__BB9_57:
+$L__BB10_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r78, [%rd51];
 	ld.shared.f32 	%f37, [%rd50];
 	setp.lt.f32 	%p77, %f60, %f37;
-	@%p77 bra 	$L__BB9_59;
+	@%p77 bra 	$L__BB10_59;
 
 	setp.neu.f32 	%p78, %f60, %f37;
 	setp.le.s32 	%p79, %r151, %r78;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB9_60;
+	@%p80 bra 	$L__BB10_60;
 
-$L__BB9_59:
+$L__BB10_59:
 	mov.f32 	%f60, %f37;
 	mov.u32 	%r151, %r78;
 
-$L__BB9_60:
+$L__BB10_60:
 	add.s64 	%rd51, %rd51, 4;
 	add.s64 	%rd50, %rd50, 4;
 	add.s32 	%r161, %r161, -1;
 	setp.ne.s32 	%p81, %r161, 0;
-	@%p81 bra 	$L__BB9_57;
+	@%p81 bra 	$L__BB10_57;
 
-$L__BB9_61:
+$L__BB10_61:
 	bar.sync 	0;
 	or.b32  	%r121, %r4, %r2;
 	setp.ne.s32 	%p82, %r121, 0;
-	@%p82 bra 	$L__BB9_63;
+	@%p82 bra 	$L__BB10_63;
 
 	cvta.to.global.u64 	%rd44, %rd24;
 	shl.b64 	%rd45, %rd2, 2;
@@ -12150,7 +15024,7 @@ $L__BB9_61:
 	selp.b32 	%r122, 0, %r151, %p83;
 	st.global.u32 	[%rd46], %r122;
 
-$L__BB9_63:
+$L__BB10_63:
 	ret;
 
 }
@@ -12200,7 +15074,7 @@ $L__BB9_63:
 	setp.ge.s32 	%p1, %r4, %r109;
 	mov.u32 	%r202, 2147483647;
 	mov.f32 	%f181, 0fFF800000;
-	@%p1 bra 	$L__BB10_22;
+	@%p1 bra 	$L__BB11_22;
 
 	not.b32 	%r114, %r3;
 	add.s32 	%r115, %r114, %r109;
@@ -12212,7 +15086,7 @@ $L__BB9_63:
 	mov.f32 	%f181, 0fFF800000;
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
-	@%p2 bra 	$L__BB10_16;
+	@%p2 bra 	$L__BB11_16;
 
 	sub.s32 	%r203, %r7, %r213;
 	mul.wide.s32 	%rd4, %r6, 4;
@@ -12220,81 +15094,81 @@ $L__BB9_63:
 	mov.u32 	%r202, 2147483647;
 	mov.u32 	%r209, %r4;
 
-$L__BB10_3:
+$L__BB11_3:
 	cvt.s64.s32 	%rd44, %r209;
 	add.s64 	%rd45, %rd3, %rd44;
 	shl.b64 	%rd46, %rd45, 2;
 	add.s64 	%rd5, %rd1, %rd46;
 	ld.global.nc.f32 	%f4, [%rd5];
 	setp.lt.f32 	%p3, %f181, %f4;
-	@%p3 bra 	$L__BB10_5;
+	@%p3 bra 	$L__BB11_5;
 
 	setp.neu.f32 	%p4, %f181, %f4;
 	setp.le.s32 	%p5, %r202, %r209;
 	or.pred  	%p6, %p5, %p4;
-	@%p6 bra 	$L__BB10_6;
+	@%p6 bra 	$L__BB11_6;
 
-$L__BB10_5:
+$L__BB11_5:
 	mov.f32 	%f181, %f4;
 	mov.u32 	%r202, %r209;
 
-$L__BB10_6:
+$L__BB11_6:
 	add.s32 	%r14, %r209, %r6;
 	add.s64 	%rd6, %rd5, %rd4;
 	ld.global.nc.f32 	%f6, [%rd6];
 	setp.lt.f32 	%p7, %f181, %f6;
-	@%p7 bra 	$L__BB10_8;
+	@%p7 bra 	$L__BB11_8;
 
 	setp.neu.f32 	%p8, %f181, %f6;
 	setp.le.s32 	%p9, %r202, %r14;
 	or.pred  	%p10, %p9, %p8;
-	@%p10 bra 	$L__BB10_9;
+	@%p10 bra 	$L__BB11_9;
 
-$L__BB10_8:
+$L__BB11_8:
 	mov.f32 	%f181, %f6;
 	mov.u32 	%r202, %r14;
 
-$L__BB10_9:
+$L__BB11_9:
 	add.s32 	%r16, %r14, %r6;
 	add.s64 	%rd7, %rd6, %rd4;
 	ld.global.nc.f32 	%f8, [%rd7];
 	setp.lt.f32 	%p11, %f181, %f8;
-	@%p11 bra 	$L__BB10_11;
+	@%p11 bra 	$L__BB11_11;
 
 	setp.neu.f32 	%p12, %f181, %f8;
 	setp.le.s32 	%p13, %r202, %r16;
 	or.pred  	%p14, %p13, %p12;
-	@%p14 bra 	$L__BB10_12;
+	@%p14 bra 	$L__BB11_12;
 
-$L__BB10_11:
+$L__BB11_11:
 	mov.f32 	%f181, %f8;
 	mov.u32 	%r202, %r16;
 
-$L__BB10_12:
+$L__BB11_12:
 	add.s32 	%r18, %r16, %r6;
 	add.s64 	%rd47, %rd7, %rd4;
 	ld.global.nc.f32 	%f10, [%rd47];
 	setp.lt.f32 	%p15, %f181, %f10;
-	@%p15 bra 	$L__BB10_14;
+	@%p15 bra 	$L__BB11_14;
 
 	setp.neu.f32 	%p16, %f181, %f10;
 	setp.le.s32 	%p17, %r202, %r18;
 	or.pred  	%p18, %p17, %p16;
-	@%p18 bra 	$L__BB10_15;
+	@%p18 bra 	$L__BB11_15;
 
-$L__BB10_14:
+$L__BB11_14:
 	mov.f32 	%f181, %f10;
 	mov.u32 	%r202, %r18;
 
-$L__BB10_15:
+$L__BB11_15:
 	add.s32 	%r209, %r18, %r6;
 	add.s32 	%r203, %r203, -4;
 	setp.ne.s32 	%p19, %r203, 0;
-	@%p19 bra 	$L__BB10_3;
+	@%p19 bra 	$L__BB11_3;
 
-$L__BB10_16:
+$L__BB11_16:
 	setp.eq.s32 	%p20, %r213, 0;
-	@%p20 bra 	$L__BB10_22;
+	@%p20 bra 	$L__BB11_22;
 
 	cvt.s64.s32 	%rd48, %r209;
 	add.s64 	%rd49, %rd3, %rd48;
@@ -12302,29 +15176,29 @@ $L__BB10_16:
 	add.s64 	%rd90, %rd1, %rd50;
 	mul.wide.s32 	%rd9, %r6, 4;
 
-$L__BB10_18:
+$L__BB11_18:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f15, [%rd90];
 	setp.lt.f32 	%p21, %f181, %f15;
-	@%p21 bra 	$L__BB10_20;
+	@%p21 bra 	$L__BB11_20;
 
 	setp.neu.f32 	%p22, %f181, %f15;
 	setp.le.s32 	%p23, %r202, %r209;
 	or.pred  	%p24, %p23, %p22;
-	@%p24 bra 	$L__BB10_21;
+	@%p24 bra 	$L__BB11_21;
 
-$L__BB10_20:
+$L__BB11_20:
 	mov.f32 	%f181, %f15;
 	mov.u32 	%r202, %r209;
 
-$L__BB10_21:
+$L__BB11_21:
 	add.s32 	%r209, %r209, %r6;
 	add.s64 	%rd90, %rd90, %rd9;
 	add.s32 	%r213, %r213, -1;
 	setp.ne.s32 	%p25, %r213, 0;
-	@%p25 bra 	$L__BB10_18;
+	@%p25 bra 	$L__BB11_18;
 
-$L__BB10_22:
+$L__BB11_22:
 	mov.b32 	%r218, %f181;
 	mov.u32 	%r119, 31;
 	mov.u32 	%r120, 16;
@@ -12333,19 +15207,19 @@ $L__BB10_22:
 	mov.b32 	%f18, %r33;
 	shfl.sync.bfly.b32 	%r34|%p27, %r202, %r120, %r119, %r121;
 	setp.lt.f32 	%p28, %f181, %f18;
-	@%p28 bra 	$L__BB10_24;
+	@%p28 bra 	$L__BB11_24;
 
 	setp.neu.f32 	%p29, %f181, %f18;
 	setp.le.s32 	%p30, %r202, %r34;
 	or.pred  	%p31, %p29, %p30;
-	@%p31 bra 	$L__BB10_25;
+	@%p31 bra 	$L__BB11_25;
 
-$L__BB10_24:
+$L__BB11_24:
 	mov.u32 	%r218, %r33;
 	mov.f32 	%f181, %f18;
 	mov.u32 	%r202, %r34;
 
-$L__BB10_25:
+$L__BB11_25:
 	mov.u32 	%r122, 31;
 	mov.u32 	%r123, 8;
 	mov.u32 	%r124, -1;
@@ -12353,19 +15227,19 @@ $L__BB10_25:
 	mov.b32 	%f20, %r37;
 	shfl.sync.bfly.b32 	%r38|%p33, %r202, %r123, %r122, %r124;
 	setp.lt.f32 	%p34, %f181, %f20;
-	@%p34 bra 	$L__BB10_27;
+	@%p34 bra 	$L__BB11_27;
 
 	setp.neu.f32 	%p35, %f181, %f20;
 	setp.le.s32 	%p36, %r202, %r38;
 	or.pred  	%p37, %p35, %p36;
-	@%p37 bra 	$L__BB10_28;
+	@%p37 bra 	$L__BB11_28;
 
-$L__BB10_27:
+$L__BB11_27:
 	mov.u32 	%r218, %r37;
 	mov.f32 	%f181, %f20;
 	mov.u32 	%r202, %r38;
 
-$L__BB10_28:
+$L__BB11_28:
 	mov.u32 	%r125, 31;
 	mov.u32 	%r126, 4;
 	mov.u32 	%r127, -1;
@@ -12373,19 +15247,19 @@ $L__BB10_28:
 	mov.b32 	%f22, %r41;
 	shfl.sync.bfly.b32 	%r42|%p39, %r202, %r126, %r125, %r127;
 	setp.lt.f32 	%p40, %f181, %f22;
-	@%p40 bra 	$L__BB10_30;
+	@%p40 bra 	$L__BB11_30;
 
 	setp.neu.f32 	%p41, %f181, %f22;
 	setp.le.s32 	%p42, %r202, %r42;
 	or.pred  	%p43, %p41, %p42;
-	@%p43 bra 	$L__BB10_31;
+	@%p43 bra 	$L__BB11_31;
 
-$L__BB10_30:
+$L__BB11_30:
 	mov.u32 	%r218, %r41;
 	mov.f32 	%f181, %f22;
 	mov.u32 	%r202, %r42;
 
-$L__BB10_31:
+$L__BB11_31:
 	mov.u32 	%r128, 31;
 	mov.u32 	%r129, 2;
 	mov.u32 	%r130, -1;
@@ -12393,19 +15267,19 @@ $L__BB10_31:
 	mov.b32 	%f24, %r45;
 	shfl.sync.bfly.b32 	%r46|%p45, %r202, %r129, %r128, %r130;
 	setp.lt.f32 	%p46, %f181, %f24;
-	@%p46 bra 	$L__BB10_33;
+	@%p46 bra 	$L__BB11_33;
 
 	setp.neu.f32 	%p47, %f181, %f24;
 	setp.le.s32 	%p48, %r202, %r46;
 	or.pred  	%p49, %p47, %p48;
-	@%p49 bra 	$L__BB10_34;
+	@%p49 bra 	$L__BB11_34;
 
-$L__BB10_33:
+$L__BB11_33:
 	mov.u32 	%r218, %r45;
 	mov.f32 	%f181, %f24;
 	mov.u32 	%r202, %r46;
 
-$L__BB10_34:
+$L__BB11_34:
 	mov.u32 	%r131, 31;
 	mov.u32 	%r132, 1;
 	mov.u32 	%r133, -1;
@@ -12413,20 +15287,20 @@ $L__BB10_34:
 	mov.b32 	%f26, %r134;
 	shfl.sync.bfly.b32 	%r49|%p51, %r202, %r132, %r131, %r133;
 	setp.lt.f32 	%p52, %f181, %f26;
-	@%p52 bra 	$L__BB10_36;
+	@%p52 bra 	$L__BB11_36;
 
 	setp.neu.f32 	%p53, %f181, %f26;
 	setp.le.s32 	%p54, %r202, %r49;
 	or.pred  	%p55, %p53, %p54;
-	@%p55 bra 	$L__BB10_37;
+	@%p55 bra 	$L__BB11_37;
 
-$L__BB10_36:
+$L__BB11_36:
 	mov.f32 	%f181, %f26;
 	mov.u32 	%r202, %r49;
 
-$L__BB10_37:
+$L__BB11_37:
 	setp.ne.s32 	%p56, %r3, 0;
-	@%p56 bra 	$L__BB10_39;
+	@%p56 bra 	$L__BB11_39;
 
 	mul.wide.s32 	%rd51, %r1, 4;
 	mov.u64 	%rd52, _ZZ9wk_sampleE2sv;
@@ -12436,11 +15310,11 @@ $L__BB10_37:
 	add.s64 	%rd55, %rd54, %rd51;
 	st.shared.u32 	[%rd55], %r202;
 
-$L__BB10_39:
+$L__BB11_39:
 	bar.sync 	0;
 	setp.lt.s32 	%p57, %r5, 1;
 	mov.u32 	%r226, 2147483647;
-	@%p57 bra 	$L__BB10_61;
+	@%p57 bra 	$L__BB11_61;
 
 	add.s32 	%r139, %r5, -1;
 	and.b32  	%r236, %r5, 3;
@@ -12448,7 +15322,7 @@ $L__BB10_39:
 	mov.f32 	%f196, 0fFF800000;
 	mov.u32 	%r226, 2147483647;
 	mov.u32 	%r233, 0;
-	@%p58 bra 	$L__BB10_55;
+	@%p58 bra 	$L__BB11_55;
 
 	sub.s32 	%r227, %r5, %r236;
 	mov.f32 	%f196, 0fFF800000;
@@ -12457,78 +15331,78 @@ $L__BB10_39:
 	mov.u64 	%rd57, _ZZ9wk_sampleE2sv;
 	mov.u64 	%rd58, _ZZ9wk_sampleE2si;
 
-$L__BB10_42:
+$L__BB11_42:
 	mul.wide.s32 	%rd56, %r233, 4;
 	add.s64 	%rd12, %rd57, %rd56;
 	add.s64 	%rd13, %rd58, %rd56;
 	ld.shared.u32 	%r56, [%rd13];
 	ld.shared.f32 	%f29, [%rd12];
 	setp.lt.f32 	%p59, %f196, %f29;
-	@%p59 bra 	$L__BB10_44;
+	@%p59 bra 	$L__BB11_44;
 
 	setp.neu.f32 	%p60, %f196, %f29;
 	setp.le.s32 	%p61, %r226, %r56;
 	or.pred  	%p62, %p60, %p61;
-	@%p62 bra 	$L__BB10_45;
+	@%p62 bra 	$L__BB11_45;
 
-$L__BB10_44:
+$L__BB11_44:
 	mov.f32 	%f196, %f29;
 	mov.u32 	%r226, %r56;
 
-$L__BB10_45:
+$L__BB11_45:
 	ld.shared.u32 	%r58, [%rd13+4];
 	ld.shared.f32 	%f31, [%rd12+4];
 	setp.lt.f32 	%p63, %f196, %f31;
-	@%p63 bra 	$L__BB10_47;
+	@%p63 bra 	$L__BB11_47;
 
 	setp.neu.f32 	%p64, %f196, %f31;
 	setp.le.s32 	%p65, %r226, %r58;
 	or.pred  	%p66, %p64, %p65;
-	@%p66 bra 	$L__BB10_48;
+	@%p66 bra 	$L__BB11_48;
 
-$L__BB10_47:
+$L__BB11_47:
 	mov.f32 	%f196, %f31;
 	mov.u32 	%r226, %r58;
 
-$L__BB10_48:
+$L__BB11_48:
 	ld.shared.u32 	%r60, [%rd13+8];
 	ld.shared.f32 	%f33, [%rd12+8];
 	setp.lt.f32 	%p67, %f196, %f33;
-	@%p67 bra 	$L__BB10_50;
+	@%p67 bra 	$L__BB11_50;
 
 	setp.neu.f32 	%p68, %f196, %f33;
 	setp.le.s32 	%p69, %r226, %r60;
 	or.pred  	%p70, %p68, %p69;
-	@%p70 bra 	$L__BB10_51;
+	@%p70 bra 	$L__BB11_51;
 
-$L__BB10_50:
+$L__BB11_50:
 	mov.f32 	%f196, %f33;
 	mov.u32 	%r226, %r60;
 
-$L__BB10_51:
+$L__BB11_51:
 	ld.shared.u32 	%r62, [%rd13+12];
 	ld.shared.f32 	%f35, [%rd12+12];
 	setp.lt.f32 	%p71, %f196, %f35;
-	@%p71 bra 	$L__BB10_53;
+	@%p71 bra 	$L__BB11_53;
 
 	setp.neu.f32 	%p72, %f196, %f35;
 	setp.le.s32 	%p73, %r226, %r62;
 	or.pred  	%p74, %p72, %p73;
-	@%p74 bra 	$L__BB10_54;
+	@%p74 bra 	$L__BB11_54;
 
-$L__BB10_53:
+$L__BB11_53:
 	mov.f32 	%f196, %f35;
 	mov.u32 	%r226, %r62;
 
-$L__BB10_54:
+$L__BB11_54:
 	add.s32 	%r233, %r233, 4;
 	add.s32 	%r227, %r227, -4;
 	setp.ne.s32 	%p75, %r227, 0;
-	@%p75 bra 	$L__BB10_42;
+	@%p75 bra 	$L__BB11_42;
 
-$L__BB10_55:
+$L__BB11_55:
 	setp.eq.s32 	%p76, %r236, 0;
-	@%p76 bra 	$L__BB10_61;
+	@%p76 bra 	$L__BB11_61;
 
 	mul.wide.s32 	%rd59, %r233, 4;
 	mov.u64 	%rd60, _ZZ9wk_sampleE2si;
@@ -12536,30 +15410,30 @@ $L__BB10_55:
 	mov.u64 	%rd61, _ZZ9wk_sampleE2sv;
 	add.s64 	%rd91, %rd61, %rd59;
 
-$L__BB10_57:
+$L__BB11_57:
 	.pragma "nounroll";
 	ld.shared.u32 	%r71, [%rd92];
 	ld.shared.f32 	%f39, [%rd91];
 	setp.lt.f32 	%p77, %f196, %f39;
-	@%p77 bra 	$L__BB10_59;
+	@%p77 bra 	$L__BB11_59;
 
 	setp.neu.f32 	%p78, %f196, %f39;
 	setp.le.s32 	%p79, %r226, %r71;
 	or.pred  	%p80, %p78, %p79;
-	@%p80 bra 	$L__BB10_60;
+	@%p80 bra 	$L__BB11_60;
 
-$L__BB10_59:
+$L__BB11_59:
 	mov.f32 	%f196, %f39;
 	mov.u32 	%r226, %r71;
 
-$L__BB10_60:
+$L__BB11_60:
 	add.s64 	%rd92, %rd92, 4;
 	add.s64 	%rd91, %rd91, 4;
 	add.s32 	%r236, %r236, -1;
 	setp.ne.s32 	%p81, %r236, 0;
-	@%p81 bra 	$L__BB10_57;
+	@%p81 bra 	$L__BB11_57;
 
-$L__BB10_61:
+$L__BB11_61:
 	bar.sync 	0;
 	setp.eq.s32 	%p82, %r226, 2147483647;
 	selp.b32 	%r75, 0, %r226, %p82;
@@ -12567,17 +15441,17 @@ $L__BB10_61:
 	shl.b64 	%rd63, %rd2, 2;
 	add.s64 	%rd22, %rd62, %rd63;
 	setp.leu.f32 	%p83, %f1, 0f00000000;
-	@%p83 bra 	$L__BB10_86;
-	bra.uni 	$L__BB10_62;
+	@%p83 bra 	$L__BB11_86;
+	bra.uni 	$L__BB11_62;
 
-$L__BB10_86:
+$L__BB11_86:
 	setp.ne.s32 	%p113, %r4, 0;
-	@%p113 bra 	$L__BB10_88;
+	@%p113 bra 	$L__BB11_88;
 
 	st.global.u32 	[%rd22], %r75;
-	bra.uni 	$L__BB10_88;
+	bra.uni 	$L__BB11_88;
 
-$L__BB10_62:
+$L__BB11_62:
 	cvt.s64.s32 	%rd64, %r75;
 	add.s64 	%rd65, %rd3, %rd64;
 	shl.b64 	%rd66, %rd65, 2;
@@ -12592,14 +15466,14 @@ $L__BB10_62:
 	setp.ge.s32 	%p84, %r244, %r77;
 	mov.f32 	%f211, 0f00000000;
 	mov.f32 	%f208, %f211;
-	@%p84 bra 	$L__BB10_69;
+	@%p84 bra 	$L__BB11_69;
 
 	sub.s32 	%r146, %r77, %r244;
 	and.b32  	%r240, %r146, 3;
 	setp.eq.s32 	%p85, %r240, 0;
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
-	@%p85 bra 	$L__BB10_66;
+	@%p85 bra 	$L__BB11_66;
 
 	cvt.s64.s32 	%rd68, %r244;
 	add.s64 	%rd69, %rd3, %rd68;
@@ -12608,7 +15482,7 @@ $L__BB10_62:
 	mov.f32 	%f208, 0f00000000;
 	mov.u32 	%r241, %r244;
 
-$L__BB10_65:
+$L__BB11_65:
 	.pragma "nounroll";
 	ld.global.nc.f32 	%f68, [%rd93];
 	sub.f32 	%f69, %f68, %f41;
@@ -12635,22 +15509,22 @@ $L__BB10_65:
 	add.s64 	%rd93, %rd93, 4;
 	add.s32 	%r240, %r240, -1;
 	setp.ne.s32 	%p86, %r240, 0;
-	@%p86 bra 	$L__BB10_65;
+	@%p86 bra 	$L__BB11_65;
 
-$L__BB10_66:
+$L__BB11_66:
 	mov.u32 	%r149, -2;
 	sub.s32 	%r150, %r149, %r244;
 	not.b32 	%r151, %r77;
 	sub.s32 	%r152, %r150, %r151;
 	setp.lt.u32 	%p87, %r152, 3;
-	@%p87 bra 	$L__BB10_69;
+	@%p87 bra 	$L__BB11_69;
 
 	cvt.s64.s32 	%rd71, %r241;
 	add.s64 	%rd72, %rd3, %rd71;
 	shl.b64 	%rd73, %rd72, 2;
 	add.s64 	%rd94, %rd1, %rd73;
 
-$L__BB10_68:
+$L__BB11_68:
 	ld.global.nc.f32 	%f86, [%rd94];
 	sub.f32 	%f87, %f86, %f41;
 	div.rn.f32 	%f88, %f87, %f1;
@@ -12720,9 +15594,9 @@ $L__BB10_68:
 	add.s64 	%rd94, %rd94, 16;
 	add.s32 	%r241, %r241, 4;
 	setp.lt.s32 	%p88, %r241, %r77;
-	@%p88 bra 	$L__BB10_68;
+	@%p88 bra 	$L__BB11_68;
 
-$L__BB10_69:
+$L__BB11_69:
 	mul.wide.s32 	%rd74, %r4, 4;
 	mov.u64 	%rd95, _ZZ9wk_sampleE4runs;
 	add.s64 	%rd76, %rd95, %rd74;
@@ -12730,13 +15604,13 @@ $L__BB10_69:
 	bar.sync 	0;
 	setp.lt.s32 	%p89, %r6, 1;
 	mov.f32 	%f212, %f211;
-	@%p89 bra 	$L__BB10_72;
+	@%p89 bra 	$L__BB11_72;
 
 	mov.f32 	%f212, 0f00000000;
 	mov.u32 	%r243, 0;
 	mov.f32 	%f211, %f212;
 
-$L__BB10_71:
+$L__BB11_71:
 	ld.shared.f32 	%f147, [%rd95];
 	add.f32 	%f148, %f211, %f147;
 	setp.lt.s32 	%p90, %r243, %r4;
@@ -12763,15 +15637,15 @@ $L__BB10_71:
 	add.s64 	%rd95, %rd95, 16;
 	add.s32 	%r243, %r243, 4;
 	setp.lt.s32 	%p94, %r243, %r6;
-	@%p94 bra 	$L__BB10_71;
+	@%p94 bra 	$L__BB11_71;
 
-$L__BB10_72:
+$L__BB11_72:
 	mov.u32 	%r245, 2147483647;
-	@%p84 bra 	$L__BB10_75;
+	@%p84 bra 	$L__BB11_75;
 
 	div.rn.f32 	%f213, %f211, %f212;
 
-$L__BB10_74:
+$L__BB11_74:
 	cvt.s64.s32 	%rd78, %r244;
 	add.s64 	%rd79, %rd3, %rd78;
 	shl.b64 	%rd80, %rd79, 2;
@@ -12805,9 +15679,9 @@ $L__BB10_74:
 	setp.lt.s32 	%p97, %r244, %r77;
 	setp.eq.s32 	%p98, %r245, 2147483647;
 	and.pred  	%p99, %p98, %p97;
-	@%p99 bra 	$L__BB10_74;
+	@%p99 bra 	$L__BB11_74;
 
-$L__BB10_75:
+$L__BB11_75:
 	bar.sync 	0;
 	mov.u32 	%r168, 31;
 	mov.u32 	%r169, 16;
@@ -12826,34 +15700,34 @@ $L__BB10_75:
 	mov.u32 	%r182, 1;
 	shfl.sync.bfly.b32 	%r183|%p104, %r181, %r182, %r168, %r170;
 	min.s32 	%r92, %r183, %r181;
-	@%p56 bra 	$L__BB10_77;
+	@%p56 bra 	$L__BB11_77;
 
 	mul.wide.u32 	%rd82, %r1, 4;
 	mov.u64 	%rd83, _ZZ9wk_sampleE2si;
 	add.s64 	%rd84, %rd83, %rd82;
 	st.shared.u32 	[%rd84], %r92;
 
-$L__BB10_77:
+$L__BB11_77:
 	bar.sync 	0;
 	setp.ne.s32 	%p106, %r4, 0;
-	@%p106 bra 	$L__BB10_88;
+	@%p106 bra 	$L__BB11_88;
 
 	mov.u32 	%r254, 2147483647;
-	@%p57 bra 	$L__BB10_85;
+	@%p57 bra 	$L__BB11_85;
 
 	add.s32 	%r188, %r5, -1;
 	and.b32  	%r253, %r5, 3;
 	setp.lt.u32 	%p108, %r188, 3;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
-	@%p108 bra 	$L__BB10_82;
+	@%p108 bra 	$L__BB11_82;
 
 	sub.s32 	%r248, %r5, %r253;
 	mov.u32 	%r254, 2147483647;
 	mov.u32 	%r250, 0;
 	mov.u64 	%rd86, _ZZ9wk_sampleE2si;
 
-$L__BB10_81:
+$L__BB11_81:
 	mul.wide.s32 	%rd85, %r250, 4;
 	add.s64 	%rd87, %rd86, %rd85;
 	ld.shared.u32 	%r191, [%rd87];
@@ -12867,32 +15741,32 @@ $L__BB10_81:
 	add.s32 	%r250, %r250, 4;
 	add.s32 	%r248, %r248, -4;
 	setp.ne.s32 	%p109, %r248, 0;
-	@%p109 bra 	$L__BB10_81;
+	@%p109 bra 	$L__BB11_81;
 
-$L__BB10_82:
+$L__BB11_82:
 	setp.eq.s32 	%p110, %r253, 0;
-	@%p110 bra 	$L__BB10_85;
+	@%p110 bra 	$L__BB11_85;
 
 	mul.wide.s32 	%rd88, %r250, 4;
 	mov.u64 	%rd89, _ZZ9wk_sampleE2si;
 	add.s64 	%rd96, %rd89, %rd88;
 
-$L__BB10_84:
+$L__BB11_84:
 	.pragma "nounroll";
 	ld.shared.u32 	%r198, [%rd96];
 	min.s32 	%r254, %r198, %r254;
 	add.s64 	%rd96, %rd96, 4;
 	add.s32 	%r253, %r253, -1;
 	setp.ne.s32 	%p111, %r253, 0;
-	@%p111 bra 	$L__BB10_84;
+	@%p111 bra 	$L__BB11_84;
 
-$L__BB10_85:
+$L__BB11_85:
 	add.s32 	%r199, %r109, -1;
 	setp.eq.s32 	%p112, %r254, 2147483647;
 	selp.b32 	%r200, %r199, %r254, %p112;
 	st.global.u32 	[%rd22], %r200;
 
-$L__BB10_88:
+$L__BB11_88:
 	ret;
 
 }

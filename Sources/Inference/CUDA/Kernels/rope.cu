@@ -38,3 +38,45 @@ WK_KERNEL void wk_rope_store_kv(float *WK_RESTRICT qkv, int ld, int q_dim, int k
     }
     for (int i = tid; i < kv_dim; i += threads) slot[value_offset + i] = wk_f2h(row[q_dim + kv_dim + i]);
 }
+
+/// The attention projections, RoPE and the KV store in one launch: the stacked Q|K|V matrix (q_dim +
+/// 2 kv_dim rows) times the tokens' activation blocks, as wk_matmul; then each rotated pair (rows 2i,
+/// 2i+1, held by neighbouring lane groups, so one shuffle brings the partner) is written as a query
+/// (floats, into row v of qkv with stride ld) or, for keys and values, as halves into token v's slot of
+/// the paged arena (wk_rope_store_kv's layout and arithmetic; matmul.cu's tiles). Block (32, W), grid (ceil(rows / 8W),
+/// ceil(nv / 64)). type: 3 Q4_1, 8 Q8_0.
+WK_KERNEL void wk_matmul_rope_store_dp4a(const wk_u8 *WK_RESTRICT w, int type, int q_dim, int kv_dim, int k,
+                                         const wk_block_q8 *WK_RESTRICT x, int nv, float *WK_RESTRICT qkv, int ld,
+                                         int head_dim, const float *WK_RESTRICT inv_freq, const int *WK_RESTRICT positions,
+                                         const int *WK_RESTRICT table_start, const int *WK_RESTRICT tables,
+                                         wk_f16 *WK_RESTRICT arena, int block_size, int block_stride, int layer, int value_offset) {
+    const int rows = q_dim + 2 * kv_dim, c = wk_lane() & 3;
+    const int row = (int)(blockIdx.x * blockDim.y + threadIdx.y) * 8 + (wk_lane() >> 2);
+    const bool odd = (row & 1) != 0;
+    for (int v0 = (int)blockIdx.y * WK_MM_TILE; v0 < nv; v0 += (int)gridDim.y * WK_MM_TILE) {
+        float acc[WK_MM_TILE], sums[2];
+        wk_mm_tile(type, w, row < rows ? row : 0, k / 32, x, v0, nv, acc);
+        wk_mm_reduce(acc, sums);
+        // The partner row (row ^ 1) is 4 lanes away and holds the same two vectors.
+        const float partner[2] = {wk_shfl_xor(sums[0], 4), wk_shfl_xor(sums[1], 4)};
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int v = v0 + 2 * c + i;
+            if (row >= rows || v >= nv) continue;
+            const int p = positions[v];
+            float value = sums[i];
+            if (row < q_dim + kv_dim) {
+                float a = odd ? partner[i] : sums[i], b = odd ? sums[i] : partner[i];
+                wk_rope_pair(&a, &b, row & ~1, head_dim, p, inv_freq);
+                value = odd ? b : a;
+            }
+            if (row < q_dim) {
+                qkv[(wk_i64)v * ld + row] = value;
+            } else {
+                wk_f16 *slot = arena + wk_kv_row(tables + table_start[v], p, block_size, block_stride, layer, kv_dim);
+                const int r = row - q_dim;
+                slot[r < kv_dim ? r : value_offset + r - kv_dim] = wk_f2h(value);
+            }
+        }
+    }
+}
