@@ -121,4 +121,21 @@ import Testing
         #expect(counters.launchesLastPass == launches && plain.counters.launchesLastPass == launches)
         #expect(plain.counters.recordingsMade == 0 && device.counters.replays == counters.passes)
     }
+
+    /// The unfused sequence (separate Q, K, V, gate and up matmuls, wk_rope_store_kv, wk_swiglu_quantize:
+    /// what a model with mixed matrix types runs) gives the fused sequence's tokens, in 12 launches a layer.
+    @Test func unfusedLaunchSequenceGivesTheSameTokens() throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let whole = try #require(GPUFixture.backend)
+        let unfused = try GPUBackend(model: model, device: EmulatedDevice(capacity: 1 << 30), kvMemoryBytes: 16 * model.config.kvValuesPerToken * 2,
+                                     blockSize: 16, maxPassTokens: 16, graphs: false, fusing: false)
+        let prompt = Array(try #require(Self.arith).promptIDs.prefix(10)), steps = 3
+        var ids: [Int32] = [], next = try unfused.evaluate([BatchEntry(blocks: [0], start: 0, tokens: prompt)], choosing: [.greedy])[0]
+        for step in 0..<steps {
+            ids.append(next)
+            next = try unfused.evaluate([BatchEntry(blocks: [0], start: prompt.count + step, tokens: [next])], choosing: [.greedy])[0]
+        }
+        #expect(ids == (try greedyGPU(whole, prompt: prompt, steps: steps).ids))
+        #expect(unfused.counters.launchesLastPass == 12 * model.config.layerCount + 3)
+    }
 }

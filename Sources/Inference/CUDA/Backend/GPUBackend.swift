@@ -39,8 +39,16 @@ public final class GPUBackend: InferenceBackend, @unchecked Sendable {
     /// positions) or, when nil, 90% of the device memory still free after the weights and activation
     /// buffers, capped at `maxPassTokens` full contexts (a pass cannot decode more sequences than that).
     /// Throws `.unsupported` for a model with matrices the kernels lack (other than Q4_1 and Q8_0).
-    public init(model: LlamaModel, device: any ComputeDevice, kvMemoryBytes: Int? = nil, blockSize: Int = 16,
-                maxPassTokens: Int = 256, graphs: Bool = true) throws(InferenceError) {
+    public convenience init(model: LlamaModel, device: any ComputeDevice, kvMemoryBytes: Int? = nil, blockSize: Int = 16,
+                            maxPassTokens: Int = 256, graphs: Bool = true) throws(InferenceError) {
+        try self.init(model: model, device: device, kvMemoryBytes: kvMemoryBytes, blockSize: blockSize, maxPassTokens: maxPassTokens,
+                      graphs: graphs, fusing: true)
+    }
+
+    /// The same, choosing whether matrices are fused (false runs the unfused launch sequence of
+    /// mixed-type models on any model, for tests).
+    init(model: LlamaModel, device: any ComputeDevice, kvMemoryBytes: Int?, blockSize: Int, maxPassTokens: Int, graphs: Bool,
+         fusing: Bool) throws(InferenceError) {
         let c = model.config
         guard (1...1024).contains(blockSize) else {
             throw InferenceError(.invalidArgument, "a KV block holds 1...1024 positions (got \(blockSize))")
@@ -54,7 +62,7 @@ public final class GPUBackend: InferenceBackend, @unchecked Sendable {
         self.maxPassTokens = max(1, min(maxPassTokens, 4096))
         usesGraphs = graphs
         memory = DeviceMemory(device: device)
-        weights = try GPUWeights(model: model, memory: memory)
+        weights = try GPUWeights(model: model, memory: memory, fusing: fusing)
         let contextBlocks = (c.contextLength + blockSize - 1) / blockSize
         buffers = try PassBuffers(config: c, tokens: self.maxPassTokens, tableCapacity: self.maxPassTokens * contextBlocks, memory: memory)
         let perBlock = c.kvValuesPerToken * 2 * blockSize

@@ -38,7 +38,9 @@ struct GPUWeights {
     /// Types the matrix kernels take.
     static let matrixTypes: Set<GGMLType> = [.q4_1, .q8_0]
 
-    init(model: LlamaModel, memory: DeviceMemory) throws(InferenceError) {
+    /// Uploads `model`; `fusing` stacks Q|K|V and interleaves gate|up where their types allow (false
+    /// keeps every matrix alone, the path of mixed-type models, so tests can run it on any model).
+    init(model: LlamaModel, memory: DeviceMemory, fusing: Bool = true) throws(InferenceError) {
         let matrices = model.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] } + [model.outputHead]
         if let bad = matrices.first(where: { !Self.matrixTypes.contains($0.type) }) {
             throw InferenceError(.unsupported, "the GPU backend multiplies only Q4_1 and Q8_0 matrices; '\(bad.name)' is \(bad.type)", path: model.file.path)
@@ -48,8 +50,9 @@ struct GPUWeights {
         let inverse = c.ropeInverseFrequencies
         layers = model.layers.map { w in
             Layer(attentionNorm: plan.add(UnsafeRawBufferPointer(w.attentionNorm)), ffnNorm: plan.add(UnsafeRawBufferPointer(w.ffnNorm)),
-                  qkv: plan.addFused([w.query, w.key, w.value]), output: plan.add(w.output),
-                  gateUp: plan.addInterleaved(w.gate, w.up), down: plan.add(w.down))
+                  qkv: fusing ? plan.addFused([w.query, w.key, w.value]) : [w.query, w.key, w.value].map { plan.add($0) },
+                  output: plan.add(w.output),
+                  gateUp: fusing ? plan.addInterleaved(w.gate, w.up) : [plan.add(w.gate), plan.add(w.up)], down: plan.add(w.down))
         }
         embedding = plan.add(model.tokenEmbedding)
         head = model.outputHead.name == model.tokenEmbedding.name ? embedding : plan.add(model.outputHead)
