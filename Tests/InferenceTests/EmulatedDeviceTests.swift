@@ -98,6 +98,25 @@ import Testing
         #expect(try device.download(out, as: Float.self, count: 64)[63] == 5)
     }
 
+    @Test func aFiberStackOverflowIsReportedNotFatal() throws {
+        let device = EmulatedDevice()
+        let out = try device.allocate(8)
+        let failure = error { try device.launch(kernelNamed: "wk_selftest_deep_stack", Self.one, [.buffer(out), .int32(5)]) }
+        #expect(failure?.message.contains("wk_selftest_deep_stack") == true && failure?.message.contains("memory fault") == true, "\(failure?.message ?? "")")
+    }
+
+    /// Large grids spread over the helper threads; an error in any block still comes back.
+    @Test func errorsInLargeGridsComeBackFromEveryThread() throws {
+        let device = EmulatedDevice()
+        let big = LaunchShape(grid: (512, 1, 1), block: (64, 1, 1))
+        let divergent = error { try device.launch(kernelNamed: "wk_selftest_divergent_sync", big, [.int32(9)]) }
+        #expect(divergent?.message.contains("divergent barrier") == true)
+        let out = try device.allocate(256)
+        let fault = error { try device.launch(kernelNamed: "wk_selftest_store", big, [.buffer(out), .int32(64), .float(1)]) }
+        #expect(fault?.message.contains("memory fault") == true)
+        try device.launch(kernelNamed: "wk_selftest_divergent_sync", big, [.int32(-1)])
+    }
+
     @Test func memoryIsBoundedByTheCapacity() throws {
         let device = EmulatedDevice(capacity: 1 << 20)
         let first = try device.allocate(600_000)
