@@ -58,6 +58,20 @@ import Testing
         #expect(tooBig?.message.contains("wk_selftest_uneven_sync") == true)
     }
 
+    /// Each registered kernel is a self-test kernel or a case of `Kernel` (a renamed kernel whose old
+    /// registry line stayed would show here), with a signature of pointer, int and float parameters.
+    @Test func theRegistryHoldsOnlyKnownKernels() {
+        let names = (0..<wk_emu_kernel_count()).compactMap { wk_emu_kernel_name(wk_emu_kernel_at($0)).map { String(cString: $0) } }
+        #expect(names.contains("wk_selftest_block_sum") && names.count == Set(names).count, "\(names)")
+        for name in names where !name.hasPrefix("wk_selftest_") {
+            #expect(Kernel(rawValue: name) != nil, "\(name) is registered but is not a case of Kernel")
+        }
+        for index in 0..<wk_emu_kernel_count() {
+            let signature = wk_emu_kernel_signature(wk_emu_kernel_at(index)).map { String(cString: $0) } ?? "?"
+            #expect(signature.allSatisfy { "pif".contains($0) })
+        }
+    }
+
     @Test func argumentsMustMatchTheKernelsParametersAndLiveBuffers() throws {
         let device = EmulatedDevice()
         #expect(wk_emu_kernel_signature(wk_emu_kernel("wk_selftest_store")).map { String(cString: $0) } == "pif")
