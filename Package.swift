@@ -93,7 +93,7 @@ let package = Package(
         // each block's threads run as fibers; and EmulatedDevice, a ComputeDevice over it.
         .target(
             name: "CUDAEmulator", path: "Tests/CUDAEmulator", exclude: ["SelfTest"],
-            cxxSettings: [.define("WK_EMULATOR"), .unsafeFlags(["-O2"])]
+            cxxSettings: [.define("WK_EMULATOR"), .unsafeFlags(["-O2", "-fstack-clash-protection"])]
         ),
         .target(name: "GPUTestSupport", dependencies: ["Inference", "CUDAEmulator"], path: "Tests/GPUTestSupport"),
 
