@@ -75,13 +75,18 @@ enum Parity {
         var lines: [String] = []
         for item in cases {
             var members: [(String, JSONValue)] = [("name", .string(item.name)), ("robust_prefix", Report.number(item.robustPrefix))]
+            var first: [Int32]?
             for (label, backend) in backends {
                 let tokens = try greedy(backend, prompt: item.prompt, count: item.greedy.count)
+                // Informational: how far each backend agrees with the first (the CPU) past the robust prefix.
+                let agreeing = first.map { zip($0, tokens).prefix { $0.0 == $0.1 }.count } ?? tokens.count
+                first = first ?? tokens
                 let mismatch = zip(tokens, item.greedy).prefix(item.robustPrefix).enumerated().first { $0.element.0 != $0.element.1 }?.offset
                 passed = passed && mismatch == nil
                 members.append((label, Report.object([
                     ("matches", .bool(mismatch == nil)),
                     ("first_mismatch", mismatch.map(Report.number) ?? .null),
+                    ("steps_agreeing_with_\(backends[0].0)", Report.number(agreeing)),
                     ("tokens", .array(tokens.map { Report.number(Int($0)) })),
                 ])))
                 lines.append("\(item.name) \(label): " + (mismatch.map { "MISMATCH at step \($0)" } ?? "match (\(item.robustPrefix) steps)"))

@@ -15,7 +15,7 @@ struct Report {
     }
 
     static func number(_ value: Double) -> JSONValue {
-        guard value.isFinite, let number = JSONNumber((value * 1e6).rounded() / 1e6) else { return .null }
+        guard value.isFinite, let number = JSONNumber(value) else { return .null }
         return .number(number)
     }
 
