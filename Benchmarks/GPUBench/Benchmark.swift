@@ -15,14 +15,15 @@ struct ModeResult {
 struct Benchmark {
     let options: Options
     let model: LlamaModel
-    let device: CountingDevice
+    let target: Target
+    var device: CountingDevice { target.device }
     let blockSize = 16
     /// Prompt tokens of each decode stream before its timed steps.
     let promptLength = 16
 
     /// The device's write bandwidth, then both modes.
     func run() throws(InferenceError) -> (bandwidth: Double, modes: [ModeResult]) {
-        let bandwidth = try Roofline.fillBandwidth(device)
+        let bandwidth = try Roofline.fillBandwidth(target)
         var modes: [ModeResult] = []
         for graphs in [false, true] { modes.append(try runMode(graphs: graphs)) }
         return (bandwidth, modes)
@@ -49,12 +50,13 @@ struct Benchmark {
     func report(bandwidth: Double, modes: [ModeResult], launchSeconds: Double?) -> Report {
         var report = Report()
         report["status"] = .string("measured")
-        report["device"] = .string(device.name)
+        report["device"] = .string(target.summary)
         report["weight_bytes_per_step"] = Report.number(Roofline.weightBytes(model))
         report["fill_bandwidth_bytes_per_second"] = Report.number(bandwidth)
-        report["bandwidth_method"] = .string("ComputeDevice.fill of 2 GiB, median of 10, host clock around synchronize (bytes written)")
+        report["bandwidth_method"] = .string("ComputeDevice.fill of 2 GiB, median of 10, CUDA events (bytes written)")
+        report["attribute_bandwidth_bytes_per_second"] = target.attributeBandwidth.map(Report.number) ?? .null
         report["launch_seconds"] = launchSeconds.map(Report.number) ?? .null
-        report["launch_method"] = .string("2000 back-to-back launches of wk_argmax over one 32-float row, host clock around synchronize")
+        report["launch_method"] = .string("2000 back-to-back launches of wk_argmax over one 32-float row (32 x 4 threads), CUDA events")
         report["modes"] = .array(modes.map { mode in
             Report.object([
                 ("graphs", .bool(mode.graphs)),
@@ -83,6 +85,7 @@ struct Benchmark {
             ("bytes_per_step", Report.number(bytes)),
             ("bandwidth_bound_seconds", Report.number(bandwidthBound)),
             ("fraction_of_bandwidth_bound", Report.number(bandwidthBound / step)),
+            ("fraction_of_attribute_bandwidth_bound", target.attributeBandwidth.map { Report.number(bytes / $0 / step) } ?? .null),
             ("launches_per_step", Report.number(result.launchesPerStep)),
             ("graph_replays_per_step", Report.number(result.replaysPerStep)),
             ("launch_bound_seconds", launchBound.map(Report.number) ?? .null),

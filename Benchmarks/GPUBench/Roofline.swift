@@ -28,10 +28,11 @@ enum Roofline {
         Double(streams) * meanContext * Double(config.kvValuesPerToken * 2)
     }
 
-    /// Device memory write bandwidth in bytes per second: `fill` of a `megabytes` buffer, `repeats`
-    /// times, host-timed around `synchronize` (a memset moves only written bytes; a copy would count
-    /// read plus write, which Benchmarks/gpu_peer.py measures in the same run with CUDA events).
-    static func fillBandwidth(_ device: any ComputeDevice, megabytes: Int = 2048, repeats: Int = 10) throws(InferenceError) -> Double {
+    /// Device memory write bandwidth in bytes per second: `fill` of a `megabytes` buffer, median of
+    /// `repeats`, timed on the device's clock (a memset moves written bytes only; the peer's
+    /// device-to-device copy in the same run counts read plus written).
+    static func fillBandwidth(_ target: Target, megabytes: Int = 2048, repeats: Int = 10) throws(InferenceError) -> Double {
+        let device = target.device
         let size = megabytes << 20
         let buffer = try device.allocate(size)
         defer { device.free(buffer) }
@@ -39,32 +40,28 @@ enum Roofline {
         try device.synchronize()
         var times: [Double] = []
         for run in 0..<repeats {
-            let t0 = now()
-            try device.fill(buffer, offset: 0, byteCount: size, value: UInt8(run & 0x7F))
-            try device.synchronize()
-            times.append(now() - t0)
+            times.append(try target.timed { () throws(InferenceError) in
+                try device.fill(buffer, offset: 0, byteCount: size, value: UInt8(run & 0x7F))
+            })
         }
         return Double(size) / median(times)
     }
 
-    /// Seconds per launch of the smallest kernel launch, issued back to back `count` times and
-    /// host-timed around one `synchronize` (the launch rate the driver sustains, as an empty kernel
-    /// would show it).
-    ///
-    /// MERGE: the argument list below must match `wk_argmax` in CUDA/Kernels (helper gpu writes it):
-    /// assumed `(const float *logits, int columns, int *out)` over one row of 32 floats, grid 1,
-    /// block 32. Run last (a wrong list could fault the context); `--no-launch-probe` skips it.
-    static func launchSeconds(_ device: any ComputeDevice, count: Int = 2000) throws(InferenceError) -> Double {
+    /// Seconds per launch of a near-empty kernel (`wk_argmax` over one 32-float row, launched as the
+    /// backend launches it), `count` back to back, on the device's clock: the rate launches sustain.
+    static func launchSeconds(_ target: Target, count: Int = 2000) throws(InferenceError) -> Double {
+        let device = target.device
         let scratch = try device.allocate(4096)
         defer { device.free(scratch) }
         try device.fill(scratch, offset: 0, byteCount: 4096, value: 0)
-        let shape = LaunchShape(grid: (1, 1, 1), block: (32, 1, 1))
+        // wk_argmax(const float *logits, int n, int *out), one row per block of 32 × 4 threads.
+        let shape = LaunchShape(grid: (1, 1, 1), block: (32, 4, 1))
         let arguments: [KernelArgument] = [.pointer(scratch, offset: 0), .int32(32), .pointer(scratch, offset: 2048)]
         for _ in 0..<100 { try device.launch(.argmax, shape, arguments) }
         try device.synchronize()
-        let t0 = now()
-        for _ in 0..<count { try device.launch(.argmax, shape, arguments) }
-        try device.synchronize()
-        return (now() - t0) / Double(count)
+        let seconds = try target.timed { () throws(InferenceError) in
+            for _ in 0..<count { try device.launch(.argmax, shape, arguments) }
+        }
+        return seconds / Double(count)
     }
 }

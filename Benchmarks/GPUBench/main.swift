@@ -58,7 +58,8 @@ guard let modelPath = options.modelPath else { failRun("no model: pass --model P
 
 do {
     let loaded = try LoadedModel(path: modelPath, threads: nil)
-    let device = try CUDA.device(ordinal: options.device)
+    let target = try CUDA.target(ordinal: options.device)
+    let device = target.device
     switch options.mode {
     case .parity(let reference):
         let cases: [ReferenceCase]
@@ -70,17 +71,17 @@ do {
                                                                               blockSize: 16, maxPassTokens: 512, graphs: graphs)))
         }
         var (report, passed) = try Parity.run(cases, backends: backends)
-        report["device"] = .string(device.name)
+        report["device"] = .string(target.summary)
         save(report)
         exit(passed ? 0 : 1)
     case .benchmark:
-        let bench = Benchmark(options: options, model: loaded.llama, device: device)
+        let bench = Benchmark(options: options, model: loaded.llama, target: target)
         let (bandwidth, modes) = try bench.run()
         // Written before the launch probe, which runs last: a fault there loses nothing measured.
         save(bench.report(bandwidth: bandwidth, modes: modes, launchSeconds: nil))
         var launch: Double?
         if options.launchProbe {
-            do { launch = try Roofline.launchSeconds(device) } catch { printError("GPUBench: launch probe failed: \(error.message)") }
+            do { launch = try Roofline.launchSeconds(target) } catch { printError("GPUBench: launch probe failed: \(error.message)") }
         }
         let report = bench.report(bandwidth: bandwidth, modes: modes, launchSeconds: launch)
         save(report)

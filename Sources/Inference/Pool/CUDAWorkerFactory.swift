@@ -12,10 +12,10 @@ enum CUDAWorkerFactory {
     /// driver: `CUDADevice.discover()` words the reason).
     @Sendable static func discover() -> GPUDiscovery {
         switch CUDADevice.discover() {
-        case .success(let devices):
-            return .available(devices.map { GPUDiscovery.GPU(ordinal: $0.ordinal, name: $0.name) })
-        case .failure(let error):
-            return .unavailable(reason: error.message)
+        case .devices(let devices):
+            return .available(devices.map { GPUDiscovery.GPU(ordinal: $0.ordinal, name: $0.summary) })
+        case .unavailable(let reason):
+            return .unavailable(reason: reason)
         }
     }
 
