@@ -66,9 +66,10 @@ class Peer:
         self.dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[args.dtype]
         directory, name = os.path.split(os.path.abspath(args.model))
         started = time.time()
-        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, torch_dtype=self.dtype,
-                                                     attn_implementation=args.attn)
-        self.model = model.to("cuda").eval()
+        # Loaded as transformers dequantizes GGUF (float32), then cast: `torch_dtype` became `dtype` in
+        # transformers 5, and the cast works the same under both.
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, attn_implementation=args.attn)
+        self.model = model.to(device="cuda", dtype=self.dtype).eval()
         self.load_seconds = time.time() - started
         self.info = {
             "torch": torch.__version__, "transformers": transformers.__version__, "gguf": _dist_version("gguf"),
@@ -119,10 +120,27 @@ class Peer:
 
     def launch_seconds(self, count=10000):
         torch = self.torch
+        if not hasattr(torch.cuda, "_sleep"):
+            return None
         def launches():
             for _ in range(count):
                 torch.cuda._sleep(0)
         return statistics.median(self.timed(launches, repeats=3)) / count
+
+    def reference(self, path, steps=16):
+        """Greedy tokens on the reference cases' prompts against llama.cpp's (a check that the model was
+        built right from the GGUF; bf16 may part from them where the top-2 margin is small)."""
+        with open(path) as f:
+            cases = json.load(f)["cases"]
+        rows = []
+        for case in cases:
+            ids = self.torch.tensor([case["prompt_token_ids"]], device="cuda")
+            count = min(steps, len(case["greedy_token_ids"]))
+            got = self.generate(ids, count)[0, ids.shape[1]:].tolist()
+            want = case["greedy_token_ids"][:count]
+            agree = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), count)
+            rows.append({"name": case["name"], "steps": count, "steps_agreeing": agree, "tokens": got})
+        return rows
 
 
 def main():
@@ -135,6 +153,7 @@ def main():
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out")
+    parser.add_argument("--reference", help="smollm2-reference.json: check the model's greedy tokens first")
     parser.add_argument("--check-load", action="store_true", help="read the GGUF with the gguf package only (no torch)")
     args = parser.parse_args()
     streams = [int(s) for s in args.streams.split(",")]
@@ -144,6 +163,8 @@ def main():
     else:
         peer = Peer(args)
         result = dict(peer.info, status="measured", load_seconds=peer.load_seconds)
+        if args.reference:
+            result["reference"] = peer.reference(args.reference)
         result["copy_bandwidth_bytes_per_second"] = peer.copy_bandwidth()
         result["launch_seconds_sleep0"] = peer.launch_seconds()
         result["ttft"] = peer.ttft(args.prompt_tokens, args.repeats)
