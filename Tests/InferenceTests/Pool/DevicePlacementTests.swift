@@ -111,8 +111,10 @@ struct DevicePlacementTests {
         }
         defer { pool.shutdown() }
         #expect(PoolFixture.eventually { backends.devices.count == 2 })
-        let pinned = (0..<8).map { PoolFixture.prompt(6, seed: 100 + $0, tokenizer) }
-        let free = (0..<8).map { PoolFixture.prompt(6, seed: 200 + $0, tokenizer) }
+        // PoolFixture's prompts depend on the seed modulo 26: these sixteen are all different.
+        let pinned = (0..<8).map { PoolFixture.prompt(6, seed: 1 + $0, tokenizer) }
+        let free = (0..<8).map { PoolFixture.prompt(6, seed: 11 + $0, tokenizer) }
+        #expect(Set(pinned + free).count == 16)
         var tickets: [PoolTicket] = []
         for (a, b) in zip(pinned, free) {
             tickets.append(try pool.submit(PoolRequest(agent: "pinned", generation: GenerationRequest(prompt: a, maxTokens: 6), devices: [1])))
