@@ -57,6 +57,12 @@ let package = Package(
             path: "Benchmarks/InferenceBench", swiftSettings: optimizedSwift
         ),
 
+        // Benchmarks/GPUBench: the CUDA backend on one GPU (decode, batched decode, TTFT, bandwidth and launch
+        // bounds, parity with the CPU); Scripts/gpu-check runs it on a GPU machine.
+        .executableTarget(
+            name: "GPUBench", dependencies: ["Inference", "Specs", "BenchSupport"], path: "Benchmarks/GPUBench", swiftSettings: optimizedSwift
+        ),
+
         // A small HTTP/1.1 server (broker endpoints, later the control API) and client (http.fetch).
         .target(name: "HTTPServer", dependencies: ["HostOS", "CHTTPShims"]),
         // epoll, eventfd and accept4 for HTTPServer's event loop (not exported by Swift's Glibc module).
@@ -93,7 +99,7 @@ let package = Package(
         // each block's threads run as fibers; and EmulatedDevice, a ComputeDevice over it.
         .target(
             name: "CUDAEmulator", path: "Tests/CUDAEmulator", exclude: ["SelfTest"],
-            cxxSettings: [.define("WK_EMULATOR"), .unsafeFlags(["-O2"])]
+            cxxSettings: [.define("WK_EMULATOR"), .unsafeFlags(["-O2", "-fstack-clash-protection"])]
         ),
         .target(name: "GPUTestSupport", dependencies: ["Inference", "CUDAEmulator"], path: "Tests/GPUTestSupport"),
 
@@ -113,6 +119,7 @@ let package = Package(
         .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Specs", "TestSupport"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "HTTPServer", "Guardrails", "Specs", "TraceStore", "Sandbox", "Inference", "HostOS", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["HostOS", "TestSupport"]),
+        .testTarget(name: "GPUBenchTests", dependencies: ["TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HTTPServer", "Specs", "HostOS", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -71,6 +71,11 @@ public protocol InferenceBackend: AnyObject, Sendable {
     /// arena, enough blocks, positions within the context, token ids within the vocabulary), so a bad
     /// batch changes no cache and throws an error naming the entry.
     func evaluate(_ batch: [BatchEntry]) throws(InferenceError) -> [[Float]]
+
+    /// Evaluates `batch` and picks each entry's next token by `choices` (see the extension). A
+    /// requirement, not only an extension method, so that a backend's own version (the GPU's, which
+    /// chooses on the device) is the one called through `any InferenceBackend`.
+    func evaluate(_ batch: [BatchEntry], choosing choices: [TokenChoice]) throws(InferenceError) -> [Int32]
 }
 
 /// How a backend picks one entry's next token when asked to choose rather than return logits (CONTRACT).

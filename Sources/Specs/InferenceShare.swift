@@ -2,11 +2,13 @@
 /// one model request may take (queued and running) before it fails.
 ///
 /// ```
-/// "broker": { ..., "inference": {"weight": 2, "priority": "interactive", "requestTimeoutSeconds": 120} }
+/// "broker": { ..., "inference": {"weight": 2, "priority": "interactive", "requestTimeoutSeconds": 120,
+///                                 "devices": [1]} }
 /// ```
 /// Under contention an agent of weight 2 gets twice the tokens of an agent of weight 1; every waiting
-/// interactive request runs before any batch one. A spec may lower the weight, move to `batch` and
-/// shorten the timeout, never the reverse.
+/// interactive request runs before any batch one. `devices` keeps the agent's requests on the pool
+/// workers of those GPUs (ordinals; absent: any worker; ignored when the pool runs on the CPU). A spec
+/// may lower the weight, move to `batch`, shorten the timeout and keep fewer devices, never the reverse.
 public struct InferenceShare: Sendable, Equatable {
     /// Interactive (an agent waits on the answer) or batch (background work).
     public enum Priority: String, Sendable, Equatable, CaseIterable {
@@ -18,17 +20,21 @@ public struct InferenceShare: Sendable, Equatable {
     public var priority: Priority
     /// Milliseconds one model request may take from submission to its last token.
     public var requestTimeoutMilliseconds: Int
+    /// GPU ordinals whose pool workers may serve this agent; nil: any worker.
+    public var devices: [Int]?
 
-    public init(weightMilli: Int = 1000, priority: Priority = .interactive, requestTimeoutMilliseconds: Int = 300_000) {
+    public init(weightMilli: Int = 1000, priority: Priority = .interactive, requestTimeoutMilliseconds: Int = 300_000,
+                devices: [Int]? = nil) {
         self.weightMilli = weightMilli
         self.priority = priority
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.devices = devices
     }
 
     /// The weight as a number (1.0 by default).
     public var weight: Double { Double(weightMilli) / 1000 }
 
-    static let keys = ["weight", "priority", "requestTimeoutSeconds"]
+    static let keys = ["weight", "priority", "requestTimeoutSeconds", "devices"]
     static let weightRange: ClosedRange<Int64> = 1...1_000_000  // 0.001 ... 1000
     static let timeoutRange: ClosedRange<Int64> = 1...86_400_000  // 1 ms ... a day
 
@@ -53,6 +59,10 @@ public struct InferenceShare: Sendable, Equatable {
             share.requestTimeoutMilliseconds = Int(try t.fixedPoint(scale: 3, in: timeoutRange, unit: "seconds"))
             at["requestTimeoutSeconds"] = t
         }
+        if let d = object.optional("devices") {
+            share.devices = try DeviceChoice.readOrdinals(d)
+            at["devices"] = d
+        }
         return (share, at)
     }
 
@@ -69,12 +79,18 @@ public struct InferenceShare: Sendable, Equatable {
         if asked.requestTimeoutMilliseconds > requestTimeoutMilliseconds, let r = at["requestTimeoutSeconds"] {
             throw looser(r, "requestTimeoutSeconds \(SpecValueFormat.decimal(asked.requestTimeoutMilliseconds)) (policy: \(SpecValueFormat.decimal(requestTimeoutMilliseconds)))")
         }
+        if let allowed = devices, let wanted = asked.devices, let r = at["devices"],
+           let index = wanted.firstIndex(where: { !allowed.contains($0) }) {
+            let element = (try? r.array())?[index] ?? r
+            throw looser(element, "inference device GPU \(wanted[index]) (policy: GPUs \(allowed.map(String.init).joined(separator: ", ")))")
+        }
         return asked
     }
 
     /// One line for `warden policy check`.
     public var summary: String {
-        "inference: weight \(SpecValueFormat.decimal(weightMilli)), \(priority.rawValue), requests time out after \(SpecValueFormat.decimal(requestTimeoutMilliseconds)) s"
+        let placement = devices.map { ", on GPUs " + $0.map(String.init).joined(separator: ", ") } ?? ""
+        return "inference: weight \(SpecValueFormat.decimal(weightMilli)), \(priority.rawValue), requests time out after \(SpecValueFormat.decimal(requestTimeoutMilliseconds)) s" + placement
     }
 }
 

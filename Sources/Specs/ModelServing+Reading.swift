@@ -2,7 +2,7 @@
 extension ModelServing {
     static let keys = ["pool", "models"]
     static let poolKeys = ["kvMemory", "blockSize", "maxBatchTokens", "maxRunningSequences", "maxQueuedPerAgent",
-                           "maxQueuedTotal", "prefixCaching", "workers", "scaleUpQueueWaitMs", "idleReleaseMs"]
+                           "maxQueuedTotal", "prefixCaching", "workers", "scaleUpQueueWaitMs", "idleReleaseMs", "devices"]
     static let modelKeys = ["endpoints", "contextLength"]
     static let endpointKeys = ["url", "model", "apiKeyEnv", "timeouts", "retries", "backoffMs", "maxBackoffMs"]
     static let timeoutKeys = ["connectMs", "firstByteMs", "idleMs", "totalMs"]
@@ -60,6 +60,11 @@ extension ModelServing {
         }
         pool.scaleUpQueueWaitMilliseconds = try object.optional("scaleUpQueueWaitMs")?.count(in: Bounds.milliseconds)
         pool.idleReleaseMilliseconds = try object.optional("idleReleaseMs")?.count(in: Bounds.milliseconds)
+        if let devices = object.optional("devices") {
+            pool.devices = try DeviceChoice.read(devices)
+            let (line, column) = devices.lineColumn
+            pool.devicesSource = "\(devices.document.file ?? "<model-serving>"):\(line):\(column): \(devices.path)"
+        }
         return pool
     }
 

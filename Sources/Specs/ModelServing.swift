@@ -4,7 +4,7 @@
 /// or a value out of range is an error naming file:line:column and the JSON path.
 ///
 ///     {
-///       "pool": {"kvMemory": "256MiB", "blockSize": 16, "workers": {"min": 1, "max": 2}},
+///       "pool": {"kvMemory": "256MiB", "blockSize": 16, "workers": {"min": 1, "max": 2}, "devices": "auto"},
 ///       "models": {
 ///         "qwen-7b": {"endpoints": [
 ///           {"url": "http://127.0.0.1:8000/v1", "model": "Qwen/Qwen2.5-7B-Instruct",
@@ -49,6 +49,11 @@ public struct ModelServing: Sendable, Equatable {
         public var scaleUpQueueWaitMilliseconds: Int?
         /// Idle time after which a worker above the minimum is stopped, in milliseconds.
         public var idleReleaseMilliseconds: Int?
+        /// Where the pool runs: `"auto"`, `"cpu"` or GPU ordinals (nil: the pool's default, auto).
+        public var devices: DeviceChoice?
+        /// Where `devices` was written (`file:line:column: $.pool.devices`), for the error when the pool
+        /// starts and a listed GPU does not exist.
+        public var devicesSource: String?
 
         public init() {}
     }

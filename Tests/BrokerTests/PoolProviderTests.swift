@@ -100,7 +100,7 @@ struct PoolProviderTests {
     @Test("the real model through the pool: a repeated system prompt is served from the prefix cache and reported as cached_tokens")
     func cachedTokensReported() throws {
         let path = try #require(BrokerFixture.modelPath)
-        let provider = PoolModelProvider(model: try LoadedModel(path: path), configuration: PoolConfiguration(), threads: 2)
+        let provider = try PoolModelProvider(model: try LoadedModel(path: path), configuration: PoolConfiguration(), threads: 2)
         defer { provider.shutdown() }
         let served = try OpenAIServerTests.Served(provider, policy: BrokerFixture.policy(maxTokens: 8))
         let system = String(repeating: "You answer briefly and check every path against the policy. ", count: 8)

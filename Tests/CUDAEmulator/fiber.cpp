@@ -4,6 +4,7 @@
 #include "fiber.h"
 
 #include <stdint.h>
+#include <string.h>
 #include <ucontext.h>
 
 #if WK_EMU_ASM_SWITCH
@@ -79,7 +80,27 @@ void context_make(Context *context, void *stack_base, size_t stack_size, void (*
 
 void context_switch(Context *from, Context *to) { swapcontext(&from->uc, &to->uc); }
 
-bool context_redirect_signal(void *, Context *) { return false; }
+bool context_redirect_signal(void *signal_ucontext, Context *to) {
+    // Returning from the handler restores the registers swapcontext saved in `to`.
+    auto *uc = static_cast<ucontext_t *>(signal_ucontext);
+#if defined(__x86_64__)
+    // Only the registers swapcontext saves; the others (flags, segments) stay as the kernel has them.
+    static const int saved[] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15, REG_RDI,
+                                REG_RSI, REG_RDX, REG_RCX, REG_R8,  REG_R9,  REG_RSP, REG_RIP};
+    for (int r : saved) uc->uc_mcontext.gregs[r] = to->uc.uc_mcontext.gregs[r];
+    return true;
+#elif defined(__aarch64__)
+    memcpy(uc->uc_mcontext.regs, to->uc.uc_mcontext.regs, sizeof uc->uc_mcontext.regs);
+    uc->uc_mcontext.sp = to->uc.uc_mcontext.sp;
+    uc->uc_mcontext.pc = to->uc.uc_mcontext.pc;
+    uc->uc_mcontext.pstate = to->uc.uc_mcontext.pstate;
+    return true;
+#else
+    (void)uc;
+    (void)to;
+    return false;
+#endif
+}
 
 }  // namespace wk_emu
 

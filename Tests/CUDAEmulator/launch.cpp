@@ -60,48 +60,47 @@ void run_blocks(Job *job) {
 }
 
 /// Helper threads that join the launching thread on grids of several blocks. One launch at a time uses
-/// them; a launch that finds them busy (another thread launching) runs on its own thread alone.
+/// them; a launch that finds them busy (another thread launching) runs on its own thread alone. The
+/// launching thread never waits for a helper to wake up: when it has run out of blocks it withdraws
+/// the job and waits only for helpers already running blocks of it.
 struct Pool {
     std::mutex busy;
     std::mutex mutex;
     std::condition_variable wake, finished;
-    std::vector<std::thread> threads;
+    unsigned threads = 0;
     Job *job = nullptr;
     unsigned long long generation = 0;
-    unsigned wanted = 0, active = 0;
+    unsigned wanted = 0, running = 0;
 
-    void helper(unsigned index) {
+    void helper() {
         unsigned long long seen = 0;
         std::unique_lock<std::mutex> lock(mutex);
         for (;;) {
             wake.wait(lock, [&] { return generation != seen; });
             seen = generation;
-            if (index >= wanted) continue;
             Job *mine = job;
+            if (!mine || running >= wanted) continue;
+            running++;
             lock.unlock();
             run_blocks(mine);
             lock.lock();
-            if (--active == 0) finished.notify_all();
+            if (--running == 0) finished.notify_all();
         }
     }
 
     void run(Job *j, unsigned helpers) {
         {
             std::lock_guard<std::mutex> lock(mutex);
-            while (threads.size() < helpers) {
-                unsigned index = (unsigned)threads.size();
-                threads.emplace_back([this, index] { helper(index); });
-                threads.back().detach();
-            }
+            for (; threads < helpers; threads++) std::thread([this] { helper(); }).detach();
             job = j;
-            wanted = active = helpers;
+            wanted = helpers;
             generation++;
         }
         wake.notify_all();
         run_blocks(j);
         std::unique_lock<std::mutex> lock(mutex);
-        finished.wait(lock, [&] { return active == 0; });
         job = nullptr;
+        finished.wait(lock, [&] { return running == 0; });
     }
 };
 
@@ -185,7 +184,9 @@ extern "C" int wk_emu_launch(const void *kernel, unsigned gx, unsigned gy, unsig
     job.blocks = (unsigned long long)gx * gy * gz;
     install_fault_handler();
 
-    unsigned helpers = (unsigned)std::min<unsigned long long>(threadCount.load() - 1, job.blocks - 1);
+    // Small grids stay on the calling thread: waking a helper costs more than they take.
+    unsigned long long threads = job.blocks * bx * by * bz;
+    unsigned helpers = threads < 4096 ? 0 : (unsigned)std::min<unsigned long long>(threadCount.load() - 1, job.blocks - 1);
     Pool &p = pool();
     if (helpers > 0 && p.busy.try_lock()) {
         p.run(&job, helpers);

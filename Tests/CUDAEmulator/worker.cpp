@@ -81,6 +81,7 @@ void on_fault(int signal, siginfo_t *info, void *ucontext) {
                  w->launch->kernel->name, b.x, b.y, b.z, f->view.thread_idx.x, f->view.thread_idx.y, f->view.thread_idx.z,
                  what, info->si_addr);
         w->failed = true;
+        w->inBlock = false;  // a second fault before the block is left is the emulator's own: fatal
         if (context_redirect_signal(ucontext, &w->main)) return;
     }
     // Not ours: hand it to whoever handled it before (or to the default action, by re-raising).

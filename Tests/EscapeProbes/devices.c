@@ -1,4 +1,5 @@
-// Device nodes: mknod a character and a block device, open /dev/mem, /dev/kmsg and a disk.
+// Device nodes: mknod a character and a block device, open /dev/mem, /dev/kmsg, a disk, and the
+// NVIDIA nodes (the GPU belongs to the supervisor's inference pool, never to an agent).
 // argv: none. Nodes are created in the working directory (the workspace).
 #include "probe.h"
 #include <fcntl.h>
@@ -24,5 +25,8 @@ int probe_devices(int argc, char **argv) {
     try_open("dev-kmsg", "/dev/kmsg", O_RDONLY);
     try_open("dev-sda", "/dev/sda", O_RDONLY);
     try_open("dev-vda", "/dev/vda", O_RDONLY);
+    try_open("dev-nvidiactl", "/dev/nvidiactl", O_RDWR);
+    try_open("dev-nvidia0", "/dev/nvidia0", O_RDWR);
+    try_open("dev-nvidia-uvm", "/dev/nvidia-uvm", O_RDWR);
     return 0;
 }

@@ -58,6 +58,20 @@ import Testing
         #expect(tooBig?.message.contains("wk_selftest_uneven_sync") == true)
     }
 
+    /// Each registered kernel is a self-test kernel or a case of `Kernel` (a renamed kernel whose old
+    /// registry line stayed would show here), with a signature of pointer, int and float parameters.
+    @Test func theRegistryHoldsOnlyKnownKernels() {
+        let names = (0..<wk_emu_kernel_count()).compactMap { wk_emu_kernel_name(wk_emu_kernel_at($0)).map { String(cString: $0) } }
+        #expect(names.contains("wk_selftest_block_sum") && names.count == Set(names).count, "\(names)")
+        for name in names where !name.hasPrefix("wk_selftest_") {
+            #expect(Kernel(rawValue: name) != nil, "\(name) is registered but is not a case of Kernel")
+        }
+        for index in 0..<wk_emu_kernel_count() {
+            let signature = wk_emu_kernel_signature(wk_emu_kernel_at(index)).map { String(cString: $0) } ?? "?"
+            #expect(signature.allSatisfy { "pif".contains($0) })
+        }
+    }
+
     @Test func argumentsMustMatchTheKernelsParametersAndLiveBuffers() throws {
         let device = EmulatedDevice()
         #expect(wk_emu_kernel_signature(wk_emu_kernel("wk_selftest_store")).map { String(cString: $0) } == "pif")
@@ -96,6 +110,25 @@ import Testing
         #expect(failure?.message.contains("wk_selftest_store") == true && failure?.message.contains("memory fault") == true, "\(failure?.message ?? "")")
         try device.launch(kernelNamed: "wk_selftest_store", Self.one, [.buffer(out), .int32(63), .float(5)])  // still works after
         #expect(try device.download(out, as: Float.self, count: 64)[63] == 5)
+    }
+
+    @Test func aFiberStackOverflowIsReportedNotFatal() throws {
+        let device = EmulatedDevice()
+        let out = try device.allocate(8)
+        let failure = error { try device.launch(kernelNamed: "wk_selftest_deep_stack", Self.one, [.buffer(out), .int32(5)]) }
+        #expect(failure?.message.contains("wk_selftest_deep_stack") == true && failure?.message.contains("memory fault") == true, "\(failure?.message ?? "")")
+    }
+
+    /// Large grids spread over the helper threads; an error in any block still comes back.
+    @Test func errorsInLargeGridsComeBackFromEveryThread() throws {
+        let device = EmulatedDevice()
+        let big = LaunchShape(grid: (512, 1, 1), block: (64, 1, 1))
+        let divergent = error { try device.launch(kernelNamed: "wk_selftest_divergent_sync", big, [.int32(9)]) }
+        #expect(divergent?.message.contains("divergent barrier") == true)
+        let out = try device.allocate(256)
+        let fault = error { try device.launch(kernelNamed: "wk_selftest_store", big, [.buffer(out), .int32(64), .float(1)]) }
+        #expect(fault?.message.contains("memory fault") == true)
+        try device.launch(kernelNamed: "wk_selftest_divergent_sync", big, [.int32(-1)])
     }
 
     @Test func memoryIsBoundedByTheCapacity() throws {

@@ -67,7 +67,7 @@ public final class ModelCatalog: Sendable {
         ModelCatalog([
             defaultModelName: { () throws(BrokerError) -> any ModelProvider in
                 guard let modelPath else { throw BrokerError(.internalError, "no model directory: set HOME or XDG_DATA_HOME") }
-                do { return PoolModelProvider(model: try LoadedModel(path: modelPath, threads: threads), configuration: pool, threads: threads) } catch {
+                do { return try PoolModelProvider(model: try LoadedModel(path: modelPath, threads: threads), configuration: pool, threads: threads) } catch {
                     throw BrokerError(.internalError, "cannot load the model: \(error)")
                 }
             },

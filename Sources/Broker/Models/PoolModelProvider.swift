@@ -1,3 +1,4 @@
+import HostOS
 import Inference
 import Specs
 
@@ -18,13 +19,22 @@ public final class PoolModelProvider: ModelProvider {
         self.contextLength = contextLength; self.providerName = providerName
     }
 
-    /// The default model through a pool configured by `configuration`: one worker backend per device
-    /// made from the loaded weights.
-    public convenience init(model: LoadedModel, configuration: PoolConfiguration, threads: Int? = nil) {
-        let pool = InferencePool(configuration: configuration, tokenizer: model.tokenizer) { (kv: Int, block: Int) throws(InferenceError) -> any InferenceBackend in
-            try model.makeBackend(kvMemoryBytes: kv, blockSize: block, threads: threads)
-        }
+    /// The default model through a pool configured by `configuration`, placed on the devices it
+    /// chooses (``DevicePlacement``): one worker per GPU, or CPU workers. Why no GPU is used goes to
+    /// `notice` (info level); a configured GPU the machine does not have is an error.
+    public convenience init(model: LoadedModel, configuration: PoolConfiguration, threads: Int? = nil,
+                            gpu: GPUSupport = .cuda, notice: @Sendable (String) -> Void = PoolModelProvider.standardErrorNotice) throws(InferenceError) {
+        let placement = try DevicePlacement.resolve(configuration.devices, source: configuration.devicesSource, discover: gpu.discover)
+        if let message = placement.notice { notice(message) }
+        let backends = model.poolBackends(gpu: gpu, maxPassTokens: configuration.maxBatchTokens, threads: threads)
+        let pool = InferencePool(configuration: configuration, tokenizer: model.tokenizer, placement: placement, makeBackend: backends)
         self.init(pool: pool, tokenizer: model.tokenizer, template: model.template, contextLength: model.llama.config.contextLength)
+    }
+
+    /// Writes an info-level line to standard error, where `warden serve-model` and `warden serve` (the
+    /// journal, under Scripts/warden.service) log: `warden: info: <message>`.
+    @Sendable public static func standardErrorNotice(_ message: String) {
+        try? FileDescriptor.standardError.writeAll(Array("warden: info: \(message)\n".utf8))
     }
 
     public func prepare(_ messages: [ChatMessage]) throws(BrokerError) -> ModelPrompt {
@@ -72,6 +82,6 @@ public final class PoolModelProvider: ModelProvider {
         let caller = settings.caller
         return PoolRequest(agent: caller.agent, weight: caller.share.weight,
                            priority: caller.share.priority == .batch ? .batch : .interactive,
-                           generation: generation, deadline: caller.deadline)
+                           generation: generation, deadline: caller.deadline, devices: caller.share.devices)
     }
 }

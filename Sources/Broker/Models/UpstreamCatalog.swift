@@ -45,5 +45,12 @@ extension PoolConfiguration {
         }
         if let value = settings.scaleUpQueueWaitMilliseconds { scaleUpQueueWait = .milliseconds(value) }
         if let value = settings.idleReleaseMilliseconds { idleRelease = .milliseconds(value) }
+        switch settings.devices {
+        case nil: break
+        case .auto?: devices = .auto
+        case .cpu?: devices = .cpu
+        case .gpus(let ordinals)?: devices = .gpus(ordinals)
+        }
+        devicesSource = settings.devicesSource
     }
 }

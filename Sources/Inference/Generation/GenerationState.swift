@@ -81,7 +81,19 @@ public struct GenerationState: Sendable {
     /// Samples the next token from `logits` and returns it with the text now safe to show; when this
     /// step ends the generation, `finishReason` is set (the token is still returned and counted).
     public mutating func step(logits: UnsafeBufferPointer<Float>) -> (token: Int32, text: String) {
-        let token = sampler.sample(logits, history: history[...])
+        step(chosen: sampler.sample(logits, history: history[...]))
+    }
+
+    /// Whether a backend may pick this sequence's tokens (``Sampler/isPlain``).
+    public var hasPlainSampler: Bool { sampler.isPlain }
+
+    /// The choice a backend makes for the next token (``Sampler/nextChoice()``); call it once per
+    /// token, then pass the token picked to `step(chosen:)`.
+    public mutating func nextChoice() -> TokenChoice? { sampler.nextChoice() }
+
+    /// Takes `token` as the next one (picked by the sampler, or by a backend from `nextChoice()`) and
+    /// returns the text now safe to show, as `step(logits:)` does.
+    public mutating func step(chosen token: Int32) -> (token: Int32, text: String) {
         history.append(token)
         tokens.append(token)
         var shown = ""

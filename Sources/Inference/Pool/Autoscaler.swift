@@ -55,8 +55,8 @@ extension PoolCore {
         if let failure = lastStartFailure, now - failure < .seconds(1) { return }
         let active = workers.filter { !$0.stopRequested }
         let starting = active.contains { !$0.isReady }
-        let minimum = max(0, configuration.minWorkers)
-        let maximum = max(minimum, configuration.maxWorkers, 1)
+        let minimum = minimumWorkers
+        let maximum = maximumWorkers
         var wanted = active.count < minimum
         if !wanted, !queue.isEmpty, active.count < maximum, !starting {
             if active.isEmpty {
@@ -65,8 +65,8 @@ extension PoolCore {
                 wanted = true
             }
         }
-        guard wanted else { return }
-        let worker = PoolWorker(core: self)
+        guard wanted, let device = deviceForNewWorker() else { return }
+        let worker = PoolWorker(core: self, device: device)
         workers.append(worker)
         if !worker.start() {
             workers.removeAll { $0 === worker }

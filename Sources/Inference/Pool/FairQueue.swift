@@ -68,11 +68,14 @@ struct FairQueue {
     }
 
     /// The tier and agent the next dequeue serves: the first tier with any waiting, the smallest
-    /// counter within it (ties to the name that sorts first, so the order is reproducible).
-    private func nextChoice() -> (tier: Int, name: String)? {
+    /// counter within it (ties to the name that sorts first, so the order is reproducible). Only
+    /// agents whose first waiting job passes `eligible` count (a worker on a GPU the job's policy
+    /// excludes skips that agent and serves the next one).
+    private func nextChoice(_ eligible: (PoolJob) -> Bool) -> (tier: Int, name: String)? {
         for tier in PoolPriority.allCases.map(\.rawValue) {
             var best: (name: String, counter: Double)?
-            for (name, agent) in agents where !agent.waiting[tier].isEmpty {
+            for (name, agent) in agents {
+                guard let first = agent.waiting[tier].first, eligible(first) else { continue }
                 if let current = best, current.counter < agent.counter
                     || (current.counter == agent.counter && current.name < name) { continue }
                 best = (name, agent.counter)
@@ -82,15 +85,16 @@ struct FairQueue {
         return nil
     }
 
-    /// The job the next `dequeue` returns, left in place.
-    func peek() -> PoolJob? {
-        guard let choice = nextChoice() else { return nil }
+    /// The job the next `dequeue` with the same `eligible` returns, left in place.
+    func peek(where eligible: (PoolJob) -> Bool = { _ in true }) -> PoolJob? {
+        guard let choice = nextChoice(eligible) else { return nil }
         return agents[choice.name]?.waiting[choice.tier].first
     }
 
-    /// Takes the next request to run; its prompt is charged to the agent the first time it is taken.
-    mutating func dequeue() -> PoolJob? {
-        guard let choice = nextChoice(), var agent = agents[choice.name],
+    /// Takes the next request to run (among agents whose first job is `eligible`); its prompt is
+    /// charged to the agent the first time it is taken.
+    mutating func dequeue(where eligible: (PoolJob) -> Bool = { _ in true }) -> PoolJob? {
+        guard let choice = nextChoice(eligible), var agent = agents[choice.name],
               !agent.waiting[choice.tier].isEmpty else { return nil }
         let job = agent.waiting[choice.tier].removeFirst()
         count -= 1

@@ -7,13 +7,26 @@
 public final class InferencePool: Sendable {
     private let core: PoolCore
 
-    /// A pool over backends made by `makeBackend(kvMemoryBytes, blockSize)`; `minWorkers` of them are
-    /// started now (in the background: the first requests wait for them).
-    public init(configuration: PoolConfiguration, tokenizer: Tokenizer,
-                makeBackend: @escaping @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend) {
-        core = PoolCore(configuration: configuration, tokenizer: tokenizer, makeBackend: makeBackend)
+    /// A pool on the CPU over backends made by `makeBackend(kvMemoryBytes, blockSize)`; `minWorkers` of
+    /// them are started now (in the background: the first requests wait for them).
+    public convenience init(configuration: PoolConfiguration, tokenizer: Tokenizer,
+                            makeBackend: @escaping @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend) {
+        self.init(configuration: configuration, tokenizer: tokenizer, placement: .cpu) { (_, kv: Int, block: Int) throws(InferenceError) in
+            try makeBackend(kv, block)
+        }
+    }
+
+    /// A pool whose workers run where `placement` says: one per GPU (started now, kept while the pool
+    /// lives), or CPU workers between `minWorkers` and `maxWorkers`. Each worker's backend is
+    /// `makeBackend(device, kvMemoryBytes, blockSize)`.
+    public init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement,
+                makeBackend: @escaping PoolBackendFactory) {
+        core = PoolCore(configuration: configuration, tokenizer: tokenizer, placement: placement, makeBackend: makeBackend)
         core.startControlThread()
     }
+
+    /// Where the workers run.
+    public var placement: DevicePlacement { core.placement }
 
     deinit { core.shutdown() }
 
@@ -70,6 +83,13 @@ public final class InferencePool: Sendable {
         let vocabulary = core.tokenizer.vocabularySize
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
             throw InferenceError(.invalidToken, "prompt token \(bad) is outside the vocabulary of \(vocabulary)")
+        }
+        let gpus = core.placement.gpus
+        if let allowed = request.devices, !gpus.isEmpty, !gpus.contains(where: allowed.contains) {
+            throw InferenceError(.unavailable, """
+                the agent's policy keeps its model requests on GPUs \(allowed.map(String.init).joined(separator: ", ")) \
+                but the inference pool runs on GPUs \(gpus.map(String.init).joined(separator: ", "))
+                """)
         }
         if let context = core.lock.withLock({ core.contextLength }) {
             try Self.fit(&request.generation, context: context)

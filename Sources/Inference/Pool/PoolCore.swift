@@ -12,14 +12,17 @@ struct WorkerPrefixes {
     var version: Int
     /// Whether the worker can admit more now (a sequence slot and a quarter of its blocks available).
     var hasRoom: Bool
+    /// Where the worker runs (a request may be kept off some GPUs by its policy).
+    var device: WorkerDevice
 }
 
 /// The pool's shared state: the fair queue, the workers, and the lock and condition every thread of
 /// the pool waits on (submitters, workers, the control thread). ``InferencePool`` is its public face.
 final class PoolCore: @unchecked Sendable {
     let configuration: PoolConfiguration
+    let placement: DevicePlacement
     let tokenizer: Tokenizer
-    let makeBackend: @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend
+    let makeBackend: PoolBackendFactory
     let recorder = PoolMetricsRecorder()
     /// Requests not yet ended, by id, for `cancelAll(agent:)`.
     let live = Mutex<[UInt64: PoolJob]>([:])
@@ -44,9 +47,9 @@ final class PoolCore: @unchecked Sendable {
     /// holds its prefix (see `Scheduler.leavesForPrefixHolder`).
     var prefixDirectory: [ObjectIdentifier: WorkerPrefixes] = [:]
 
-    init(configuration: PoolConfiguration, tokenizer: Tokenizer,
-         makeBackend: @escaping @Sendable (_ kvMemoryBytes: Int, _ blockSize: Int) throws(InferenceError) -> any InferenceBackend) {
+    init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement, makeBackend: @escaping PoolBackendFactory) {
         self.configuration = configuration
+        self.placement = placement
         self.tokenizer = tokenizer
         self.makeBackend = makeBackend
         queue = FairQueue(configuration: configuration)
@@ -54,6 +57,18 @@ final class PoolCore: @unchecked Sendable {
 
     /// Workers not asked to stop (lock held).
     var activeWorkerCount: Int { workers.reduce(0) { $0 + ($1.stopRequested ? 0 : 1) } }
+
+    /// Workers kept even when idle: every GPU's, or `minWorkers` on the CPU.
+    var minimumWorkers: Int { placement.usesGPUs ? placement.gpus.count : max(0, configuration.minWorkers) }
+    /// Workers at most: one per GPU, or `maxWorkers` on the CPU.
+    var maximumWorkers: Int { placement.usesGPUs ? placement.gpus.count : max(minimumWorkers, configuration.maxWorkers, 1) }
+
+    /// The device for a new worker: a GPU without an active worker, or the CPU (lock held).
+    func deviceForNewWorker() -> WorkerDevice? {
+        guard placement.usesGPUs else { return .cpu }
+        let taken = Set(workers.filter { !$0.stopRequested }.map(\.device))
+        return placement.gpus.map(WorkerDevice.gpu).first { !taken.contains($0) }
+    }
 
     /// Queues a new job, or refuses it when the pool is shut down or its queues are full.
     func enqueue(_ job: PoolJob) throws(InferenceError) {

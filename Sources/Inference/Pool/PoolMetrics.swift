@@ -29,6 +29,8 @@ public struct PoolMetrics: Sendable, Equatable {
     public var promptTokensComputed = 0
     /// Generated tokens.
     public var generatedTokens = 0
+    /// Tokens the backend picked itself (`evaluate(_:choosing:)`: plain samplers), out of the generated.
+    public var tokensChosenByBackend = 0
     public var preemptions = 0
     public var rejections = 0
     public var cancellations = 0
@@ -63,6 +65,8 @@ struct StepRecord: Sendable {
     var sequences = 0
     var generatedTokens = 0
     var promptTokensComputed = 0
+    /// Entries whose token the backend picked.
+    var chosenOnBackend = 0
     var schedulerNanos: UInt64 = 0
     var modelNanos: UInt64 = 0
     var timesToFirstToken: [Double] = []
@@ -91,6 +95,7 @@ final class PoolMetricsRecorder: Sendable {
             s.metrics.lastBatchSize = record.sequences
             s.metrics.generatedTokens += record.generatedTokens
             s.metrics.promptTokensComputed += record.promptTokensComputed
+            s.metrics.tokensChosenByBackend += record.chosenOnBackend
             s.metrics.schedulerNanoseconds += record.schedulerNanos
             s.metrics.modelNanoseconds += record.modelNanos
             for value in record.timesToFirstToken { s.ttft.add(value) }

@@ -37,6 +37,11 @@ public struct PoolConfiguration: Sendable, Equatable {
     /// Virtual-token-counter cost of one prompt token and of one generated token (Sheng et al., OSDI'24).
     public var prefillTokenCost: Double = 1
     public var decodeTokenCost: Double = 2
+    /// Where the workers run: every GPU found (the default), the CPU only, or chosen GPUs. Read by
+    /// whoever makes the pool (``DevicePlacement/resolve(_:source:discover:)``), not by the pool itself.
+    public var devices: PoolDevices = .auto
+    /// Where `devices` was configured (`file:line:column: $.path`), for the error naming a missing GPU.
+    public var devicesSource: String?
 
     public init() {}
 }
@@ -53,14 +58,24 @@ public struct PoolRequest: Sendable {
     public var generation: GenerationRequest
     /// When to give up (queued or running): the request fails with `.deadlineExceeded`.
     public var deadline: ContinuousClock.Instant?
+    /// GPU ordinals whose workers may run it (the agent's policy); nil: any worker. Ignored by a pool
+    /// on the CPU.
+    public var devices: [Int]?
 
     public init(agent: String, weight: Double = 1, priority: PoolPriority = .interactive,
-                generation: GenerationRequest, deadline: ContinuousClock.Instant? = nil) {
+                generation: GenerationRequest, deadline: ContinuousClock.Instant? = nil, devices: [Int]? = nil) {
         self.agent = agent
         self.weight = weight
         self.priority = priority
         self.generation = generation
         self.deadline = deadline
+        self.devices = devices
+    }
+
+    /// Whether a worker on `device` may run it.
+    public func allows(_ device: WorkerDevice) -> Bool {
+        guard case .gpu(let ordinal) = device, let devices else { return true }
+        return devices.contains(ordinal)
     }
 }
 

@@ -15,8 +15,13 @@ final class PoolWorker: @unchecked Sendable {
     var stopRequested = false
     /// Whether it created its backend and serves (under the pool's lock).
     var isReady = false
+    /// Where its backend runs.
+    let device: WorkerDevice
 
-    init(core: PoolCore) { self.core = core }
+    init(core: PoolCore, device: WorkerDevice) {
+        self.core = core
+        self.device = device
+    }
 
     /// Starts the thread; false when the system refused one.
     func start() -> Bool {
@@ -53,12 +58,12 @@ final class PoolWorker: @unchecked Sendable {
         let configuration = core.configuration
         let backend: any InferenceBackend
         do {
-            backend = try core.makeBackend(configuration.kvMemoryBytes, configuration.blockSize)
+            backend = try core.makeBackend(device, configuration.kvMemoryBytes, configuration.blockSize)
         } catch {
             core.workerFailedToStart(self, error)
             return
         }
-        let scheduler = Scheduler(core: core, backend: backend, workerID: ObjectIdentifier(self))
+        let scheduler = Scheduler(core: core, backend: backend, workerID: ObjectIdentifier(self), device: device)
         core.recorder.publish(scheduler.snapshot, worker: ObjectIdentifier(self))
         core.workerReady(self, contextLength: backend.config.contextLength)
         while core.waitForWork(self, hasRunning: !scheduler.running.isEmpty) {
@@ -82,7 +87,7 @@ extension PoolCore {
                 if shuttingDown || worker.stopRequested { return false }
                 if hasRunning || !queue.isEmpty { return true }
                 let now = monotonicNanos()
-                if now &- idleSince >= release && activeWorkerCount > configuration.minWorkers {
+                if now &- idleSince >= release && activeWorkerCount > minimumWorkers {
                     worker.stopRequested = true
                     return false
                 }

@@ -1,3 +1,9 @@
+/// What the backend returned for one entry: its logits row, or the token it picked itself.
+enum StepOutput {
+    case logits([Float])
+    case token(Int32)
+}
+
 extension Scheduler {
     /// One scheduler step: drop ended sequences, admit, plan, evaluate once, sample and stream.
     func step() {
@@ -28,10 +34,13 @@ extension Scheduler {
                        blocksTotal: allocator.blockCount)
     }
 
-    /// Evaluates the batch in one call. When it fails, each entry is evaluated alone (a bad batch
-    /// changes no cache, and a position rewritten with the same tokens gets the same KV), so only the
-    /// entries that fail on their own fail their requests.
-    func evaluate(_ plan: [PlannedEntry]) -> [Result<[Float], InferenceError>] {
+    /// Evaluates the batch in one call. When every entry ends in a sample and every sampler is plain
+    /// (greedy or temperature only), the backend picks the tokens itself (`evaluate(_:choosing:)`: a
+    /// GPU copies back one id per sequence instead of a row of logits); otherwise it returns logits
+    /// and the samplers pick. When the call fails, each entry is evaluated alone (a bad batch changes
+    /// no cache, and a position rewritten with the same tokens gets the same KV), so only the entries
+    /// that fail on their own fail their requests.
+    func evaluate(_ plan: [PlannedEntry]) -> [Result<StepOutput, InferenceError>] {
         let entries = plan.map { planned in
             let sequence = planned.sequence
             let end = sequence.computed + planned.count
@@ -39,18 +48,45 @@ extension Scheduler {
                               tokens: Array(sequence.tokens[sequence.computed..<end]),
                               wantsLogits: end == sequence.tokens.count)
         }
+        if let choices = tokenChoices(plan, entries) {
+            record.chosenOnBackend += entries.count
+            return evaluateEach(entries, whole: { () throws(InferenceError) in try backend.evaluate(entries, choosing: choices).map(StepOutput.token) },
+                                alone: { (i) throws(InferenceError) in try backend.evaluate([entries[i]], choosing: [choices[i]]).map(StepOutput.token) })
+        }
+        return evaluateEach(entries, whole: { () throws(InferenceError) in try backend.evaluate(entries).map(StepOutput.logits) },
+                            alone: { (i) throws(InferenceError) in try backend.evaluate([entries[i]]).map(StepOutput.logits) })
+    }
+
+    /// Each entry's token choice when the backend may pick all of them, else nil (and no sampler's
+    /// generator is touched).
+    private func tokenChoices(_ plan: [PlannedEntry], _ entries: [BatchEntry]) -> [TokenChoice]? {
+        guard entries.allSatisfy(\.wantsLogits), plan.allSatisfy({ $0.sequence.job.state.hasPlainSampler }) else { return nil }
+        var choices: [TokenChoice] = []
+        for planned in plan {
+            guard let choice = planned.sequence.job.state.nextChoice() else { return nil }
+            choices.append(choice)
+        }
+        return choices
+    }
+
+    /// Runs `whole` (one call for the batch) and, when it fails, `alone` for each entry.
+    private func evaluateEach(_ entries: [BatchEntry], whole: () throws(InferenceError) -> [StepOutput],
+                              alone: (Int) throws(InferenceError) -> [StepOutput]) -> [Result<StepOutput, InferenceError>] {
         do {
-            let rows = try backend.evaluate(entries)
-            guard rows.count == entries.count else {
-                let error = InferenceError(.invalidArgument, "the backend returned \(rows.count) rows for \(entries.count) entries")
+            let outputs = try whole()
+            guard outputs.count == entries.count else {
+                let error = InferenceError(.invalidArgument, "the backend returned \(outputs.count) results for \(entries.count) entries")
                 return entries.map { _ in .failure(error) }
             }
-            return rows.map { .success($0) }
+            return outputs.map { .success($0) }
         } catch {
             guard entries.count > 1 else { return [.failure(error)] }
-            return entries.map { entry in
+            return entries.indices.map { i in
                 do throws(InferenceError) {
-                    return .success(try backend.evaluate([entry]).first ?? [])
+                    guard let output = try alone(i).first else {
+                        return .failure(InferenceError(.invalidArgument, "the backend returned no result for an entry"))
+                    }
+                    return .success(output)
                 } catch {
                     return .failure(error)
                 }
@@ -58,39 +94,58 @@ extension Scheduler {
         }
     }
 
-    /// Advances each sequence by its evaluated tokens; those that asked for logits sample their next
-    /// token and stream its text; finished ones end, register their blocks and free them.
-    func apply(_ plan: [PlannedEntry], _ results: [Result<[Float], InferenceError>]) {
+    /// Advances each sequence by its evaluated tokens; those that end in a sample take their next
+    /// token (picked by the backend, or sampled here from the logits) and stream its text; finished
+    /// ones end, register their blocks and free them.
+    func apply(_ plan: [PlannedEntry], _ results: [Result<StepOutput, InferenceError>]) {
         let now = ContinuousClock.now
-        let vocabulary = backend.config.vocabularySize
         for (planned, result) in zip(plan, results) {
             let sequence = planned.sequence
             let job = sequence.job
-            let logits: [Float]
+            let output: StepOutput
             switch result {
             case .failure(let error):
                 job.fail(error) { core.recorder.count(\.failures) }
                 release(sequence)
                 continue
-            case .success(let row):
-                logits = row
+            case .success(let value):
+                output = value
             }
             let start = sequence.computed
             sequence.computed += planned.count
             record.promptTokensComputed += max(0, min(sequence.computed, job.request.generation.prompt.count) - start)
             registerFullBlocks(sequence)
             guard sequence.computed == sequence.tokens.count else { continue }
-            guard logits.count == vocabulary else {
-                let error = InferenceError(.invalidArgument, "the backend returned \(logits.count) logits, expected \(vocabulary)")
+            let picked: (token: Int32, text: String)
+            switch pick(output, job: job) {
+            case .failure(let error):
                 job.fail(error) { core.recorder.count(\.failures) }
                 release(sequence)
                 continue
+            case .success(let value):
+                picked = value
             }
-            let (token, text) = logits.withUnsafeBufferPointer { job.state.step(logits: $0) }
-            sequence.tokens.append(token)
-            job.channel.push(text: text)
+            sequence.tokens.append(picked.token)
+            job.channel.push(text: picked.text)
             noteToken(job, now: now)
             if job.state.finishReason != nil { finish(sequence, now: now) }
+        }
+    }
+
+    /// The next token and its text from a step's output, or why the output is unusable.
+    private func pick(_ output: StepOutput, job: PoolJob) -> Result<(token: Int32, text: String), InferenceError> {
+        let vocabulary = backend.config.vocabularySize
+        switch output {
+        case .logits(let logits):
+            guard logits.count == vocabulary else {
+                return .failure(InferenceError(.invalidArgument, "the backend returned \(logits.count) logits, expected \(vocabulary)"))
+            }
+            return .success(logits.withUnsafeBufferPointer { job.state.step(logits: $0) })
+        case .token(let token):
+            guard token >= 0, Int(token) < vocabulary else {
+                return .failure(InferenceError(.invalidArgument, "the backend picked token \(token), outside the vocabulary of \(vocabulary)"))
+            }
+            return .success(job.state.step(chosen: token))
         }
     }
 

@@ -46,6 +46,8 @@ final class Scheduler {
     let backend: any InferenceBackend
     let layout: KVLayout
     let workerID: ObjectIdentifier
+    /// Where this worker runs: it admits only requests whose policy allows that device.
+    let device: WorkerDevice
     var allocator: BlockAllocator
     var running: [RunningSequence] = []
     var admissions: UInt64 = 0
@@ -55,10 +57,11 @@ final class Scheduler {
     var uncharged: [String: Int] = [:]
     var record = StepRecord()
 
-    init(core: PoolCore, backend: any InferenceBackend, workerID: ObjectIdentifier) {
+    init(core: PoolCore, backend: any InferenceBackend, workerID: ObjectIdentifier, device: WorkerDevice) {
         self.core = core
         self.backend = backend
         self.workerID = workerID
+        self.device = device
         layout = backend.kvLayout
         allocator = BlockAllocator(blockSize: layout.blockSize, blockCount: layout.blockCount,
                                    prefixCaching: core.configuration.prefixCaching)
@@ -93,18 +96,20 @@ final class Scheduler {
         core.lock.withLock {
             for (agent, tokens) in uncharged { core.queue.chargeDecode(agent: agent, generated: tokens) }
             uncharged.removeAll(keepingCapacity: true)
-            while running.count < maxRunning, let job = core.queue.peek() {
+            let device = self.device
+            let eligible: (PoolJob) -> Bool = { $0.request.allows(device) }
+            while running.count < maxRunning, let job = core.queue.peek(where: eligible) {
                 if let error = fitContext(job) {
-                    _ = core.queue.dequeue()
+                    _ = core.queue.dequeue(where: eligible)
                     job.fail(error) { core.recorder.count(\.failures) }
                     core.jobEnded(job)
                     continue
                 }
                 let tokens = job.allTokens
-                if leavesForPrefixHolder(tokens) { break }
+                if leavesForPrefixHolder(tokens, job: job) { break }
                 let needed = layout.blocks(for: tokens.count)
                 if job.isCancelled || job.isLate(now) || needed > allocator.blockCount {
-                    _ = core.queue.dequeue()
+                    _ = core.queue.dequeue(where: eligible)
                     refuseAtAdmission(job, now: now, needed: needed)
                     continue
                 }
@@ -116,7 +121,7 @@ final class Scheduler {
                     allocator.free(matched)
                     break
                 }
-                _ = core.queue.dequeue()
+                _ = core.queue.dequeue(where: eligible)
                 start(job, tokens: tokens, matched: matched, now: now)
             }
             publishPrefixes(maxRunning: maxRunning)
@@ -127,12 +132,14 @@ final class Scheduler {
     /// not hold to another worker that holds it and has room, so a shared system prompt is computed
     /// once per pool rather than once per worker. An idle worker takes it anyway (an idle worker is
     /// worth more than a cache hit), so nothing waits on a busy holder. Pool lock held.
-    private func leavesForPrefixHolder(_ tokens: [Int32]) -> Bool {
+    private func leavesForPrefixHolder(_ tokens: [Int32], job: PoolJob) -> Bool {
         let size = layout.blockSize
         guard allocator.prefixCaching, !running.isEmpty, tokens.count > size, core.prefixDirectory.count > 1 else { return false }
         let first = Array(tokens[0..<size])
         guard !allocator.holdsChainStart(first) else { return false }
-        return core.prefixDirectory.contains { $0.key != workerID && $0.value.hasRoom && $0.value.chainStarts.contains(first) }
+        return core.prefixDirectory.contains {
+            $0.key != workerID && $0.value.hasRoom && job.request.allows($0.value.device) && $0.value.chainStarts.contains(first)
+        }
     }
 
     /// Publishes this worker's chain starts and room when they changed (pool lock held).
@@ -142,7 +149,8 @@ final class Scheduler {
         let current = core.prefixDirectory[workerID]
         if let current, current.version == allocator.chainStartsVersion, current.hasRoom == hasRoom { return }
         let starts = current?.version == allocator.chainStartsVersion ? current?.chainStarts ?? [] : allocator.chainStarts
-        core.prefixDirectory[workerID] = WorkerPrefixes(chainStarts: starts, version: allocator.chainStartsVersion, hasRoom: hasRoom)
+        core.prefixDirectory[workerID] = WorkerPrefixes(chainStarts: starts, version: allocator.chainStartsVersion, hasRoom: hasRoom,
+                                                        device: device)
     }
 
     /// Requests submitted before any worker knew the context are checked against it here, and their

@@ -31,6 +31,26 @@ public struct Sampler: Sendable {
         logits.withUnsafeBufferPointer { sample($0, history: history) }
     }
 
+    /// Whether a backend could pick the token itself (``TokenChoice``): greedy or temperature only,
+    /// with no top-k, top-p, min-p or penalty that needs the whole row on the host.
+    public var isPlain: Bool {
+        let p = parameters
+        let penalized = p.penaltyWindow > 0 && (p.repetitionPenalty != 1 || p.frequencyPenalty != 0 || p.presencePenalty != 0)
+        guard !penalized else { return false }
+        return p.temperature <= 0 || (p.topK == 0 && p.topP >= 1 && p.minP <= 0)
+    }
+
+    /// The next token's choice for a backend to make, when the sampler is plain (nil otherwise). A
+    /// draw takes its uniform number from this sampler's generator, exactly one per token as
+    /// `sample` does, so a sequence's draws do not depend on where the choice is made.
+    public mutating func nextChoice() -> TokenChoice? {
+        guard isPlain else { return nil }
+        guard parameters.temperature > 0 else { return .greedy }
+        let uniform = Float(random.nextUnit())
+        // Rounding to Float may reach 1.0, which no running sum exceeds.
+        return .sample(temperature: parameters.temperature, uniform: uniform < 1 ? uniform : Float(1).nextDown)
+    }
+
     private mutating func choose(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         if parameters.temperature <= 0 { return Self.argmax(logits) }
         gatherCandidates(logits)

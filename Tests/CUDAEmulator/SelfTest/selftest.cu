@@ -91,6 +91,14 @@ WK_KERNEL void wk_selftest_store(float *out, int index, float value) {
     if (threadIdx.x == 0) out[index] = value;
 }
 
+/// A 128 KiB local array: more than a fiber's 64 KiB stack, so it must fault on the guard page (the
+/// target compiles with stack-clash protection, which probes every page of a large frame).
+WK_KERNEL void wk_selftest_deep_stack(float *out, int index) {
+    float big[32768];
+    for (int i = 0; i < 32768; i++) big[i] = (float)i * out[0];
+    out[1] = big[index & 32767];
+}
+
 /// `rounds` xor shuffles per thread (the speed check); out[i] = the result.
 WK_KERNEL void wk_selftest_shuffle_rounds(float *out, int rounds) {
     float v = (float)(threadIdx.x % 32);
@@ -110,4 +118,5 @@ WK_EMU_ENTRY(wk_selftest_divergent_shuffle)
 WK_EMU_ENTRY(wk_selftest_dynamic_shared)
 WK_EMU_ENTRY(wk_selftest_store)
 WK_EMU_ENTRY(wk_selftest_shuffle_rounds)
+WK_EMU_ENTRY(wk_selftest_deep_stack)
 WK_EMU_REGISTRY_END

@@ -8,7 +8,7 @@
 //   WK_KERNEL                   `extern "C"` (CUDA: `extern "C" __global__`). Use: `WK_KERNEL void wk_x(...)`.
 //                               Parameters are pointers, `int` and `float` only; the emulator's
 //                               registry rejects any other parameter type at compile time.
-//   WK_DEVICE                   `static inline` helper (CUDA: `static __device__ __forceinline__`).
+//   WK_DEVICE                   inline helper: `static inline` (CUDA: `__device__ __forceinline__`).
 //   WK_SHARED                   static shared array: `WK_SHARED float s[256];` inside a kernel or helper.
 //                               Emulator: `static thread_local` (a block's fibers share one OS thread).
 //                               Not zeroed; never rely on contents left by an earlier block.

@@ -13,12 +13,12 @@ struct PrefixRoutingTests {
         let letters = PoolFixture.letters(tokenizer)
         var configuration = PoolConfiguration()
         configuration.blockSize = 4
-        let core = PoolCore(configuration: configuration, tokenizer: tokenizer) { _, _ throws(InferenceError) in
+        let core = PoolCore(configuration: configuration, tokenizer: tokenizer, placement: .cpu) { _, _, _ throws(InferenceError) in
             throw InferenceError(.unavailable, "workers are made by the test")
         }
         let tagA = Tag(), tagB = Tag()
-        let a = Scheduler(core: core, backend: PagedTestBackend(blockSize: 4, blockCount: 64, alphabet: letters), workerID: ObjectIdentifier(tagA))
-        let b = Scheduler(core: core, backend: PagedTestBackend(blockSize: 4, blockCount: 64, alphabet: letters), workerID: ObjectIdentifier(tagB))
+        let a = Scheduler(core: core, backend: PagedTestBackend(blockSize: 4, blockCount: 64, alphabet: letters), workerID: ObjectIdentifier(tagA), device: .cpu)
+        let b = Scheduler(core: core, backend: PagedTestBackend(blockSize: 4, blockCount: 64, alphabet: letters), workerID: ObjectIdentifier(tagB), device: .cpu)
         var nextID: UInt64 = 0
         func submit(_ prompt: [Int32], maxTokens: Int) throws -> PoolJob {
             nextID += 1
