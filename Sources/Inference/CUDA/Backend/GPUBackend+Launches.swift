@@ -104,19 +104,26 @@ extension GPUBackend {
         LaunchShape(grid: (UInt32(count), 1, 1), block: (32, UInt32(Self.warps), 1))
     }
 
-    /// 8 rows a warp; a column of blocks per 64 vectors (8 tiles of 8 sharing the rows' weights in L1).
+    /// Vectors one column of matmul blocks takes (two 8-vector tiles). Fewer columns would read each
+    /// weight from L2 fewer times; more give small matrices enough blocks for 132 SMs (O and down have
+    /// 18 row blocks): at 64 streams, 4 columns. Every column's weights come from DRAM once, as a
+    /// layer's matrices (at most ~1.2 MB) stay in the 50 MB L2 while the columns run.
+    static let vectorsPerColumn = 16
+
+    /// 8 rows a warp, `warps` warps a block; a column of blocks per `vectorsPerColumn` vectors.
     static func matmulShape(rows: Int, vectors: Int) -> LaunchShape {
-        let perBlock = 8 * Self.warps
-        return LaunchShape(grid: (UInt32((rows + perBlock - 1) / perBlock), UInt32((vectors + 63) / 64), 1), block: (32, UInt32(Self.warps), 1))
+        let perBlock = 8 * Self.warps, columns = (vectors + vectorsPerColumn - 1) / vectorsPerColumn
+        return LaunchShape(grid: (UInt32((rows + perBlock - 1) / perBlock), UInt32(columns), 1), block: (32, UInt32(Self.warps), 1))
     }
 
     func matmulArguments(_ m: GPUMatrix, input: DeviceBuffer, vectors: Int, output: KernelArgument, ld: Int, accumulate: Bool) -> [KernelArgument] {
         [weight(m.offset), int(m.rows), int(m.cols), .buffer(input), int(vectors), output, int(ld), int(accumulate ? 1 : 0)]
     }
 
-    /// A block of 8 warps per 32-row chunk of the feed-forward width; a column of blocks per 64 vectors.
+    /// A block of 8 warps per 32-row chunk of the feed-forward width; a column of blocks per
+    /// `vectorsPerColumn` vectors.
     static func swigluShape(feedForward ff: Int, vectors: Int) -> LaunchShape {
-        LaunchShape(grid: (UInt32(ff / 32), UInt32((vectors + 63) / 64), 1), block: (32, 8, 1))
+        LaunchShape(grid: (UInt32(ff / 32), UInt32((vectors + vectorsPerColumn - 1) / vectorsPerColumn), 1), block: (32, 8, 1))
     }
 
     /// Grid (heads, tokens); shared memory for q, the warps' probabilities, (m, l) and partial outputs.

@@ -4,7 +4,7 @@
 /// The GPU kernels compiled to PTX by NVRTC, loaded by `CUDADevice` with `cuModuleLoadDataEx`.
 enum KernelPTX {
     /// SHA-256 over the kernel sources' names and bytes (`*.cu`, `*.cuh`, in name order).
-    static let sourceDigest = "75fa7c0ac729e5d314a9cd423dd4df7ca68d4f5d8708b27856aeb51dc7f0fd10"
+    static let sourceDigest = "773a546532617e1686d8d5b9fd45d203e7c1a2952d64809ecb5c62d1a5deebbc"
     /// The NVRTC release that wrote this PTX.
     static let nvrtcVersion = "12.9"
     /// NVRTC options besides the architecture and the kernels' include path.

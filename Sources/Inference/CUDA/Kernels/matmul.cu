@@ -3,10 +3,11 @@
 // Launch: block (32, W): each warp owns 8 consecutive rows, 4 lanes a row; each lane walks its row's
 // 32-element blocks and takes one quarter of each (4 bytes of nibbles for Q4_1, 8 quants for Q8_0),
 // so the 4 lanes of a row read one contiguous run of the block. Grid (ceil(rows / 8W), Y): the y-th
-// column of blocks takes vector tiles y, y + Y, ... of 8 vectors each; every tile reuses the weights
-// the first one brought into L1, so with Y = ceil(nv / 64) a batched decode reads each weight byte from
-// memory once per pass. The 8 partial sums of a tile leave the 4 lanes in one butterfly (6 shuffles),
-// after which lane c holds vectors 2c and 2c + 1 of its row.
+// column of blocks takes vector tiles y, y + Y, ... of 8 vectors each; a block's later tiles reuse the
+// weights its first one brought into L1, and the columns share them through L2, so a batched decode
+// reads each weight byte from memory once per pass (GPUBackend picks Y, see vectorsPerColumn). The 8
+// partial sums of a tile leave the 4 lanes in one butterfly (6 shuffles), after which lane c holds
+// vectors 2c and 2c + 1 of its row.
 //
 // y[v * ldy + r] = (accumulate ? y[v * ldy + r] : 0) + row r · x_v, x_v being k/32 blocks. The Q4_1
 // nibbles are read 4 bytes a lane and Q8_0's 2 bytes at a time: GGUF's 20- and 34-byte blocks allow
