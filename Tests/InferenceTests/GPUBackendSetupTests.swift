@@ -48,4 +48,13 @@ import Testing
         cache.removeAll(device)
         #expect(cache.count == 0)
     }
+
+    /// Where a CUDA device is present, the parity tests' device list holds it besides the emulator and a
+    /// backend on the real model opens on it; elsewhere this skips, saying the GPU half did not run.
+    @Test(.enabled(if: GPUUnderTest.device != nil, "no CUDA device (\(GPUUnderTest.reason)): the GPU parity tests ran on the emulator only"))
+    func parityTestsAlsoRunOnTheGPU() throws {
+        let gpu = try #require(GPUFixture.devices.dropFirst().first)
+        let backend = try #require(GPUFixture.backend(on: gpu), "no GPUBackend on \(gpu)")
+        #expect(backend.kvLayout.blockCount == GPUFixture.blockCount && backend.counters.weightBytes > 90_000_000)
+    }
 }
