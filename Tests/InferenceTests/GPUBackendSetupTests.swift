@@ -34,17 +34,20 @@ import Testing
         #expect(device.liveAllocations.count == 0 && device.counters.strayFrees == 0)
     }
 
-    /// Past the limit, the least recently used recording is released first.
-    @Test func recordingsPastTheLimitDropTheLeastRecentlyUsed() throws {
+    /// Past the limit, the least recently used recording is updated into the new shape; a kept shape is
+    /// replayed without recording.
+    @Test func recordingsPastTheLimitReplaceTheLeastRecentlyUsed() throws {
         let device = EmulatedDevice(capacity: 1 << 20)
-        var cache = RecordingCache(limit: 2)
+        var cache = RecordingCache(limit: 2), recorded = 0
         let shapes = (1...3).map { RecordingCache.Shape(tokens: $0, outputs: 1) }
-        cache.insert(try device.record {}, for: shapes[0], device: device)
-        cache.insert(try device.record {}, for: shapes[1], device: device)
-        #expect(cache.step(for: shapes[0]) != nil)  // shape 1 is now the least recently used
-        cache.insert(try device.record {}, for: shapes[2], device: device)
-        #expect(cache.count == 2 && cache.step(for: shapes[1]) == nil)
-        #expect(cache.step(for: shapes[0]) != nil && cache.step(for: shapes[2]) != nil)
+        func step(_ i: Int) throws -> Bool {
+            try cache.step(for: shapes[i], device: device) { () throws(InferenceError) in recorded += 1 }.new
+        }
+        #expect(try step(0) && step(1))
+        #expect(try !step(0))  // kept: shape 1 is now the least recently used
+        #expect(try step(2))
+        #expect(cache.count == 2 && cache.contains(shapes[0]) && cache.contains(shapes[2]) && !cache.contains(shapes[1]))
+        #expect(recorded == 3 && device.counters.steps == 3)
         cache.removeAll(device)
         #expect(cache.count == 0)
     }

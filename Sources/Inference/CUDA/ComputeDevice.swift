@@ -38,6 +38,18 @@ public protocol ComputeDevice: AnyObject, Sendable {
     func replay(_ step: RecordedStep) throws(InferenceError)
     /// Frees a recorded step.
     func release(_ step: RecordedStep)
+    /// Records `body` in place of `step`, which is not replayed again (a CUDA graph exec updated in place
+    /// when only shapes and arguments changed, cheaper than a new one); returns the step to replay.
+    func update(_ step: RecordedStep, _ body: () throws(InferenceError) -> Void) throws(InferenceError) -> RecordedStep
+}
+
+extension ComputeDevice {
+    /// A new recording of `body`; `step` is released once it exists (devices with nothing cheaper).
+    public func update(_ step: RecordedStep, _ body: () throws(InferenceError) -> Void) throws(InferenceError) -> RecordedStep {
+        let fresh = try record(body)
+        release(step)
+        return fresh
+    }
 }
 
 /// A span of device memory: its device address and size.

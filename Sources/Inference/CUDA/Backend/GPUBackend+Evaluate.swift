@@ -98,15 +98,8 @@ extension GPUBackend {
             return
         }
         let shape = RecordingCache.Shape(tokens: t, outputs: s)
-        let step: RecordedStep
-        if let known = recordings.step(for: shape) {
-            step = known
-            tally.replays += 1
-        } else {
-            step = try device.record { () throws(InferenceError) in try issuePass(tokens: t, outputs: s) }
-            recordings.insert(step, for: shape, device: device)
-            tally.recordingsMade += 1
-        }
+        let (step, new) = try recordings.step(for: shape, device: device) { () throws(InferenceError) in try issuePass(tokens: t, outputs: s) }
+        if new { tally.recordingsMade += 1 } else { tally.replays += 1 }
         tally.launchesLastPass = step.launchCount
         try device.replay(step)
     }
