@@ -30,7 +30,7 @@ public final class GPUBackend: InferenceBackend, @unchecked Sendable {
 
     /// Warps per block of the matmul, attention and row kernels (see the kernel sources' launch notes).
     static let warps = 4
-    /// Recordings kept (least recently used dropped first).
+    /// Recordings kept (past it, the least recently used is updated into the new shape).
     public static let recordingLimit = 32
     /// Share of the free device memory the KV arena takes when no size is given.
     static let freeMemoryShare = 0.9
@@ -66,22 +66,28 @@ public final class GPUBackend: InferenceBackend, @unchecked Sendable {
         let contextBlocks = (c.contextLength + blockSize - 1) / blockSize
         buffers = try PassBuffers(config: c, tokens: self.maxPassTokens, tableCapacity: self.maxPassTokens * contextBlocks, memory: memory)
         let perBlock = c.kvValuesPerToken * 2 * blockSize
-        let blocks: Int
-        if let kvMemoryBytes {
-            blocks = kvMemoryBytes / perBlock
-        } else {
-            let free = try device.memoryInfo().free
-            blocks = min(Int(Double(free) * Self.freeMemoryShare) / perBlock, self.maxPassTokens * contextBlocks)
-        }
-        guard blocks >= 1 else {
-            throw InferenceError(.invalidArgument, "\(device.name): a KV memory of \(kvMemoryBytes ?? 0) bytes holds no block of \(blockSize) positions (\(perBlock) bytes each)")
-        }
+        let blocks = try Self.kvBlocks(perBlock: perBlock, bytes: kvMemoryBytes, cap: self.maxPassTokens * contextBlocks, device: device)
         kvLayout = KVLayout(blockSize: blockSize, blockCount: blocks, bytesPerBlock: perBlock)
         arena = try memory.allocate(blocks * perBlock, "a KV arena of \(blocks) blocks")
         recordings = RecordingCache(limit: Self.recordingLimit)
         tally.weightBytes = weights.byteCount
         tally.kvBlocks = blocks
         name = "gpu (\(device.name), \(blocks) KV blocks of \(blockSize), graphs \(graphs ? "on" : "off"))"
+    }
+
+    /// Blocks of `perBlock` bytes in `bytes`, or when nil in 90% of the device's free memory, at most `cap`.
+    private static func kvBlocks(perBlock: Int, bytes: Int?, cap: Int, device: any ComputeDevice) throws(InferenceError) -> Int {
+        if let bytes {
+            guard bytes >= perBlock else {
+                throw InferenceError(.invalidArgument, "\(device.name): a KV memory of \(bytes) bytes holds no block (\(perBlock) bytes each)")
+            }
+            return bytes / perBlock
+        }
+        let free = try device.memoryInfo().free, blocks = min(Int(Double(free) * freeMemoryShare) / perBlock, cap)
+        guard blocks >= 1 else {
+            throw InferenceError(.invalidArgument, "\(device.name): \(free) bytes free after the weights hold no KV block (\(perBlock) bytes each)")
+        }
+        return blocks
     }
 
     deinit {
