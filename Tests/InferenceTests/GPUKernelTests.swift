@@ -78,12 +78,12 @@ import TestSupport
         try a.device.launch(.rmsNormQuantize, GPUBackend.rows(rows.count),
                             [.buffer(try a.put(x)), .buffer(try a.put(rows)), .buffer(try a.put(weight)), .int32(Int32(d)),
                              .float(backend.config.rmsEpsilon), .buffer(out), .buffer(xq)])
-        let floats = nmse(try a.get(out, rows.count * d, as: Float.self), expected)
-        let blocks = nmse(dequantizedBlocks(try a.get(xq, rows.count * d / 32 * 48, as: UInt8.self)),
-                          dequantizedBlocks(cpuQuantized(expected, rows: rows.count, k: d)))
+        let gpu = try a.get(out, rows.count * d, as: Float.self), floats = nmse(gpu, expected)
+        let blocks = try a.get(xq, rows.count * d / 32 * 48, as: UInt8.self)
         report(target, "rmsnorm", floats)
-        report(target, "rmsnorm quantized", blocks)
-        #expect(floats < 1e-12 && blocks < 1e-8, "\(floats) \(blocks)")
+        report(target, "rmsnorm quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: rows.count, k: d))))
+        #expect(floats < 1e-12)
+        #expect(blocks == cpuQuantized(gpu, rows: rows.count, k: d), "the blocks are not the CPU's quantization of the kernel's floats")
     }
 
     @Test(arguments: GPUFixture.devices) func swigluQuantizeMatchesTheCPU(on target: TestDevice) throws {
@@ -101,11 +101,12 @@ import TestSupport
         let fb = try a.put(ffn), out = try a.zeros(Float.self, t * ff), xq = try a.zeros(UInt8.self, t * ff / 32 * 48)
         try a.device.launch(.swigluQuantize, GPUBackend.rows(t),
                             [.buffer(fb), .pointer(fb, offset: 4 * ff), .int32(Int32(2 * ff)), .int32(Int32(ff)), .buffer(out), .buffer(xq)])
-        let floats = nmse(try a.get(out, t * ff, as: Float.self), expected)
-        let blocks = nmse(dequantizedBlocks(try a.get(xq, t * ff / 32 * 48, as: UInt8.self)), dequantizedBlocks(cpuQuantized(expected, rows: t, k: ff)))
+        let gpu = try a.get(out, t * ff, as: Float.self), floats = nmse(gpu, expected)
+        let blocks = try a.get(xq, t * ff / 32 * 48, as: UInt8.self)
         report(target, "swiglu", floats)
-        report(target, "swiglu quantized", blocks)
-        #expect(floats < 1e-12 && blocks < 1e-8, "\(floats) \(blocks)")
+        report(target, "swiglu quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: t, k: ff))))
+        #expect(floats < 1e-12)
+        #expect(blocks == cpuQuantized(gpu, rows: t, k: ff), "the blocks are not the CPU's quantization of the kernel's floats")
     }
 
     /// Gate and up of a model layer (rows interleaved as GPUWeights uploads them) with SwiGLU and its
@@ -132,11 +133,12 @@ import TestSupport
         try a.device.launch(.matmulSwiGLU, GPUBackend.swigluShape(feedForward: ff, vectors: nv),
                             [.buffer(try a.put(GPUWeights.interleaved(layer.gate.data, layer.up.data, rows: ff))), .int32(3), .int32(Int32(ff)),
                              .int32(Int32(d)), .buffer(try a.put(xq)), .int32(Int32(nv)), .buffer(out), .buffer(hq)])
-        let floats = nmse(try a.get(out, nv * ff, as: Float.self), expected)
-        let blocks = nmse(dequantizedBlocks(try a.get(hq, nv * ff / 32 * 48, as: UInt8.self)), dequantizedBlocks(cpuQuantized(expected, rows: nv, k: ff)))
+        let gpu = try a.get(out, nv * ff, as: Float.self), floats = nmse(gpu, expected)
+        let blocks = try a.get(hq, nv * ff / 32 * 48, as: UInt8.self)
         report(target, "matmul gate|up + swiglu", floats)
-        report(target, "matmul gate|up + swiglu quantized", blocks)
-        #expect(floats < 1e-10 && blocks < 1e-8, "\(floats) \(blocks)")
+        report(target, "matmul gate|up + swiglu quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: nv, k: ff))))
+        #expect(floats < 1e-10)
+        #expect(blocks == cpuQuantized(gpu, rows: nv, k: ff), "the blocks are not the CPU's quantization of the kernel's floats")
     }
 
     /// F32, F16 (synthetic tables), Q4_1 (a model matrix's rows) and Q8_0 (the model's embedding).
@@ -166,7 +168,7 @@ import TestSupport
                                  .buffer(try a.put(tokens)), .buffer(x)])
             let error = nmse(try a.get(x, tokens.count * cols, as: Float.self), expected)
             report(target, "embed \(type)", error)
-            #expect(error < 1e-14, "\(type): \(error)")
+            #expect(error < 1e-12, "\(type): \(error)")  // exact on the emulator; a GPU may fuse q·d + m
         }
     }
 

@@ -69,7 +69,9 @@ import TestSupport
         let kv = nmse(written.map { Float(Float16(bitPattern: stored[$0])) }, written.map { Float(Float16(bitPattern: expected.arena[$0])) })
         report(target, "\(name) q", nmse(queries, expected.q))
         report(target, "\(name) k/v stored", kv)
-        #expect(nmse(queries, expected.q) < 1e-10 && kv < 1e-10, "\(nmse(queries, expected.q)) \(kv)")
+        // Halves: a GPU's cosf and sinf (within 2 ulp of the host's) may move a key across a rounding
+        // boundary of its half, one half-ulp (~5e-4 relative); the emulator matches the CPU exactly.
+        #expect(nmse(queries, expected.q) < 1e-10 && kv < 1e-6, "\(nmse(queries, expected.q)) \(kv)")
         #expect(untouched, "the kernel wrote outside the tokens' slots")
     }
 
@@ -150,11 +152,12 @@ import TestSupport
                              .buffer(try a.put(positions)), .buffer(try a.put([Int32](repeating: 0, count: positions.count))),
                              .buffer(try a.put(table))] + arena.arguments(try a.put(halves), layer: layer)
                             + [.int32(Int32(kvd)), .float(scale), .buffer(out), .int32(Int32(d)), .buffer(xq), .int32(1)])
-        let floats = nmse(try a.get(out, positions.count * d, as: Float.self), expected)
-        let blocks8 = nmse(dequantizedBlocks(try a.get(xq, positions.count * d / 32 * 48, as: UInt8.self)),
-                           dequantizedBlocks(cpuQuantized(expected, rows: positions.count, k: d)))
+        let gpu = try a.get(out, positions.count * d, as: Float.self), floats = nmse(gpu, expected)
+        let quantized = try a.get(xq, positions.count * d / 32 * 48, as: UInt8.self)
         report(target, "attention (\(warps) warps)", floats)
-        report(target, "attention quantized (\(warps) warps)", blocks8)
-        #expect(floats < 1e-10 && blocks8 < 1e-8, "\(floats) \(blocks8)")
+        report(target, "attention quantized (\(warps) warps)",
+               nmse(dequantizedBlocks(quantized), dequantizedBlocks(cpuQuantized(expected, rows: positions.count, k: d))))
+        #expect(floats < 1e-10)
+        #expect(quantized == cpuQuantized(gpu, rows: positions.count, k: d), "the blocks are not the CPU's quantization of the kernel's floats")
     }
 }
