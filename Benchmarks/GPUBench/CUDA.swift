@@ -1,6 +1,4 @@
-// The only file of GPUBench that names the CUDA types. MERGE: compiled with WARDEN_CUDA_BACKEND
-// (Package.swift) once `CUDADevice` and `GPUBackend` are both in; until then GPUBench finds no GPU
-// ("this build of warden has no CUDA backend", from GPUSupport.cuda) and exits 2 before reaching it.
+// The only file of GPUBench that names the CUDA types.
 import BenchSupport
 import Inference
 
@@ -17,23 +15,15 @@ struct Target {
 
 enum CUDA {
     static func target(ordinal: Int) throws(InferenceError) -> Target {
-        #if WARDEN_CUDA_BACKEND
         let cuda = try CUDADevice(ordinal: ordinal)
         return Target(device: CountingDevice(cuda), timed: { (body) throws(InferenceError) in try cuda.timed(body) / 1000 },
                       attributeBandwidth: cuda.info.peakBandwidthBytesPerSecond, summary: cuda.info.summary)
-        #else
-        throw InferenceError(.unsupported, "this build of GPUBench has no CUDA backend")
-        #endif
     }
 
     /// `GPUBackend` over the counting device, with or without graph replay.
     static func backend(_ model: LlamaModel, on device: CountingDevice, kvMemoryBytes: Int, blockSize: Int,
                         maxPassTokens: Int, graphs: Bool) throws(InferenceError) -> any InferenceBackend {
-        #if WARDEN_CUDA_BACKEND
         return try GPUBackend(model: model, device: device, kvMemoryBytes: kvMemoryBytes, blockSize: blockSize,
                               maxPassTokens: maxPassTokens, graphs: graphs)
-        #else
-        throw InferenceError(.unsupported, "this build of GPUBench has no CUDA backend")
-        #endif
     }
 }

@@ -50,4 +50,12 @@ final class CountingDevice: ComputeDevice, @unchecked Sendable {
     }
 
     func release(_ step: RecordedStep) { inner.release(step) }
+
+    func update(_ step: RecordedStep, _ body: () throws(InferenceError) -> Void) throws(InferenceError) -> RecordedStep {
+        // The inner device's own update (cuGraphExecUpdate on a GPU), not the record-and-release default.
+        let before = counts.withLock { $0.launches }
+        let updated = try inner.update(step, body)
+        counts.withLock { $0.launches = before }
+        return updated
+    }
 }

@@ -1,7 +1,6 @@
 // The pool placed on a GPU worker whose backend is `GPUBackend` on the emulated device (the CUDA
 // emulator running the kernel sources on the host): the path a GPU pool takes, end to end, without
-// a GPU. MERGE: compiled with WARDEN_CUDA_BACKEND, once GPUBackend and GPUTestSupport are both in.
-#if WARDEN_CUDA_BACKEND
+// a GPU.
 import Foundation
 import GPUTestSupport
 import Synchronization
@@ -52,4 +51,3 @@ struct PoolOnGPUTests {
         #expect(PoolFixture.eventually { pool.metrics().tokensChosenByBackend == generated })
     }
 }
-#endif
