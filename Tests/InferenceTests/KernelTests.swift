@@ -24,17 +24,7 @@ import TestSupport
         return bytes
     }
 
-    static func quantized(_ x: [Float], vectors: Int, k: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: vectors * (k / 32) * ReferenceKernels.q8BlockBytes)
-        x.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBytes { o in
-                for v in 0..<vectors {
-                    ReferenceKernels.quantizeQ8(xs.baseAddress! + v * k, k: k, into: o.baseAddress! + v * (k / 32) * ReferenceKernels.q8BlockBytes)
-                }
-            }
-        }
-        return out
-    }
+    static func quantized(_ x: [Float], vectors: Int, k: Int) -> [UInt8] { cpuQuantized(x, rows: vectors, k: k) }
 
     @Test(arguments: [GGMLType.q4_1, .q8_0], [(rows: 40, k: 96, nv: 1), (rows: 48, k: 576, nv: 3), (rows: 7, k: 64, nv: 9)])
     func matmulMatchesSwiftReference(type: GGMLType, shape: (rows: Int, k: Int, nv: Int)) throws {
