@@ -122,6 +122,27 @@ import Testing
         #expect(plain.counters.recordingsMade == 0 && device.counters.replays == counters.passes)
     }
 
+    /// A batch cut into several passes with no wait between them (each pass's download lands in its
+    /// own slot, one synchronize at the end): every entry's logits and device-picked token are those of
+    /// the entry evaluated alone, whichever pass holds its last token.
+    @Test func passesIssuedWithoutWaitingKeepEachEntrysOutput() throws {
+        let model = try #require(SharedModel.model, "model missing at \(ModelFixture.path)")
+        let device = EmulatedDevice(capacity: 1 << 30), bytes = 4 * 16 * model.config.kvValuesPerToken * 2
+        let gpu = try GPUBackend(model: model, device: device, kvMemoryBytes: bytes, maxPassTokens: 4, graphs: true)
+        let ref = try #require(Self.arith)
+        let prompts = [Array(ref.promptIDs.prefix(6)), Array(ref.promptIDs.suffix(3)), Array(ref.promptIDs.prefix(5))]
+        let entries = prompts.enumerated().map { BatchEntry(blocks: [Int32($0.offset)], start: 0, tokens: $0.element) }
+        let together = try gpu.evaluate(entries)
+        let passesBefore = gpu.counters.passes
+        let chosen = try gpu.evaluate(entries, choosing: [.greedy, .sample(temperature: 0.7, uniform: 0.3), .greedy])
+        #expect(gpu.counters.passes - passesBefore == 4, "14 tokens in passes of 4")
+        for (i, entry) in entries.enumerated() {
+            let alone = try gpu.evaluate([entry])[0]
+            #expect(together[i] == alone, "entry \(i)'s logits")
+        }
+        #expect(chosen == zip([TokenChoice.greedy, .sample(temperature: 0.7, uniform: 0.3), .greedy], together).map { $0.pick($1) })
+    }
+
     /// The unfused sequence (separate Q, K, V, gate and up matmuls, wk_rope_store_kv, wk_swiglu_quantize:
     /// what a model with mixed matrix types runs) gives the fused sequence's tokens, in 12 launches a layer.
     @Test func unfusedLaunchSequenceGivesTheSameTokens() throws {

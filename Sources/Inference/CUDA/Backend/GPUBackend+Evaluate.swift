@@ -57,29 +57,47 @@ extension GPUBackend {
     }
 
     /// Runs every pass; returns each entry's logits (nil choices) or chosen token.
+    ///
+    /// Nothing waits between passes: each pass's inputs go up, its launches and its download follow
+    /// in stream order, and the host prepares the next pass (its arrays, the copy into pinned
+    /// staging) while the device still runs the previous one. The downloads land in one host buffer
+    /// that outlives every pass; a single synchronize at the end hands them over.
     func run(_ batch: [BatchEntry], choices: [TokenChoice]?) throws(InferenceError) -> (logits: [[Float]], tokens: [Int32]) {
-        var logits = [[Float]](repeating: [], count: batch.count)
-        var tokens = [Int32](repeating: 0, count: batch.count)
         let vocab = config.vocabularySize
-        for pass in passes(batch) {
+        let plan = passes(batch)
+        let outputs = plan.reduce(0) { $0 + $1.outputRows.count }
+        let width = choices == nil ? vocab * MemoryLayout<Float>.size : MemoryLayout<Int32>.size
+        let landing = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, outputs * width), alignment: 64)
+        defer { landing.deallocate() }
+        var owners: [Int] = []
+        for pass in plan {
             try upload(pass)
             try launchPass(tokens: pass.tokens.count, outputs: pass.outputRows.count)
             let s = pass.outputRows.count
             guard s > 0 else { continue }
+            let slot = UnsafeMutableRawBufferPointer(rebasing: landing[owners.count * width..<(owners.count + s) * width])
             if let choices {
-                let ids = try choose(pass.owners.map { choices[$0] })
-                for (row, entry) in pass.owners.enumerated() { tokens[entry] = ids[row] }
+                try choose(pass.owners.map { choices[$0] })
+                try device.download(buffers.chosen, offset: 0, into: slot)
             } else {
-                var rows = [Float](repeating: 0, count: s * vocab)
-                try download(buffers.logits, into: &rows)
-                for (row, entry) in pass.owners.enumerated() { logits[entry] = Array(rows[row * vocab..<(row + 1) * vocab]) }
+                try device.download(buffers.logits, offset: 0, into: slot)
             }
+            owners += pass.owners
         }
         try device.synchronize()
+        var logits = [[Float]](repeating: [], count: batch.count)
+        var tokens = [Int32](repeating: 0, count: batch.count)
+        for (row, entry) in owners.enumerated() {
+            if choices != nil {
+                tokens[entry] = landing.load(fromByteOffset: row * width, as: Int32.self)
+            } else {
+                let floats = UnsafeRawBufferPointer(rebasing: landing[row * width..<(row + 1) * width])
+                logits[entry] = Array(floats.bindMemory(to: Float.self))
+            }
+        }
         return (logits, tokens)
     }
 
-    /// The pass's ints into the fixed step buffer (4 arrays of maxPassTokens) and its block tables.
     private func upload(_ pass: Pass) throws(InferenceError) {
         let p = buffers.tokens
         var step = [Int32](repeating: 0, count: 4 * p)
@@ -104,8 +122,8 @@ extension GPUBackend {
         try device.replay(step)
     }
 
-    /// Argmax (every choice greedy) or sampling over the pass's logits rows; downloads the ids.
-    private func choose(_ choices: [TokenChoice]) throws(InferenceError) -> [Int32] {
+    /// Argmax (every choice greedy) or sampling over the pass's logits rows, into `chosen`.
+    private func choose(_ choices: [TokenChoice]) throws(InferenceError) {
         let s = choices.count, b = buffers, vocab = Int32(config.vocabularySize)
         if choices.allSatisfy({ $0 == .greedy }) {
             try device.launch(.argmax, Self.rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.chosen)])
@@ -121,22 +139,5 @@ extension GPUBackend {
             try device.launch(.sample, Self.rows(s), [.buffer(b.logits), .int32(vocab), .buffer(b.choice),
                                                  .pointer(b.choice, offset: 4 * s), .buffer(b.chosen)])
         }
-        var ids = [Int32](repeating: 0, count: s)
-        try download(b.chosen, into: &ids)
-        return ids
-    }
-
-    /// Downloads the start of `buffer` into `values` and waits for it.
-    private func download<T>(_ buffer: DeviceBuffer, into values: inout [T]) throws(InferenceError) {
-        let result: Result<Void, InferenceError> = values.withUnsafeMutableBytes { bytes in
-            do throws(InferenceError) {
-                try device.download(buffer, offset: 0, into: bytes)
-                try device.synchronize()
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
     }
 }
