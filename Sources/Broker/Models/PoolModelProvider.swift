@@ -23,11 +23,11 @@ public final class PoolModelProvider: ModelProvider {
     /// chooses (``DevicePlacement``): one worker per GPU, or CPU workers. Why no GPU is used goes to
     /// `notice` (info level); a configured GPU the machine does not have is an error.
     public convenience init(model: LoadedModel, configuration: PoolConfiguration, threads: Int? = nil,
-                            gpu: GPUSupport = .cuda, notice: @Sendable (String) -> Void = PoolModelProvider.standardErrorNotice) throws(InferenceError) {
+                            gpu: GPUSupport = .cuda, notice: @escaping @Sendable (String) -> Void = PoolModelProvider.standardErrorNotice) throws(InferenceError) {
         let placement = try DevicePlacement.resolve(configuration.devices, source: configuration.devicesSource, discover: gpu.discover)
         if let message = placement.notice { notice(message) }
         let backends = model.poolBackends(gpu: gpu, maxPassTokens: configuration.maxBatchTokens, threads: threads)
-        let pool = InferencePool(configuration: configuration, tokenizer: model.tokenizer, placement: placement, makeBackend: backends)
+        let pool = InferencePool(configuration: configuration, tokenizer: model.tokenizer, placement: placement, notice: notice, makeBackend: backends)
         self.init(pool: pool, tokenizer: model.tokenizer, template: model.template, contextLength: model.llama.config.contextLength)
     }
 

@@ -19,9 +19,10 @@ public final class InferencePool: Sendable {
     /// A pool whose workers run where `placement` says: one per GPU (started now, kept while the pool
     /// lives), or CPU workers between `minWorkers` and `maxWorkers`. Each worker's backend is
     /// `makeBackend(device, kvMemoryBytes, blockSize)`.
+    /// `notice` receives operator messages (a worker whose backend cannot start, once per device and reason).
     public init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement,
-                makeBackend: @escaping PoolBackendFactory) {
-        core = PoolCore(configuration: configuration, tokenizer: tokenizer, placement: placement, makeBackend: makeBackend)
+                notice: @escaping @Sendable (String) -> Void = { _ in }, makeBackend: @escaping PoolBackendFactory) {
+        core = PoolCore(configuration: configuration, tokenizer: tokenizer, placement: placement, notice: notice, makeBackend: makeBackend)
         core.startControlThread()
     }
 

@@ -41,15 +41,22 @@ final class PoolCore: @unchecked Sendable {
     var contextLength: Int?
     /// Why the last worker could not start, and when (a failing factory is retried at most once a second).
     var lastStartError: InferenceError?
+    /// Where operator messages go (info level): a worker that cannot start, once per device and reason.
+    let notice: @Sendable (String) -> Void
+    /// The start failure last reported for each device (lock held), so a retry every second that
+    /// fails the same way is not reported again.
+    var reportedStartFailures: [WorkerDevice: String] = [:]
     var lastStartFailure: ContinuousClock.Instant?
     var controlThread: pthread_t?
     /// What each serving worker's prefix cache starts with, for routing a request to the worker that
     /// holds its prefix (see `Scheduler.leavesForPrefixHolder`).
     var prefixDirectory: [ObjectIdentifier: WorkerPrefixes] = [:]
 
-    init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement, makeBackend: @escaping PoolBackendFactory) {
+    init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement,
+         notice: @escaping @Sendable (String) -> Void = { _ in }, makeBackend: @escaping PoolBackendFactory) {
         self.configuration = configuration
         self.placement = placement
+        self.notice = notice
         self.tokenizer = tokenizer
         self.makeBackend = makeBackend
         queue = FairQueue(configuration: configuration)

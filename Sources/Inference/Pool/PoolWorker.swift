@@ -102,22 +102,27 @@ extension PoolCore {
             worker.isReady = true
             self.contextLength = contextLength
             lastStartError = nil
+            reportedStartFailures[worker.device] = nil
             lock.broadcast()
         }
     }
 
-    /// The worker could not create its backend: it leaves the pool; with no worker left, the waiting
-    /// requests fail with the reason (otherwise they would wait for a worker that cannot start).
+    /// The worker could not create its backend: it leaves the pool (the control thread starts another
+    /// a second later), the operator hears why once per device and reason, and the waiting requests
+    /// that no remaining worker may run fail with the reason — all of them when no worker is left, or
+    /// those a policy pinned to this GPU — instead of waiting for a worker that may never start.
     func workerFailedToStart(_ worker: PoolWorker, _ error: InferenceError) {
-        let failed: [PoolJob] = lock.withLock {
+        let (failed, report): ([PoolJob], Bool) = lock.withLock {
             workers.removeAll { $0 === worker }
             exited.append(worker)
             lastStartError = error
             lastStartFailure = .now
             lock.broadcast()
-            guard workers.isEmpty else { return [] }
-            return queue.removeAll { _ in true }
+            let report = reportedStartFailures.updateValue(error.message, forKey: worker.device) != error.message
+            let remaining = workers.filter { !$0.stopRequested }.map(\.device)
+            return (queue.removeAll { job in !remaining.contains { job.request.allows($0) } }, report)
         }
+        if report { notice("the inference worker on \(worker.device) could not start (\(error.message)); retrying every second") }
         let reason = InferenceError(.unavailable, "no inference worker could start: \(error.message)")
         for job in failed {
             job.fail(reason) { recorder.count(\.failures) }

@@ -127,6 +127,34 @@ struct DevicePlacementTests {
         #expect(free.allSatisfy { backends.evaluated($0, on: .gpu(0)) || backends.evaluated($0, on: .gpu(1)) })
     }
 
+    @Test("a GPU whose backend cannot start: the operator hears it once, requests pinned to it fail with the reason, others run on the other GPU")
+    func workerStartFailure() throws {
+        let tokenizer = try TextFixture.tokenizer()
+        let backends = DeviceBackends(alphabet: PoolFixture.letters(tokenizer))
+        var configuration = PoolConfiguration()
+        configuration.blockSize = 4
+        configuration.kvMemoryBytes = 64 * 1024
+        let notices = NoticeLog(), attempts = NoticeLog()
+        let pool = InferencePool(configuration: configuration, tokenizer: tokenizer, placement: DevicePlacement(gpus: [0, 1]),
+                                 notice: notices.append) { (device, kv, block) throws(InferenceError) in
+            if device == .gpu(1) {
+                attempts.append("start")
+                throw InferenceError(.deviceFailure, "cuMemAlloc_v2 failed: CUDA_ERROR_OUT_OF_MEMORY")
+            }
+            return backends.make(device, kvMemoryBytes: kv, blockSize: block)
+        }
+        defer { pool.shutdown() }
+        let prompt = PoolFixture.prompt(5, seed: 3, tokenizer)
+        let pinned = try pool.submit(PoolRequest(agent: "pinned", generation: GenerationRequest(prompt: prompt, maxTokens: 2), devices: [1]))
+        let free = try pool.submit(PoolRequest(agent: "free", generation: GenerationRequest(prompt: prompt, maxTokens: 2)))
+        let failure = PoolFixture.drain(pinned).end?.error
+        #expect(failure?.code == .unavailable && failure?.message.contains("CUDA_ERROR_OUT_OF_MEMORY") == true, "\(String(describing: failure))")
+        #expect(PoolFixture.drain(free).end?.completion?.result.tokens == PagedTestBackend.reference(prompt, maxTokens: 2, alphabet: backends.alphabet))
+        // The control thread retries every second; the same failure is not reported again.
+        #expect(PoolFixture.eventually { attempts.messages.count >= 3 })
+        #expect(notices.messages.count == 1 && notices.messages[0].contains("cuda:1") && notices.messages[0].contains("OUT_OF_MEMORY"), "\(notices.messages)")
+    }
+
     @Test("a request allowed only on GPUs the pool does not use fails at submit; a CPU pool ignores devices")
     func unreachableDevices() throws {
         let tokenizer = try TextFixture.tokenizer()
@@ -163,4 +191,12 @@ struct DevicePlacementTests {
         #expect(queue.peek(where: onGPU0) == nil)
         #expect(queue.dequeue() === pinned)
     }
+}
+
+/// Notices a pool sends, in order.
+final class NoticeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    @Sendable func append(_ message: String) { lock.lock(); stored.append(message); lock.unlock() }
+    var messages: [String] { lock.lock(); defer { lock.unlock() }; return stored }
 }
