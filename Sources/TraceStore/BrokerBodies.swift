@@ -10,17 +10,20 @@ public struct ModelRequest: Sendable {
     public var endNanoseconds: UInt64
     public var inputTokens: Int?
     public var outputTokens: Int?
+    /// Input tokens served from a cache (the pool's prefix cache); included in `inputTokens`.
+    public var cachedInputTokens: Int?
     public var finishReasons: [String]
     public var requestSHA256: String?
     public var responseSHA256: String?
     public var error: String?
 
     public init(operation: String, provider: String, model: String, startNanoseconds: UInt64, endNanoseconds: UInt64,
-                inputTokens: Int? = nil, outputTokens: Int? = nil, finishReasons: [String] = [],
+                inputTokens: Int? = nil, outputTokens: Int? = nil, cachedInputTokens: Int? = nil, finishReasons: [String] = [],
                 requestSHA256: String? = nil, responseSHA256: String? = nil, error: String? = nil) {
         self.operation = operation; self.provider = provider; self.model = model
         self.startNanoseconds = startNanoseconds; self.endNanoseconds = endNanoseconds
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.finishReasons = finishReasons
+        self.cachedInputTokens = cachedInputTokens
         self.requestSHA256 = requestSHA256; self.responseSHA256 = responseSHA256; self.error = error
     }
 
@@ -29,6 +32,7 @@ public struct ModelRequest: Sendable {
             ("operation", .string(operation)), ("provider", .string(provider)), ("model", .string(model)),
             ("start_ns", RecordBody.int(startNanoseconds)), ("end_ns", RecordBody.int(endNanoseconds)),
             ("input_tokens", RecordBody.optionalInt(inputTokens)), ("output_tokens", RecordBody.optionalInt(outputTokens)),
+            ("cached_input_tokens", RecordBody.optionalInt(cachedInputTokens)),
             ("finish_reasons", RecordBody.strings(finishReasons)),
             ("request_sha256", requestSHA256.map { .string($0) } ?? .null),
             ("response_sha256", responseSHA256.map { .string($0) } ?? .null),

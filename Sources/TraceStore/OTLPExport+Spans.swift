@@ -58,6 +58,7 @@ extension SpanBuilder {
         ]
         if let n = body.int("input_tokens") { list.append(OTLPExport.attribute("gen_ai.usage.input_tokens", int: n)) }
         if let n = body.int("output_tokens") { list.append(OTLPExport.attribute("gen_ai.usage.output_tokens", int: n)) }
+        if let n = body.int("cached_input_tokens") { list.append(OTLPExport.attribute("gen_ai.usage.cache_read.input_tokens", int: n)) }
         if case .array(let items)? = body["finish_reasons"], !items.isEmpty {
             list.append(OTLPExport.attribute("gen_ai.response.finish_reasons",
                                              strings: items.compactMap { if case .string(let s) = $0 { return s }; return nil }))

@@ -132,6 +132,7 @@ struct OpenAIServerTests {
         let usage = try #require(JSONParser.parse(ok.body)["usage"])
         #expect(first["model"] == .string("scripted") && first["provider"] == .string("scripted"))
         #expect(first["input_tokens"] == usage["prompt_tokens"] && first["output_tokens"] == usage["completion_tokens"])
+        #expect(first["cached_input_tokens"] == usage["prompt_tokens_details"]?["cached_tokens"] && first["cached_input_tokens"] != nil)
         #expect(first["finish_reasons"] == .array([.string("stop")]) && first["error"] == .null)
         #expect(first["request_sha256"]?.string?.count == 64 && first["response_sha256"]?.string?.count == 64)
         #expect(requests[1].body["error"]?.string?.contains("policy_denied") == true)

@@ -18,7 +18,8 @@ struct OTLPTests {
         let call = try recorder.toolCall(ToolCall(tool: "fs.read", callID: "c1", decision: "allowed", startNanoseconds: now, endNanoseconds: now + 5))
         try recorder.guardrailDecided(GuardrailDecision(guardrail: "pii", target: "output", verdict: "modify", action: "redacted"), span: call)
         try recorder.modelRequest(ModelRequest(operation: "chat", provider: "warden", model: "smol", startNanoseconds: now,
-                                               endNanoseconds: now + 9, inputTokens: 3, outputTokens: 4, finishReasons: ["stop"]), parent: call)
+                                               endNanoseconds: now + 9, inputTokens: 3, outputTokens: 4, cachedInputTokens: 2,
+                                               finishReasons: ["stop"]), parent: call)
         var exit = ProcessExit(pid: 7, exitCode: nil, signal: 9)
         exit.oomKilled = true
         try recorder.processExited(exit, span: process)
@@ -37,6 +38,7 @@ struct OTLPTests {
         #expect(spans.map { $0.string("name") }.contains("execute_tool fs.read"))
         #expect(spans.map { $0.string("name") }.contains("chat smol"))
         let text = JSONWriter.compact(document)
+        #expect(text.contains(#"{"key":"gen_ai.usage.cache_read.input_tokens","value":{"intValue":"2"}}"#), "cached prompt tokens")
         #expect(text.contains("\"warden.seccomp.denial\"") && text.contains("\"warden.seccomp.syscall\""))
         #expect(text.contains("\"intValue\":\"18446744073709551615\"") == false, "u64 beyond int64 is not an intValue")
     }

@@ -21,6 +21,7 @@ struct ChatCompletionCall {
         var provider = "warden"
         var inputTokens: Int?
         var outputTokens: Int?
+        var cachedInputTokens: Int?
         var finishReasons: [String] = []
         var responseText = ""
         var error: String?
@@ -111,6 +112,7 @@ struct ChatCompletionCall {
         let completion = try provider.complete(prompt, settings: settings, isCancelled: { [responder] in responder.peerHasGone },
                                                onText: { _ in })
         record.outputTokens = completion.completionTokens
+        record.cachedInputTokens = completion.cachedPromptTokens
         record.checked.insert(.modelOutput)
         end.used = completion.promptTokens + completion.completionTokens
         var scanner = ToolCallScanner()
@@ -198,7 +200,7 @@ struct ChatCompletionCall {
         let request = ModelRequest(operation: "chat", provider: record.provider, model: record.model.isEmpty ? "unknown" : record.model,
                                    startNanoseconds: start, endNanoseconds: TraceClock.wallNanoseconds(),
                                    inputTokens: record.inputTokens, outputTokens: record.outputTokens,
-                                   finishReasons: record.finishReasons, requestSHA256: requestHash.finalize().hex,
+                                   cachedInputTokens: record.cachedInputTokens, finishReasons: record.finishReasons, requestSHA256: requestHash.finalize().hex,
                                    responseSHA256: record.error == nil ? responseHash.finalize().hex : nil, error: record.error)
         guard let span = try? recorder.modelRequest(request) else { return }
         for (stage, verdict) in record.decisions {

@@ -42,6 +42,7 @@ final class ChatStream {
             let completion = try provider.complete(prompt, settings: settings, isCancelled: { [unowned self] in stopped || responder.peerHasGone },
                                                    onText: { [unowned self] text in feed(text) })
             record.outputTokens = completion.completionTokens
+            record.cachedInputTokens = completion.cachedPromptTokens
             end.used = completion.promptTokens + completion.completionTokens
             if !stopped {
                 for piece in scansToolCalls ? scanner.finish() : [] { emit(piece) }
