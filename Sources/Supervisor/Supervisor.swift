@@ -197,9 +197,10 @@ public final class Supervisor: @unchecked Sendable {
         }
         let own = metrics.render(agentsDeployed: deployed, runsRunning: running, queueDepth: queued, shuttingDown: draining,
                                  crashLooping: crashLoopingReplicas, openMetrics: openMetrics)
-        // The pool's families (warden_pool_*) in the Prometheus text format; OpenMetrics scrapes get the
-        // supervisor's own families only (the pool's counters are not named the OpenMetrics way).
-        return openMetrics ? own : own + models.prometheusText(perAgent: false)
+        // The pool's families (warden_pool_*) after the supervisor's, before OpenMetrics' closing `# EOF`.
+        let pool = models.prometheusText(perAgent: false, openMetrics: openMetrics)
+        guard openMetrics, own.hasSuffix("# EOF\n") else { return own + pool }
+        return String(own.dropLast("# EOF\n".count)) + pool + "# EOF\n"
     }
 
     /// Whether the supervisor has begun shutting down.

@@ -41,8 +41,8 @@ public final class ModelCatalog: Sendable {
     }
 
     /// Prometheus text of every provider made so far that keeps metrics (the local pool's).
-    public func prometheusText(perAgent: Bool = true) -> String {
-        lock.withLock { made.keys.sorted().compactMap { made[$0]?.prometheusText(perAgent: perAgent) } }.joined()
+    public func prometheusText(perAgent: Bool = true, openMetrics: Bool = false) -> String {
+        lock.withLock { made.keys.sorted().compactMap { made[$0]?.prometheusText(perAgent: perAgent, openMetrics: openMetrics) } }.joined()
     }
 
     /// Stops every provider made so far (the pool's workers finish and release their memory).

@@ -92,15 +92,16 @@ public protocol ModelProvider: Sendable {
     /// Ends whatever `agent` still has queued or running (its run ended); providers that hold nothing
     /// between calls need not implement it.
     func cancelAll(agent: String)
-    /// Metrics in Prometheus text, for providers that keep them (`perAgent`: series per caller).
-    func prometheusText(perAgent: Bool) -> String?
+    /// Metrics in Prometheus text, for providers that keep them (`perAgent`: series per caller;
+    /// `openMetrics`: counter families named the OpenMetrics way).
+    func prometheusText(perAgent: Bool, openMetrics: Bool) -> String?
     /// Releases what the provider holds (workers, memory); later calls fail.
     func shutdown()
 }
 
 extension ModelProvider {
     public func cancelAll(agent: String) {}
-    public func prometheusText(perAgent: Bool) -> String? { nil }
+    public func prometheusText(perAgent: Bool, openMetrics: Bool) -> String? { nil }
     public func shutdown() {}
 }
 

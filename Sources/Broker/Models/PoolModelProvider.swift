@@ -73,7 +73,9 @@ public final class PoolModelProvider: ModelProvider {
     }
 
     public func cancelAll(agent: String) { pool.cancelAll(agent: agent) }
-    public func prometheusText(perAgent: Bool) -> String? { pool.metrics().prometheusText(perAgent: perAgent) }
+    public func prometheusText(perAgent: Bool, openMetrics: Bool) -> String? {
+        pool.metrics().prometheusText(perAgent: perAgent, openMetrics: openMetrics)
+    }
     public func shutdown() { pool.shutdown() }
 
     /// The pool request for a prompt: sampling from the settings, fairness from the caller.

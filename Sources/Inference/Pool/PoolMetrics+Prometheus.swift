@@ -2,11 +2,13 @@ extension PoolMetrics {
     /// The metrics in Prometheus' text exposition format (version 0.0.4), names `warden_pool_*`.
     /// `perAgent` labels the queue depth with each waiting agent's key (for `warden serve-model`, whose
     /// callers are few and named); without it the depth is one series (a supervisor's agents are run
-    /// ids, which must not become label values).
-    public func prometheusText(perAgent: Bool = true) -> String {
+    /// ids, which must not become label values). With `openMetrics`, counter families are declared
+    /// without their `_total` suffix, as OpenMetrics 1.0 names them (the samples keep it).
+    public func prometheusText(perAgent: Bool = true, openMetrics: Bool = false) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
-            out += "# HELP warden_pool_\(name) \(help)\n# TYPE warden_pool_\(name) \(type)\n"
+            let declared = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+            out += "# HELP warden_pool_\(declared) \(help)\n# TYPE warden_pool_\(declared) \(type)\n"
             for sample in samples { out += "warden_pool_\(name)\(sample.labels) \(sample.value)\n" }
         }
         func one(_ name: String, _ type: String, _ help: String, _ value: some Numeric & CustomStringConvertible) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Inference
 
 @Suite("Pool: cancellation, deadlines, backpressure, shutdown, autoscaling, bad requests, errors")
@@ -209,5 +210,23 @@ struct PoolLifecycleTests {
         #expect(text.contains("warden_pool_queue_depth{agent=\"run-\\\"1\\\"\"} 2\n"))
         #expect(text.contains("# TYPE warden_pool_preemptions_total counter\nwarden_pool_preemptions_total 3\n"))
         #expect(text.contains("warden_pool_kv_blocks{state=\"shared\"} 0\n"))
+    }
+
+    @Test("in OpenMetrics form, counter families drop _total and prometheus_client's OpenMetrics parser reads them")
+    func openMetrics() throws {
+        var metrics = PoolMetrics()
+        metrics.preemptions = 3
+        metrics.steps = 7
+        let text = metrics.prometheusText(perAgent: false, openMetrics: true) + "# EOF\n"
+        #expect(text.contains("# TYPE warden_pool_preemptions counter\nwarden_pool_preemptions_total 3\n"))
+        let parser = """
+            import sys
+            from prometheus_client.openmetrics.parser import text_string_to_metric_families
+            families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+            print(families["warden_pool_steps"].type, families["warden_pool_steps"].samples[0].value, len(families))
+            """
+        let parsed = try WardenTool.runProcess("/usr/bin/python3", ["-c", parser], input: text)
+        #expect(parsed.status == 0, "prometheus_client refused the OpenMetrics text: \(parsed.stderr)")
+        #expect(parsed.stdout.hasPrefix("counter 7 "), "\(parsed.stdout)")
     }
 }
