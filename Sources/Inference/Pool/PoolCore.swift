@@ -46,6 +46,8 @@ final class PoolCore: @unchecked Sendable {
     /// What each serving worker's prefix cache starts with, for routing a request to the worker that
     /// holds its prefix (see `Scheduler.leavesForPrefixHolder`).
     var prefixDirectory: [ObjectIdentifier: WorkerPrefixes] = [:]
+    /// Tests listen here to overlapping workers' output processing.
+    let outputObserver = OutputObserverSlot()
 
     init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement, makeBackend: @escaping PoolBackendFactory) {
         self.configuration = configuration
