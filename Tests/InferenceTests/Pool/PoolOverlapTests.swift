@@ -54,11 +54,17 @@ struct PoolOverlapTests {
         PoolRequest(agent: agent, generation: GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop))
     }
 
-    /// A word from the middle of `text` (a stop string the model reaches mid-generation).
-    static func middleWord(_ text: String) -> String? {
-        let words = text.split(whereSeparator: { !$0.isLetter }).filter { $0.count >= 3 }
-        guard words.count >= 2 else { return nil }
-        return String(words[words.count / 2])
+    /// A stop string the model reaches mid-generation: a word from the middle of `text`, or two
+    /// characters from there when it has too few words; nil when none first occurs after the start.
+    static func middleStop(_ text: String) -> String? {
+        let words = text.split(whereSeparator: { !$0.isLetter }).filter { $0.count >= 3 }.map(String.init)
+        let characters = Array(text)
+        let pieces = words.count >= 2 ? Array(words[(words.count / 2)...])
+            : (characters.count / 2..<max(characters.count / 2, characters.count - 1)).map { String(characters[$0..<$0 + 2]) }
+        return pieces.first { piece in
+            guard !piece.contains(where: \.isWhitespace), let range = text.range(of: piece) else { return false }
+            return range.lowerBound > text.startIndex
+        }
     }
 
     static func expectSame(_ off: [Outcome], _ on: [Outcome]) {
@@ -72,8 +78,8 @@ struct PoolOverlapTests {
     func mixedWorkload() throws {
         let model = try LoadedModelFixture.model()
         let prompts = try PoolModelTests.questions.map { try PoolModelTests.prompt(model, $0) }
-        let probe = try PoolModelTests.unbatched(model, [prompts[2]], maxTokens: 24)[0].text
-        let stop = try #require(Self.middleWord(probe), "no word in \(probe.debugDescription)")
+        let probe = try PoolModelTests.unbatched(model, [prompts[3]], maxTokens: 24)[0].text
+        let stop = try #require(Self.middleStop(probe), "no word in \(probe.debugDescription)")
         var temperature = SamplingParameters()
         temperature.temperature = 0.7
         temperature.topK = 0
@@ -85,14 +91,14 @@ struct PoolOverlapTests {
         penalized.repetitionPenalty = 1.2
         penalized.seed = 3
         var requests = [
-            Self.request(prompts[0], maxTokens: 12, agent: "max"),
-            Self.request(prompts[2], maxTokens: 24, agent: "stop", stop: [stop]),
-            Self.request(prompts[4], maxTokens: 48, agent: "eos"),
+            Self.request(prompts[1], maxTokens: 12, agent: "max"),
+            Self.request(prompts[3], maxTokens: 24, agent: "stop", stop: [stop]),
+            Self.request(prompts[5], maxTokens: 48, agent: "eos"),
         ]
         for (index, length) in [3, 5, 7, 9, 11, 13].enumerated() {
             requests.append(Self.request(prompts[(index + 1) % prompts.count], maxTokens: length, agent: "len\(length)"))
         }
-        requests.append(Self.request(prompts[3], maxTokens: 10, agent: "temperature", sampling: temperature))
+        requests.append(Self.request(prompts[2], maxTokens: 10, agent: "temperature", sampling: temperature))
         requests.append(Self.request(prompts[5], maxTokens: 12, agent: "penalized", sampling: penalized))
         let run = try Self.both(model, requests, heldStep: 3)
         Self.expectSame(run.off, run.on)
