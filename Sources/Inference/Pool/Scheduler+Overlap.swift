@@ -11,8 +11,8 @@ enum DeferredEnd {
 extension Scheduler {
     /// One step of a worker whose backend overlaps output processing (vLLM's async output processing):
     ///
-    ///     scheduler thread: drop, admit, plan N+1, evaluate N+1 | join | settle | advance N+1 | launch N+1
-    ///     processor thread: text, stops, events, metrics of step N ...|
+    ///     scheduler thread: drop, admit, plan N+1, evaluate N+1 | join | settle | advance N+1 | launch
+    ///     processor thread: text, stops, events, metrics of step N |
     ///
     /// `advance` appends each sequence's token (the next step's input) on this thread; the processor
     /// turns the tokens into text and finish decisions while the next step is planned and evaluated.
@@ -20,7 +20,8 @@ extension Scheduler {
     /// (no position advanced, no block registered, nothing streamed or counted) and its blocks are
     /// freed after that step. Cancellations, deadlines and preemptions found meanwhile take the
     /// sequence out of the batch at once (blocks are this thread's) and end or requeue its job after
-    /// the join. See ``OutputProcessor`` for which thread touches what.
+    /// the join. See ``OutputProcessor`` for which thread touches what. The step record's scheduler
+    /// time includes any wait at the join (processing the evaluate did not hide).
     func stepOverlapped() {
         let stepStart = monotonicNanos()
         record = StepRecord()
