@@ -89,6 +89,36 @@ struct PoolOverlapPagedTests {
         #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksUsed == 0 })
     }
 
+    @Test("a sampled sequence preempted on an overlapping worker continues its random stream (its sampler goes back to the job)")
+    func sampledPreemptionKeepsStream() throws {
+        var runs: [[[Int32]]] = []
+        var preemptions: [Int] = []
+        var letters: [Int32] = []
+        for blocks in [256, 20] {
+            let harness = try PoolHarness(blockSize: 4, blocks: blocks, maxBatchTokens: 32, maxRunning: 6, startAllowed: false,
+                                          prefixCaching: false, overlap: true)
+            defer { harness.pool.shutdown() }
+            // Hot and wide, so a draw often leaves the backend's letter for another of the top 40 (the
+            // backend's logits are one-hot): each token depends on the sampler's random stream.
+            var sampling = SamplingParameters()
+            sampling.temperature = 4
+            sampling.topP = 1
+            sampling.minP = 0
+            let tickets = try (0..<6).map { index in
+                sampling.seed = UInt64(40 + index)
+                return try harness.pool.submit(PoolRequest(agent: "agent\(index)", generation: GenerationRequest(
+                    prompt: harness.prompt(6 + index, seed: index + 1), maxTokens: 14, sampling: sampling, ignoresEndOfGeneration: true)))
+            }
+            harness.factory.allowStart()
+            runs.append(try tickets.map { try #require(PoolFixture.drain($0).end?.completion?.result.tokens) })
+            letters = harness.letters
+            preemptions.append(harness.pool.metrics().preemptions)
+        }
+        #expect(preemptions[0] == 0 && preemptions[1] > 0, "\(preemptions)")
+        #expect(runs[0] == runs[1])
+        #expect(runs[0].joined().contains { !letters.contains($0) }, "some draws left the backend's choice")
+    }
+
     @Test("preemption (recompute) with shared prefixes: every output equals its reference, blocks all come back")
     func preemptionAndPrefixCache() throws {
         // Everything is queued before the first step: six start at once, two later find the prefix cached.
