@@ -89,6 +89,24 @@ struct PoolOverlapPagedTests {
         #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksUsed == 0 })
     }
 
+    @Test("a sequence the whole arena cannot hold ends with length where it ends without overlap")
+    func arenaFullAlone() throws {
+        var completions: [PoolCompletion] = []
+        for overlap in [false, true] {
+            let harness = try PoolHarness(blockSize: 4, blocks: 4, overlap: overlap)
+            defer { harness.pool.shutdown() }
+            let prompt = harness.prompt(10, seed: 3)
+            let (text, end) = PoolFixture.drain(try harness.pool.submit(harness.request("a", prompt: prompt, maxTokens: 20)))
+            let completion = try #require(end?.completion, "\(String(describing: end))")
+            #expect(completion.result.finishReason == .length && completion.result.text == text)
+            #expect(completion.result.tokens == Array(harness.reference(prompt, maxTokens: 20).prefix(completion.result.tokens.count)))
+            #expect(completion.usage.completionTokens < 20)
+            #expect(PoolFixture.eventually { harness.pool.metrics().kvBlocksUsed == 0 })
+            completions.append(completion)
+        }
+        #expect(completions[0].result == completions[1].result && completions[0].usage == completions[1].usage)
+    }
+
     @Test("a sampled sequence preempted on an overlapping worker continues its random stream (its sampler goes back to the job)")
     func sampledPreemptionKeepsStream() throws {
         var runs: [[[Int32]]] = []
