@@ -76,6 +76,13 @@ public protocol InferenceBackend: AnyObject, Sendable {
     /// requirement, not only an extension method, so that a backend's own version (the GPU's, which
     /// chooses on the device) is the one called through `any InferenceBackend`.
     func evaluate(_ batch: [BatchEntry], choosing choices: [TokenChoice]) throws(InferenceError) -> [Int32]
+
+    /// Whether a pool worker should process a step's outputs (text, stop strings, ticket events,
+    /// metrics) on a second thread while it plans and evaluates the next step (vLLM's async output
+    /// processing). Worth it where `evaluate` waits on a device and the host would otherwise idle;
+    /// false by default (the extension). A requirement so a backend's override is the one called
+    /// through `any InferenceBackend`.
+    var overlapsOutputProcessing: Bool { get }
 }
 
 /// How a backend picks one entry's next token when asked to choose rather than return logits (CONTRACT).
@@ -107,6 +114,9 @@ public enum TokenChoice: Sendable, Equatable {
 }
 
 extension InferenceBackend {
+    /// Output processing runs between steps, on the worker's thread.
+    public var overlapsOutputProcessing: Bool { false }
+
     /// Evaluates `batch` and picks each entry's next token by `choices` (one per entry; every entry
     /// must want logits). Backends that can choose on the device (the GPU's argmax and sampling
     /// kernels) override this to skip copying logits back; this default picks on the host.

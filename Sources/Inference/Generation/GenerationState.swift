@@ -52,7 +52,10 @@ public struct GenerationResult: Equatable, Sendable {
 public struct GenerationState: Sendable {
     /// The request being served.
     public let request: GenerationRequest
-    private var sampler: Sampler
+    /// Internal, not private: a pool worker that overlaps output processing picks tokens on its
+    /// scheduler thread with a copy of it while this state is fed on another thread, and writes the
+    /// copy back when the sequence leaves the worker.
+    var sampler: Sampler
     private var history: [Int32]
     private var stream: TextStream
     private let endTokens: Set<Int32>

@@ -29,6 +29,9 @@ public final class InferencePool: Sendable {
     /// Where the workers run.
     public var placement: DevicePlacement { core.placement }
 
+    /// Where tests listen to overlapping workers' output processing (``OutputProcessor``).
+    var outputObserver: OutputObserverSlot { core.outputObserver }
+
     deinit { core.shutdown() }
 
     /// Queues `request` and returns its ticket. Bad requests fail here with a precise error; full

@@ -51,6 +51,8 @@ final class PoolCore: @unchecked Sendable {
     /// What each serving worker's prefix cache starts with, for routing a request to the worker that
     /// holds its prefix (see `Scheduler.leavesForPrefixHolder`).
     var prefixDirectory: [ObjectIdentifier: WorkerPrefixes] = [:]
+    /// Tests listen here to overlapping workers' output processing.
+    let outputObserver = OutputObserverSlot()
 
     init(configuration: PoolConfiguration, tokenizer: Tokenizer, placement: DevicePlacement,
          notice: @escaping @Sendable (String) -> Void = { _ in }, makeBackend: @escaping PoolBackendFactory) {

@@ -15,7 +15,9 @@ final class PoolJob: @unchecked Sendable {
     /// Set by `PoolTicket.cancel()` or `cancelAll(agent:)`; the owning worker ends the job at its next step.
     let cancelled = Atomic<Bool>(false)
 
-    // The rest is touched only by the current owner.
+    // The rest is touched only by the current owner. On a worker that overlaps output processing,
+    // `state`, `firstToken` and `lastToken` of a job whose outputs are in flight belong to the
+    // worker's output processor from launch to join (see OutputProcessor).
     /// Sampler, generated tokens and text stream: kept across preemptions so the output continues
     /// exactly where it was.
     var state: GenerationState

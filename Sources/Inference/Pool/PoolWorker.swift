@@ -66,9 +66,10 @@ final class PoolWorker: @unchecked Sendable {
         let scheduler = Scheduler(core: core, backend: backend, workerID: ObjectIdentifier(self), device: device)
         core.recorder.publish(scheduler.snapshot, worker: ObjectIdentifier(self))
         core.workerReady(self, contextLength: backend.config.contextLength)
-        while core.waitForWork(self, hasRunning: !scheduler.running.isEmpty) {
+        while core.waitForWork(self, hasRunning: !scheduler.running.isEmpty || scheduler.processor?.hasInFlight == true) {
             scheduler.step()
         }
+        scheduler.stopOverlap()
         scheduler.failAll(InferenceError(.unavailable, "the inference pool is shutting down"))
         core.lock.withLock { core.prefixDirectory[ObjectIdentifier(self)] = nil }
         core.recorder.removeWorker(ObjectIdentifier(self))

@@ -7,6 +7,7 @@ enum StepOutput {
 extension Scheduler {
     /// One scheduler step: drop ended sequences, admit, plan, evaluate once, sample and stream.
     func step() {
+        if overlaps { return stepOverlapped() }
         let stepStart = monotonicNanos()
         record = StepRecord()
         let now = ContinuousClock.now
@@ -60,6 +61,7 @@ extension Scheduler {
     /// Each entry's token choice when the backend may pick all of them, else nil (and no sampler's
     /// generator is touched).
     private func tokenChoices(_ plan: [PlannedEntry], _ entries: [BatchEntry]) -> [TokenChoice]? {
+        if overlaps { return pickerChoices(plan, entries) }
         guard entries.allSatisfy(\.wantsLogits), plan.allSatisfy({ $0.sequence.job.state.hasPlainSampler }) else { return nil }
         var choices: [TokenChoice] = []
         for planned in plan {
@@ -162,7 +164,7 @@ extension Scheduler {
     }
 
     /// Registers newly completed full blocks in the prefix cache.
-    private func registerFullBlocks(_ sequence: RunningSequence) {
+    func registerFullBlocks(_ sequence: RunningSequence) {
         guard allocator.prefixCaching, sequence.computed / layout.blockSize > sequence.registered else { return }
         sequence.registered = allocator.register(blocks: sequence.blocks, tokens: sequence.tokens, computed: sequence.computed)
     }

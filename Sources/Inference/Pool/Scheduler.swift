@@ -13,6 +13,9 @@ final class RunningSequence {
     var registered = 0
     /// False once it finished, failed or was preempted.
     var isActive = true
+    /// On an overlapping worker, the job's sampler while it runs here (the job's GenerationState
+    /// belongs to the output processor meanwhile); written back when it is preempted.
+    var picker: Sampler?
 
     init(job: PoolJob, order: UInt64, tokens: [Int32], blocks: [Int32], computed: Int) {
         self.job = job
@@ -56,6 +59,16 @@ final class Scheduler {
     /// Generated tokens per agent not yet charged to the fair queue (charged at the next admission).
     var uncharged: [String: Int] = [:]
     var record = StepRecord()
+    /// Whether the backend asked for output processing overlapped with the next step
+    /// (Scheduler+Overlap.swift); nil processor otherwise.
+    let overlaps: Bool
+    let processor: OutputProcessor?
+    /// The sequences whose outputs the processor has, in the order of its items.
+    var inFlight: [RunningSequence] = []
+    /// Sequences taken out while outputs were in flight, whose jobs are ended or requeued after the join.
+    var deferredEnds: [(sequence: RunningSequence, reason: DeferredEnd)] = []
+    /// Evaluate calls made (the processor's events name them).
+    var evaluations: UInt64 = 0
 
     init(core: PoolCore, backend: any InferenceBackend, workerID: ObjectIdentifier, device: WorkerDevice) {
         self.core = core
@@ -63,6 +76,8 @@ final class Scheduler {
         self.workerID = workerID
         self.device = device
         layout = backend.kvLayout
+        overlaps = backend.overlapsOutputProcessing
+        processor = overlaps ? OutputProcessor(recorder: core.recorder, observer: core.outputObserver) : nil
         allocator = BlockAllocator(blockSize: layout.blockSize, blockCount: layout.blockCount,
                                    prefixCaching: core.configuration.prefixCaching)
     }
@@ -72,6 +87,7 @@ final class Scheduler {
     /// Ends sequences that were cancelled, missed their deadline or were ended from outside
     /// (shutdown), freeing their blocks now.
     func dropEnded(now: ContinuousClock.Instant) {
+        if overlaps { return detachEnded(now: now) }
         for sequence in running {
             let job = sequence.job
             if job.isCancelled {
@@ -179,6 +195,7 @@ final class Scheduler {
             core.recorder.count(\.prefixHitTokens, by: hits)
         }
         if job.firstScheduled == nil { job.firstScheduled = now }
+        if overlaps { sequence.picker = job.state.sampler }
         running.append(sequence)
     }
 
@@ -250,6 +267,9 @@ final class Scheduler {
             var none: [PlannedEntry] = []
             var budget = 0
             preempt(sequence, plan: &none, budget: &budget)
+        } else if overlaps {
+            registerFullBlocks(sequence)
+            detach(sequence, .contextFull)
         } else {
             sequence.job.channel.push(text: sequence.job.state.endForContext())
             finish(sequence, now: .now)
@@ -263,6 +283,7 @@ final class Scheduler {
             budget += plan[index].count
             plan.remove(at: index)
         }
+        if overlaps { return detach(victim, .preempted) }
         victim.job.preemptions += 1
         victim.job.enqueued = .now
         preempted.append(victim.job)

@@ -102,7 +102,7 @@ struct PoolHarness {
 
     init(blockSize: Int = 4, blocks: Int = 256, maxBatchTokens: Int = 64, maxRunning: Int = 8,
          minWorkers: Int = 1, maxWorkers: Int = 1, startAllowed: Bool = true, gated: Bool = false,
-         prefixCaching: Bool = true, failToken: Int32? = nil, keepsBackends: Bool = true,
+         prefixCaching: Bool = true, failToken: Int32? = nil, keepsBackends: Bool = true, overlap: Bool = false,
          adjust: (inout PoolConfiguration) -> Void = { _ in }) throws {
         tokenizer = try TextFixture.tokenizer()
         letters = PoolFixture.letters(tokenizer)
@@ -118,8 +118,10 @@ struct PoolHarness {
         configuration.maxWorkers = maxWorkers
         configuration.prefixCaching = prefixCaching
         adjust(&configuration)
+        // With `overlap`, the worker overlaps output processing (the backend forwarded, asking for it).
         pool = InferencePool(configuration: configuration, tokenizer: tokenizer) { kv, size throws(InferenceError) in
-            try factory.make(kvMemoryBytes: kv, blockSize: size)
+            let backend = try factory.make(kvMemoryBytes: kv, blockSize: size)
+            return overlap ? ForwardingBackend(backend, overlaps: true) : backend
         }
     }
 

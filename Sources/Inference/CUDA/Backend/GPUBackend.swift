@@ -18,6 +18,9 @@ public final class GPUBackend: InferenceBackend, @unchecked Sendable {
     public let maxPassTokens: Int
     /// Whether passes are recorded and replayed.
     public let usesGraphs: Bool
+    /// True: a pass blocks the worker's thread on the device, so the pool processes the previous
+    /// step's outputs on another thread meanwhile.
+    public var overlapsOutputProcessing: Bool { true }
 
     let memory: DeviceMemory
     let weights: GPUWeights
