@@ -127,20 +127,7 @@ extension Scheduler {
             let sequence = planned.sequence
             guard sequence.isActive else { continue }
             let job = sequence.job
-            let output: StepOutput
-            switch result {
-            case .failure(let error):
-                job.fail(error) { core.recorder.count(\.failures) }
-                release(sequence)
-                continue
-            case .success(let value):
-                output = value
-            }
-            let start = sequence.computed
-            sequence.computed += planned.count
-            record.promptTokensComputed += max(0, min(sequence.computed, job.request.generation.prompt.count) - start)
-            registerFullBlocks(sequence)
-            guard sequence.computed == sequence.tokens.count else { continue }
+            guard let output = advanceComputed(planned, result) else { continue }
             switch choose(output, for: sequence) {
             case .failure(let error):
                 job.fail(error) { core.recorder.count(\.failures) }

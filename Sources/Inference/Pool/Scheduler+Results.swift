@@ -104,20 +104,7 @@ extension Scheduler {
         for (planned, result) in zip(plan, results) {
             let sequence = planned.sequence
             let job = sequence.job
-            let output: StepOutput
-            switch result {
-            case .failure(let error):
-                job.fail(error) { core.recorder.count(\.failures) }
-                release(sequence)
-                continue
-            case .success(let value):
-                output = value
-            }
-            let start = sequence.computed
-            sequence.computed += planned.count
-            record.promptTokensComputed += max(0, min(sequence.computed, job.request.generation.prompt.count) - start)
-            registerFullBlocks(sequence)
-            guard sequence.computed == sequence.tokens.count else { continue }
+            guard let output = advanceComputed(planned, result) else { continue }
             let picked: (token: Int32, text: String)
             switch pick(output, job: job) {
             case .failure(let error):
@@ -132,6 +119,27 @@ extension Scheduler {
             noteToken(job, now: now)
             if job.state.finishReason != nil { finish(sequence, now: now) }
         }
+    }
+
+    /// The common start of applying one entry's result: a failure fails the job and frees its blocks;
+    /// otherwise the sequence advances by the evaluated tokens and registers its full blocks. Returns
+    /// the output when the sequence now ends in a sample (its next token is due), else nil.
+    func advanceComputed(_ planned: PlannedEntry, _ result: Result<StepOutput, InferenceError>) -> StepOutput? {
+        let sequence = planned.sequence, job = sequence.job
+        let output: StepOutput
+        switch result {
+        case .failure(let error):
+            job.fail(error) { core.recorder.count(\.failures) }
+            release(sequence)
+            return nil
+        case .success(let value):
+            output = value
+        }
+        let start = sequence.computed
+        sequence.computed += planned.count
+        record.promptTokensComputed += max(0, min(sequence.computed, job.request.generation.prompt.count) - start)
+        registerFullBlocks(sequence)
+        return sequence.computed == sequence.tokens.count ? output : nil
     }
 
     /// The next token and its text from a step's output, or why the output is unusable.
