@@ -150,13 +150,9 @@ final class OutputProcessor: @unchecked Sendable {
             let job = item.job
             let picked = job.state.step(chosen: item.token)
             job.channel.push(text: picked.text)
-            if job.firstToken == nil {
-                job.firstToken = now
-                result.timesToFirstToken.append((now - job.submitted).milliseconds)
-            } else if let last = job.lastToken {
-                result.interTokenLatencies.append((now - last).milliseconds)
-            }
-            job.lastToken = now
+            let latency = job.noteToken(at: now)
+            if let wait = latency.firstToken { result.timesToFirstToken.append(wait) }
+            if let gap = latency.interToken { result.interTokenLatencies.append(gap) }
             result.generatedTokens += 1
             result.generatedByAgent[job.agent, default: 0] += 1
             guard job.state.finishReason != nil else { continue }

@@ -28,6 +28,17 @@ final class PoolJob: @unchecked Sendable {
     var firstScheduled: ContinuousClock.Instant?
     var firstToken: ContinuousClock.Instant?
     var lastToken: ContinuousClock.Instant?
+
+    /// Marks a token generated at `now`: returns the wait for the first token since submission, or
+    /// the gap since the previous token, in milliseconds (for the step's latency figures).
+    func noteToken(at now: ContinuousClock.Instant) -> (firstToken: Double?, interToken: Double?) {
+        defer { lastToken = now }
+        guard firstToken != nil else {
+            firstToken = now
+            return ((now - submitted).milliseconds, nil)
+        }
+        return (nil, lastToken.map { (now - $0).milliseconds })
+    }
     var preemptions = 0
     /// Prompt tokens served from the prefix cache at the first admission.
     var cachedPromptTokens: Int?

@@ -160,13 +160,9 @@ extension Scheduler {
     }
 
     private func noteToken(_ job: PoolJob, now: ContinuousClock.Instant) {
-        if job.firstToken == nil {
-            job.firstToken = now
-            record.timesToFirstToken.append((now - job.submitted).milliseconds)
-        } else if let last = job.lastToken {
-            record.interTokenLatencies.append((now - last).milliseconds)
-        }
-        job.lastToken = now
+        let latency = job.noteToken(at: now)
+        if let wait = latency.firstToken { record.timesToFirstToken.append(wait) }
+        if let gap = latency.interToken { record.interTokenLatencies.append(gap) }
         record.generatedTokens += 1
         uncharged[job.agent, default: 0] += 1
     }
