@@ -38,6 +38,10 @@ final class CUDADriver: Sendable {
         // loader: static glibc's dlopen would map a second libc beside ours, which the driver's
         // threads do not survive. So it is refused before dlopen, with the way out.
         guard Self.isDynamicallyLinked else {
+            // Only worth the advice where a driver is loaded at all (its control node exists).
+            guard access("/dev/nvidiactl", F_OK) == 0 else {
+                throw InferenceError(.unavailable, "no NVIDIA driver: /dev/nvidiactl does not exist")
+            }
             throw InferenceError(.unavailable, """
                 this warden is a static executable (fast sandbox starts) and cannot load \(library); \
                 for GPUs build the dynamically linked variant: WARDEN_DYNAMIC=1 Scripts/bootstrap
