@@ -72,12 +72,8 @@ struct PoolModelTests {
     @Test("a preempted sequence (small KV memory) resumes with the same output")
     func preemptedResumes() throws {
         let model = try LoadedModelFixture.model()
-        let perBlock = try model.makeBackend(kvMemoryBytes: 4 << 20, blockSize: 16, threads: 1).kvLayout.bytesPerBlock
-        let prompts = try Self.questions.prefix(3).map { try Self.prompt(model, $0) }
-        let expected = try Self.unbatched(model, prompts, maxTokens: 24)
-        // Room for about two of the three sequences at their longest.
-        let longest = prompts.map { $0.count + 24 }.max() ?? 0
-        let pool = Self.pool(model, kvMemoryBytes: perBlock * (2 * ((longest + 15) / 16) + 1))
+        let (prompts, expected, kvMemoryBytes) = try Self.preemptionCase(model)
+        let pool = Self.pool(model, kvMemoryBytes: kvMemoryBytes)
         defer { pool.shutdown() }
         let completions = try Self.run(pool, prompts, maxTokens: 24)
         for (completion, reference) in zip(completions, expected) {
@@ -85,6 +81,16 @@ struct PoolModelTests {
         }
         #expect(completions.reduce(0) { $0 + $1.preemptions } > 0)
         #expect(pool.metrics().preemptions > 0)
+    }
+
+    /// Three questions, their unbatched outputs (24 tokens), and a KV memory with room for about two
+    /// of the three sequences at their longest: the third must be preempted and recomputed.
+    static func preemptionCase(_ model: LoadedModel) throws -> (prompts: [[Int32]], expected: [GenerationResult], kvMemoryBytes: Int) {
+        let perBlock = try model.makeBackend(kvMemoryBytes: 4 << 20, blockSize: 16, threads: 1).kvLayout.bytesPerBlock
+        let prompts = try questions.prefix(3).map { try prompt(model, $0) }
+        let expected = try unbatched(model, prompts, maxTokens: 24)
+        let longest = prompts.map { $0.count + 24 }.max() ?? 0
+        return (prompts, expected, perBlock * (2 * ((longest + 15) / 16) + 1))
     }
 
     @Test("a shared system prompt is computed once: cachedPromptTokens > 0, outputs identical")

@@ -163,13 +163,10 @@ struct PoolOverlapTests {
     @Test("preempted sequences (small KV memory) resume with the same output when overlapped")
     func preemptionOverlapped() throws {
         let model = try LoadedModelFixture.model()
-        let perBlock = try model.makeBackend(kvMemoryBytes: 4 << 20, blockSize: 16, threads: 1).kvLayout.bytesPerBlock
-        let prompts = try PoolModelTests.questions.prefix(3).map { try PoolModelTests.prompt(model, $0) }
-        let expected = try PoolModelTests.unbatched(model, prompts, maxTokens: 24)
-        let longest = prompts.map { $0.count + 24 }.max() ?? 0
+        let (prompts, expected, kvMemoryBytes) = try PoolModelTests.preemptionCase(model)
         let log = StepLog()
         let gate = StartGate()
-        let pool = Self.pool(model, overlap: true, log: log, gate: gate, kvMemoryBytes: perBlock * (2 * ((longest + 15) / 16) + 1))
+        let pool = Self.pool(model, overlap: true, log: log, gate: gate, kvMemoryBytes: kvMemoryBytes)
         defer { pool.shutdown() }
         let outcomes = try OverlapRun.outcomes(pool, gate: gate, prompts.enumerated().map { Self.request($1, maxTokens: 24, agent: "p\($0)") })
         for (outcome, reference) in zip(outcomes, expected) {
