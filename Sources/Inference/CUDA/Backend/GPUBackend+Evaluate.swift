@@ -68,7 +68,12 @@ extension GPUBackend {
         let outputs = plan.reduce(0) { $0 + $1.outputRows.count }
         let width = choices == nil ? vocab * MemoryLayout<Float>.size : MemoryLayout<Int32>.size
         let landing = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, outputs * width), alignment: 64)
-        defer { landing.deallocate() }
+        var synchronized = false
+        defer {
+            // A pass that failed may leave downloads queued into `landing`: settle them before it goes.
+            if !synchronized { try? device.synchronize() }
+            landing.deallocate()
+        }
         var owners: [Int] = []
         for pass in plan {
             try upload(pass)
@@ -84,6 +89,7 @@ extension GPUBackend {
             }
             owners += pass.owners
         }
+        synchronized = true
         try device.synchronize()
         var logits = [[Float]](repeating: [], count: batch.count)
         var tokens = [Int32](repeating: 0, count: batch.count)
