@@ -75,14 +75,15 @@ for name, ts in results.items():
 PY
 
 if [[ $timing == 1 ]]; then
-    echo; echo "warden step markers (ms since process start), median of 20 runs:"
-    for _ in $(seq 20); do WARDEN_TIMING=1 "$warden" exec -- /bin/true 2>&1 >/dev/null | grep '^warden-timing'; done |
+    echo; echo "warden step markers (ms since the first marker, and the main thread's page faults so far), median of 20 runs:"
+    for _ in $(seq 20); do WARDEN_TIMING=1 nice -n -20 "$warden" exec -- /bin/true 2>&1 >/dev/null | grep '^warden-timing'; done |
         python3 -c '
 import collections, statistics, sys
 steps = collections.OrderedDict()
 for line in sys.stdin:
-    _, step, ms = line.split()
-    steps.setdefault(step, []).append(float(ms))
+    fields = line.split()
+    steps.setdefault(fields[1], []).append([float(fields[2].lstrip("+"))] + [float(f) for f in fields[3:]])
 for step, values in steps.items():
-    print(f"  {step:24} {statistics.median(values):7.2f}")'
+    columns = [statistics.median(v[i] for v in values) for i in range(len(values[0]))]
+    print(f"  {step:28} {columns[0]:7.2f}" + (f"  {columns[1]:5.0f} faults" if len(columns) > 1 else ""))'
 fi

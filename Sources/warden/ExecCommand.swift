@@ -59,6 +59,7 @@ enum ExecCommand: WardenCommand {
         }
         Launcher.prepareOneNetworkNamespace()   // made on another core while the policy loads
         let path = policyPath ?? PolicyDirectory.defaultPolicy()
+        RunTiming.mark("policy_located")
         // The prepared-policy cache: a policy file seen before (same bytes, same warden build, same
         // bind sources present) skips the JSON parse, validation and filter-cache lookup.
         var prepared: PreparedPolicy?

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import Sandbox
@@ -109,5 +110,70 @@ struct CgroupLayoutTests {
         #expect(layout.unwritableDirectory() == "/no/such/group")
         let host = Cgroups.Layout.detect()
         if getuid() == 0 && host.mode != .none { #expect(host.unwritableDirectory() == nil) }
+    }
+
+    /// A fake host for the mountinfo-free detection: path -> file-system kind.
+    static func probe(_ kinds: [String: Cgroups.Layout.MountKind]) -> Cgroups.Layout.MountProbe {
+        Cgroups.Layout.MountProbe { kinds[$0] }
+    }
+
+    @Test("without mountinfo: the hybrid host's hierarchies are found at their conventional mount points")
+    func conventionalHybrid() throws {
+        let layout = try #require(Cgroups.Layout.conventional(cgroup: Self.hybridMembership, probe: Self.probe([
+            "/sys/fs/cgroup": .other, "/sys/fs/cgroup/unified": .cgroup2,
+            "/sys/fs/cgroup/memory": .cgroup1, "/sys/fs/cgroup/memory/process_api/ee19": .cgroup1,
+            "/sys/fs/cgroup/pids": .cgroup1, "/sys/fs/cgroup/freezer": .cgroup1,
+            "/sys/fs/cgroup/cpu": .cgroup1, "/sys/fs/cgroup/cpuacct": .cgroup1,
+        ])))
+        var parsed = Cgroups.Layout.parse(mountinfo: Self.hybridMounts, cgroup: Self.hybridMembership)
+        parsed.mode = .none
+        #expect(layout == parsed)
+    }
+
+    @Test("without mountinfo: a pure v2 host and co-mounted v1 controllers")
+    func conventionalV2AndComounted() throws {
+        let v2 = try #require(Cgroups.Layout.conventional(cgroup: "0::/system.slice/warden.service\n", probe: Self.probe([
+            "/sys/fs/cgroup": .cgroup2, "/sys/fs/cgroup/system.slice/warden.service": .cgroup2,
+        ])))
+        #expect(v2.v2?.ownDirectory == "/sys/fs/cgroup/system.slice/warden.service")
+        #expect(v2.v1.isEmpty)
+        let v1 = try #require(Cgroups.Layout.conventional(cgroup: "4:cpu,cpuacct:/jobs/a\n3:memory:/\n2:pids:/\n", probe: Self.probe([
+            "/sys/fs/cgroup": .other, "/sys/fs/cgroup/cpu,cpuacct": .cgroup1, "/sys/fs/cgroup/cpu,cpuacct/jobs/a": .cgroup1,
+            "/sys/fs/cgroup/memory": .cgroup1, "/sys/fs/cgroup/pids": .cgroup1,
+        ])))
+        #expect(v1 == Cgroups.Layout.parse(mountinfo: Self.v1Mounts, cgroup: "4:cpu,cpuacct:/jobs/a\n3:memory:/\n2:pids:/\n"))
+    }
+
+    @Test("without mountinfo: anything unconventional is left to the mountinfo parse", arguments: [
+        // a mounted subtree (a container without a cgroup namespace): the own path is not below the mount
+        ("0::/kubepods/pod1/c1\n", ["/sys/fs/cgroup": .cgroup2] as [String: Cgroups.Layout.MountKind]),
+        // a v1 hierarchy mounted somewhere else
+        ("3:memory:/\n", ["/sys/fs/cgroup": .other, "/sys/fs/cgroup/memory": .other]),
+        // cgroup2 listed but no unified mount where hybrid hosts put it
+        ("3:memory:/\n0::/\n", ["/sys/fs/cgroup": .other, "/sys/fs/cgroup/memory": .cgroup1]),
+        // no /sys/fs/cgroup at all, or a v1 hierarchy mounted on it
+        ("0::/\n", [:]),
+        ("3:memory:/\n", ["/sys/fs/cgroup": .cgroup1]),
+        // a pure v2 mount but v1 hierarchies listed too
+        ("1:name=systemd:/\n0::/\n", ["/sys/fs/cgroup": .cgroup2]),
+        // a torn membership file
+        ("3:memory\n", ["/sys/fs/cgroup": .other, "/sys/fs/cgroup/memory": .cgroup1]),
+    ])
+    func conventionalFallsBack(cgroup: String, kinds: [String: Cgroups.Layout.MountKind]) {
+        #expect(Cgroups.Layout.conventional(cgroup: cgroup, probe: Self.probe(kinds)) == nil)
+    }
+
+    @Test("on this host, the fast detection and the mountinfo parse agree")
+    func conventionalMatchesMountinfoHere() {
+        let slow = Cgroups.Layout.detectFromMountinfo()
+        #expect(Cgroups.Layout.detect() == slow)
+        // Where every hierarchy sits at its conventional place (this development host, CI), the
+        // fast path must have been the one taken.
+        let conventionalHere = (slow.v2.map { ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].contains($0.mountPoint) } ?? true)
+            && slow.v1.allSatisfy { $0.mountPoint.hasPrefix("/sys/fs/cgroup/") }
+        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        if conventionalHere && slow.mode != .none {
+            #expect(Cgroups.Layout.conventional(cgroup: membership, probe: .host) != nil)
+        }
     }
 }

@@ -5,6 +5,7 @@
 #ifndef WARDEN_HOST_SHIMS_H
 #define WARDEN_HOST_SHIMS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +33,13 @@ static inline int warden_dup3(int fd, int target, int flags) { return (int)sysca
 static inline int warden_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
 static inline int warden_pidfd_send_signal(int pidfd, int sig, unsigned int flags) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags); }
 static inline int warden_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
+
+/// statfs(2)'s f_type for `path` (Swift's Glibc module does not export sys/statfs.h), or -errno.
+static inline long long warden_fs_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -(long long)errno;
+    return (long long)(unsigned long)info.f_type;
+}
 
 /// openat2(2) (syscall 437; glibc 2.36 has no wrapper): `resolve` takes RESOLVE_* flags, such as
 /// RESOLVE_BENEATH, which confine the whole path walk, symlinks and `..` included, beneath `dirfd`.

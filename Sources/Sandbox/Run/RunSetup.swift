@@ -12,6 +12,7 @@ struct RunSetup {
         if let input = request.standardInput { descriptors.append(input) }  // ours from here (undo closes it)
         let workspace = try request.workspace.map { (path: String) throws(Error) in try RunWorkspace.existing(path) }
         let group: Cgroups.RunGroup
+        if RunTiming.enabled { _ = Cgroups.Layout.host; RunTiming.mark("cgroup_layout") }
         do throws(Cgroups.Error) {
             group = try Cgroups.RunGroup.create(layout: .host, limits: request.cgroupLimits,
                                                 unified: settings.useUnifiedHierarchy,
@@ -62,6 +63,7 @@ struct RunSetup {
         }
         defer { for fd in tasks { close(fd) } }
         plan.cgroupTaskFiles = tasks.map { FileDescriptor(rawValue: $0) }
+        RunTiming.mark("cgroup_files_opened")
         let process = try launch(plan, group: group, v2Attached: v2 >= 0 || group.v2Directory == nil)
         for fd in [outWrite, errWrite] + (request.standardInput.map { [$0] } ?? []) { close(fd.rawValue) }
         descriptors.removeAll { $0 == outWrite || $0 == errWrite || $0 == request.standardInput }
@@ -82,6 +84,7 @@ struct RunSetup {
                 try group.attachV2(pid: pid)
                 RunTiming.mark("cgroup_attached")
             }
+            RunTiming.mark("launch_returned")
             if RunTiming.enabled { RunTiming.steps(process.stepTimes.map { ($0.step.description, $0.nanoseconds) }) }
             return process
         } catch {

@@ -40,6 +40,7 @@ extension SandboxRun {
         report.cgroupMode = started.group.mode
         report.unenforced = started.group.unenforced
         let usage = started.group.usage()
+        RunTiming.mark("usage_read")
         report.oomKilled = usage.oomKills > 0
         report.pidsLimitHit = usage.pidsLimitHits > 0
         report.memoryPeakBytes = usage.memoryPeakBytes
@@ -50,6 +51,7 @@ extension SandboxRun {
         report.stderrDropped = started.stderr.dropped
         let traceError = tracer?.finish(report)  // synced before the run is reported finished
         started.process.closeDescriptors()
+        RunTiming.mark("reported")
         setup.finish()
         RunTiming.mark("cleaned_up")
         report.setupNanos = launched - start
