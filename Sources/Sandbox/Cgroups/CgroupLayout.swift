@@ -91,34 +91,30 @@ extension Cgroups {
         static func conventional(cgroup: String, probe: MountProbe) -> Layout? {
             let base = "/sys/fs/cgroup"
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
+            guard let lines = Membership.lines(cgroup) else { return nil }
             switch probe.kind(base) {
             case .cgroup2:
                 // Pure v2: the single line "0::<path>", and nothing else that is mounted.
-                let lines = cgroup.split(separator: "\n")
-                guard lines.count == 1, lines[0].hasPrefix("0::") else { return nil }
-                let own = join(base, String(lines[0].dropFirst(3)), root: "/")
+                guard lines.count == 1, lines[0].id == "0", lines[0].controllers.isEmpty else { return nil }
+                let own = join(base, lines[0].path, root: "/")
                 guard own == base || probe.kind(own) == .cgroup2 else { return nil }
                 layout.v2 = Hierarchy(mountPoint: base, ownDirectory: own, controllers: [])
             case .other:
-                for line in cgroup.split(separator: "\n") {
-                    let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-                    guard parts.count == 3 else { return nil }
-                    let path = String(parts[2])
-                    if parts[0] == "0" {
-                        guard parts[1].isEmpty else { return nil }
+                for line in lines {
+                    if line.id == "0" {
+                        guard line.controllers.isEmpty else { return nil }
                         let mount = base + "/unified"
                         guard probe.kind(mount) == .cgroup2 else { return nil }
-                        let own = join(mount, path, root: "/")
+                        let own = join(mount, line.path, root: "/")
                         guard own == mount || probe.kind(own) == .cgroup2 else { return nil }
                         layout.v2 = Hierarchy(mountPoint: mount, ownDirectory: own, controllers: [])
                         continue
                     }
-                    let names = parts[1].split(separator: ",")
-                    let controllers = Set(names.compactMap { Controller(rawValue: String($0)) })
+                    let controllers = Membership.controllers(line.controllers)
                     if controllers.isEmpty { continue }   // name=systemd, net_cls, ...: not ours
-                    let mount = base + "/" + parts[1]
+                    let mount = base + "/" + line.controllers
                     guard probe.kind(mount) == .cgroup1 else { return nil }
-                    let own = join(mount, path, root: "/")
+                    let own = join(mount, line.path, root: "/")
                     guard own == mount || probe.kind(own) == .cgroup1 else { return nil }
                     layout.v1.append(Hierarchy(mountPoint: mount, ownDirectory: own, controllers: controllers))
                 }
@@ -127,6 +123,59 @@ extension Cgroups {
                 return nil
             }
             return layout
+        }
+
+        /// /proc/self/cgroup, read with byte loops over concrete types: in a fresh process the
+        /// generic Substring algorithms (split, `String + Substring`) first have to instantiate
+        /// their metadata and look up conformances, which cost more than the parse itself.
+        enum Membership {
+            struct Line { var id: String, controllers: String, path: String }
+
+            /// Every "id:controllers:path" line; nil if one is torn.
+            static func lines(_ text: String) -> [Line]? {
+                var text = text
+                return text.withUTF8 { bytes -> [Line]? in
+                    var result: [Line] = []
+                    var start = 0
+                    while start < bytes.count {
+                        var end = start
+                        while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                        if end > start {
+                            var colons: [Int] = []
+                            var i = start
+                            while i < end && colons.count < 2 {
+                                if bytes[i] == UInt8(ascii: ":") { colons.append(i) }
+                                i += 1
+                            }
+                            guard colons.count == 2 else { return nil }
+                            func text(_ a: Int, _ b: Int) -> String {
+                                String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<b]), as: UTF8.self)
+                            }
+                            result.append(Line(id: text(start, colons[0]), controllers: text(colons[0] + 1, colons[1]),
+                                               path: text(colons[1] + 1, end)))
+                        }
+                        start = end + 1
+                    }
+                    return result
+                }
+            }
+
+            /// The controllers Warden uses among a comma-separated list ("cpu,cpuacct").
+            static func controllers(_ list: String) -> Set<Controller> {
+                var result: Set<Controller> = []
+                var list = list
+                list.withUTF8 { bytes in
+                    var start = 0
+                    while start <= bytes.count {
+                        var end = start
+                        while end < bytes.count && bytes[end] != UInt8(ascii: ",") { end += 1 }
+                        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                        if let controller = Controller(rawValue: name) { result.insert(controller) }
+                        start = end + 1
+                    }
+                }
+                return result
+            }
         }
 
         /// Parses mountinfo and /proc/self/cgroup text (separate so tests can feed other hosts' files).

@@ -25,14 +25,22 @@ struct RunSupervision {
         let deadline = timeoutNanos.map { start &+ $0 }
         var exited = false
         var stopped = false
+        // A fixed buffer rather than an Array<pollfd>, whose generic metadata a fresh `warden exec`
+        // would have to instantiate on the way to its first poll.
+        let fds = UnsafeMutableBufferPointer<pollfd>.allocate(capacity: 4)
+        defer { fds.deallocate() }
         while !exited {
-            var fds = [pollfd(fd: process.pidfd.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-            for pump in [stdout, stderr] where pump.isOpen {
-                fds.append(pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0))
+            var count = 0
+            func add(_ fd: Int32) {
+                fds[count] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                count += 1
             }
-            if let stop, !stopped { fds.append(pollfd(fd: stop, events: Int16(POLLIN), revents: 0)) }
+            add(process.pidfd.descriptor.rawValue)
+            if stdout.isOpen { add(stdout.source) }
+            if stderr.isOpen { add(stderr.source) }
+            if let stop, !stopped { add(stop) }
             let wait = ending.timedOut ? -1 : Self.millisecondsUntil(deadline)
-            let ready = poll(&fds, nfds_t(fds.count), wait)
+            let ready = poll(fds.baseAddress, nfds_t(count), wait)
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 && !ending.timedOut {
                 // The deadline passed: kill the pid-namespace init (the kernel then kills every
@@ -41,7 +49,7 @@ struct RunSupervision {
                 killTree()
                 continue
             }
-            for entry in fds.dropFirst() where entry.revents != 0 {
+            for entry in fds[1..<count] where entry.revents != 0 {
                 if entry.fd == stop, stop != nil {
                     stopped = true
                     killTree()
@@ -73,13 +81,15 @@ struct RunSupervision {
     /// then the pipes are read to their end.
     func drainAfterExit() {
         if let group, group.isPopulated { try? group.kill(timeoutMs: 2000) }
-        for pump in [stdout, stderr] {
+        func drain(_ pump: OutputPump) {
             while pump.isOpen {
                 var entry = pollfd(fd: pump.source, events: Int16(POLLIN), revents: 0)
                 if poll(&entry, 1, 1000) <= 0 { pump.finish(); break }
                 pump.pump()
             }
         }
+        drain(stdout)
+        drain(stderr)
     }
 
     static func millisecondsUntil(_ deadline: UInt64?) -> Int32 {
