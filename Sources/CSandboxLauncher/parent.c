@@ -267,6 +267,24 @@ int warden_launch_finish(const struct warden_launch *plan, struct warden_child *
     return 0;
 }
 
+int warden_launch_settle(const struct warden_launch *plan, struct warden_child *c) {
+    (void)plan;
+    // The child has ended, so every write end of the report pipe is closed: its report or EOF
+    // comes at once, and nothing runs on its stack any more.
+    struct warden_report report;
+    int failed = read_report(c, &report);
+    close_if_open(&c->sync_fd);
+    close_if_open(&c->report_fd);
+    close_if_open(&c->fdpass_fd);
+    if (c->stack) munmap(c->stack, c->stack_size);
+    c->stack = NULL;
+    if (failed) {
+        record_failure(c, report.step, report.error, report.index);
+        return -1;
+    }
+    return 0;
+}
+
 int warden_launch_abort(struct warden_child *c) {
     return dispose(c);
 }

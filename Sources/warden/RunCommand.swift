@@ -116,6 +116,7 @@ struct RunOptions {
         var settings = SandboxRun.Settings()
         settings.removeOrphanedRuns = true
         settings.cloneOnCallingThread = true   // the main thread lives until the run has ended
+        settings.confirmExecAtExit = true      // taken only where nothing needs the exec sooner
         if json { settings.stdout = .capture; settings.stderr = .capture }
         let result: SandboxRun.Result
         do throws(SandboxRun.Error) {

@@ -160,3 +160,42 @@ struct LauncherEarlyFailureTests {
         #expect(LauncherFixture.isGone(try #require(error.pid)))
     }
 }
+
+/// `Launcher.launchWithoutWaiting`: the failure comes from `settle` once the process has ended.
+@Suite("Launcher without waiting for exec")
+struct LauncherWithoutWaitingTests {
+    @Test func execSucceedsAndSettlesClean() throws {
+        var plan = LaunchPlan(executable: "/bin/sh", arguments: ["sh", "-c", "exit 7"])
+        plan.traceSteps = true
+        let (process, pending) = try Launcher.launchWithoutWaiting(plan)
+        #expect(try process.wait() == .exited(7))
+        #expect(pending.settle() == nil)
+        #expect(pending.settle() == nil, "idempotent")
+        #expect(pending.stepTimes.map(\.step).contains(.execve))
+        process.closeDescriptors()
+    }
+
+    @Test func aFailedStepComesBackFromSettleAsLaunchWouldThrowIt() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.mounts.tmpfs(at: "/usr/warden-not-here", sizeBytes: 1 << 20)
+        let waited = try #require(throws: LaunchError.self) { try Launcher.launch(plan) }
+        let (process, pending) = try Launcher.launchWithoutWaiting(plan)
+        #expect(try process.wait() == .exited(127))
+        let failure = try #require(pending.settle())
+        #expect(failure.step == waited.step && failure.errno == waited.errno && failure.detail == waited.detail)
+        #expect(failure.code == .setupFailed)
+        process.closeDescriptors()
+        let missing = try Launcher.launchWithoutWaiting(LaunchPlan(executable: "/usr/bin/no-such-program"))
+        _ = try missing.0.wait()
+        #expect(missing.1.settle()?.code == .execFailed)
+        missing.0.closeDescriptors()
+    }
+
+    @Test func plansThatPassDescriptorsBackMustWait() throws {
+        var plan = LaunchPlan(executable: "/bin/true")
+        plan.loopbackListenPorts = [8931]
+        let error = try #require(throws: LaunchError.self) { try Launcher.launchWithoutWaiting(plan) }
+        #expect(error.code == .invalidPlan)
+        #expect(error.pid == nil)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import Sandbox
@@ -6,16 +7,20 @@ import HostOS
 /// Whole runs through the in-process API: real sandboxes, real processes, real cgroups.
 @Suite("sandbox runs", .serialized, .enabled(if: getuid() == 0, "sandboxes need root here"))
 struct RunSandboxTests {
-    static func capture(_ arguments: [String], edit: (inout SandboxRun.Request) -> Void = { _ in }) throws -> SandboxRun.Result {
+    static func capture(_ arguments: [String], confirmExecAtExit: Bool = false,
+                        edit: (inout SandboxRun.Request) -> Void = { _ in }) throws -> SandboxRun.Result {
         var request = SandboxRun.Request(arguments: arguments)
         request.cgroupLimits = .init(memoryBytes: 256 << 20, pids: 64, cpuCores: 1)
         edit(&request)
-        return try SandboxRun.execute(request, settings: .init(stdout: .capture, stderr: .capture))
+        var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
+        settings.confirmExecAtExit = confirmExecAtExit
+        return try SandboxRun.execute(request, settings: settings)
     }
 
-    @Test("exit code, stdout and stderr come back; the run is in pid 1 of its own namespace")
-    func basics() throws {
-        let result = try Self.capture(["/bin/sh", "-c", "echo $$; echo err >&2; exit 3"])
+    @Test("exit code, stdout and stderr come back; the run is in pid 1 of its own namespace",
+          arguments: [false, true])
+    func basics(confirmExecAtExit: Bool) throws {
+        let result = try Self.capture(["/bin/sh", "-c", "echo $$; echo err >&2; exit 3"], confirmExecAtExit: confirmExecAtExit)
         #expect(result.report.exitCode == 3)
         #expect(String(decoding: result.stdout, as: UTF8.self) == "1\n")
         #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
@@ -65,12 +70,13 @@ struct RunSandboxTests {
     /// Other suites run sandboxes concurrently, so the counts are of this run's own things: its
     /// named cgroup, host mounts, and the pid the launcher started.
     @Test("setup failures leave no process, mount, cgroup or workspace behind",
-          arguments: ["/no/such/program", "missing-bind", "bad-cwd"])
-    func setupFailure(kind: String) throws {
-        let name = "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-leak-\(kind)"
+          arguments: ["/no/such/program", "missing-bind", "bad-cwd"], [false, true])
+    func setupFailure(kind: String, confirmExecAtExit: Bool) throws {
+        let name = "run-\(getpid())-\(processStartTime(getpid()) ?? 0)-leak-\(kind)-\(confirmExecAtExit)"
         let mountsBefore = RunHost.mountCount()
         var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
         settings.runName = name
+        settings.confirmExecAtExit = confirmExecAtExit
         var request = SandboxRun.Request(arguments: [kind == "/no/such/program" ? kind : "/bin/true"])
         request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
         if kind == "missing-bind" { request.mounts.bindReadOnly("/no/such/dir", at: "/data") }
@@ -84,6 +90,34 @@ struct RunSandboxTests {
         for own in layout.v1.map(\.ownDirectory) + (layout.v2.map { [$0.ownDirectory] } ?? []) {
             #expect(!CgroupFile.exists(own + "/warden/" + name))
         }
+    }
+}
+
+extension RunSandboxTests {
+    /// A failure the child reports after the run stopped waiting for exec is the same error, with
+    /// the same exit status, as when the run waits; and the program's own failures stay its own.
+    @Test("a run that learns of exec at exit reports setup failures exactly as one that waits",
+          arguments: ["/no/such/program", "/usr/share/dict/../../lib/os-release", "bad-cwd", "ro-target"])
+    func confirmedAtExitSameErrors(kind: String) throws {
+        func failure(_ confirmExecAtExit: Bool) -> SandboxRun.Error? {
+            var request = SandboxRun.Request(arguments: [kind.hasPrefix("/") ? kind : "/bin/true"])
+            request.cgroupLimits = .init(memoryBytes: 64 << 20, pids: 8)
+            if kind == "bad-cwd" { request.workingDirectory = "/no/such/cwd" }
+            if kind == "ro-target" { request.mounts.tmpfs(at: "/usr/warden-not-here", sizeBytes: 1 << 20) }
+            var settings = SandboxRun.Settings(stdout: .capture, stderr: .capture)
+            settings.confirmExecAtExit = confirmExecAtExit
+            do { _ = try SandboxRun.execute(request, settings: settings) } catch { return error }
+            return nil
+        }
+        let waited = try #require(failure(false))
+        let atExit = try #require(failure(true))
+        #expect(atExit.code == waited.code)
+        #expect(atExit.errno == waited.errno)
+        #expect(atExit.message.replacingOccurrences(of: "\(atExit.pid ?? 0)", with: "P")
+                == waited.message.replacingOccurrences(of: "\(waited.pid ?? 0)", with: "P"))
+        #expect(atExit.pid.map { kill($0, 0) != 0 } ?? true, "the started process was reaped")
+        let own = try Self.capture(["/bin/sh", "-c", "exit 127"], confirmExecAtExit: true)
+        #expect(own.report.exitCode == 127, "a program that exits 127 is not a setup failure")
     }
 }
 

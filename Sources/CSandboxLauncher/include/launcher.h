@@ -173,6 +173,13 @@ int warden_launch_begin(const struct warden_launch *plan, struct warden_child *c
 /// and reaped and its pidfd closed), then collects the fds it sent.
 int warden_launch_finish(const struct warden_launch *plan, struct warden_child *child);
 
+/// Instead of finish, for a plan that passes no fds (no listeners, no seccomp listener): called
+/// once the child has ended and been reaped (the caller owns its pidfd from begin on), it says
+/// whether the child had exec'd (0) or failed a setup step (-1, step/errno set), and frees the
+/// launch's resources. Until then the plan and the child's stack must stay untouched: the child
+/// may still be running its checklist in this address space.
+int warden_launch_settle(const struct warden_launch *plan, struct warden_child *child);
+
 /// Kills and reaps a child between begin and finish, and frees its resources. Returns 1 when
 /// the child had already failed a step (then `failed_*` says which), else 0.
 int warden_launch_abort(struct warden_child *child);

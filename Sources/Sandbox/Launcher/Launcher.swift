@@ -50,6 +50,69 @@ public enum Launcher {
         return process(from: storage.child.pointee, plan: plan, started: started)
     }
 
+    /// Launches `plan` without waiting for its exec: returns as soon as the child has been cloned,
+    /// given its id maps and released, while it still runs its checklist. The caller supervises
+    /// the process as usual and, once it has been reaped, asks the returned `PendingExec` whether
+    /// the program was exec'd or which step failed (the child then exited with status 127 before
+    /// running anything of the agent's). A one-shot run saves a wake-up of its supervisor at exec,
+    /// and does its own post-launch work while the child sets up.
+    ///
+    /// Only for plans that pass no descriptors back (no `loopbackListenPorts`, no seccomp
+    /// listener): those must be received before exec, which `launch` waits for.
+    public static func launchWithoutWaiting(_ plan: LaunchPlan) throws(LaunchError) -> (SandboxedProcess, PendingExec) {
+        try plan.validate()
+        guard plan.loopbackListenPorts.isEmpty, plan.seccomp?.wantsListener != true else {
+            throw LaunchError(step: .validation, errno: nil,
+                              detail: "a plan that passes descriptors back (listeners, a seccomp listener) must use launch(_:), which waits for exec")
+        }
+        let devNull = try openDevNullIfNeeded(plan)
+        defer { try? devNull?.close() }
+        let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
+        let storage = LaunchPlanStorage(plan, stdio: stdio)
+        let started = clockNanoseconds()
+        guard warden_launch_begin(storage.launch, storage.child) == 0 else {
+            throw failure(storage, plan, hookError: nil)
+        }
+        let process = process(from: storage.child.pointee, plan: plan, started: started)
+        return (process, PendingExec(storage: storage, plan: plan, started: started))
+    }
+
+    /// The rest of a `launchWithoutWaiting` launch: the plan and the child's stack, kept until the
+    /// child has ended, and the child's report.
+    public final class PendingExec: @unchecked Sendable {
+        private let storage: LaunchPlanStorage
+        let plan: LaunchPlan
+        private let started: UInt64
+        private var outcome: LaunchError??
+
+        init(storage: LaunchPlanStorage, plan: LaunchPlan, started: UInt64) {
+            self.storage = storage
+            self.plan = plan
+            self.started = started
+        }
+
+        /// Call once the process has ended and been reaped: nil if the program was exec'd, else
+        /// the setup failure, exactly as `launch` would have thrown it. Idempotent.
+        public func settle() -> LaunchError? {
+            if let outcome { return outcome }
+            let result: LaunchError? = warden_launch_settle(storage.launch, storage.child) == 0
+                ? nil : Launcher.failure(storage, plan, hookError: nil)
+            outcome = .some(result)
+            return result
+        }
+
+        /// Per-step times (when `plan.traceSteps`), complete once settled.
+        public var stepTimes: [(step: LaunchStep, nanoseconds: UInt64)] {
+            Launcher.process(from: storage.child.pointee, plan: plan, started: started).stepTimes
+        }
+
+        deinit {
+            // Never settled (a caller's bug): the child may still read the plan and run on its
+            // stack in this address space, so both are left allocated rather than freed under it.
+            if outcome == nil { _ = Unmanaged.passRetained(storage) }
+        }
+    }
+
     /// Keeps `depth` (0 to 8) network namespaces, loopback up, prepared in the background so that
     /// launches skip creating one (a third of a launch's CPU time). Each is used once. Without the
     /// privilege to create them the pool stays empty and launches create their own, as with depth 0.
@@ -86,7 +149,7 @@ public enum Launcher {
         }
     }
 
-    private static func process(from child: warden_child, plan: LaunchPlan, started: UInt64) -> SandboxedProcess {
+    fileprivate static func process(from child: warden_child, plan: LaunchPlan, started: UInt64) -> SandboxedProcess {
         let listeners = withUnsafeBytes(of: child.listeners) { Array($0.bindMemory(to: Int32.self)) }
             .prefix(plan.loopbackListenPorts.count)
             .map { FileDescriptor(rawValue: $0) }
@@ -108,7 +171,7 @@ public enum Launcher {
     }
 
     /// The C launcher's failure record as a LaunchError naming what the step was working on.
-    private static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan, hookError: (any Error)?) -> LaunchError {
+    fileprivate static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan, hookError: (any Error)?) -> LaunchError {
         let child = storage.child.pointee
         let step = LaunchStep(rawValue: child.failed_step)
         if step == .beforeExec {

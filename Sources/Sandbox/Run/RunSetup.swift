@@ -64,13 +64,27 @@ struct RunSetup {
         defer { for fd in tasks { close(fd) } }
         plan.cgroupTaskFiles = tasks.map { FileDescriptor(rawValue: $0) }
         RunTiming.mark("cgroup_files_opened")
-        let process = try launch(plan, group: group, v2Attached: v2 >= 0 || group.v2Directory == nil)
+        let v2Attached = v2 >= 0 || group.v2Directory == nil
+        var pendingExec: Launcher.PendingExec?
+        let process: SandboxedProcess
+        if settings.confirmExecAtExit && settings.trace == nil && settings.onLaunch == nil && v2Attached
+            && plan.loopbackListenPorts.isEmpty && plan.seccomp?.wantsListener != true {
+            if RunTiming.enabled { RunTiming.mark("launch_begin") }
+            do throws(LaunchError) {
+                (process, pendingExec) = try Launcher.launchWithoutWaiting(plan)
+            } catch {
+                throw Self.translate(error, plan: plan)
+            }
+            RunTiming.mark("launch_returned")
+        } else {
+            process = try launch(plan, group: group, v2Attached: v2Attached)
+        }
         for fd in [outWrite, errWrite] + (request.standardInput.map { [$0] } ?? []) { close(fd.rawValue) }
         descriptors.removeAll { $0 == outWrite || $0 == errWrite || $0 == request.standardInput }
         descriptors.removeAll { $0 == outRead || $0 == errRead }  // owned by the pumps from here
         let limit = settings.outputLimit
         return SandboxRun.StartedRun(
-            process: process, group: group,
+            process: process, group: group, pendingExec: pendingExec,
             stdout: OutputPump(source: outRead.rawValue, sink: Self.sink(settings.stdout), limit: limit),
             stderr: OutputPump(source: errRead.rawValue, sink: Self.sink(settings.stderr), limit: limit))
     }
@@ -90,6 +104,14 @@ struct RunSetup {
         } catch {
             throw Self.translate(error, plan: plan)
         }
+    }
+
+    /// For a run launched without waiting for exec, after the process was reaped: throws the setup
+    /// failure it had (the program never ran), as `launch` would have.
+    static func settle(_ pending: Launcher.PendingExec) throws(Error) {
+        let failure = pending.settle()
+        if RunTiming.enabled { RunTiming.steps(pending.stepTimes.map { ($0.step.description, $0.nanoseconds) }) }
+        if let failure { throw translate(failure, plan: pending.plan) }
     }
 
     static func translate(_ error: LaunchError, plan: LaunchPlan) -> Error {

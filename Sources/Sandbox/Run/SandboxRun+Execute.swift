@@ -30,6 +30,15 @@ extension SandboxRun {
             timeoutNanos: request.timeoutNanos ?? settings.timeoutNanos, stop: settings.stop)
         let ending = supervision.run(startedAt: launched)
         auditor?.stop()
+        if let pending = started.pendingExec {
+            do throws(Error) {
+                try RunSetup.settle(pending)
+            } catch {
+                started.process.closeDescriptors()
+                setup.undo()
+                throw error
+            }
+        }
         RunTiming.mark("exited")
         let exited = Deadline.nowNanos()
         var report = RunReport()
@@ -64,6 +73,8 @@ extension SandboxRun {
     struct StartedRun {
         var process: SandboxedProcess
         var group: Cgroups.RunGroup
+        /// Set when the launch did not wait for exec (`Settings.confirmExecAtExit`).
+        var pendingExec: Launcher.PendingExec?
         var stdout: OutputPump
         var stderr: OutputPump
     }

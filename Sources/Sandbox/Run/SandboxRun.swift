@@ -36,6 +36,12 @@ public struct SandboxRun: Sendable {
         /// Launch from the calling thread (`LaunchPlan.cloneOnCallingThread`): only when that
         /// thread outlives the run, as the main thread of the one-shot CLI does.
         public var cloneOnCallingThread: Bool
+        /// Learn whether the agent's program was exec'd only after it has ended, when nothing needs
+        /// to know sooner (no trace, no `onLaunch`, no listeners or seccomp listener): the
+        /// supervisor then sleeps once, until the exit, instead of also waking at exec
+        /// (`Launcher.launchWithoutWaiting`). A setup failure is thrown by `execute` as before.
+        /// For the one-shot CLI.
+        public var confirmExecAtExit: Bool
         /// Records the run in the execution trace when set (SandboxRun+Trace.swift).
         public var trace: TraceRecorder?
         /// Called once the agent is launched with its loopback listening sockets (raw fds, in
@@ -54,6 +60,7 @@ public struct SandboxRun: Sendable {
             self.runName = nil
             self.removeOrphanedRuns = false
             self.cloneOnCallingThread = false
+            self.confirmExecAtExit = false
             self.trace = nil
             self.onLaunch = nil
         }
