@@ -14,6 +14,7 @@ extension SandboxRun {
             started = try setup.start(request, settings: settings)
         } catch {
             setup.undo()
+            RunTiming.flush()
             throw error
         }
         RunTiming.mark("launched")
@@ -36,6 +37,7 @@ extension SandboxRun {
             } catch {
                 started.process.closeDescriptors()
                 setup.undo()
+                RunTiming.flush()
                 throw error
             }
         }
