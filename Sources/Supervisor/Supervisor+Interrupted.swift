@@ -14,8 +14,10 @@ struct InterruptedRuns: Sendable {
     let noticedNanos: UInt64
     /// The dead supervisors' sandbox groups as found before they were killed: name -> pids in them.
     let left: [String: [Int32]]
-    /// Group names the recovery removed.
-    let removed: Set<String>
+    /// Dead supervisors' group names still present after the recovery. A group not among them is
+    /// gone, whoever removed it (the recovery, or another process's orphan scan before it): the
+    /// record says whether the sandbox is gone, not who removed it.
+    let remaining: Set<String>
 
     /// The record for `runID` (nil for runs this supervisor did not see interrupted: those keep
     /// trace recovery's plain `recovered` close).
@@ -30,7 +32,7 @@ struct InterruptedRuns: Sendable {
             .object(JSONObject([
                 ("cgroup", .string(name)),
                 ("pids", .array((left[name] ?? []).map { .number(JSONNumber(Int64($0))) })),
-                ("found", .bool(left[name] != nil)), ("removed", .bool(removed.contains(name))),
+                ("found", .bool(left[name] != nil)), ("removed", .bool(!remaining.contains(name))),
             ]))
         }
         var body = JSONObject([

@@ -50,11 +50,14 @@ extension Supervisor {
         let noticed = wallNow()
         let left = Self.leftSandboxes()
         summary.cgroupsRemoved = Self.removeLeftSandboxes()
+        // What is still there, whoever removed the rest: any `warden exec` on the host also
+        // removes the groups of dead supervisors (its orphan scan), and may have got there first.
+        let remaining = Set(Self.runGroupsOfDeadSupervisors().map { $0.split(separator: "/").last.map(String.init) ?? $0 })
         let (stored, unreadable) = store.loadRuns()
         summary.unreadable = unreadable
         let (requeue, changed) = triage(stored, deployed: Set(loaded.map(\.0.name)), summary: &summary)
         closeLeftTraces(InterruptedRuns(ids: Set(summary.interrupted), noticedNanos: noticed, left: left,
-                                        removed: Set(summary.cgroupsRemoved)), summary: &summary)
+                                        remaining: remaining), summary: &summary)
         for run in changed { try store.saveRun(run) }
         let changedByID = Dictionary(changed.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         lock.withLock {

@@ -77,7 +77,8 @@ public enum TraceShow {
                 for case .object(let group) in groups {
                     let pids: [String] = { if case .array(let a)? = group["pids"] { return a.map { JSONWriter.compact($0) } }; return [] }()
                     let what = !group.bool("found") ? "already gone" : pids.isEmpty ? "no process left in it" : "pids " + pids.joined(separator: " ")
-                    killed.append("\(group.string("cgroup") ?? "?") (\(what)\(group.bool("removed") ? ", removed" : ""))")
+                    let end = !group.bool("found") ? "" : group.bool("removed") ? ", removed" : ", still there"
+                    killed.append("\(group.string("cgroup") ?? "?") (\(what)\(end))")
                 }
             }
             return "INTERRUPTED: the supervisor died while the run was running; supervisor \(b.int("supervisor_pid") ?? 0) noticed at +"

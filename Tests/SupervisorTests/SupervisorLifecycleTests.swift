@@ -69,8 +69,12 @@ struct SupervisorLifecycleTests {
         #expect(Set(SandboxScratch.leakedRunCgroups()).subtracting(leakedBefore).isEmpty)
     }
 
-    @Test("kill -9 mid-run: the restarted daemon keeps the agents, kills the sandbox, marks it interrupted, runs the queued one")
-    func killNineAndRecover() throws {
+    /// With `execCleansFirst`, a `warden exec` runs between the crash and the restart: its orphan
+    /// scan removes the dead daemon's sandbox group before the new daemon looks (as any exec on the
+    /// host may), and the record must still say the sandbox is gone.
+    @Test("kill -9 mid-run: the restarted daemon keeps the agents, kills the sandbox, marks it interrupted, runs the queued one",
+          arguments: [false, true])
+    func killNineAndRecover(execCleansFirst: Bool) throws {
         let leakedBefore = Set(SandboxScratch.leakedRunCgroups())
         let daemon = try TestDaemon()
         defer { daemon.cleanUp() }
@@ -86,6 +90,10 @@ struct SupervisorLifecycleTests {
         try Self.waitForTrace(of: running, in: daemon, containing: "process.spawn")
         #expect(daemon.stop(signal: SIGKILL) == 137)
         FileManager.default.createFile(atPath: gate.appendingPathComponent("go").path, contents: nil)
+        if execCleansFirst {
+            let exec = try WardenTool.run(["exec", "--", "/bin/true"], environment: daemon.environment)
+            #expect(exec.status == 0, "\(exec.stderr)")
+        }
         try daemon.start()
         let agents = try daemon.json("GET", "/v1/agents").object["agents"] as? [[String: Any]] ?? []
         #expect(agents.map { $0["name"] as? String } == ["victim"], "the deployment survived the crash")
@@ -134,7 +142,7 @@ struct SupervisorLifecycleTests {
         let killed = body["killed"] as? [[String: Any]] ?? []
         let groups: [String] = killed.map { $0["cgroup"] as? String ?? "?" }
         #expect(groups == [group], "the sandbox group named by its process.spawn record")
-        #expect(killed.first?["removed"] as? Bool == true, "\(killed)")
+        #expect(killed.first?["removed"] as? Bool == true, "gone, whoever removed it: \(killed)")
         let listing = try WardenTool.run(["trace", "ls", "--json"], environment: daemon.environment)
         let runs = try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]] ?? []
         let listed = runs.first { ($0["run"] as? String) == run }
