@@ -2,7 +2,11 @@
 # Launch latency of `warden exec -- /bin/true` against bubblewrap and plain /bin/true, side by side
 # in one hyperfine run (see Benchmarks/README.md and BENCHMARKS.md).
 #
-#   Benchmarks/launch.sh [--runs N] [--warmup N] [--timing]
+#   Benchmarks/launch.sh [--runs N] [--warmup N] [--timing] [--rounds N]
+#
+# --rounds N (after the main sitting) repeats warden and bwrap N more times with --runs runs each,
+# the order of the two swapped every round (hyperfine runs each command as one block, so load that
+# drifts between blocks lands on one side only), and prints each round's ratio and their median.
 #
 # bwrap gets a comparable sandbox: all namespaces, an unprivileged uid, a new session, caps
 # dropped, a cleared environment, /usr read-only with the usual symlinks, proc, dev, tmpfs /tmp,
@@ -11,15 +15,18 @@
 # --timing also prints warden's per-step markers (WARDEN_TIMING) for 20 runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=200 warmup=10 timing=0
+runs=200 warmup=10 timing=0 rounds=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
         --warmup) warmup=$2; shift 2 ;;
         --timing) timing=1; shift ;;
-        *) echo "usage: $0 [--runs N] [--warmup N] [--timing]" >&2; exit 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        *) echo "usage: $0 [--runs N] [--warmup N] [--timing] [--rounds N]" >&2; exit 2 ;;
     esac
 done
+[[ $runs =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ && $rounds =~ ^[0-9]+$ ]] ||
+    { echo "launch.sh: --runs, --warmup and --rounds take whole numbers (runs at least 1)" >&2; exit 2; }
 for tool in hyperfine bwrap gcc python3; do
     command -v $tool >/dev/null || { echo "launch.sh: $tool is required" >&2; exit 2; }
 done
@@ -73,6 +80,27 @@ for name, ts in results.items():
     med = statistics.median(ts)
     print(f"| {name} | {med*1e3:.2f} | {statistics.mean(ts)*1e3:.2f} | {p(ts, .95)*1e3:.2f} | {cpu[name]*1e3:.2f} | {med/bw:.2f} |")
 PY
+
+if [[ $rounds -gt 0 ]]; then
+    echo; echo "rotating rounds: warden and bwrap, $runs runs each, order swapped every round"
+    for round in $(seq "$rounds"); do
+        first=(-n warden_exec "$warden exec -- /bin/true")
+        second=(-n bwrap_seccomp "$scratch/fdexec $scratch/filter.bpf 3 $bwrap --seccomp 3 /bin/true")
+        if (( round % 2 == 0 )); then tmp=("${first[@]}"); first=("${second[@]}"); second=("${tmp[@]}"); fi
+        nice -n -20 hyperfine -N --runs "$runs" --warmup "$warmup" --export-json "$scratch/round$round.json" \
+            "${first[@]}" "${second[@]}" >/dev/null 2>"$scratch/round$round.err" ||
+            { cat "$scratch/round$round.err" >&2; exit 1; }
+    done
+    python3 - "$scratch" "$rounds" <<'PY'
+import json, statistics, sys
+ratios = []
+for r in range(1, int(sys.argv[2]) + 1):
+    raw = {x["command"]: statistics.median(x["times"]) for x in json.load(open(f"{sys.argv[1]}/round{r}.json"))["results"]}
+    ratios.append(raw["warden_exec"] / raw["bwrap_seccomp"])
+    print(f"  round {r}: warden {raw['warden_exec']*1e3:.2f} ms, bwrap {raw['bwrap_seccomp']*1e3:.2f} ms, ratio {ratios[-1]:.2f}")
+print(f"  median ratio over {len(ratios)} rounds: {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+PY
+fi
 
 if [[ $timing == 1 ]]; then
     echo; echo "warden step markers (ms since the first marker, and the main thread's page faults so far), median of 20 runs:"
