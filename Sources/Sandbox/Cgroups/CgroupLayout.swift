@@ -30,20 +30,19 @@ extension Cgroups {
         /// account for every hierarchy (see `conventional`).
         public static func detect() -> Layout {
             let membership = CgroupFile.read("/proc/self/cgroup") ?? ""
-            var layout = conventional(cgroup: membership, probe: MountProbe.host)
-                ?? parse(mountinfo: CgroupFile.read("/proc/self/mountinfo") ?? "", cgroup: membership)
-            return finish(&layout)
+            return finished(conventional(cgroup: membership, probe: MountProbe.host)
+                ?? parse(mountinfo: CgroupFile.read("/proc/self/mountinfo") ?? "", cgroup: membership))
         }
 
         /// Detection from mountinfo only (the general path; `detect` takes it when the fast one cannot).
         static func detectFromMountinfo() -> Layout {
-            var layout = parse(mountinfo: CgroupFile.read("/proc/self/mountinfo") ?? "",
-                               cgroup: CgroupFile.read("/proc/self/cgroup") ?? "")
-            return finish(&layout)
+            finished(parse(mountinfo: CgroupFile.read("/proc/self/mountinfo") ?? "",
+                           cgroup: CgroupFile.read("/proc/self/cgroup") ?? ""))
         }
 
         /// Controllers, mode and writability, once the hierarchies are known.
-        private static func finish(_ layout: inout Layout) -> Layout {
+        private static func finished(_ found: Layout) -> Layout {
+            var layout = found
             if let v2 = layout.v2 {
                 let available = CgroupFile.read(v2.ownDirectory + "/cgroup.controllers") ?? ""
                 layout.v2Controllers = Set(available.split(whereSeparator: { $0 == " " || $0 == "\n" })
@@ -91,7 +90,8 @@ extension Cgroups {
         static func conventional(cgroup: String, probe: MountProbe) -> Layout? {
             let base = "/sys/fs/cgroup"
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
-            guard let lines = Membership.lines(cgroup) else { return nil }
+            let (lines, torn) = Membership.lines(cgroup)
+            guard !torn else { return nil }
             switch probe.kind(base) {
             case .cgroup2:
                 // Pure v2: the single line "0::<path>", and nothing else that is mounted.
@@ -131,11 +131,12 @@ extension Cgroups {
         enum Membership {
             struct Line { var id: String, controllers: String, path: String }
 
-            /// Every "id:controllers:path" line; nil if one is torn.
-            static func lines(_ text: String) -> [Line]? {
+            /// Every "id:controllers:path" line, and whether any line was torn (and left out).
+            static func lines(_ text: String) -> (lines: [Line], torn: Bool) {
                 var text = text
-                return text.withUTF8 { bytes -> [Line]? in
+                return text.withUTF8 { bytes -> (lines: [Line], torn: Bool) in
                     var result: [Line] = []
+                    var torn = false
                     var start = 0
                     while start < bytes.count {
                         var end = start
@@ -147,16 +148,19 @@ extension Cgroups {
                                 if bytes[i] == UInt8(ascii: ":") { colons.append(i) }
                                 i += 1
                             }
-                            guard colons.count == 2 else { return nil }
                             func text(_ a: Int, _ b: Int) -> String {
                                 String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<b]), as: UTF8.self)
                             }
-                            result.append(Line(id: text(start, colons[0]), controllers: text(colons[0] + 1, colons[1]),
-                                               path: text(colons[1] + 1, end)))
+                            if colons.count == 2 {
+                                result.append(Line(id: text(start, colons[0]), controllers: text(colons[0] + 1, colons[1]),
+                                                   path: text(colons[1] + 1, end)))
+                            } else {
+                                torn = true
+                            }
                         }
                         start = end + 1
                     }
-                    return result
+                    return (result, torn)
                 }
             }
 
@@ -182,12 +186,10 @@ extension Cgroups {
         public static func parse(mountinfo: String, cgroup: String) -> Layout {
             var ownPaths: [String: String] = [:]  // controller list ("" for v2) → path
             var ownByControllers: [(controllers: Set<Controller>, path: String)] = []
-            for line in cgroup.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-                guard parts.count == 3 else { continue }
-                ownPaths[String(parts[1])] = String(parts[2])
-                let controllers = Set(parts[1].split(separator: ",").compactMap { Controller(rawValue: String($0)) })
-                if !controllers.isEmpty { ownByControllers.append((controllers, String(parts[2]))) }
+            for line in Membership.lines(cgroup).lines {   // torn lines skipped here
+                ownPaths[line.controllers] = line.path
+                let controllers = Membership.controllers(line.controllers)
+                if !controllers.isEmpty { ownByControllers.append((controllers, line.path)) }
             }
             var layout = Layout(mode: .none, v1: [], v2: nil, v2Controllers: [], note: nil)
             var text = mountinfo

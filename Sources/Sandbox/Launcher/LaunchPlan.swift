@@ -75,6 +75,12 @@ public struct LaunchPlan: Sendable {
         self.shareHostNetwork = false
         self.traceSteps = false
     }
+
+    /// Whether the child sends descriptors back before exec (its loopback listeners, a seccomp
+    /// listener): then the launch must wait for exec to receive them (`Launcher.launch`).
+    public var passesDescriptorsBack: Bool {
+        !loopbackListenPorts.isEmpty || seccomp?.wantsListener == true
+    }
 }
 
 /// The agent's uid and gid inside the user namespace and the host ids they map to.

@@ -23,11 +23,8 @@ public enum Launcher {
     public static func launch(
         _ plan: LaunchPlan, beforeExec: ((Int32) throws -> Void)? = nil
     ) throws(LaunchError) -> SandboxedProcess {
-        try plan.validate()
-        let devNull = try openDevNullIfNeeded(plan)
+        let (storage, devNull) = try prepare(plan)
         defer { try? devNull?.close() }
-        let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
-        let storage = LaunchPlanStorage(plan, stdio: stdio)
         let started = clockNanoseconds()
         let begun: Bool
         let hookError: (any Error)?
@@ -60,15 +57,12 @@ public enum Launcher {
     /// Only for plans that pass no descriptors back (no `loopbackListenPorts`, no seccomp
     /// listener): those must be received before exec, which `launch` waits for.
     public static func launchWithoutWaiting(_ plan: LaunchPlan) throws(LaunchError) -> (SandboxedProcess, PendingExec) {
-        try plan.validate()
-        guard plan.loopbackListenPorts.isEmpty, plan.seccomp?.wantsListener != true else {
+        guard !plan.passesDescriptorsBack else {
             throw LaunchError(step: .validation, errno: nil,
                               detail: "a plan that passes descriptors back (listeners, a seccomp listener) must use launch(_:), which waits for exec")
         }
-        let devNull = try openDevNullIfNeeded(plan)
+        let (storage, devNull) = try prepare(plan)
         defer { try? devNull?.close() }
-        let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
-        let storage = LaunchPlanStorage(plan, stdio: stdio)
         let started = clockNanoseconds()
         guard warden_launch_begin(storage.launch, storage.child) == 0 else {
             throw failure(storage, plan, hookError: nil)
@@ -103,7 +97,7 @@ public enum Launcher {
 
         /// Per-step times (when `plan.traceSteps`), complete once settled.
         public var stepTimes: [(step: LaunchStep, nanoseconds: UInt64)] {
-            Launcher.process(from: storage.child.pointee, plan: plan, started: started).stepTimes
+            Launcher.stepTimes(of: storage.child.pointee, plan: plan, started: started)
         }
 
         deinit {
@@ -149,29 +143,43 @@ public enum Launcher {
         }
     }
 
-    fileprivate static func process(from child: warden_child, plan: LaunchPlan, started: UInt64) -> SandboxedProcess {
+    /// What both launch paths do before clone: the plan validated, /dev/null for the stdio it
+    /// leaves unset (the caller closes it once the child is cloned, which copies the fd table), and
+    /// the plan as the C launcher reads it.
+    private static func prepare(_ plan: LaunchPlan) throws(LaunchError) -> (storage: LaunchPlanStorage, devNull: FileDescriptor?) {
+        try plan.validate()
+        let devNull = try openDevNullIfNeeded(plan)
+        let stdio = [plan.standardInput, plan.standardOutput, plan.standardError].map { $0 ?? devNull! }
+        return (LaunchPlanStorage(plan, stdio: stdio), devNull)
+    }
+
+    private static func process(from child: warden_child, plan: LaunchPlan, started: UInt64) -> SandboxedProcess {
         let listeners = withUnsafeBytes(of: child.listeners) { Array($0.bindMemory(to: Int32.self)) }
             .prefix(plan.loopbackListenPorts.count)
             .map { FileDescriptor(rawValue: $0) }
-        var times: [(step: LaunchStep, nanoseconds: UInt64)] = []
-        if plan.traceSteps {
-            let stamps = withUnsafeBytes(of: child.step_ns) { Array($0.bindMemory(to: UInt64.self)) }
-            for step in LaunchStep.all where stamps[Int(step.rawValue)] != 0 {
-                times.append((step, stamps[Int(step.rawValue)] &- started))
-            }
-            times.sort { $0.nanoseconds < $1.nanoseconds }
-        }
         return SandboxedProcess(
             pid: child.pid,
             pidfd: ProcessDescriptor(descriptor: FileDescriptor(rawValue: child.pidfd)),
             seccompListener: child.seccomp_listener >= 0 ? FileDescriptor(rawValue: child.seccomp_listener) : nil,
             listeners: listeners,
-            stepTimes: times
+            stepTimes: stepTimes(of: child, plan: plan, started: started)
         )
     }
 
+    /// Nanoseconds from `started` to each step the child (or parent) stamped, when the plan traces.
+    private static func stepTimes(of child: warden_child, plan: LaunchPlan, started: UInt64) -> [(step: LaunchStep, nanoseconds: UInt64)] {
+        guard plan.traceSteps else { return [] }
+        var times: [(step: LaunchStep, nanoseconds: UInt64)] = []
+        let stamps = withUnsafeBytes(of: child.step_ns) { Array($0.bindMemory(to: UInt64.self)) }
+        for step in LaunchStep.all where stamps[Int(step.rawValue)] != 0 {
+            times.append((step, stamps[Int(step.rawValue)] &- started))
+        }
+        times.sort { $0.nanoseconds < $1.nanoseconds }
+        return times
+    }
+
     /// The C launcher's failure record as a LaunchError naming what the step was working on.
-    fileprivate static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan, hookError: (any Error)?) -> LaunchError {
+    private static func failure(_ storage: LaunchPlanStorage, _ plan: LaunchPlan, hookError: (any Error)?) -> LaunchError {
         let child = storage.child.pointee
         let step = LaunchStep(rawValue: child.failed_step)
         if step == .beforeExec {

@@ -65,20 +65,9 @@ struct RunSetup {
         plan.cgroupTaskFiles = tasks.map { FileDescriptor(rawValue: $0) }
         RunTiming.mark("cgroup_files_opened")
         let v2Attached = v2 >= 0 || group.v2Directory == nil
-        var pendingExec: Launcher.PendingExec?
-        let process: SandboxedProcess
-        if settings.confirmExecAtExit && settings.trace == nil && settings.onLaunch == nil && v2Attached
-            && plan.loopbackListenPorts.isEmpty && plan.seccomp?.wantsListener != true {
-            if RunTiming.enabled { RunTiming.mark("launch_begin") }
-            do throws(LaunchError) {
-                (process, pendingExec) = try Launcher.launchWithoutWaiting(plan)
-            } catch {
-                throw Self.translate(error, plan: plan)
-            }
-            RunTiming.mark("launch_returned")
-        } else {
-            process = try launch(plan, group: group, v2Attached: v2Attached)
-        }
+        let withoutWaiting = settings.confirmExecAtExit && settings.trace == nil && settings.onLaunch == nil
+            && v2Attached && !plan.passesDescriptorsBack
+        let (process, pendingExec) = try launch(plan, group: group, v2Attached: v2Attached, withoutWaiting: withoutWaiting)
         for fd in [outWrite, errWrite] + (request.standardInput.map { [$0] } ?? []) { close(fd.rawValue) }
         descriptors.removeAll { $0 == outWrite || $0 == errWrite || $0 == request.standardInput }
         descriptors.removeAll { $0 == outRead || $0 == errRead }  // owned by the pumps from here
@@ -90,17 +79,24 @@ struct RunSetup {
     }
 
     /// Launches; only a cgroup2 group that could not be opened for CLONE_INTO_CGROUP still needs
-    /// the `beforeExec` pid write (the v1 groups are joined by the child itself).
-    private func launch(_ plan: LaunchPlan, group: Cgroups.RunGroup, v2Attached: Bool) throws(Error) -> SandboxedProcess {
+    /// the `beforeExec` pid write (the v1 groups are joined by the child itself). `withoutWaiting`
+    /// returns before exec, with the `PendingExec` that `settle` later asks.
+    private func launch(_ plan: LaunchPlan, group: Cgroups.RunGroup, v2Attached: Bool,
+                        withoutWaiting: Bool) throws(Error) -> (SandboxedProcess, Launcher.PendingExec?) {
         if RunTiming.enabled { RunTiming.mark("launch_begin") }
         do throws(LaunchError) {
+            if withoutWaiting {
+                let (process, pending) = try Launcher.launchWithoutWaiting(plan)
+                RunTiming.mark("launch_returned")
+                return (process, pending)
+            }
             let process = try v2Attached ? Launcher.launch(plan) : Launcher.launch(plan) { pid in
                 try group.attachV2(pid: pid)
                 RunTiming.mark("cgroup_attached")
             }
             RunTiming.mark("launch_returned")
             if RunTiming.enabled { RunTiming.steps(process.stepTimes.map { ($0.step.description, $0.nanoseconds) }) }
-            return process
+            return (process, nil)
         } catch {
             throw Self.translate(error, plan: plan)
         }

@@ -6,7 +6,7 @@ import Glibc
 /// --version`). The fault count is the calling thread's minor faults so far: in a fresh process
 /// most of a step's cost is first-touch paging of code and data, not the step's own work.
 ///
-/// Markers are kept in memory and printed together by the last one (`cleaned_up`), so that taking
+/// Markers are kept in memory and printed together by `flush` at the end of a run, so that taking
 /// one costs a clock read and not a write(2) plus formatting in the middle of the path it measures.
 public enum RunTiming {
     /// True when markers are wanted (read once).
@@ -16,14 +16,13 @@ public enum RunTiming {
     nonisolated(unsafe) private static var marks: [(step: StaticString, nanos: UInt64, faults: Int)] = []
     nonisolated(unsafe) private static var launcherSteps: [(name: String, nanos: UInt64)] = []
 
-    /// Records one marker (called from the launching thread only); `cleaned_up` prints them all.
+    /// Records one marker (called from the launching thread only); `flush` prints them all.
     public static func mark(_ step: StaticString) {
         guard enabled else { return }
         let now = Deadline.nowNanos()
         var usage = rusage()
         getrusage(__rusage_who_t(1), &usage)   // RUSAGE_THREAD, which the Glibc module does not export
         if marks.count < capacity { marks.append((step, now, usage.ru_minflt)) }
-        if step.utf8CodeUnitCount == 10 && "\(step)" == "cleaned_up" { flush() }
     }
 
     /// Records the launcher's per-step times (nanoseconds from the start of the launch).

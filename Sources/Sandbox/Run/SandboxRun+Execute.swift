@@ -65,6 +65,7 @@ extension SandboxRun {
         RunTiming.mark("reported")
         setup.finish()
         RunTiming.mark("cleaned_up")
+        RunTiming.flush()
         report.setupNanos = launched - start
         report.runNanos = exited - launched
         report.teardownNanos = Deadline.nowNanos() - exited
