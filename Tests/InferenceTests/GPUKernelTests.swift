@@ -101,12 +101,19 @@ import TestSupport
         let fb = try a.put(ffn), out = try a.zeros(Float.self, t * ff), xq = try a.zeros(UInt8.self, t * ff / 32 * 48)
         try a.device.launch(.swigluQuantize, GPUBackend.rows(t),
                             [.buffer(fb), .pointer(fb, offset: 4 * ff), .int32(Int32(2 * ff)), .int32(Int32(ff)), .buffer(out), .buffer(xq)])
-        let gpu = try a.get(out, t * ff, as: Float.self), floats = nmse(gpu, expected)
-        let blocks = try a.get(xq, t * ff / 32 * 48, as: UInt8.self)
-        report(target, "swiglu", floats)
-        report(target, "swiglu quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: t, k: ff))))
-        #expect(floats < 1e-12)
-        #expect(blocks == cpuQuantized(gpu, rows: t, k: ff), "the blocks are not the CPU's quantization of the kernel's floats")
+        try expectFloatsAndBlocks(target, "swiglu", a, floats: out, blocks: xq, expected: expected, rows: t, k: ff, tolerance: 1e-12)
+    }
+
+    /// A fused kernel's float output against `expected`, and its quantized copy against the CPU's
+    /// quantization of those very floats (so only the kernel's quantizer is judged there).
+    func expectFloatsAndBlocks(_ target: TestDevice, _ name: String, _ a: DeviceArrays, floats out: DeviceBuffer, blocks xq: DeviceBuffer,
+                               expected: [Float], rows: Int, k: Int, tolerance: Double) throws {
+        let gpu = try a.get(out, rows * k, as: Float.self), floats = nmse(gpu, expected)
+        let blocks = try a.get(xq, rows * k / 32 * 48, as: UInt8.self)
+        report(target, name, floats)
+        report(target, name + " quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: rows, k: k))))
+        #expect(floats < tolerance)
+        #expect(blocks == cpuQuantized(gpu, rows: rows, k: k), "the blocks are not the CPU's quantization of the kernel's floats")
     }
 
     /// Gate and up of a model layer (rows interleaved as GPUWeights uploads them) with SwiGLU and its
@@ -133,12 +140,7 @@ import TestSupport
         try a.device.launch(.matmulSwiGLU, GPUBackend.swigluShape(feedForward: ff, vectors: nv),
                             [.buffer(try a.put(GPUWeights.interleaved(layer.gate.data, layer.up.data, rows: ff))), .int32(3), .int32(Int32(ff)),
                              .int32(Int32(d)), .buffer(try a.put(xq)), .int32(Int32(nv)), .buffer(out), .buffer(hq)])
-        let gpu = try a.get(out, nv * ff, as: Float.self), floats = nmse(gpu, expected)
-        let blocks = try a.get(hq, nv * ff / 32 * 48, as: UInt8.self)
-        report(target, "matmul gate|up + swiglu", floats)
-        report(target, "matmul gate|up + swiglu quantized", nmse(dequantizedBlocks(blocks), dequantizedBlocks(cpuQuantized(expected, rows: nv, k: ff))))
-        #expect(floats < 1e-10)
-        #expect(blocks == cpuQuantized(gpu, rows: nv, k: ff), "the blocks are not the CPU's quantization of the kernel's floats")
+        try expectFloatsAndBlocks(target, "matmul gate|up + swiglu", a, floats: out, blocks: hq, expected: expected, rows: nv, k: ff, tolerance: 1e-10)
     }
 
     /// F32, F16 (synthetic tables), Q4_1 (a model matrix's rows) and Q8_0 (the model's embedding).

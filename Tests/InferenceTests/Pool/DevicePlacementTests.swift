@@ -43,6 +43,16 @@ final class DeviceBackends: @unchecked Sendable {
 struct DevicePlacementTests {
     static let twoGPUs = GPUDiscovery.available([.init(ordinal: 0, name: "Test GPU A"), .init(ordinal: 1, name: "Test GPU B")])
 
+    /// What the pool tests share: the tokenizer, per-device test backends, and a small paged
+    /// configuration (4-token blocks, `kvMemoryBytes` of KV memory per worker).
+    static func fixture(kvMemoryBytes: Int) throws -> (Tokenizer, DeviceBackends, PoolConfiguration) {
+        let tokenizer = try TextFixture.tokenizer()
+        var configuration = PoolConfiguration()
+        configuration.blockSize = 4
+        configuration.kvMemoryBytes = kvMemoryBytes
+        return (tokenizer, DeviceBackends(alphabet: PoolFixture.letters(tokenizer)), configuration)
+    }
+
     @Test("cpu never asks the driver; auto takes every GPU found")
     func cpuAndAuto() throws {
         let cpu = try DevicePlacement.resolve(.cpu) {
@@ -82,11 +92,8 @@ struct DevicePlacementTests {
 
     @Test("one worker per GPU, started at once whatever workers.min and workers.max say")
     func workerPerGPU() throws {
-        let tokenizer = try TextFixture.tokenizer()
-        let backends = DeviceBackends(alphabet: PoolFixture.letters(tokenizer))
-        var configuration = PoolConfiguration()
-        configuration.blockSize = 4
-        configuration.kvMemoryBytes = 64 * 1024
+        let (tokenizer, backends, small) = try Self.fixture(kvMemoryBytes: 64 * 1024)
+        var configuration = small
         configuration.minWorkers = 0
         configuration.maxWorkers = 1
         let pool = InferencePool(configuration: configuration, tokenizer: tokenizer, placement: DevicePlacement(gpus: [1, 0])) { device, kv, block in
@@ -100,11 +107,8 @@ struct DevicePlacementTests {
 
     @Test("a policy's devices keep its requests on those GPUs' workers; others run anywhere")
     func routing() throws {
-        let tokenizer = try TextFixture.tokenizer()
-        let backends = DeviceBackends(alphabet: PoolFixture.letters(tokenizer))
-        var configuration = PoolConfiguration()
-        configuration.blockSize = 4
-        configuration.kvMemoryBytes = 256 * 1024
+        let (tokenizer, backends, small) = try Self.fixture(kvMemoryBytes: 256 * 1024)
+        var configuration = small
         configuration.maxRunningSequences = 2
         let pool = InferencePool(configuration: configuration, tokenizer: tokenizer, placement: DevicePlacement(gpus: [0, 1])) { device, kv, block in
             backends.make(device, kvMemoryBytes: kv, blockSize: block)
@@ -129,11 +133,7 @@ struct DevicePlacementTests {
 
     @Test("a GPU whose backend cannot start: the operator hears it once, requests pinned to it fail with the reason, others run on the other GPU")
     func workerStartFailure() throws {
-        let tokenizer = try TextFixture.tokenizer()
-        let backends = DeviceBackends(alphabet: PoolFixture.letters(tokenizer))
-        var configuration = PoolConfiguration()
-        configuration.blockSize = 4
-        configuration.kvMemoryBytes = 64 * 1024
+        let (tokenizer, backends, configuration) = try Self.fixture(kvMemoryBytes: 64 * 1024)
         let notices = NoticeLog(), attempts = NoticeLog()
         let pool = InferencePool(configuration: configuration, tokenizer: tokenizer, placement: DevicePlacement(gpus: [0, 1]),
                                  notice: notices.append) { (device, kv, block) throws(InferenceError) in
@@ -157,11 +157,7 @@ struct DevicePlacementTests {
 
     @Test("a request allowed only on GPUs the pool does not use fails at submit; a CPU pool ignores devices")
     func unreachableDevices() throws {
-        let tokenizer = try TextFixture.tokenizer()
-        let backends = DeviceBackends(alphabet: PoolFixture.letters(tokenizer))
-        var configuration = PoolConfiguration()
-        configuration.blockSize = 4
-        configuration.kvMemoryBytes = 64 * 1024
+        let (tokenizer, backends, configuration) = try Self.fixture(kvMemoryBytes: 64 * 1024)
         let make: PoolBackendFactory = { device, kv, block in backends.make(device, kvMemoryBytes: kv, blockSize: block) }
         let gpuPool = InferencePool(configuration: configuration, tokenizer: tokenizer, placement: DevicePlacement(gpus: [0]), makeBackend: make)
         defer { gpuPool.shutdown() }

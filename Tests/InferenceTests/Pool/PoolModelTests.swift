@@ -93,14 +93,19 @@ struct PoolModelTests {
         return (prompts, expected, perBlock * (2 * ((longest + 15) / 16) + 1))
     }
 
-    @Test("a shared system prompt is computed once: cachedPromptTokens > 0, outputs identical")
-    func sharedSystemPrompt() throws {
-        let model = try LoadedModelFixture.model()
+    /// Four questions behind one system prompt, as agents of one deployment send them.
+    static func sharedSystemPromptCase(_ model: LoadedModel) throws -> [[Int32]] {
         let system = """
             You are a careful assistant for a sandboxed agent runtime. Answer briefly and precisely, never \
             invent facts, and say so when you do not know. Prefer short sentences and plain words.
             """
-        let prompts = try Self.questions.prefix(4).map { try Self.prompt(model, $0, system: system) }
+        return try questions.prefix(4).map { try prompt(model, $0, system: system) }
+    }
+
+    @Test("a shared system prompt is computed once: cachedPromptTokens > 0, outputs identical")
+    func sharedSystemPrompt() throws {
+        let model = try LoadedModelFixture.model()
+        let prompts = try Self.sharedSystemPromptCase(model)
         let expected = try Self.unbatched(model, prompts, maxTokens: 12)
         let pool = Self.pool(model, kvMemoryBytes: 32 << 20)
         defer { pool.shutdown() }

@@ -137,11 +137,7 @@ struct PoolOverlapTests {
     @Test("a shared system prompt: same cache hits, texts and usage with overlap")
     func sharedPrefix() throws {
         let model = try LoadedModelFixture.model()
-        let system = """
-            You are a careful assistant for a sandboxed agent runtime. Answer briefly and precisely, never \
-            invent facts, and say so when you do not know. Prefer short sentences and plain words.
-            """
-        let prompts = try PoolModelTests.questions.prefix(4).map { try PoolModelTests.prompt(model, $0, system: system) }
+        let prompts = try PoolModelTests.sharedSystemPromptCase(model)
         var outcomes: [[Outcome]] = []
         for overlap in [false, true] {
             let log = StepLog()
