@@ -23,12 +23,7 @@ extension Scheduler {
     /// the join. See ``OutputProcessor`` for which thread touches what. The step record's scheduler
     /// time includes any wait at the join (processing the evaluate did not hide).
     func stepOverlapped() {
-        let stepStart = monotonicNanos()
-        record = StepRecord()
-        let now = ContinuousClock.now
-        dropEnded(now: now)
-        admit(now: now)
-        let plan = planBatch()
+        let (stepStart, now, plan) = beginStep()
         var modelNanos: UInt64 = 0
         var results: [Result<StepOutput, InferenceError>] = []
         if !plan.isEmpty {

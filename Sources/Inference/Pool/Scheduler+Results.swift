@@ -5,15 +5,21 @@ enum StepOutput {
 }
 
 extension Scheduler {
-    /// One scheduler step: drop ended sequences, admit, plan, evaluate once, sample and stream.
-    func step() {
-        if overlaps { return stepOverlapped() }
-        let stepStart = monotonicNanos()
+    /// What every step starts with, plain or overlapped: a fresh record, ended sequences dropped,
+    /// waiting jobs admitted, the batch planned. Returns the step's start and its `now`.
+    func beginStep() -> (start: UInt64, now: ContinuousClock.Instant, plan: [PlannedEntry]) {
+        let start = monotonicNanos()
         record = StepRecord()
         let now = ContinuousClock.now
         dropEnded(now: now)
         admit(now: now)
-        let plan = planBatch()
+        return (start, now, planBatch())
+    }
+
+    /// One scheduler step: drop ended sequences, admit, plan, evaluate once, sample and stream.
+    func step() {
+        if overlaps { return stepOverlapped() }
+        let (stepStart, _, plan) = beginStep()
         requeuePreempted()
         var modelNanos: UInt64 = 0
         if !plan.isEmpty {
